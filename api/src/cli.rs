@@ -1,0 +1,210 @@
+//! The `revcycle` command line: serve, migrate, openapi, token, org.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use actix_web::{HttpServer, web};
+use clap::{Parser, Subcommand};
+use revcycle_core::access::{OrgId, Role};
+use revcycle_core::store::orgs;
+use uuid::Uuid;
+
+use crate::config::{Config, ConfigArgs};
+use crate::startup::{self, StartupError};
+
+#[derive(Debug, Parser)]
+#[command(name = "revcycle", version, about = "Revenue-cycle API for US medical billing")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the API server (HTTPS; a development certificate is made on first run on loopback).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Print a development bearer token.
+    Token(TokenArgs),
+    /// Manage organizations (tenants).
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// PEM certificate chain (with --tls-key).
+    #[arg(long, env = "REVCYCLE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (with --tls-cert).
+    #[arg(long, env = "REVCYCLE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP. Allowed only on a loopback address.
+    #[arg(long, env = "REVCYCLE_INSECURE_HTTP")]
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// Organization id (see `revcycle org list`).
+    #[arg(long)]
+    pub org: Uuid,
+    /// Role(s) to grant: admin, front_desk, coder, biller, compliance_officer, ehr_integration, billing_app.
+    #[arg(long = "role", required = true, value_parser = parse_role)]
+    pub roles: Vec<Role>,
+    /// Subject (user or client) the token stands for.
+    #[arg(long, default_value = "dev-user")]
+    pub sub: String,
+    /// SMART-style scopes, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Lifetime, e.g. 30m, 1h, 7d.
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    pub ttl: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization with its own encryption keys; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List organizations.
+    List,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role `{s}`"))
+}
+
+/// "90s", "30m", "1h", "7d" -> seconds.
+pub fn parse_ttl(s: &str) -> Result<i64, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().map_err(|_| format!("bad duration `{s}`"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("bad duration unit in `{s}` (use s, m, h or d)")),
+    };
+    if n <= 0 {
+        return Err("duration must be positive".into());
+    }
+    Ok(n * mult)
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("revcycle: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REVCYCLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn run(cli: Cli) -> Result<(), StartupError> {
+    let config = Config::load(&cli.config).map_err(|e| StartupError::Refused(e.to_string()))?;
+    match cli.command {
+        Command::Openapi { output } => {
+            let doc = crate::openapi::document_json();
+            match output {
+                Some(path) => std::fs::write(path, doc)?,
+                None => print!("{doc}"),
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            startup::open(config)?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token(args) => {
+            let rt = startup::open(config)?;
+            if !rt.org_exists(OrgId(args.org))? {
+                return Err(StartupError::Refused(format!("no organization {}", args.org)));
+            }
+            println!("{}", rt.signer.issue(&args.sub, args.org, &args.roles, args.ttl, args.scope));
+            Ok(())
+        }
+        Command::Org(cmd) => {
+            let rt = startup::open(config)?;
+            let mut conn = rt.pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+            match cmd {
+                OrgCommand::Create { name } => println!("{}", orgs::create(&mut conn, &rt.keyring, &name)?.id),
+                OrgCommand::List => {
+                    for o in orgs::list(&mut conn)? {
+                        println!("{}\t{}", o.id, o.name);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Serve(args) => serve(config, args),
+    }
+}
+
+fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
+    let bind: SocketAddr = config.bind;
+    if args.insecure_http && !config.is_loopback() {
+        return Err(StartupError::Refused(format!(
+            "refusing plain HTTP on {bind}: it is not a loopback address; give --tls-cert and --tls-key"
+        )));
+    }
+    if !args.insecure_http && args.tls_cert.is_none() && !config.is_loopback() {
+        return Err(StartupError::Refused(format!(
+            "{bind} is not a loopback address: give --tls-cert and --tls-key (development certificates are only made for loopback)"
+        )));
+    }
+    let tls = if args.insecure_http {
+        None
+    } else {
+        Some(startup::tls_config(args.tls_cert.as_deref(), args.tls_key.as_deref(), &config.data_dir)?)
+    };
+    let workers = config.workers;
+    let rt = startup::open(config)?;
+    if let Some(path) = rt.bootstrap()? {
+        eprintln!("revcycle: first run: an admin token for the new organization is in {}", path.display());
+    }
+    let state = web::Data::new(rt.state());
+    let (_, doc) = startup::routes_and_doc();
+    let with_tls = tls.is_some();
+    let bench_routes = std::env::var("REVCYCLE_BENCH_ROUTES").is_ok_and(|v| v == "1");
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let mut server = HttpServer::new(move || startup::app(state.clone(), doc.clone(), with_tls, bench_routes));
+        if let Some(w) = workers {
+            server = server.workers(w);
+        }
+        let server = match tls {
+            Some(cfg) => server.bind_rustls_0_23(bind, cfg)?,
+            None => server.bind(bind)?,
+        };
+        let scheme = if with_tls { "https" } else { "http" };
+        for addr in server.addrs() {
+            // Tests and scripts read this line to learn the port when asked for port 0.
+            eprintln!("revcycle: listening on {scheme}://{addr}");
+        }
+        server.run().await
+    })?;
+    Ok(())
+}

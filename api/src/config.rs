@@ -1,0 +1,136 @@
+//! Server configuration. Precedence, highest first: command-line flags, environment variables
+//! (`REVCYCLE_*`, plus `DATABASE_URL`), the TOML file (`--config`, `REVCYCLE_CONFIG`, or
+//! `./revcycle.toml` when present), built-in defaults.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_DATA_DIR: &str = "revcycle-data";
+pub const DEFAULT_CONFIG_FILE: &str = "revcycle.toml";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8443";
+/// Largest request body accepted (413 beyond): big enough for a 50-line encounter or a
+/// remittance of a few thousand claims, small enough that nobody can exhaust memory.
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
+/// Values as given by flags or environment (clap fills both) before the file and defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "REVCYCLE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database, generated keys and certificates.
+    #[arg(long, env = "REVCYCLE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://...` for PostgreSQL, or a SQLite file path (default: DATA_DIR/revcycle.db).
+    #[arg(long, env = "REVCYCLE_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "REVCYCLE_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+    /// Maximum request body in bytes.
+    #[arg(long, env = "REVCYCLE_BODY_LIMIT", global = true)]
+    pub body_limit: Option<usize>,
+    /// Database connections per server process.
+    #[arg(long, env = "REVCYCLE_POOL_SIZE", global = true)]
+    pub pool_size: Option<u32>,
+    /// HTTP worker threads (default: one per CPU).
+    #[arg(long, env = "REVCYCLE_WORKERS", global = true)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    bind: Option<SocketAddr>,
+    body_limit: Option<usize>,
+    pool_size: Option<u32>,
+    workers: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub body_limit: usize,
+    pub pool_size: u32,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl Config {
+    pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        // DATABASE_URL is the conventional name; REVCYCLE_DATABASE_URL and the flag win over it.
+        let database_url = args
+            .database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()))
+            .or(file.database_url)
+            .unwrap_or_else(|| data_dir.join("revcycle.db").to_string_lossy().into_owned());
+        Ok(Config {
+            database_url,
+            bind: args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default")),
+            body_limit: args.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT),
+            pool_size: args.pool_size.or(file.pool_size).unwrap_or(DEFAULT_POOL_SIZE),
+            workers: args.workers.or(file.workers),
+            data_dir,
+        })
+    }
+
+    pub fn is_loopback(&self) -> bool {
+        is_loopback(self.bind.ip())
+    }
+}
+
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.is_loopback()
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let dir = std::env::temp_dir().join(format!("revcycle-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\npool_size = 3\n").unwrap();
+        let args = ConfigArgs {
+            config: Some(file.clone()),
+            pool_size: Some(7),
+            database_url: Some("x.db".into()),
+            ..Default::default()
+        };
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.bind.port(), 9000, "file value used when no flag");
+        assert_eq!(c.pool_size, 7, "flag wins over file");
+        assert_eq!(c.body_limit, DEFAULT_BODY_LIMIT, "default when neither");
+        std::fs::write(&file, "nonsense = 1\n").unwrap();
+        assert!(matches!(Config::load(&args), Err(ConfigError::Parse { .. })));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

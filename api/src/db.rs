@@ -1,0 +1,132 @@
+//! Running store calls off the async runtime, and the create/update response conventions
+//! (201 + Location + ETag, Idempotency-Key replay) shared by every resource.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use revcycle_core::access::OrgId;
+use revcycle_core::error::{CoreError, CoreResult};
+use revcycle_core::store::DbConnection;
+use revcycle_core::store::idempotency::{self, StoredResponse};
+use serde::Serialize;
+
+use crate::extract::etag;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Run blocking database work on actix's blocking pool with a pooled connection.
+pub async fn run<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get().map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+    .map_err(ApiError::from)
+}
+
+/// Run blocking work in one transaction.
+pub async fn run_tx<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
+{
+    run(state, move |conn| diesel::Connection::transaction(conn, |c| f(c))).await
+}
+
+/// Something with an id and a version, that lives at `{collection}/{id}`.
+pub trait Resource: Serialize {
+    fn id(&self) -> uuid::Uuid;
+    fn version(&self) -> i32;
+}
+
+pub fn ok<R: Resource>(r: &R) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(r.version()))).json(r)
+}
+
+enum Created {
+    New(StoredResponse, i32),
+    Replay(StoredResponse),
+    Mismatch,
+}
+
+/// Create a resource in one transaction. With an `Idempotency-Key`, the response is stored in
+/// the same transaction; a retry with the same body gets the same response (and creates
+/// nothing), a retry with another body gets 422.
+pub async fn create<R, F>(
+    state: &web::Data<AppState>,
+    org: OrgId,
+    collection: &'static str,
+    idempotency_key: Option<String>,
+    request_hash: String,
+    f: F,
+) -> ApiResult<HttpResponse>
+where
+    R: Resource + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<R> + Send + 'static,
+{
+    let keyring = state.keyring.clone();
+    let outcome = run(state, move |conn| {
+        let attempt = diesel::Connection::transaction(conn, |conn| {
+            if let Some(key) = &idempotency_key {
+                if let Some(stored) = idempotency::find(conn, &keyring, org, key)? {
+                    return Ok(if stored.request_hash == request_hash {
+                        Created::Replay(stored)
+                    } else {
+                        Created::Mismatch
+                    });
+                }
+            }
+            let resource = f(conn)?;
+            let stored = StoredResponse {
+                request_hash: request_hash.clone(),
+                status_code: 201,
+                response_body: serde_json::to_string(&resource)
+                    .map_err(|_| CoreError::Internal("response does not serialise".into()))?,
+                resource_location: Some(format!("{collection}/{}", resource.id())),
+            };
+            if let Some(key) = &idempotency_key {
+                idempotency::store(conn, &keyring, org, key, &stored)?;
+            }
+            Ok::<_, CoreError>(Created::New(stored, resource.version()))
+        });
+        match (attempt, &idempotency_key) {
+            // A concurrent request with the same key committed first: answer as it did.
+            (Err(e @ CoreError::Conflict(_)), Some(key)) => match idempotency::find(conn, &keyring, org, key)? {
+                Some(stored) if stored.request_hash == request_hash => Ok(Created::Replay(stored)),
+                Some(_) => Ok(Created::Mismatch),
+                None => Err(e),
+            },
+            (other, _) => other,
+        }
+    })
+    .await?;
+    match outcome {
+        Created::Mismatch => Err(ApiError::IdempotencyMismatch),
+        Created::New(stored, version) => Ok(respond_created(&stored, Some(version), false)),
+        Created::Replay(stored) => Ok(respond_created(&stored, None, true)),
+    }
+}
+
+fn respond_created(stored: &StoredResponse, version: Option<i32>, replayed: bool) -> HttpResponse {
+    let status = u16::try_from(stored.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::CREATED);
+    let mut resp = HttpResponse::build(status);
+    resp.content_type("application/json");
+    if let Some(loc) = &stored.resource_location {
+        resp.insert_header((header::LOCATION, loc.clone()));
+    }
+    if let Some(v) = version {
+        resp.insert_header((header::ETAG, etag(v)));
+    }
+    if replayed {
+        resp.insert_header(("Idempotent-Replayed", "true"));
+    }
+    resp.body(stored.response_body.clone())
+}

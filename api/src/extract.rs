@@ -1,0 +1,194 @@
+//! Request extractors whose failures are problem+json with JSON pointers, never plain text.
+
+use std::future::{Ready, ready};
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use futures_util::StreamExt;
+use revcycle_core::error::CoreError;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+
+/// A JSON request body, parsed into `T`, with a hash of the raw bytes for idempotency checks.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub hash: String,
+}
+
+/// serde_path_to_error's path as an RFC 6901 pointer.
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// serde messages can quote the offending value ("invalid value: string \"Jane\"..."), so
+/// only messages we wrote ourselves (from value types) or serde's structural ones are kept.
+fn safe_message(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let msg = match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    if msg.starts_with("missing field") || msg.starts_with("unknown field") {
+        // Field names come from our schema, not from the client's values... except unknown
+        // field names, which the client chose; keep the rule, drop the name.
+        if msg.starts_with("unknown field") {
+            return "unknown field".into();
+        }
+        return "required field is missing".into();
+    }
+    if msg.starts_with("invalid type") {
+        // "invalid type: integer `5`, expected a string": keep what was expected.
+        return match msg.split_once(", expected ") {
+            Some((_, expected)) => format!("wrong type: expected {expected}"),
+            None => "wrong type".into(),
+        };
+    }
+    if msg.starts_with("invalid value") || msg.starts_with("unknown variant") || msg.starts_with("premature end")
+        || msg.starts_with("input contains invalid characters") || msg.starts_with("invalid length")
+    {
+        return match msg.split_once(", expected ") {
+            Some((_, expected)) => format!("invalid value: expected {expected}"),
+            None => "invalid value".into(),
+        };
+    }
+    if msg.contains("UUID parsing failed") {
+        return "must be a UUID".into();
+    }
+    // Errors raised by our own value types (`codes`) describe the rule and never the input.
+    msg
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(de);
+    match result {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let at = pointer(err.path());
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return Err(ApiError::BadRequest(format!(
+                    "the body is not valid JSON (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                )));
+            }
+            let at = if inner.to_string().starts_with("missing field") {
+                // The path points at the object; name the missing member.
+                let name = inner.to_string().split('`').nth(1).unwrap_or_default().to_string();
+                format!("{at}/{name}")
+            } else {
+                at
+            };
+            Err(ApiError::Core(CoreError::invalid(at, safe_message(&inner))))
+        }
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<web::Data<AppState>>().map(|s| s.body_limit).unwrap_or(1 << 20);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType("the body must be application/json".into()));
+            }
+            if declared_len.is_some_and(|n| n > limit) {
+                return Err(ApiError::PayloadTooLarge(limit));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value = parse_json::<T>(&body)?;
+            let hash = hex::encode(Sha256::digest(&body));
+            Ok(JsonBody { value, hash })
+        })
+    }
+}
+
+/// The optional `Idempotency-Key` header of a POST.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = match req.headers().get("Idempotency-Key") {
+            None => Ok(None),
+            Some(v) => match v.to_str() {
+                Ok(s) if !s.trim().is_empty() && s.len() <= MAX_IDEMPOTENCY_KEY_LEN => Ok(Some(s.trim().to_string())),
+                _ => Err(ApiError::BadRequest(format!(
+                    "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+                ))),
+            },
+        };
+        ready(key.map(IdempotencyKey))
+    }
+}
+
+/// The version named by `If-Match` (our ETags are `"<version>"`).
+pub struct IfMatch(pub i32);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = match req.headers().get(header::IF_MATCH) {
+            None => Err(ApiError::PreconditionRequired),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .map(|s| s.trim().trim_start_matches("W/").trim_matches('"').to_string())
+                .and_then(|s| s.parse::<i32>().ok())
+                .map(IfMatch)
+                .ok_or_else(|| ApiError::BadRequest("If-Match must be an ETag this API returned".into())),
+        };
+        ready(parsed)
+    }
+}
+
+pub fn etag(version: i32) -> String {
+    format!("\"{version}\"")
+}

@@ -1,0 +1,14 @@
+//! revcycle-api: the actix-web application and the `revcycle` command line.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod extract;
+pub mod files;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod tls;

@@ -1,0 +1,97 @@
+use actix_web::{HttpResponse, get, post, put, web};
+use revcycle_core::model::Page;
+use revcycle_core::model::payer::{Payer, PayerInput};
+use revcycle_core::store::payers::{self, PayerFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::PageQuery;
+use crate::auth::Auth;
+use crate::db::{self, Resource};
+use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+
+impl Resource for Payer {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create_payer).service(list_payers).service(get_payer).service(update_payer);
+}
+
+/// Create a payer
+///
+/// A health plan or other payer that claims are sent to.
+#[utoipa::path(tag = "payers", request_body = PayerInput,
+    responses((status = 201, description = "Created", body = Payer,
+        headers(("Location" = String, description = "URL of the new payer"), ("ETag" = String)))))]
+#[post("/payers")]
+pub async fn create_payer(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    key: IdempotencyKey,
+    body: JsonBody<PayerInput>,
+) -> ApiResult<HttpResponse> {
+    let org = who.org;
+    db::create(&state, org, "/v1/payers", key.0, body.hash, move |c| payers::create(c, org, &body.value)).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PayerQuery {
+    /// Exact electronic payer id.
+    pub payer_code: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// List payers
+#[utoipa::path(tag = "payers", params(PageQuery, PayerQuery),
+    responses((status = 200, description = "A page of payers, oldest first", body = Page<Payer>)))]
+#[get("/payers")]
+pub async fn list_payers(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    page: web::Query<PageQuery>,
+    q: web::Query<PayerQuery>,
+) -> ApiResult<HttpResponse> {
+    let filter = PayerFilter { payer_code: q.payer_code.clone(), active: q.active };
+    let page = page.params();
+    let result = db::run(&state, move |c| payers::list(c, who.org, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// Read a payer
+#[utoipa::path(tag = "payers", params(("id" = Uuid, Path, description = "Payer id")),
+    responses((status = 200, description = "The payer", body = Payer, headers(("ETag" = String)))))]
+#[get("/payers/{id}")]
+pub async fn get_payer(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let payer = db::run(&state, move |c| payers::get(c, who.org, id)).await?;
+    Ok(db::ok(&payer))
+}
+
+/// Replace a payer
+///
+/// Send the whole payer with `If-Match` set to the ETag you read; a stale ETag gets 412.
+#[utoipa::path(tag = "payers", request_body = PayerInput,
+    params(("id" = Uuid, Path, description = "Payer id"), ("If-Match" = String, Header, description = "ETag of the version being replaced")),
+    responses((status = 200, description = "Updated", body = Payer, headers(("ETag" = String)))))]
+#[put("/payers/{id}")]
+pub async fn update_payer(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: JsonBody<PayerInput>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let payer = db::run_tx(&state, move |c| payers::update(c, who.org, id, if_match.0, &body.value)).await?;
+    Ok(db::ok(&payer))
+}

@@ -1,0 +1,222 @@
+//! Building the application: first-run bootstrap, the actix `App`, TLS and the server.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::{App, HttpMessage, HttpResponse, web};
+use revcycle_core::access::{OrgId, Role};
+use revcycle_core::phi::{KeyWrapper, LocalMasterKey};
+use revcycle_core::store::{self, DbPool, KeyRing, orgs};
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::DevSigner;
+use crate::config::Config;
+use crate::files;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub const MASTER_KEY_FILE: &str = "master.key";
+pub const SIGNING_KEY_FILE: &str = "token-signing.key";
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// The development admin token written on first run lasts this long.
+const ADMIN_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
+const REQUEST_ID: &str = "x-request-id";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Core(#[from] revcycle_core::error::CoreError),
+    #[error("{0}")]
+    Phi(#[from] revcycle_core::phi::PhiError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Everything a command needs: database pool (migrated), key ring and token signer.
+pub struct Runtime {
+    pub config: Config,
+    pub pool: DbPool,
+    pub keyring: Arc<KeyRing>,
+    pub signer: Arc<DevSigner>,
+}
+
+fn master_key(config: &Config) -> Result<Arc<dyn KeyWrapper>, StartupError> {
+    match std::env::var("REVCYCLE_MASTER_KEY") {
+        Ok(b64) if !b64.trim().is_empty() => Ok(Arc::new(LocalMasterKey::from_base64(b64.trim())?)),
+        _ => {
+            let (key, created) = LocalMasterKey::load_or_create(&config.data_dir.join(MASTER_KEY_FILE))?;
+            if created {
+                tracing::info!(path = %config.data_dir.join(MASTER_KEY_FILE).display(), "created a new master key (mode 0600); back it up: without it the data cannot be decrypted");
+            }
+            Ok(Arc::new(key))
+        }
+    }
+}
+
+/// Open (creating on first run) the data directory, keys and database, and apply migrations.
+pub fn open(config: Config) -> Result<Runtime, StartupError> {
+    files::ensure_private_dir(&config.data_dir)?;
+    let wrapper = master_key(&config)?;
+    let signer = Arc::new(DevSigner::load_or_create(&config.data_dir.join(SIGNING_KEY_FILE))?);
+    let pool = store::build_pool(&config.database_url, config.pool_size)?;
+    let mut conn = pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+    let applied = store::run_migrations(&mut conn)?;
+    if applied > 0 {
+        tracing::info!(applied, "applied database migrations");
+    }
+    Ok(Runtime { config, pool, keyring: Arc::new(KeyRing::new(wrapper)), signer })
+}
+
+impl Runtime {
+    /// On a fresh database, create a first organization and write an admin token for it, so a
+    /// newcomer can call the API at once. Returns the token file when one was written.
+    pub fn bootstrap(&self) -> Result<Option<PathBuf>, StartupError> {
+        let mut conn = self.pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+        if !orgs::list(&mut conn)?.is_empty() {
+            return Ok(None);
+        }
+        let org = orgs::create(&mut conn, &self.keyring, "Development organization")?;
+        let token = self.signer.issue("dev-admin", org.id, &[Role::Admin], ADMIN_TOKEN_TTL_SECS, None);
+        let path = self.config.data_dir.join(ADMIN_TOKEN_FILE);
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+        files::write_private(&path, format!("{token}\n").as_bytes())?;
+        tracing::info!(org = %org.id, path = %path.display(), "created the first organization and an admin token");
+        Ok(Some(path))
+    }
+
+    pub fn state(&self) -> AppState {
+        AppState {
+            pool: self.pool.clone(),
+            keyring: self.keyring.clone(),
+            signer: self.signer.clone(),
+            body_limit: self.config.body_limit,
+        }
+    }
+
+    pub fn org_exists(&self, org: OrgId) -> Result<bool, StartupError> {
+        let mut conn = self.pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+        Ok(orgs::find(&mut conn, org.0)?.is_some())
+    }
+}
+
+/// The routes with their collected OpenAPI document.
+pub fn routes_and_doc() -> (
+    App<
+        impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+    >,
+    OpenApiDoc,
+) {
+    let (app, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(crate::openapi::ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    (app, crate::openapi::finish(doc))
+}
+
+fn query_error(err: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    // serde_urlencoded's message names the parameter and the expected type, not the value.
+    let msg = err.to_string();
+    let field = msg.split('`').nth(1).map(|f| format!("/{f}")).unwrap_or_default();
+    ApiError::Core(revcycle_core::error::CoreError::invalid(field, "invalid query parameter")).into()
+}
+
+fn path_error(_: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    // A malformed id cannot name anything: same answer as an unknown one.
+    ApiError::Core(revcycle_core::error::CoreError::NotFound { resource: "resource" }).into()
+}
+
+/// The complete application for one worker.
+pub fn app(
+    state: web::Data<AppState>,
+    doc: OpenApiDoc,
+    tls: bool,
+    bench_routes: bool,
+) -> App<
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+> {
+    let (app, _) = routes_and_doc();
+    let mut headers = DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Responses carry PHI: no shared or private cache may keep them.
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::X_FRAME_OPTIONS, "DENY"));
+    if tls {
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+    }
+    app.app_data(state)
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .configure(|cfg| {
+            if bench_routes {
+                cfg.route("/_bench/static", web::get().to(bench_static));
+            }
+        })
+        .default_service(web::to(|req: actix_web::HttpRequest| async move {
+            if req.method() == actix_web::http::Method::GET || req.method() == actix_web::http::Method::HEAD {
+                Err::<HttpResponse, _>(ApiError::NotFoundRoute)
+            } else {
+                Err(ApiError::MethodNotAllowed)
+            }
+        }))
+        .wrap(headers)
+        // Path only (%U): a query string could carry something a client should not have sent.
+        .wrap(Logger::new("%{r}a %{METHOD}xi %U %s %Dms rid=%{x-request-id}o").custom_request_replace("METHOD", |req| req.method().to_string()))
+        .wrap_fn(|req, srv| {
+            use actix_web::dev::Service;
+            let rid = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+                .map(str::to_string)
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            req.extensions_mut().insert(RequestId(rid.clone()));
+            let fut = srv.call(req);
+            async move {
+                let mut res = fut.await?;
+                if let Ok(v) = HeaderValue::from_str(&rid) {
+                    res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+                }
+                Ok(res)
+            }
+        })
+}
+
+#[derive(serde::Deserialize)]
+struct BenchQuery {
+    bytes: usize,
+}
+
+/// The benchmark ceiling: a JSON document of the requested size, with no database, no crypto
+/// and no authentication. Registered only when REVCYCLE_BENCH_ROUTES=1; not part of the API.
+async fn bench_static(q: web::Query<BenchQuery>) -> HttpResponse {
+    let pad = q.bytes.saturating_sub(10).min(1 << 20);
+    HttpResponse::Ok().content_type("application/json").body(format!("{{\"pad\":\"{}\"}}", "x".repeat(pad)))
+}
+
+/// The request id, echoed from `X-Request-Id` or generated.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// TLS material: given PEM files, or a development certificate generated on first use.
+pub fn tls_config(cert: Option<&Path>, key: Option<&Path>, data_dir: &Path) -> Result<rustls::ServerConfig, StartupError> {
+    let (cert_path, key_path) = match (cert, key) {
+        (Some(c), Some(k)) => (c.to_path_buf(), k.to_path_buf()),
+        (None, None) => crate::tls::ensure_dev_certificate(data_dir)?,
+        _ => return Err(StartupError::Refused("--tls-cert and --tls-key go together".into())),
+    };
+    crate::tls::server_config(&cert_path, &key_path)
+}

@@ -1,0 +1,51 @@
+//! Errors of the core, each one mapped to exactly one HTTP status by the API.
+//! Messages never carry PHI values: they name fields and rules, not contents.
+
+use crate::phi::PhiError;
+use crate::validation::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    #[error("version mismatch: the resource is at version {current}")]
+    VersionMismatch { current: i32 },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request has {} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error("protected health information could not be processed: {0}")]
+    Phi(#[from] PhiError),
+    #[error("database error")]
+    Db(#[source] diesel::result::Error),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data that does not parse: a bug or tampering, never the client's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn invalid(pointer: impl Into<String>, message: impl Into<String>) -> CoreError {
+        CoreError::Invalid(vec![FieldError::new(pointer, message)])
+    }
+}
+
+impl From<diesel::result::Error> for CoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => CoreError::NotFound { resource: "resource" },
+            // The database's own message can quote the offending value; keep only the kind.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                CoreError::Conflict("a resource with the same unique identifier exists".into())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                CoreError::Conflict("a referenced resource does not exist".into())
+            }
+            other => CoreError::Db(other),
+        }
+    }
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;

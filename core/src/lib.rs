@@ -1,0 +1,15 @@
+//! Revcycle domain core: types and rules of the revenue cycle, with no HTTP.
+//!
+//! - `codes`: value types that parse on the way in (NPI, ICD-10-CM, CPT/HCPCS, money, ...).
+//! - `phi`: field encryption, key ring, blind indexes.
+//! - `model`: patients, coverage, encounters, claims, remittances, payers, providers.
+//! - `store`: diesel schema and repositories over SQLite and PostgreSQL.
+//! - `access`: the principal every repository call is made for.
+
+pub mod access;
+pub mod codes;
+pub mod error;
+pub mod model;
+pub mod phi;
+pub mod store;
+pub mod validation;

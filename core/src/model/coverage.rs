@@ -1,0 +1,110 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::common::{MAX_NAME_LEN, opt_text, text};
+use super::Address;
+use crate::codes::{AdministrativeSex, CoveragePriority, SubscriberRelationship};
+use crate::validation::Errors;
+
+const MAX_MEMBER_ID_LEN: usize = 80;
+
+/// The insured person when that is not the patient (837P loop 2010BA).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscriber {
+    pub family_name: String,
+    pub given_name: String,
+    pub birth_date: NaiveDate,
+    pub sex: AdministrativeSex,
+    pub address: Option<Address>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"patient_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01",
+    "payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a02", "priority": "primary",
+    "member_id": "XJH123456789", "group_number": "GRP-100", "relationship": "self",
+    "effective_from": "2026-01-01"}))]
+pub struct CoverageInput {
+    pub patient_id: Uuid,
+    pub payer_id: Uuid,
+    pub priority: CoveragePriority,
+    #[schema(max_length = 80)]
+    pub member_id: String,
+    pub group_number: Option<String>,
+    pub plan_name: Option<String>,
+    /// The patient's relationship to the subscriber.
+    pub relationship: SubscriberRelationship,
+    /// Required unless `relationship` is `self`.
+    pub subscriber: Option<Subscriber>,
+    pub effective_from: NaiveDate,
+    /// Last day covered; open-ended when absent.
+    pub effective_to: Option<NaiveDate>,
+    pub active: Option<bool>,
+}
+
+impl CoverageInput {
+    pub fn validate(&mut self) -> Result<(), crate::error::CoreError> {
+        let mut e = Errors::new();
+        text(&mut e, "/member_id", &self.member_id, MAX_MEMBER_ID_LEN);
+        self.member_id = self.member_id.trim().to_string();
+        opt_text(&mut e, "/group_number", &self.group_number, 50);
+        opt_text(&mut e, "/plan_name", &self.plan_name, MAX_NAME_LEN);
+        if let Some(to) = self.effective_to {
+            e.check(to >= self.effective_from, "/effective_to", "must not be before effective_from");
+        }
+        match (&self.relationship, &self.subscriber) {
+            (SubscriberRelationship::SelfRelation, Some(_)) => {
+                e.add("/subscriber", "must be absent when the patient is the subscriber")
+            }
+            (SubscriberRelationship::SelfRelation, None) => {}
+            (_, None) => e.add("/subscriber", "is required when the patient is not the subscriber"),
+            (_, Some(s)) => {
+                text(&mut e, "/subscriber/family_name", &s.family_name, MAX_NAME_LEN);
+                text(&mut e, "/subscriber/given_name", &s.given_name, 35);
+                if let Some(a) = &s.address {
+                    a.validate("/subscriber/address", &mut e);
+                }
+            }
+        }
+        e.finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Coverage {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub payer_id: Uuid,
+    pub priority: CoveragePriority,
+    pub member_id: String,
+    pub group_number: Option<String>,
+    pub plan_name: Option<String>,
+    pub relationship: SubscriberRelationship,
+    pub subscriber: Option<Subscriber>,
+    pub effective_from: NaiveDate,
+    pub effective_to: Option<NaiveDate>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Coverage {
+    /// Whether this coverage is in force on `date`.
+    pub fn is_active_on(&self, date: NaiveDate) -> bool {
+        self.active && self.effective_from <= date && self.effective_to.is_none_or(|to| date <= to)
+    }
+}
+
+/// Exact-match search by member id (blind index), optionally within one payer.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"member_id": "XJH123456789"}))]
+pub struct CoverageSearch {
+    pub member_id: String,
+    pub payer_id: Option<Uuid>,
+    #[schema(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}

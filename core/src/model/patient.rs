@@ -1,0 +1,161 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::common::{MAX_NAME_LEN, opt_text, text};
+use super::{Address, ExternalId};
+use crate::codes::AdministrativeSex;
+use crate::validation::Errors;
+
+const MAX_MRN_LEN: usize = 50;
+const MAX_EMAIL_LEN: usize = 254;
+const MAX_EXTERNAL_IDS: usize = 20;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"mrn": "MRN-000123", "family_name": "Doe", "given_name": "Jane",
+    "birth_date": "1980-04-02", "sex": "F",
+    "address": {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"},
+    "phone": "2175550100", "ssn": "123-45-6789"}))]
+pub struct PatientInput {
+    /// Medical record number at the practice; unique within the organization.
+    #[schema(max_length = 50)]
+    pub mrn: String,
+    #[schema(max_length = 60)]
+    pub family_name: String,
+    #[schema(max_length = 35)]
+    pub given_name: String,
+    pub middle_name: Option<String>,
+    pub birth_date: NaiveDate,
+    pub sex: AdministrativeSex,
+    pub address: Option<Address>,
+    /// Ten-digit US phone number; punctuation is ignored.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// Nine digits, with or without dashes.
+    pub ssn: Option<String>,
+    #[serde(default)]
+    pub external_ids: Vec<ExternalId>,
+    pub active: Option<bool>,
+}
+
+impl PatientInput {
+    /// Check the cross-field rules and normalise phone and SSN to digits.
+    pub fn validate(&mut self, today: NaiveDate) -> Result<(), crate::error::CoreError> {
+        let mut e = Errors::new();
+        text(&mut e, "/mrn", &self.mrn, MAX_MRN_LEN);
+        text(&mut e, "/family_name", &self.family_name, MAX_NAME_LEN);
+        text(&mut e, "/given_name", &self.given_name, 35);
+        opt_text(&mut e, "/middle_name", &self.middle_name, 25);
+        e.check(self.birth_date <= today, "/birth_date", "must not be in the future");
+        e.check(
+            self.birth_date >= NaiveDate::from_ymd_opt(1880, 1, 1).expect("valid date"),
+            "/birth_date",
+            "must be after 1880-01-01",
+        );
+        if let Some(a) = &self.address {
+            a.validate("/address", &mut e);
+        }
+        if let Some(p) = &self.phone {
+            match digits_only(p) {
+                Some(d) if d.len() == 10 => self.phone = Some(d),
+                _ => e.add("/phone", "must be a ten-digit US phone number"),
+            }
+        }
+        if let Some(m) = &self.email {
+            let ok = m.len() <= MAX_EMAIL_LEN
+                && m.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+            e.check(ok, "/email", "must be an email address");
+        }
+        if let Some(s) = &self.ssn {
+            match digits_only(s) {
+                Some(d) if valid_ssn(&d) => self.ssn = Some(d),
+                _ => e.add("/ssn", "must be a valid nine-digit social security number"),
+            }
+        }
+        e.check(self.external_ids.len() <= MAX_EXTERNAL_IDS, "/external_ids", "too many identifiers");
+        for (i, x) in self.external_ids.iter().enumerate() {
+            text(&mut e, &format!("/external_ids/{i}/system"), &x.system, 200);
+            text(&mut e, &format!("/external_ids/{i}/value"), &x.value, 100);
+        }
+        self.mrn = self.mrn.trim().to_string();
+        self.family_name = self.family_name.trim().to_string();
+        self.given_name = self.given_name.trim().to_string();
+        e.finish()
+    }
+}
+
+/// Digits of a phone or SSN written with the usual punctuation; None if anything else appears.
+fn digits_only(s: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '0'..='9' => out.push(c),
+            ' ' | '-' | '(' | ')' | '.' | '+' => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// SSA never issues area 000, 666 or 900-999, group 00 or serial 0000.
+fn valid_ssn(d: &str) -> bool {
+    d.len() == 9
+        && !d.starts_with("000")
+        && !d.starts_with("666")
+        && !d.starts_with('9')
+        && &d[3..5] != "00"
+        && &d[5..] != "0000"
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Patient {
+    pub id: Uuid,
+    pub mrn: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub middle_name: Option<String>,
+    pub birth_date: NaiveDate,
+    pub sex: AdministrativeSex,
+    pub address: Option<Address>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub ssn: Option<String>,
+    pub external_ids: Vec<ExternalId>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Exact-match search over encrypted identifiers (served by blind indexes). Give exactly one
+/// of: `mrn`; `family_name` with `birth_date`; `ssn_last4`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"family_name": "Doe", "birth_date": "1980-04-02"}))]
+pub struct PatientSearch {
+    pub mrn: Option<String>,
+    pub family_name: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub ssn_last4: Option<String>,
+    #[schema(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssn_rules() {
+        assert!(valid_ssn("123456789"));
+        assert!(!valid_ssn("000456789"));
+        assert!(!valid_ssn("666456789"));
+        assert!(!valid_ssn("923456789"));
+        assert!(!valid_ssn("123006789"));
+        assert!(!valid_ssn("123450000"));
+        assert_eq!(digits_only("123-45-6789").as_deref(), Some("123456789"));
+        assert_eq!(digits_only("12a"), None);
+    }
+}

@@ -1,0 +1,64 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::common::{MAX_NAME_LEN, opt_text};
+use super::Address;
+use crate::codes::{Npi, ProviderRole, Taxonomy, Tin};
+use crate::validation::Errors;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "billing", "npi": "1234567893", "tin": "123456789",
+    "organization_name": "Springfield Family Practice", "taxonomy": "207Q00000X",
+    "address": {"line1": "100 Main St", "city": "Springfield", "state": "IL", "zip": "62701"}}))]
+pub struct ProviderInput {
+    pub role: ProviderRole,
+    pub npi: Npi,
+    /// Federal tax id; required of a billing provider before its claims can be submitted.
+    pub tin: Option<Tin>,
+    /// For an organization; give either this or `last_name`.
+    pub organization_name: Option<String>,
+    /// For an individual practitioner.
+    pub last_name: Option<String>,
+    pub first_name: Option<String>,
+    pub taxonomy: Option<Taxonomy>,
+    pub address: Address,
+    pub active: Option<bool>,
+}
+
+impl ProviderInput {
+    pub fn validate(&self) -> Result<(), crate::error::CoreError> {
+        let mut e = Errors::new();
+        opt_text(&mut e, "/organization_name", &self.organization_name, MAX_NAME_LEN);
+        opt_text(&mut e, "/last_name", &self.last_name, MAX_NAME_LEN);
+        opt_text(&mut e, "/first_name", &self.first_name, 35);
+        match (&self.organization_name, &self.last_name) {
+            (Some(_), Some(_)) => e.add("/last_name", "give organization_name or last_name, not both"),
+            (None, None) => e.add("/organization_name", "organization_name or last_name is required"),
+            _ => {}
+        }
+        if self.organization_name.is_some() && self.first_name.is_some() {
+            e.add("/first_name", "an organization has no first name");
+        }
+        self.address.validate("/address", &mut e);
+        e.finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Provider {
+    pub id: Uuid,
+    pub role: ProviderRole,
+    pub npi: Npi,
+    pub tin: Option<Tin>,
+    pub organization_name: Option<String>,
+    pub last_name: Option<String>,
+    pub first_name: Option<String>,
+    pub taxonomy: Option<Taxonomy>,
+    pub address: Address,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

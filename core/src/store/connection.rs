@@ -1,0 +1,111 @@
+//! One connection type over PostgreSQL and SQLite, a pool, and the embedded migrations.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::CoreError;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// SQLite waits this long for a competing writer before reporting "database is locked".
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// PostgreSQL is declared first: `establish` tries variants in order and SQLite accepts any
+/// string as a file name.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DbConnection::Postgresql(_))
+    }
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+
+/// Which engine a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    Sqlite,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> Engine {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            // WAL lets readers run beside the writer; foreign keys are off by default in SQLite.
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// Build a pool for `url` (a `postgres://` URL or a SQLite file path).
+pub fn build_pool(url: &str, max_size: u32) -> Result<DbPool, CoreError> {
+    let sqlite_url = match Engine::of_url(url) {
+        Engine::Postgres => None,
+        Engine::Sqlite => Some(url.strip_prefix("sqlite://").unwrap_or(url).to_string()),
+    };
+    let manager = ConnectionManager::<DbConnection>::new(sqlite_url.as_deref().unwrap_or(url));
+    Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(30))
+        .connection_customizer(Box::new(SqlitePragmas))
+        .build(manager)
+        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
+}
+
+/// Apply pending migrations for whichever engine the connection is. On PostgreSQL an advisory
+/// lock serialises instances that start together.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, CoreError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7270001)")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len());
+            c.batch_execute("SELECT pg_advisory_unlock(7270001)")?;
+            result
+        }
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| CoreError::Unavailable(format!("migration failed: {e}")))
+}
+
+/// Open a single connection (used by admin commands and tests).
+pub fn connect(url: &str) -> Result<DbConnection, CoreError> {
+    let conn = match Engine::of_url(url) {
+        Engine::Postgres => PgConnection::establish(url).map(DbConnection::Postgresql),
+        Engine::Sqlite => {
+            SqliteConnection::establish(url.strip_prefix("sqlite://").unwrap_or(url))
+                .map(DbConnection::Sqlite)
+        }
+    };
+    conn.map_err(|e| CoreError::Unavailable(format!("cannot connect to database: {e}")))
+}

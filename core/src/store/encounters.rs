@@ -1,0 +1,214 @@
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::pagination::finish_page;
+use super::schema::{coverages, encounters, providers};
+use super::{DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id, to_db, to_json};
+use crate::access::OrgId;
+use crate::codes::Money;
+use crate::error::{CoreError, CoreResult};
+use crate::model::Page;
+use crate::model::common::{now, utc};
+use crate::model::encounter::{Encounter, EncounterInput, ServiceLine};
+use crate::validation::Errors;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = encounters)]
+struct EncounterRow {
+    id: String,
+    patient_id: String,
+    coverage_id: Option<String>,
+    billing_provider_id: String,
+    rendering_provider_id: Option<String>,
+    service_date_from: chrono::NaiveDate,
+    service_date_to: chrono::NaiveDate,
+    place_of_service: String,
+    prior_authorization: Option<String>,
+    diagnoses: String,
+    lines: String,
+    version: i32,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl EncounterRow {
+    fn into_model(self) -> CoreResult<Encounter> {
+        let lines: Vec<ServiceLine> = from_json(&self.lines, "service lines")?;
+        Ok(Encounter {
+            id: parse_id(&self.id)?,
+            patient_id: parse_id(&self.patient_id)?,
+            coverage_id: opt_id(self.coverage_id)?,
+            billing_provider_id: parse_id(&self.billing_provider_id)?,
+            rendering_provider_id: opt_id(self.rendering_provider_id)?,
+            service_date_from: self.service_date_from,
+            service_date_to: self.service_date_to,
+            place_of_service: from_db(&self.place_of_service, "place of service")?,
+            prior_authorization: self.prior_authorization,
+            diagnoses: from_json(&self.diagnoses, "diagnoses")?,
+            total_charge: lines.iter().map(|l| l.charge).sum::<Money>(),
+            lines,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
+
+/// Provider roles that may fill a slot on a claim.
+fn provider_role_ok(conn: &mut DbConnection, org: OrgId, id: Uuid, wanted: &str) -> CoreResult<Option<bool>> {
+    let role: Option<String> = providers::table
+        .filter(providers::org_id.eq(org.as_str()))
+        .filter(providers::id.eq(id.to_string()))
+        .select(providers::role)
+        .first(conn)
+        .optional()?;
+    Ok(role.map(|r| r == wanted || r == "both"))
+}
+
+/// Every id an encounter names must exist in the caller's org, and fit together.
+fn check_references(conn: &mut DbConnection, org: OrgId, input: &EncounterInput) -> CoreResult<()> {
+    let mut e = Errors::new();
+    e.check(super::patients::exists(conn, org, input.patient_id)?, "/patient_id", "no such patient");
+    if let Some(cov) = input.coverage_id {
+        let owner: Option<String> = coverages::table
+            .filter(coverages::org_id.eq(org.as_str()))
+            .filter(coverages::id.eq(cov.to_string()))
+            .select(coverages::patient_id)
+            .first(conn)
+            .optional()?;
+        match owner {
+            None => e.add("/coverage_id", "no such coverage"),
+            Some(p) if p != input.patient_id.to_string() => {
+                e.add("/coverage_id", "coverage belongs to another patient")
+            }
+            Some(_) => {}
+        }
+    }
+    match provider_role_ok(conn, org, input.billing_provider_id, "billing")? {
+        None => e.add("/billing_provider_id", "no such provider"),
+        Some(false) => e.add("/billing_provider_id", "provider is not set up as a billing provider"),
+        Some(true) => {}
+    }
+    if let Some(r) = input.rendering_provider_id {
+        match provider_role_ok(conn, org, r, "rendering")? {
+            None => e.add("/rendering_provider_id", "no such provider"),
+            Some(false) => e.add("/rendering_provider_id", "provider is not set up as a rendering provider"),
+            Some(true) => {}
+        }
+    }
+    e.finish()
+}
+
+/// Lines with their service date filled in from the encounter.
+fn dated_lines(input: &EncounterInput) -> Vec<ServiceLine> {
+    input
+        .lines
+        .iter()
+        .map(|l| ServiceLine { service_date: Some(l.service_date.unwrap_or(input.service_date_from)), ..l.clone() })
+        .collect()
+}
+
+pub fn create(conn: &mut DbConnection, org: OrgId, input: &EncounterInput) -> CoreResult<Encounter> {
+    input.validate()?;
+    check_references(conn, org, input)?;
+    let id = new_id();
+    let t = now();
+    diesel::insert_into(encounters::table)
+        .values((
+            encounters::id.eq(id.to_string()),
+            encounters::org_id.eq(org.as_str()),
+            encounters::patient_id.eq(input.patient_id.to_string()),
+            encounters::coverage_id.eq(input.coverage_id.map(|c| c.to_string())),
+            encounters::billing_provider_id.eq(input.billing_provider_id.to_string()),
+            encounters::rendering_provider_id.eq(input.rendering_provider_id.map(|c| c.to_string())),
+            encounters::service_date_from.eq(input.service_date_from),
+            encounters::service_date_to.eq(input.service_date_to()),
+            encounters::place_of_service.eq(to_db(&input.place_of_service)),
+            encounters::prior_authorization.eq(input.prior_authorization.clone()),
+            encounters::diagnoses.eq(to_json(&input.diagnoses)),
+            encounters::lines.eq(to_json(&dated_lines(input))),
+            (
+                encounters::status.eq("open"),
+                encounters::version.eq(1),
+                encounters::created_at.eq(t),
+                encounters::updated_at.eq(t),
+            ),
+        ))
+        .execute(conn)?;
+    get(conn, org, id)
+}
+
+pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Encounter> {
+    encounters::table
+        .filter(encounters::org_id.eq(org.as_str()))
+        .filter(encounters::id.eq(id.to_string()))
+        .select(EncounterRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound { resource: "encounter" })?
+        .into_model()
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    expected_version: i32,
+    input: &EncounterInput,
+) -> CoreResult<Encounter> {
+    input.validate()?;
+    let current = get(conn, org, id)?;
+    check_references(conn, org, input)?;
+    let updated = diesel::update(
+        encounters::table
+            .filter(encounters::org_id.eq(org.as_str()))
+            .filter(encounters::id.eq(id.to_string()))
+            .filter(encounters::version.eq(expected_version)),
+    )
+    .set((
+        encounters::patient_id.eq(input.patient_id.to_string()),
+        encounters::coverage_id.eq(input.coverage_id.map(|c| c.to_string())),
+        encounters::billing_provider_id.eq(input.billing_provider_id.to_string()),
+        encounters::rendering_provider_id.eq(input.rendering_provider_id.map(|c| c.to_string())),
+        encounters::service_date_from.eq(input.service_date_from),
+        encounters::service_date_to.eq(input.service_date_to()),
+        encounters::place_of_service.eq(to_db(&input.place_of_service)),
+        encounters::prior_authorization.eq(input.prior_authorization.clone()),
+        encounters::diagnoses.eq(to_json(&input.diagnoses)),
+        encounters::lines.eq(to_json(&dated_lines(input))),
+        encounters::version.eq(expected_version + 1),
+        encounters::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    check_versioned_update(updated, Some(current.version), "encounter")?;
+    get(conn, org, id)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct EncounterFilter {
+    pub patient_id: Option<Uuid>,
+    pub service_date_from: Option<chrono::NaiveDate>,
+    pub service_date_to: Option<chrono::NaiveDate>,
+}
+
+pub fn list(conn: &mut DbConnection, org: OrgId, filter: &EncounterFilter, page: &ListParams) -> CoreResult<Page<Encounter>> {
+    let limit = page.limit()?;
+    let mut q = encounters::table
+        .filter(encounters::org_id.eq(org.as_str()))
+        .filter(encounters::id.gt(page.after()?))
+        .into_boxed();
+    if let Some(p) = filter.patient_id {
+        q = q.filter(encounters::patient_id.eq(p.to_string()));
+    }
+    if let Some(d) = filter.service_date_from {
+        q = q.filter(encounters::service_date_from.ge(d));
+    }
+    if let Some(d) = filter.service_date_to {
+        q = q.filter(encounters::service_date_from.le(d));
+    }
+    let rows: Vec<EncounterRow> =
+        q.order(encounters::id.asc()).limit(limit + 1).select(EncounterRow::as_select()).load(conn)?;
+    let items = rows.into_iter().map(EncounterRow::into_model).collect::<CoreResult<Vec<_>>>()?;
+    let (items, next_cursor) = finish_page(items, limit, |x| x.id);
+    Ok(Page { items, next_cursor })
+}

@@ -1,0 +1,93 @@
+//! Storage: one diesel code path over SQLite and PostgreSQL. Every repository function takes
+//! the caller's `OrgId` and filters by it, so no query can reach another tenant's rows.
+
+pub mod claims;
+pub mod connection;
+pub mod coverages;
+mod crypt;
+pub mod encounters;
+pub mod idempotency;
+pub mod keyring;
+pub mod orgs;
+pub mod pagination;
+pub mod patients;
+pub mod payers;
+pub mod providers;
+pub mod remittances;
+pub mod schema;
+pub mod sql_types;
+
+pub use connection::{DbConnection, DbPool, Engine, build_pool, connect, run_migrations};
+pub use keyring::KeyRing;
+pub use pagination::ListParams;
+
+use uuid::Uuid;
+
+use crate::error::{CoreError, CoreResult};
+
+/// New primary key: UUIDv7 sorts by creation time, which cursor pagination relies on.
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+pub(crate) fn parse_id(s: &str) -> CoreResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| CoreError::Internal("stored id is not a UUID".into()))
+}
+
+pub(crate) fn opt_id(s: Option<String>) -> CoreResult<Option<Uuid>> {
+    s.as_deref().map(parse_id).transpose()
+}
+
+/// A value type stored as its JSON string form (codes, enums).
+pub(crate) fn to_db<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+pub(crate) fn from_db<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> CoreResult<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| CoreError::Internal(format!("stored {what} does not parse")))
+}
+
+/// A structured column stored as JSON text.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> CoreResult<T> {
+    serde_json::from_str(s).map_err(|_| CoreError::Internal(format!("stored {what} does not parse")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Turn the row count of a versioned update into the right error when nothing was updated.
+pub(crate) fn check_versioned_update(
+    updated: usize,
+    current: Option<i32>,
+    resource: &'static str,
+) -> CoreResult<()> {
+    match (updated, current) {
+        (1, _) => Ok(()),
+        (_, None) => Err(CoreError::NotFound { resource }),
+        (_, Some(current)) => Err(CoreError::VersionMismatch { current }),
+    }
+}
+
+/// An in-memory SQLite database with the schema, a key ring and one org, for unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+
+    use super::{DbConnection, KeyRing, connect, orgs, run_migrations};
+    use crate::access::OrgId;
+    use crate::phi::LocalMasterKey;
+
+    pub fn setup() -> (DbConnection, KeyRing, OrgId) {
+        let mut conn = connect(":memory:").expect("sqlite in memory");
+        run_migrations(&mut conn).expect("migrations");
+        let keyring = KeyRing::new(Arc::new(LocalMasterKey::generate()));
+        let org = orgs::create(&mut conn, &keyring, "Test org").expect("org");
+        (conn, keyring, OrgId(org.id))
+    }
+}

@@ -1,0 +1,57 @@
+//! Cursor pagination over UUIDv7 primary keys (which sort by creation time).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use crate::error::{CoreError, CoreResult};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    pub fn limit(&self) -> CoreResult<i64> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+            Some(_) => Err(CoreError::invalid("/limit", format!("must be between 1 and {MAX_LIMIT}"))),
+        }
+    }
+
+    /// The id after which this page starts ("" sorts before every id).
+    pub fn after(&self) -> CoreResult<String> {
+        match &self.cursor {
+            None => Ok(String::new()),
+            Some(c) => decode_cursor(c)
+                .map(|id| id.to_string())
+                .ok_or_else(|| CoreError::invalid("/cursor", "is not a cursor this API returned")),
+        }
+    }
+}
+
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+fn decode_cursor(c: &str) -> Option<Uuid> {
+    let bytes = URL_SAFE_NO_PAD.decode(c).ok()?;
+    Uuid::from_slice(&bytes).ok()
+}
+
+/// Given `limit + 1` rows, keep `limit` and say where the next page starts.
+pub fn finish_page<T>(mut rows: Vec<T>, limit: i64, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(|r| encode_cursor(id_of(r)));
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}

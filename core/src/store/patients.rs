@@ -1,0 +1,392 @@
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::crypt::RowCrypt;
+use super::pagination::finish_page;
+use super::schema::patients;
+use super::{DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
+use crate::access::OrgId;
+use crate::error::{CoreError, CoreResult};
+use crate::model::common::{now, utc};
+use crate::model::patient::{Patient, PatientInput, PatientSearch};
+use crate::model::{Address, ExternalId, Page};
+use crate::phi::{IndexPurpose, OrgKeys, normalize};
+
+pub const TABLE: &str = "patients";
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = patients)]
+struct PatientRow {
+    id: String,
+    mrn_ct: Vec<u8>,
+    family_name_ct: Vec<u8>,
+    given_name_ct: Vec<u8>,
+    middle_name_ct: Option<Vec<u8>>,
+    birth_date_ct: Vec<u8>,
+    sex: String,
+    address_ct: Option<Vec<u8>>,
+    phone_ct: Option<Vec<u8>>,
+    email_ct: Option<Vec<u8>>,
+    ssn_ct: Option<Vec<u8>>,
+    external_ids_ct: Option<Vec<u8>>,
+    active: bool,
+    version: i32,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl PatientRow {
+    fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Patient> {
+        let id = parse_id(&self.id)?;
+        let c = RowCrypt { keys, org, table: TABLE, row: id };
+        let birth = c.dec("birth_date_ct", &self.birth_date_ct)?;
+        Ok(Patient {
+            id,
+            mrn: c.dec("mrn_ct", &self.mrn_ct)?,
+            family_name: c.dec("family_name_ct", &self.family_name_ct)?,
+            given_name: c.dec("given_name_ct", &self.given_name_ct)?,
+            middle_name: c.dec_opt("middle_name_ct", self.middle_name_ct.as_deref())?,
+            birth_date: NaiveDate::parse_from_str(&birth, "%Y-%m-%d")
+                .map_err(|_| CoreError::Internal("decrypted birth date does not parse".into()))?,
+            sex: from_db(&self.sex, "sex")?,
+            address: self
+                .address_ct
+                .as_deref()
+                .map(|ct| c.dec_json::<Address>("address_ct", ct))
+                .transpose()?,
+            phone: c.dec_opt("phone_ct", self.phone_ct.as_deref())?,
+            email: c.dec_opt("email_ct", self.email_ct.as_deref())?,
+            ssn: c.dec_opt("ssn_ct", self.ssn_ct.as_deref())?,
+            external_ids: self
+                .external_ids_ct
+                .as_deref()
+                .map(|ct| c.dec_json::<Vec<ExternalId>>("external_ids_ct", ct))
+                .transpose()?
+                .unwrap_or_default(),
+            active: self.active,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
+
+/// Encrypted columns and blind indexes of one patient, ready to write.
+struct Sealed {
+    mrn_ct: Vec<u8>,
+    family_name_ct: Vec<u8>,
+    given_name_ct: Vec<u8>,
+    middle_name_ct: Option<Vec<u8>>,
+    birth_date_ct: Vec<u8>,
+    address_ct: Option<Vec<u8>>,
+    phone_ct: Option<Vec<u8>>,
+    email_ct: Option<Vec<u8>>,
+    ssn_ct: Option<Vec<u8>>,
+    external_ids_ct: Option<Vec<u8>>,
+    mrn_bidx: String,
+    name_dob_bidx: String,
+    ssn4_bidx: Option<String>,
+    key_version: i32,
+}
+
+fn seal(keys: &OrgKeys, org: OrgId, id: Uuid, p: &PatientInput) -> Sealed {
+    let c = RowCrypt { keys, org, table: TABLE, row: id };
+    Sealed {
+        mrn_ct: c.enc("mrn_ct", &p.mrn),
+        family_name_ct: c.enc("family_name_ct", &p.family_name),
+        given_name_ct: c.enc("given_name_ct", &p.given_name),
+        middle_name_ct: c.enc_opt("middle_name_ct", p.middle_name.as_deref()),
+        birth_date_ct: c.enc("birth_date_ct", &p.birth_date.format("%Y-%m-%d").to_string()),
+        address_ct: p.address.as_ref().map(|a| c.enc_json("address_ct", a)),
+        phone_ct: c.enc_opt("phone_ct", p.phone.as_deref()),
+        email_ct: c.enc_opt("email_ct", p.email.as_deref()),
+        ssn_ct: c.enc_opt("ssn_ct", p.ssn.as_deref()),
+        external_ids_ct: (!p.external_ids.is_empty()).then(|| c.enc_json("external_ids_ct", &p.external_ids)),
+        mrn_bidx: keys.index(IndexPurpose::Mrn, &normalize::mrn(&p.mrn)),
+        name_dob_bidx: keys.index(
+            IndexPurpose::FamilyNameDob,
+            &normalize::family_name_dob(&p.family_name, p.birth_date),
+        ),
+        ssn4_bidx: p
+            .ssn
+            .as_deref()
+            .and_then(normalize::ssn_last4)
+            .map(|l4| keys.index(IndexPurpose::Ssn4, &l4)),
+        key_version: keys.active_version(),
+    }
+}
+
+fn duplicate_mrn(e: diesel::result::Error) -> CoreError {
+    match CoreError::from(e) {
+        CoreError::Conflict(_) => CoreError::Conflict("a patient with this MRN exists".into()),
+        other => other,
+    }
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    input: &mut PatientInput,
+    today: NaiveDate,
+) -> CoreResult<Patient> {
+    input.validate(today)?;
+    let keys = keyring.keys(conn, org)?;
+    let id = new_id();
+    let s = seal(&keys, org, id, input);
+    let t = now();
+    diesel::insert_into(patients::table)
+        .values((
+            (
+                patients::id.eq(id.to_string()),
+                patients::org_id.eq(org.as_str()),
+                patients::mrn_ct.eq(s.mrn_ct),
+                patients::family_name_ct.eq(s.family_name_ct),
+                patients::given_name_ct.eq(s.given_name_ct),
+                patients::middle_name_ct.eq(s.middle_name_ct),
+                patients::birth_date_ct.eq(s.birth_date_ct),
+                patients::sex.eq(to_db(&input.sex)),
+                patients::address_ct.eq(s.address_ct),
+                patients::phone_ct.eq(s.phone_ct),
+                patients::email_ct.eq(s.email_ct),
+            ),
+            (
+                patients::ssn_ct.eq(s.ssn_ct),
+                patients::external_ids_ct.eq(s.external_ids_ct),
+                patients::mrn_bidx.eq(s.mrn_bidx),
+                patients::name_dob_bidx.eq(s.name_dob_bidx),
+                patients::ssn4_bidx.eq(s.ssn4_bidx),
+                patients::key_version.eq(s.key_version),
+                patients::active.eq(input.active.unwrap_or(true)),
+                patients::version.eq(1),
+                patients::created_at.eq(t),
+                patients::updated_at.eq(t),
+            ),
+        ))
+        .execute(conn)
+        .map_err(duplicate_mrn)?;
+    get_with(conn, &keys, org, id)
+}
+
+fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> CoreResult<Patient> {
+    patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .filter(patients::id.eq(id.to_string()))
+        .select(PatientRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound { resource: "patient" })?
+        .decrypt(keys, org)
+}
+
+pub fn get(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, id: Uuid) -> CoreResult<Patient> {
+    let keys = keyring.keys(conn, org)?;
+    get_with(conn, &keys, org, id)
+}
+
+/// Whether a patient id exists in the org (for references), without decrypting anything.
+pub fn exists(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<bool> {
+    let n: i64 = patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .filter(patients::id.eq(id.to_string()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    id: Uuid,
+    expected_version: i32,
+    input: &mut PatientInput,
+    today: NaiveDate,
+) -> CoreResult<Patient> {
+    input.validate(today)?;
+    let keys = keyring.keys(conn, org)?;
+    let current = get_with(conn, &keys, org, id)?;
+    let s = seal(&keys, org, id, input);
+    let updated = diesel::update(
+        patients::table
+            .filter(patients::org_id.eq(org.as_str()))
+            .filter(patients::id.eq(id.to_string()))
+            .filter(patients::version.eq(expected_version)),
+    )
+    .set((
+        (
+            patients::mrn_ct.eq(s.mrn_ct),
+            patients::family_name_ct.eq(s.family_name_ct),
+            patients::given_name_ct.eq(s.given_name_ct),
+            patients::middle_name_ct.eq(s.middle_name_ct),
+            patients::birth_date_ct.eq(s.birth_date_ct),
+            patients::sex.eq(to_db(&input.sex)),
+            patients::address_ct.eq(s.address_ct),
+            patients::phone_ct.eq(s.phone_ct),
+            patients::email_ct.eq(s.email_ct),
+            patients::ssn_ct.eq(s.ssn_ct),
+        ),
+        (
+            patients::external_ids_ct.eq(s.external_ids_ct),
+            patients::mrn_bidx.eq(s.mrn_bidx),
+            patients::name_dob_bidx.eq(s.name_dob_bidx),
+            patients::ssn4_bidx.eq(s.ssn4_bidx),
+            patients::key_version.eq(s.key_version),
+            patients::active.eq(input.active.unwrap_or(current.active)),
+            patients::version.eq(expected_version + 1),
+            patients::updated_at.eq(now()),
+        ),
+    ))
+    .execute(conn)
+    .map_err(duplicate_mrn)?;
+    check_versioned_update(updated, Some(current.version), "patient")?;
+    get_with(conn, &keys, org, id)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PatientFilter {
+    pub active: Option<bool>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    filter: &PatientFilter,
+    page: &ListParams,
+) -> CoreResult<Page<Patient>> {
+    let keys = keyring.keys(conn, org)?;
+    let limit = page.limit()?;
+    let mut q = patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .filter(patients::id.gt(page.after()?))
+        .into_boxed();
+    if let Some(active) = filter.active {
+        q = q.filter(patients::active.eq(active));
+    }
+    let rows: Vec<PatientRow> =
+        q.order(patients::id.asc()).limit(limit + 1).select(PatientRow::as_select()).load(conn)?;
+    decrypt_page(rows, &keys, org, limit)
+}
+
+fn decrypt_page(rows: Vec<PatientRow>, keys: &Arc<OrgKeys>, org: OrgId, limit: i64) -> CoreResult<Page<Patient>> {
+    let items = rows.into_iter().map(|r| r.decrypt(keys, org)).collect::<CoreResult<Vec<_>>>()?;
+    let (items, next_cursor) = finish_page(items, limit, |p| p.id);
+    Ok(Page { items, next_cursor })
+}
+
+/// Exact-match search through the blind indexes; no plaintext ever reaches the database.
+pub fn search(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    search: &PatientSearch,
+) -> CoreResult<Vec<Patient>> {
+    let keys = keyring.keys(conn, org)?;
+    let limit = ListParams { limit: search.limit, cursor: None }.limit()?;
+    let mut q = patients::table.filter(patients::org_id.eq(org.as_str())).into_boxed();
+    match (&search.mrn, &search.family_name, &search.birth_date, &search.ssn_last4) {
+        (Some(mrn), None, None, None) => {
+            q = q.filter(patients::mrn_bidx.eq(keys.index(IndexPurpose::Mrn, &normalize::mrn(mrn))));
+        }
+        (None, Some(name), Some(dob), None) => {
+            let bidx = keys.index(IndexPurpose::FamilyNameDob, &normalize::family_name_dob(name, *dob));
+            q = q.filter(patients::name_dob_bidx.eq(bidx));
+        }
+        (None, None, None, Some(l4)) => {
+            if l4.len() != 4 || !l4.chars().all(|c| c.is_ascii_digit()) {
+                return Err(CoreError::invalid("/ssn_last4", "must be exactly four digits"));
+            }
+            q = q.filter(patients::ssn4_bidx.eq(keys.index(IndexPurpose::Ssn4, l4)));
+        }
+        (None, Some(_), None, None) => {
+            return Err(CoreError::invalid("/birth_date", "is required with family_name"));
+        }
+        (None, None, Some(_), None) => {
+            return Err(CoreError::invalid("/family_name", "is required with birth_date"));
+        }
+        _ => {
+            return Err(CoreError::invalid(
+                "",
+                "give exactly one of: mrn; family_name with birth_date; ssn_last4",
+            ));
+        }
+    }
+    let rows: Vec<PatientRow> = q.order(patients::id.asc()).limit(limit).select(PatientRow::as_select()).load(conn)?;
+    rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::codes::AdministrativeSex;
+    use crate::phi::PhiError;
+    use crate::store::testing::setup;
+
+    fn input(mrn: &str, family: &str) -> PatientInput {
+        PatientInput {
+            mrn: mrn.into(),
+            family_name: family.into(),
+            given_name: "Ann".into(),
+            middle_name: None,
+            birth_date: NaiveDate::from_ymd_opt(1990, 5, 17).unwrap(),
+            sex: AdministrativeSex::parse("F").unwrap(),
+            address: None,
+            phone: None,
+            email: None,
+            ssn: Some("123-45-6789".into()),
+            external_ids: vec![],
+            active: None,
+        }
+    }
+
+    #[test]
+    fn moved_ciphertext_fails_with_a_clear_error_naming_the_field() {
+        let (mut conn, keyring, org) = setup();
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let a = create(&mut conn, &keyring, org, &mut input("A-1", "Alpha"), today).unwrap();
+        let b = create(&mut conn, &keyring, org, &mut input("B-1", "Bravo"), today).unwrap();
+        conn.batch_execute(&format!(
+            "UPDATE patients SET family_name_ct = (SELECT family_name_ct FROM patients WHERE id = '{}') WHERE id = '{}'",
+            a.id, b.id
+        ))
+        .unwrap();
+        let err = get(&mut conn, &keyring, org, b.id).unwrap_err();
+        match &err {
+            CoreError::Phi(PhiError::Decrypt { table, column }) => {
+                assert_eq!((table.as_str(), column.as_str()), ("patients", "family_name_ct"));
+            }
+            other => panic!("expected a decrypt error, got {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("patients.family_name_ct") && !msg.contains("Alpha") && !msg.contains("Bravo"), "{msg}");
+        assert_eq!(get(&mut conn, &keyring, org, a.id).unwrap().family_name, "Alpha");
+    }
+
+    #[test]
+    fn search_finds_by_mrn_and_by_name_and_birth_date() {
+        let (mut conn, keyring, org) = setup();
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let a = create(&mut conn, &keyring, org, &mut input("A-1", "O'Brien"), today).unwrap();
+        create(&mut conn, &keyring, org, &mut input("B-1", "Bravo"), today).unwrap();
+        let by_mrn = PatientSearch { mrn: Some(" a-1 ".into()), family_name: None, birth_date: None, ssn_last4: None, limit: None };
+        assert_eq!(search(&mut conn, &keyring, org, &by_mrn).unwrap().iter().map(|p| p.id).collect::<Vec<_>>(), vec![a.id]);
+        let by_name = PatientSearch {
+            mrn: None,
+            family_name: Some("o'brien".into()),
+            birth_date: Some(NaiveDate::from_ymd_opt(1990, 5, 17).unwrap()),
+            ssn_last4: None,
+            limit: None,
+        };
+        assert_eq!(search(&mut conn, &keyring, org, &by_name).unwrap().len(), 1);
+        // Another org's keys give other indexes: nothing found across tenants.
+        let other = crate::store::orgs::create(&mut conn, &keyring, "Other").unwrap();
+        assert!(search(&mut conn, &keyring, OrgId(other.id), &by_mrn).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,127 @@
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::pagination::finish_page;
+use super::schema::{payers, remittances};
+use super::sql_types::DbDecimal;
+use super::{DbConnection, ListParams, from_db, from_json, new_id, parse_id, to_json};
+use crate::access::OrgId;
+use crate::codes::Money;
+use crate::error::{CoreError, CoreResult};
+use crate::model::Page;
+use crate::model::common::{now, utc};
+use crate::model::remittance::{Remittance, RemittanceBody, RemittanceInput, SignedMoney};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = remittances)]
+struct RemittanceRow {
+    id: String,
+    payer_id: String,
+    trace_number: String,
+    payment_date: chrono::NaiveDate,
+    payment_method: String,
+    total_paid: DbDecimal,
+    body: String,
+    status: String,
+    version: i32,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl RemittanceRow {
+    fn into_model(self) -> CoreResult<Remittance> {
+        let body: RemittanceBody = from_json(&self.body, "remittance")?;
+        Ok(Remittance {
+            id: parse_id(&self.id)?,
+            payer_id: parse_id(&self.payer_id)?,
+            trace_number: self.trace_number,
+            payment_date: self.payment_date,
+            payment_method: from_db(&self.payment_method, "payment method")?,
+            total_paid: SignedMoney(
+                Money::from_decimal(self.total_paid.0)
+                    .map_err(|_| CoreError::Internal("stored amount is out of range".into()))?,
+            ),
+            claims: body.claims,
+            provider_adjustments: body.provider_adjustments,
+            status: self.status,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
+
+/// Store a remittance as received. The same trace number from the same payer is a duplicate.
+pub fn create(conn: &mut DbConnection, org: OrgId, input: &RemittanceInput) -> CoreResult<Remittance> {
+    input.validate()?;
+    let payer: i64 = payers::table
+        .filter(payers::org_id.eq(org.as_str()))
+        .filter(payers::id.eq(input.payer_id.to_string()))
+        .count()
+        .get_result(conn)?;
+    if payer == 0 {
+        return Err(CoreError::invalid("/payer_id", "no such payer"));
+    }
+    let id = new_id();
+    let t = now();
+    let body = RemittanceBody { claims: input.claims.clone(), provider_adjustments: input.provider_adjustments.clone() };
+    diesel::insert_into(remittances::table)
+        .values((
+            remittances::id.eq(id.to_string()),
+            remittances::org_id.eq(org.as_str()),
+            remittances::payer_id.eq(input.payer_id.to_string()),
+            remittances::trace_number.eq(input.trace_number.trim()),
+            remittances::payment_date.eq(input.payment_date),
+            remittances::payment_method.eq(input.payment_method.as_str()),
+            remittances::total_paid.eq(DbDecimal(input.total_paid.0.as_decimal())),
+            remittances::body.eq(to_json(&body)),
+            remittances::status.eq("received"),
+            remittances::version.eq(1),
+            remittances::created_at.eq(t),
+            remittances::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map_err(|e| match CoreError::from(e) {
+            CoreError::Conflict(_) => {
+                CoreError::Conflict("a remittance with this trace number from this payer exists".into())
+            }
+            other => other,
+        })?;
+    get(conn, org, id)
+}
+
+pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Remittance> {
+    remittances::table
+        .filter(remittances::org_id.eq(org.as_str()))
+        .filter(remittances::id.eq(id.to_string()))
+        .select(RemittanceRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound { resource: "remittance" })?
+        .into_model()
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RemittanceFilter {
+    pub payer_id: Option<Uuid>,
+    pub trace_number: Option<String>,
+}
+
+pub fn list(conn: &mut DbConnection, org: OrgId, filter: &RemittanceFilter, page: &ListParams) -> CoreResult<Page<Remittance>> {
+    let limit = page.limit()?;
+    let mut q = remittances::table
+        .filter(remittances::org_id.eq(org.as_str()))
+        .filter(remittances::id.gt(page.after()?))
+        .into_boxed();
+    if let Some(p) = filter.payer_id {
+        q = q.filter(remittances::payer_id.eq(p.to_string()));
+    }
+    if let Some(t) = &filter.trace_number {
+        q = q.filter(remittances::trace_number.eq(t.clone()));
+    }
+    let rows: Vec<RemittanceRow> =
+        q.order(remittances::id.asc()).limit(limit + 1).select(RemittanceRow::as_select()).load(conn)?;
+    let items = rows.into_iter().map(RemittanceRow::into_model).collect::<CoreResult<Vec<_>>>()?;
+    let (items, next_cursor) = finish_page(items, limit, |x| x.id);
+    Ok(Page { items, next_cursor })
+}

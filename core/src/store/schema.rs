@@ -1,0 +1,214 @@
+//! Diesel schema shared by SQLite and PostgreSQL (see migrations/).
+
+diesel::table! {
+    orgs (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    org_keys (org_id, kind, version) {
+        org_id -> Text,
+        kind -> Text,
+        version -> Integer,
+        wrapped -> Binary,
+        wrapper_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payers (id) {
+        id -> Text,
+        org_id -> Text,
+        name -> Text,
+        payer_code -> Text,
+        claim_filing_indicator -> Text,
+        timely_filing_days -> Integer,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    providers (id) {
+        id -> Text,
+        org_id -> Text,
+        role -> Text,
+        npi -> Text,
+        tin -> Nullable<Text>,
+        organization_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        taxonomy -> Nullable<Text>,
+        address_line1 -> Text,
+        address_line2 -> Nullable<Text>,
+        city -> Text,
+        state -> Text,
+        zip -> Text,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    patients (id) {
+        id -> Text,
+        org_id -> Text,
+        mrn_ct -> Binary,
+        family_name_ct -> Binary,
+        given_name_ct -> Binary,
+        middle_name_ct -> Nullable<Binary>,
+        birth_date_ct -> Binary,
+        sex -> Text,
+        address_ct -> Nullable<Binary>,
+        phone_ct -> Nullable<Binary>,
+        email_ct -> Nullable<Binary>,
+        ssn_ct -> Nullable<Binary>,
+        external_ids_ct -> Nullable<Binary>,
+        mrn_bidx -> Text,
+        name_dob_bidx -> Text,
+        ssn4_bidx -> Nullable<Text>,
+        key_version -> Integer,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coverages (id) {
+        id -> Text,
+        org_id -> Text,
+        patient_id -> Text,
+        payer_id -> Text,
+        priority -> Text,
+        member_id_ct -> Binary,
+        group_number_ct -> Nullable<Binary>,
+        plan_name -> Nullable<Text>,
+        relationship -> Text,
+        subscriber_ct -> Nullable<Binary>,
+        effective_from -> Date,
+        effective_to -> Nullable<Date>,
+        member_id_bidx -> Text,
+        key_version -> Integer,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    encounters (id) {
+        id -> Text,
+        org_id -> Text,
+        patient_id -> Text,
+        coverage_id -> Nullable<Text>,
+        billing_provider_id -> Text,
+        rendering_provider_id -> Nullable<Text>,
+        service_date_from -> Date,
+        service_date_to -> Date,
+        place_of_service -> Text,
+        prior_authorization -> Nullable<Text>,
+        diagnoses -> Text,
+        lines -> Text,
+        status -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    claims (id) {
+        id -> Text,
+        org_id -> Text,
+        encounter_id -> Text,
+        patient_id -> Text,
+        coverage_id -> Nullable<Text>,
+        payer_id -> Nullable<Text>,
+        billing_provider_id -> Text,
+        rendering_provider_id -> Nullable<Text>,
+        patient_control_number -> Text,
+        frequency_code -> Text,
+        original_claim_id -> Nullable<Text>,
+        original_reference -> Nullable<Text>,
+        status -> Text,
+        place_of_service -> Text,
+        service_date_from -> Date,
+        service_date_to -> Date,
+        prior_authorization -> Nullable<Text>,
+        diagnoses -> Text,
+        total_charge -> Dec,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    claim_lines (id) {
+        id -> Text,
+        org_id -> Text,
+        claim_id -> Text,
+        line_number -> Integer,
+        procedure_code -> Text,
+        modifiers -> Text,
+        units -> Dec,
+        charge -> Dec,
+        diagnosis_pointers -> Text,
+        service_date -> Date,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    remittances (id) {
+        id -> Text,
+        org_id -> Text,
+        payer_id -> Text,
+        trace_number -> Text,
+        payment_date -> Date,
+        payment_method -> Text,
+        total_paid -> Dec,
+        body -> Text,
+        status -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (org_id, idem_key) {
+        org_id -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status_code -> Integer,
+        response_body -> Binary,
+        resource_location -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(claim_lines -> claims (claim_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    orgs, org_keys, payers, providers, patients, coverages, encounters, claims, claim_lines,
+    remittances, idempotency_keys,
+);

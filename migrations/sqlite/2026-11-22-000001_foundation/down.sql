@@ -1,0 +1,11 @@
+DROP TABLE idempotency_keys;
+DROP TABLE remittances;
+DROP TABLE claim_lines;
+DROP TABLE claims;
+DROP TABLE encounters;
+DROP TABLE coverages;
+DROP TABLE patients;
+DROP TABLE providers;
+DROP TABLE payers;
+DROP TABLE org_keys;
+DROP TABLE orgs;

@@ -1,0 +1,25 @@
+//! End-to-end tests: the real `revcycle` binary, a real database (SQLite and PostgreSQL),
+//! driven over HTTP like a client would.
+
+mod errors;
+mod fixtures;
+mod phi;
+mod readme;
+mod resources;
+
+/// Declare one test per database engine for an `async fn(Engine)`.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(revcycle_e2e::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(revcycle_e2e::Engine::Postgres).await
+            }
+        }
+    };
+}

@@ -1,0 +1,297 @@
+//! Test support: start the real `revcycle` binary against a fresh database (SQLite in a temp
+//! dir, or a new PostgreSQL database that is dropped afterwards) and talk HTTP to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use serde_json::Value;
+
+/// PostgreSQL server the tests use (trust auth on loopback); override with REVCYCLE_TEST_PG.
+pub fn pg_admin_url() -> String {
+    std::env::var("REVCYCLE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
+}
+
+/// Path of the `revcycle` binary, built once per test process (cargo does not build another
+/// package's binaries for a test).
+pub fn revcycle_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("executable path");
+        // Tests live in target/<profile>/deps/, binaries in target/<profile>/.
+        let mut profile_dir = exe.parent().expect("executable dir").to_path_buf();
+        if profile_dir.file_name().is_some_and(|n| n == "deps") {
+            profile_dir.pop();
+        }
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet", "-p", "revcycle-api", "--bin", "revcycle"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building the revcycle binary failed");
+        profile_dir.join("revcycle")
+    })
+    .clone()
+}
+
+/// A database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn new(engine: Engine, dir: &Path) -> TestDb {
+        match engine {
+            Engine::Sqlite => TestDb { url: dir.join("test.db").to_string_lossy().into_owned(), pg_name: None, _dir: None },
+            Engine::Postgres => {
+                let name = format!("revcycle_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin = PgConnection::establish(&pg_admin_url()).expect("connect to the test PostgreSQL server");
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let base = pg_admin_url();
+                let url = match base.rfind('/') {
+                    Some(i) => format!("{}/{name}", &base[..i]),
+                    None => panic!("bad REVCYCLE_TEST_PG"),
+                };
+                TestDb { url, pg_name: Some(name), _dir: None }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut admin) = PgConnection::establish(&pg_admin_url()) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// A running server process with its own data directory and database.
+pub struct Server {
+    pub base: String,
+    pub token: String,
+    pub data_dir: PathBuf,
+    pub db: TestDb,
+    pub engine: Engine,
+    child: Child,
+    log: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start(engine: Engine) -> Server {
+        Self::start_with(engine, &[]).await
+    }
+
+    pub async fn start_with(engine: Engine, extra_env: &[(&str, &str)]) -> Server {
+        Self::launch(engine, extra_env, false).await
+    }
+
+    /// Serve HTTPS with the development certificate the server generates on first run.
+    pub async fn start_tls(engine: Engine) -> Server {
+        Self::launch(engine, &[], true).await
+    }
+
+    async fn launch(engine: Engine, extra_env: &[(&str, &str)], tls: bool) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let db = TestDb::new(engine, dir.path());
+        let mut cmd = Command::new(revcycle_bin());
+        cmd.args(["--bind", "127.0.0.1:0", "serve"]);
+        if !tls {
+            cmd.arg("--insecure-http");
+        }
+        cmd
+            .env("REVCYCLE_DATA_DIR", &data_dir)
+            .env("REVCYCLE_DATABASE_URL", &db.url)
+            .env("REVCYCLE_WORKERS", "2")
+            .env("REVCYCLE_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .env_remove("REVCYCLE_MASTER_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start revcycle");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("revcycle: listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                let mut l = sink.lock().expect("log lock");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; log:\n{}", log.lock().expect("log lock"));
+            }
+        };
+        let token = std::fs::read_to_string(data_dir.join("admin.token")).expect("admin token").trim().to_string();
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
+        Server { base, token, data_dir, db, engine, child, log, _dir: dir, client }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Run a `revcycle` admin command against this server's data directory and database.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(revcycle_bin())
+            .args(args)
+            .env("REVCYCLE_DATA_DIR", &self.data_dir)
+            .env("REVCYCLE_DATABASE_URL", &self.db.url)
+            .env("REVCYCLE_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run revcycle");
+        assert!(out.status.success(), "revcycle {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+    }
+
+    /// A new organization and an admin token for it.
+    pub fn new_org(&self, name: &str) -> (String, String) {
+        let org = self.admin(&["org", "create", "--name", name]);
+        let token = self.admin(&["token", "--org", &org, "--role", "admin", "--ttl", "1h"]);
+        (org, token)
+    }
+
+    /// Sign arbitrary claims with this server's development key (to test claim checks).
+    pub fn sign(&self, claims: &Value) -> String {
+        use base64::Engine as _;
+        let text = std::fs::read_to_string(self.data_dir.join("token-signing.key")).expect("signing key");
+        let secret = base64::engine::general_purpose::STANDARD.decode(text.trim()).expect("base64 key");
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(&secret),
+        )
+        .expect("sign")
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Resp {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Resp::from(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, Some(&self.token.clone()), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.call("POST", path, Some(&self.token.clone()), Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, etag: &str, body: &Value) -> Resp {
+        self.call("PUT", path, Some(&self.token.clone()), Some(body), &[("if-match", etag)]).await
+    }
+
+    /// POST that must answer 201; returns the created resource.
+    pub async fn create(&self, path: &str, body: &Value) -> Value {
+        let r = self.post(path, body).await;
+        assert_eq!(r.status, 201, "POST {path} -> {} {}", r.status, r.body);
+        r.body
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    async fn from(r: reqwest::Response) -> Resp {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, body, text }
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+
+    /// Assert an RFC 9457 problem with this status; returns its JSON pointers.
+    pub fn assert_problem(&self, status: u16) -> Vec<String> {
+        assert_eq!(self.status, status, "expected {status}, got {} {}", self.status, self.text);
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "problem responses are application/problem+json: {}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:revcycle:problem:")));
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["pointer"].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Wait until `f` returns true or the deadline passes.
+pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
