@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use revcycle_core::access::{OrgId, Principal, Role};
+use revcycle_core::access::{Action, OrgId, Principal, Resource, Role};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -47,17 +47,33 @@ impl DevSigner {
     pub fn load_or_create(path: &Path) -> std::io::Result<DevSigner> {
         let secret = if path.exists() {
             let text = std::fs::read_to_string(path)?;
-            STANDARD.decode(text.trim()).map_err(|_| std::io::Error::other("token signing key file is not base64"))?
+            STANDARD
+                .decode(text.trim())
+                .map_err(|_| std::io::Error::other("token signing key file is not base64"))?
         } else {
             let mut secret = vec![0u8; 32];
-            getrandom::fill(&mut secret).map_err(|_| std::io::Error::other("no system randomness"))?;
-            crate::files::write_private(path, format!("{}\n", STANDARD.encode(&secret)).as_bytes())?;
+            getrandom::fill(&mut secret)
+                .map_err(|_| std::io::Error::other("no system randomness"))?;
+            crate::files::write_private(
+                path,
+                format!("{}\n", STANDARD.encode(&secret)).as_bytes(),
+            )?;
             secret
         };
-        Ok(DevSigner { encoding: EncodingKey::from_secret(&secret), decoding: DecodingKey::from_secret(&secret) })
+        Ok(DevSigner {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+        })
     }
 
-    pub fn issue(&self, sub: &str, org: Uuid, roles: &[Role], ttl_secs: i64, scope: Option<String>) -> String {
+    pub fn issue(
+        &self,
+        sub: &str,
+        org: Uuid,
+        roles: &[Role],
+        ttl_secs: i64,
+        scope: Option<String>,
+    ) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: sub.to_string(),
@@ -71,7 +87,8 @@ impl DevSigner {
             nbf: now,
             exp: now + ttl_secs,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
@@ -81,19 +98,21 @@ impl DevSigner {
         v.leeway = LEEWAY_SECS;
         v.validate_nbf = true;
         v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v).map(|d| d.claims).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind as K;
-            let why = match e.kind() {
-                K::ExpiredSignature => "the token has expired",
-                K::ImmatureSignature => "the token is not valid yet",
-                K::InvalidIssuer => "the token's issuer is not trusted",
-                K::InvalidAudience => "the token is not for this API",
-                K::InvalidSignature => "the token's signature is invalid",
-                K::InvalidAlgorithm => "the token's algorithm is not accepted",
-                _ => "the token is malformed",
-            };
-            ApiError::Unauthorized(why.to_string())
-        })
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
+            .map(|d| d.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                let why = match e.kind() {
+                    K::ExpiredSignature => "the token has expired",
+                    K::ImmatureSignature => "the token is not valid yet",
+                    K::InvalidIssuer => "the token's issuer is not trusted",
+                    K::InvalidAudience => "the token is not for this API",
+                    K::InvalidSignature => "the token's signature is invalid",
+                    K::InvalidAlgorithm => "the token's algorithm is not accepted",
+                    _ => "the token is malformed",
+                };
+                ApiError::Unauthorized(why.to_string())
+            })
     }
 }
 
@@ -105,20 +124,45 @@ fn principal_from(req: &HttpRequest) -> Result<Principal, ApiError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
-    let value = header.to_str().map_err(|_| ApiError::Unauthorized("the token is malformed".into()))?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the token is malformed".into()))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be a Bearer token".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be a Bearer token".into())
+        })?;
     let claims = state.signer.verify(token.trim())?;
     let mut roles = Vec::new();
     for r in &claims.roles {
-        roles.push(Role::parse(r).ok_or_else(|| ApiError::Unauthorized("the token names an unknown role".into()))?);
+        roles.push(
+            Role::parse(r)
+                .ok_or_else(|| ApiError::Unauthorized("the token names an unknown role".into()))?,
+        );
     }
     if roles.is_empty() {
         return Err(ApiError::Forbidden("the token grants no role".into()));
     }
-    Ok(Principal { subject: claims.sub, org: OrgId(claims.org), roles, client_id: claims.client_id })
+    Ok(Principal {
+        subject: claims.sub,
+        org: OrgId(claims.org),
+        roles,
+        client_id: claims.client_id,
+    })
+}
+
+/// 403 unless one of the caller's roles allows the action; the message names the permission.
+pub fn require(who: &Principal, resource: Resource, action: Action) -> Result<(), ApiError> {
+    if who.may(resource, action) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "your roles do not grant {} on {}",
+            action.name(),
+            resource.name()
+        )))
+    }
 }
 
 /// Extractor: the authenticated caller. Handlers that take it cannot run unauthenticated.

@@ -14,7 +14,11 @@ use crate::config::{Config, ConfigArgs};
 use crate::startup::{self, StartupError};
 
 #[derive(Debug, Parser)]
-#[command(name = "revcycle", version, about = "Revenue-cycle API for US medical billing")]
+#[command(
+    name = "revcycle",
+    version,
+    about = "Revenue-cycle API for US medical billing"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -119,7 +123,10 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("REVCYCLE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run(cli: Cli) -> Result<(), StartupError> {
@@ -141,16 +148,28 @@ fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Token(args) => {
             let rt = startup::open(config)?;
             if !rt.org_exists(OrgId(args.org))? {
-                return Err(StartupError::Refused(format!("no organization {}", args.org)));
+                return Err(StartupError::Refused(format!(
+                    "no organization {}",
+                    args.org
+                )));
             }
-            println!("{}", rt.signer.issue(&args.sub, args.org, &args.roles, args.ttl, args.scope));
+            println!(
+                "{}",
+                rt.signer
+                    .issue(&args.sub, args.org, &args.roles, args.ttl, args.scope)
+            );
             Ok(())
         }
         Command::Org(cmd) => {
             let rt = startup::open(config)?;
-            let mut conn = rt.pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+            let mut conn = rt
+                .pool
+                .get()
+                .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
             match cmd {
-                OrgCommand::Create { name } => println!("{}", orgs::create(&mut conn, &rt.keyring, &name)?.id),
+                OrgCommand::Create { name } => {
+                    println!("{}", orgs::create(&mut conn, &rt.keyring, &name)?.id)
+                }
                 OrgCommand::List => {
                     for o in orgs::list(&mut conn)? {
                         println!("{}\t{}", o.id, o.name);
@@ -178,12 +197,19 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
     let tls = if args.insecure_http {
         None
     } else {
-        Some(startup::tls_config(args.tls_cert.as_deref(), args.tls_key.as_deref(), &config.data_dir)?)
+        Some(startup::tls_config(
+            args.tls_cert.as_deref(),
+            args.tls_key.as_deref(),
+            &config.data_dir,
+        )?)
     };
     let workers = config.workers;
     let rt = startup::open(config)?;
     if let Some(path) = rt.bootstrap()? {
-        eprintln!("revcycle: first run: an admin token for the new organization is in {}", path.display());
+        eprintln!(
+            "revcycle: first run: an admin token for the new organization is in {}",
+            path.display()
+        );
     }
     let state = web::Data::new(rt.state());
     let (_, doc) = startup::routes_and_doc();
@@ -191,7 +217,9 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
     let bench_routes = std::env::var("REVCYCLE_BENCH_ROUTES").is_ok_and(|v| v == "1");
     let system = actix_web::rt::System::new();
     system.block_on(async move {
-        let mut server = HttpServer::new(move || startup::app(state.clone(), doc.clone(), with_tls, bench_routes));
+        let mut server = HttpServer::new(move || {
+            startup::app(state.clone(), doc.clone(), with_tls, bench_routes)
+        });
         if let Some(w) = workers {
             server = server.workers(w);
         }

@@ -65,7 +65,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("configuration file {path} is invalid: {message}")]
     Parse { path: PathBuf, message: String },
 }
@@ -74,10 +77,16 @@ impl Config {
     pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
         let file = match &args.config {
             Some(path) => read_file(path)?,
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                read_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
             None => FileConfig::default(),
         };
-        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         // DATABASE_URL is the conventional name; REVCYCLE_DATABASE_URL and the flag win over it.
         let database_url = args
             .database_url
@@ -87,9 +96,18 @@ impl Config {
             .unwrap_or_else(|| data_dir.join("revcycle.db").to_string_lossy().into_owned());
         Ok(Config {
             database_url,
-            bind: args.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default")),
-            body_limit: args.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT),
-            pool_size: args.pool_size.or(file.pool_size).unwrap_or(DEFAULT_POOL_SIZE),
+            bind: args
+                .bind
+                .or(file.bind)
+                .unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default")),
+            body_limit: args
+                .body_limit
+                .or(file.body_limit)
+                .unwrap_or(DEFAULT_BODY_LIMIT),
+            pool_size: args
+                .pool_size
+                .or(file.pool_size)
+                .unwrap_or(DEFAULT_POOL_SIZE),
             workers: args.workers.or(file.workers),
             data_dir,
         })
@@ -105,8 +123,14 @@ pub fn is_loopback(ip: IpAddr) -> bool {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -130,7 +154,10 @@ mod tests {
         assert_eq!(c.pool_size, 7, "flag wins over file");
         assert_eq!(c.body_limit, DEFAULT_BODY_LIMIT, "default when neither");
         std::fs::write(&file, "nonsense = 1\n").unwrap();
-        assert!(matches!(Config::load(&args), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::load(&args),
+            Err(ConfigError::Parse { .. })
+        ));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

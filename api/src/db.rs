@@ -5,8 +5,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use revcycle_core::access::OrgId;
 use revcycle_core::error::{CoreError, CoreResult};
-use revcycle_core::store::DbConnection;
 use revcycle_core::store::idempotency::{self, StoredResponse};
+use revcycle_core::store::{self, DbConnection};
 use serde::Serialize;
 
 use crate::extract::etag;
@@ -21,7 +21,9 @@ where
 {
     let pool = state.pool.clone();
     web::block(move || {
-        let mut conn = pool.get().map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
         f(&mut conn)
     })
     .await
@@ -29,23 +31,25 @@ where
     .map_err(ApiError::from)
 }
 
-/// Run blocking work in one transaction.
+/// Run blocking work in one write transaction.
 pub async fn run_tx<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
 {
-    run(state, move |conn| diesel::Connection::transaction(conn, |c| f(c))).await
+    run(state, move |conn| store::write_transaction(conn, f)).await
 }
 
 /// Something with an id and a version, that lives at `{collection}/{id}`.
-pub trait Resource: Serialize {
+pub trait Versioned: Serialize {
     fn id(&self) -> uuid::Uuid;
     fn version(&self) -> i32;
 }
 
-pub fn ok<R: Resource>(r: &R) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::ETAG, etag(r.version()))).json(r)
+pub fn ok<R: Versioned>(r: &R) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(r.version())))
+        .json(r)
 }
 
 enum Created {
@@ -66,20 +70,20 @@ pub async fn create<R, F>(
     f: F,
 ) -> ApiResult<HttpResponse>
 where
-    R: Resource + Send + 'static,
+    R: Versioned + Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<R> + Send + 'static,
 {
     let keyring = state.keyring.clone();
     let outcome = run(state, move |conn| {
-        let attempt = diesel::Connection::transaction(conn, |conn| {
-            if let Some(key) = &idempotency_key {
-                if let Some(stored) = idempotency::find(conn, &keyring, org, key)? {
-                    return Ok(if stored.request_hash == request_hash {
-                        Created::Replay(stored)
-                    } else {
-                        Created::Mismatch
-                    });
-                }
+        let attempt = store::write_transaction(conn, |conn| {
+            if let Some(key) = &idempotency_key
+                && let Some(stored) = idempotency::find(conn, &keyring, org, key)?
+            {
+                return Ok(if stored.request_hash == request_hash {
+                    Created::Replay(stored)
+                } else {
+                    Created::Mismatch
+                });
             }
             let resource = f(conn)?;
             let stored = StoredResponse {
@@ -96,11 +100,15 @@ where
         });
         match (attempt, &idempotency_key) {
             // A concurrent request with the same key committed first: answer as it did.
-            (Err(e @ CoreError::Conflict(_)), Some(key)) => match idempotency::find(conn, &keyring, org, key)? {
-                Some(stored) if stored.request_hash == request_hash => Ok(Created::Replay(stored)),
-                Some(_) => Ok(Created::Mismatch),
-                None => Err(e),
-            },
+            (Err(e @ CoreError::Conflict(_)), Some(key)) => {
+                match idempotency::find(conn, &keyring, org, key)? {
+                    Some(stored) if stored.request_hash == request_hash => {
+                        Ok(Created::Replay(stored))
+                    }
+                    Some(_) => Ok(Created::Mismatch),
+                    None => Err(e),
+                }
+            }
             (other, _) => other,
         }
     })

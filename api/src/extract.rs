@@ -61,8 +61,11 @@ fn safe_message(e: &serde_json::Error) -> String {
             None => "wrong type".into(),
         };
     }
-    if msg.starts_with("invalid value") || msg.starts_with("unknown variant") || msg.starts_with("premature end")
-        || msg.starts_with("input contains invalid characters") || msg.starts_with("invalid length")
+    if msg.starts_with("invalid value")
+        || msg.starts_with("unknown variant")
+        || msg.starts_with("premature end")
+        || msg.starts_with("input contains invalid characters")
+        || msg.starts_with("invalid length")
     {
         return match msg.split_once(", expected ") {
             Some((_, expected)) => format!("invalid value: expected {expected}"),
@@ -93,7 +96,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             let at = if inner.to_string().starts_with("missing field") {
                 // The path points at the object; name the missing member.
-                let name = inner.to_string().split('`').nth(1).unwrap_or_default().to_string();
+                let name = inner
+                    .to_string()
+                    .split('`')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
                 format!("{at}/{name}")
             } else {
                 at
@@ -108,13 +116,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<web::Data<AppState>>().map(|s| s.body_limit).unwrap_or(1 << 20);
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.body_limit)
+            .unwrap_or(1 << 20);
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
@@ -126,14 +142,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType("the body must be application/json".into()));
+                return Err(ApiError::UnsupportedMediaType(
+                    "the body must be application/json".into(),
+                ));
             }
             if declared_len.is_some_and(|n| n > limit) {
                 return Err(ApiError::PayloadTooLarge(limit));
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
+                let chunk =
+                    chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::PayloadTooLarge(limit));
                 }
@@ -157,7 +176,9 @@ impl FromRequest for IdempotencyKey {
         let key = match req.headers().get("Idempotency-Key") {
             None => Ok(None),
             Some(v) => match v.to_str() {
-                Ok(s) if !s.trim().is_empty() && s.len() <= MAX_IDEMPOTENCY_KEY_LEN => Ok(Some(s.trim().to_string())),
+                Ok(s) if !s.trim().is_empty() && s.len() <= MAX_IDEMPOTENCY_KEY_LEN => {
+                    Ok(Some(s.trim().to_string()))
+                }
                 _ => Err(ApiError::BadRequest(format!(
                     "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
                 ))),
@@ -180,10 +201,17 @@ impl FromRequest for IfMatch {
             Some(v) => v
                 .to_str()
                 .ok()
-                .map(|s| s.trim().trim_start_matches("W/").trim_matches('"').to_string())
+                .map(|s| {
+                    s.trim()
+                        .trim_start_matches("W/")
+                        .trim_matches('"')
+                        .to_string()
+                })
                 .and_then(|s| s.parse::<i32>().ok())
                 .map(IfMatch)
-                .ok_or_else(|| ApiError::BadRequest("If-Match must be an ETag this API returned".into())),
+                .ok_or_else(|| {
+                    ApiError::BadRequest("If-Match must be an ETag this API returned".into())
+                }),
         };
         ready(parsed)
     }

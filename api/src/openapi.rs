@@ -42,19 +42,39 @@ struct Conventions;
 fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     ResponseBuilder::new()
         .description(description)
-        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
         .build()
         .into()
 }
 
 fn add_errors(path: &str, method: &str, op: &mut Operation) {
-    let public = op.security.as_ref().is_some_and(|s| s.iter().any(|r| r == &SecurityRequirement::default()));
-    let mut errors: Vec<(&str, &str)> = vec![("500", "Unexpected server failure (no details are disclosed)")];
+    let public = op
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|r| r == &SecurityRequirement::default()));
+    let mut errors: Vec<(&str, &str)> = vec![(
+        "500",
+        "Unexpected server failure (no details are disclosed)",
+    )];
     if !public {
-        op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
-        errors.push(("401", "Missing, expired or invalid bearer token (see WWW-Authenticate)"));
+        op.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+        errors.push((
+            "401",
+            "Missing, expired or invalid bearer token (see WWW-Authenticate)",
+        ));
         errors.push(("403", "The token does not grant this operation"));
-        errors.push(("400", "Malformed request (bad JSON, header or query string)"));
+        errors.push((
+            "400",
+            "Malformed request (bad JSON, header or query string)",
+        ));
         errors.push(("503", "The database is unreachable"));
     }
     if path.contains('{') {
@@ -70,16 +90,25 @@ fn add_errors(path: &str, method: &str, op: &mut Operation) {
     }
     if method == "put" {
         errors.push(("409", "The resource's state does not allow this change"));
-        errors.push(("412", "If-Match names an older version (current_version says which)"));
+        errors.push((
+            "412",
+            "If-Match names an older version (current_version says which)",
+        ));
         errors.push(("428", "If-Match is required"));
     }
     if method == "get" && !path.contains('{') {
-        errors.push(("422", "Invalid query parameter, e.g. a limit out of range or a foreign cursor"));
+        errors.push((
+            "422",
+            "Invalid query parameter, e.g. a limit out of range or a foreign cursor",
+        ));
     }
     let mut responses = ResponsesBuilder::new().build();
     std::mem::swap(&mut responses, &mut op.responses);
     for (code, description) in errors {
-        responses.responses.entry(code.to_string()).or_insert_with(|| problem_response(description));
+        responses
+            .responses
+            .entry(code.to_string())
+            .or_insert_with(|| problem_response(description));
     }
     op.responses = responses;
 }
@@ -93,7 +122,9 @@ impl Modify for Conventions {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("A JWT naming your organization (`org`) and roles (`roles`)."))
+                    .description(Some(
+                        "A JWT naming your organization (`org`) and roles (`roles`).",
+                    ))
                     .build(),
             ),
         );
@@ -121,7 +152,9 @@ pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
 /// The document exactly as the server serves it, pretty-printed with a trailing newline.
 pub fn document_json() -> String {
     let (_, doc) = crate::startup::routes_and_doc();
-    let mut s = doc.to_pretty_json().expect("the OpenAPI document serialises");
+    let mut s = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
     s.push('\n');
     s
 }
@@ -148,21 +181,39 @@ mod tests {
         let (_, doc) = crate::startup::routes_and_doc();
         let json: serde_json::Value = serde_json::from_str(&doc.to_json().unwrap()).unwrap();
         let paths = json["paths"].as_object().unwrap();
-        assert!(paths.len() >= 12, "all resource routes are collected: {:?}", paths.keys());
+        assert!(
+            paths.len() >= 12,
+            "all resource routes are collected: {:?}",
+            paths.keys()
+        );
         for (path, item) in paths {
             for (method, op) in item.as_object().unwrap() {
                 let responses = op["responses"].as_object().unwrap();
-                assert!(responses.values().all(|r| r["description"].as_str().is_some_and(|d| !d.is_empty())));
-                assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{method} {path} has a summary");
+                assert!(
+                    responses
+                        .values()
+                        .all(|r| r["description"].as_str().is_some_and(|d| !d.is_empty()))
+                );
+                assert!(
+                    op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                    "{method} {path} has a summary"
+                );
                 if path.starts_with("/v1/") {
-                    assert_eq!(op["security"], serde_json::json!([{"bearer": []}]), "{method} {path}");
+                    assert_eq!(
+                        op["security"],
+                        serde_json::json!([{"bearer": []}]),
+                        "{method} {path}"
+                    );
                     assert!(responses.contains_key("401") && responses.contains_key("403"));
                 }
                 if path.contains('{') {
                     assert!(responses.contains_key("404"), "{method} {path}");
                 }
                 if method == "post" || method == "put" {
-                    assert!(op["requestBody"].is_object(), "{method} {path} documents its body");
+                    assert!(
+                        op["requestBody"].is_object(),
+                        "{method} {path} documents its body"
+                    );
                     assert!(responses.contains_key("422") && responses.contains_key("413"));
                 }
             }

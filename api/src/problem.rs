@@ -61,38 +61,56 @@ impl ApiError {
         use CoreError as C;
         match self {
             ApiError::Core(C::NotFound { .. }) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Core(C::VersionMismatch { .. }) => {
-                (StatusCode::PRECONDITION_FAILED, "version-mismatch", "Version mismatch")
-            }
+            ApiError::Core(C::VersionMismatch { .. }) => (
+                StatusCode::PRECONDITION_FAILED,
+                "version-mismatch",
+                "Version mismatch",
+            ),
             ApiError::Core(C::Conflict(_)) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            ApiError::Core(C::Invalid(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid request")
-            }
-            ApiError::Core(C::Unavailable(_)) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
-            }
-            ApiError::Core(C::Phi(_) | C::Db(_) | C::Internal(_)) | ApiError::Internal => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error")
-            }
+            ApiError::Core(C::Invalid(_)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid request",
+            ),
+            ApiError::Core(C::Unavailable(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            ApiError::Core(C::Phi(_) | C::Db(_) | C::Internal(_)) | ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-            ApiError::PayloadTooLarge(_) => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large")
-            }
-            ApiError::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
-            }
-            ApiError::PreconditionRequired => {
-                (StatusCode::PRECONDITION_REQUIRED, "precondition-required", "Precondition required")
-            }
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            ApiError::PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "Precondition required",
+            ),
             ApiError::NotFoundRoute => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed")
-            }
-            ApiError::IdempotencyMismatch => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused")
-            }
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            ApiError::IdempotencyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+            ),
         }
     }
 
@@ -100,11 +118,16 @@ impl ApiError {
         let (status, slug, title) = self.parts();
         let (detail, errors, current_version) = match self {
             ApiError::Core(CoreError::Invalid(errs)) => (self.to_string(), errs.clone(), None),
-            ApiError::Core(CoreError::VersionMismatch { current }) => (self.to_string(), vec![], Some(*current)),
-            // Internal failures are logged with their cause; the client learns nothing more.
-            ApiError::Core(CoreError::Phi(_) | CoreError::Db(_) | CoreError::Internal(_)) | ApiError::Internal => {
-                ("the server could not complete the request".to_string(), vec![], None)
+            ApiError::Core(CoreError::VersionMismatch { current }) => {
+                (self.to_string(), vec![], Some(*current))
             }
+            // Internal failures are logged with their cause; the client learns nothing more.
+            ApiError::Core(CoreError::Phi(_) | CoreError::Db(_) | CoreError::Internal(_))
+            | ApiError::Internal => (
+                "the server could not complete the request".to_string(),
+                vec![],
+                None,
+            ),
             other => (other.to_string(), vec![], None),
         };
         Problem {

@@ -53,7 +53,8 @@ fn master_key(config: &Config) -> Result<Arc<dyn KeyWrapper>, StartupError> {
     match std::env::var("REVCYCLE_MASTER_KEY") {
         Ok(b64) if !b64.trim().is_empty() => Ok(Arc::new(LocalMasterKey::from_base64(b64.trim())?)),
         _ => {
-            let (key, created) = LocalMasterKey::load_or_create(&config.data_dir.join(MASTER_KEY_FILE))?;
+            let (key, created) =
+                LocalMasterKey::load_or_create(&config.data_dir.join(MASTER_KEY_FILE))?;
             if created {
                 tracing::info!(path = %config.data_dir.join(MASTER_KEY_FILE).display(), "created a new master key (mode 0600); back it up: without it the data cannot be decrypted");
             }
@@ -66,26 +67,44 @@ fn master_key(config: &Config) -> Result<Arc<dyn KeyWrapper>, StartupError> {
 pub fn open(config: Config) -> Result<Runtime, StartupError> {
     files::ensure_private_dir(&config.data_dir)?;
     let wrapper = master_key(&config)?;
-    let signer = Arc::new(DevSigner::load_or_create(&config.data_dir.join(SIGNING_KEY_FILE))?);
+    let signer = Arc::new(DevSigner::load_or_create(
+        &config.data_dir.join(SIGNING_KEY_FILE),
+    )?);
     let pool = store::build_pool(&config.database_url, config.pool_size)?;
-    let mut conn = pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
     let applied = store::run_migrations(&mut conn)?;
     if applied > 0 {
         tracing::info!(applied, "applied database migrations");
     }
-    Ok(Runtime { config, pool, keyring: Arc::new(KeyRing::new(wrapper)), signer })
+    Ok(Runtime {
+        config,
+        pool,
+        keyring: Arc::new(KeyRing::new(wrapper)),
+        signer,
+    })
 }
 
 impl Runtime {
     /// On a fresh database, create a first organization and write an admin token for it, so a
     /// newcomer can call the API at once. Returns the token file when one was written.
     pub fn bootstrap(&self) -> Result<Option<PathBuf>, StartupError> {
-        let mut conn = self.pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
         if !orgs::list(&mut conn)?.is_empty() {
             return Ok(None);
         }
         let org = orgs::create(&mut conn, &self.keyring, "Development organization")?;
-        let token = self.signer.issue("dev-admin", org.id, &[Role::Admin], ADMIN_TOKEN_TTL_SECS, None);
+        let token = self.signer.issue(
+            "dev-admin",
+            org.id,
+            &[Role::Admin],
+            ADMIN_TOKEN_TTL_SECS,
+            None,
+        );
         let path = self.config.data_dir.join(ADMIN_TOKEN_FILE);
         if path.exists() {
             std::fs::remove_file(&path)?;
@@ -105,7 +124,10 @@ impl Runtime {
     }
 
     pub fn org_exists(&self, org: OrgId) -> Result<bool, StartupError> {
-        let mut conn = self.pool.get().map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
         Ok(orgs::find(&mut conn, org.0)?.is_some())
     }
 }
@@ -113,7 +135,13 @@ impl Runtime {
 /// The routes with their collected OpenAPI document.
 pub fn routes_and_doc() -> (
     App<
-        impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
     >,
     OpenApiDoc,
 ) {
@@ -125,16 +153,30 @@ pub fn routes_and_doc() -> (
     (app, crate::openapi::finish(doc))
 }
 
-fn query_error(err: actix_web::error::QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
     // serde_urlencoded's message names the parameter and the expected type, not the value.
     let msg = err.to_string();
-    let field = msg.split('`').nth(1).map(|f| format!("/{f}")).unwrap_or_default();
-    ApiError::Core(revcycle_core::error::CoreError::invalid(field, "invalid query parameter")).into()
+    let field = msg
+        .split('`')
+        .nth(1)
+        .map(|f| format!("/{f}"))
+        .unwrap_or_default();
+    ApiError::Core(revcycle_core::error::CoreError::invalid(
+        field,
+        "invalid query parameter",
+    ))
+    .into()
 }
 
 fn path_error(_: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
     // A malformed id cannot name anything: same answer as an unknown one.
-    ApiError::Core(revcycle_core::error::CoreError::NotFound { resource: "resource" }).into()
+    ApiError::Core(revcycle_core::error::CoreError::NotFound {
+        resource: "resource",
+    })
+    .into()
 }
 
 /// The complete application for one worker.
@@ -144,7 +186,13 @@ pub fn app(
     tls: bool,
     bench_routes: bool,
 ) -> App<
-    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
 > {
     let (app, _) = routes_and_doc();
     let mut headers = DefaultHeaders::new()
@@ -153,7 +201,10 @@ pub fn app(
         .add((header::CACHE_CONTROL, "no-store"))
         .add((header::X_FRAME_OPTIONS, "DENY"));
     if tls {
-        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+        headers = headers.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ));
     }
     app.app_data(state)
         .app_data(web::QueryConfig::default().error_handler(query_error))
@@ -165,7 +216,9 @@ pub fn app(
             }
         })
         .default_service(web::to(|req: actix_web::HttpRequest| async move {
-            if req.method() == actix_web::http::Method::GET || req.method() == actix_web::http::Method::HEAD {
+            if req.method() == actix_web::http::Method::GET
+                || req.method() == actix_web::http::Method::HEAD
+            {
                 Err::<HttpResponse, _>(ApiError::NotFoundRoute)
             } else {
                 Err(ApiError::MethodNotAllowed)
@@ -173,14 +226,19 @@ pub fn app(
         }))
         .wrap(headers)
         // Path only (%U): a query string could carry something a client should not have sent.
-        .wrap(Logger::new("%{r}a %{METHOD}xi %U %s %Dms rid=%{x-request-id}o").custom_request_replace("METHOD", |req| req.method().to_string()))
+        .wrap(
+            Logger::new("%{r}a %{METHOD}xi %U %s %Dms rid=%{x-request-id}o")
+                .custom_request_replace("METHOD", |req| req.method().to_string()),
+        )
         .wrap_fn(|req, srv| {
             use actix_web::dev::Service;
             let rid = req
                 .headers()
                 .get(REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
-                .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+                .filter(|v| {
+                    !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic())
+                })
                 .map(str::to_string)
                 .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
             req.extensions_mut().insert(RequestId(rid.clone()));
@@ -188,7 +246,8 @@ pub fn app(
             async move {
                 let mut res = fut.await?;
                 if let Ok(v) = HeaderValue::from_str(&rid) {
-                    res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+                    res.headers_mut()
+                        .insert(HeaderName::from_static(REQUEST_ID), v);
                 }
                 Ok(res)
             }
@@ -204,7 +263,9 @@ struct BenchQuery {
 /// and no authentication. Registered only when REVCYCLE_BENCH_ROUTES=1; not part of the API.
 async fn bench_static(q: web::Query<BenchQuery>) -> HttpResponse {
     let pad = q.bytes.saturating_sub(10).min(1 << 20);
-    HttpResponse::Ok().content_type("application/json").body(format!("{{\"pad\":\"{}\"}}", "x".repeat(pad)))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(format!("{{\"pad\":\"{}\"}}", "x".repeat(pad)))
 }
 
 /// The request id, echoed from `X-Request-Id` or generated.
@@ -212,11 +273,19 @@ async fn bench_static(q: web::Query<BenchQuery>) -> HttpResponse {
 pub struct RequestId(pub String);
 
 /// TLS material: given PEM files, or a development certificate generated on first use.
-pub fn tls_config(cert: Option<&Path>, key: Option<&Path>, data_dir: &Path) -> Result<rustls::ServerConfig, StartupError> {
+pub fn tls_config(
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    data_dir: &Path,
+) -> Result<rustls::ServerConfig, StartupError> {
     let (cert_path, key_path) = match (cert, key) {
         (Some(c), Some(k)) => (c.to_path_buf(), k.to_path_buf()),
         (None, None) => crate::tls::ensure_dev_certificate(data_dir)?,
-        _ => return Err(StartupError::Refused("--tls-cert and --tls-key go together".into())),
+        _ => {
+            return Err(StartupError::Refused(
+                "--tls-cert and --tls-key go together".into(),
+            ));
+        }
     };
     crate::tls::server_config(&cert_path, &key_path)
 }

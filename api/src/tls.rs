@@ -17,9 +17,14 @@ pub fn ensure_dev_certificate(data_dir: &Path) -> Result<(PathBuf, PathBuf), Sta
     if cert_path.exists() && key_path.exists() {
         return Ok((cert_path, key_path));
     }
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-    let certified = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| StartupError::Refused(format!("cannot generate a development certificate: {e}")))?;
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let certified = rcgen::generate_simple_self_signed(names).map_err(|e| {
+        StartupError::Refused(format!("cannot generate a development certificate: {e}"))
+    })?;
     for p in [&cert_path, &key_path] {
         if p.exists() {
             std::fs::remove_file(p)?;
@@ -36,12 +41,21 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, St
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| StartupError::Refused(format!("cannot read certificate chain {}: {e}", cert.display())))?;
+        .map_err(|e| {
+            StartupError::Refused(format!(
+                "cannot read certificate chain {}: {e}",
+                cert.display()
+            ))
+        })?;
     if chain.is_empty() {
-        return Err(StartupError::Refused(format!("{} holds no certificate", cert.display())));
+        return Err(StartupError::Refused(format!(
+            "{} holds no certificate",
+            cert.display()
+        )));
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| StartupError::Refused(format!("cannot read private key {}: {e}", key.display())))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        StartupError::Refused(format!("cannot read private key {}: {e}", key.display()))
+    })?;
     // An explicit provider: with several crypto backends linked, the default would panic.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ServerConfig::builder_with_provider(provider)

@@ -35,7 +35,9 @@ impl From<diesel::result::Error> for CoreError {
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            Error::NotFound => CoreError::NotFound { resource: "resource" },
+            Error::NotFound => CoreError::NotFound {
+                resource: "resource",
+            },
             // The database's own message can quote the offending value; keep only the kind.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 CoreError::Conflict("a resource with the same unique identifier exists".into())

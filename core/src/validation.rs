@@ -14,7 +14,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { pointer: pointer.into(), message: message.into() }
+        FieldError {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -38,6 +41,10 @@ impl Errors {
         self.0.is_empty()
     }
     pub fn finish(self) -> Result<(), crate::error::CoreError> {
-        if self.0.is_empty() { Ok(()) } else { Err(crate::error::CoreError::Invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::CoreError::Invalid(self.0))
+        }
     }
 }

@@ -36,7 +36,12 @@ pub fn patient_body() -> Value {
     })
 }
 
-pub fn encounter_body(patient: &Value, coverage: &Value, billing: &Value, rendering: &Value) -> Value {
+pub fn encounter_body(
+    patient: &Value,
+    coverage: &Value,
+    billing: &Value,
+    rendering: &Value,
+) -> Value {
     json!({
         "patient_id": patient["id"], "coverage_id": coverage["id"],
         "billing_provider_id": billing["id"], "rendering_provider_id": rendering["id"],
@@ -81,6 +86,18 @@ pub async fn practice(s: &Server) -> Practice {
                     "birth_date": "1978-09-30", "sex": "M"}}),
         )
         .await;
-    let encounter = s.create("/v1/encounters", &encounter_body(&patient, &coverage, &billing, &rendering)).await;
-    Practice { payer, billing, rendering, patient, coverage, encounter }
+    let encounter = s
+        .create(
+            "/v1/encounters",
+            &encounter_body(&patient, &coverage, &billing, &rendering),
+        )
+        .await;
+    Practice {
+        payer,
+        billing,
+        rendering,
+        patient,
+        coverage,
+        encounter,
+    }
 }

@@ -5,8 +5,11 @@ use std::process::Command;
 use revcycle_e2e::{Engine, Server};
 
 fn tour_script() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README.md");
-    let start = readme.find("<!-- tour:begin -->").expect("tour start marker");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("<!-- tour:begin -->")
+        .expect("tour start marker");
     let end = readme.find("<!-- tour:end -->").expect("tour end marker");
     let block = &readme[start..end];
     let code_start = block.find("```sh\n").expect("sh block") + "```sh\n".len();
@@ -17,7 +20,11 @@ fn tour_script() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_tour_runs_as_written() {
     let s = Server::start_tls(Engine::Sqlite).await;
-    assert!(s.base.starts_with("https://"), "the default server speaks HTTPS: {}", s.base);
+    assert!(
+        s.base.starts_with("https://"),
+        "the default server speaks HTTPS: {}",
+        s.base
+    );
     let script = tour_script();
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
@@ -27,12 +34,24 @@ async fn readme_tour_runs_as_written() {
         .output()
         .expect("run bash (curl and jq must be installed)");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "tour failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tour failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
-    assert!(lines[0].starts_with("[\"") && lines[0].matches(',').count() == 0, "one patient found: {}", lines[0]);
-    assert_eq!(lines[1], r#"{"status":"draft","total_charge":"200.00","lines":["99214","83036"]}"#);
+    assert!(
+        lines[0].starts_with("[\"") && lines[0].matches(',').count() == 0,
+        "one patient found: {}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        r#"{"status":"draft","total_charge":"200.00","lines":["99214","83036"]}"#
+    );
     // The README states the same line.
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     assert!(readme.contains(lines[1]));
 }

@@ -14,12 +14,17 @@ async fn claim_from_encounter(engine: Engine) {
     assert_eq!(p.encounter["service_date_to"], "2026-11-02");
     assert_eq!(p.encounter["lines"][1]["service_date"], "2026-11-02");
 
-    let claim = s.create("/v1/claims", &json!({"encounter_id": p.encounter["id"]})).await;
+    let claim = s
+        .create("/v1/claims", &json!({"encounter_id": p.encounter["id"]}))
+        .await;
     assert_eq!(claim["status"], "draft");
     assert_eq!(claim["frequency_code"], "1");
     assert_eq!(claim["payer_id"], p.payer["id"]);
     assert_eq!(claim["patient_id"], p.patient["id"]);
-    assert_eq!(claim["total_charge"], "200.55", "150.00 + 50.10 + 0.45, exactly");
+    assert_eq!(
+        claim["total_charge"], "200.55",
+        "150.00 + 50.10 + 0.45, exactly"
+    );
     assert_eq!(claim["diagnoses"], json!(["E119", "I10"]));
     let pcn = claim["patient_control_number"].as_str().unwrap();
     assert_eq!(pcn.len(), 20);
@@ -34,16 +39,25 @@ async fn claim_from_encounter(engine: Engine) {
     assert_eq!(lines[1]["diagnosis_pointers"], json!([1]));
 
     // Read back, list by encounter, filter by control number.
-    let got = s.get(&format!("/v1/claims/{}", claim["id"].as_str().unwrap())).await;
+    let got = s
+        .get(&format!("/v1/claims/{}", claim["id"].as_str().unwrap()))
+        .await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body, claim);
     assert_eq!(got.header("etag").as_deref(), Some("\"1\""));
-    let listed = s.get(&format!("/v1/claims?patient_control_number={pcn}")).await;
+    let listed = s
+        .get(&format!("/v1/claims?patient_control_number={pcn}"))
+        .await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
 
     // A second claim from the same encounter gets its own control number.
-    let second = s.create("/v1/claims", &json!({"encounter_id": p.encounter["id"]})).await;
-    assert_ne!(second["patient_control_number"], claim["patient_control_number"]);
+    let second = s
+        .create("/v1/claims", &json!({"encounter_id": p.encounter["id"]}))
+        .await;
+    assert_ne!(
+        second["patient_control_number"],
+        claim["patient_control_number"]
+    );
 
     // Recode a draft: drop a line; the total follows.
     let etag = got.header("etag").unwrap();
@@ -61,9 +75,18 @@ async fn claim_from_encounter(engine: Engine) {
     assert_eq!(recoded.body["lines"].as_array().unwrap().len(), 1);
 
     // Replacement claim (frequency 7) needs the original and the payer's reference.
-    let bad = s.post("/v1/claims", &json!({"encounter_id": p.encounter["id"], "frequency_code": "7"})).await;
+    let bad = s
+        .post(
+            "/v1/claims",
+            &json!({"encounter_id": p.encounter["id"], "frequency_code": "7"}),
+        )
+        .await;
     let ptrs = bad.assert_problem(422);
-    assert!(ptrs.contains(&"/original_claim_id".to_string()) && ptrs.contains(&"/original_reference".to_string()), "{ptrs:?}");
+    assert!(
+        ptrs.contains(&"/original_claim_id".to_string())
+            && ptrs.contains(&"/original_reference".to_string()),
+        "{ptrs:?}"
+    );
     let replacement = s
         .create(
             "/v1/claims",
@@ -163,7 +186,9 @@ async fn cursor_pagination(engine: Engine) {
     assert_eq!(filtered.body["items"].as_array().unwrap().len(), 1);
     s.get("/v1/payers?limit=0").await.assert_problem(422);
     s.get("/v1/payers?limit=abc").await.assert_problem(422);
-    s.get("/v1/payers?cursor=not-a-cursor").await.assert_problem(422);
+    s.get("/v1/payers?cursor=not-a-cursor")
+        .await
+        .assert_problem(422);
 }
 on_both_engines!(cursor_pagination);
 
@@ -171,20 +196,51 @@ async fn idempotent_posts(engine: Engine) {
     let s = Server::start(engine).await;
     let body = json!({"name": "Acme", "payer_code": "IDEM1", "claim_filing_indicator": "CI"});
     let t = s.token.clone();
-    let first = s.call("POST", "/v1/payers", Some(&t), Some(&body), &[("idempotency-key", "k-123")]).await;
+    let first = s
+        .call(
+            "POST",
+            "/v1/payers",
+            Some(&t),
+            Some(&body),
+            &[("idempotency-key", "k-123")],
+        )
+        .await;
     assert_eq!(first.status, 201);
-    let again = s.call("POST", "/v1/payers", Some(&t), Some(&body), &[("idempotency-key", "k-123")]).await;
+    let again = s
+        .call(
+            "POST",
+            "/v1/payers",
+            Some(&t),
+            Some(&body),
+            &[("idempotency-key", "k-123")],
+        )
+        .await;
     assert_eq!(again.status, 201);
     assert_eq!(again.body, first.body, "the stored response is replayed");
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(again.header("location"), first.header("location"));
     let list = s.get("/v1/payers").await;
-    assert_eq!(list.body["items"].as_array().unwrap().len(), 1, "nothing created twice");
+    assert_eq!(
+        list.body["items"].as_array().unwrap().len(),
+        1,
+        "nothing created twice"
+    );
 
     let other = json!({"name": "Other", "payer_code": "IDEM2", "claim_filing_indicator": "CI"});
-    let mismatch = s.call("POST", "/v1/payers", Some(&t), Some(&other), &[("idempotency-key", "k-123")]).await;
+    let mismatch = s
+        .call(
+            "POST",
+            "/v1/payers",
+            Some(&t),
+            Some(&other),
+            &[("idempotency-key", "k-123")],
+        )
+        .await;
     mismatch.assert_problem(422);
-    assert_eq!(mismatch.body["type"], "urn:revcycle:problem:idempotency-key-reused");
+    assert_eq!(
+        mismatch.body["type"],
+        "urn:revcycle:problem:idempotency-key-reused"
+    );
 
     // Concurrent retries of one patient create: exactly one patient exists afterwards.
     let patient = fixtures::patient_body();
@@ -211,7 +267,9 @@ async fn idempotent_posts(engine: Engine) {
     for h in handles {
         assert_eq!(h.await.unwrap(), 201);
     }
-    let r = s.post("/v1/patients/search", &json!({"mrn": fixtures::MRN})).await;
+    let r = s
+        .post("/v1/patients/search", &json!({"mrn": fixtures::MRN}))
+        .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
 }
 on_both_engines!(idempotent_posts);
@@ -219,7 +277,9 @@ on_both_engines!(idempotent_posts);
 async fn remittances_stored_as_received(engine: Engine) {
     let s = Server::start(engine).await;
     let p = practice(&s).await;
-    let claim = s.create("/v1/claims", &json!({"encounter_id": p.encounter["id"]})).await;
+    let claim = s
+        .create("/v1/claims", &json!({"encounter_id": p.encounter["id"]}))
+        .await;
     let remit = json!({
         "payer_id": p.payer["id"], "trace_number": "EFT-20261120-0001", "payment_date": "2026-11-20",
         "payment_method": "ACH", "total_paid": "96.00",
@@ -238,7 +298,12 @@ async fn remittances_stored_as_received(engine: Engine) {
     assert_eq!(stored["total_paid"], "96.00");
     assert_eq!(stored["claims"][0]["adjustments"][1]["amount"], "24.00");
     assert_eq!(stored["provider_adjustments"][0]["amount"], "-1.25");
-    let got = s.get(&format!("/v1/remittances/{}", stored["id"].as_str().unwrap())).await;
+    let got = s
+        .get(&format!(
+            "/v1/remittances/{}",
+            stored["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(got.body, stored);
     // The same trace number from the same payer is a duplicate.
     s.post("/v1/remittances", &remit).await.assert_problem(409);

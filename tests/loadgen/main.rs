@@ -58,7 +58,13 @@ fn patient(n: usize) -> serde_json::Value {
         "ssn": "123-45-6789", "address": {"line1": "1 Load St", "city": "Springfield", "state": "IL", "zip": "62704"}})
 }
 
-async fn round(s: Arc<Server>, w: Workload, ids: Arc<Vec<String>>, body_bytes: usize, args: &Args) -> Round {
+async fn round(
+    s: Arc<Server>,
+    w: Workload,
+    ids: Arc<Vec<String>>,
+    body_bytes: usize,
+    args: &Args,
+) -> Round {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let counter = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -83,9 +89,18 @@ async fn round(s: Arc<Server>, w: Workload, ids: Arc<Vec<String>>, body_bytes: u
                             .await
                     }
                     Workload::Read => {
-                        s.client.get(s.url(&format!("/v1/patients/{}", ids[n % ids.len()]))).bearer_auth(&s.token).send().await
+                        s.client
+                            .get(s.url(&format!("/v1/patients/{}", ids[n % ids.len()])))
+                            .bearer_auth(&s.token)
+                            .send()
+                            .await
                     }
-                    Workload::Ceiling => s.client.get(s.url(&format!("/_bench/static?bytes={body_bytes}"))).send().await,
+                    Workload::Ceiling => {
+                        s.client
+                            .get(s.url(&format!("/_bench/static?bytes={body_bytes}")))
+                            .send()
+                            .await
+                    }
                 };
                 let resp = status.expect("request");
                 let code = resp.status().as_u16();
@@ -103,7 +118,11 @@ async fn round(s: Arc<Server>, w: Workload, ids: Arc<Vec<String>>, body_bytes: u
     let elapsed = started.elapsed();
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
-    Round { rps: all.len() as f64 / elapsed.as_secs_f64(), p50: pct(0.50), p99: pct(0.99) }
+    Round {
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -116,8 +135,15 @@ async fn main() {
     let args = Args::parse();
     let workers = args.workers.to_string();
     let s = Arc::new(
-        Server::start_with(Engine::Sqlite, &[("REVCYCLE_BENCH_ROUTES", "1"), ("REVCYCLE_WORKERS", &workers), ("REVCYCLE_LOG", "warn")])
-            .await,
+        Server::start_with(
+            Engine::Sqlite,
+            &[
+                ("REVCYCLE_BENCH_ROUTES", "1"),
+                ("REVCYCLE_WORKERS", &workers),
+                ("REVCYCLE_LOG", "warn"),
+            ],
+        )
+        .await,
     );
     // Seed patients to read, and learn the size of one patient document.
     let mut ids = Vec::new();
@@ -140,11 +166,31 @@ async fn main() {
         }
     }
     let ceiling = median(results[0].iter().map(|r| r.rps).collect());
-    println!("{:<42} {:>10} {:>10} {:>10} {:>12}", "workload", "req/s", "p50 ms", "p99 ms", "vs ceiling");
+    println!(
+        "{:<42} {:>10} {:>10} {:>10} {:>12}",
+        "workload", "req/s", "p50 ms", "p99 ms", "vs ceiling"
+    );
     for (i, w) in workloads.iter().enumerate() {
         let rps = median(results[i].iter().map(|r| r.rps).collect());
-        let p50 = median(results[i].iter().map(|r| r.p50.as_secs_f64() * 1e3).collect());
-        let p99 = median(results[i].iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
-        println!("{:<42} {:>10.0} {:>10.2} {:>10.2} {:>11.1}%", w.name(), rps, p50, p99, 100.0 * rps / ceiling);
+        let p50 = median(
+            results[i]
+                .iter()
+                .map(|r| r.p50.as_secs_f64() * 1e3)
+                .collect(),
+        );
+        let p99 = median(
+            results[i]
+                .iter()
+                .map(|r| r.p99.as_secs_f64() * 1e3)
+                .collect(),
+        );
+        println!(
+            "{:<42} {:>10.0} {:>10.2} {:>10.2} {:>11.1}%",
+            w.name(),
+            rps,
+            p50,
+            p99,
+            100.0 * rps / ceiling
+        );
     }
 }

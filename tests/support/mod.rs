@@ -13,7 +13,8 @@ use serde_json::Value;
 
 /// PostgreSQL server the tests use (trust auth on loopback); override with REVCYCLE_TEST_PG.
 pub fn pg_admin_url() -> String {
-    std::env::var("REVCYCLE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("REVCYCLE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +40,14 @@ pub fn revcycle_bin() -> PathBuf {
         }
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "-p", "revcycle-api", "--bin", "revcycle"]);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "revcycle-api",
+            "--bin",
+            "revcycle",
+        ]);
         if release {
             cmd.arg("--release");
         }
@@ -48,6 +56,18 @@ pub fn revcycle_bin() -> PathBuf {
         profile_dir.join("revcycle")
     })
     .clone()
+}
+
+/// An HTTP client; for HTTPS it trusts exactly the given certificate (the server's own).
+pub fn http_client(trust: Option<&Path>) -> reqwest::Client {
+    // The workspace links rustls with ring only; tell reqwest to use it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut b = reqwest::Client::builder().timeout(Duration::from_secs(60));
+    if let Some(cert) = trust {
+        let pem = std::fs::read(cert).expect("certificate");
+        b = b.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("PEM certificate")]);
+    }
+    b.build().expect("http client")
 }
 
 /// A database for one test, removed when dropped.
@@ -60,17 +80,28 @@ pub struct TestDb {
 impl TestDb {
     pub fn new(engine: Engine, dir: &Path) -> TestDb {
         match engine {
-            Engine::Sqlite => TestDb { url: dir.join("test.db").to_string_lossy().into_owned(), pg_name: None, _dir: None },
+            Engine::Sqlite => TestDb {
+                url: dir.join("test.db").to_string_lossy().into_owned(),
+                pg_name: None,
+                _dir: None,
+            },
             Engine::Postgres => {
                 let name = format!("revcycle_test_{}", uuid::Uuid::now_v7().simple());
-                let mut admin = PgConnection::establish(&pg_admin_url()).expect("connect to the test PostgreSQL server");
-                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let mut admin = PgConnection::establish(&pg_admin_url())
+                    .expect("connect to the test PostgreSQL server");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
                 let base = pg_admin_url();
                 let url = match base.rfind('/') {
                     Some(i) => format!("{}/{name}", &base[..i]),
                     None => panic!("bad REVCYCLE_TEST_PG"),
                 };
-                TestDb { url, pg_name: Some(name), _dir: None }
+                TestDb {
+                    url,
+                    pg_name: Some(name),
+                    _dir: None,
+                }
             }
         }
     }
@@ -78,10 +109,10 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some(name) = &self.pg_name {
-            if let Ok(mut admin) = PgConnection::establish(&pg_admin_url()) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
+        if let Some(name) = &self.pg_name
+            && let Ok(mut admin) = PgConnection::establish(&pg_admin_url())
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
 }
@@ -122,8 +153,7 @@ impl Server {
         if !tls {
             cmd.arg("--insecure-http");
         }
-        cmd
-            .env("REVCYCLE_DATA_DIR", &data_dir)
+        cmd.env("REVCYCLE_DATA_DIR", &data_dir)
             .env("REVCYCLE_DATABASE_URL", &db.url)
             .env("REVCYCLE_WORKERS", "2")
             .env("REVCYCLE_LOG", "info")
@@ -153,12 +183,28 @@ impl Server {
             Ok(b) => b,
             Err(_) => {
                 let _ = child.kill();
-                panic!("server did not start; log:\n{}", log.lock().expect("log lock"));
+                panic!(
+                    "server did not start; log:\n{}",
+                    log.lock().expect("log lock")
+                );
             }
         };
-        let token = std::fs::read_to_string(data_dir.join("admin.token")).expect("admin token").trim().to_string();
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
-        Server { base, token, data_dir, db, engine, child, log, _dir: dir, client }
+        let token = std::fs::read_to_string(data_dir.join("admin.token"))
+            .expect("admin token")
+            .trim()
+            .to_string();
+        let client = http_client(tls.then(|| data_dir.join("tls/dev-cert.pem")).as_deref());
+        Server {
+            base,
+            token,
+            data_dir,
+            db,
+            engine,
+            child,
+            log,
+            _dir: dir,
+            client,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -175,8 +221,15 @@ impl Server {
             .env_remove("DATABASE_URL")
             .output()
             .expect("run revcycle");
-        assert!(out.status.success(), "revcycle {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf-8").trim().to_string()
+        assert!(
+            out.status.success(),
+            "revcycle {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_string()
     }
 
     /// A new organization and an admin token for it.
@@ -189,8 +242,11 @@ impl Server {
     /// Sign arbitrary claims with this server's development key (to test claim checks).
     pub fn sign(&self, claims: &Value) -> String {
         use base64::Engine as _;
-        let text = std::fs::read_to_string(self.data_dir.join("token-signing.key")).expect("signing key");
-        let secret = base64::engine::general_purpose::STANDARD.decode(text.trim()).expect("base64 key");
+        let text =
+            std::fs::read_to_string(self.data_dir.join("token-signing.key")).expect("signing key");
+        let secret = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .expect("base64 key");
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             claims,
@@ -203,14 +259,23 @@ impl Server {
         self.log.lock().expect("log lock").clone()
     }
 
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Resp {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -219,15 +284,24 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> Resp {
-        self.call("GET", path, Some(&self.token.clone()), None, &[]).await
+        self.call("GET", path, Some(&self.token.clone()), None, &[])
+            .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Resp {
-        self.call("POST", path, Some(&self.token.clone()), Some(body), &[]).await
+        self.call("POST", path, Some(&self.token.clone()), Some(body), &[])
+            .await
     }
 
     pub async fn put(&self, path: &str, etag: &str, body: &Value) -> Resp {
-        self.call("PUT", path, Some(&self.token.clone()), Some(body), &[("if-match", etag)]).await
+        self.call(
+            "PUT",
+            path,
+            Some(&self.token.clone()),
+            Some(body),
+            &[("if-match", etag)],
+        )
+        .await
     }
 
     /// POST that must answer 201; returns the created resource.
@@ -259,16 +333,28 @@ impl Resp {
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 
     /// Assert an RFC 9457 problem with this status; returns its JSON pointers.
     pub fn assert_problem(&self, status: u16) -> Vec<String> {
-        assert_eq!(self.status, status, "expected {status}, got {} {}", self.status, self.text);
+        assert_eq!(
+            self.status, status,
+            "expected {status}, got {} {}",
+            self.status, self.text
+        );
         assert_eq!(
             self.header("content-type").as_deref(),
             Some("application/problem+json"),
@@ -276,10 +362,18 @@ impl Resp {
             self.text
         );
         assert_eq!(self.body["status"], status);
-        assert!(self.body["type"].as_str().is_some_and(|t| t.starts_with("urn:revcycle:problem:")));
+        assert!(
+            self.body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:revcycle:problem:"))
+        );
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["pointer"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["pointer"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

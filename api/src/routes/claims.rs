@@ -7,13 +7,14 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::Auth;
-use crate::db::{self, Resource};
+use crate::auth::{Auth, require};
+use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use revcycle_core::access::{Action, Resource};
 
-impl Resource for Claim {
+impl Versioned for Claim {
     fn id(&self) -> Uuid {
         self.id
     }
@@ -23,7 +24,10 @@ impl Resource for Claim {
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_claim).service(list_claims).service(get_claim).service(update_claim);
+    cfg.service(create_claim)
+        .service(list_claims)
+        .service(get_claim)
+        .service(update_claim);
 }
 
 /// Create a claim from an encounter
@@ -42,8 +46,12 @@ pub async fn create_claim(
     key: IdempotencyKey,
     body: JsonBody<ClaimInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Claim, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/claims", key.0, body.hash, move |c| claims::create(c, org, &body.value)).await
+    db::create(&state, org, "/v1/claims", key.0, body.hash, move |c| {
+        claims::create(c, org, &body.value)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,6 +75,7 @@ pub async fn list_claims(
     page: web::Query<PageQuery>,
     q: web::Query<ClaimQuery>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Claim, Action::Search)?;
     let q = q.into_inner();
     let filter = ClaimFilter {
         patient_id: q.patient_id,
@@ -84,7 +93,12 @@ pub async fn list_claims(
 #[utoipa::path(tag = "claims", params(("id" = Uuid, Path, description = "Claim id")),
     responses((status = 200, description = "The claim with its lines", body = Claim, headers(("ETag" = String)))))]
 #[get("/claims/{id}")]
-pub async fn get_claim(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_claim(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Claim, Action::Read)?;
     let id = id.into_inner();
     let claim = db::run(&state, move |c| claims::get(c, who.org, id)).await?;
     Ok(db::ok(&claim))
@@ -105,7 +119,11 @@ pub async fn update_claim(
     if_match: IfMatch,
     body: JsonBody<ClaimUpdate>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Claim, Action::Update)?;
     let id = id.into_inner();
-    let claim = db::run_tx(&state, move |c| claims::update(c, who.org, id, if_match.0, &body.value)).await?;
+    let claim = db::run_tx(&state, move |c| {
+        claims::update(c, who.org, id, if_match.0, &body.value)
+    })
+    .await?;
     Ok(db::ok(&claim))
 }

@@ -7,13 +7,14 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::Auth;
-use crate::db::{self, Resource};
+use crate::auth::{Auth, require};
+use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use revcycle_core::access::{Action, Resource};
 
-impl Resource for Coverage {
+impl Versioned for Coverage {
     fn id(&self) -> Uuid {
         self.id
     }
@@ -44,11 +45,14 @@ pub async fn create_coverage(
     key: IdempotencyKey,
     body: JsonBody<CoverageInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Coverage, Action::Create)?;
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    db::create(&state, org, "/v1/coverages", key.0, body.hash, move |c| coverages::create(c, &keyring, org, &mut input))
-        .await
+    db::create(&state, org, "/v1/coverages", key.0, body.hash, move |c| {
+        coverages::create(c, &keyring, org, &mut input)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -69,10 +73,18 @@ pub async fn list_coverages(
     page: web::Query<PageQuery>,
     q: web::Query<CoverageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let filter = CoverageFilter { patient_id: q.patient_id, payer_id: q.payer_id, active: q.active };
+    require(&who, Resource::Coverage, Action::Search)?;
+    let filter = CoverageFilter {
+        patient_id: q.patient_id,
+        payer_id: q.payer_id,
+        active: q.active,
+    };
     let page = page.params();
     let keyring = state.keyring.clone();
-    let result = db::run(&state, move |c| coverages::list(c, &keyring, who.org, &filter, &page)).await?;
+    let result = db::run(&state, move |c| {
+        coverages::list(c, &keyring, who.org, &filter, &page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -92,8 +104,12 @@ pub async fn search_coverages(
     Auth(who): Auth,
     body: JsonBody<CoverageSearch>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Coverage, Action::Search)?;
     let keyring = state.keyring.clone();
-    let items = db::run(&state, move |c| coverages::search(c, &keyring, who.org, &body.value)).await?;
+    let items = db::run(&state, move |c| {
+        coverages::search(c, &keyring, who.org, &body.value)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(CoverageSearchResult { items }))
 }
 
@@ -101,7 +117,12 @@ pub async fn search_coverages(
 #[utoipa::path(tag = "coverages", params(("id" = Uuid, Path, description = "Coverage id")),
     responses((status = 200, description = "The coverage, decrypted", body = Coverage, headers(("ETag" = String)))))]
 #[get("/coverages/{id}")]
-pub async fn get_coverage(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_coverage(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Coverage, Action::Read)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let coverage = db::run(&state, move |c| coverages::get(c, &keyring, who.org, id)).await?;
@@ -122,9 +143,13 @@ pub async fn update_coverage(
     if_match: IfMatch,
     body: JsonBody<CoverageInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Coverage, Action::Update)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    let coverage = db::run_tx(&state, move |c| coverages::update(c, &keyring, who.org, id, if_match.0, &mut input)).await?;
+    let coverage = db::run_tx(&state, move |c| {
+        coverages::update(c, &keyring, who.org, id, if_match.0, &mut input)
+    })
+    .await?;
     Ok(db::ok(&coverage))
 }

@@ -8,13 +8,14 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::Auth;
-use crate::db::{self, Resource};
+use crate::auth::{Auth, require};
+use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use revcycle_core::access::{Action, Resource};
 
-impl Resource for Encounter {
+impl Versioned for Encounter {
     fn id(&self) -> Uuid {
         self.id
     }
@@ -24,7 +25,10 @@ impl Resource for Encounter {
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_encounter).service(list_encounters).service(get_encounter).service(update_encounter);
+    cfg.service(create_encounter)
+        .service(list_encounters)
+        .service(get_encounter)
+        .service(update_encounter);
 }
 
 /// Record a coded encounter
@@ -42,8 +46,12 @@ pub async fn create_encounter(
     key: IdempotencyKey,
     body: JsonBody<EncounterInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Encounter, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/encounters", key.0, body.hash, move |c| encounters::create(c, org, &body.value)).await
+    db::create(&state, org, "/v1/encounters", key.0, body.hash, move |c| {
+        encounters::create(c, org, &body.value)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,13 +74,17 @@ pub async fn list_encounters(
     page: web::Query<PageQuery>,
     q: web::Query<EncounterQuery>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Encounter, Action::Search)?;
     let filter = EncounterFilter {
         patient_id: q.patient_id,
         service_date_from: q.service_date_from,
         service_date_to: q.service_date_to,
     };
     let page = page.params();
-    let result = db::run(&state, move |c| encounters::list(c, who.org, &filter, &page)).await?;
+    let result = db::run(&state, move |c| {
+        encounters::list(c, who.org, &filter, &page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -80,7 +92,12 @@ pub async fn list_encounters(
 #[utoipa::path(tag = "encounters", params(("id" = Uuid, Path, description = "Encounter id")),
     responses((status = 200, description = "The encounter", body = Encounter, headers(("ETag" = String)))))]
 #[get("/encounters/{id}")]
-pub async fn get_encounter(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_encounter(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Encounter, Action::Read)?;
     let id = id.into_inner();
     let encounter = db::run(&state, move |c| encounters::get(c, who.org, id)).await?;
     Ok(db::ok(&encounter))
@@ -101,7 +118,11 @@ pub async fn update_encounter(
     if_match: IfMatch,
     body: JsonBody<EncounterInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Encounter, Action::Update)?;
     let id = id.into_inner();
-    let encounter = db::run_tx(&state, move |c| encounters::update(c, who.org, id, if_match.0, &body.value)).await?;
+    let encounter = db::run_tx(&state, move |c| {
+        encounters::update(c, who.org, id, if_match.0, &body.value)
+    })
+    .await?;
     Ok(db::ok(&encounter))
 }

@@ -23,8 +23,15 @@ pub struct Health {
 pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, crate::problem::ApiError> {
     let engine = crate::db::run(&state, |conn| {
         diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1")?;
-        Ok(if conn.is_postgres() { "postgresql" } else { "sqlite" })
+        Ok(if conn.is_postgres() {
+            "postgresql"
+        } else {
+            "sqlite"
+        })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Health { status: "ok", database: engine }))
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok",
+        database: engine,
+    }))
 }

@@ -26,7 +26,10 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn params(&self) -> revcycle_core::store::ListParams {
-        revcycle_core::store::ListParams { limit: self.limit, cursor: self.cursor.clone() }
+        revcycle_core::store::ListParams {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
     }
 }
 

@@ -7,13 +7,14 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::Auth;
-use crate::db::{self, Resource};
+use crate::auth::{Auth, require};
+use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use revcycle_core::access::{Action, Resource};
 
-impl Resource for Patient {
+impl Versioned for Patient {
     fn id(&self) -> Uuid {
         self.id
     }
@@ -48,6 +49,7 @@ pub async fn create_patient(
     key: IdempotencyKey,
     body: JsonBody<PatientInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Patient, Action::Create)?;
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
@@ -76,10 +78,14 @@ pub async fn list_patients(
     page: web::Query<PageQuery>,
     q: web::Query<PatientQuery>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Patient, Action::Search)?;
     let filter = PatientFilter { active: q.active };
     let page = page.params();
     let keyring = state.keyring.clone();
-    let result = db::run(&state, move |c| patients::list(c, &keyring, who.org, &filter, &page)).await?;
+    let result = db::run(&state, move |c| {
+        patients::list(c, &keyring, who.org, &filter, &page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -101,8 +107,12 @@ pub async fn search_patients(
     Auth(who): Auth,
     body: JsonBody<PatientSearch>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Patient, Action::Search)?;
     let keyring = state.keyring.clone();
-    let items = db::run(&state, move |c| patients::search(c, &keyring, who.org, &body.value)).await?;
+    let items = db::run(&state, move |c| {
+        patients::search(c, &keyring, who.org, &body.value)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(PatientSearchResult { items }))
 }
 
@@ -110,7 +120,12 @@ pub async fn search_patients(
 #[utoipa::path(tag = "patients", params(("id" = Uuid, Path, description = "Patient id")),
     responses((status = 200, description = "The patient, decrypted", body = Patient, headers(("ETag" = String)))))]
 #[get("/patients/{id}")]
-pub async fn get_patient(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_patient(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Patient, Action::Read)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let patient = db::run(&state, move |c| patients::get(c, &keyring, who.org, id)).await?;
@@ -132,10 +147,13 @@ pub async fn update_patient(
     if_match: IfMatch,
     body: JsonBody<PatientInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Patient, Action::Update)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    let patient =
-        db::run_tx(&state, move |c| patients::update(c, &keyring, who.org, id, if_match.0, &mut input, today())).await?;
+    let patient = db::run_tx(&state, move |c| {
+        patients::update(c, &keyring, who.org, id, if_match.0, &mut input, today())
+    })
+    .await?;
     Ok(db::ok(&patient))
 }

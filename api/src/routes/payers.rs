@@ -7,13 +7,14 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::Auth;
-use crate::db::{self, Resource};
+use crate::auth::{Auth, require};
+use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use revcycle_core::access::{Action, Resource};
 
-impl Resource for Payer {
+impl Versioned for Payer {
     fn id(&self) -> Uuid {
         self.id
     }
@@ -23,7 +24,10 @@ impl Resource for Payer {
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_payer).service(list_payers).service(get_payer).service(update_payer);
+    cfg.service(create_payer)
+        .service(list_payers)
+        .service(get_payer)
+        .service(update_payer);
 }
 
 /// Create a payer
@@ -39,8 +43,12 @@ pub async fn create_payer(
     key: IdempotencyKey,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Payer, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/payers", key.0, body.hash, move |c| payers::create(c, org, &body.value)).await
+    db::create(&state, org, "/v1/payers", key.0, body.hash, move |c| {
+        payers::create(c, org, &body.value)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -61,7 +69,11 @@ pub async fn list_payers(
     page: web::Query<PageQuery>,
     q: web::Query<PayerQuery>,
 ) -> ApiResult<HttpResponse> {
-    let filter = PayerFilter { payer_code: q.payer_code.clone(), active: q.active };
+    require(&who, Resource::Payer, Action::Search)?;
+    let filter = PayerFilter {
+        payer_code: q.payer_code.clone(),
+        active: q.active,
+    };
     let page = page.params();
     let result = db::run(&state, move |c| payers::list(c, who.org, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(result))
@@ -71,7 +83,12 @@ pub async fn list_payers(
 #[utoipa::path(tag = "payers", params(("id" = Uuid, Path, description = "Payer id")),
     responses((status = 200, description = "The payer", body = Payer, headers(("ETag" = String)))))]
 #[get("/payers/{id}")]
-pub async fn get_payer(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_payer(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Payer, Action::Read)?;
     let id = id.into_inner();
     let payer = db::run(&state, move |c| payers::get(c, who.org, id)).await?;
     Ok(db::ok(&payer))
@@ -91,7 +108,11 @@ pub async fn update_payer(
     if_match: IfMatch,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Payer, Action::Update)?;
     let id = id.into_inner();
-    let payer = db::run_tx(&state, move |c| payers::update(c, who.org, id, if_match.0, &body.value)).await?;
+    let payer = db::run_tx(&state, move |c| {
+        payers::update(c, who.org, id, if_match.0, &body.value)
+    })
+    .await?;
     Ok(db::ok(&payer))
 }

@@ -8,13 +8,14 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::Auth;
-use crate::db::{self, Resource};
+use crate::auth::{Auth, require};
+use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use revcycle_core::access::{Action, Resource};
 
-impl Resource for Provider {
+impl Versioned for Provider {
     fn id(&self) -> Uuid {
         self.id
     }
@@ -24,7 +25,10 @@ impl Resource for Provider {
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_provider).service(list_providers).service(get_provider).service(update_provider);
+    cfg.service(create_provider)
+        .service(list_providers)
+        .service(get_provider)
+        .service(update_provider);
 }
 
 /// Create a provider
@@ -41,8 +45,12 @@ pub async fn create_provider(
     key: IdempotencyKey,
     body: JsonBody<ProviderInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Provider, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/providers", key.0, body.hash, move |c| providers::create(c, org, &body.value)).await
+    db::create(&state, org, "/v1/providers", key.0, body.hash, move |c| {
+        providers::create(c, org, &body.value)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -65,8 +73,13 @@ pub async fn list_providers(
     page: web::Query<PageQuery>,
     q: web::Query<ProviderQuery>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Provider, Action::Search)?;
     let q = q.into_inner();
-    let filter = ProviderFilter { npi: q.npi, role: q.role, active: q.active };
+    let filter = ProviderFilter {
+        npi: q.npi,
+        role: q.role,
+        active: q.active,
+    };
     let page = page.params();
     let result = db::run(&state, move |c| providers::list(c, who.org, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(result))
@@ -76,7 +89,12 @@ pub async fn list_providers(
 #[utoipa::path(tag = "providers", params(("id" = Uuid, Path, description = "Provider id")),
     responses((status = 200, description = "The provider", body = Provider, headers(("ETag" = String)))))]
 #[get("/providers/{id}")]
-pub async fn get_provider(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_provider(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Provider, Action::Read)?;
     let id = id.into_inner();
     let provider = db::run(&state, move |c| providers::get(c, who.org, id)).await?;
     Ok(db::ok(&provider))
@@ -96,7 +114,11 @@ pub async fn update_provider(
     if_match: IfMatch,
     body: JsonBody<ProviderInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Provider, Action::Update)?;
     let id = id.into_inner();
-    let provider = db::run_tx(&state, move |c| providers::update(c, who.org, id, if_match.0, &body.value)).await?;
+    let provider = db::run_tx(&state, move |c| {
+        providers::update(c, who.org, id, if_match.0, &body.value)
+    })
+    .await?;
     Ok(db::ok(&provider))
 }

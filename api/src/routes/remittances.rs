@@ -7,13 +7,14 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::Auth;
-use crate::db::{self, Resource};
+use crate::auth::{Auth, require};
+use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
+use revcycle_core::access::{Action, Resource};
 
-impl Resource for Remittance {
+impl Versioned for Remittance {
     fn id(&self) -> Uuid {
         self.id
     }
@@ -23,7 +24,9 @@ impl Resource for Remittance {
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_remittance).service(list_remittances).service(get_remittance);
+    cfg.service(create_remittance)
+        .service(list_remittances)
+        .service(get_remittance);
 }
 
 /// Store a remittance
@@ -43,9 +46,12 @@ pub async fn create_remittance(
     key: IdempotencyKey,
     body: JsonBody<RemittanceInput>,
 ) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Remittance, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/remittances", key.0, body.hash, move |c| remittances::create(c, org, &body.value))
-        .await
+    db::create(&state, org, "/v1/remittances", key.0, body.hash, move |c| {
+        remittances::create(c, org, &body.value)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -65,9 +71,16 @@ pub async fn list_remittances(
     page: web::Query<PageQuery>,
     q: web::Query<RemittanceQuery>,
 ) -> ApiResult<HttpResponse> {
-    let filter = RemittanceFilter { payer_id: q.payer_id, trace_number: q.trace_number.clone() };
+    require(&who, Resource::Remittance, Action::Search)?;
+    let filter = RemittanceFilter {
+        payer_id: q.payer_id,
+        trace_number: q.trace_number.clone(),
+    };
     let page = page.params();
-    let result = db::run(&state, move |c| remittances::list(c, who.org, &filter, &page)).await?;
+    let result = db::run(&state, move |c| {
+        remittances::list(c, who.org, &filter, &page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -75,7 +88,12 @@ pub async fn list_remittances(
 #[utoipa::path(tag = "remittances", params(("id" = Uuid, Path, description = "Remittance id")),
     responses((status = 200, description = "The remittance as received", body = Remittance, headers(("ETag" = String)))))]
 #[get("/remittances/{id}")]
-pub async fn get_remittance(state: web::Data<AppState>, Auth(who): Auth, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_remittance(
+    state: web::Data<AppState>,
+    Auth(who): Auth,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    require(&who, Resource::Remittance, Action::Read)?;
     let id = id.into_inner();
     let remittance = db::run(&state, move |c| remittances::get(c, who.org, id)).await?;
     Ok(db::ok(&remittance))

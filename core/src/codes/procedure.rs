@@ -1,109 +1,238 @@
 use super::{CodeError, string_value_type};
 
-/// Which code system a procedure code belongs to, by format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Which code system a procedure code belongs to, told from its format.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum ProcedureCodeKind {
-    /// Five digits.
+    /// CPT Category I: five digits.
+    #[serde(rename = "cpt_category_i")]
     CptCategoryI,
-    /// Four digits and F (performance measurement).
+    /// CPT Category II (performance measurement): four digits and F.
+    #[serde(rename = "cpt_category_ii")]
     CptCategoryII,
-    /// Four digits and T (emerging technology).
+    /// CPT Category III (emerging technology): four digits and T.
+    #[serde(rename = "cpt_category_iii")]
     CptCategoryIII,
-    /// Four digits and U (proprietary laboratory analyses).
+    /// CPT Proprietary Laboratory Analyses: four digits and U.
+    #[serde(rename = "cpt_pla")]
     CptPla,
-    /// A letter and four digits.
+    /// HCPCS Level II (and CDT dental, D): a letter and four digits.
+    #[serde(rename = "hcpcs_level_ii")]
     HcpcsLevelII,
 }
 
-/// A CPT or HCPCS Level II procedure code (837P SV101-2), upper case.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ProcedureCode(String, ProcedureCodeKind);
+impl ProcedureCodeKind {
+    /// The JSON value ("cpt_category_i", ...).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProcedureCodeKind::CptCategoryI => "cpt_category_i",
+            ProcedureCodeKind::CptCategoryII => "cpt_category_ii",
+            ProcedureCodeKind::CptCategoryIII => "cpt_category_iii",
+            ProcedureCodeKind::CptPla => "cpt_pla",
+            ProcedureCodeKind::HcpcsLevelII => "hcpcs_level_ii",
+        }
+    }
 
-/// First letters used by HCPCS Level II (D is the dental CDT range, also billed in this slot).
+    /// Whether this is a CPT code (any category), as opposed to HCPCS Level II.
+    pub fn is_cpt(&self) -> bool {
+        !matches!(self, ProcedureCodeKind::HcpcsLevelII)
+    }
+}
+
+/// A CPT or HCPCS Level II procedure code (837P SV101-2), upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcedureCode {
+    code: String,
+    kind: ProcedureCodeKind,
+}
+
+/// First letters in use for HCPCS Level II: A, B, C, E, G, H, J, K, L, M, P, Q, R, S, T, U, V;
+/// plus D, the CDT dental range billed in the same slot. F, I, N, O and W-Z are not used.
 const HCPCS_LETTERS: &[u8] = b"ABCDEGHJKLMPQRSTUV";
+
+const RULE: &str = "procedure code must be CPT (five digits, or four digits then F, T or U) or HCPCS Level II (a letter A-V other than F, I, N or O, then four digits)";
 
 impl ProcedureCode {
     pub fn parse(s: &str) -> Result<ProcedureCode, CodeError> {
-        let s = s.trim().to_ascii_uppercase();
+        let s = s.trim();
         let b = s.as_bytes();
-        let kind = if b.len() != 5 {
-            None
-        } else if b.iter().all(u8::is_ascii_digit) {
-            Some(ProcedureCodeKind::CptCategoryI)
-        } else if b[..4].iter().all(u8::is_ascii_digit) {
+        if b.len() != 5 || !b.iter().all(u8::is_ascii_alphanumeric) {
+            return Err(CodeError(RULE));
+        }
+        let code = s.to_ascii_uppercase();
+        let b = code.as_bytes();
+        let kind = if b[..4].iter().all(u8::is_ascii_digit) {
             match b[4] {
-                b'F' => Some(ProcedureCodeKind::CptCategoryII),
-                b'T' => Some(ProcedureCodeKind::CptCategoryIII),
-                b'U' => Some(ProcedureCodeKind::CptPla),
-                _ => None,
+                b'0'..=b'9' => ProcedureCodeKind::CptCategoryI,
+                b'F' => ProcedureCodeKind::CptCategoryII,
+                b'T' => ProcedureCodeKind::CptCategoryIII,
+                b'U' => ProcedureCodeKind::CptPla,
+                _ => return Err(CodeError(RULE)),
             }
         } else if HCPCS_LETTERS.contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit) {
-            Some(ProcedureCodeKind::HcpcsLevelII)
+            ProcedureCodeKind::HcpcsLevelII
         } else {
-            None
+            return Err(CodeError(RULE));
         };
-        match kind {
-            Some(k) => Ok(ProcedureCode(s, k)),
-            None => Err(CodeError(
-                "procedure code must be CPT (five digits, or four digits and F, T or U) or HCPCS Level II (a letter and four digits)",
-            )),
-        }
+        Ok(ProcedureCode { code, kind })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.code
     }
 
     pub fn kind(&self) -> ProcedureCodeKind {
-        self.1
+        self.kind
     }
 
-    /// HCPCS Level II category by first letter; None for CPT codes.
+    /// The HCPCS Level II section, by first letter; `None` for CPT codes.
     pub fn hcpcs_category(&self) -> Option<&'static str> {
-        if self.1 != ProcedureCodeKind::HcpcsLevelII {
+        if self.kind != ProcedureCodeKind::HcpcsLevelII {
             return None;
         }
-        Some(match self.0.as_bytes()[0] {
-            b'A' => "transportation, medical and surgical supplies",
+        Some(match self.code.as_bytes()[0] {
+            b'A' => "transportation services, medical and surgical supplies",
             b'B' => "enteral and parenteral therapy",
             b'C' => "outpatient prospective payment system",
-            b'D' => "dental procedures",
+            b'D' => "dental procedures (CDT)",
             b'E' => "durable medical equipment",
-            b'G' => "procedures and professional services",
+            b'G' => "procedures and professional services (temporary)",
             b'H' => "behavioral health and substance abuse treatment",
             b'J' => "drugs administered other than oral method",
-            b'K' => "durable medical equipment (temporary)",
-            b'L' => "orthotic and prosthetic procedures",
+            b'K' => "durable medical equipment MAC (temporary)",
+            b'L' => "orthotic and prosthetic procedures and devices",
             b'M' => "medical services and quality measures",
             b'P' => "pathology and laboratory services",
             b'Q' => "temporary codes",
             b'R' => "diagnostic radiology services",
             b'S' => "private payer temporary codes",
             b'T' => "state Medicaid agency codes",
-            b'U' => "coronavirus laboratory tests",
-            _ => "vision and hearing services",
+            b'U' => "coronavirus diagnostic laboratory tests",
+            b'V' => "vision, hearing and speech-language pathology services",
+            _ => unreachable!("parse admits only HCPCS_LETTERS"),
         })
     }
 }
 
-string_value_type!(ProcedureCode, "99213", "^([0-9]{4}[0-9FTU]|[A-EG-HJ-MP-Va-eg-hj-mp-v][0-9]{4})$", "CPT or HCPCS Level II procedure code");
+string_value_type!(
+    ProcedureCode,
+    example = "99213",
+    pattern = "^([0-9]{4}[0-9FTUftu]|[A-EG-HJ-MP-Va-eg-hj-mp-v][0-9]{4})$",
+    description =
+        "CPT (Category I, II, III or PLA) or HCPCS Level II procedure code; returned upper case",
+    expected = "CPT or HCPCS Level II procedure code",
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::test_support::*;
 
     #[test]
     fn kinds() {
-        assert_eq!(ProcedureCode::parse("99213").unwrap().kind(), ProcedureCodeKind::CptCategoryI);
-        assert_eq!(ProcedureCode::parse("3044f").unwrap().kind(), ProcedureCodeKind::CptCategoryII);
-        assert_eq!(ProcedureCode::parse("0042T").unwrap().kind(), ProcedureCodeKind::CptCategoryIII);
-        assert_eq!(ProcedureCode::parse("0001U").unwrap().kind(), ProcedureCodeKind::CptPla);
-        let j = ProcedureCode::parse("j3420").unwrap();
-        assert_eq!((j.as_str(), j.kind()), ("J3420", ProcedureCodeKind::HcpcsLevelII));
-        assert_eq!(j.hcpcs_category(), Some("drugs administered other than oral method"));
-        for bad in ["9921", "992134", "I1234", "O1234", "W1234", "1234X", "A123", ""] {
-            assert!(ProcedureCode::parse(bad).is_err(), "{bad}");
+        use ProcedureCodeKind::*;
+        for (input, stored, kind) in [
+            ("99213", "99213", CptCategoryI),
+            ("00100", "00100", CptCategoryI),
+            ("3044f", "3044F", CptCategoryII),
+            ("0042T", "0042T", CptCategoryIII),
+            ("0001U", "0001U", CptPla),
+            ("j3420", "J3420", HcpcsLevelII),
+            ("G0008", "G0008", HcpcsLevelII),
+            ("U0001", "U0001", HcpcsLevelII),
+            ("D0120", "D0120", HcpcsLevelII),
+            (" A0428 ", "A0428", HcpcsLevelII),
+        ] {
+            let c = ProcedureCode::parse(input).unwrap();
+            assert_eq!((c.as_str(), c.kind()), (stored, kind), "{input}");
+            assert_eq!(c.kind().is_cpt(), kind != HcpcsLevelII);
         }
+    }
+
+    #[test]
+    fn invalid() {
+        for bad in [
+            "",
+            "9921",
+            "992134",
+            "I1234",
+            "O1234",
+            "F1234",
+            "N1234",
+            "W1234",
+            "X1234",
+            "Z1234",
+            "1234X",
+            "1234A",
+            "A123",
+            "A12345",
+            "AB123",
+            "J34 0",
+            "9921.",
+            "J342O",
+            "９９２１３",
+        ] {
+            assert_eq!(ProcedureCode::parse(bad), Err(CodeError(RULE)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hcpcs_categories() {
+        let cat = |s: &str| ProcedureCode::parse(s).unwrap().hcpcs_category();
+        assert_eq!(
+            cat("J3420"),
+            Some("drugs administered other than oral method")
+        );
+        assert_eq!(cat("E0114"), Some("durable medical equipment"));
+        assert_eq!(
+            cat("U0003"),
+            Some("coronavirus diagnostic laboratory tests")
+        );
+        assert_eq!(cat("99213"), None);
+        assert_eq!(cat("0001U"), None);
+        for &l in HCPCS_LETTERS {
+            let code = format!("{}1234", l as char);
+            assert!(cat(&code).is_some(), "{code}");
+        }
+    }
+
+    #[test]
+    fn serde() {
+        round_trip(&ProcedureCode::parse("3044f").unwrap(), "\"3044F\"");
+        round_trip(&ProcedureCode::parse("j3420").unwrap(), "\"J3420\"");
+        rejects_without_echo::<ProcedureCode>("\"I9921\"", "procedure code", "I9921");
+        rejects_non_string::<ProcedureCode>("99213", "procedure code", "99213");
+        assert_eq!(
+            serde_json::to_string(&ProcedureCodeKind::CptCategoryIII).unwrap(),
+            "\"cpt_category_iii\""
+        );
+        for k in [
+            ProcedureCodeKind::CptCategoryI,
+            ProcedureCodeKind::CptCategoryII,
+            ProcedureCodeKind::CptCategoryIII,
+            ProcedureCodeKind::CptPla,
+            ProcedureCodeKind::HcpcsLevelII,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+            assert_eq!(
+                serde_json::from_str::<ProcedureCodeKind>(&format!("\"{}\"", k.as_str())).unwrap(),
+                k
+            );
+        }
+        string_schema_of::<ProcedureCode>();
     }
 }

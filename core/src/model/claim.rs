@@ -71,11 +71,27 @@ impl ClaimInput {
         let mut e = Errors::new();
         let replaces = self.frequency() != ClaimFrequency::Original;
         if replaces {
-            e.check(self.original_claim_id.is_some(), "/original_claim_id", "is required for a replacement or void claim");
-            e.check(self.original_reference.is_some(), "/original_reference", "is required for a replacement or void claim");
+            e.check(
+                self.original_claim_id.is_some(),
+                "/original_claim_id",
+                "is required for a replacement or void claim",
+            );
+            e.check(
+                self.original_reference.is_some(),
+                "/original_reference",
+                "is required for a replacement or void claim",
+            );
         } else {
-            e.check(self.original_claim_id.is_none(), "/original_claim_id", "only a replacement or void claim names an original");
-            e.check(self.original_reference.is_none(), "/original_reference", "only a replacement or void claim names an original");
+            e.check(
+                self.original_claim_id.is_none(),
+                "/original_claim_id",
+                "only a replacement or void claim names an original",
+            );
+            e.check(
+                self.original_reference.is_none(),
+                "/original_reference",
+                "only a replacement or void claim names an original",
+            );
         }
         super::common::opt_text(&mut e, "/original_reference", &self.original_reference, 50);
         e.finish()
@@ -95,7 +111,12 @@ pub struct ClaimUpdate {
 impl ClaimUpdate {
     pub fn validate(&self, from: NaiveDate, to: NaiveDate) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        super::common::opt_text(&mut e, "/prior_authorization", &self.prior_authorization, 50);
+        super::common::opt_text(
+            &mut e,
+            "/prior_authorization",
+            &self.prior_authorization,
+            50,
+        );
         validate_coding(&self.diagnoses, &self.lines, from, to, &mut e);
         e.finish()
     }

@@ -26,7 +26,12 @@ pub struct Address {
 
 impl Address {
     pub fn validate(&self, at: &str, errors: &mut Errors) {
-        text(errors, &format!("{at}/line1"), &self.line1, MAX_ADDRESS_LINE_LEN);
+        text(
+            errors,
+            &format!("{at}/line1"),
+            &self.line1,
+            MAX_ADDRESS_LINE_LEN,
+        );
         if let Some(l2) = &self.line2 {
             text(errors, &format!("{at}/line2"), l2, MAX_ADDRESS_LINE_LEN);
         }

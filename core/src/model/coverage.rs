@@ -2,8 +2,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::common::{MAX_NAME_LEN, opt_text, text};
 use super::Address;
+use super::common::{MAX_NAME_LEN, opt_text, text};
 use crate::codes::{AdministrativeSex, CoveragePriority, SubscriberRelationship};
 use crate::validation::Errors;
 
@@ -52,16 +52,29 @@ impl CoverageInput {
         opt_text(&mut e, "/group_number", &self.group_number, 50);
         opt_text(&mut e, "/plan_name", &self.plan_name, MAX_NAME_LEN);
         if let Some(to) = self.effective_to {
-            e.check(to >= self.effective_from, "/effective_to", "must not be before effective_from");
+            e.check(
+                to >= self.effective_from,
+                "/effective_to",
+                "must not be before effective_from",
+            );
         }
         match (&self.relationship, &self.subscriber) {
-            (SubscriberRelationship::SelfRelation, Some(_)) => {
-                e.add("/subscriber", "must be absent when the patient is the subscriber")
-            }
+            (SubscriberRelationship::SelfRelation, Some(_)) => e.add(
+                "/subscriber",
+                "must be absent when the patient is the subscriber",
+            ),
             (SubscriberRelationship::SelfRelation, None) => {}
-            (_, None) => e.add("/subscriber", "is required when the patient is not the subscriber"),
+            (_, None) => e.add(
+                "/subscriber",
+                "is required when the patient is not the subscriber",
+            ),
             (_, Some(s)) => {
-                text(&mut e, "/subscriber/family_name", &s.family_name, MAX_NAME_LEN);
+                text(
+                    &mut e,
+                    "/subscriber/family_name",
+                    &s.family_name,
+                    MAX_NAME_LEN,
+                );
                 text(&mut e, "/subscriber/given_name", &s.given_name, 35);
                 if let Some(a) = &s.address {
                     a.validate("/subscriber/address", &mut e);

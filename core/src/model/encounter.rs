@@ -41,7 +41,11 @@ pub fn validate_coding(
     to: NaiveDate,
     e: &mut Errors,
 ) {
-    e.check(!diagnoses.is_empty(), "/diagnoses", "at least one diagnosis is required");
+    e.check(
+        !diagnoses.is_empty(),
+        "/diagnoses",
+        "at least one diagnosis is required",
+    );
     e.check(
         diagnoses.len() <= MAX_DIAGNOSES,
         "/diagnoses",
@@ -52,7 +56,11 @@ pub fn validate_coding(
             e.add(format!("/diagnoses/{i}"), "diagnosis is listed twice");
         }
     }
-    e.check(!lines.is_empty(), "/lines", "at least one service line is required");
+    e.check(
+        !lines.is_empty(),
+        "/lines",
+        "at least one service line is required",
+    );
     e.check(
         lines.len() <= MAX_SERVICE_LINES,
         "/lines",
@@ -70,8 +78,16 @@ pub fn validate_coding(
                 e.add(format!("{at}/modifiers/{j}"), "modifier is listed twice");
             }
         }
-        e.check(!l.charge.is_zero(), format!("{at}/charge"), "must be greater than zero");
-        e.check(!l.diagnosis_pointers.is_empty(), format!("{at}/diagnosis_pointers"), "at least one diagnosis pointer is required");
+        e.check(
+            !l.charge.is_zero(),
+            format!("{at}/charge"),
+            "must be greater than zero",
+        );
+        e.check(
+            !l.diagnosis_pointers.is_empty(),
+            format!("{at}/diagnosis_pointers"),
+            "at least one diagnosis pointer is required",
+        );
         e.check(
             l.diagnosis_pointers.len() <= MAX_POINTERS,
             format!("{at}/diagnosis_pointers"),
@@ -80,7 +96,10 @@ pub fn validate_coding(
         for (j, p) in l.diagnosis_pointers.iter().enumerate() {
             let p_at = format!("{at}/diagnosis_pointers/{j}");
             if *p == 0 || usize::from(*p) > diagnoses.len() {
-                e.add(p_at, "diagnosis pointer refers to a diagnosis that does not exist");
+                e.add(
+                    p_at,
+                    "diagnosis pointer refers to a diagnosis that does not exist",
+                );
             } else if l.diagnosis_pointers[..j].contains(p) {
                 e.add(p_at, "diagnosis pointer is listed twice");
             }
@@ -128,9 +147,24 @@ impl EncounterInput {
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
         let to = self.service_date_to();
-        e.check(to >= self.service_date_from, "/service_date_to", "must not be before service_date_from");
-        super::common::opt_text(&mut e, "/prior_authorization", &self.prior_authorization, 50);
-        validate_coding(&self.diagnoses, &self.lines, self.service_date_from, to, &mut e);
+        e.check(
+            to >= self.service_date_from,
+            "/service_date_to",
+            "must not be before service_date_from",
+        );
+        super::common::opt_text(
+            &mut e,
+            "/prior_authorization",
+            &self.prior_authorization,
+            50,
+        );
+        validate_coding(
+            &self.diagnoses,
+            &self.lines,
+            self.service_date_from,
+            to,
+            &mut e,
+        );
         e.finish()
     }
 }

@@ -47,7 +47,11 @@ impl PatientInput {
         text(&mut e, "/family_name", &self.family_name, MAX_NAME_LEN);
         text(&mut e, "/given_name", &self.given_name, 35);
         opt_text(&mut e, "/middle_name", &self.middle_name, 25);
-        e.check(self.birth_date <= today, "/birth_date", "must not be in the future");
+        e.check(
+            self.birth_date <= today,
+            "/birth_date",
+            "must not be in the future",
+        );
         e.check(
             self.birth_date >= NaiveDate::from_ymd_opt(1880, 1, 1).expect("valid date"),
             "/birth_date",
@@ -64,7 +68,8 @@ impl PatientInput {
         }
         if let Some(m) = &self.email {
             let ok = m.len() <= MAX_EMAIL_LEN
-                && m.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+                && m.split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
             e.check(ok, "/email", "must be an email address");
         }
         if let Some(s) = &self.ssn {
@@ -73,7 +78,11 @@ impl PatientInput {
                 _ => e.add("/ssn", "must be a valid nine-digit social security number"),
             }
         }
-        e.check(self.external_ids.len() <= MAX_EXTERNAL_IDS, "/external_ids", "too many identifiers");
+        e.check(
+            self.external_ids.len() <= MAX_EXTERNAL_IDS,
+            "/external_ids",
+            "too many identifiers",
+        );
         for (i, x) in self.external_ids.iter().enumerate() {
             text(&mut e, &format!("/external_ids/{i}/system"), &x.system, 200);
             text(&mut e, &format!("/external_ids/{i}/value"), &x.value, 100);

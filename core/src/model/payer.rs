@@ -38,7 +38,11 @@ impl PayerInput {
             e.add("/payer_code", "must contain only letters and digits");
         }
         if let Some(d) = self.timely_filing_days {
-            e.check((1..=3650).contains(&d), "/timely_filing_days", "must be between 1 and 3650");
+            e.check(
+                (1..=3650).contains(&d),
+                "/timely_filing_days",
+                "must be between 1 and 3650",
+            );
         }
         e.finish()
     }

@@ -2,8 +2,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::common::{MAX_NAME_LEN, opt_text};
 use super::Address;
+use super::common::{MAX_NAME_LEN, opt_text};
 use crate::codes::{Npi, ProviderRole, Taxonomy, Tin};
 use crate::validation::Errors;
 
@@ -30,12 +30,23 @@ pub struct ProviderInput {
 impl ProviderInput {
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        opt_text(&mut e, "/organization_name", &self.organization_name, MAX_NAME_LEN);
+        opt_text(
+            &mut e,
+            "/organization_name",
+            &self.organization_name,
+            MAX_NAME_LEN,
+        );
         opt_text(&mut e, "/last_name", &self.last_name, MAX_NAME_LEN);
         opt_text(&mut e, "/first_name", &self.first_name, 35);
         match (&self.organization_name, &self.last_name) {
-            (Some(_), Some(_)) => e.add("/last_name", "give organization_name or last_name, not both"),
-            (None, None) => e.add("/organization_name", "organization_name or last_name is required"),
+            (Some(_), Some(_)) => e.add(
+                "/last_name",
+                "give organization_name or last_name, not both",
+            ),
+            (None, None) => e.add(
+                "/organization_name",
+                "organization_name or last_name is required",
+            ),
             _ => {}
         }
         if self.organization_name.is_some() && self.first_name.is_some() {

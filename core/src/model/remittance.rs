@@ -71,7 +71,9 @@ pub struct SignedMoney(pub Money);
 impl TryFrom<String> for SignedMoney {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        Money::signed_parse(&s).map(SignedMoney).map_err(|e| e.to_string())
+        Money::signed_parse(&s)
+            .map(SignedMoney)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -161,19 +163,37 @@ impl RemittanceInput {
         );
         for (i, c) in self.claims.iter().enumerate() {
             let at = format!("/claims/{i}");
-            text(&mut e, &format!("{at}/patient_control_number"), &c.patient_control_number, 38);
+            text(
+                &mut e,
+                &format!("{at}/patient_control_number"),
+                &c.patient_control_number,
+                38,
+            );
             let status_ok = matches!(
                 c.status_code.as_str(),
                 "1" | "2" | "3" | "4" | "19" | "20" | "21" | "22" | "23" | "25"
             );
-            e.check(status_ok, format!("{at}/status_code"), "is not an X12 835 CLP02 claim status code");
+            e.check(
+                status_ok,
+                format!("{at}/status_code"),
+                "is not an X12 835 CLP02 claim status code",
+            );
             check_adjustments(&c.adjustments, &format!("{at}/adjustments"), &mut e);
             for (j, l) in c.lines.iter().enumerate() {
-                check_adjustments(&l.adjustments, &format!("{at}/lines/{j}/adjustments"), &mut e);
+                check_adjustments(
+                    &l.adjustments,
+                    &format!("{at}/lines/{j}/adjustments"),
+                    &mut e,
+                );
             }
         }
         for (i, p) in self.provider_adjustments.iter().enumerate() {
-            text(&mut e, &format!("/provider_adjustments/{i}/reason"), &p.reason, 2);
+            text(
+                &mut e,
+                &format!("/provider_adjustments/{i}/reason"),
+                &p.reason,
+                2,
+            );
         }
         e.finish()
     }
@@ -183,8 +203,14 @@ fn check_adjustments(adjs: &[Adjustment], at: &str, e: &mut Errors) {
     e.check(adjs.len() <= MAX_ADJUSTMENTS, at, "too many adjustments");
     for (k, a) in adjs.iter().enumerate() {
         let ok = (1..=5).contains(&a.reason.len())
-            && a.reason.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        e.check(ok, format!("{at}/{k}/reason"), "must be a claim adjustment reason code (CARC)");
+            && a.reason
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        e.check(
+            ok,
+            format!("{at}/{k}/reason"),
+            "must be a claim adjustment reason code (CARC)",
+        );
     }
 }
 

@@ -5,12 +5,17 @@ use uuid::Uuid;
 use super::pagination::finish_page;
 use super::schema::{claim_lines, claims, coverages};
 use super::sql_types::DbDecimal;
-use super::{DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id, to_db, to_json};
+use super::{
+    DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id,
+    to_db, to_json,
+};
 use crate::access::OrgId;
 use crate::codes::{Money, Units};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
-use crate::model::claim::{Claim, ClaimInput, ClaimLine, ClaimStatus, ClaimUpdate, MAX_PATIENT_CONTROL_NUMBER_LEN};
+use crate::model::claim::{
+    Claim, ClaimInput, ClaimLine, ClaimStatus, ClaimUpdate, MAX_PATIENT_CONTROL_NUMBER_LEN,
+};
 use crate::model::common::{now, utc};
 use crate::model::encounter::ServiceLine;
 
@@ -55,7 +60,8 @@ struct LineRow {
 }
 
 fn money(d: DbDecimal) -> CoreResult<Money> {
-    Money::from_decimal(d.0).map_err(|_| CoreError::Internal("stored amount is out of range".into()))
+    Money::from_decimal(d.0)
+        .map_err(|_| CoreError::Internal("stored amount is out of range".into()))
 }
 
 impl LineRow {
@@ -125,7 +131,13 @@ pub fn patient_control_number(claim_id: Uuid) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn insert_lines(conn: &mut DbConnection, org: OrgId, claim_id: Uuid, lines: &[ServiceLine], default_date: chrono::NaiveDate) -> CoreResult<()> {
+fn insert_lines(
+    conn: &mut DbConnection,
+    org: OrgId,
+    claim_id: Uuid,
+    lines: &[ServiceLine],
+    default_date: chrono::NaiveDate,
+) -> CoreResult<()> {
     for (i, l) in lines.iter().enumerate() {
         diesel::insert_into(claim_lines::table)
             .values((
@@ -163,7 +175,10 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ClaimInput) -> CoreRe
             other => other,
         })?;
         if original.patient_id != enc.patient_id {
-            return Err(CoreError::invalid("/original_claim_id", "the original claim is for another patient"));
+            return Err(CoreError::invalid(
+                "/original_claim_id",
+                "the original claim is for another patient",
+            ));
         }
     }
     let payer_id: Option<String> = match enc.coverage_id {
@@ -193,7 +208,10 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ClaimInput) -> CoreRe
                 claims::original_claim_id.eq(input.original_claim_id.map(|c| c.to_string())),
             ),
             (
-                claims::original_reference.eq(input.original_reference.as_ref().map(|r| r.trim().to_string())),
+                claims::original_reference.eq(input
+                    .original_reference
+                    .as_ref()
+                    .map(|r| r.trim().to_string())),
                 claims::status.eq(ClaimStatus::Draft.as_str()),
                 claims::place_of_service.eq(to_db(&enc.place_of_service)),
                 claims::service_date_from.eq(enc.service_date_from),
@@ -211,7 +229,11 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ClaimInput) -> CoreRe
     get(conn, org, id)
 }
 
-fn load_lines(conn: &mut DbConnection, org: OrgId, claim_ids: &[String]) -> CoreResult<Vec<LineRow>> {
+fn load_lines(
+    conn: &mut DbConnection,
+    org: OrgId,
+    claim_ids: &[String],
+) -> CoreResult<Vec<LineRow>> {
     Ok(claim_lines::table
         .filter(claim_lines::org_id.eq(org.as_str()))
         .filter(claim_lines::claim_id.eq_any(claim_ids))
@@ -236,7 +258,13 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Claim> {
 }
 
 /// Recode a draft claim. Anything past draft is changed through the billing lifecycle instead.
-pub fn update(conn: &mut DbConnection, org: OrgId, id: Uuid, expected_version: i32, input: &ClaimUpdate) -> CoreResult<Claim> {
+pub fn update(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    expected_version: i32,
+    input: &ClaimUpdate,
+) -> CoreResult<Claim> {
     let current = get(conn, org, id)?;
     input.validate(current.service_date_from, current.service_date_to)?;
     if current.status != ClaimStatus::Draft {
@@ -262,8 +290,12 @@ pub fn update(conn: &mut DbConnection, org: OrgId, id: Uuid, expected_version: i
     .execute(conn)?;
     check_versioned_update(updated, Some(current.version), "claim")?;
     // A draft's lines were never billed, so replacing them loses no billing history.
-    diesel::delete(claim_lines::table.filter(claim_lines::org_id.eq(org.as_str())).filter(claim_lines::claim_id.eq(id.to_string())))
-        .execute(conn)?;
+    diesel::delete(
+        claim_lines::table
+            .filter(claim_lines::org_id.eq(org.as_str()))
+            .filter(claim_lines::claim_id.eq(id.to_string())),
+    )
+    .execute(conn)?;
     insert_lines(conn, org, id, &input.lines, current.service_date_from)?;
     get(conn, org, id)
 }
@@ -277,7 +309,12 @@ pub struct ClaimFilter {
     pub patient_control_number: Option<String>,
 }
 
-pub fn list(conn: &mut DbConnection, org: OrgId, filter: &ClaimFilter, page: &ListParams) -> CoreResult<Page<Claim>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &ClaimFilter,
+    page: &ListParams,
+) -> CoreResult<Page<Claim>> {
     let limit = page.limit()?;
     let mut q = claims::table
         .filter(claims::org_id.eq(org.as_str()))
@@ -298,11 +335,19 @@ pub fn list(conn: &mut DbConnection, org: OrgId, filter: &ClaimFilter, page: &Li
     if let Some(pcn) = &filter.patient_control_number {
         q = q.filter(claims::patient_control_number.eq(pcn.clone()));
     }
-    let rows: Vec<ClaimRow> = q.order(claims::id.asc()).limit(limit + 1).select(ClaimRow::as_select()).load(conn)?;
+    let rows: Vec<ClaimRow> = q
+        .order(claims::id.asc())
+        .limit(limit + 1)
+        .select(ClaimRow::as_select())
+        .load(conn)?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut by_claim: std::collections::HashMap<String, Vec<ClaimLine>> = std::collections::HashMap::new();
+    let mut by_claim: std::collections::HashMap<String, Vec<ClaimLine>> =
+        std::collections::HashMap::new();
     for l in load_lines(conn, org, &ids)? {
-        by_claim.entry(l.claim_id.clone()).or_default().push(l.into_model()?);
+        by_claim
+            .entry(l.claim_id.clone())
+            .or_default()
+            .push(l.into_model()?);
     }
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {

@@ -102,10 +102,37 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, CoreError> {
 pub fn connect(url: &str) -> Result<DbConnection, CoreError> {
     let conn = match Engine::of_url(url) {
         Engine::Postgres => PgConnection::establish(url).map(DbConnection::Postgresql),
-        Engine::Sqlite => {
-            SqliteConnection::establish(url.strip_prefix("sqlite://").unwrap_or(url))
-                .map(DbConnection::Sqlite)
-        }
+        Engine::Sqlite => SqliteConnection::establish(url.strip_prefix("sqlite://").unwrap_or(url))
+            .map(DbConnection::Sqlite),
     };
     conn.map_err(|e| CoreError::Unavailable(format!("cannot connect to database: {e}")))
+}
+
+/// Run `f` in a write transaction. On SQLite it begins IMMEDIATE, taking the write lock up
+/// front: a deferred transaction that reads and then writes cannot upgrade its lock while
+/// another writer holds it and fails at once with "database is locked", whatever the busy
+/// timeout. PostgreSQL uses an ordinary transaction.
+pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, CoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, CoreError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The original error matters more than a failed rollback (the connection is then
+            // marked broken and the pool discards it).
+            let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
 }

@@ -4,7 +4,9 @@ use uuid::Uuid;
 use super::crypt::RowCrypt;
 use super::pagination::finish_page;
 use super::schema::{coverages, payers};
-use super::{DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
+use super::{
+    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db,
+};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
@@ -38,7 +40,12 @@ struct CoverageRow {
 impl CoverageRow {
     fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Coverage> {
         let id = parse_id(&self.id)?;
-        let c = RowCrypt { keys, org, table: TABLE, row: id };
+        let c = RowCrypt {
+            keys,
+            org,
+            table: TABLE,
+            row: id,
+        };
         Ok(Coverage {
             id,
             patient_id: parse_id(&self.patient_id)?,
@@ -66,7 +73,11 @@ impl CoverageRow {
 /// The patient and payer a coverage names must exist in the caller's org.
 fn check_references(conn: &mut DbConnection, org: OrgId, input: &CoverageInput) -> CoreResult<()> {
     let mut e = Errors::new();
-    e.check(super::patients::exists(conn, org, input.patient_id)?, "/patient_id", "no such patient");
+    e.check(
+        super::patients::exists(conn, org, input.patient_id)?,
+        "/patient_id",
+        "no such patient",
+    );
     let payer: i64 = payers::table
         .filter(payers::org_id.eq(org.as_str()))
         .filter(payers::id.eq(input.payer_id.to_string()))
@@ -76,12 +87,22 @@ fn check_references(conn: &mut DbConnection, org: OrgId, input: &CoverageInput) 
     e.finish()
 }
 
-pub fn create(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, input: &mut CoverageInput) -> CoreResult<Coverage> {
+pub fn create(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    input: &mut CoverageInput,
+) -> CoreResult<Coverage> {
     input.validate()?;
     check_references(conn, org, input)?;
     let keys = keyring.keys(conn, org)?;
     let id = new_id();
-    let c = RowCrypt { keys: &keys, org, table: TABLE, row: id };
+    let c = RowCrypt {
+        keys: &keys,
+        org,
+        table: TABLE,
+        row: id,
+    };
     let t = now();
     diesel::insert_into(coverages::table)
         .values((
@@ -92,15 +113,22 @@ pub fn create(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, input: &mu
                 coverages::payer_id.eq(input.payer_id.to_string()),
                 coverages::priority.eq(to_db(&input.priority)),
                 coverages::member_id_ct.eq(c.enc("member_id_ct", &input.member_id)),
-                coverages::group_number_ct.eq(c.enc_opt("group_number_ct", input.group_number.as_deref())),
+                coverages::group_number_ct
+                    .eq(c.enc_opt("group_number_ct", input.group_number.as_deref())),
                 coverages::plan_name.eq(input.plan_name.clone()),
                 coverages::relationship.eq(to_db(&input.relationship)),
-                coverages::subscriber_ct.eq(input.subscriber.as_ref().map(|s| c.enc_json("subscriber_ct", s))),
+                coverages::subscriber_ct.eq(input
+                    .subscriber
+                    .as_ref()
+                    .map(|s| c.enc_json("subscriber_ct", s))),
             ),
             (
                 coverages::effective_from.eq(input.effective_from),
                 coverages::effective_to.eq(input.effective_to),
-                coverages::member_id_bidx.eq(keys.index(IndexPurpose::MemberId, &normalize::member_id(&input.member_id))),
+                coverages::member_id_bidx.eq(keys.index(
+                    IndexPurpose::MemberId,
+                    &normalize::member_id(&input.member_id),
+                )),
                 coverages::key_version.eq(keys.active_version()),
                 coverages::active.eq(input.active.unwrap_or(true)),
                 coverages::version.eq(1),
@@ -119,11 +147,18 @@ fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> Co
         .select(CoverageRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(CoreError::NotFound { resource: "coverage" })?
+        .ok_or(CoreError::NotFound {
+            resource: "coverage",
+        })?
         .decrypt(keys, org)
 }
 
-pub fn get(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, id: Uuid) -> CoreResult<Coverage> {
+pub fn get(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    id: Uuid,
+) -> CoreResult<Coverage> {
     let keys = keyring.keys(conn, org)?;
     get_with(conn, &keys, org, id)
 }
@@ -140,7 +175,12 @@ pub fn update(
     let keys = keyring.keys(conn, org)?;
     let current = get_with(conn, &keys, org, id)?;
     check_references(conn, org, input)?;
-    let c = RowCrypt { keys: &keys, org, table: TABLE, row: id };
+    let c = RowCrypt {
+        keys: &keys,
+        org,
+        table: TABLE,
+        row: id,
+    };
     let updated = diesel::update(
         coverages::table
             .filter(coverages::org_id.eq(org.as_str()))
@@ -153,15 +193,22 @@ pub fn update(
             coverages::payer_id.eq(input.payer_id.to_string()),
             coverages::priority.eq(to_db(&input.priority)),
             coverages::member_id_ct.eq(c.enc("member_id_ct", &input.member_id)),
-            coverages::group_number_ct.eq(c.enc_opt("group_number_ct", input.group_number.as_deref())),
+            coverages::group_number_ct
+                .eq(c.enc_opt("group_number_ct", input.group_number.as_deref())),
             coverages::plan_name.eq(input.plan_name.clone()),
             coverages::relationship.eq(to_db(&input.relationship)),
-            coverages::subscriber_ct.eq(input.subscriber.as_ref().map(|s| c.enc_json("subscriber_ct", s))),
+            coverages::subscriber_ct.eq(input
+                .subscriber
+                .as_ref()
+                .map(|s| c.enc_json("subscriber_ct", s))),
         ),
         (
             coverages::effective_from.eq(input.effective_from),
             coverages::effective_to.eq(input.effective_to),
-            coverages::member_id_bidx.eq(keys.index(IndexPurpose::MemberId, &normalize::member_id(&input.member_id))),
+            coverages::member_id_bidx.eq(keys.index(
+                IndexPurpose::MemberId,
+                &normalize::member_id(&input.member_id),
+            )),
             coverages::key_version.eq(keys.active_version()),
             coverages::active.eq(input.active.unwrap_or(current.active)),
             coverages::version.eq(expected_version + 1),
@@ -202,16 +249,31 @@ pub fn list(
     if let Some(a) = filter.active {
         q = q.filter(coverages::active.eq(a));
     }
-    let rows: Vec<CoverageRow> =
-        q.order(coverages::id.asc()).limit(limit + 1).select(CoverageRow::as_select()).load(conn)?;
-    let items = rows.into_iter().map(|r| r.decrypt(&keys, org)).collect::<CoreResult<Vec<_>>>()?;
+    let rows: Vec<CoverageRow> = q
+        .order(coverages::id.asc())
+        .limit(limit + 1)
+        .select(CoverageRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(|r| r.decrypt(&keys, org))
+        .collect::<CoreResult<Vec<_>>>()?;
     let (items, next_cursor) = finish_page(items, limit, |c| c.id);
     Ok(Page { items, next_cursor })
 }
 
-pub fn search(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, s: &CoverageSearch) -> CoreResult<Vec<Coverage>> {
+pub fn search(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    s: &CoverageSearch,
+) -> CoreResult<Vec<Coverage>> {
     let keys = keyring.keys(conn, org)?;
-    let limit = ListParams { limit: s.limit, cursor: None }.limit()?;
+    let limit = ListParams {
+        limit: s.limit,
+        cursor: None,
+    }
+    .limit()?;
     if s.member_id.trim().is_empty() {
         return Err(CoreError::invalid("/member_id", "must not be blank"));
     }
@@ -223,6 +285,10 @@ pub fn search(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, s: &Covera
     if let Some(p) = s.payer_id {
         q = q.filter(coverages::payer_id.eq(p.to_string()));
     }
-    let rows: Vec<CoverageRow> = q.order(coverages::id.asc()).limit(limit).select(CoverageRow::as_select()).load(conn)?;
+    let rows: Vec<CoverageRow> = q
+        .order(coverages::id.asc())
+        .limit(limit)
+        .select(CoverageRow::as_select())
+        .load(conn)?;
     rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
 }

@@ -18,7 +18,12 @@ impl RowCrypt<'_> {
     where
         'static: 'c,
     {
-        FieldContext { org: self.org.0, table: self.table, column, row: self.row }
+        FieldContext {
+            org: self.org.0,
+            table: self.table,
+            column,
+            row: self.row,
+        }
     }
 
     pub fn enc(&self, column: &'static str, plaintext: &str) -> Vec<u8> {
@@ -41,7 +46,11 @@ impl RowCrypt<'_> {
         ct.map(|c| self.dec(column, c)).transpose()
     }
 
-    pub fn dec_json<T: serde::de::DeserializeOwned>(&self, column: &'static str, ct: &[u8]) -> CoreResult<T> {
+    pub fn dec_json<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+        ct: &[u8],
+    ) -> CoreResult<T> {
         let text = self.dec(column, ct)?;
         serde_json::from_str(&text)
             .map_err(|_| CoreError::Internal(format!("decrypted {column} does not parse")))

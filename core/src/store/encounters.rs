@@ -3,7 +3,10 @@ use uuid::Uuid;
 
 use super::pagination::finish_page;
 use super::schema::{coverages, encounters, providers};
-use super::{DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id, to_db, to_json};
+use super::{
+    DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id,
+    to_db, to_json,
+};
 use crate::access::OrgId;
 use crate::codes::Money;
 use crate::error::{CoreError, CoreResult};
@@ -55,7 +58,12 @@ impl EncounterRow {
 }
 
 /// Provider roles that may fill a slot on a claim.
-fn provider_role_ok(conn: &mut DbConnection, org: OrgId, id: Uuid, wanted: &str) -> CoreResult<Option<bool>> {
+fn provider_role_ok(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    wanted: &str,
+) -> CoreResult<Option<bool>> {
     let role: Option<String> = providers::table
         .filter(providers::org_id.eq(org.as_str()))
         .filter(providers::id.eq(id.to_string()))
@@ -68,7 +76,11 @@ fn provider_role_ok(conn: &mut DbConnection, org: OrgId, id: Uuid, wanted: &str)
 /// Every id an encounter names must exist in the caller's org, and fit together.
 fn check_references(conn: &mut DbConnection, org: OrgId, input: &EncounterInput) -> CoreResult<()> {
     let mut e = Errors::new();
-    e.check(super::patients::exists(conn, org, input.patient_id)?, "/patient_id", "no such patient");
+    e.check(
+        super::patients::exists(conn, org, input.patient_id)?,
+        "/patient_id",
+        "no such patient",
+    );
     if let Some(cov) = input.coverage_id {
         let owner: Option<String> = coverages::table
             .filter(coverages::org_id.eq(org.as_str()))
@@ -86,13 +98,19 @@ fn check_references(conn: &mut DbConnection, org: OrgId, input: &EncounterInput)
     }
     match provider_role_ok(conn, org, input.billing_provider_id, "billing")? {
         None => e.add("/billing_provider_id", "no such provider"),
-        Some(false) => e.add("/billing_provider_id", "provider is not set up as a billing provider"),
+        Some(false) => e.add(
+            "/billing_provider_id",
+            "provider is not set up as a billing provider",
+        ),
         Some(true) => {}
     }
     if let Some(r) = input.rendering_provider_id {
         match provider_role_ok(conn, org, r, "rendering")? {
             None => e.add("/rendering_provider_id", "no such provider"),
-            Some(false) => e.add("/rendering_provider_id", "provider is not set up as a rendering provider"),
+            Some(false) => e.add(
+                "/rendering_provider_id",
+                "provider is not set up as a rendering provider",
+            ),
             Some(true) => {}
         }
     }
@@ -104,11 +122,18 @@ fn dated_lines(input: &EncounterInput) -> Vec<ServiceLine> {
     input
         .lines
         .iter()
-        .map(|l| ServiceLine { service_date: Some(l.service_date.unwrap_or(input.service_date_from)), ..l.clone() })
+        .map(|l| ServiceLine {
+            service_date: Some(l.service_date.unwrap_or(input.service_date_from)),
+            ..l.clone()
+        })
         .collect()
 }
 
-pub fn create(conn: &mut DbConnection, org: OrgId, input: &EncounterInput) -> CoreResult<Encounter> {
+pub fn create(
+    conn: &mut DbConnection,
+    org: OrgId,
+    input: &EncounterInput,
+) -> CoreResult<Encounter> {
     input.validate()?;
     check_references(conn, org, input)?;
     let id = new_id();
@@ -120,7 +145,8 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &EncounterInput) -> Co
             encounters::patient_id.eq(input.patient_id.to_string()),
             encounters::coverage_id.eq(input.coverage_id.map(|c| c.to_string())),
             encounters::billing_provider_id.eq(input.billing_provider_id.to_string()),
-            encounters::rendering_provider_id.eq(input.rendering_provider_id.map(|c| c.to_string())),
+            encounters::rendering_provider_id
+                .eq(input.rendering_provider_id.map(|c| c.to_string())),
             encounters::service_date_from.eq(input.service_date_from),
             encounters::service_date_to.eq(input.service_date_to()),
             encounters::place_of_service.eq(to_db(&input.place_of_service)),
@@ -145,7 +171,9 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Encounte
         .select(EncounterRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(CoreError::NotFound { resource: "encounter" })?
+        .ok_or(CoreError::NotFound {
+            resource: "encounter",
+        })?
         .into_model()
 }
 
@@ -191,7 +219,12 @@ pub struct EncounterFilter {
     pub service_date_to: Option<chrono::NaiveDate>,
 }
 
-pub fn list(conn: &mut DbConnection, org: OrgId, filter: &EncounterFilter, page: &ListParams) -> CoreResult<Page<Encounter>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &EncounterFilter,
+    page: &ListParams,
+) -> CoreResult<Page<Encounter>> {
     let limit = page.limit()?;
     let mut q = encounters::table
         .filter(encounters::org_id.eq(org.as_str()))
@@ -206,9 +239,15 @@ pub fn list(conn: &mut DbConnection, org: OrgId, filter: &EncounterFilter, page:
     if let Some(d) = filter.service_date_to {
         q = q.filter(encounters::service_date_from.le(d));
     }
-    let rows: Vec<EncounterRow> =
-        q.order(encounters::id.asc()).limit(limit + 1).select(EncounterRow::as_select()).load(conn)?;
-    let items = rows.into_iter().map(EncounterRow::into_model).collect::<CoreResult<Vec<_>>>()?;
+    let rows: Vec<EncounterRow> = q
+        .order(encounters::id.asc())
+        .limit(limit + 1)
+        .select(EncounterRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(EncounterRow::into_model)
+        .collect::<CoreResult<Vec<_>>>()?;
     let (items, next_cursor) = finish_page(items, limit, |x| x.id);
     Ok(Page { items, next_cursor })
 }

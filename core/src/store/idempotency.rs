@@ -26,13 +26,21 @@ pub struct StoredResponse {
 
 /// Idempotency keys are client strings; the encryption context needs a row id, so derive one.
 fn row_id(org: OrgId, key: &str) -> Uuid {
-    let digest = Sha256::new().chain_update(org.0.as_bytes()).chain_update(key.as_bytes()).finalize();
+    let digest = Sha256::new()
+        .chain_update(org.0.as_bytes())
+        .chain_update(key.as_bytes())
+        .finalize();
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
     Uuid::from_bytes(b)
 }
 
-pub fn find(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, key: &str) -> CoreResult<Option<StoredResponse>> {
+pub fn find(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    key: &str,
+) -> CoreResult<Option<StoredResponse>> {
     let row: Option<(String, i32, Vec<u8>, Option<String>)> = idempotency_keys::table
         .filter(idempotency_keys::org_id.eq(org.as_str()))
         .filter(idempotency_keys::idem_key.eq(key))
@@ -44,15 +52,38 @@ pub fn find(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, key: &str) -
         ))
         .first(conn)
         .optional()?;
-    let Some((request_hash, status_code, ct, resource_location)) = row else { return Ok(None) };
+    let Some((request_hash, status_code, ct, resource_location)) = row else {
+        return Ok(None);
+    };
     let keys = keyring.keys(conn, org)?;
-    let c = RowCrypt { keys: &keys, org, table: TABLE, row: row_id(org, key) };
-    Ok(Some(StoredResponse { request_hash, status_code, response_body: c.dec("response_body", &ct)?, resource_location }))
+    let c = RowCrypt {
+        keys: &keys,
+        org,
+        table: TABLE,
+        row: row_id(org, key),
+    };
+    Ok(Some(StoredResponse {
+        request_hash,
+        status_code,
+        response_body: c.dec("response_body", &ct)?,
+        resource_location,
+    }))
 }
 
-pub fn store(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, key: &str, resp: &StoredResponse) -> CoreResult<()> {
+pub fn store(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    key: &str,
+    resp: &StoredResponse,
+) -> CoreResult<()> {
     let keys = keyring.keys(conn, org)?;
-    let c = RowCrypt { keys: &keys, org, table: TABLE, row: row_id(org, key) };
+    let c = RowCrypt {
+        keys: &keys,
+        org,
+        table: TABLE,
+        row: row_id(org, key),
+    };
     diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::org_id.eq(org.as_str()),

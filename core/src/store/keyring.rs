@@ -27,7 +27,10 @@ struct KeyRow {
 
 impl KeyRing {
     pub fn new(wrapper: Arc<dyn KeyWrapper>) -> Self {
-        KeyRing { wrapper, cache: RwLock::new(HashMap::new()) }
+        KeyRing {
+            wrapper,
+            cache: RwLock::new(HashMap::new()),
+        }
     }
 
     pub fn wrapper(&self) -> &dyn KeyWrapper {
@@ -44,18 +47,31 @@ impl KeyRing {
             .select((org_keys::kind, org_keys::version, org_keys::wrapped))
             .load(conn)?;
         if rows.is_empty() {
-            return Err(CoreError::NotFound { resource: "organization" });
+            return Err(CoreError::NotFound {
+                resource: "organization",
+            });
         }
         let wrapped: Vec<WrappedKey> = rows
             .into_iter()
             .map(|r| WrappedKey {
-                kind: if r.kind == "index" { KeyKind::Index } else { KeyKind::Data },
+                kind: if r.kind == "index" {
+                    KeyKind::Index
+                } else {
+                    KeyKind::Data
+                },
                 version: r.version,
                 wrapped: r.wrapped,
             })
             .collect();
-        let keys = Arc::new(OrgKeys::from_wrapped(org.0, self.wrapper.as_ref(), &wrapped)?);
-        self.cache.write().expect("key cache lock").insert(org.0, keys.clone());
+        let keys = Arc::new(OrgKeys::from_wrapped(
+            org.0,
+            self.wrapper.as_ref(),
+            &wrapped,
+        )?);
+        self.cache
+            .write()
+            .expect("key cache lock")
+            .insert(org.0, keys.clone());
         Ok(keys)
     }
 
@@ -75,7 +91,10 @@ impl KeyRing {
                 ))
                 .execute(conn)?;
         }
-        self.cache.write().expect("key cache lock").insert(org.0, Arc::new(keys));
+        self.cache
+            .write()
+            .expect("key cache lock")
+            .insert(org.0, Arc::new(keys));
         Ok(())
     }
 }

@@ -17,7 +17,9 @@ pub mod remittances;
 pub mod schema;
 pub mod sql_types;
 
-pub use connection::{DbConnection, DbPool, Engine, build_pool, connect, run_migrations};
+pub use connection::{
+    DbConnection, DbPool, Engine, build_pool, connect, run_migrations, write_transaction,
+};
 pub use keyring::KeyRing;
 pub use pagination::ListParams;
 
@@ -47,14 +49,21 @@ pub(crate) fn to_db<T: serde::Serialize>(v: &T) -> String {
     }
 }
 
-pub(crate) fn from_db<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> CoreResult<T> {
+pub(crate) fn from_db<T: serde::de::DeserializeOwned>(
+    s: &str,
+    what: &'static str,
+) -> CoreResult<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|_| CoreError::Internal(format!("stored {what} does not parse")))
 }
 
 /// A structured column stored as JSON text.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &'static str) -> CoreResult<T> {
-    serde_json::from_str(s).map_err(|_| CoreError::Internal(format!("stored {what} does not parse")))
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    s: &str,
+    what: &'static str,
+) -> CoreResult<T> {
+    serde_json::from_str(s)
+        .map_err(|_| CoreError::Internal(format!("stored {what} does not parse")))
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {

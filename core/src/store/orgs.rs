@@ -19,17 +19,33 @@ pub fn create(conn: &mut DbConnection, keyring: &KeyRing, name: &str) -> CoreRes
     conn.transaction(|conn| {
         let id = new_id();
         diesel::insert_into(orgs::table)
-            .values((orgs::id.eq(id.to_string()), orgs::name.eq(name), orgs::created_at.eq(now())))
+            .values((
+                orgs::id.eq(id.to_string()),
+                orgs::name.eq(name),
+                orgs::created_at.eq(now()),
+            ))
             .execute(conn)?;
         keyring.create_org_keys(conn, OrgId(id))?;
-        Ok(Org { id, name: name.to_string() })
+        Ok(Org {
+            id,
+            name: name.to_string(),
+        })
     })
 }
 
 pub fn list(conn: &mut DbConnection) -> CoreResult<Vec<Org>> {
-    let rows: Vec<(String, String)> =
-        orgs::table.select((orgs::id, orgs::name)).order(orgs::id.asc()).load(conn)?;
-    rows.into_iter().map(|(id, name)| Ok(Org { id: parse_id(&id)?, name })).collect()
+    let rows: Vec<(String, String)> = orgs::table
+        .select((orgs::id, orgs::name))
+        .order(orgs::id.asc())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, name)| {
+            Ok(Org {
+                id: parse_id(&id)?,
+                name,
+            })
+        })
+        .collect()
 }
 
 pub fn find(conn: &mut DbConnection, id: Uuid) -> CoreResult<Option<Org>> {
@@ -38,5 +54,11 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> CoreResult<Option<Org>> {
         .select((orgs::id, orgs::name))
         .first(conn)
         .optional()?;
-    row.map(|(id, name)| Ok(Org { id: parse_id(&id)?, name })).transpose()
+    row.map(|(id, name)| {
+        Ok(Org {
+            id: parse_id(&id)?,
+            name,
+        })
+    })
+    .transpose()
 }

@@ -20,7 +20,10 @@ impl ListParams {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
-            Some(_) => Err(CoreError::invalid("/limit", format!("must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(CoreError::invalid(
+                "/limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
         }
     }
 
@@ -45,7 +48,11 @@ fn decode_cursor(c: &str) -> Option<Uuid> {
 }
 
 /// Given `limit + 1` rows, keep `limit` and say where the next page starts.
-pub fn finish_page<T>(mut rows: Vec<T>, limit: i64, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
+pub fn finish_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    id_of: impl Fn(&T) -> Uuid,
+) -> (Vec<T>, Option<String>) {
     let limit = usize::try_from(limit).unwrap_or(0);
     if rows.len() > limit {
         rows.truncate(limit);

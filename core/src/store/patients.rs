@@ -7,7 +7,9 @@ use uuid::Uuid;
 use super::crypt::RowCrypt;
 use super::pagination::finish_page;
 use super::schema::patients;
-use super::{DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
+use super::{
+    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db,
+};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::common::{now, utc};
@@ -41,7 +43,12 @@ struct PatientRow {
 impl PatientRow {
     fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Patient> {
         let id = parse_id(&self.id)?;
-        let c = RowCrypt { keys, org, table: TABLE, row: id };
+        let c = RowCrypt {
+            keys,
+            org,
+            table: TABLE,
+            row: id,
+        };
         let birth = c.dec("birth_date_ct", &self.birth_date_ct)?;
         Ok(Patient {
             id,
@@ -93,18 +100,27 @@ struct Sealed {
 }
 
 fn seal(keys: &OrgKeys, org: OrgId, id: Uuid, p: &PatientInput) -> Sealed {
-    let c = RowCrypt { keys, org, table: TABLE, row: id };
+    let c = RowCrypt {
+        keys,
+        org,
+        table: TABLE,
+        row: id,
+    };
     Sealed {
         mrn_ct: c.enc("mrn_ct", &p.mrn),
         family_name_ct: c.enc("family_name_ct", &p.family_name),
         given_name_ct: c.enc("given_name_ct", &p.given_name),
         middle_name_ct: c.enc_opt("middle_name_ct", p.middle_name.as_deref()),
-        birth_date_ct: c.enc("birth_date_ct", &p.birth_date.format("%Y-%m-%d").to_string()),
+        birth_date_ct: c.enc(
+            "birth_date_ct",
+            &p.birth_date.format("%Y-%m-%d").to_string(),
+        ),
         address_ct: p.address.as_ref().map(|a| c.enc_json("address_ct", a)),
         phone_ct: c.enc_opt("phone_ct", p.phone.as_deref()),
         email_ct: c.enc_opt("email_ct", p.email.as_deref()),
         ssn_ct: c.enc_opt("ssn_ct", p.ssn.as_deref()),
-        external_ids_ct: (!p.external_ids.is_empty()).then(|| c.enc_json("external_ids_ct", &p.external_ids)),
+        external_ids_ct: (!p.external_ids.is_empty())
+            .then(|| c.enc_json("external_ids_ct", &p.external_ids)),
         mrn_bidx: keys.index(IndexPurpose::Mrn, &normalize::mrn(&p.mrn)),
         name_dob_bidx: keys.index(
             IndexPurpose::FamilyNameDob,
@@ -178,11 +194,18 @@ fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> Co
         .select(PatientRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(CoreError::NotFound { resource: "patient" })?
+        .ok_or(CoreError::NotFound {
+            resource: "patient",
+        })?
         .decrypt(keys, org)
 }
 
-pub fn get(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, id: Uuid) -> CoreResult<Patient> {
+pub fn get(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    id: Uuid,
+) -> CoreResult<Patient> {
     let keys = keyring.keys(conn, org)?;
     get_with(conn, &keys, org, id)
 }
@@ -267,13 +290,24 @@ pub fn list(
     if let Some(active) = filter.active {
         q = q.filter(patients::active.eq(active));
     }
-    let rows: Vec<PatientRow> =
-        q.order(patients::id.asc()).limit(limit + 1).select(PatientRow::as_select()).load(conn)?;
+    let rows: Vec<PatientRow> = q
+        .order(patients::id.asc())
+        .limit(limit + 1)
+        .select(PatientRow::as_select())
+        .load(conn)?;
     decrypt_page(rows, &keys, org, limit)
 }
 
-fn decrypt_page(rows: Vec<PatientRow>, keys: &Arc<OrgKeys>, org: OrgId, limit: i64) -> CoreResult<Page<Patient>> {
-    let items = rows.into_iter().map(|r| r.decrypt(keys, org)).collect::<CoreResult<Vec<_>>>()?;
+fn decrypt_page(
+    rows: Vec<PatientRow>,
+    keys: &Arc<OrgKeys>,
+    org: OrgId,
+    limit: i64,
+) -> CoreResult<Page<Patient>> {
+    let items = rows
+        .into_iter()
+        .map(|r| r.decrypt(keys, org))
+        .collect::<CoreResult<Vec<_>>>()?;
     let (items, next_cursor) = finish_page(items, limit, |p| p.id);
     Ok(Page { items, next_cursor })
 }
@@ -286,27 +320,51 @@ pub fn search(
     search: &PatientSearch,
 ) -> CoreResult<Vec<Patient>> {
     let keys = keyring.keys(conn, org)?;
-    let limit = ListParams { limit: search.limit, cursor: None }.limit()?;
-    let mut q = patients::table.filter(patients::org_id.eq(org.as_str())).into_boxed();
-    match (&search.mrn, &search.family_name, &search.birth_date, &search.ssn_last4) {
+    let limit = ListParams {
+        limit: search.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let mut q = patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .into_boxed();
+    match (
+        &search.mrn,
+        &search.family_name,
+        &search.birth_date,
+        &search.ssn_last4,
+    ) {
         (Some(mrn), None, None, None) => {
-            q = q.filter(patients::mrn_bidx.eq(keys.index(IndexPurpose::Mrn, &normalize::mrn(mrn))));
+            q = q
+                .filter(patients::mrn_bidx.eq(keys.index(IndexPurpose::Mrn, &normalize::mrn(mrn))));
         }
         (None, Some(name), Some(dob), None) => {
-            let bidx = keys.index(IndexPurpose::FamilyNameDob, &normalize::family_name_dob(name, *dob));
+            let bidx = keys.index(
+                IndexPurpose::FamilyNameDob,
+                &normalize::family_name_dob(name, *dob),
+            );
             q = q.filter(patients::name_dob_bidx.eq(bidx));
         }
         (None, None, None, Some(l4)) => {
             if l4.len() != 4 || !l4.chars().all(|c| c.is_ascii_digit()) {
-                return Err(CoreError::invalid("/ssn_last4", "must be exactly four digits"));
+                return Err(CoreError::invalid(
+                    "/ssn_last4",
+                    "must be exactly four digits",
+                ));
             }
             q = q.filter(patients::ssn4_bidx.eq(keys.index(IndexPurpose::Ssn4, l4)));
         }
         (None, Some(_), None, None) => {
-            return Err(CoreError::invalid("/birth_date", "is required with family_name"));
+            return Err(CoreError::invalid(
+                "/birth_date",
+                "is required with family_name",
+            ));
         }
         (None, None, Some(_), None) => {
-            return Err(CoreError::invalid("/family_name", "is required with birth_date"));
+            return Err(CoreError::invalid(
+                "/family_name",
+                "is required with birth_date",
+            ));
         }
         _ => {
             return Err(CoreError::invalid(
@@ -315,7 +373,11 @@ pub fn search(
             ));
         }
     }
-    let rows: Vec<PatientRow> = q.order(patients::id.asc()).limit(limit).select(PatientRow::as_select()).load(conn)?;
+    let rows: Vec<PatientRow> = q
+        .order(patients::id.asc())
+        .limit(limit)
+        .select(PatientRow::as_select())
+        .load(conn)?;
     rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
 }
 
@@ -360,23 +422,54 @@ mod tests {
         let err = get(&mut conn, &keyring, org, b.id).unwrap_err();
         match &err {
             CoreError::Phi(PhiError::Decrypt { table, column }) => {
-                assert_eq!((table.as_str(), column.as_str()), ("patients", "family_name_ct"));
+                assert_eq!(
+                    (table.as_str(), column.as_str()),
+                    ("patients", "family_name_ct")
+                );
             }
             other => panic!("expected a decrypt error, got {other:?}"),
         }
         let msg = err.to_string();
-        assert!(msg.contains("patients.family_name_ct") && !msg.contains("Alpha") && !msg.contains("Bravo"), "{msg}");
-        assert_eq!(get(&mut conn, &keyring, org, a.id).unwrap().family_name, "Alpha");
+        assert!(
+            msg.contains("patients.family_name_ct")
+                && !msg.contains("Alpha")
+                && !msg.contains("Bravo"),
+            "{msg}"
+        );
+        assert_eq!(
+            get(&mut conn, &keyring, org, a.id).unwrap().family_name,
+            "Alpha"
+        );
     }
 
     #[test]
     fn search_finds_by_mrn_and_by_name_and_birth_date() {
         let (mut conn, keyring, org) = setup();
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        let a = create(&mut conn, &keyring, org, &mut input("A-1", "O'Brien"), today).unwrap();
+        let a = create(
+            &mut conn,
+            &keyring,
+            org,
+            &mut input("A-1", "O'Brien"),
+            today,
+        )
+        .unwrap();
         create(&mut conn, &keyring, org, &mut input("B-1", "Bravo"), today).unwrap();
-        let by_mrn = PatientSearch { mrn: Some(" a-1 ".into()), family_name: None, birth_date: None, ssn_last4: None, limit: None };
-        assert_eq!(search(&mut conn, &keyring, org, &by_mrn).unwrap().iter().map(|p| p.id).collect::<Vec<_>>(), vec![a.id]);
+        let by_mrn = PatientSearch {
+            mrn: Some(" a-1 ".into()),
+            family_name: None,
+            birth_date: None,
+            ssn_last4: None,
+            limit: None,
+        };
+        assert_eq!(
+            search(&mut conn, &keyring, org, &by_mrn)
+                .unwrap()
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>(),
+            vec![a.id]
+        );
         let by_name = PatientSearch {
             mrn: None,
             family_name: Some("o'brien".into()),
@@ -387,6 +480,10 @@ mod tests {
         assert_eq!(search(&mut conn, &keyring, org, &by_name).unwrap().len(), 1);
         // Another org's keys give other indexes: nothing found across tenants.
         let other = crate::store::orgs::create(&mut conn, &keyring, "Other").unwrap();
-        assert!(search(&mut conn, &keyring, OrgId(other.id), &by_mrn).unwrap().is_empty());
+        assert!(
+            search(&mut conn, &keyring, OrgId(other.id), &by_mrn)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -30,7 +30,10 @@ impl PayerRow {
             id: parse_id(&self.id)?,
             name: self.name,
             payer_code: self.payer_code,
-            claim_filing_indicator: from_db(&self.claim_filing_indicator, "claim filing indicator")?,
+            claim_filing_indicator: from_db(
+                &self.claim_filing_indicator,
+                "claim filing indicator",
+            )?,
             timely_filing_days: self.timely_filing_days,
             active: self.active,
             version: self.version,
@@ -57,7 +60,9 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
             payers::name.eq(input.name.trim()),
             payers::payer_code.eq(input.payer_code.trim()),
             payers::claim_filing_indicator.eq(to_db(&input.claim_filing_indicator)),
-            payers::timely_filing_days.eq(input.timely_filing_days.unwrap_or(DEFAULT_TIMELY_FILING_DAYS)),
+            payers::timely_filing_days.eq(input
+                .timely_filing_days
+                .unwrap_or(DEFAULT_TIMELY_FILING_DAYS)),
             payers::active.eq(input.active.unwrap_or(true)),
             payers::version.eq(1),
             payers::created_at.eq(t),
@@ -66,7 +71,9 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
         .execute(conn);
     match inserted.map_err(CoreError::from) {
         Err(CoreError::Conflict(_)) => {
-            return Err(CoreError::Conflict("a payer with this payer_code exists".into()));
+            return Err(CoreError::Conflict(
+                "a payer with this payer_code exists".into(),
+            ));
         }
         other => other?,
     };
@@ -103,7 +110,9 @@ pub fn update(
         payers::name.eq(input.name.trim()),
         payers::payer_code.eq(input.payer_code.trim()),
         payers::claim_filing_indicator.eq(to_db(&input.claim_filing_indicator)),
-        payers::timely_filing_days.eq(input.timely_filing_days.unwrap_or(current.timely_filing_days)),
+        payers::timely_filing_days.eq(input
+            .timely_filing_days
+            .unwrap_or(current.timely_filing_days)),
         payers::active.eq(input.active.unwrap_or(current.active)),
         payers::version.eq(expected_version + 1),
         payers::updated_at.eq(now()),
@@ -113,7 +122,12 @@ pub fn update(
     get(conn, org, id)
 }
 
-pub fn list(conn: &mut DbConnection, org: OrgId, filter: &PayerFilter, page: &ListParams) -> CoreResult<Page<Payer>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &PayerFilter,
+    page: &ListParams,
+) -> CoreResult<Page<Payer>> {
     let limit = page.limit()?;
     let mut q = payers::table
         .filter(payers::org_id.eq(org.as_str()))
@@ -125,8 +139,15 @@ pub fn list(conn: &mut DbConnection, org: OrgId, filter: &PayerFilter, page: &Li
     if let Some(active) = filter.active {
         q = q.filter(payers::active.eq(active));
     }
-    let rows: Vec<PayerRow> = q.order(payers::id.asc()).limit(limit + 1).select(PayerRow::as_select()).load(conn)?;
-    let items = rows.into_iter().map(PayerRow::into_model).collect::<CoreResult<Vec<_>>>()?;
+    let rows: Vec<PayerRow> = q
+        .order(payers::id.asc())
+        .limit(limit + 1)
+        .select(PayerRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(PayerRow::into_model)
+        .collect::<CoreResult<Vec<_>>>()?;
     let (items, next_cursor) = finish_page(items, limit, |p| p.id);
     Ok(Page { items, next_cursor })
 }

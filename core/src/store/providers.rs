@@ -43,7 +43,11 @@ impl ProviderRow {
             organization_name: self.organization_name,
             last_name: self.last_name,
             first_name: self.first_name,
-            taxonomy: self.taxonomy.as_deref().map(|t| from_db(t, "taxonomy")).transpose()?,
+            taxonomy: self
+                .taxonomy
+                .as_deref()
+                .map(|t| from_db(t, "taxonomy"))
+                .transpose()?,
             address: Address {
                 line1: self.address_line1,
                 line2: self.address_line2,
@@ -101,7 +105,9 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ProviderInput) -> Cor
         .execute(conn);
     match inserted.map_err(CoreError::from) {
         Err(CoreError::Conflict(_)) => {
-            return Err(CoreError::Conflict("a provider with this NPI exists".into()));
+            return Err(CoreError::Conflict(
+                "a provider with this NPI exists".into(),
+            ));
         }
         other => other?,
     };
@@ -115,7 +121,9 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Provider
         .select(ProviderRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(CoreError::NotFound { resource: "provider" })?
+        .ok_or(CoreError::NotFound {
+            resource: "provider",
+        })?
         .into_model()
 }
 
@@ -163,7 +171,12 @@ pub fn update(
     get(conn, org, id)
 }
 
-pub fn list(conn: &mut DbConnection, org: OrgId, filter: &ProviderFilter, page: &ListParams) -> CoreResult<Page<Provider>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &ProviderFilter,
+    page: &ListParams,
+) -> CoreResult<Page<Provider>> {
     let limit = page.limit()?;
     let mut q = providers::table
         .filter(providers::org_id.eq(org.as_str()))
@@ -178,9 +191,15 @@ pub fn list(conn: &mut DbConnection, org: OrgId, filter: &ProviderFilter, page: 
     if let Some(active) = filter.active {
         q = q.filter(providers::active.eq(active));
     }
-    let rows: Vec<ProviderRow> =
-        q.order(providers::id.asc()).limit(limit + 1).select(ProviderRow::as_select()).load(conn)?;
-    let items = rows.into_iter().map(ProviderRow::into_model).collect::<CoreResult<Vec<_>>>()?;
+    let rows: Vec<ProviderRow> = q
+        .order(providers::id.asc())
+        .limit(limit + 1)
+        .select(ProviderRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(ProviderRow::into_model)
+        .collect::<CoreResult<Vec<_>>>()?;
     let (items, next_cursor) = finish_page(items, limit, |p| p.id);
     Ok(Page { items, next_cursor })
 }

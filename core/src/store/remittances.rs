@@ -52,7 +52,11 @@ impl RemittanceRow {
 }
 
 /// Store a remittance as received. The same trace number from the same payer is a duplicate.
-pub fn create(conn: &mut DbConnection, org: OrgId, input: &RemittanceInput) -> CoreResult<Remittance> {
+pub fn create(
+    conn: &mut DbConnection,
+    org: OrgId,
+    input: &RemittanceInput,
+) -> CoreResult<Remittance> {
     input.validate()?;
     let payer: i64 = payers::table
         .filter(payers::org_id.eq(org.as_str()))
@@ -64,7 +68,10 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &RemittanceInput) -> C
     }
     let id = new_id();
     let t = now();
-    let body = RemittanceBody { claims: input.claims.clone(), provider_adjustments: input.provider_adjustments.clone() };
+    let body = RemittanceBody {
+        claims: input.claims.clone(),
+        provider_adjustments: input.provider_adjustments.clone(),
+    };
     diesel::insert_into(remittances::table)
         .values((
             remittances::id.eq(id.to_string()),
@@ -82,9 +89,9 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &RemittanceInput) -> C
         ))
         .execute(conn)
         .map_err(|e| match CoreError::from(e) {
-            CoreError::Conflict(_) => {
-                CoreError::Conflict("a remittance with this trace number from this payer exists".into())
-            }
+            CoreError::Conflict(_) => CoreError::Conflict(
+                "a remittance with this trace number from this payer exists".into(),
+            ),
             other => other,
         })?;
     get(conn, org, id)
@@ -97,7 +104,9 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Remittan
         .select(RemittanceRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or(CoreError::NotFound { resource: "remittance" })?
+        .ok_or(CoreError::NotFound {
+            resource: "remittance",
+        })?
         .into_model()
 }
 
@@ -107,7 +116,12 @@ pub struct RemittanceFilter {
     pub trace_number: Option<String>,
 }
 
-pub fn list(conn: &mut DbConnection, org: OrgId, filter: &RemittanceFilter, page: &ListParams) -> CoreResult<Page<Remittance>> {
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    filter: &RemittanceFilter,
+    page: &ListParams,
+) -> CoreResult<Page<Remittance>> {
     let limit = page.limit()?;
     let mut q = remittances::table
         .filter(remittances::org_id.eq(org.as_str()))
@@ -119,9 +133,15 @@ pub fn list(conn: &mut DbConnection, org: OrgId, filter: &RemittanceFilter, page
     if let Some(t) = &filter.trace_number {
         q = q.filter(remittances::trace_number.eq(t.clone()));
     }
-    let rows: Vec<RemittanceRow> =
-        q.order(remittances::id.asc()).limit(limit + 1).select(RemittanceRow::as_select()).load(conn)?;
-    let items = rows.into_iter().map(RemittanceRow::into_model).collect::<CoreResult<Vec<_>>>()?;
+    let rows: Vec<RemittanceRow> = q
+        .order(remittances::id.asc())
+        .limit(limit + 1)
+        .select(RemittanceRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(RemittanceRow::into_model)
+        .collect::<CoreResult<Vec<_>>>()?;
     let (items, next_cursor) = finish_page(items, limit, |x| x.id);
     Ok(Page { items, next_cursor })
 }

@@ -209,6 +209,15 @@ diesel::table! {
 
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
-    orgs, org_keys, payers, providers, patients, coverages, encounters, claims, claim_lines,
-    remittances, idempotency_keys,
+    orgs,
+    org_keys,
+    payers,
+    providers,
+    patients,
+    coverages,
+    encounters,
+    claims,
+    claim_lines,
+    remittances,
+    idempotency_keys,
 );

@@ -17,7 +17,9 @@ use rust_decimal::Decimal;
 use super::connection::MultiBackend;
 
 /// An exact decimal: NUMERIC on PostgreSQL, TEXT on SQLite.
-#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[derive(
+    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
+)]
 #[diesel(postgres_type(oid = 1700, array_oid = 1231))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct Dec;
