@@ -192,6 +192,77 @@ async fn other_tenants_ids_are_not_found(engine: Engine) {
 }
 on_both_engines!(other_tenants_ids_are_not_found);
 
+async fn roles_limit_what_a_token_may_do(engine: Engine) {
+    let s = Server::start(engine).await;
+    let p = practice(&s).await;
+    let org = s
+        .admin(&["org", "list"])
+        .split('\t')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = |role: &str| s.admin(&["token", "--org", &org, "--role", role, "--sub", role]);
+    let patient = format!("/v1/patients/{}", p.patient["id"].as_str().unwrap());
+
+    // Compliance officers read audit data, not demographics.
+    let compliance = token("compliance_officer");
+    let r = s.call("GET", &patient, Some(&compliance), None, &[]).await;
+    r.assert_problem(403);
+    assert_eq!(r.body["detail"], "your roles do not grant read on Patient");
+    assert!(!r.text.contains(crate::fixtures::FAMILY));
+    // A coder may read patients but not register them; a biller may not recode encounters.
+    let coder = token("coder");
+    assert_eq!(
+        s.call("GET", &patient, Some(&coder), None, &[])
+            .await
+            .status,
+        200
+    );
+    let r = s
+        .call(
+            "POST",
+            "/v1/patients",
+            Some(&coder),
+            Some(&fixtures::patient_body()),
+            &[],
+        )
+        .await;
+    r.assert_problem(403);
+    assert_eq!(
+        r.body["detail"],
+        "your roles do not grant create on Patient"
+    );
+    let biller = token("biller");
+    let enc = fixtures::encounter_body(&p.patient, &p.coverage, &p.billing, &p.rendering);
+    s.call("POST", "/v1/encounters", Some(&biller), Some(&enc), &[])
+        .await
+        .assert_problem(403);
+    // ...but a biller creates claims, and front desk may not see remittances.
+    let r = s
+        .call(
+            "POST",
+            "/v1/claims",
+            Some(&biller),
+            Some(&json!({"encounter_id": p.encounter["id"]})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let front = token("front_desk");
+    s.call("GET", "/v1/remittances", Some(&front), None, &[])
+        .await
+        .assert_problem(403);
+    // Denied requests wrote nothing.
+    assert_eq!(
+        s.get("/v1/encounters").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+on_both_engines!(roles_limit_what_a_token_may_do);
+
 async fn invalid_input_is_pointed_at(engine: Engine) {
     let s = Server::start(engine).await;
     let p = practice(&s).await;
