@@ -6,6 +6,7 @@ mod fixtures;
 mod phi;
 mod readme;
 mod resources;
+mod server;
 
 /// Declare one test per database engine for an `async fn(Engine)`.
 #[macro_export]

@@ -162,8 +162,8 @@ async fn ciphertext_is_bound_to_its_row_and_column(engine: Engine) {
     r.assert_problem(500);
     assert!(!r.text.contains(fixtures::FAMILY) && !r.text.contains("Otherfamily"));
     assert!(
-        s.log()
-            .contains("field patients.family_name_ct could not be decrypted"),
+        s.log_shows("field patients.family_name_ct could not be decrypted")
+            .await,
         "the server log names the field that failed, without its value"
     );
     // Copy patient A's given name into A's own family name column (another column).

@@ -259,6 +259,18 @@ impl Server {
         self.log.lock().expect("log lock").clone()
     }
 
+    /// Whether `needle` shows up in the server log within a few seconds: the log is read
+    /// by another thread, so a line written just before a response may arrive after it.
+    pub async fn log_shows(&self, needle: &str) -> bool {
+        for _ in 0..100 {
+            if self.log().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
     pub async fn call(
         &self,
         method: &str,

@@ -1,0 +1,133 @@
+//! The server as an operator meets it: first-run files, HTTPS, headers, docs, refusals.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use revcycle_e2e::{Engine, Server, revcycle_bin};
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|_| panic!("{} exists", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_creates_private_keys_and_serves_https() {
+    let s = Server::start_tls(Engine::Sqlite).await;
+    assert!(s.base.starts_with("https://127.0.0.1:"));
+    assert_eq!(mode(&s.data_dir), 0o700);
+    for f in [
+        "master.key",
+        "token-signing.key",
+        "admin.token",
+        "tls/dev-key.pem",
+    ] {
+        assert_eq!(mode(&s.data_dir.join(f)), 0o600, "{f} is private");
+    }
+    let r = s.get("/v1/payers").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000; includeSubDomains")
+    );
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    assert!(r.header("server").is_none(), "no server banner");
+    // A request id is echoed, or made up when absent.
+    let t = s.token.clone();
+    let r = s
+        .call(
+            "GET",
+            "/v1/payers",
+            Some(&t),
+            None,
+            &[("x-request-id", "req-abc-123")],
+        )
+        .await;
+    assert_eq!(r.header("x-request-id").as_deref(), Some("req-abc-123"));
+    assert!(
+        s.get("/v1/payers")
+            .await
+            .header("x-request-id")
+            .is_some_and(|v| v.len() == 36)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_and_openapi_are_served_without_internet() {
+    let s = Server::start(Engine::Sqlite).await;
+    let spec = s.call("GET", "/openapi.json", None, None, &[]).await;
+    assert_eq!(spec.status, 200);
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/openapi.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        spec.body, committed,
+        "the served document is the committed one"
+    );
+    let page = s.call("GET", "/docs/", None, None, &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("swagger-ui"), "Swagger UI page");
+    assert!(
+        !page.text.contains("https://"),
+        "no assets from a CDN: {}",
+        page.text
+    );
+    let js = s
+        .call("GET", "/docs/swagger-ui-bundle.js", None, None, &[])
+        .await;
+    assert_eq!(js.status, 200);
+    assert!(
+        js.text.len() > 100_000,
+        "the bundle is served from the binary"
+    );
+}
+
+#[test]
+fn plain_http_is_refused_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(revcycle_bin())
+        .args(["--bind", "0.0.0.0:0", "serve", "--insecure-http"])
+        .env("REVCYCLE_DATA_DIR", dir.path().join("data"))
+        .env_remove("DATABASE_URL")
+        .env_remove("REVCYCLE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing plain HTTP on 0.0.0.0:0"), "{err}");
+    let out = Command::new(revcycle_bin())
+        .args(["--bind", "0.0.0.0:0", "serve"])
+        .env("REVCYCLE_DATA_DIR", dir.path().join("data"))
+        .env_remove("DATABASE_URL")
+        .env_remove("REVCYCLE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-cert"));
+}
+
+#[test]
+fn openapi_command_prints_the_committed_document() {
+    let out = Command::new(revcycle_bin())
+        .arg("openapi")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../openapi/openapi.json"
+    ))
+    .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
