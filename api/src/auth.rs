@@ -8,7 +8,9 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use revcycle_core::access::{Action, OrgId, Principal, Resource, Role};
+use revcycle_core::access::{
+    Action, Capability, OrgId, PURPOSES_OF_USE, Principal, Resource, Role, Scopes, allowed, granted,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -30,6 +32,9 @@ pub struct Claims {
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// HL7 v3 PurposeOfUse code (TREAT, HPAYMT, HOPERAT, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose_of_use: Option<String>,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -81,6 +86,7 @@ impl DevSigner {
             roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
             scope,
             client_id: None,
+            purpose_of_use: None,
             iss: DEV_ISSUER.to_string(),
             aud: AUDIENCE.to_string(),
             iat: now,
@@ -116,7 +122,7 @@ impl DevSigner {
     }
 }
 
-fn principal_from(req: &HttpRequest) -> Result<Principal, ApiError> {
+fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(ApiError::Internal)?;
@@ -144,25 +150,96 @@ fn principal_from(req: &HttpRequest) -> Result<Principal, ApiError> {
     if roles.is_empty() {
         return Err(ApiError::Forbidden("the token grants no role".into()));
     }
-    Ok(Principal {
+    if let Some(p) = &claims.purpose_of_use
+        && !PURPOSES_OF_USE.contains(&p.as_str())
+    {
+        return Err(ApiError::Unauthorized(
+            "the token's purpose_of_use is not an HL7 PurposeOfUse code".into(),
+        ));
+    }
+    let mut who = Principal {
         subject: claims.sub,
         org: OrgId(claims.org),
         roles,
         client_id: claims.client_id,
-    })
+        scopes: claims.scope.as_deref().map(Scopes::parse),
+        purpose_of_use: claims.purpose_of_use,
+        break_glass_reason: None,
+    };
+    if let Some(reason) = req.headers().get(BREAK_GLASS_HEADER) {
+        if !break_glass_route {
+            // Break-glass opens one patient's record, never a list or a write.
+            return Err(ApiError::BadRequest(format!(
+                "{BREAK_GLASS_HEADER} is accepted only on GET /v1/patients/{{id}}"
+            )));
+        }
+        let reason = reason
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|r| !r.is_empty() && r.len() <= 500)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "{BREAK_GLASS_HEADER} must be a reason of 1 to 500 visible characters"
+                ))
+            })?;
+        require_capability(&who, Capability::BreakGlass)?;
+        who.break_glass_reason = Some(reason.to_string());
+    }
+    Ok(who)
 }
 
-/// 403 unless one of the caller's roles allows the action; the message names the permission.
+/// Request header that invokes break-glass, carrying the reason.
+pub const BREAK_GLASS_HEADER: &str = "x-break-glass-reason";
+/// Response header on a break-glass access.
+pub const BREAK_GLASS_RESPONSE_HEADER: &str = "x-break-glass";
+
+/// 403 unless the caller holds the capability (by role, within the token's scopes).
+pub fn require_capability(who: &Principal, capability: Capability) -> Result<(), ApiError> {
+    if who.can(capability) {
+        return Ok(());
+    }
+    let by = if who.roles.iter().any(|r| granted(*r, capability)) {
+        "your token's scopes do not"
+    } else {
+        "your roles do not"
+    };
+    Err(ApiError::Forbidden(format!(
+        "{by} grant {}",
+        capability.name()
+    )))
+}
+
+/// Like [`require`], but a caller who invoked break-glass may read (one record) beyond it.
+/// Returns whether break-glass was what let the caller in, so the route can record it.
+pub fn require_or_break_glass(
+    who: &Principal,
+    resource: Resource,
+    action: Action,
+) -> Result<bool, ApiError> {
+    match require(who, resource, action) {
+        Ok(()) => Ok(false),
+        Err(_) if who.break_glass_reason.is_some() && action == Action::Read => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// 403 unless the caller's roles allow the action and the token's scopes keep it; the message
+/// names the missing permission and which of the two withheld it.
 pub fn require(who: &Principal, resource: Resource, action: Action) -> Result<(), ApiError> {
     if who.may(resource, action) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "your roles do not grant {} on {}",
-            action.name(),
-            resource.name()
-        )))
+        return Ok(());
     }
+    let by = if who.roles.iter().any(|r| allowed(*r, resource, action)) {
+        "your token's scopes do not"
+    } else {
+        "your roles do not"
+    };
+    Err(ApiError::Forbidden(format!(
+        "{by} grant {} on {}",
+        action.name(),
+        resource.name()
+    )))
 }
 
 /// Extractor: the authenticated caller. Handlers that take it cannot run unauthenticated.
@@ -173,6 +250,19 @@ impl FromRequest for Auth {
     type Future = Ready<Result<Auth, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(principal_from(req).map(Auth))
+        ready(principal_from(req, false).map(Auth))
+    }
+}
+
+/// Extractor for the one route where break-glass applies (reading one patient): like [`Auth`],
+/// but honours `X-Break-Glass-Reason` for a caller holding the capability.
+pub struct AuthBreakGlass(pub Principal);
+
+impl FromRequest for AuthBreakGlass {
+    type Error = ApiError;
+    type Future = Ready<Result<AuthBreakGlass, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(principal_from(req, true).map(AuthBreakGlass))
     }
 }

@@ -3,7 +3,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
-use revcycle_core::access::OrgId;
+use revcycle_core::access::{Mask, Principal, View};
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::store::idempotency::{self, StoredResponse};
 use revcycle_core::store::{self, DbConnection};
@@ -46,10 +46,18 @@ pub trait Versioned: Serialize {
     fn version(&self) -> i32;
 }
 
-pub fn ok<R: Versioned>(r: &R) -> HttpResponse {
+/// 200 with the record, masked for the caller, and its ETag.
+pub fn ok<R: Versioned + Mask>(who: &Principal, mut r: R) -> HttpResponse {
+    r.mask(&View::for_principal(who));
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag(r.version())))
         .json(r)
+}
+
+/// 200 with a body (a page, search results), masked for the caller.
+pub fn json<T: Serialize + Mask>(who: &Principal, mut body: T) -> HttpResponse {
+    body.mask(&View::for_principal(who));
+    HttpResponse::Ok().json(body)
 }
 
 enum Created {
@@ -63,17 +71,20 @@ enum Created {
 /// nothing), a retry with another body gets 422.
 pub async fn create<R, F>(
     state: &web::Data<AppState>,
-    org: OrgId,
+    who: &Principal,
     collection: &'static str,
     idempotency_key: Option<String>,
     request_hash: String,
     f: F,
 ) -> ApiResult<HttpResponse>
 where
-    R: Versioned + Send + 'static,
+    R: Versioned + Mask + Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<R> + Send + 'static,
 {
     let keyring = state.keyring.clone();
+    let org = who.org;
+    // The stored response is what the creator saw, so a replay discloses no more.
+    let view = View::for_principal(who);
     let outcome = run(state, move |conn| {
         let attempt = store::write_transaction(conn, |conn| {
             if let Some(key) = &idempotency_key
@@ -85,7 +96,8 @@ where
                     Created::Mismatch
                 });
             }
-            let resource = f(conn)?;
+            let mut resource = f(conn)?;
+            resource.mask(&view);
             let stored = StoredResponse {
                 request_hash: request_hash.clone(),
                 status_code: 201,

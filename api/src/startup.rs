@@ -120,6 +120,7 @@ impl Runtime {
             keyring: self.keyring.clone(),
             signer: self.signer.clone(),
             body_limit: self.config.body_limit,
+            events: Arc::new(revcycle_core::access::events::LogSink),
         }
     }
 

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use revcycle_core::access::SecurityEventSink;
 use revcycle_core::store::{DbPool, KeyRing};
 
 use crate::auth::DevSigner;
@@ -11,4 +12,6 @@ pub struct AppState {
     pub keyring: Arc<KeyRing>,
     pub signer: Arc<DevSigner>,
     pub body_limit: usize,
+    /// Where security events (break-glass) are recorded.
+    pub events: Arc<dyn SecurityEventSink>,
 }

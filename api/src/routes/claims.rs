@@ -48,7 +48,7 @@ pub async fn create_claim(
 ) -> ApiResult<HttpResponse> {
     require(&who, Resource::Claim, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/claims", key.0, body.hash, move |c| {
+    db::create(&state, &who, "/v1/claims", key.0, body.hash, move |c| {
         claims::create(c, org, &body.value)
     })
     .await
@@ -86,7 +86,7 @@ pub async fn list_claims(
     };
     let page = page.params();
     let result = db::run(&state, move |c| claims::list(c, who.org, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(db::json(&who, result))
 }
 
 /// Read a claim
@@ -101,7 +101,7 @@ pub async fn get_claim(
     require(&who, Resource::Claim, Action::Read)?;
     let id = id.into_inner();
     let claim = db::run(&state, move |c| claims::get(c, who.org, id)).await?;
-    Ok(db::ok(&claim))
+    Ok(db::ok(&who, claim))
 }
 
 /// Recode a draft claim
@@ -125,5 +125,5 @@ pub async fn update_claim(
         claims::update(c, who.org, id, if_match.0, &body.value)
     })
     .await?;
-    Ok(db::ok(&claim))
+    Ok(db::ok(&who, claim))
 }

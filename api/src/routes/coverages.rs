@@ -12,7 +12,7 @@ use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Resource};
+use revcycle_core::access::{Action, Mask, Resource, View};
 
 impl Versioned for Coverage {
     fn id(&self) -> Uuid {
@@ -49,7 +49,7 @@ pub async fn create_coverage(
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    db::create(&state, org, "/v1/coverages", key.0, body.hash, move |c| {
+    db::create(&state, &who, "/v1/coverages", key.0, body.hash, move |c| {
         coverages::create(c, &keyring, org, &mut input)
     })
     .await
@@ -85,12 +85,18 @@ pub async fn list_coverages(
         coverages::list(c, &keyring, who.org, &filter, &page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(db::json(&who, result))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CoverageSearchResult {
     pub items: Vec<Coverage>,
+}
+
+impl Mask for CoverageSearchResult {
+    fn mask(&mut self, view: &View) {
+        self.items.mask(view);
+    }
 }
 
 /// Search coverages by member id
@@ -110,7 +116,7 @@ pub async fn search_coverages(
         coverages::search(c, &keyring, who.org, &body.value)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(CoverageSearchResult { items }))
+    Ok(db::json(&who, CoverageSearchResult { items }))
 }
 
 /// Read a coverage
@@ -126,7 +132,7 @@ pub async fn get_coverage(
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let coverage = db::run(&state, move |c| coverages::get(c, &keyring, who.org, id)).await?;
-    Ok(db::ok(&coverage))
+    Ok(db::ok(&who, coverage))
 }
 
 /// Replace a coverage
@@ -151,5 +157,5 @@ pub async fn update_coverage(
         coverages::update(c, &keyring, who.org, id, if_match.0, &mut input)
     })
     .await?;
-    Ok(db::ok(&coverage))
+    Ok(db::ok(&who, coverage))
 }

@@ -48,7 +48,7 @@ pub async fn create_encounter(
 ) -> ApiResult<HttpResponse> {
     require(&who, Resource::Encounter, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/encounters", key.0, body.hash, move |c| {
+    db::create(&state, &who, "/v1/encounters", key.0, body.hash, move |c| {
         encounters::create(c, org, &body.value)
     })
     .await
@@ -85,7 +85,7 @@ pub async fn list_encounters(
         encounters::list(c, who.org, &filter, &page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(db::json(&who, result))
 }
 
 /// Read an encounter
@@ -100,7 +100,7 @@ pub async fn get_encounter(
     require(&who, Resource::Encounter, Action::Read)?;
     let id = id.into_inner();
     let encounter = db::run(&state, move |c| encounters::get(c, who.org, id)).await?;
-    Ok(db::ok(&encounter))
+    Ok(db::ok(&who, encounter))
 }
 
 /// Replace an encounter
@@ -124,5 +124,5 @@ pub async fn update_encounter(
         encounters::update(c, who.org, id, if_match.0, &body.value)
     })
     .await?;
-    Ok(db::ok(&encounter))
+    Ok(db::ok(&who, encounter))
 }

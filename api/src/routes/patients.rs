@@ -1,4 +1,5 @@
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, put, web};
 use revcycle_core::model::Page;
 use revcycle_core::model::patient::{Patient, PatientInput, PatientSearch};
 use revcycle_core::store::patients::{self, PatientFilter};
@@ -7,12 +8,15 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{Auth, require};
+use crate::auth::{
+    Auth, AuthBreakGlass, BREAK_GLASS_RESPONSE_HEADER, require, require_or_break_glass,
+};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
+use crate::startup::RequestId;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Resource};
+use revcycle_core::access::{Action, Mask, Resource, SecurityEvent, View};
 
 impl Versioned for Patient {
     fn id(&self) -> Uuid {
@@ -53,7 +57,7 @@ pub async fn create_patient(
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    db::create(&state, org, "/v1/patients", key.0, body.hash, move |c| {
+    db::create(&state, &who, "/v1/patients", key.0, body.hash, move |c| {
         patients::create(c, &keyring, org, &mut input, today())
     })
     .await
@@ -86,12 +90,18 @@ pub async fn list_patients(
         patients::list(c, &keyring, who.org, &filter, &page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(db::json(&who, result))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PatientSearchResult {
     pub items: Vec<Patient>,
+}
+
+impl Mask for PatientSearchResult {
+    fn mask(&mut self, view: &View) {
+        self.items.mask(view);
+    }
 }
 
 /// Search patients by identifier
@@ -113,23 +123,55 @@ pub async fn search_patients(
         patients::search(c, &keyring, who.org, &body.value)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(PatientSearchResult { items }))
+    Ok(db::json(&who, PatientSearchResult { items }))
 }
 
 /// Read a patient
-#[utoipa::path(tag = "patients", params(("id" = Uuid, Path, description = "Patient id")),
-    responses((status = 200, description = "The patient, decrypted", body = Patient, headers(("ETag" = String)))))]
+///
+/// Identifiers are masked to what the caller's roles need (e.g. SSN as its last four digits).
+/// Break-glass: a caller holding `break_glass` may send `X-Break-Glass-Reason` to read this one
+/// patient beyond their roles and scopes, unmasked; the access is recorded as a security event
+/// and the response carries `X-Break-Glass: used`.
+#[utoipa::path(tag = "patients", params(("id" = Uuid, Path, description = "Patient id"),
+        ("X-Break-Glass-Reason" = Option<String>, Header, description = "Emergency access: why this record must be opened (1-500 characters); needs `break_glass`")),
+    responses((status = 200, description = "The patient, decrypted and masked for the caller", body = Patient,
+        headers(("ETag" = String), ("X-Break-Glass" = String, description = "`used` when break-glass opened the record")))))]
 #[get("/patients/{id}")]
 pub async fn get_patient(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    AuthBreakGlass(who): AuthBreakGlass,
     id: web::Path<Uuid>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Patient, Action::Read)?;
+    require_or_break_glass(&who, Resource::Patient, Action::Read)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let patient = db::run(&state, move |c| patients::get(c, &keyring, who.org, id)).await?;
-    Ok(db::ok(&patient))
+    let Some(reason) = &who.break_glass_reason else {
+        return Ok(db::ok(&who, patient));
+    };
+    // Recorded before any data leaves; if it cannot be recorded, nothing is disclosed.
+    state
+        .events
+        .record(&SecurityEvent::BreakGlass {
+            org: who.org,
+            actor: who.subject.clone(),
+            client_id: who.client_id.clone(),
+            patient_id: id,
+            reason: reason.clone(),
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        })
+        .map_err(|_| {
+            ApiError::Core(revcycle_core::error::CoreError::Unavailable(
+                "the break-glass access could not be recorded".into(),
+            ))
+        })?;
+    let mut resp = db::ok(&who, patient);
+    resp.headers_mut().insert(
+        HeaderName::from_static(BREAK_GLASS_RESPONSE_HEADER),
+        HeaderValue::from_static("used"),
+    );
+    Ok(resp)
 }
 
 /// Replace a patient
@@ -155,5 +197,5 @@ pub async fn update_patient(
         patients::update(c, &keyring, who.org, id, if_match.0, &mut input, today())
     })
     .await?;
-    Ok(db::ok(&patient))
+    Ok(db::ok(&who, patient))
 }

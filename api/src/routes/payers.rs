@@ -45,7 +45,7 @@ pub async fn create_payer(
 ) -> ApiResult<HttpResponse> {
     require(&who, Resource::Payer, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/payers", key.0, body.hash, move |c| {
+    db::create(&state, &who, "/v1/payers", key.0, body.hash, move |c| {
         payers::create(c, org, &body.value)
     })
     .await
@@ -76,7 +76,7 @@ pub async fn list_payers(
     };
     let page = page.params();
     let result = db::run(&state, move |c| payers::list(c, who.org, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(db::json(&who, result))
 }
 
 /// Read a payer
@@ -91,7 +91,7 @@ pub async fn get_payer(
     require(&who, Resource::Payer, Action::Read)?;
     let id = id.into_inner();
     let payer = db::run(&state, move |c| payers::get(c, who.org, id)).await?;
-    Ok(db::ok(&payer))
+    Ok(db::ok(&who, payer))
 }
 
 /// Replace a payer
@@ -114,5 +114,5 @@ pub async fn update_payer(
         payers::update(c, who.org, id, if_match.0, &body.value)
     })
     .await?;
-    Ok(db::ok(&payer))
+    Ok(db::ok(&who, payer))
 }

@@ -47,7 +47,7 @@ pub async fn create_provider(
 ) -> ApiResult<HttpResponse> {
     require(&who, Resource::Provider, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/providers", key.0, body.hash, move |c| {
+    db::create(&state, &who, "/v1/providers", key.0, body.hash, move |c| {
         providers::create(c, org, &body.value)
     })
     .await
@@ -82,7 +82,7 @@ pub async fn list_providers(
     };
     let page = page.params();
     let result = db::run(&state, move |c| providers::list(c, who.org, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(db::json(&who, result))
 }
 
 /// Read a provider
@@ -97,7 +97,7 @@ pub async fn get_provider(
     require(&who, Resource::Provider, Action::Read)?;
     let id = id.into_inner();
     let provider = db::run(&state, move |c| providers::get(c, who.org, id)).await?;
-    Ok(db::ok(&provider))
+    Ok(db::ok(&who, provider))
 }
 
 /// Replace a provider
@@ -120,5 +120,5 @@ pub async fn update_provider(
         providers::update(c, who.org, id, if_match.0, &body.value)
     })
     .await?;
-    Ok(db::ok(&provider))
+    Ok(db::ok(&who, provider))
 }

@@ -48,9 +48,14 @@ pub async fn create_remittance(
 ) -> ApiResult<HttpResponse> {
     require(&who, Resource::Remittance, Action::Create)?;
     let org = who.org;
-    db::create(&state, org, "/v1/remittances", key.0, body.hash, move |c| {
-        remittances::create(c, org, &body.value)
-    })
+    db::create(
+        &state,
+        &who,
+        "/v1/remittances",
+        key.0,
+        body.hash,
+        move |c| remittances::create(c, org, &body.value),
+    )
     .await
 }
 
@@ -81,7 +86,7 @@ pub async fn list_remittances(
         remittances::list(c, who.org, &filter, &page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(result))
+    Ok(db::json(&who, result))
 }
 
 /// Read a remittance
@@ -96,5 +101,5 @@ pub async fn get_remittance(
     require(&who, Resource::Remittance, Action::Read)?;
     let id = id.into_inner();
     let remittance = db::run(&state, move |c| remittances::get(c, who.org, id)).await?;
-    Ok(db::ok(&remittance))
+    Ok(db::ok(&who, remittance))
 }

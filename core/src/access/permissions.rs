@@ -46,10 +46,27 @@ pub enum Action {
     Search,
     Create,
     Update,
+    /// Cancel a record without deleting it (a voided claim, an encounter entered in error).
+    Void,
+    /// Bulk export out of the system (files, feeds).
+    Export,
+    /// Post a remittance's payments and adjustments to the ledger.
+    Post,
+    /// Send a claim to a payer.
+    Submit,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [Action::Read, Action::Search, Action::Create, Action::Update];
+    pub const ALL: [Action; 8] = [
+        Action::Read,
+        Action::Search,
+        Action::Create,
+        Action::Update,
+        Action::Void,
+        Action::Export,
+        Action::Post,
+        Action::Submit,
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -57,60 +74,158 @@ impl Action {
             Action::Search => "search",
             Action::Create => "create",
             Action::Update => "update",
+            Action::Void => "void",
+            Action::Export => "export",
+            Action::Post => "post",
+            Action::Submit => "submit",
+        }
+    }
+
+    /// Whether the action means anything for the resource: only claims are submitted, only
+    /// remittances posted; reference data (payers, providers) is deactivated, not voided.
+    pub fn applies_to(&self, resource: Resource) -> bool {
+        match self {
+            Action::Post => resource == Resource::Remittance,
+            Action::Submit => resource == Resource::Claim,
+            Action::Void => matches!(
+                resource,
+                Resource::Encounter | Resource::Claim | Resource::Remittance
+            ),
+            _ => true,
+        }
+    }
+
+    /// The SMART v2 scope letters (`c r u d s`) an action needs: a token scoped
+    /// `system/Claim.rs` may read and search claims and nothing else. Void is the non-destructive
+    /// delete; posting and submitting change a record's state, so they are updates; an export
+    /// reads many records at once.
+    pub fn scope_letters(&self) -> &'static str {
+        match self {
+            Action::Read => "r",
+            Action::Search => "s",
+            Action::Create => "c",
+            Action::Update | Action::Post | Action::Submit => "u",
+            Action::Void => "d",
+            Action::Export => "rs",
+        }
+    }
+}
+
+/// Organization-wide permissions that are not about one kind of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Read and export the audit trail.
+    AuditRead,
+    /// Rotate data keys and re-encrypt.
+    KeysRotate,
+    /// Load, configure and run connector plugins.
+    ConnectorsManage,
+    /// Read one patient beyond normal scope in an emergency, with a stated reason.
+    BreakGlass,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 4] = [
+        Capability::AuditRead,
+        Capability::KeysRotate,
+        Capability::ConnectorsManage,
+        Capability::BreakGlass,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Capability::AuditRead => "audit.read",
+            Capability::KeysRotate => "keys.rotate",
+            Capability::ConnectorsManage => "connectors.manage",
+            Capability::BreakGlass => "break_glass",
         }
     }
 }
 
 /// Whether `role` may perform `action` on `resource`.
 pub fn allowed(role: Role, resource: Resource, action: Action) -> bool {
+    action.applies_to(resource) && role_allows(role, resource, action)
+}
+
+fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
     use Action::*;
     use Resource::*;
     let reads = matches!(action, Read | Search);
+    let edits = matches!(action, Read | Search | Create | Update);
     match role {
         Role::Admin => true,
         // Registers patients and their insurance; sees the rest to answer questions at the desk.
         Role::FrontDesk => match resource {
-            Patient | Coverage => true,
+            Patient | Coverage => edits,
             Payer | Provider | Encounter | Claim => reads,
             Remittance => false,
         },
-        // Codes visits and fixes coding on draft claims; never touches payments.
+        // Codes visits and fixes coding on claims; never touches payments or submission.
         Role::Coder => match resource {
-            Encounter | Claim => true,
+            Encounter => edits || action == Void,
+            Claim => edits,
             Patient | Coverage | Payer | Provider => reads,
             Remittance => false,
         },
         // Works claims and payments end to end.
         Role::Biller => match resource {
-            Payer | Provider | Claim | Remittance => true,
-            Coverage => true,
+            Claim => true,
+            Remittance => edits || matches!(action, Post | Export),
+            Payer | Provider | Coverage => edits,
             Patient | Encounter => reads,
         },
         // Audits access; reads no clinical or demographic data through these routes.
         Role::ComplianceOfficer => false,
         // An EHR feeding registrations and coded visits.
         Role::EhrIntegration => match resource {
-            Patient | Coverage | Encounter => true,
+            Patient | Coverage | Encounter => edits,
             Payer | Provider => reads,
             Claim | Remittance => false,
         },
         // A third-party billing application: claims and remittances, reading what they need.
         Role::BillingApp => match resource {
-            Claim | Remittance => true,
+            Claim => edits || matches!(action, Submit | Export),
+            Remittance => edits || action == Post,
             Patient | Coverage | Encounter | Payer | Provider => reads,
         },
     }
 }
 
-impl Principal {
-    /// Whether any of the principal's roles allows the action.
-    pub fn may(&self, resource: Resource, action: Action) -> bool {
-        self.roles.iter().any(|r| allowed(*r, resource, action))
+/// Whether `role` holds an organization-wide capability.
+pub fn granted(role: Role, capability: Capability) -> bool {
+    use Capability::*;
+    match role {
+        Role::Admin => true,
+        Role::ComplianceOfficer => capability == AuditRead,
+        // People at the practice who may face an emergency; machine clients never may.
+        Role::FrontDesk | Role::Coder | Role::Biller => capability == BreakGlass,
+        Role::EhrIntegration | Role::BillingApp => false,
     }
 }
 
-/// The matrix as a Markdown table (one row per role, one column per resource; each cell lists
-/// the allowed actions).
+impl Principal {
+    /// Whether any of the principal's roles allows the action and the token's scopes (if any)
+    /// do not narrow it away.
+    pub fn may(&self, resource: Resource, action: Action) -> bool {
+        self.roles.iter().any(|r| allowed(*r, resource, action))
+            && self
+                .scopes
+                .as_ref()
+                .is_none_or(|s| s.permits(resource, action))
+    }
+
+    /// Whether the principal holds a capability (roles, narrowed by scopes).
+    pub fn can(&self, capability: Capability) -> bool {
+        self.roles.iter().any(|r| granted(*r, capability))
+            && self
+                .scopes
+                .as_ref()
+                .is_none_or(|s| s.permits_capability(capability))
+    }
+}
+
+/// The matrix as Markdown: one table of role x resource (each cell lists the allowed actions)
+/// and one of role x capability.
 pub fn permission_table_markdown() -> String {
     let mut out = String::from("| role |");
     for r in Resource::ALL {
@@ -129,18 +244,28 @@ pub fn permission_table_markdown() -> String {
                 .filter(|a| allowed(role, r, **a))
                 .map(|a| a.name())
                 .collect();
-            out.push_str(&format!(
-                " {} |",
-                if acts.is_empty() {
-                    "—".to_string()
-                } else {
-                    acts.join(", ")
-                }
-            ));
+            out.push_str(&format!(" {} |", cell(&acts)));
         }
         out.push('\n');
     }
+    out.push_str("\n| role | capabilities |\n|---|---|\n");
+    for role in Role::ALL {
+        let caps: Vec<&str> = Capability::ALL
+            .iter()
+            .filter(|c| granted(role, **c))
+            .map(|c| c.name())
+            .collect();
+        out.push_str(&format!("| `{}` | {} |\n", role.as_str(), cell(&caps)));
+    }
     out
+}
+
+fn cell(names: &[&str]) -> String {
+    if names.is_empty() {
+        "—".to_string()
+    } else {
+        names.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -151,10 +276,25 @@ mod tests {
     fn admin_may_do_everything_and_compliance_sees_no_records() {
         for r in Resource::ALL {
             for a in Action::ALL {
-                assert!(allowed(Role::Admin, r, a));
+                assert_eq!(allowed(Role::Admin, r, a), a.applies_to(r));
                 assert!(!allowed(Role::ComplianceOfficer, r, a));
             }
         }
+        assert!(granted(Role::ComplianceOfficer, Capability::AuditRead));
+        assert!(!granted(Role::ComplianceOfficer, Capability::BreakGlass));
+        assert!(!granted(Role::BillingApp, Capability::BreakGlass));
+    }
+
+    #[test]
+    fn only_billers_and_apps_post_and_submit() {
+        for role in Role::ALL {
+            let posts = allowed(role, Resource::Remittance, Action::Post);
+            let submits = allowed(role, Resource::Claim, Action::Submit);
+            let expected = matches!(role, Role::Admin | Role::Biller | Role::BillingApp);
+            assert_eq!(posts, expected, "{role:?} post");
+            assert_eq!(submits, expected, "{role:?} submit");
+        }
+        assert!(!allowed(Role::Coder, Resource::Claim, Action::Void));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::scope::Scopes;
+
 /// The tenant a principal acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OrgId(pub Uuid);
@@ -56,6 +58,27 @@ impl Role {
     }
 }
 
+/// HL7 v3 PurposeOfUse codes a token may state (`purpose_of_use` claim): why data is being
+/// accessed, recorded with every audited access.
+pub const PURPOSES_OF_USE: &[&str] = &[
+    "TREAT",
+    "ETREAT",
+    "HPAYMT",
+    "HOPERAT",
+    "CAREMGT",
+    "HSYSADMIN",
+    "HRESCH",
+    "PUBHLTH",
+    "HLEGAL",
+    "HMARKT",
+    "PATRQT",
+    "FAMRQT",
+    "COC",
+    "HCOMPL",
+    "HACCRED",
+    "HQUALIMP",
+];
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -63,6 +86,12 @@ pub struct Principal {
     pub org: OrgId,
     pub roles: Vec<Role>,
     pub client_id: Option<String>,
+    /// The token's scopes; `None` when it carried no `scope` claim (roles alone decide).
+    pub scopes: Option<Scopes>,
+    pub purpose_of_use: Option<String>,
+    /// Set for one request when the caller invoked break-glass (`X-Break-Glass-Reason`) and
+    /// holds the capability. Never logged: free text may name a patient.
+    pub break_glass_reason: Option<String>,
 }
 
 impl Principal {
