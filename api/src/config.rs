@@ -14,6 +14,11 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8443";
 /// remittance of a few thousand claims, small enough that nobody can exhaust memory.
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub const DEFAULT_POOL_SIZE: u32 = 16;
+/// Sustained requests per second per client, and the burst above it a client may spend.
+/// Generous for a practice's staff and an EHR's feed; a runaway script is slowed, not the rest.
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
+pub const DEFAULT_RATE_LIMIT_BURST: u32 = 200;
+pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
 
 /// Values as given by flags or environment (clap fills both) before the file and defaults.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -39,6 +44,15 @@ pub struct ConfigArgs {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "REVCYCLE_WORKERS", global = true)]
     pub workers: Option<usize>,
+    /// Sustained requests per second per client (0 turns rate limiting off).
+    #[arg(long, env = "REVCYCLE_RATE_LIMIT_PER_SECOND", global = true)]
+    pub rate_limit_per_second: Option<u32>,
+    /// Requests a client may burst above the sustained rate.
+    #[arg(long, env = "REVCYCLE_RATE_LIMIT_BURST", global = true)]
+    pub rate_limit_burst: Option<u32>,
+    /// Seconds after which a read (GET) is abandoned with 503.
+    #[arg(long, env = "REVCYCLE_READ_TIMEOUT_SECS", global = true)]
+    pub read_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -50,6 +64,9 @@ struct FileConfig {
     body_limit: Option<usize>,
     pool_size: Option<u32>,
     workers: Option<usize>,
+    rate_limit_per_second: Option<u32>,
+    rate_limit_burst: Option<u32>,
+    read_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +77,9 @@ pub struct Config {
     pub body_limit: usize,
     pub pool_size: u32,
     pub workers: Option<usize>,
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    pub read_timeout_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +129,19 @@ impl Config {
                 .or(file.pool_size)
                 .unwrap_or(DEFAULT_POOL_SIZE),
             workers: args.workers.or(file.workers),
+            rate_limit_per_second: args
+                .rate_limit_per_second
+                .or(file.rate_limit_per_second)
+                .unwrap_or(DEFAULT_RATE_LIMIT_PER_SECOND),
+            rate_limit_burst: args
+                .rate_limit_burst
+                .or(file.rate_limit_burst)
+                .unwrap_or(DEFAULT_RATE_LIMIT_BURST),
+            read_timeout_secs: args
+                .read_timeout_secs
+                .or(file.read_timeout_secs)
+                .unwrap_or(DEFAULT_READ_TIMEOUT_SECS)
+                .max(1),
             data_dir,
         })
     }

@@ -13,8 +13,18 @@ use crate::extract::etag;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 
-/// Run blocking database work on actix's blocking pool with a pooled connection.
+/// Run a read on actix's blocking pool with a pooled connection, abandoned with 503 after the
+/// configured read timeout.
 pub async fn run<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
+{
+    crate::limits::read_within(state.read_timeout, blocking(state, f)).await
+}
+
+/// Run blocking database work with a pooled connection, to completion.
+async fn blocking<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
@@ -37,7 +47,7 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
 {
-    run(state, move |conn| store::write_transaction(conn, f)).await
+    blocking(state, move |conn| store::write_transaction(conn, f)).await
 }
 
 /// Something with an id and a version, that lives at `{collection}/{id}`.
@@ -85,7 +95,7 @@ where
     let org = who.org;
     // The stored response is what the creator saw, so a replay discloses no more.
     let view = View::for_principal(who);
-    let outcome = run(state, move |conn| {
+    let outcome = blocking(state, move |conn| {
         let attempt = store::write_transaction(conn, |conn| {
             if let Some(key) = &idempotency_key
                 && let Some(stored) = idempotency::find(conn, &keyring, org, key)?

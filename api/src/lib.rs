@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod extract;
 pub mod files;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod routes;

@@ -75,7 +75,14 @@ fn add_errors(path: &str, method: &str, op: &mut Operation) {
             "400",
             "Malformed request (bad JSON, header or query string)",
         ));
-        errors.push(("503", "The database is unreachable"));
+        errors.push((
+            "503",
+            "The database is unreachable, or a read exceeded the read timeout",
+        ));
+        errors.push((
+            "429",
+            "This client exceeded its request rate; retry after Retry-After seconds",
+        ));
     }
     if path.contains('{') {
         errors.push(("404", "No such resource in your organization"));
@@ -123,7 +130,9 @@ impl Modify for Conventions {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A JWT naming your organization (`org`) and roles (`roles`).",
+                        "A JWT naming your organization (`org`) and roles (`roles`); optional \
+                         SMART scopes (`scope`, e.g. `system/Claim.cruds`) narrow what the roles \
+                         allow, `purpose_of_use` (HL7 PurposeOfUse) and `client_id` are recorded.",
                     ))
                     .build(),
             ),

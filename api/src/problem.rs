@@ -52,6 +52,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
+    #[error("too many requests from this client; retry after {0} s")]
+    TooManyRequests(u64),
+    #[error("the request took too long and was abandoned")]
+    Timeout,
     #[error("internal error")]
     Internal,
 }
@@ -105,6 +109,16 @@ impl ApiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
+            ),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
+            ApiError::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "Request timed out",
             ),
             ApiError::IdempotencyMismatch => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -162,6 +176,9 @@ impl ResponseError for ApiError {
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 resp.insert_header((header::WWW_AUTHENTICATE, v));
             }
+        }
+        if let ApiError::TooManyRequests(secs) = self {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         resp.json(problem)
     }

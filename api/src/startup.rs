@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
 use actix_web::{App, HttpMessage, HttpResponse, web};
 use revcycle_core::access::{OrgId, Role};
 use revcycle_core::phi::{KeyWrapper, LocalMasterKey};
@@ -121,6 +121,11 @@ impl Runtime {
             signer: self.signer.clone(),
             body_limit: self.config.body_limit,
             events: Arc::new(revcycle_core::access::events::LogSink),
+            rate_limiter: crate::limits::RateLimiter::new(
+                self.config.rate_limit_per_second,
+                self.config.rate_limit_burst,
+            ),
+            read_timeout: std::time::Duration::from_secs(self.config.read_timeout_secs),
         }
     }
 
@@ -196,6 +201,7 @@ pub fn app(
     >,
 > {
     let (app, _) = routes_and_doc();
+    let limiter = state.rate_limiter.clone();
     let mut headers = DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Responses carry PHI: no shared or private cache may keep them.
@@ -224,6 +230,9 @@ pub fn app(
             } else {
                 Err(ApiError::MethodNotAllowed)
             }
+        }))
+        .wrap(from_fn(move |req, next| {
+            crate::limits::rate_limit(limiter.clone(), req, next)
         }))
         .wrap(headers)
         // Path only (%U): a query string could carry something a client should not have sent.

@@ -4,6 +4,7 @@ use revcycle_core::access::SecurityEventSink;
 use revcycle_core::store::{DbPool, KeyRing};
 
 use crate::auth::DevSigner;
+use crate::limits::RateLimiter;
 
 /// Shared by every worker: the pool, the key ring (with its cache of unwrapped org keys)
 /// and the token verifier.
@@ -14,4 +15,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Where security events (break-glass) are recorded.
     pub events: Arc<dyn SecurityEventSink>,
+    /// Per-client request budget; `None` when rate limiting is off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Reads taking longer are abandoned with 503.
+    pub read_timeout: std::time::Duration,
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `revcycle` binary, a real database (SQLite and PostgreSQL),
 //! driven over HTTP like a client would.
 
+mod access;
 mod errors;
 mod fixtures;
 mod phi;

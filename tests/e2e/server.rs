@@ -131,3 +131,94 @@ fn openapi_command_prints_the_committed_document() {
     .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
 }
+
+/// An operator's certificate chain (leaf + intermediate, issued by a private root): the server
+/// presents the whole chain, so a client trusting only the root connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_a_given_certificate_chain() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let ca_params = |name: &str| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(rcgen::DnType::CommonName, name);
+        p
+    };
+    let root =
+        CertifiedIssuer::self_signed(ca_params("Test Root"), KeyPair::generate().unwrap()).unwrap();
+    let intermediate = CertifiedIssuer::signed_by(
+        ca_params("Test Intermediate"),
+        KeyPair::generate().unwrap(),
+        &root,
+    )
+    .unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &intermediate)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dir.path().join("chain.pem");
+    let key = dir.path().join("key.pem");
+    let root_pem = dir.path().join("root.pem");
+    std::fs::write(&chain, format!("{}{}", leaf.pem(), intermediate.pem())).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    std::fs::write(&root_pem, root.pem()).unwrap();
+    let s = Server::start_tls_with(
+        Engine::Sqlite,
+        &[
+            ("REVCYCLE_TLS_CERT", chain.to_str().unwrap()),
+            ("REVCYCLE_TLS_KEY", key.to_str().unwrap()),
+        ],
+        &root_pem,
+    )
+    .await;
+    let r = s.get("/v1/payers").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        !s.data_dir.join("tls/dev-cert.pem").exists(),
+        "no development certificate when one is given"
+    );
+}
+
+/// A client over its request budget gets 429 with Retry-After; other clients are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_gets_429() {
+    let s = Server::start_with(
+        Engine::Sqlite,
+        &[
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "1"),
+            ("REVCYCLE_RATE_LIMIT_BURST", "3"),
+        ],
+    )
+    .await;
+    let mut statuses = vec![];
+    let mut refused = None;
+    for _ in 0..6 {
+        let r = s.get("/v1/payers").await;
+        statuses.push(r.status);
+        if r.status == 429 {
+            refused = Some(r);
+        }
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200], "the burst is served");
+    let r = refused.expect("a request beyond the burst is refused");
+    r.assert_problem(429);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    assert!(r.header("x-request-id").is_some());
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    // Another user of the same organization has a budget of their own.
+    let org = s.admin(&["org", "list"]);
+    let org = org.split('\t').next().unwrap();
+    let other = s.admin(&[
+        "token",
+        "--org",
+        org,
+        "--role",
+        "biller",
+        "--sub",
+        "someone-else",
+    ]);
+    let r = s.call("GET", "/v1/payers", Some(&other), None, &[]).await;
+    assert_eq!(r.status, 200);
+}

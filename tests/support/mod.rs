@@ -136,15 +136,30 @@ impl Server {
     }
 
     pub async fn start_with(engine: Engine, extra_env: &[(&str, &str)]) -> Server {
-        Self::launch(engine, extra_env, false).await
+        Self::launch(engine, extra_env, false, None).await
     }
 
     /// Serve HTTPS with the development certificate the server generates on first run.
     pub async fn start_tls(engine: Engine) -> Server {
-        Self::launch(engine, &[], true).await
+        Self::launch(engine, &[], true, None).await
     }
 
-    async fn launch(engine: Engine, extra_env: &[(&str, &str)], tls: bool) -> Server {
+    /// Serve HTTPS with the settings in `extra_env` (e.g. REVCYCLE_TLS_CERT), the client
+    /// trusting only `trust`.
+    pub async fn start_tls_with(
+        engine: Engine,
+        extra_env: &[(&str, &str)],
+        trust: &Path,
+    ) -> Server {
+        Self::launch(engine, extra_env, true, Some(trust.to_path_buf())).await
+    }
+
+    async fn launch(
+        engine: Engine,
+        extra_env: &[(&str, &str)],
+        tls: bool,
+        trust: Option<PathBuf>,
+    ) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let db = TestDb::new(engine, dir.path());
@@ -193,7 +208,8 @@ impl Server {
             .expect("admin token")
             .trim()
             .to_string();
-        let client = http_client(tls.then(|| data_dir.join("tls/dev-cert.pem")).as_deref());
+        let trust = trust.unwrap_or_else(|| data_dir.join("tls/dev-cert.pem"));
+        let client = http_client(tls.then_some(trust.as_path()));
         Server {
             base,
             token,
