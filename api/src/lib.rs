@@ -1,6 +1,7 @@
 //! revcycle-api: the actix-web application and the `revcycle` command line.
 
 pub mod auth;
+pub mod authz;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -7,12 +7,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{Auth, require};
+use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Resource};
 
 impl Versioned for Claim {
     fn id(&self) -> Uuid {
@@ -42,11 +41,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/claims")]
 pub async fn create_claim(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Claim, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<ClaimInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Claim, Action::Create)?;
     let org = who.org;
     db::create(&state, &who, "/v1/claims", key.0, body.hash, move |c| {
         claims::create(c, org, &body.value)
@@ -71,11 +69,10 @@ pub struct ClaimQuery {
 #[get("/claims")]
 pub async fn list_claims(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Claim, act::Search>,
     page: web::Query<PageQuery>,
     q: web::Query<ClaimQuery>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Claim, Action::Search)?;
     let q = q.into_inner();
     let filter = ClaimFilter {
         patient_id: q.patient_id,
@@ -95,10 +92,9 @@ pub async fn list_claims(
 #[get("/claims/{id}")]
 pub async fn get_claim(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Claim, act::Read>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Claim, Action::Read)?;
     let id = id.into_inner();
     let claim = db::run(&state, move |c| claims::get(c, who.org, id)).await?;
     Ok(db::ok(&who, claim))
@@ -114,12 +110,11 @@ pub async fn get_claim(
 #[put("/claims/{id}")]
 pub async fn update_claim(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Claim, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<ClaimUpdate>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Claim, Action::Update)?;
     let id = id.into_inner();
     let claim = db::run_tx(&state, move |c| {
         claims::update(c, who.org, id, if_match.0, &body.value)

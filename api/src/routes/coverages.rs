@@ -7,12 +7,12 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{Auth, require};
+use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Mask, Resource, View};
+use revcycle_core::access::{Mask, View};
 
 impl Versioned for Coverage {
     fn id(&self) -> Uuid {
@@ -41,11 +41,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/coverages")]
 pub async fn create_coverage(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Coverage, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<CoverageInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Coverage, Action::Create)?;
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
@@ -69,11 +68,10 @@ pub struct CoverageQuery {
 #[get("/coverages")]
 pub async fn list_coverages(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Coverage, act::Search>,
     page: web::Query<PageQuery>,
     q: web::Query<CoverageQuery>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Coverage, Action::Search)?;
     let filter = CoverageFilter {
         patient_id: q.patient_id,
         payer_id: q.payer_id,
@@ -107,10 +105,9 @@ impl Mask for CoverageSearchResult {
 #[post("/coverages/search")]
 pub async fn search_coverages(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Coverage, act::Search>,
     body: JsonBody<CoverageSearch>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Coverage, Action::Search)?;
     let keyring = state.keyring.clone();
     let items = db::run(&state, move |c| {
         coverages::search(c, &keyring, who.org, &body.value)
@@ -125,10 +122,9 @@ pub async fn search_coverages(
 #[get("/coverages/{id}")]
 pub async fn get_coverage(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Coverage, act::Read>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Coverage, Action::Read)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let coverage = db::run(&state, move |c| coverages::get(c, &keyring, who.org, id)).await?;
@@ -144,12 +140,11 @@ pub async fn get_coverage(
 #[put("/coverages/{id}")]
 pub async fn update_coverage(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Coverage, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<CoverageInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Coverage, Action::Update)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let mut input = body.value;

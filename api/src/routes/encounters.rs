@@ -8,12 +8,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{Auth, require};
+use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Resource};
 
 impl Versioned for Encounter {
     fn id(&self) -> Uuid {
@@ -42,11 +41,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/encounters")]
 pub async fn create_encounter(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Encounter, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<EncounterInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Encounter, Action::Create)?;
     let org = who.org;
     db::create(&state, &who, "/v1/encounters", key.0, body.hash, move |c| {
         encounters::create(c, org, &body.value)
@@ -70,11 +68,10 @@ pub struct EncounterQuery {
 #[get("/encounters")]
 pub async fn list_encounters(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Encounter, act::Search>,
     page: web::Query<PageQuery>,
     q: web::Query<EncounterQuery>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Encounter, Action::Search)?;
     let filter = EncounterFilter {
         patient_id: q.patient_id,
         service_date_from: q.service_date_from,
@@ -94,10 +91,9 @@ pub async fn list_encounters(
 #[get("/encounters/{id}")]
 pub async fn get_encounter(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Encounter, act::Read>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Encounter, Action::Read)?;
     let id = id.into_inner();
     let encounter = db::run(&state, move |c| encounters::get(c, who.org, id)).await?;
     Ok(db::ok(&who, encounter))
@@ -113,12 +109,11 @@ pub async fn get_encounter(
 #[put("/encounters/{id}")]
 pub async fn update_encounter(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Encounter, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<EncounterInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Encounter, Action::Update)?;
     let id = id.into_inner();
     let encounter = db::run_tx(&state, move |c| {
         encounters::update(c, who.org, id, if_match.0, &body.value)

@@ -8,9 +8,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{
-    Auth, AuthBreakGlass, BREAK_GLASS_RESPONSE_HEADER, require, require_or_break_glass,
-};
+use crate::auth::{AuthBreakGlass, BREAK_GLASS_RESPONSE_HEADER, require_or_break_glass};
+use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::{ApiError, ApiResult};
@@ -49,11 +48,10 @@ fn today() -> chrono::NaiveDate {
 #[post("/patients")]
 pub async fn create_patient(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Patient, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<PatientInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Patient, Action::Create)?;
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
@@ -78,11 +76,10 @@ pub struct PatientQuery {
 #[get("/patients")]
 pub async fn list_patients(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Patient, act::Search>,
     page: web::Query<PageQuery>,
     q: web::Query<PatientQuery>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Patient, Action::Search)?;
     let filter = PatientFilter { active: q.active };
     let page = page.params();
     let keyring = state.keyring.clone();
@@ -114,10 +111,9 @@ impl Mask for PatientSearchResult {
 #[post("/patients/search")]
 pub async fn search_patients(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Patient, act::Search>,
     body: JsonBody<PatientSearch>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Patient, Action::Search)?;
     let keyring = state.keyring.clone();
     let items = db::run(&state, move |c| {
         patients::search(c, &keyring, who.org, &body.value)
@@ -184,12 +180,11 @@ pub async fn get_patient(
 #[put("/patients/{id}")]
 pub async fn update_patient(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Patient, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<PatientInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Patient, Action::Update)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let mut input = body.value;

@@ -7,12 +7,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{Auth, require};
+use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Resource};
 
 impl Versioned for Payer {
     fn id(&self) -> Uuid {
@@ -39,11 +38,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/payers")]
 pub async fn create_payer(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Payer, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Payer, Action::Create)?;
     let org = who.org;
     db::create(&state, &who, "/v1/payers", key.0, body.hash, move |c| {
         payers::create(c, org, &body.value)
@@ -65,11 +63,10 @@ pub struct PayerQuery {
 #[get("/payers")]
 pub async fn list_payers(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Payer, act::Search>,
     page: web::Query<PageQuery>,
     q: web::Query<PayerQuery>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Payer, Action::Search)?;
     let filter = PayerFilter {
         payer_code: q.payer_code.clone(),
         active: q.active,
@@ -85,10 +82,9 @@ pub async fn list_payers(
 #[get("/payers/{id}")]
 pub async fn get_payer(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Payer, act::Read>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Payer, Action::Read)?;
     let id = id.into_inner();
     let payer = db::run(&state, move |c| payers::get(c, who.org, id)).await?;
     Ok(db::ok(&who, payer))
@@ -103,12 +99,11 @@ pub async fn get_payer(
 #[put("/payers/{id}")]
 pub async fn update_payer(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Payer, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Payer, Action::Update)?;
     let id = id.into_inner();
     let payer = db::run_tx(&state, move |c| {
         payers::update(c, who.org, id, if_match.0, &body.value)

@@ -8,12 +8,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{Auth, require};
+use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Resource};
 
 impl Versioned for Provider {
     fn id(&self) -> Uuid {
@@ -41,11 +40,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/providers")]
 pub async fn create_provider(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Provider, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<ProviderInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Provider, Action::Create)?;
     let org = who.org;
     db::create(&state, &who, "/v1/providers", key.0, body.hash, move |c| {
         providers::create(c, org, &body.value)
@@ -69,11 +67,10 @@ pub struct ProviderQuery {
 #[get("/providers")]
 pub async fn list_providers(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Provider, act::Search>,
     page: web::Query<PageQuery>,
     q: web::Query<ProviderQuery>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Provider, Action::Search)?;
     let q = q.into_inner();
     let filter = ProviderFilter {
         npi: q.npi,
@@ -91,10 +88,9 @@ pub async fn list_providers(
 #[get("/providers/{id}")]
 pub async fn get_provider(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Provider, act::Read>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Provider, Action::Read)?;
     let id = id.into_inner();
     let provider = db::run(&state, move |c| providers::get(c, who.org, id)).await?;
     Ok(db::ok(&who, provider))
@@ -109,12 +105,11 @@ pub async fn get_provider(
 #[put("/providers/{id}")]
 pub async fn update_provider(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Provider, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<ProviderInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Provider, Action::Update)?;
     let id = id.into_inner();
     let provider = db::run_tx(&state, move |c| {
         providers::update(c, who.org, id, if_match.0, &body.value)

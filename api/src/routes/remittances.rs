@@ -7,12 +7,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
-use crate::auth::{Auth, require};
+use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Resource};
 
 impl Versioned for Remittance {
     fn id(&self) -> Uuid {
@@ -42,11 +41,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/remittances")]
 pub async fn create_remittance(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Remittance, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<RemittanceInput>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Remittance, Action::Create)?;
     let org = who.org;
     db::create(
         &state,
@@ -72,11 +70,10 @@ pub struct RemittanceQuery {
 #[get("/remittances")]
 pub async fn list_remittances(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Remittance, act::Search>,
     page: web::Query<PageQuery>,
     q: web::Query<RemittanceQuery>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Remittance, Action::Search)?;
     let filter = RemittanceFilter {
         payer_id: q.payer_id,
         trace_number: q.trace_number.clone(),
@@ -95,10 +92,9 @@ pub async fn list_remittances(
 #[get("/remittances/{id}")]
 pub async fn get_remittance(
     state: web::Data<AppState>,
-    Auth(who): Auth,
+    Authorized { who, .. }: Authorized<res::Remittance, act::Read>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require(&who, Resource::Remittance, Action::Read)?;
     let id = id.into_inner();
     let remittance = db::run(&state, move |c| remittances::get(c, who.org, id)).await?;
     Ok(db::ok(&who, remittance))
