@@ -13,6 +13,9 @@ use uuid::Uuid;
 use crate::config::{Config, ConfigArgs};
 use crate::startup::{self, StartupError};
 
+/// Seconds a client has to send a request's head (408 after that) or finish a TLS handshake.
+pub const REQUEST_HEAD_TIMEOUT_SECS: u64 = 5;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "revcycle",
@@ -225,6 +228,13 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         if let Some(w) = workers {
             server = server.workers(w);
         }
+        // A client must finish its request head (and TLS handshake) promptly, so slow or
+        // stalled connections cannot hold workers; idle keep-alive connections are closed.
+        server = server
+            .client_request_timeout(std::time::Duration::from_secs(REQUEST_HEAD_TIMEOUT_SECS))
+            .tls_handshake_timeout(std::time::Duration::from_secs(REQUEST_HEAD_TIMEOUT_SECS))
+            .client_disconnect_timeout(std::time::Duration::from_secs(5))
+            .keep_alive(std::time::Duration::from_secs(75));
         let server = match tls {
             Some(cfg) => server.bind_rustls_0_23(bind, cfg)?,
             None => server.bind(bind)?,
