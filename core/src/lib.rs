@@ -5,8 +5,10 @@
 //! - `model`: patients, coverage, encounters, claims, remittances, payers, providers.
 //! - `store`: diesel schema and repositories over SQLite and PostgreSQL.
 //! - `access`: the principal every repository call is made for.
+//! - `audit`: audit events and their tamper-evident hash chain.
 
 pub mod access;
+pub mod audit;
 pub mod codes;
 pub mod error;
 pub mod model;

@@ -1,0 +1,290 @@
+//! The hash chain: each event's hash is SHA-256 over the previous event's hash and the event's
+//! canonical encoding, so editing, deleting, inserting or reordering any row changes every
+//! later hash. Chains are per organization; each starts from a genesis value bound to the org,
+//! so one org's chain cannot be passed off as another's.
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::event::AuditEvent;
+
+/// Version tag mixed into every hash, so a future encoding cannot be confused with this one.
+const DOMAIN: &[u8] = b"revcycle-audit-v1";
+
+/// The "previous hash" of an org's first event.
+pub fn genesis(org: Uuid) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(DOMAIN);
+    h.update(b"/genesis/");
+    h.update(org.as_bytes());
+    h.finalize().into()
+}
+
+/// Length-prefixed, fixed-order encoding: unambiguous (no two events encode alike) and
+/// independent of any serializer's whims.
+fn canonical(sequence: i64, e: &AuditEvent) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    let mut bytes = |b: &[u8]| {
+        out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+        out.extend_from_slice(b);
+    };
+    bytes(DOMAIN);
+    bytes(&sequence.to_be_bytes());
+    bytes(e.org.as_bytes());
+    bytes(&e.occurred_at.timestamp_micros().to_be_bytes());
+    bytes(e.actor.as_bytes());
+    let list = |items: &mut dyn Iterator<Item = Vec<u8>>, bytes: &mut dyn FnMut(&[u8])| {
+        let items: Vec<Vec<u8>> = items.collect();
+        bytes(&(items.len() as u32).to_be_bytes());
+        for i in items {
+            bytes(&i);
+        }
+    };
+    list(
+        &mut e.roles.iter().map(|r| r.as_bytes().to_vec()),
+        &mut bytes,
+    );
+    let opt = |v: &Option<String>, bytes: &mut dyn FnMut(&[u8])| match v {
+        None => bytes(&[0]),
+        Some(s) => {
+            bytes(&[1]);
+            bytes(s.as_bytes());
+        }
+    };
+    opt(&e.client_id, &mut bytes);
+    opt(&e.purpose_of_use, &mut bytes);
+    bytes(e.action.as_bytes());
+    opt(&e.resource_type, &mut bytes);
+    opt(&e.resource_id, &mut bytes);
+    list(
+        &mut e.patient_ids.iter().map(|p| p.as_bytes().to_vec()),
+        &mut bytes,
+    );
+    list(
+        &mut e.fields_disclosed.iter().map(|f| f.as_bytes().to_vec()),
+        &mut bytes,
+    );
+    bytes(e.outcome.as_str().as_bytes());
+    bytes(&e.http_status.to_be_bytes());
+    opt(&e.request_id, &mut bytes);
+    opt(&e.source_ip, &mut bytes);
+    opt(&e.user_agent, &mut bytes);
+    bytes(&[u8::from(e.break_glass)]);
+    out
+}
+
+/// The hash of the event at `sequence` following `prev`.
+pub fn link_hash(prev: &[u8; 32], sequence: i64, event: &AuditEvent) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(canonical(sequence, event));
+    h.finalize().into()
+}
+
+/// An event as stored: its place in the chain and the hashes that bind it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedEvent {
+    pub sequence: i64,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+    pub event: AuditEvent,
+}
+
+impl ChainedEvent {
+    /// Appends `event` after `prev` (or starts the chain when `prev` is `None`).
+    pub fn append(prev: Option<&ChainedEvent>, event: AuditEvent) -> ChainedEvent {
+        let (sequence, prev_hash) = match prev {
+            Some(p) => (p.sequence + 1, p.hash),
+            None => (1, genesis(event.org)),
+        };
+        let hash = link_hash(&prev_hash, sequence, &event);
+        ChainedEvent {
+            sequence,
+            prev_hash,
+            hash,
+            event,
+        }
+    }
+}
+
+/// Why the chain breaks at a given event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChainBreak {
+    /// A sequence number is missing (deleted rows) or out of order (reordered or inserted).
+    Gap { expected: i64 },
+    /// The event does not point at the hash of the event before it.
+    PrevHashMismatch,
+    /// The event's contents no longer match its hash (edited row).
+    HashMismatch,
+    /// The event belongs to another organization's chain.
+    WrongOrg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Intact {
+        checked: u64,
+    },
+    Broken {
+        sequence: i64,
+        why: ChainBreak,
+        checked: u64,
+    },
+}
+
+/// Recomputes an org's chain from its first event, in storage order (by sequence), and names
+/// the first broken link. Streams: holds one event at a time.
+pub fn verify(org: Uuid, events: impl IntoIterator<Item = ChainedEvent>) -> Verification {
+    let mut prev_hash = genesis(org);
+    let mut checked = 0;
+    for (expected, e) in (1..).zip(events) {
+        let broken = |why| Verification::Broken {
+            sequence: e.sequence,
+            why,
+            checked,
+        };
+        if e.event.org != org {
+            return broken(ChainBreak::WrongOrg);
+        }
+        if e.sequence != expected {
+            return broken(ChainBreak::Gap { expected });
+        }
+        if e.prev_hash != prev_hash {
+            return broken(ChainBreak::PrevHashMismatch);
+        }
+        if link_hash(&prev_hash, e.sequence, &e.event) != e.hash {
+            return broken(ChainBreak::HashMismatch);
+        }
+        prev_hash = e.hash;
+        checked += 1;
+    }
+    Verification::Intact { checked }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Outcome;
+
+    fn event(org: Uuid, n: u32) -> AuditEvent {
+        AuditEvent {
+            org,
+            occurred_at: chrono::DateTime::from_timestamp(1_800_000_000 + i64::from(n), 0).unwrap(),
+            actor: format!("user-{n}"),
+            roles: vec!["biller".into()],
+            client_id: None,
+            purpose_of_use: Some("HPAYMT".into()),
+            action: "read".into(),
+            resource_type: Some("Patient".into()),
+            resource_id: Some(format!("p-{n}")),
+            patient_ids: vec![Uuid::from_u128(u128::from(n))],
+            fields_disclosed: vec!["family_name".into(), "birth_date".into()],
+            outcome: Outcome::Success,
+            http_status: 200,
+            request_id: Some(format!("r-{n}")),
+            source_ip: Some("127.0.0.1".into()),
+            user_agent: None,
+            break_glass: false,
+        }
+    }
+
+    fn chain(org: Uuid, n: u32) -> Vec<ChainedEvent> {
+        let mut out: Vec<ChainedEvent> = Vec::new();
+        for i in 0..n {
+            let next = ChainedEvent::append(out.last(), event(org, i));
+            out.push(next);
+        }
+        out
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies() {
+        let org = Uuid::from_u128(7);
+        assert_eq!(
+            verify(org, chain(org, 50)),
+            Verification::Intact { checked: 50 }
+        );
+        assert_eq!(verify(org, Vec::new()), Verification::Intact { checked: 0 });
+    }
+
+    #[test]
+    fn edits_deletions_reorders_and_transplants_are_found_at_the_first_bad_link() {
+        let org = Uuid::from_u128(7);
+        let mut edited = chain(org, 10);
+        edited[4].event.fields_disclosed.push("ssn".into());
+        assert_eq!(
+            verify(org, edited),
+            Verification::Broken {
+                sequence: 5,
+                why: ChainBreak::HashMismatch,
+                checked: 4
+            }
+        );
+
+        let mut deleted = chain(org, 10);
+        deleted.remove(6);
+        assert_eq!(
+            verify(org, deleted),
+            Verification::Broken {
+                sequence: 8,
+                why: ChainBreak::Gap { expected: 7 },
+                checked: 6
+            }
+        );
+
+        let mut reordered = chain(org, 10);
+        reordered.swap(2, 3);
+        assert!(matches!(
+            verify(org, reordered),
+            Verification::Broken {
+                sequence: 4,
+                why: ChainBreak::Gap { expected: 3 },
+                ..
+            }
+        ));
+
+        // Renumbering after a deletion does not help: the hashes no longer link.
+        let mut renumbered = chain(org, 10);
+        renumbered.remove(6);
+        for (i, e) in renumbered.iter_mut().enumerate() {
+            e.sequence = i as i64 + 1;
+        }
+        assert!(matches!(
+            verify(org, renumbered),
+            Verification::Broken {
+                sequence: 7,
+                why: ChainBreak::PrevHashMismatch,
+                ..
+            }
+        ));
+
+        // Another organization's chain does not pass for this one's.
+        let other = Uuid::from_u128(8);
+        assert!(matches!(
+            verify(org, chain(other, 3)),
+            Verification::Broken {
+                sequence: 1,
+                why: ChainBreak::WrongOrg,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_encoding_is_unambiguous() {
+        let org = Uuid::from_u128(1);
+        let mut a = event(org, 1);
+        let mut b = a.clone();
+        // Moving a boundary between two fields must change the encoding.
+        a.roles = vec!["ab".into(), "c".into()];
+        b.roles = vec!["a".into(), "bc".into()];
+        assert_ne!(canonical(1, &a), canonical(1, &b));
+        let mut c = event(org, 1);
+        c.client_id = Some(String::new());
+        assert_ne!(
+            canonical(1, &c),
+            canonical(1, &event(org, 1)),
+            "empty is not absent"
+        );
+    }
+}
