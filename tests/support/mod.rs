@@ -51,6 +51,13 @@ pub fn revcycle_bin() -> PathBuf {
         if release {
             cmd.arg("--release");
         }
+        // Use the rustc that sits beside this cargo: run outside cargo (the load generator
+        // started directly), a rustup proxy would otherwise obey a dependency's own
+        // rust-toolchain file and ask for a toolchain that is not installed.
+        let rustc = std::path::Path::new(env!("CARGO")).with_file_name("rustc");
+        if std::env::var_os("RUSTC").is_none() && rustc.exists() {
+            cmd.env("RUSTC", rustc);
+        }
         let status = cmd.status().expect("run cargo build");
         assert!(status.success(), "building the revcycle binary failed");
         profile_dir.join("revcycle")

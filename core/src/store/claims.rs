@@ -187,7 +187,7 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ClaimInput) -> CoreRe
             .filter(coverages::org_id.eq(org.as_str()))
             .filter(coverages::id.eq(c.to_string()))
             .select(coverages::payer_id)
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     };
     let id = new_id();
@@ -247,7 +247,7 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Claim> {
         .filter(claims::org_id.eq(org.as_str()))
         .filter(claims::id.eq(id.to_string()))
         .select(ClaimRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound { resource: "claim" })?;
     let lines = load_lines(conn, org, std::slice::from_ref(&row.id))?

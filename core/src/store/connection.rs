@@ -76,6 +76,11 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<DbPool, CoreError> {
     Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(30))
+        // No `SELECT 1` before every checkout (a round trip per request on PostgreSQL, a parse
+        // per request on SQLite): a connection that breaks fails its request and is dropped
+        // by the pool when returned, and idle connections are recycled.
+        .test_on_check_out(false)
+        .idle_timeout(Some(Duration::from_secs(300)))
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)
         .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))

@@ -145,7 +145,7 @@ fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> Co
         .filter(coverages::org_id.eq(org.as_str()))
         .filter(coverages::id.eq(id.to_string()))
         .select(CoverageRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound {
             resource: "coverage",

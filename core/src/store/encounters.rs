@@ -68,7 +68,7 @@ fn provider_role_ok(
         .filter(providers::org_id.eq(org.as_str()))
         .filter(providers::id.eq(id.to_string()))
         .select(providers::role)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(role.map(|r| r == wanted || r == "both"))
 }
@@ -86,7 +86,7 @@ fn check_references(conn: &mut DbConnection, org: OrgId, input: &EncounterInput)
             .filter(coverages::org_id.eq(org.as_str()))
             .filter(coverages::id.eq(cov.to_string()))
             .select(coverages::patient_id)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match owner {
             None => e.add("/coverage_id", "no such coverage"),
@@ -169,7 +169,7 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Encounte
         .filter(encounters::org_id.eq(org.as_str()))
         .filter(encounters::id.eq(id.to_string()))
         .select(EncounterRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound {
             resource: "encounter",

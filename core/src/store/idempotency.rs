@@ -50,7 +50,7 @@ pub fn find(
             idempotency_keys::response_body,
             idempotency_keys::resource_location,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((request_hash, status_code, ct, resource_location)) = row else {
         return Ok(None);

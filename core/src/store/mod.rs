@@ -1,5 +1,8 @@
 //! Storage: one diesel code path over SQLite and PostgreSQL. Every repository function takes
 //! the caller's `OrgId` and filters by it, so no query can reach another tenant's rows.
+//!
+//! Lookups by key use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite expires a
+//! cached statement whose LIMIT parameter is rebound, re-parsing it on every call.
 
 pub mod claims;
 pub mod connection;

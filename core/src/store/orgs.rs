@@ -52,7 +52,7 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> CoreResult<Option<Org>> {
     let row: Option<(String, String)> = orgs::table
         .filter(orgs::id.eq(id.to_string()))
         .select((orgs::id, orgs::name))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     row.map(|(id, name)| {
         Ok(Org {

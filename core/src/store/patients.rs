@@ -192,7 +192,7 @@ fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> Co
         .filter(patients::org_id.eq(org.as_str()))
         .filter(patients::id.eq(id.to_string()))
         .select(PatientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound {
             resource: "patient",

@@ -85,7 +85,7 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Payer> {
         .filter(payers::org_id.eq(org.as_str()))
         .filter(payers::id.eq(id.to_string()))
         .select(PayerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound { resource: "payer" })?
         .into_model()

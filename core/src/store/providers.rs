@@ -119,7 +119,7 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Provider
         .filter(providers::org_id.eq(org.as_str()))
         .filter(providers::id.eq(id.to_string()))
         .select(ProviderRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound {
             resource: "provider",

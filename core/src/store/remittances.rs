@@ -102,7 +102,7 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Remittan
         .filter(remittances::org_id.eq(org.as_str()))
         .filter(remittances::id.eq(id.to_string()))
         .select(RemittanceRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(CoreError::NotFound {
             resource: "remittance",
