@@ -355,10 +355,12 @@ fn refused_algorithm(alg: &str, token: &str) -> ApiError {
 }
 
 /// Claims as identity providers send them: `aud` may be a list, `iat` may be absent, and a
-/// token without `roles` is authenticated but may do nothing.
+/// token without `roles` is authenticated but may do nothing. The registered claims are
+/// optional here only so that a missing one is reported by name (validation requires them).
 #[derive(Deserialize)]
 struct IdpClaims {
-    sub: String,
+    #[serde(default)]
+    sub: Option<String>,
     org: Uuid,
     #[serde(default)]
     roles: Vec<String>,
@@ -368,12 +370,16 @@ struct IdpClaims {
     client_id: Option<String>,
     #[serde(default)]
     purpose_of_use: Option<String>,
-    iss: String,
-    aud: Audience,
+    #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    aud: Option<Audience>,
     #[serde(default)]
     iat: Option<i64>,
-    nbf: i64,
-    exp: i64,
+    #[serde(default)]
+    nbf: Option<i64>,
+    #[serde(default)]
+    exp: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -520,32 +526,34 @@ impl JwksVerifier {
         let claims = jsonwebtoken::decode::<IdpClaims>(token, &key.key, &v)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::Json(_) => ApiError::Unauthorized(
-                    "the token's claims are not usable here (sub, and org as a UUID, are required)"
+                    "the token's claims are not usable here (org must be a UUID, roles a list)"
                         .into(),
                 ),
                 _ => token_error(&e),
             })?
             .claims;
+        let missing = || ApiError::Unauthorized("the token lacks a required claim".into());
         // The audience this API matched: one of the configured ones, as validation checked.
-        let aud = match claims.aud {
+        let aud = match claims.aud.ok_or_else(missing)? {
             Audience::One(a) => a,
             Audience::Many(list) => list
                 .into_iter()
                 .find(|a| self.settings.audiences.contains(a))
                 .ok_or_else(|| ApiError::Unauthorized("the token is not for this API".into()))?,
         };
+        let nbf = claims.nbf.ok_or_else(missing)?;
         Ok(Claims {
-            sub: claims.sub,
+            sub: claims.sub.ok_or_else(missing)?,
             org: claims.org,
             roles: claims.roles,
             scope: claims.scope,
             client_id: claims.client_id,
             purpose_of_use: claims.purpose_of_use,
-            iss: claims.iss,
+            iss: claims.iss.ok_or_else(missing)?,
             aud,
-            iat: claims.iat.unwrap_or(claims.nbf),
-            nbf: claims.nbf,
-            exp: claims.exp,
+            iat: claims.iat.unwrap_or(nbf),
+            nbf,
+            exp: claims.exp.ok_or_else(missing)?,
         })
     }
 }
