@@ -432,10 +432,6 @@ impl JwksVerifier {
         })
     }
 
-    pub fn settings(&self) -> &JwksSettings {
-        &self.settings
-    }
-
     /// Load the keys at start-up. Failing is fatal: the server could authenticate no one.
     pub async fn load(&self) -> Result<usize, String> {
         let mut last = self.last_fetch.lock().await;
