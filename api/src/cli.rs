@@ -10,8 +10,9 @@ use revcycle_core::access::{OrgId, Role};
 use revcycle_core::store::orgs;
 use uuid::Uuid;
 
-use crate::config::{Config, ConfigArgs};
-use crate::startup::{self, StartupError};
+use crate::auth::Verifier;
+use crate::config::{AuthMode, Config, ConfigArgs};
+use crate::startup::{self, FirstRun, StartupError};
 
 /// Seconds a client has to send a request's head (408 after that) or finish a TLS handshake.
 pub const REQUEST_HEAD_TIMEOUT_SECS: u64 = 5;
@@ -151,6 +152,13 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Token(args) => {
+            if config.auth_mode == AuthMode::Jwks {
+                return Err(StartupError::Refused(
+                    "`revcycle token` makes development tokens, which a server in jwks mode \
+                     refuses; issue tokens at your identity provider"
+                        .into(),
+                ));
+            }
             let rt = startup::open(config)?;
             if !rt.org_exists(OrgId(args.org))? {
                 return Err(StartupError::Refused(format!(
@@ -210,18 +218,35 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
     };
     let workers = config.workers;
     let rt = startup::open(config)?;
-    if let Some(path) = rt.bootstrap()? {
-        eprintln!(
+    let system = actix_web::rt::System::new();
+    let jwks = match &rt.verifier {
+        Verifier::Jwks(jwks) => {
+            system
+                .block_on(jwks.load())
+                .map_err(StartupError::Refused)?;
+            Some(jwks.clone())
+        }
+        Verifier::Dev(_) => None,
+    };
+    match rt.bootstrap()? {
+        Some(FirstRun::AdminToken(path)) => eprintln!(
             "revcycle: first run: an admin token for the new organization is in {}",
             path.display()
-        );
+        ),
+        Some(FirstRun::Organization(org)) => eprintln!(
+            "revcycle: first run: created organization {org}; your identity provider issues the \
+             tokens: give them the claim \"org\": \"{org}\" and the roles each user needs"
+        ),
+        None => {}
     }
     let state = web::Data::new(rt.state());
     let (_, doc) = startup::routes_and_doc();
     let with_tls = tls.is_some();
     let bench_routes = std::env::var("REVCYCLE_BENCH_ROUTES").is_ok_and(|v| v == "1");
-    let system = actix_web::rt::System::new();
     system.block_on(async move {
+        if let Some(jwks) = jwks {
+            actix_web::rt::spawn(jwks.refresh_periodically());
+        }
         let mut server = HttpServer::new(move || {
             startup::app(state.clone(), doc.clone(), with_tls, bench_routes)
         });

@@ -19,6 +19,30 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 200;
 pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
+/// JWKS re-read even when no token asks for it, so a key the IdP withdrew stops working.
+pub const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
+/// At most one JWKS fetch per this many seconds for tokens naming unknown keys, so a flood of
+/// made-up `kid`s cannot hammer the identity provider.
+pub const DEFAULT_JWKS_MIN_REFRESH_SECS: u64 = 30;
+
+/// How bearer tokens are verified.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// HS256 tokens from `revcycle token`, signed with a key under the data directory.
+    #[default]
+    Dev,
+    /// RS256/ES256 tokens from an identity provider, checked against its JWKS.
+    Jwks,
+}
+
+/// A TOML value given as one string or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
 
 /// Values as given by flags or environment (clap fills both) before the file and defaults.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -53,6 +77,32 @@ pub struct ConfigArgs {
     /// Seconds after which a read (GET) is abandoned with 503.
     #[arg(long, env = "REVCYCLE_READ_TIMEOUT_SECS", global = true)]
     pub read_timeout_secs: Option<u64>,
+    /// Token verification: dev (local HS256 key) or jwks (identity provider's keys).
+    #[arg(long, value_enum, env = "REVCYCLE_AUTH_MODE", global = true)]
+    pub auth_mode: Option<AuthMode>,
+    /// JWKS file with the identity provider's public keys (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_FILE", global = true)]
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL (https; http only on loopback), fetched at start-up and cached (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_URL", global = true)]
+    pub jwks_url: Option<String>,
+    /// Required `iss` of tokens (jwks mode).
+    #[arg(long, env = "REVCYCLE_TOKEN_ISSUER", global = true)]
+    pub token_issuer: Option<String>,
+    /// Accepted `aud` of tokens (jwks mode); repeat the flag or separate with commas.
+    #[arg(
+        long,
+        env = "REVCYCLE_TOKEN_AUDIENCE",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub token_audience: Vec<String>,
+    /// Seconds between JWKS re-reads (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_REFRESH_SECS", global = true)]
+    pub jwks_refresh_secs: Option<u64>,
+    /// Least seconds between JWKS fetches caused by tokens naming unknown keys (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_MIN_REFRESH_SECS", global = true)]
+    pub jwks_min_refresh_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -67,6 +117,13 @@ struct FileConfig {
     rate_limit_per_second: Option<u32>,
     rate_limit_burst: Option<u32>,
     read_timeout_secs: Option<u64>,
+    auth_mode: Option<AuthMode>,
+    jwks_file: Option<PathBuf>,
+    jwks_url: Option<String>,
+    token_issuer: Option<String>,
+    token_audience: Option<OneOrMany>,
+    jwks_refresh_secs: Option<u64>,
+    jwks_min_refresh_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +137,13 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
     pub read_timeout_secs: u64,
+    pub auth_mode: AuthMode,
+    pub jwks_file: Option<PathBuf>,
+    pub jwks_url: Option<String>,
+    pub token_issuer: Option<String>,
+    pub token_audience: Vec<String>,
+    pub jwks_refresh_secs: u64,
+    pub jwks_min_refresh_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +206,28 @@ impl Config {
                 .or(file.read_timeout_secs)
                 .unwrap_or(DEFAULT_READ_TIMEOUT_SECS)
                 .max(1),
+            auth_mode: args.auth_mode.or(file.auth_mode).unwrap_or_default(),
+            jwks_file: args.jwks_file.clone().or(file.jwks_file),
+            jwks_url: args.jwks_url.clone().or(file.jwks_url),
+            token_issuer: args.token_issuer.clone().or(file.token_issuer),
+            token_audience: if args.token_audience.is_empty() {
+                match file.token_audience {
+                    Some(OneOrMany::One(a)) => vec![a],
+                    Some(OneOrMany::Many(a)) => a,
+                    None => vec![],
+                }
+            } else {
+                args.token_audience.clone()
+            },
+            jwks_refresh_secs: args
+                .jwks_refresh_secs
+                .or(file.jwks_refresh_secs)
+                .unwrap_or(DEFAULT_JWKS_REFRESH_SECS)
+                .max(1),
+            jwks_min_refresh_secs: args
+                .jwks_min_refresh_secs
+                .or(file.jwks_min_refresh_secs)
+                .unwrap_or(DEFAULT_JWKS_MIN_REFRESH_SECS),
             data_dir,
         })
     }
@@ -186,6 +272,23 @@ mod tests {
         assert_eq!(c.bind.port(), 9000, "file value used when no flag");
         assert_eq!(c.pool_size, 7, "flag wins over file");
         assert_eq!(c.body_limit, DEFAULT_BODY_LIMIT, "default when neither");
+        assert_eq!(c.auth_mode, AuthMode::Dev, "development mode unless asked");
+        std::fs::write(
+            &file,
+            "auth_mode = \"jwks\"\ntoken_audience = [\"a\", \"b\"]\ntoken_issuer = \"https://idp\"\n",
+        )
+        .unwrap();
+        let c = Config::load(&args).unwrap();
+        assert_eq!(c.auth_mode, AuthMode::Jwks);
+        assert_eq!(c.token_audience, ["a", "b"]);
+        let c = Config::load(&ConfigArgs {
+            token_audience: vec!["c".into()],
+            ..args.clone()
+        })
+        .unwrap();
+        assert_eq!(c.token_audience, ["c"], "flag replaces the file's list");
+        std::fs::write(&file, "token_audience = \"only\"\n").unwrap();
+        assert_eq!(Config::load(&args).unwrap().token_audience, ["only"]);
         std::fs::write(&file, "nonsense = 1\n").unwrap();
         assert!(matches!(
             Config::load(&args),

@@ -16,8 +16,8 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::DevSigner;
-use crate::config::Config;
+use crate::auth::{DevSigner, JwksSettings, JwksVerifier, Verifier};
+use crate::config::{AuthMode, Config};
 use crate::files;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -47,6 +47,16 @@ pub struct Runtime {
     pub pool: DbPool,
     pub keyring: Arc<KeyRing>,
     pub signer: Arc<DevSigner>,
+    /// How the server checks tokens (jwks mode: keys not loaded until [`JwksVerifier::load`]).
+    pub verifier: Verifier,
+}
+
+/// What a first run on an empty database set up.
+pub enum FirstRun {
+    /// Development mode: the new organization's admin token, in this file.
+    AdminToken(PathBuf),
+    /// Production mode: the new organization, for whom the identity provider issues tokens.
+    Organization(uuid::Uuid),
 }
 
 fn master_key(config: &Config) -> Result<Arc<dyn KeyWrapper>, StartupError> {
@@ -78,18 +88,28 @@ pub fn open(config: Config) -> Result<Runtime, StartupError> {
     if applied > 0 {
         tracing::info!(applied, "applied database migrations");
     }
+    let verifier = match config.auth_mode {
+        AuthMode::Dev => Verifier::Dev(signer.clone()),
+        AuthMode::Jwks => Verifier::Jwks(Arc::new(
+            JwksSettings::from_config(&config)
+                .and_then(JwksVerifier::new)
+                .map_err(StartupError::Refused)?,
+        )),
+    };
     Ok(Runtime {
         config,
         pool,
         keyring: Arc::new(KeyRing::new(wrapper)),
         signer,
+        verifier,
     })
 }
 
 impl Runtime {
-    /// On a fresh database, create a first organization and write an admin token for it, so a
-    /// newcomer can call the API at once. Returns the token file when one was written.
-    pub fn bootstrap(&self) -> Result<Option<PathBuf>, StartupError> {
+    /// On a fresh database, create a first organization and, in development mode, write an
+    /// admin token for it, so a newcomer can call the API at once. In jwks mode tokens come from
+    /// the identity provider, which needs the organization's id for the `org` claim.
+    pub fn bootstrap(&self) -> Result<Option<FirstRun>, StartupError> {
         let mut conn = self
             .pool
             .get()
@@ -98,6 +118,10 @@ impl Runtime {
             return Ok(None);
         }
         let org = orgs::create(&mut conn, &self.keyring, "Development organization")?;
+        if self.config.auth_mode == AuthMode::Jwks {
+            tracing::info!(org = %org.id, "created the first organization");
+            return Ok(Some(FirstRun::Organization(org.id)));
+        }
         let token = self.signer.issue(
             "dev-admin",
             org.id,
@@ -111,14 +135,14 @@ impl Runtime {
         }
         files::write_private(&path, format!("{token}\n").as_bytes())?;
         tracing::info!(org = %org.id, path = %path.display(), "created the first organization and an admin token");
-        Ok(Some(path))
+        Ok(Some(FirstRun::AdminToken(path)))
     }
 
     pub fn state(&self) -> AppState {
         AppState {
             pool: self.pool.clone(),
             keyring: self.keyring.clone(),
-            signer: self.signer.clone(),
+            verifier: self.verifier.clone(),
             body_limit: self.config.body_limit,
             events: Arc::new(revcycle_core::access::events::LogSink),
             rate_limiter: crate::limits::RateLimiter::new(

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use revcycle_core::access::SecurityEventSink;
 use revcycle_core::store::{DbPool, KeyRing};
 
-use crate::auth::DevSigner;
+use crate::auth::Verifier;
 use crate::limits::RateLimiter;
 
 /// Shared by every worker: the pool, the key ring (with its cache of unwrapped org keys)
@@ -11,7 +11,7 @@ use crate::limits::RateLimiter;
 pub struct AppState {
     pub pool: DbPool,
     pub keyring: Arc<KeyRing>,
-    pub signer: Arc<DevSigner>,
+    pub verifier: Verifier,
     pub body_limit: usize,
     /// Where security events (break-glass) are recorded.
     pub events: Arc<dyn SecurityEventSink>,

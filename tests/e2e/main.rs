@@ -4,6 +4,7 @@
 mod access;
 mod errors;
 mod fixtures;
+mod jwks;
 mod phi;
 mod readme;
 mod resources;

@@ -211,10 +211,18 @@ impl Server {
                 );
             }
         };
-        let token = std::fs::read_to_string(data_dir.join("admin.token"))
-            .expect("admin token")
-            .trim()
-            .to_string();
+        // In jwks mode the identity provider issues tokens: there is no development admin token.
+        let jwks_mode = extra_env
+            .iter()
+            .any(|(k, v)| *k == "REVCYCLE_AUTH_MODE" && *v == "jwks");
+        let token = if jwks_mode {
+            String::new()
+        } else {
+            std::fs::read_to_string(data_dir.join("admin.token"))
+                .expect("admin token")
+                .trim()
+                .to_string()
+        };
         let trust = trust.unwrap_or_else(|| data_dir.join("tls/dev-cert.pem"));
         let client = http_client(tls.then_some(trust.as_path()));
         Server {

@@ -1,18 +1,23 @@
 //! Bearer-token authentication. Development mode signs and verifies HS256 tokens with a key
-//! generated under the data directory; every request that serves data needs a valid token.
+//! generated under the data directory; production mode (`jwks`) verifies RS256/ES256 tokens
+//! from an identity provider against its JWKS. Every request that serves data needs a valid
+//! token, and both modes turn the claims into a [`Principal`] the same way.
 
-use std::future::{Ready, ready};
-use std::path::Path;
+mod dev;
+pub mod jwks;
+
+use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use futures_util::future::LocalBoxFuture;
 use revcycle_core::access::{
     Action, Capability, OrgId, PURPOSES_OF_USE, Principal, Resource, Role, Scopes, allowed, granted,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use dev::DevSigner;
+pub use jwks::{JwksSettings, JwksVerifier};
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -42,87 +47,43 @@ pub struct Claims {
     pub exp: i64,
 }
 
-/// The development signing key (HS256), kept in the data directory with mode 0600.
-pub struct DevSigner {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+/// How bearer tokens are verified: chosen once at start-up by `auth_mode`.
+#[derive(Clone)]
+pub enum Verifier {
+    /// HS256 with the local development key.
+    Dev(Arc<DevSigner>),
+    /// RS256/ES256 with the identity provider's published keys.
+    Jwks(Arc<JwksVerifier>),
 }
 
-impl DevSigner {
-    pub fn load_or_create(path: &Path) -> std::io::Result<DevSigner> {
-        let secret = if path.exists() {
-            let text = std::fs::read_to_string(path)?;
-            STANDARD
-                .decode(text.trim())
-                .map_err(|_| std::io::Error::other("token signing key file is not base64"))?
-        } else {
-            let mut secret = vec![0u8; 32];
-            getrandom::fill(&mut secret)
-                .map_err(|_| std::io::Error::other("no system randomness"))?;
-            crate::files::write_private(
-                path,
-                format!("{}\n", STANDARD.encode(&secret)).as_bytes(),
-            )?;
-            secret
-        };
-        Ok(DevSigner {
-            encoding: EncodingKey::from_secret(&secret),
-            decoding: DecodingKey::from_secret(&secret),
-        })
-    }
-
-    pub fn issue(
-        &self,
-        sub: &str,
-        org: Uuid,
-        roles: &[Role],
-        ttl_secs: i64,
-        scope: Option<String>,
-    ) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            sub: sub.to_string(),
-            org,
-            roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
-            scope,
-            client_id: None,
-            purpose_of_use: None,
-            iss: DEV_ISSUER.to_string(),
-            aud: AUDIENCE.to_string(),
-            iat: now,
-            nbf: now,
-            exp: now + ttl_secs,
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing cannot fail")
-    }
-
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.set_issuer(&[DEV_ISSUER]);
-        v.set_audience(&[AUDIENCE]);
-        v.leeway = LEEWAY_SECS;
-        v.validate_nbf = true;
-        v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
-            .map(|d| d.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                let why = match e.kind() {
-                    K::ExpiredSignature => "the token has expired",
-                    K::ImmatureSignature => "the token is not valid yet",
-                    K::InvalidIssuer => "the token's issuer is not trusted",
-                    K::InvalidAudience => "the token is not for this API",
-                    K::InvalidSignature => "the token's signature is invalid",
-                    K::InvalidAlgorithm => "the token's algorithm is not accepted",
-                    _ => "the token is malformed",
-                };
-                ApiError::Unauthorized(why.to_string())
-            })
+impl Verifier {
+    /// Verify signature and claims. Only a JWKS token naming a key not seen yet waits (for one
+    /// rate-limited refresh); everything else completes without I/O.
+    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        match self {
+            Verifier::Dev(signer) => signer.verify(token),
+            Verifier::Jwks(jwks) => jwks.verify(token).await,
+        }
     }
 }
 
-fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Principal, ApiError> {
+/// The 401 for a token jsonwebtoken refused; the reason is generic, never the token's content.
+fn token_error(e: &jsonwebtoken::errors::Error) -> ApiError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    let why = match e.kind() {
+        K::ExpiredSignature => "the token has expired",
+        K::ImmatureSignature => "the token is not valid yet",
+        K::InvalidIssuer => "the token's issuer is not trusted",
+        K::InvalidAudience => "the token is not for this API",
+        K::InvalidSignature => "the token's signature is invalid",
+        K::InvalidAlgorithm => "the token's algorithm is not accepted",
+        K::MissingRequiredClaim(_) => "the token lacks a required claim (exp, nbf, iss, aud, sub)",
+        _ => "the token is malformed",
+    };
+    ApiError::Unauthorized(why.to_string())
+}
+
+async fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(ApiError::Internal)?;
@@ -139,7 +100,7 @@ fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Principa
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be a Bearer token".into())
         })?;
-    let claims = state.signer.verify(token.trim())?;
+    let claims = state.verifier.verify(token.trim()).await?;
     let mut roles = Vec::new();
     for r in &claims.roles {
         roles.push(
@@ -247,10 +208,11 @@ pub struct Auth(pub Principal);
 
 impl FromRequest for Auth {
     type Error = ApiError;
-    type Future = Ready<Result<Auth, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Auth, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(principal_from(req, false).map(Auth))
+        let req = req.clone();
+        Box::pin(async move { principal_from(&req, false).await.map(Auth) })
     }
 }
 
@@ -260,9 +222,10 @@ pub struct AuthBreakGlass(pub Principal);
 
 impl FromRequest for AuthBreakGlass {
     type Error = ApiError;
-    type Future = Ready<Result<AuthBreakGlass, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<AuthBreakGlass, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(principal_from(req, true).map(AuthBreakGlass))
+        let req = req.clone();
+        Box::pin(async move { principal_from(&req, true).await.map(AuthBreakGlass) })
     }
 }
