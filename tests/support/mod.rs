@@ -51,12 +51,31 @@ pub fn revcycle_bin() -> PathBuf {
         if release {
             cmd.arg("--release");
         }
-        // Use the rustc that sits beside this cargo: run outside cargo (the load generator
-        // started directly), a rustup proxy would otherwise obey a dependency's own
-        // rust-toolchain file and ask for a toolchain that is not installed.
-        let rustc = std::path::Path::new(env!("CARGO")).with_file_name("rustc");
-        if std::env::var_os("RUSTC").is_none() && rustc.exists() {
-            cmd.env("RUSTC", rustc);
+        // Cargo's per-package variables (set for this test process) would reach build scripts
+        // that watch them (ring watches CARGO_MANIFEST_DIR) and make every test rebuild them.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name == "CARGO_MANIFEST_DIR"
+                || name == "CARGO_MANIFEST_PATH"
+                || name == "CARGO_CRATE_NAME"
+                || name == "CARGO_PRIMARY_PACKAGE"
+                || name == "CARGO_TARGET_TMPDIR"
+                || name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_")
+            {
+                cmd.env_remove(name.as_ref());
+            }
+        }
+        // Pin the toolchain this cargo belongs to: started outside cargo (the load generator run
+        // directly), a rustup proxy would otherwise obey a dependency's own rust-toolchain file
+        // and ask for a toolchain that is not installed.
+        if std::env::var_os("RUSTUP_TOOLCHAIN").is_none()
+            && let Some(toolchain) = std::path::Path::new(env!("CARGO"))
+                .parent()
+                .and_then(|bin| bin.parent())
+                .and_then(|dir| dir.file_name())
+        {
+            cmd.env("RUSTUP_TOOLCHAIN", toolchain);
         }
         let status = cmd.status().expect("run cargo build");
         assert!(status.success(), "building the revcycle binary failed");
