@@ -4,6 +4,7 @@
 mod access;
 mod errors;
 mod fixtures;
+mod master_key;
 mod phi;
 mod readme;
 mod resources;
