@@ -1,4 +1,4 @@
-//! The `revcycle` command line: serve, migrate, openapi, token, org.
+//! The `revcycle` command line: serve, migrate, openapi, token, org, keys.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use actix_web::{HttpServer, web};
 use clap::{Parser, Subcommand};
 use revcycle_core::access::{OrgId, Role};
-use revcycle_core::store::orgs;
+use revcycle_core::phi::AwsKmsConfig;
+use revcycle_core::store::{orgs, rewrap};
 use uuid::Uuid;
 
 use crate::auth::Verifier;
-use crate::config::{AuthMode, Config, ConfigArgs};
+use crate::config::{AuthMode, Config, ConfigArgs, MasterKeySource};
 use crate::startup::{self, FirstRun, StartupError};
 
 /// Seconds a client has to send a request's head (408 after that) or finish a TLS handshake.
@@ -46,6 +47,9 @@ pub enum Command {
     /// Manage organizations (tenants).
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -89,6 +93,31 @@ pub enum OrgCommand {
     },
     /// List organizations.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Master-key rotation: re-wrap every organization's keys, in one transaction, with a new
+    /// master key (the current one comes from the usual configuration). Stop the servers first,
+    /// then start them configured with the new master key.
+    Rewrap(RewrapArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("to").required(true).args(["to_key_file", "to_kms"])))]
+pub struct RewrapArgs {
+    /// New master key file (created 0600 with a fresh key when missing).
+    #[arg(long, value_name = "PATH")]
+    pub to_key_file: Option<PathBuf>,
+    /// New master key in AWS KMS (key id, ARN or alias).
+    #[arg(long, value_name = "KEY_ID")]
+    pub to_kms: Option<String>,
+    /// Region of the new KMS key (default: the configured KMS region, then AWS_REGION).
+    #[arg(long, requires = "to_kms")]
+    pub to_kms_region: Option<String>,
+    /// Endpoint for the new KMS key (default: the configured KMS endpoint).
+    #[arg(long, requires = "to_kms")]
+    pub to_kms_endpoint: Option<String>,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -191,8 +220,51 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             }
             Ok(())
         }
+        Command::Keys(KeysCommand::Rewrap(args)) => rewrap(config, args),
         Command::Serve(args) => serve(config, args),
     }
+}
+
+fn rewrap(config: Config, args: RewrapArgs) -> Result<(), StartupError> {
+    let to = match (args.to_key_file, args.to_kms) {
+        (Some(path), _) => MasterKeySource::File(path),
+        (None, Some(key_id)) => {
+            let configured = match &config.master_key {
+                MasterKeySource::AwsKms(k) => Some(k.clone()),
+                _ => None,
+            };
+            let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+            let region = args
+                .to_kms_region
+                .or_else(|| configured.as_ref().map(|k| k.region.clone()))
+                .or_else(|| env("AWS_REGION"))
+                .or_else(|| env("AWS_DEFAULT_REGION"))
+                .ok_or_else(|| {
+                    StartupError::Refused("give --to-kms-region (or set AWS_REGION)".into())
+                })?;
+            MasterKeySource::AwsKms(AwsKmsConfig {
+                key_id,
+                region,
+                endpoint: args
+                    .to_kms_endpoint
+                    .or_else(|| configured.and_then(|k| k.endpoint)),
+            })
+        }
+        (None, None) => unreachable!("clap requires a destination"),
+    };
+    let rt = startup::open(config)?;
+    let to = startup::key_wrapper(&to)?;
+    let mut conn = rt
+        .pool
+        .get()
+        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+    let report = rewrap::rewrap_all(&mut conn, rt.keyring.wrapper(), to.as_ref())?;
+    println!(
+        "re-wrapped {} keys of {} organizations from {} to {}",
+        report.keys, report.orgs, report.from, report.to
+    );
+    println!("start the servers with the new master key; the old one no longer unwraps anything");
+    Ok(())
 }
 
 fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {

@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use revcycle_core::phi::AwsKmsConfig;
 use serde::Deserialize;
 
 pub const DEFAULT_DATA_DIR: &str = "revcycle-data";
@@ -43,6 +44,8 @@ enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
+/// Base64 of a 32-byte master key. Environment only: a secret has no place in flags or files.
+pub const MASTER_KEY_ENV: &str = "REVCYCLE_MASTER_KEY";
 
 /// Values as given by flags or environment (clap fills both) before the file and defaults.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -103,6 +106,18 @@ pub struct ConfigArgs {
     /// Least seconds between JWKS fetches caused by tokens naming unknown keys (jwks mode).
     #[arg(long, env = "REVCYCLE_JWKS_MIN_REFRESH_SECS", global = true)]
     pub jwks_min_refresh_secs: Option<u64>,
+    /// Master key file (created 0600 on first run; default: DATA_DIR/master.key).
+    #[arg(long, env = "REVCYCLE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// AWS KMS key (id, ARN or alias) holding the master key; no key file is used then.
+    #[arg(long, env = "REVCYCLE_KMS_KEY_ID", global = true)]
+    pub kms_key_id: Option<String>,
+    /// AWS region of the KMS key (default: AWS_REGION, then AWS_DEFAULT_REGION).
+    #[arg(long, env = "REVCYCLE_KMS_REGION", global = true)]
+    pub kms_region: Option<String>,
+    /// KMS endpoint URL (VPC endpoint, or a local KMS for tests).
+    #[arg(long, env = "REVCYCLE_KMS_ENDPOINT", global = true)]
+    pub kms_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -124,6 +139,21 @@ struct FileConfig {
     token_audience: Option<OneOrMany>,
     jwks_refresh_secs: Option<u64>,
     jwks_min_refresh_secs: Option<u64>,
+    master_key_file: Option<PathBuf>,
+    kms_key_id: Option<String>,
+    kms_region: Option<String>,
+    kms_endpoint: Option<String>,
+}
+
+/// Where the master key (which wraps every organization's data keys) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// A base64 key file, created 0600 when missing; refused when group/world accessible.
+    File(PathBuf),
+    /// Base64 in the `REVCYCLE_MASTER_KEY` environment variable.
+    Env,
+    /// An AWS KMS key: the master key never leaves KMS.
+    AwsKms(AwsKmsConfig),
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +174,7 @@ pub struct Config {
     pub token_audience: Vec<String>,
     pub jwks_refresh_secs: u64,
     pub jwks_min_refresh_secs: u64,
+    pub master_key: MasterKeySource,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +186,8 @@ pub enum ConfigError {
     },
     #[error("configuration file {path} is invalid: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Config {
@@ -169,8 +202,9 @@ impl Config {
         let data_dir = args
             .data_dir
             .clone()
-            .or(file.data_dir)
+            .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let master_key = master_key_source(args, &file, &data_dir)?;
         // DATABASE_URL is the conventional name; REVCYCLE_DATABASE_URL and the flag win over it.
         let database_url = args
             .database_url
@@ -179,6 +213,7 @@ impl Config {
             .or(file.database_url)
             .unwrap_or_else(|| data_dir.join("revcycle.db").to_string_lossy().into_owned());
         Ok(Config {
+            master_key,
             database_url,
             bind: args
                 .bind
@@ -235,6 +270,66 @@ impl Config {
     pub fn is_loopback(&self) -> bool {
         is_loopback(self.bind.ip())
     }
+}
+
+/// KMS when a key id is configured, else `REVCYCLE_MASTER_KEY`, else the key file. Two sources
+/// at once is refused rather than guessed at.
+fn master_key_source(
+    args: &ConfigArgs,
+    file: &FileConfig,
+    data_dir: &Path,
+) -> Result<MasterKeySource, ConfigError> {
+    let nonempty = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let env_key = std::env::var(MASTER_KEY_ENV)
+        .ok()
+        .is_some_and(|v| !v.trim().is_empty());
+    let key_file = args
+        .master_key_file
+        .clone()
+        .or_else(|| file.master_key_file.clone());
+    let kms_key_id = nonempty(args.kms_key_id.clone().or_else(|| file.kms_key_id.clone()));
+    if let Some(key_id) = kms_key_id {
+        if env_key {
+            return Err(ConfigError::Invalid(format!(
+                "both a KMS key id and {MASTER_KEY_ENV} are set: choose one master key source"
+            )));
+        }
+        if key_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "both a KMS key id and a master key file are set: choose one master key source"
+                    .into(),
+            ));
+        }
+        let region = nonempty(args.kms_region.clone())
+            .or_else(|| nonempty(file.kms_region.clone()))
+            .or_else(|| nonempty(std::env::var("AWS_REGION").ok()))
+            .or_else(|| nonempty(std::env::var("AWS_DEFAULT_REGION").ok()))
+            .ok_or_else(|| {
+                ConfigError::Invalid(
+                    "a KMS key id is set but no region: give --kms-region (or REVCYCLE_KMS_REGION, AWS_REGION)".into(),
+                )
+            })?;
+        return Ok(MasterKeySource::AwsKms(AwsKmsConfig {
+            key_id: key_id.trim().to_string(),
+            region: region.trim().to_string(),
+            endpoint: nonempty(
+                args.kms_endpoint
+                    .clone()
+                    .or_else(|| file.kms_endpoint.clone()),
+            ),
+        }));
+    }
+    if env_key {
+        if key_file.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "both {MASTER_KEY_ENV} and a master key file are set: choose one master key source"
+            )));
+        }
+        return Ok(MasterKeySource::Env);
+    }
+    Ok(MasterKeySource::File(key_file.unwrap_or_else(|| {
+        data_dir.join(crate::startup::MASTER_KEY_FILE)
+    })))
 }
 
 pub fn is_loopback(ip: IpAddr) -> bool {
@@ -295,5 +390,88 @@ mod tests {
             Err(ConfigError::Parse { .. })
         ));
         std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[cfg(test)]
+mod master_key_tests {
+    use super::*;
+
+    fn load(toml: &str, args: ConfigArgs) -> Result<Config, ConfigError> {
+        let dir = tempfile_dir();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, toml).unwrap();
+        let result = Config::load(&ConfigArgs {
+            config: Some(file),
+            data_dir: Some(dir.join("data")),
+            ..args
+        });
+        std::fs::remove_dir_all(&dir).ok();
+        result
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("revcycle-mk-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn key_file_by_default_then_file_then_flag() {
+        let c = load("", ConfigArgs::default()).unwrap();
+        match c.master_key {
+            MasterKeySource::File(p) => assert!(p.ends_with("data/master.key"), "{p:?}"),
+            other => panic!("{other:?}"),
+        }
+        let c = load("master_key_file = \"/etc/rc/mk\"\n", ConfigArgs::default()).unwrap();
+        assert_eq!(c.master_key, MasterKeySource::File("/etc/rc/mk".into()));
+        let args = ConfigArgs {
+            master_key_file: Some("/flag/mk".into()),
+            ..Default::default()
+        };
+        let c = load("master_key_file = \"/etc/rc/mk\"\n", args).unwrap();
+        assert_eq!(c.master_key, MasterKeySource::File("/flag/mk".into()));
+    }
+
+    #[test]
+    fn kms_from_file_with_flag_overrides() {
+        let toml = "kms_key_id = \"alias/file\"\nkms_region = \"eu-west-1\"\n";
+        let c = load(toml, ConfigArgs::default()).unwrap();
+        assert_eq!(
+            c.master_key,
+            MasterKeySource::AwsKms(AwsKmsConfig {
+                key_id: "alias/file".into(),
+                region: "eu-west-1".into(),
+                endpoint: None,
+            })
+        );
+        let args = ConfigArgs {
+            kms_key_id: Some("arn:aws:kms:us-east-2:111122223333:key/k".into()),
+            kms_region: Some("us-east-2".into()),
+            kms_endpoint: Some("https://kms.example".into()),
+            ..Default::default()
+        };
+        let c = load(toml, args).unwrap();
+        assert_eq!(
+            c.master_key,
+            MasterKeySource::AwsKms(AwsKmsConfig {
+                key_id: "arn:aws:kms:us-east-2:111122223333:key/k".into(),
+                region: "us-east-2".into(),
+                endpoint: Some("https://kms.example".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn two_sources_are_refused() {
+        let err = load(
+            "kms_key_id = \"alias/x\"\nkms_region = \"us-east-1\"\nmaster_key_file = \"/mk\"\n",
+            ConfigArgs::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("choose one master key source"),
+            "{err}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Logger, from_fn};
 use actix_web::{App, HttpMessage, HttpResponse, web};
 use revcycle_core::access::{OrgId, Role};
-use revcycle_core::phi::{KeyWrapper, LocalMasterKey};
+use revcycle_core::phi::{AwsKms, KeyWrapper, LocalMasterKey};
 use revcycle_core::store::{self, DbPool, KeyRing, orgs};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -17,7 +17,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{DevSigner, JwksSettings, JwksVerifier, Verifier};
-use crate::config::{AuthMode, Config};
+use crate::config::{AuthMode, Config, MASTER_KEY_ENV, MasterKeySource};
 use crate::files;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -60,15 +60,24 @@ pub enum FirstRun {
 }
 
 fn master_key(config: &Config) -> Result<Arc<dyn KeyWrapper>, StartupError> {
-    match std::env::var("REVCYCLE_MASTER_KEY") {
-        Ok(b64) if !b64.trim().is_empty() => Ok(Arc::new(LocalMasterKey::from_base64(b64.trim())?)),
-        _ => {
-            let (key, created) =
-                LocalMasterKey::load_or_create(&config.data_dir.join(MASTER_KEY_FILE))?;
+    key_wrapper(&config.master_key)
+}
+
+/// The key wrapper for a master key source (also the destination of `keys rewrap`).
+pub fn key_wrapper(source: &MasterKeySource) -> Result<Arc<dyn KeyWrapper>, StartupError> {
+    match source {
+        MasterKeySource::Env => Ok(Arc::new(LocalMasterKey::from_env(MASTER_KEY_ENV)?)),
+        MasterKeySource::File(path) => {
+            let (key, created) = LocalMasterKey::load_or_create(path)?;
             if created {
-                tracing::info!(path = %config.data_dir.join(MASTER_KEY_FILE).display(), "created a new master key (mode 0600); back it up: without it the data cannot be decrypted");
+                tracing::info!(path = %path.display(), "created a new master key (mode 0600); back it up: without it the data cannot be decrypted");
             }
             Ok(Arc::new(key))
+        }
+        MasterKeySource::AwsKms(kms) => {
+            let kms = AwsKms::connect(kms)?;
+            tracing::info!(key = %kms.key_arn(), "master key held by AWS KMS");
+            Ok(Arc::new(kms))
         }
     }
 }
@@ -88,6 +97,7 @@ pub fn open(config: Config) -> Result<Runtime, StartupError> {
     if applied > 0 {
         tracing::info!(applied, "applied database migrations");
     }
+    store::keyring::check_master_key(&mut conn, wrapper.as_ref())?;
     let verifier = match config.auth_mode {
         AuthMode::Dev => Verifier::Dev(signer.clone()),
         AuthMode::Jwks => Verifier::Jwks(Arc::new(

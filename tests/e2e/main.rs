@@ -5,6 +5,7 @@ mod access;
 mod errors;
 mod fixtures;
 mod jwks;
+mod master_key;
 mod phi;
 mod readme;
 mod resources;

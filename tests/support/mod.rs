@@ -451,3 +451,224 @@ pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+impl Server {
+    /// Stop the server process (its data directory and database stay).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start the server again (plain HTTP) on the same data directory and database, with
+    /// `extra_env` set, e.g. another master key configuration.
+    pub async fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
+        self.stop();
+        let mut cmd = Command::new(revcycle_bin());
+        cmd.args(["--bind", "127.0.0.1:0", "serve", "--insecure-http"])
+            .env("REVCYCLE_DATA_DIR", &self.data_dir)
+            .env("REVCYCLE_DATABASE_URL", &self.db.url)
+            .env("REVCYCLE_WORKERS", "2")
+            .env("REVCYCLE_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .env_remove("REVCYCLE_MASTER_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start revcycle");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("revcycle: listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                let mut l = sink.lock().expect("log lock");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        self.child = child;
+        self.log = log;
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => self.base = base,
+            Err(_) => {
+                let _ = self.child.kill();
+                panic!("server did not restart; log:\n{}", self.log());
+            }
+        }
+    }
+
+    /// Run a `revcycle` command against this server's data directory and database with
+    /// `extra_env` set, whatever its outcome.
+    pub fn admin_output(&self, args: &[&str], extra_env: &[(&str, &str)]) -> std::process::Output {
+        let mut cmd = Command::new(revcycle_bin());
+        cmd.args(args)
+            .env("REVCYCLE_DATA_DIR", &self.data_dir)
+            .env("REVCYCLE_DATABASE_URL", &self.db.url)
+            .env("REVCYCLE_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("REVCYCLE_MASTER_KEY");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run revcycle")
+    }
+}
+
+/// The cargo target directory the tests were built in (`target/`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("executable path");
+    // Tests live in target/<profile>/deps/.
+    let mut dir = exe.parent().expect("executable dir").to_path_buf();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
+    dir.pop();
+    dir
+}
+
+/// A Python virtual environment under `target/py/<name>` with exactly `packages` (pinned
+/// pip requirement strings) installed, created on first use; returns its `bin` directory.
+///
+/// Test processes run in parallel, so creation happens under a file lock, and a stamp naming
+/// the packages marks a finished environment (a half-built one is rebuilt). A missing
+/// python3 or a failed install fails the test with the reason: a tool is never skipped.
+pub fn python_tool(name: &str, packages: &[&str]) -> PathBuf {
+    let root = target_dir().join("py");
+    std::fs::create_dir_all(&root).expect("create target/py");
+    let venv = root.join(name);
+    let stamp = venv.join("revcycle-packages.txt");
+    let wanted = packages.join("\n") + "\n";
+    let lock = std::fs::File::create(root.join(format!("{name}.lock"))).expect("venv lock file");
+    lock.lock().expect("lock the venv");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return venv.join("bin");
+    }
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv).expect("remove an unfinished venv");
+    }
+    let run = |cmd: &mut Command, what: &str| {
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("{what}: cannot run {:?}: {e}", cmd.get_program()));
+        assert!(
+            out.status.success(),
+            "{what} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        "creating a Python venv (needs python3 with venv; on Debian: apt-get install python3-venv)",
+    );
+    run(
+        Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages),
+        &format!("pip install {packages:?} (needs access to PyPI)"),
+    );
+    std::fs::write(&stamp, wanted).expect("write venv stamp");
+    venv.join("bin")
+}
+
+/// The moto requirement the KMS tests run against.
+pub const MOTO: &str = "moto[server]==5.2.1";
+
+/// A local AWS API emulator (`moto_server`) on a free loopback port, stopped when dropped.
+pub struct Moto {
+    pub endpoint: String,
+    bin: PathBuf,
+    child: Child,
+}
+
+impl Moto {
+    /// Region the tests use; the access key and secret below are moto's conventional fakes.
+    pub const REGION: &'static str = "us-east-1";
+
+    pub fn start() -> Moto {
+        let bin = python_tool("moto", &[MOTO]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(bin.join("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start moto_server");
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let up = eventually(Duration::from_secs(60), || {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        });
+        if !up {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("moto output");
+            panic!(
+                "moto_server did not listen on {addr}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // Nobody reads moto's request log: do not let a full pipe block it.
+        let stderr = child.stderr.take().expect("stderr");
+        std::thread::spawn(
+            move || {
+                for _ in BufReader::new(stderr).lines().map_while(Result::ok) {}
+            },
+        );
+        Moto {
+            endpoint: format!("http://{addr}"),
+            bin,
+            child,
+        }
+    }
+
+    /// AWS credentials and region for a process talking to this moto.
+    pub fn aws_env(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", Self::REGION),
+        ]
+    }
+
+    /// Creates a symmetric KMS key (through boto3, which moto ships) and returns its ARN.
+    pub fn create_kms_key(&self) -> String {
+        let script = "import sys, boto3\n\
+            kms = boto3.client('kms', endpoint_url=sys.argv[1], region_name=sys.argv[2],\n\
+                aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+            print(kms.create_key(Description='revcycle test master key')['KeyMetadata']['Arn'])\n";
+        let out = Command::new(self.bin.join("python"))
+            .args(["-c", script, &self.endpoint, Self::REGION])
+            .output()
+            .expect("run python");
+        assert!(
+            out.status.success(),
+            "CreateKey failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

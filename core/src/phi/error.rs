@@ -28,6 +28,10 @@ pub enum PhiError {
     #[error("master key: {0}")]
     MasterKey(String),
 
+    /// AWS KMS could not be reached, refused a request or answered something unusable.
+    #[error("AWS KMS: {0}")]
+    Kms(String),
+
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -1,8 +1,8 @@
 //! Master key: wraps (encrypts) the per-organisation data and index keys
 //! that are stored in the database.
 //!
-//! [`LocalMasterKey`] keeps the key in a file or environment variable; a KMS
-//! implementation can later be added behind the same [`KeyWrapper`] trait.
+//! [`LocalMasterKey`] keeps the key in a file or environment variable;
+//! [`super::AwsKms`] keeps it in AWS KMS, behind the same [`KeyWrapper`] trait.
 //! Generate a key for the environment with e.g. `openssl rand -base64 32`.
 
 use std::fs::{DirBuilder, File, OpenOptions};

@@ -13,7 +13,7 @@
 //!
 //! - Each organisation has versioned AES-256-GCM **data keys** and one
 //!   HMAC-SHA256 **index key** ([`OrgKeys`]). They are stored only wrapped
-//!   by a master key ([`KeyWrapper`]; [`LocalMasterKey`] today, a KMS later),
+//!   by a master key ([`KeyWrapper`]: [`LocalMasterKey`] or [`AwsKms`]),
 //!   with an AAD ([`wrap_aad`]) naming org, kind and version so a wrapped key
 //!   copied elsewhere does not unwrap.
 //! - A field ciphertext ([`envelope`]) is
@@ -29,14 +29,18 @@
 //!
 //! Keys are wiped from memory on drop (`zeroize`); `Debug` never prints key
 //! bytes and errors ([`PhiError`]) never carry plaintext or key material.
-//! This module does no I/O besides reading/creating the local master key file.
+//! This module does no I/O besides reading/creating the local master key file and calling
+//! AWS KMS when it holds the master key.
 
+pub mod aws_kms;
 pub mod envelope;
 pub mod error;
 pub mod keys;
 pub mod master_key;
 pub mod normalize;
+pub mod sigv4;
 
+pub use aws_kms::{AwsKms, AwsKmsConfig};
 pub use envelope::{FieldContext, envelope_version};
 pub use error::PhiError;
 pub use keys::{DataKey, IndexKey, IndexPurpose, KeyKind, OrgKeys, WrappedKey, wrap_aad};

@@ -98,3 +98,22 @@ impl KeyRing {
         Ok(())
     }
 }
+
+/// Refuses to go on with a master key that did not wrap the stored keys, so a wrong key
+/// fails at start-up with a clear message instead of on the first patient read.
+pub fn check_master_key(conn: &mut DbConnection, wrapper: &dyn KeyWrapper) -> CoreResult<()> {
+    let current = wrapper.id();
+    let others: Vec<String> = org_keys::table
+        .filter(org_keys::wrapper_id.ne(&current))
+        .select(org_keys::wrapper_id)
+        .distinct()
+        .load(conn)?;
+    if others.is_empty() {
+        return Ok(());
+    }
+    Err(crate::phi::PhiError::MasterKey(format!(
+        "the configured master key ({current}) did not wrap the stored keys (wrapped by {}); configure that master key, or move the keys with `revcycle keys rewrap` run with it",
+        others.join(", ")
+    ))
+    .into())
+}

@@ -17,6 +17,7 @@ pub mod patients;
 pub mod payers;
 pub mod providers;
 pub mod remittances;
+pub mod rewrap;
 pub mod schema;
 pub mod sql_types;
 
