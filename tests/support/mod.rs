@@ -143,6 +143,57 @@ impl Drop for TestDb {
     }
 }
 
+/// Start `revcycle serve` on a free loopback port; returns the process, its log (collected
+/// by a thread) and its base URL once it says it is listening.
+fn spawn_server(
+    data_dir: &Path,
+    db_url: &str,
+    tls: bool,
+    extra_env: &[(&str, &str)],
+) -> (Child, Arc<Mutex<String>>, String) {
+    let mut cmd = Command::new(revcycle_bin());
+    cmd.args(["--bind", "127.0.0.1:0", "serve"]);
+    if !tls {
+        cmd.arg("--insecure-http");
+    }
+    cmd.env("REVCYCLE_DATA_DIR", data_dir)
+        .env("REVCYCLE_DATABASE_URL", db_url)
+        .env("REVCYCLE_WORKERS", "2")
+        .env("REVCYCLE_LOG", "info")
+        .env_remove("DATABASE_URL")
+        .env_remove("REVCYCLE_MASTER_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start revcycle");
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().expect("stderr");
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("revcycle: listening on ") {
+                let _ = tx.send(addr.trim().to_string());
+            }
+            let mut l = sink.lock().expect("log lock");
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(base) => (child, log, base),
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "server did not start; log:\n{}",
+                log.lock().expect("log lock")
+            );
+        }
+    }
+}
+
 /// A running server process with its own data directory and database.
 pub struct Server {
     pub base: String,
@@ -189,47 +240,7 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let db = TestDb::new(engine, dir.path());
-        let mut cmd = Command::new(revcycle_bin());
-        cmd.args(["--bind", "127.0.0.1:0", "serve"]);
-        if !tls {
-            cmd.arg("--insecure-http");
-        }
-        cmd.env("REVCYCLE_DATA_DIR", &data_dir)
-            .env("REVCYCLE_DATABASE_URL", &db.url)
-            .env("REVCYCLE_WORKERS", "2")
-            .env("REVCYCLE_LOG", "info")
-            .env_remove("DATABASE_URL")
-            .env_remove("REVCYCLE_MASTER_KEY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start revcycle");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("revcycle: listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-                let mut l = sink.lock().expect("log lock");
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let base = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "server did not start; log:\n{}",
-                    log.lock().expect("log lock")
-                );
-            }
-        };
+        let (child, log, base) = spawn_server(&data_dir, &db.url, tls, extra_env);
         // In jwks mode the identity provider issues tokens: there is no development admin token.
         let jwks_mode = extra_env
             .iter()
@@ -263,14 +274,7 @@ impl Server {
 
     /// Run a `revcycle` admin command against this server's data directory and database.
     pub fn admin(&self, args: &[&str]) -> String {
-        let out = Command::new(revcycle_bin())
-            .args(args)
-            .env("REVCYCLE_DATA_DIR", &self.data_dir)
-            .env("REVCYCLE_DATABASE_URL", &self.db.url)
-            .env("REVCYCLE_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .output()
-            .expect("run revcycle");
+        let out = self.admin_output(args, &[]);
         assert!(
             out.status.success(),
             "revcycle {args:?} failed: {}",
@@ -463,43 +467,10 @@ impl Server {
     /// `extra_env` set, e.g. another master key configuration.
     pub async fn restart_with(&mut self, extra_env: &[(&str, &str)]) {
         self.stop();
-        let mut cmd = Command::new(revcycle_bin());
-        cmd.args(["--bind", "127.0.0.1:0", "serve", "--insecure-http"])
-            .env("REVCYCLE_DATA_DIR", &self.data_dir)
-            .env("REVCYCLE_DATABASE_URL", &self.db.url)
-            .env("REVCYCLE_WORKERS", "2")
-            .env("REVCYCLE_LOG", "info")
-            .env_remove("DATABASE_URL")
-            .env_remove("REVCYCLE_MASTER_KEY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start revcycle");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("revcycle: listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-                let mut l = sink.lock().expect("log lock");
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
+        let (child, log, base) = spawn_server(&self.data_dir, &self.db.url, false, extra_env);
         self.child = child;
         self.log = log;
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(base) => self.base = base,
-            Err(_) => {
-                let _ = self.child.kill();
-                panic!("server did not restart; log:\n{}", self.log());
-            }
-        }
+        self.base = base;
     }
 
     /// Run a `revcycle` command against this server's data directory and database with
