@@ -101,6 +101,20 @@ pub enum KeysCommand {
     /// master key (the current one comes from the usual configuration). Stop the servers first,
     /// then start them configured with the new master key.
     Rewrap(RewrapArgs),
+    /// Data-key rotation: a new data-key version for new writes, then every encrypted value
+    /// re-encrypted under it in small transactions while servers keep serving. Resumes an
+    /// interrupted rotation.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RotateArgs {
+    /// Only this organization (default: all).
+    #[arg(long)]
+    pub org: Option<Uuid>,
+    /// Rows per table per transaction.
+    #[arg(long, default_value_t = revcycle_core::store::rotation::DEFAULT_BATCH)]
+    pub batch_size: i64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -221,8 +235,52 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             Ok(())
         }
         Command::Keys(KeysCommand::Rewrap(args)) => rewrap(config, args),
+        Command::Keys(KeysCommand::Rotate(args)) => rotate(config, args),
         Command::Serve(args) => serve(config, args),
     }
+}
+
+fn rotate(config: Config, args: RotateArgs) -> Result<(), StartupError> {
+    use revcycle_core::store::rotation;
+    let rt = startup::open(config)?;
+    let mut conn = rt
+        .pool
+        .get()
+        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+    let orgs: Vec<OrgId> = match args.org {
+        Some(id) => vec![OrgId(id)],
+        None => orgs::list(&mut conn)?
+            .into_iter()
+            .map(|o| OrgId(o.id))
+            .collect(),
+    };
+    // Test-only: slow each batch down so a test can interrupt a rotation halfway.
+    let pause = std::env::var("REVCYCLE_TEST_ROTATION_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+        .unwrap_or_default();
+    for org in orgs {
+        let r = rotation::begin(&mut conn, &rt.keyring, org)?;
+        let bar = indicatif::ProgressBar::new(r.rows_total.max(0) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {pos}/{len} rows ({elapsed})",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(format!("org {} -> key v{}", org.0, r.to_version));
+        let done = rotation::run(&mut conn, &rt.keyring, r, args.batch_size, pause, |r| {
+            bar.set_length(r.rows_total.max(0) as u64);
+            bar.set_position(r.rows_done.max(0) as u64);
+        })?;
+        bar.finish();
+        println!(
+            "org {}: {} rows re-encrypted under data key v{}",
+            org.0, done.rows_done, done.to_version
+        );
+    }
+    Ok(())
 }
 
 fn rewrap(config: Config, args: RewrapArgs) -> Result<(), StartupError> {
@@ -312,6 +370,17 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         None => {}
     }
     let state = web::Data::new(rt.state());
+    // Finish rotations an earlier process left halfway.
+    {
+        let mut conn = rt
+            .pool
+            .get()
+            .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+        for r in revcycle_core::store::rotation::unfinished(&mut conn)? {
+            tracing::info!(org = %r.org, version = r.to_version, "resuming an interrupted data-key rotation");
+            crate::routes::keys::spawn_rotation(&state, r);
+        }
+    }
     let (_, doc) = startup::routes_and_doc();
     let with_tls = tls.is_some();
     let bench_routes = std::env::var("REVCYCLE_BENCH_ROUTES").is_ok_and(|v| v == "1");

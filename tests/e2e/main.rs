@@ -9,6 +9,7 @@ mod master_key;
 mod phi;
 mod readme;
 mod resources;
+mod rotation;
 mod server;
 
 /// Declare one test per database engine for an `async fn(Engine)`.

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod coverages;
 pub mod encounters;
 pub mod health;
+pub mod keys;
 pub mod patients;
 pub mod payers;
 pub mod providers;
@@ -43,7 +44,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(coverages::configure)
             .configure(encounters::configure)
             .configure(claims::configure)
-            .configure(remittances::configure),
+            .configure(remittances::configure)
+            .configure(keys::configure),
     );
     cfg.service(health::health);
 }

@@ -204,6 +204,7 @@ impl IndexKey {
 }
 
 /// An organisation's unwrapped key ring.
+#[derive(Clone)]
 pub struct OrgKeys {
     org: Uuid,
     active: i32,

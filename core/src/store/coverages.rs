@@ -33,6 +33,7 @@ struct CoverageRow {
     effective_to: Option<chrono::NaiveDate>,
     active: bool,
     version: i32,
+    key_version: i32,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
 }
@@ -291,4 +292,66 @@ pub fn search(
         .select(CoverageRow::as_select())
         .load(conn)?;
     rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
+}
+
+/// Key rotation: re-encrypts up to `limit` of the org's coverages not under the active data
+/// key and recomputes the member id's blind index. Returns how many rows were rewritten.
+pub(crate) fn rotate_batch(
+    conn: &mut DbConnection,
+    keys: &OrgKeys,
+    org: OrgId,
+    limit: i64,
+) -> CoreResult<usize> {
+    let rows: Vec<CoverageRow> = coverages::table
+        .filter(coverages::org_id.eq(org.as_str()))
+        .filter(coverages::key_version.ne(keys.active_version()))
+        .order(coverages::id)
+        .limit(limit)
+        .select(CoverageRow::as_select())
+        .load(conn)?;
+    let mut done = 0;
+    for row in rows {
+        let id = parse_id(&row.id)?;
+        let c = RowCrypt {
+            keys,
+            org,
+            table: TABLE,
+            row: id,
+        };
+        let member_id = c.dec("member_id_ct", &row.member_id_ct)?;
+        let member_ct = c
+            .reenc("member_id_ct", &row.member_id_ct)?
+            .unwrap_or(row.member_id_ct);
+        let group_ct = c.reenc_opt("group_number_ct", row.group_number_ct)?;
+        let subscriber_ct = c.reenc_opt("subscriber_ct", row.subscriber_ct)?;
+        done += diesel::update(
+            coverages::table
+                .filter(coverages::org_id.eq(org.as_str()))
+                .filter(coverages::id.eq(&row.id))
+                .filter(coverages::key_version.eq(row.key_version)),
+        )
+        .set((
+            coverages::member_id_ct.eq(member_ct),
+            coverages::group_number_ct.eq(group_ct),
+            coverages::subscriber_ct.eq(subscriber_ct),
+            coverages::member_id_bidx
+                .eq(keys.index(IndexPurpose::MemberId, &normalize::member_id(&member_id))),
+            coverages::key_version.eq(keys.active_version()),
+        ))
+        .execute(conn)?;
+    }
+    Ok(done)
+}
+
+/// Coverages of the org not yet under data-key version `version`.
+pub(crate) fn count_not_under(
+    conn: &mut DbConnection,
+    org: OrgId,
+    version: i32,
+) -> CoreResult<i64> {
+    Ok(coverages::table
+        .filter(coverages::org_id.eq(org.as_str()))
+        .filter(coverages::key_version.ne(version))
+        .count()
+        .get_result(conn)?)
 }

@@ -13,6 +13,7 @@ use super::{DbConnection, KeyRing};
 use crate::access::OrgId;
 use crate::error::CoreResult;
 use crate::model::common::now;
+use crate::phi::OrgKeys;
 
 const TABLE: &str = "idempotency_keys";
 
@@ -93,7 +94,63 @@ pub fn store(
             idempotency_keys::response_body.eq(c.enc("response_body", &resp.response_body)),
             idempotency_keys::resource_location.eq(&resp.resource_location),
             idempotency_keys::created_at.eq(now()),
+            idempotency_keys::key_version.eq(keys.active_version()),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Key rotation: re-encrypts up to `limit` stored responses not under the active data key.
+pub(crate) fn rotate_batch(
+    conn: &mut DbConnection,
+    keys: &OrgKeys,
+    org: OrgId,
+    limit: i64,
+) -> CoreResult<usize> {
+    let rows: Vec<(String, Vec<u8>, i32)> = idempotency_keys::table
+        .filter(idempotency_keys::org_id.eq(org.as_str()))
+        .filter(idempotency_keys::key_version.ne(keys.active_version()))
+        .order(idempotency_keys::idem_key)
+        .limit(limit)
+        .select((
+            idempotency_keys::idem_key,
+            idempotency_keys::response_body,
+            idempotency_keys::key_version,
+        ))
+        .load(conn)?;
+    let mut done = 0;
+    for (key, ct, old) in rows {
+        let c = RowCrypt {
+            keys,
+            org,
+            table: TABLE,
+            row: row_id(org, &key),
+        };
+        let ct = c.reenc("response_body", &ct)?.unwrap_or(ct);
+        done += diesel::update(
+            idempotency_keys::table
+                .filter(idempotency_keys::org_id.eq(org.as_str()))
+                .filter(idempotency_keys::idem_key.eq(&key))
+                .filter(idempotency_keys::key_version.eq(old)),
+        )
+        .set((
+            idempotency_keys::response_body.eq(ct),
+            idempotency_keys::key_version.eq(keys.active_version()),
+        ))
+        .execute(conn)?;
+    }
+    Ok(done)
+}
+
+/// Stored responses of the org not yet under data-key version `version`.
+pub(crate) fn count_not_under(
+    conn: &mut DbConnection,
+    org: OrgId,
+    version: i32,
+) -> CoreResult<i64> {
+    Ok(idempotency_keys::table
+        .filter(idempotency_keys::org_id.eq(org.as_str()))
+        .filter(idempotency_keys::key_version.ne(version))
+        .count()
+        .get_result(conn)?)
 }

@@ -1,7 +1,14 @@
 //! Per-org data keys: stored wrapped in `org_keys`, unwrapped once per process and cached.
+//!
+//! Another process (the CLI, another server) may add a data-key version. A cached entry older
+//! than [`KEY_CHECK_SECS`] is checked against the newest stored version (one small query) and
+//! reloaded if it is behind; a rotation waits [`ROTATION_PROPAGATION_SECS`] after adding a
+//! version before rewriting any row, so every process can read new rows and writes new ones
+//! under the new key by the time the rewrite starts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -13,9 +20,14 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::common::now;
 use crate::phi::{KeyKind, KeyWrapper, OrgKeys, WrappedKey};
 
+/// How long a cached org key set is trusted before checking for a newer data-key version.
+pub const KEY_CHECK_SECS: u64 = 2;
+/// How long a rotation waits after adding a version (comfortably over `KEY_CHECK_SECS`).
+pub const ROTATION_PROPAGATION_SECS: u64 = 3 * KEY_CHECK_SECS;
+
 pub struct KeyRing {
     wrapper: Arc<dyn KeyWrapper>,
-    cache: RwLock<HashMap<Uuid, Arc<OrgKeys>>>,
+    cache: RwLock<HashMap<Uuid, (Arc<OrgKeys>, Instant)>>,
 }
 
 #[derive(Queryable)]
@@ -37,11 +49,40 @@ impl KeyRing {
         self.wrapper.as_ref()
     }
 
-    /// The org's keys, unwrapping them from the database on first use.
+    /// The org's keys, unwrapping them from the database on first use, and again when another
+    /// process has added a data-key version.
     pub fn keys(&self, conn: &mut DbConnection, org: OrgId) -> CoreResult<Arc<OrgKeys>> {
-        if let Some(k) = self.cache.read().expect("key cache lock").get(&org.0) {
-            return Ok(k.clone());
+        let cached = self
+            .cache
+            .read()
+            .expect("key cache lock")
+            .get(&org.0)
+            .cloned();
+        if let Some((keys, checked)) = cached {
+            if checked.elapsed() < Duration::from_secs(KEY_CHECK_SECS) {
+                return Ok(keys);
+            }
+            let newest: Option<i32> = org_keys::table
+                .filter(org_keys::org_id.eq(org.as_str()))
+                .filter(org_keys::kind.eq("data"))
+                .select(diesel::dsl::max(org_keys::version))
+                .get_result(conn)?;
+            if newest.is_none_or(|v| v <= keys.data_versions().max().unwrap_or(0)) {
+                self.remember(org, keys.clone());
+                return Ok(keys);
+            }
         }
+        self.load(conn, org)
+    }
+
+    fn remember(&self, org: OrgId, keys: Arc<OrgKeys>) {
+        self.cache
+            .write()
+            .expect("key cache lock")
+            .insert(org.0, (keys, Instant::now()));
+    }
+
+    fn load(&self, conn: &mut DbConnection, org: OrgId) -> CoreResult<Arc<OrgKeys>> {
         let rows: Vec<KeyRow> = org_keys::table
             .filter(org_keys::org_id.eq(org.as_str()))
             .select((org_keys::kind, org_keys::version, org_keys::wrapped))
@@ -68,11 +109,27 @@ impl KeyRing {
             self.wrapper.as_ref(),
             &wrapped,
         )?);
-        self.cache
-            .write()
-            .expect("key cache lock")
-            .insert(org.0, keys.clone());
+        self.remember(org, keys.clone());
         Ok(keys)
+    }
+
+    /// Adds a data-key version (inside the caller's transaction), makes it active for this
+    /// process at once, and returns it.
+    pub fn add_data_version(&self, conn: &mut DbConnection, org: OrgId) -> CoreResult<i32> {
+        let mut keys = (*self.load(conn, org)?).clone();
+        let w = keys.add_data_version(self.wrapper.as_ref())?;
+        diesel::insert_into(org_keys::table)
+            .values((
+                org_keys::org_id.eq(org.as_str()),
+                org_keys::kind.eq(w.kind.as_str()),
+                org_keys::version.eq(w.version),
+                org_keys::wrapped.eq(&w.wrapped),
+                org_keys::wrapper_id.eq(self.wrapper.id()),
+                org_keys::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+        self.remember(org, Arc::new(keys));
+        Ok(w.version)
     }
 
     /// Generate and store the first keys of a new org (inside the caller's transaction).
@@ -91,10 +148,7 @@ impl KeyRing {
                 ))
                 .execute(conn)?;
         }
-        self.cache
-            .write()
-            .expect("key cache lock")
-            .insert(org.0, Arc::new(keys));
+        self.remember(org, Arc::new(keys));
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ pub mod payers;
 pub mod providers;
 pub mod remittances;
 pub mod rewrap;
+pub mod rotation;
 pub mod schema;
 pub mod sql_types;
 

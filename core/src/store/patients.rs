@@ -36,6 +36,7 @@ struct PatientRow {
     external_ids_ct: Option<Vec<u8>>,
     active: bool,
     version: i32,
+    key_version: i32,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
 }
@@ -379,6 +380,86 @@ pub fn search(
         .select(PatientRow::as_select())
         .load(conn)?;
     rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
+}
+
+/// Key rotation: re-encrypts up to `limit` of the org's patients that are not under the
+/// active data key, and recomputes their blind indexes from the decrypted values. Contents,
+/// versions and ETags do not change. Returns how many rows were rewritten.
+pub(crate) fn rotate_batch(
+    conn: &mut DbConnection,
+    keys: &OrgKeys,
+    org: OrgId,
+    limit: i64,
+) -> CoreResult<usize> {
+    let rows: Vec<PatientRow> = patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .filter(patients::key_version.ne(keys.active_version()))
+        .order(patients::id)
+        .limit(limit)
+        .select(PatientRow::as_select())
+        .load(conn)?;
+    let mut done = 0;
+    for row in rows {
+        let old = row.key_version;
+        let p = row.decrypt(keys, org)?;
+        let input = PatientInput {
+            mrn: p.mrn,
+            family_name: p.family_name,
+            given_name: p.given_name,
+            middle_name: p.middle_name,
+            birth_date: p.birth_date,
+            sex: p.sex,
+            address: p.address,
+            phone: p.phone,
+            email: p.email,
+            ssn: p.ssn,
+            external_ids: p.external_ids,
+            active: Some(p.active),
+        };
+        let s = seal(keys, org, p.id, &input);
+        // Guarded by the old key version: a row rewritten meanwhile is left as it now is.
+        done += diesel::update(
+            patients::table
+                .filter(patients::org_id.eq(org.as_str()))
+                .filter(patients::id.eq(p.id.to_string()))
+                .filter(patients::key_version.eq(old)),
+        )
+        .set((
+            (
+                patients::mrn_ct.eq(s.mrn_ct),
+                patients::family_name_ct.eq(s.family_name_ct),
+                patients::given_name_ct.eq(s.given_name_ct),
+                patients::middle_name_ct.eq(s.middle_name_ct),
+                patients::birth_date_ct.eq(s.birth_date_ct),
+                patients::address_ct.eq(s.address_ct),
+                patients::phone_ct.eq(s.phone_ct),
+                patients::email_ct.eq(s.email_ct),
+                patients::ssn_ct.eq(s.ssn_ct),
+            ),
+            (
+                patients::external_ids_ct.eq(s.external_ids_ct),
+                patients::mrn_bidx.eq(s.mrn_bidx),
+                patients::name_dob_bidx.eq(s.name_dob_bidx),
+                patients::ssn4_bidx.eq(s.ssn4_bidx),
+                patients::key_version.eq(s.key_version),
+            ),
+        ))
+        .execute(conn)?;
+    }
+    Ok(done)
+}
+
+/// Patients of the org not yet under data-key version `version`.
+pub(crate) fn count_not_under(
+    conn: &mut DbConnection,
+    org: OrgId,
+    version: i32,
+) -> CoreResult<i64> {
+    Ok(patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .filter(patients::key_version.ne(version))
+        .count()
+        .get_result(conn)?)
 }
 
 #[cfg(test)]

@@ -204,12 +204,28 @@ diesel::table! {
         response_body -> Binary,
         resource_location -> Nullable<Text>,
         created_at -> Timestamp,
+        key_version -> Integer,
+    }
+}
+
+diesel::table! {
+    key_rotations (id) {
+        id -> Text,
+        org_id -> Text,
+        to_version -> Integer,
+        state -> Text,
+        rows_total -> BigInt,
+        rows_done -> BigInt,
+        started_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
     }
 }
 
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
+    key_rotations,
     org_keys,
     payers,
     providers,

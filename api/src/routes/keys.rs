@@ -1,0 +1,75 @@
+use actix_web::{HttpResponse, get, post, web};
+use revcycle_core::access::Capability;
+use revcycle_core::store::rotation::{self, Rotation};
+
+use crate::auth::{Auth, require_capability};
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(rotate_keys).service(key_rotation);
+}
+
+/// Start a data-key rotation
+///
+/// Adds a data-key version for your organization, used for every new write, and re-encrypts
+/// every stored identifier under it in the background, in small transactions, while the API
+/// keeps serving (values under the old version stay readable throughout). If a rotation is
+/// already running, it is returned instead of starting another. Follow progress at
+/// `GET /v1/admin/keys/rotation`.
+#[utoipa::path(tag = "admin",
+    responses((status = 202, description = "Rotation started (or already running)", body = Rotation)))]
+#[post("/admin/keys/rotate")]
+pub async fn rotate_keys(state: web::Data<AppState>, Auth(who): Auth) -> ApiResult<HttpResponse> {
+    require_capability(&who, Capability::KeysRotate)?;
+    let keyring = state.keyring.clone();
+    let org = who.org;
+    let started = crate::db::run(&state, move |c| rotation::begin(c, &keyring, org)).await?;
+    spawn_rotation(&state, started.clone());
+    Ok(HttpResponse::Accepted().json(started))
+}
+
+/// Data-key rotation progress
+///
+/// The organization's latest rotation: state (`running`, `completed`), rows done and total.
+#[utoipa::path(tag = "admin",
+    responses((status = 200, description = "The latest rotation", body = Rotation),
+        (status = 404, description = "No rotation has been started for your organization",
+            body = crate::problem::Problem, content_type = "application/problem+json")))]
+#[get("/admin/keys/rotation")]
+pub async fn key_rotation(state: web::Data<AppState>, Auth(who): Auth) -> ApiResult<HttpResponse> {
+    require_capability(&who, Capability::KeysRotate)?;
+    let org = who.org;
+    match crate::db::run(&state, move |c| rotation::latest(c, org)).await? {
+        Some(r) => Ok(HttpResponse::Ok().json(r)),
+        None => Err(ApiError::Core(revcycle_core::error::CoreError::NotFound {
+            resource: "key rotation",
+        })),
+    }
+}
+
+/// Runs a rotation on a thread of its own (it sleeps and holds a connection for a while, so
+/// not on the request workers). A failure is logged; the rotation stays `running` and resumes
+/// on the next start or `revcycle keys rotate`.
+pub fn spawn_rotation(state: &AppState, r: Rotation) {
+    let pool = state.pool.clone();
+    let keyring = state.keyring.clone();
+    std::thread::spawn(move || {
+        let result = pool
+            .get()
+            .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))
+            .and_then(|mut conn| {
+                rotation::run(
+                    &mut conn,
+                    &keyring,
+                    r,
+                    rotation::DEFAULT_BATCH,
+                    std::time::Duration::ZERO,
+                    |_| {},
+                )
+            });
+        if let Err(e) = result {
+            tracing::error!(error = %e, "data-key rotation stopped; it resumes on the next start");
+        }
+    });
+}

@@ -1,0 +1,2 @@
+ALTER TABLE idempotency_keys DROP COLUMN key_version;
+DROP TABLE key_rotations;
