@@ -11,7 +11,7 @@ use revcycle_core::phi::AwsKmsConfig;
 use revcycle_core::store::{orgs, rewrap};
 use uuid::Uuid;
 
-use crate::auth::Verifier;
+use crate::auth::{Grant, Verifier};
 use crate::config::{AuthMode, Config, ConfigArgs, MasterKeySource};
 use crate::startup::{self, FirstRun, StartupError};
 
@@ -82,6 +82,23 @@ pub struct TokenArgs {
     /// Lifetime, e.g. 30m, 1h, 7d.
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     pub ttl: i64,
+    /// The application acting (`client_id`); rate limits are per client.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// HL7 PurposeOfUse code, e.g. TREAT, HPAYMT, HOPERAT.
+    #[arg(long, value_parser = parse_purpose)]
+    pub purpose_of_use: Option<String>,
+}
+
+fn parse_purpose(s: &str) -> Result<String, String> {
+    if revcycle_core::access::PURPOSES_OF_USE.contains(&s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "not an HL7 PurposeOfUse code; one of {}",
+            revcycle_core::access::PURPOSES_OF_USE.join(", ")
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,8 +228,15 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             }
             println!(
                 "{}",
-                rt.signer
-                    .issue(&args.sub, args.org, &args.roles, args.ttl, args.scope)
+                rt.signer.issue(Grant {
+                    sub: &args.sub,
+                    org: args.org,
+                    roles: &args.roles,
+                    ttl_secs: args.ttl,
+                    scope: args.scope,
+                    client_id: args.client_id,
+                    purpose_of_use: args.purpose_of_use,
+                })
             );
             Ok(())
         }

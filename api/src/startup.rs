@@ -132,13 +132,15 @@ impl Runtime {
             tracing::info!(org = %org.id, "created the first organization");
             return Ok(Some(FirstRun::Organization(org.id)));
         }
-        let token = self.signer.issue(
-            "dev-admin",
-            org.id,
-            &[Role::Admin],
-            ADMIN_TOKEN_TTL_SECS,
-            None,
-        );
+        let token = self.signer.issue(crate::auth::Grant {
+            sub: "dev-admin",
+            org: org.id,
+            roles: &[Role::Admin],
+            ttl_secs: ADMIN_TOKEN_TTL_SECS,
+            scope: None,
+            client_id: None,
+            purpose_of_use: None,
+        });
         let path = self.config.data_dir.join(ADMIN_TOKEN_FILE);
         if path.exists() {
             std::fs::remove_file(&path)?;

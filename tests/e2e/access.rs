@@ -348,6 +348,38 @@ async fn purpose_of_use_is_checked(engine: Engine) {
             .status,
         200
     );
+    // `revcycle token` states them too, and refuses codes that are not HL7's.
+    let t = s.admin(&[
+        "token",
+        "--org",
+        &org,
+        "--role",
+        "biller",
+        "--purpose-of-use",
+        "HOPERAT",
+        "--client-id",
+        "cli-app",
+    ]);
+    assert_eq!(
+        s.call("GET", "/v1/claims", Some(&t), None, &[])
+            .await
+            .status,
+        200
+    );
+    let refused = s.admin_output(
+        &[
+            "token",
+            "--org",
+            &org,
+            "--role",
+            "biller",
+            "--purpose-of-use",
+            "BECAUSE",
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an HL7 PurposeOfUse code"));
     let bad = s.sign(&claims("BECAUSE"));
     let r = s.call("GET", "/v1/claims", Some(&bad), None, &[]).await;
     r.assert_problem(401);

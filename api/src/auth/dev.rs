@@ -12,6 +12,18 @@ use uuid::Uuid;
 use super::{AUDIENCE, Claims, DEV_ISSUER, LEEWAY_SECS, token_error};
 use crate::problem::ApiError;
 
+/// What a development token grants.
+#[derive(Debug, Clone)]
+pub struct Grant<'a> {
+    pub sub: &'a str,
+    pub org: Uuid,
+    pub roles: &'a [Role],
+    pub ttl_secs: i64,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub purpose_of_use: Option<String>,
+}
+
 /// The development signing key (HS256), kept in the data directory with mode 0600.
 pub struct DevSigner {
     encoding: EncodingKey,
@@ -41,22 +53,24 @@ impl DevSigner {
         })
     }
 
-    pub fn issue(
-        &self,
-        sub: &str,
-        org: Uuid,
-        roles: &[Role],
-        ttl_secs: i64,
-        scope: Option<String>,
-    ) -> String {
+    pub fn issue(&self, grant: Grant<'_>) -> String {
         let now = chrono::Utc::now().timestamp();
+        let Grant {
+            sub,
+            org,
+            roles,
+            ttl_secs,
+            scope,
+            client_id,
+            purpose_of_use,
+        } = grant;
         let claims = Claims {
             sub: sub.to_string(),
             org,
             roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
             scope,
-            client_id: None,
-            purpose_of_use: None,
+            client_id,
+            purpose_of_use,
             iss: DEV_ISSUER.to_string(),
             aud: AUDIENCE.to_string(),
             iat: now,

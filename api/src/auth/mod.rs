@@ -16,7 +16,7 @@ use revcycle_core::access::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use dev::DevSigner;
+pub use dev::{DevSigner, Grant};
 pub use jwks::{JwksSettings, JwksVerifier};
 
 use crate::problem::ApiError;
