@@ -328,7 +328,8 @@ pub(crate) fn rotate_batch(
             coverages::table
                 .filter(coverages::org_id.eq(org.as_str()))
                 .filter(coverages::id.eq(&row.id))
-                .filter(coverages::key_version.eq(row.key_version)),
+                .filter(coverages::key_version.eq(row.key_version))
+                .filter(coverages::version.eq(row.version)),
         )
         .set((
             coverages::member_id_ct.eq(member_ct),

@@ -118,6 +118,12 @@ impl KeyRing {
     pub fn add_data_version(&self, conn: &mut DbConnection, org: OrgId) -> CoreResult<i32> {
         let mut keys = (*self.load(conn, org)?).clone();
         let w = keys.add_data_version(self.wrapper.as_ref())?;
+        self.store(conn, org, &w)?;
+        self.remember(org, Arc::new(keys));
+        Ok(w.version)
+    }
+
+    fn store(&self, conn: &mut DbConnection, org: OrgId, w: &WrappedKey) -> CoreResult<()> {
         diesel::insert_into(org_keys::table)
             .values((
                 org_keys::org_id.eq(org.as_str()),
@@ -128,25 +134,14 @@ impl KeyRing {
                 org_keys::created_at.eq(now()),
             ))
             .execute(conn)?;
-        self.remember(org, Arc::new(keys));
-        Ok(w.version)
+        Ok(())
     }
 
     /// Generate and store the first keys of a new org (inside the caller's transaction).
     pub fn create_org_keys(&self, conn: &mut DbConnection, org: OrgId) -> CoreResult<()> {
         let (keys, wrapped) = OrgKeys::generate(org.0, self.wrapper.as_ref())?;
-        let created = now();
-        for w in wrapped {
-            diesel::insert_into(org_keys::table)
-                .values((
-                    org_keys::org_id.eq(org.as_str()),
-                    org_keys::kind.eq(w.kind.as_str()),
-                    org_keys::version.eq(w.version),
-                    org_keys::wrapped.eq(&w.wrapped),
-                    org_keys::wrapper_id.eq(self.wrapper.id()),
-                    org_keys::created_at.eq(created),
-                ))
-                .execute(conn)?;
+        for w in &wrapped {
+            self.store(conn, org, w)?;
         }
         self.remember(org, Arc::new(keys));
         Ok(())

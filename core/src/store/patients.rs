@@ -400,7 +400,7 @@ pub(crate) fn rotate_batch(
         .load(conn)?;
     let mut done = 0;
     for row in rows {
-        let old = row.key_version;
+        let (old, version) = (row.key_version, row.version);
         let p = row.decrypt(keys, org)?;
         let input = PatientInput {
             mrn: p.mrn,
@@ -417,12 +417,14 @@ pub(crate) fn rotate_batch(
             active: Some(p.active),
         };
         let s = seal(keys, org, p.id, &input);
-        // Guarded by the old key version: a row rewritten meanwhile is left as it now is.
+        // Guarded by key and content versions: a row edited meanwhile is left as it now is
+        // (and picked up again by the next batch if still under the old key).
         done += diesel::update(
             patients::table
                 .filter(patients::org_id.eq(org.as_str()))
                 .filter(patients::id.eq(p.id.to_string()))
-                .filter(patients::key_version.eq(old)),
+                .filter(patients::key_version.eq(old))
+                .filter(patients::version.eq(version)),
         )
         .set((
             (
