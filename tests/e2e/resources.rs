@@ -141,6 +141,27 @@ async fn read_update_and_version_conflicts(engine: Engine) {
     let inactive = s.get("/v1/patients?active=false").await;
     assert_eq!(inactive.body["items"].as_array().unwrap().len(), 1);
 
+    // A PUT replaces the whole patient: identifiers left out are cleared, not kept.
+    let obj = body.as_object_mut().unwrap();
+    obj.remove("phone");
+    obj.remove("ssn");
+    let r = s.put(&path, "\"3\"", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = s.get(&path).await;
+    assert_eq!(
+        (got.body["phone"].clone(), got.body["ssn"].clone()),
+        (json!(null), json!(null))
+    );
+    assert_eq!(got.body["email"], fixtures::EMAIL);
+    let found = s
+        .post("/v1/patients/search", &json!({"ssn_last4": "8761"}))
+        .await;
+    assert_eq!(
+        found.body["items"],
+        json!([]),
+        "the SSN index went with the SSN"
+    );
+
     // Payer update keeps unspecified defaults and bumps the version.
     let payer_path = format!("/v1/payers/{}", p.payer["id"].as_str().unwrap());
     let r = s

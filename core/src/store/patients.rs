@@ -82,7 +82,10 @@ impl PatientRow {
     }
 }
 
-/// Encrypted columns and blind indexes of one patient, ready to write.
+/// Encrypted columns and blind indexes of one patient, ready to write. A cleared optional
+/// field is written as NULL on update too.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = patients, treat_none_as_null = true)]
 struct Sealed {
     mrn_ct: Vec<u8>,
     family_name_ct: Vec<u8>,
@@ -157,26 +160,11 @@ pub fn create(
     let t = now();
     diesel::insert_into(patients::table)
         .values((
+            &s,
             (
                 patients::id.eq(id.to_string()),
                 patients::org_id.eq(org.as_str()),
-                patients::mrn_ct.eq(s.mrn_ct),
-                patients::family_name_ct.eq(s.family_name_ct),
-                patients::given_name_ct.eq(s.given_name_ct),
-                patients::middle_name_ct.eq(s.middle_name_ct),
-                patients::birth_date_ct.eq(s.birth_date_ct),
                 patients::sex.eq(to_db(&input.sex)),
-                patients::address_ct.eq(s.address_ct),
-                patients::phone_ct.eq(s.phone_ct),
-                patients::email_ct.eq(s.email_ct),
-            ),
-            (
-                patients::ssn_ct.eq(s.ssn_ct),
-                patients::external_ids_ct.eq(s.external_ids_ct),
-                patients::mrn_bidx.eq(s.mrn_bidx),
-                patients::name_dob_bidx.eq(s.name_dob_bidx),
-                patients::ssn4_bidx.eq(s.ssn4_bidx),
-                patients::key_version.eq(s.key_version),
                 patients::active.eq(input.active.unwrap_or(true)),
                 patients::version.eq(1),
                 patients::created_at.eq(t),
@@ -241,24 +229,9 @@ pub fn update(
             .filter(patients::version.eq(expected_version)),
     )
     .set((
+        &s,
         (
-            patients::mrn_ct.eq(s.mrn_ct),
-            patients::family_name_ct.eq(s.family_name_ct),
-            patients::given_name_ct.eq(s.given_name_ct),
-            patients::middle_name_ct.eq(s.middle_name_ct),
-            patients::birth_date_ct.eq(s.birth_date_ct),
             patients::sex.eq(to_db(&input.sex)),
-            patients::address_ct.eq(s.address_ct),
-            patients::phone_ct.eq(s.phone_ct),
-            patients::email_ct.eq(s.email_ct),
-            patients::ssn_ct.eq(s.ssn_ct),
-        ),
-        (
-            patients::external_ids_ct.eq(s.external_ids_ct),
-            patients::mrn_bidx.eq(s.mrn_bidx),
-            patients::name_dob_bidx.eq(s.name_dob_bidx),
-            patients::ssn4_bidx.eq(s.ssn4_bidx),
-            patients::key_version.eq(s.key_version),
             patients::active.eq(input.active.unwrap_or(current.active)),
             patients::version.eq(expected_version + 1),
             patients::updated_at.eq(now()),
@@ -426,26 +399,7 @@ pub(crate) fn rotate_batch(
                 .filter(patients::key_version.eq(old))
                 .filter(patients::version.eq(version)),
         )
-        .set((
-            (
-                patients::mrn_ct.eq(s.mrn_ct),
-                patients::family_name_ct.eq(s.family_name_ct),
-                patients::given_name_ct.eq(s.given_name_ct),
-                patients::middle_name_ct.eq(s.middle_name_ct),
-                patients::birth_date_ct.eq(s.birth_date_ct),
-                patients::address_ct.eq(s.address_ct),
-                patients::phone_ct.eq(s.phone_ct),
-                patients::email_ct.eq(s.email_ct),
-                patients::ssn_ct.eq(s.ssn_ct),
-            ),
-            (
-                patients::external_ids_ct.eq(s.external_ids_ct),
-                patients::mrn_bidx.eq(s.mrn_bidx),
-                patients::name_dob_bidx.eq(s.name_dob_bidx),
-                patients::ssn4_bidx.eq(s.ssn4_bidx),
-                patients::key_version.eq(s.key_version),
-            ),
-        ))
+        .set(&s)
         .execute(conn)?;
     }
     Ok(done)
