@@ -30,6 +30,7 @@ fn canonical(sequence: i64, e: &AuditEvent) -> Vec<u8> {
     };
     bytes(DOMAIN);
     bytes(&sequence.to_be_bytes());
+    bytes(e.id.as_bytes());
     bytes(e.org.as_bytes());
     bytes(&e.occurred_at.timestamp_micros().to_be_bytes());
     bytes(e.actor.as_bytes());
@@ -69,7 +70,13 @@ fn canonical(sequence: i64, e: &AuditEvent) -> Vec<u8> {
     opt(&e.request_id, &mut bytes);
     opt(&e.source_ip, &mut bytes);
     opt(&e.user_agent, &mut bytes);
-    bytes(&[u8::from(e.break_glass)]);
+    match &e.break_glass_reason {
+        None => bytes(&[0]),
+        Some(ct) => {
+            bytes(&[1]);
+            bytes(ct);
+        }
+    }
     out
 }
 
@@ -168,6 +175,7 @@ mod tests {
 
     fn event(org: Uuid, n: u32) -> AuditEvent {
         AuditEvent {
+            id: Uuid::from_u128(1000 + u128::from(n)),
             org,
             occurred_at: chrono::DateTime::from_timestamp(1_800_000_000 + i64::from(n), 0).unwrap(),
             actor: format!("user-{n}"),
@@ -184,7 +192,7 @@ mod tests {
             request_id: Some(format!("r-{n}")),
             source_ip: Some("127.0.0.1".into()),
             user_agent: None,
-            break_glass: false,
+            break_glass_reason: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! Lookups by key use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite expires a
 //! cached statement whose LIMIT parameter is rebound, re-parsing it on every call.
 
+pub mod audit;
 pub mod claims;
 pub mod connection;
 pub mod coverages;

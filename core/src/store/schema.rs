@@ -222,9 +222,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (org_id, sequence) {
+        org_id -> Text,
+        sequence -> BigInt,
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        roles -> Text,
+        client_id -> Nullable<Text>,
+        purpose_of_use -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Nullable<Text>,
+        resource_id -> Nullable<Text>,
+        patient_ids -> Text,
+        fields_disclosed -> Text,
+        outcome -> Text,
+        http_status -> Integer,
+        request_id -> Nullable<Text>,
+        source_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        break_glass_reason_ct -> Nullable<Binary>,
+        prev_hash -> Binary,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_event_patients (org_id, patient_id, sequence) {
+        org_id -> Text,
+        patient_id -> Text,
+        sequence -> BigInt,
+    }
+}
+
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
+    audit_events,
+    audit_event_patients,
     key_rotations,
     org_keys,
     payers,

@@ -1,0 +1,148 @@
+//! What a response disclosed: whose records, and which kinds of PHI (field names, never
+//! values). Computed from the body after masking, so a field a role does not see is not
+//! counted as disclosed.
+
+use std::collections::BTreeSet;
+
+use uuid::Uuid;
+
+use crate::model::Page;
+use crate::model::claim::Claim;
+use crate::model::coverage::Coverage;
+use crate::model::encounter::Encounter;
+use crate::model::patient::Patient;
+use crate::model::payer::Payer;
+use crate::model::provider::Provider;
+use crate::model::remittance::Remittance;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Disclosed {
+    pub patient_ids: BTreeSet<Uuid>,
+    pub fields: BTreeSet<&'static str>,
+}
+
+impl Disclosed {
+    pub fn of<T: Discloses + ?Sized>(body: &T) -> Disclosed {
+        let mut d = Disclosed::default();
+        body.disclose(&mut d);
+        d
+    }
+
+    fn field(&mut self, name: &'static str, present: bool) {
+        if present {
+            self.fields.insert(name);
+        }
+    }
+}
+
+/// Implemented by every response body.
+pub trait Discloses {
+    fn disclose(&self, d: &mut Disclosed);
+}
+
+impl<T: Discloses> Discloses for Vec<T> {
+    fn disclose(&self, d: &mut Disclosed) {
+        for item in self {
+            item.disclose(d);
+        }
+    }
+}
+
+impl<T: Discloses> Discloses for Page<T> {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.items.disclose(d);
+    }
+}
+
+impl Discloses for Patient {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.id);
+        for f in ["mrn", "family_name", "given_name", "birth_date", "sex"] {
+            d.fields.insert(f);
+        }
+        d.field("middle_name", self.middle_name.is_some());
+        d.field("address", self.address.is_some());
+        d.field("phone", self.phone.is_some());
+        d.field("email", self.email.is_some());
+        match &self.ssn {
+            Some(s) if s.starts_with('*') => d.field("ssn_last4", true),
+            Some(_) => d.field("ssn", true),
+            None => {}
+        }
+        d.field("external_ids", !self.external_ids.is_empty());
+    }
+}
+
+impl Discloses for Coverage {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        d.fields.insert("member_id");
+        d.field("group_number", self.group_number.is_some());
+        d.fields.insert("coverage_period");
+        if let Some(s) = &self.subscriber {
+            d.fields.insert("subscriber_name");
+            d.fields.insert("subscriber_birth_date");
+            d.field("subscriber_address", s.address.is_some());
+        }
+    }
+}
+
+impl Discloses for Encounter {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        for f in ["service_dates", "diagnoses", "procedures", "charges"] {
+            d.fields.insert(f);
+        }
+        d.field("prior_authorization", self.prior_authorization.is_some());
+    }
+}
+
+impl Discloses for Claim {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        for f in [
+            "patient_control_number",
+            "service_dates",
+            "diagnoses",
+            "procedures",
+            "charges",
+        ] {
+            d.fields.insert(f);
+        }
+        d.field("prior_authorization", self.prior_authorization.is_some());
+    }
+}
+
+impl Discloses for Remittance {
+    fn disclose(&self, d: &mut Disclosed) {
+        // Claim payments name our claims by control number; which patients they belong to is
+        // known once posting matches them.
+        if !self.claims.is_empty() {
+            d.fields.insert("patient_control_number");
+            d.fields.insert("claim_payments");
+        }
+    }
+}
+
+/// Directory data: no PHI.
+impl Discloses for Payer {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
+impl Discloses for Provider {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_disclosure_unions_patients_and_fields() {
+        let page: Page<Payer> = Page {
+            items: vec![],
+            next_cursor: None,
+        };
+        assert_eq!(Disclosed::of(&page), Disclosed::default());
+    }
+}

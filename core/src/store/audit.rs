@@ -1,0 +1,493 @@
+//! The audit trail's storage: appending events to each org's hash chain, and reading them back
+//! (filtered pages, streamed batches for verification and export, a patient's disclosures).
+//!
+//! There is no update or delete here, and the migrations add triggers that refuse both.
+//!
+//! Appending is safe with any number of writers and processes: on PostgreSQL the appender holds
+//! a transaction-scoped advisory lock per org (taken once per batch, in org order, so batches
+//! never deadlock); SQLite's write transactions are serialized by `BEGIN IMMEDIATE`. Either way
+//! the chain head read after the lock is the latest committed one, and the primary key
+//! (org, sequence) makes a fork impossible even if a lock were missed.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{audit_event_patients, audit_events};
+use super::{DbConnection, from_json, parse_id, to_json};
+use crate::access::OrgId;
+use crate::audit::{AuditEvent, ChainedEvent, Outcome, genesis, link_hash};
+use crate::error::{CoreError, CoreResult};
+use crate::phi::{FieldContext, OrgKeys};
+
+/// Advisory-lock namespace for audit chains (the high 32 bits of the lock key).
+const LOCK_CLASS: i64 = 7_270_002;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_null = true)]
+struct Row {
+    org_id: String,
+    sequence: i64,
+    id: String,
+    occurred_at: chrono::NaiveDateTime,
+    actor: String,
+    roles: String,
+    client_id: Option<String>,
+    purpose_of_use: Option<String>,
+    action: String,
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    patient_ids: String,
+    fields_disclosed: String,
+    outcome: String,
+    http_status: i32,
+    request_id: Option<String>,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+    break_glass_reason_ct: Option<Vec<u8>>,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl Row {
+    fn from_chained(c: &ChainedEvent) -> Row {
+        let e = &c.event;
+        Row {
+            org_id: e.org.to_string(),
+            sequence: c.sequence,
+            id: e.id.to_string(),
+            occurred_at: e.occurred_at.naive_utc(),
+            actor: e.actor.clone(),
+            roles: to_json(&e.roles),
+            client_id: e.client_id.clone(),
+            purpose_of_use: e.purpose_of_use.clone(),
+            action: e.action.clone(),
+            resource_type: e.resource_type.clone(),
+            resource_id: e.resource_id.clone(),
+            patient_ids: to_json(&e.patient_ids),
+            fields_disclosed: to_json(&e.fields_disclosed),
+            outcome: e.outcome.as_str().to_string(),
+            http_status: i32::from(e.http_status),
+            request_id: e.request_id.clone(),
+            source_ip: e.source_ip.clone(),
+            user_agent: e.user_agent.clone(),
+            break_glass_reason_ct: e.break_glass_reason.clone(),
+            prev_hash: c.prev_hash.to_vec(),
+            hash: c.hash.to_vec(),
+        }
+    }
+
+    /// Back to a chained event. A row whose columns cannot even be read as an event (someone
+    /// wrote garbage into it) is reported as such, never skipped.
+    fn into_chained(self) -> CoreResult<ChainedEvent> {
+        let bad = |what: &str| CoreError::Internal(format!("audit row: {what} does not parse"));
+        let hash32 = |v: Vec<u8>| -> CoreResult<[u8; 32]> {
+            <[u8; 32]>::try_from(v.as_slice()).map_err(|_| bad("hash"))
+        };
+        Ok(ChainedEvent {
+            sequence: self.sequence,
+            prev_hash: hash32(self.prev_hash)?,
+            hash: hash32(self.hash)?,
+            event: AuditEvent {
+                id: parse_id(&self.id)?,
+                org: parse_id(&self.org_id)?,
+                occurred_at: DateTime::from_naive_utc_and_offset(self.occurred_at, Utc),
+                actor: self.actor,
+                roles: from_json(&self.roles, "audit roles")?,
+                client_id: self.client_id,
+                purpose_of_use: self.purpose_of_use,
+                action: self.action,
+                resource_type: self.resource_type,
+                resource_id: self.resource_id,
+                patient_ids: from_json(&self.patient_ids, "audit patient ids")?,
+                fields_disclosed: from_json(&self.fields_disclosed, "audit fields")?,
+                outcome: Outcome::parse(&self.outcome).ok_or_else(|| bad("outcome"))?,
+                http_status: u16::try_from(self.http_status).map_err(|_| bad("status"))?,
+                request_id: self.request_id,
+                source_ip: self.source_ip,
+                user_agent: self.user_agent,
+                break_glass_reason: self.break_glass_reason_ct,
+            },
+        })
+    }
+}
+
+/// Seals a break-glass reason for the event `event_id` under the org's active data key.
+pub fn seal_reason(keys: &OrgKeys, org: Uuid, event_id: Uuid, reason: &str) -> Vec<u8> {
+    keys.encrypt_field(&reason_context(org, event_id), reason)
+}
+
+/// Opens a sealed break-glass reason (for compliance officers reading the trail).
+pub fn open_reason(keys: &OrgKeys, event: &AuditEvent) -> CoreResult<Option<String>> {
+    event
+        .break_glass_reason
+        .as_deref()
+        .map(|ct| keys.decrypt_field(&reason_context(event.org, event.id), ct))
+        .transpose()
+        .map_err(CoreError::from)
+}
+
+fn reason_context(org: Uuid, event_id: Uuid) -> FieldContext<'static> {
+    FieldContext {
+        org,
+        table: "audit_events",
+        column: "break_glass_reason",
+        row: event_id,
+    }
+}
+
+fn lock_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        // Any 32 bits of the org id will do: a collision only makes two orgs take turns.
+        let b = org.as_bytes();
+        let low = i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>((LOCK_CLASS << 32) | low)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The last event of an org's chain: (sequence, hash).
+fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
+    let org_s = org.to_string();
+    let last: Option<i64> = audit_events::table
+        .filter(audit_events::org_id.eq(&org_s))
+        .select(diesel::dsl::max(audit_events::sequence))
+        .get_result(conn)?;
+    let Some(sequence) = last else {
+        return Ok((0, genesis(org)));
+    };
+    let hash: Vec<u8> = audit_events::table
+        .find((&org_s, sequence))
+        .select(audit_events::hash)
+        .get_result(conn)?;
+    let hash = <[u8; 32]>::try_from(hash.as_slice())
+        .map_err(|_| CoreError::Internal("audit chain head has a malformed hash".into()))?;
+    Ok((sequence, hash))
+}
+
+/// Appends `events` to their orgs' chains inside the caller's write transaction, in the order
+/// given within each org, and returns them chained (in the order given).
+pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Vec<ChainedEvent>> {
+    let mut by_org: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        by_org.entry(e.org).or_default().push(i);
+    }
+    let mut slots: Vec<Option<AuditEvent>> = events.into_iter().map(Some).collect();
+    let mut chained: Vec<Option<ChainedEvent>> = vec![None; slots.len()];
+    for (org, indexes) in by_org {
+        lock_chain(conn, org)?;
+        let (mut sequence, mut prev) = head(conn, org)?;
+        let mut rows = Vec::with_capacity(indexes.len());
+        let mut patient_rows = Vec::new();
+        for i in indexes {
+            let Some(event) = slots[i].take() else {
+                continue;
+            };
+            sequence += 1;
+            let hash = link_hash(&prev, sequence, &event);
+            let c = ChainedEvent {
+                sequence,
+                prev_hash: prev,
+                hash,
+                event,
+            };
+            prev = hash;
+            rows.push(Row::from_chained(&c));
+            let mut seen = std::collections::BTreeSet::new();
+            for p in &c.event.patient_ids {
+                if seen.insert(*p) {
+                    patient_rows.push((
+                        audit_event_patients::org_id.eq(org.to_string()),
+                        audit_event_patients::patient_id.eq(p.to_string()),
+                        audit_event_patients::sequence.eq(sequence),
+                    ));
+                }
+            }
+            chained[i] = Some(c);
+        }
+        // One statement per chunk (SQLite allows at most 32766 bound values per statement).
+        // Multi-row inserts are per engine: diesel's multi-backend connection has none.
+        macro_rules! insert_chunks {
+            ($c:expr) => {{
+                for chunk in rows.chunks(500) {
+                    diesel::insert_into(audit_events::table)
+                        .values(chunk)
+                        .execute($c)?;
+                }
+                for chunk in patient_rows.chunks(5000) {
+                    diesel::insert_into(audit_event_patients::table)
+                        .values(chunk)
+                        .execute($c)?;
+                }
+            }};
+        }
+        match conn {
+            DbConnection::Postgresql(c) => insert_chunks!(c),
+            DbConnection::Sqlite(c) => insert_chunks!(c),
+        }
+    }
+    Ok(chained.into_iter().flatten().collect())
+}
+
+/// What compliance officers filter the trail by.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub patient: Option<Uuid>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub resource_type: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+}
+
+pub const MAX_PAGE: i64 = 1000;
+
+/// Up to `limit` events of the org after `after` (a sequence number), in sequence order.
+pub fn list(
+    conn: &mut DbConnection,
+    org: Uuid,
+    filter: &AuditFilter,
+    after: i64,
+    limit: i64,
+) -> CoreResult<Vec<ChainedEvent>> {
+    use audit_events as a;
+    let org_s = org.to_string();
+    let mut q = a::table
+        .filter(a::org_id.eq(org_s.clone()))
+        .filter(a::sequence.gt(after))
+        .select(Row::as_select())
+        .order(a::sequence.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(p) = filter.patient {
+        let seqs = audit_event_patients::table
+            .filter(audit_event_patients::org_id.eq(org_s))
+            .filter(audit_event_patients::patient_id.eq(p.to_string()))
+            .filter(audit_event_patients::sequence.gt(after))
+            .select(audit_event_patients::sequence);
+        q = q.filter(a::sequence.eq_any(seqs));
+    }
+    if let Some(actor) = &filter.actor {
+        q = q.filter(a::actor.eq(actor.clone()));
+    }
+    if let Some(action) = &filter.action {
+        q = q.filter(a::action.eq(action.clone()));
+    }
+    if let Some(r) = &filter.resource_type {
+        q = q.filter(a::resource_type.eq(r.clone()));
+    }
+    if let Some(o) = filter.outcome {
+        q = q.filter(a::outcome.eq(o.as_str()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(a::occurred_at.ge(from.naive_utc()));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(a::occurred_at.lt(to.naive_utc()));
+    }
+    q.load::<Row>(conn)?
+        .into_iter()
+        .map(Row::into_chained)
+        .collect()
+}
+
+/// How many events of the org match (for progress bars and export counts).
+pub fn count(conn: &mut DbConnection, org: Uuid, filter: &AuditFilter) -> CoreResult<i64> {
+    use audit_events as a;
+    let mut q = a::table
+        .filter(a::org_id.eq(org.to_string()))
+        .count()
+        .into_boxed();
+    if let Some(p) = filter.patient {
+        let seqs = audit_event_patients::table
+            .filter(audit_event_patients::org_id.eq(org.to_string()))
+            .filter(audit_event_patients::patient_id.eq(p.to_string()))
+            .select(audit_event_patients::sequence);
+        q = q.filter(a::sequence.eq_any(seqs));
+    }
+    if let Some(actor) = &filter.actor {
+        q = q.filter(a::actor.eq(actor.clone()));
+    }
+    if let Some(action) = &filter.action {
+        q = q.filter(a::action.eq(action.clone()));
+    }
+    if let Some(r) = &filter.resource_type {
+        q = q.filter(a::resource_type.eq(r.clone()));
+    }
+    if let Some(o) = filter.outcome {
+        q = q.filter(a::outcome.eq(o.as_str()));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(a::occurred_at.ge(from.naive_utc()));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(a::occurred_at.lt(to.naive_utc()));
+    }
+    Ok(q.get_result(conn)?)
+}
+
+/// Every org with a chain (the system chain included), for verifying them all.
+pub fn chains(conn: &mut DbConnection) -> CoreResult<Vec<Uuid>> {
+    let orgs: Vec<String> = audit_events::table
+        .select(audit_events::org_id)
+        .distinct()
+        .order(audit_events::org_id.asc())
+        .load(conn)?;
+    orgs.iter().map(|s| parse_id(s)).collect()
+}
+
+/// Calls `f` with each matching event in sequence order, a batch at a time, so neither a
+/// verification nor an export ever holds the whole trail. Stops early when `f` says so.
+pub fn for_each(
+    conn: &mut DbConnection,
+    org: Uuid,
+    filter: &AuditFilter,
+    batch: i64,
+    mut f: impl FnMut(ChainedEvent) -> CoreResult<bool>,
+) -> CoreResult<()> {
+    let mut after = 0;
+    loop {
+        let page = list(conn, org, filter, after, batch)?;
+        let done = page.len() < usize::try_from(batch).unwrap_or(usize::MAX);
+        for e in page {
+            after = e.sequence;
+            if !f(e)? {
+                return Ok(());
+            }
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Cursor over sequence numbers, opaque to clients.
+pub fn encode_cursor(sequence: i64) -> String {
+    URL_SAFE_NO_PAD.encode(sequence.to_be_bytes())
+}
+
+pub fn decode_cursor(cursor: &str) -> CoreResult<i64> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(i64::from_be_bytes)
+        .filter(|s| *s >= 0)
+        .ok_or_else(|| CoreError::invalid("/cursor", "is not a cursor this API returned"))
+}
+
+/// Whether a record with this id exists in another organization: a 404 on it was a refused
+/// cross-tenant attempt, which the trail records as denied.
+pub fn owned_elsewhere(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    id: Uuid,
+    org: OrgId,
+) -> CoreResult<bool> {
+    use super::schema::*;
+    let id = id.to_string();
+    let org = org.as_str();
+    macro_rules! elsewhere {
+        ($t:ident) => {
+            diesel::select(diesel::dsl::exists(
+                $t::table.filter($t::id.eq(&id)).filter($t::org_id.ne(&org)),
+            ))
+            .get_result::<bool>(conn)?
+        };
+    }
+    Ok(match resource_type {
+        "Patient" => elsewhere!(patients),
+        "Coverage" => elsewhere!(coverages),
+        "Encounter" => elsewhere!(encounters),
+        "Claim" => elsewhere!(claims),
+        "Remittance" => elsewhere!(remittances),
+        "Payer" => elsewhere!(payers),
+        "Provider" => elsewhere!(providers),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Verification, verify};
+    use crate::store::testing::setup;
+    use crate::store::write_transaction;
+
+    fn event(org: Uuid, actor: &str, patients: Vec<Uuid>) -> AuditEvent {
+        let mut e = AuditEvent::now(org, actor, "read");
+        e.resource_type = Some("Patient".into());
+        e.patient_ids = patients;
+        e.fields_disclosed = vec!["family_name".into()];
+        e.http_status = 200;
+        e
+    }
+
+    #[test]
+    fn appended_batches_extend_each_orgs_chain_and_read_back_exactly() {
+        let (mut conn, _keyring, org) = setup();
+        let other = Uuid::now_v7();
+        let p = Uuid::now_v7();
+        let batch = vec![
+            event(org.0, "a", vec![p]),
+            event(other, "b", vec![]),
+            event(org.0, "c", vec![p, p]),
+        ];
+        let first = write_transaction(&mut conn, |c| append(c, batch.clone())).unwrap();
+        assert_eq!(
+            first.iter().map(|c| c.sequence).collect::<Vec<_>>(),
+            [1, 1, 2]
+        );
+        let second =
+            write_transaction(&mut conn, |c| append(c, vec![event(org.0, "d", vec![])])).unwrap();
+        assert_eq!(second[0].sequence, 3);
+        assert_eq!(second[0].prev_hash, first[2].hash);
+
+        let stored = list(&mut conn, org.0, &AuditFilter::default(), 0, 100).unwrap();
+        assert_eq!(stored.len(), 3);
+        assert_eq!(stored[0], first[0]);
+        assert_eq!(verify(org.0, stored), Verification::Intact { checked: 3 });
+        let by_patient = AuditFilter {
+            patient: Some(p),
+            ..AuditFilter::default()
+        };
+        let hits = list(&mut conn, org.0, &by_patient, 0, 100).unwrap();
+        assert_eq!(
+            hits.iter()
+                .map(|c| c.event.actor.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "c"]
+        );
+        assert_eq!(count(&mut conn, org.0, &by_patient).unwrap(), 2);
+        assert_eq!(chains(&mut conn).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_database_refuses_updates_and_deletes() {
+        let (mut conn, _keyring, org) = setup();
+        write_transaction(&mut conn, |c| append(c, vec![event(org.0, "a", vec![])])).unwrap();
+        let update = diesel::update(audit_events::table)
+            .set(audit_events::actor.eq("mallory"))
+            .execute(&mut conn);
+        assert!(update.is_err());
+        assert!(
+            diesel::delete(audit_events::table)
+                .execute(&mut conn)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert!(decode_cursor("nope").is_err());
+    }
+}

@@ -1,0 +1,46 @@
+-- The audit trail: one hash chain per org (org_id, sequence). Rows are only ever inserted;
+-- the triggers refuse UPDATE and DELETE for every connection, the application's included.
+CREATE TABLE audit_events (
+    org_id TEXT NOT NULL,
+    sequence BIGINT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    occurred_at TIMESTAMP NOT NULL,
+    actor TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    client_id TEXT,
+    purpose_of_use TEXT,
+    action TEXT NOT NULL,
+    resource_type TEXT,
+    resource_id TEXT,
+    patient_ids TEXT NOT NULL,
+    fields_disclosed TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    http_status INTEGER NOT NULL,
+    request_id TEXT,
+    source_ip TEXT,
+    user_agent TEXT,
+    break_glass_reason_ct BLOB,
+    prev_hash BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (org_id, sequence)
+);
+CREATE INDEX audit_events_time ON audit_events (org_id, occurred_at);
+CREATE INDEX audit_events_actor ON audit_events (org_id, actor, sequence);
+
+-- Which patients each event touched, for the patient filter and the accounting of
+-- disclosures (the event's own patient list is what the chain covers).
+CREATE TABLE audit_event_patients (
+    org_id TEXT NOT NULL,
+    patient_id TEXT NOT NULL,
+    sequence BIGINT NOT NULL,
+    PRIMARY KEY (org_id, patient_id, sequence)
+);
+
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_event_patients_no_update BEFORE UPDATE ON audit_event_patients
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_event_patients_no_delete BEFORE DELETE ON audit_event_patients
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
