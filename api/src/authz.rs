@@ -10,6 +10,7 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use revcycle_core::access::{Action, Principal, Resource};
 
+use crate::audit::{AuditCtx, note};
 use crate::auth::{Auth, require};
 use crate::problem::ApiError;
 
@@ -45,6 +46,8 @@ pub mod act {
 /// An authenticated caller allowed to perform `A` on `R`.
 pub struct Authorized<R, A> {
     pub who: Principal,
+    /// For writes: records the request's audit event in the write's transaction.
+    pub audit: AuditCtx,
     // Only this module's extractor makes one, so holding one proves the check ran.
     checked: PhantomData<(R, A)>,
 }
@@ -54,12 +57,16 @@ impl<R: ResourceMarker + 'static, A: ActionMarker + 'static> FromRequest for Aut
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        note(req, A::ACTION.name(), Some(R::RESOURCE.name()));
         let auth = Auth::from_request(req, payload);
+        let req = req.clone();
         Box::pin(async move {
             let Auth(who) = auth.await?;
             require(&who, R::RESOURCE, A::ACTION)?;
+            let audit = AuditCtx::new(&req, &who, A::ACTION.name(), R::RESOURCE.name());
             Ok(Authorized {
                 who,
+                audit,
                 checked: PhantomData,
             })
         })

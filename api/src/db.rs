@@ -4,11 +4,13 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use revcycle_core::access::{Mask, Principal, View};
+use revcycle_core::audit::{Disclosed, Discloses};
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::store::idempotency::{self, StoredResponse};
 use revcycle_core::store::{self, DbConnection};
 use serde::Serialize;
 
+use crate::audit::{AuditCtx, AuditedInTx};
 use crate::extract::etag;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -50,24 +52,56 @@ where
     blocking(state, move |conn| store::write_transaction(conn, f)).await
 }
 
+/// Update a resource in one transaction with its audit event; 200 with the record, masked.
+pub async fn update<R, F>(
+    state: &web::Data<AppState>,
+    who: &Principal,
+    audit: AuditCtx,
+    f: F,
+) -> ApiResult<HttpResponse>
+where
+    R: Versioned + Mask + Discloses + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<R> + Send + 'static,
+{
+    let view = View::for_principal(who);
+    let resource = run_tx(state, move |conn| {
+        let mut r = f(conn)?;
+        r.mask(&view);
+        audit.append_in_tx(conn, 200, Some(r.id()), &Disclosed::of(&r))?;
+        Ok(r)
+    })
+    .await?;
+    let mut resp = HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(resource.version())))
+        .json(&resource);
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
 /// Something with an id and a version, that lives at `{collection}/{id}`.
 pub trait Versioned: Serialize {
     fn id(&self) -> uuid::Uuid;
     fn version(&self) -> i32;
 }
 
-/// 200 with the record, masked for the caller, and its ETag.
-pub fn ok<R: Versioned + Mask>(who: &Principal, mut r: R) -> HttpResponse {
+/// 200 with the record, masked for the caller, and its ETag. What it discloses goes to the
+/// request's audit event.
+pub fn ok<R: Versioned + Mask + Discloses>(who: &Principal, mut r: R) -> HttpResponse {
     r.mask(&View::for_principal(who));
-    HttpResponse::Ok()
+    let mut resp = HttpResponse::Ok()
         .insert_header((header::ETAG, etag(r.version())))
-        .json(r)
+        .json(&r);
+    resp.extensions_mut().insert(Disclosed::of(&r));
+    resp
 }
 
-/// 200 with a body (a page, search results), masked for the caller.
-pub fn json<T: Serialize + Mask>(who: &Principal, mut body: T) -> HttpResponse {
+/// 200 with a body (a page, search results), masked for the caller; what it discloses goes to
+/// the request's audit event.
+pub fn json<T: Serialize + Mask + Discloses>(who: &Principal, mut body: T) -> HttpResponse {
     body.mask(&View::for_principal(who));
-    HttpResponse::Ok().json(body)
+    let mut resp = HttpResponse::Ok().json(&body);
+    resp.extensions_mut().insert(Disclosed::of(&body));
+    resp
 }
 
 enum Created {
@@ -82,13 +116,14 @@ enum Created {
 pub async fn create<R, F>(
     state: &web::Data<AppState>,
     who: &Principal,
+    audit: AuditCtx,
     collection: &'static str,
     idempotency_key: Option<String>,
     request_hash: String,
     f: F,
 ) -> ApiResult<HttpResponse>
 where
-    R: Versioned + Mask + Send + 'static,
+    R: Versioned + Mask + Discloses + serde::de::DeserializeOwned + Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<R> + Send + 'static,
 {
     let keyring = state.keyring.clone();
@@ -100,14 +135,21 @@ where
             if let Some(key) = &idempotency_key
                 && let Some(stored) = idempotency::find(conn, &keyring, org, key)?
             {
-                return Ok(if stored.request_hash == request_hash {
-                    Created::Replay(stored)
-                } else {
-                    Created::Mismatch
-                });
+                if stored.request_hash != request_hash {
+                    return Ok(Created::Mismatch);
+                }
+                // A replay discloses the stored response again: recorded like the original.
+                let id = stored
+                    .resource_location
+                    .as_deref()
+                    .and_then(|l| l.rsplit('/').next())
+                    .and_then(|id| uuid::Uuid::parse_str(id).ok());
+                audit.append_in_tx(conn, 201, id, &replay_disclosure::<R>(&stored))?;
+                return Ok(Created::Replay(stored));
             }
             let mut resource = f(conn)?;
             resource.mask(&view);
+            audit.append_in_tx(conn, 201, Some(resource.id()), &Disclosed::of(&resource))?;
             let stored = StoredResponse {
                 request_hash: request_hash.clone(),
                 status_code: 201,
@@ -123,23 +165,42 @@ where
         match (attempt, &idempotency_key) {
             // A concurrent request with the same key committed first: answer as it did.
             (Err(e @ CoreError::Conflict(_)), Some(key)) => {
-                match idempotency::find(conn, &keyring, org, key)? {
-                    Some(stored) if stored.request_hash == request_hash => {
-                        Ok(Created::Replay(stored))
+                store::write_transaction(conn, |conn| {
+                    match idempotency::find(conn, &keyring, org, key)? {
+                        Some(stored) if stored.request_hash == request_hash => {
+                            let id = stored
+                                .resource_location
+                                .as_deref()
+                                .and_then(|l| l.rsplit('/').next())
+                                .and_then(|id| uuid::Uuid::parse_str(id).ok());
+                            audit.append_in_tx(conn, 201, id, &replay_disclosure::<R>(&stored))?;
+                            Ok(Created::Replay(stored))
+                        }
+                        Some(_) => Ok(Created::Mismatch),
+                        None => Err(e),
                     }
-                    Some(_) => Ok(Created::Mismatch),
-                    None => Err(e),
-                }
+                })
             }
             (other, _) => other,
         }
     })
     .await?;
-    match outcome {
-        Created::Mismatch => Err(ApiError::IdempotencyMismatch),
-        Created::New(stored, version) => Ok(respond_created(&stored, Some(version), false)),
-        Created::Replay(stored) => Ok(respond_created(&stored, None, true)),
-    }
+    let mut resp = match outcome {
+        Created::Mismatch => return Err(ApiError::IdempotencyMismatch),
+        Created::New(stored, version) => respond_created(&stored, Some(version), false),
+        Created::Replay(stored) => respond_created(&stored, None, true),
+    };
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
+/// What a stored response discloses, read back from its JSON.
+fn replay_disclosure<R: Discloses + serde::de::DeserializeOwned>(
+    stored: &StoredResponse,
+) -> Disclosed {
+    serde_json::from_str::<R>(&stored.response_body)
+        .map(|r| Disclosed::of(&r))
+        .unwrap_or_default()
 }
 
 fn respond_created(stored: &StoredResponse, version: Option<i32>, replayed: bool) -> HttpResponse {

@@ -1,5 +1,6 @@
 //! revcycle-api: the actix-web application and the `revcycle` command line.
 
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod cli;

@@ -29,6 +29,9 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "encounters", description = "Coded visits: diagnoses and service lines"),
         (name = "claims", description = "Professional claims built from encounters"),
         (name = "remittances", description = "Payers' remittance advice (835), as received"),
+        (name = "audit", description = "The audit trail: every request recorded in a per-organization \
+            hash chain; query, verify, export, and each patient's accounting of disclosures"),
+        (name = "admin", description = "Key management"),
         (name = "system", description = "Health of the service")
     ),
     components(schemas(Problem)),
@@ -77,7 +80,7 @@ fn add_errors(path: &str, method: &str, op: &mut Operation) {
         ));
         errors.push((
             "503",
-            "The database is unreachable, or a read exceeded the read timeout",
+            "The database is unreachable, a read exceeded the read timeout, or the audit trail could not record the request (nothing is served unaudited)",
         ));
         errors.push((
             "429",

@@ -156,7 +156,7 @@ impl Runtime {
             keyring: self.keyring.clone(),
             verifier: self.verifier.clone(),
             body_limit: self.config.body_limit,
-            events: Arc::new(revcycle_core::access::events::LogSink),
+            audit: audit_writer(&self.pool),
             rate_limiter: crate::limits::RateLimiter::new(
                 self.config.rate_limit_per_second,
                 self.config.rate_limit_burst,
@@ -172,6 +172,21 @@ impl Runtime {
             .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
         Ok(orgs::find(&mut conn, org.0)?.is_some())
     }
+}
+
+/// Environment variable that switches auditing off, honoured only by builds with the
+/// `unaudited-benchmark` feature (to measure what auditing costs); release builds ignore it.
+pub const UNAUDITED_ENV: &str = "REVCYCLE_UNAUDITED_BENCHMARK";
+
+fn audit_writer(pool: &DbPool) -> Arc<crate::audit::AuditWriter> {
+    if cfg!(feature = "unaudited-benchmark") && std::env::var(UNAUDITED_ENV).is_ok_and(|v| v == "1")
+    {
+        tracing::warn!(
+            "AUDITING IS OFF: benchmark build, {UNAUDITED_ENV}=1; never serve PHI like this"
+        );
+        return crate::audit::AuditWriter::disabled();
+    }
+    crate::audit::AuditWriter::start(pool.clone())
 }
 
 /// The routes with their collected OpenAPI document.
@@ -267,6 +282,8 @@ pub fn app(
                 Err(ApiError::MethodNotAllowed)
             }
         }))
+        // Inside the rate limiter: a flood of refused requests does not flood the trail.
+        .wrap(from_fn(crate::audit::middleware))
         .wrap(from_fn(move |req, next| {
             crate::limits::rate_limit(limiter.clone(), req, next)
         }))

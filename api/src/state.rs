@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
-use revcycle_core::access::SecurityEventSink;
 use revcycle_core::store::{DbPool, KeyRing};
 
+use crate::audit::AuditWriter;
 use crate::auth::Verifier;
 use crate::limits::RateLimiter;
 
@@ -13,8 +13,8 @@ pub struct AppState {
     pub keyring: Arc<KeyRing>,
     pub verifier: Verifier,
     pub body_limit: usize,
-    /// Where security events (break-glass) are recorded.
-    pub events: Arc<dyn SecurityEventSink>,
+    /// The process's audit writer (group commit).
+    pub audit: Arc<AuditWriter>,
     /// Per-client request budget; `None` when rate limiting is off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Reads taking longer are abandoned with 503.

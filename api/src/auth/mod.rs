@@ -8,7 +8,7 @@ pub mod jwks;
 
 use std::sync::Arc;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 use revcycle_core::access::{
     Action, Capability, OrgId, PURPOSES_OF_USE, Principal, Resource, Role, Scopes, allowed, granted,
@@ -147,6 +147,8 @@ async fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Pr
         require_capability(&who, Capability::BreakGlass)?;
         who.break_glass_reason = Some(reason.to_string());
     }
+    // For the audit event, whatever the handler does next.
+    req.extensions_mut().insert(who.clone());
     Ok(who)
 }
 

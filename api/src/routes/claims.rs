@@ -41,14 +41,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/claims")]
 pub async fn create_claim(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Claim, act::Create>,
+    Authorized { who, audit, .. }: Authorized<res::Claim, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<ClaimInput>,
 ) -> ApiResult<HttpResponse> {
     let org = who.org;
-    db::create(&state, &who, "/v1/claims", key.0, body.hash, move |c| {
-        claims::create(c, org, &body.value)
-    })
+    db::create(
+        &state,
+        &who,
+        audit,
+        "/v1/claims",
+        key.0,
+        body.hash,
+        move |c| claims::create(c, org, &body.value),
+    )
     .await
 }
 
@@ -110,15 +116,14 @@ pub async fn get_claim(
 #[put("/claims/{id}")]
 pub async fn update_claim(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Claim, act::Update>,
+    Authorized { who, audit, .. }: Authorized<res::Claim, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<ClaimUpdate>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let claim = db::run_tx(&state, move |c| {
+    db::update(&state, &who, audit, move |c| {
         claims::update(c, who.org, id, if_match.0, &body.value)
     })
-    .await?;
-    Ok(db::ok(&who, claim))
+    .await
 }

@@ -13,6 +13,7 @@ use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use revcycle_core::access::{Mask, View};
+use revcycle_core::audit::{Disclosed, Discloses};
 
 impl Versioned for Coverage {
     fn id(&self) -> Uuid {
@@ -41,16 +42,22 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/coverages")]
 pub async fn create_coverage(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Coverage, act::Create>,
+    Authorized { who, audit, .. }: Authorized<res::Coverage, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<CoverageInput>,
 ) -> ApiResult<HttpResponse> {
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    db::create(&state, &who, "/v1/coverages", key.0, body.hash, move |c| {
-        coverages::create(c, &keyring, org, &mut input)
-    })
+    db::create(
+        &state,
+        &who,
+        audit,
+        "/v1/coverages",
+        key.0,
+        body.hash,
+        move |c| coverages::create(c, &keyring, org, &mut input),
+    )
     .await
 }
 
@@ -97,6 +104,12 @@ impl Mask for CoverageSearchResult {
     }
 }
 
+impl Discloses for CoverageSearchResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.items.disclose(d);
+    }
+}
+
 /// Search coverages by member id
 ///
 /// Exact match through a blind index; case, spaces and dashes do not matter.
@@ -140,7 +153,7 @@ pub async fn get_coverage(
 #[put("/coverages/{id}")]
 pub async fn update_coverage(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Coverage, act::Update>,
+    Authorized { who, audit, .. }: Authorized<res::Coverage, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<CoverageInput>,
@@ -148,9 +161,8 @@ pub async fn update_coverage(
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    let coverage = db::run_tx(&state, move |c| {
+    db::update(&state, &who, audit, move |c| {
         coverages::update(c, &keyring, who.org, id, if_match.0, &mut input)
     })
-    .await?;
-    Ok(db::ok(&who, coverage))
+    .await
 }

@@ -41,14 +41,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/encounters")]
 pub async fn create_encounter(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Encounter, act::Create>,
+    Authorized { who, audit, .. }: Authorized<res::Encounter, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<EncounterInput>,
 ) -> ApiResult<HttpResponse> {
     let org = who.org;
-    db::create(&state, &who, "/v1/encounters", key.0, body.hash, move |c| {
-        encounters::create(c, org, &body.value)
-    })
+    db::create(
+        &state,
+        &who,
+        audit,
+        "/v1/encounters",
+        key.0,
+        body.hash,
+        move |c| encounters::create(c, org, &body.value),
+    )
     .await
 }
 
@@ -109,15 +115,14 @@ pub async fn get_encounter(
 #[put("/encounters/{id}")]
 pub async fn update_encounter(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Encounter, act::Update>,
+    Authorized { who, audit, .. }: Authorized<res::Encounter, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<EncounterInput>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let encounter = db::run_tx(&state, move |c| {
+    db::update(&state, &who, audit, move |c| {
         encounters::update(c, who.org, id, if_match.0, &body.value)
     })
-    .await?;
-    Ok(db::ok(&who, encounter))
+    .await
 }

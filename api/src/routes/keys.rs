@@ -1,7 +1,8 @@
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use revcycle_core::access::Capability;
 use revcycle_core::store::rotation::{self, Rotation};
 
+use crate::audit::note;
 use crate::auth::{Auth, require_capability};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -20,7 +21,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(tag = "admin",
     responses((status = 202, description = "Rotation started (or already running)", body = Rotation)))]
 #[post("/admin/keys/rotate")]
-pub async fn rotate_keys(state: web::Data<AppState>, Auth(who): Auth) -> ApiResult<HttpResponse> {
+pub async fn rotate_keys(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+) -> ApiResult<HttpResponse> {
+    note(&req, "keys.rotate", Some("DataKey"));
     require_capability(&who, Capability::KeysRotate)?;
     let keyring = state.keyring.clone();
     let org = who.org;
@@ -37,7 +43,12 @@ pub async fn rotate_keys(state: web::Data<AppState>, Auth(who): Auth) -> ApiResu
         (status = 404, description = "No rotation has been started for your organization",
             body = crate::problem::Problem, content_type = "application/problem+json")))]
 #[get("/admin/keys/rotation")]
-pub async fn key_rotation(state: web::Data<AppState>, Auth(who): Auth) -> ApiResult<HttpResponse> {
+pub async fn key_rotation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+) -> ApiResult<HttpResponse> {
+    note(&req, "keys.rotation.read", Some("DataKey"));
     require_capability(&who, Capability::KeysRotate)?;
     let org = who.org;
     match crate::db::run(&state, move |c| rotation::latest(c, org)).await? {

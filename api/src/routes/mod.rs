@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+pub mod audit;
 pub mod claims;
 pub mod coverages;
 pub mod encounters;
@@ -45,7 +46,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(encounters::configure)
             .configure(claims::configure)
             .configure(remittances::configure)
-            .configure(keys::configure),
+            .configure(keys::configure)
+            .configure(audit::configure),
     );
     cfg.service(health::health);
 }

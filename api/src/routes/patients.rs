@@ -1,5 +1,5 @@
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use revcycle_core::model::Page;
 use revcycle_core::model::patient::{Patient, PatientInput, PatientSearch};
 use revcycle_core::store::patients::{self, PatientFilter};
@@ -8,14 +8,16 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
+use crate::audit::{self, BreakGlassSealed};
 use crate::auth::{AuthBreakGlass, BREAK_GLASS_RESPONSE_HEADER, require_or_break_glass};
 use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
-use crate::problem::{ApiError, ApiResult};
-use crate::startup::RequestId;
+use crate::problem::ApiResult;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Mask, Resource, SecurityEvent, View};
+use revcycle_core::access::{Action, Mask, Resource, View};
+use revcycle_core::audit::{Disclosed, Discloses};
+use revcycle_core::store;
 
 impl Versioned for Patient {
     fn id(&self) -> Uuid {
@@ -48,16 +50,22 @@ fn today() -> chrono::NaiveDate {
 #[post("/patients")]
 pub async fn create_patient(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Patient, act::Create>,
+    Authorized { who, audit, .. }: Authorized<res::Patient, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<PatientInput>,
 ) -> ApiResult<HttpResponse> {
     let org = who.org;
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    db::create(&state, &who, "/v1/patients", key.0, body.hash, move |c| {
-        patients::create(c, &keyring, org, &mut input, today())
-    })
+    db::create(
+        &state,
+        &who,
+        audit,
+        "/v1/patients",
+        key.0,
+        body.hash,
+        move |c| patients::create(c, &keyring, org, &mut input, today()),
+    )
     .await
 }
 
@@ -101,6 +109,12 @@ impl Mask for PatientSearchResult {
     }
 }
 
+impl Discloses for PatientSearchResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.items.disclose(d);
+    }
+}
+
 /// Search patients by identifier
 ///
 /// Exact match on the MRN, on family name with birth date, or on the last four digits of the
@@ -139,34 +153,41 @@ pub async fn get_patient(
     id: web::Path<Uuid>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    audit::note(&req, Action::Read.name(), Some(Resource::Patient.name()));
     require_or_break_glass(&who, Resource::Patient, Action::Read)?;
     let id = id.into_inner();
     let keyring = state.keyring.clone();
-    let patient = db::run(&state, move |c| patients::get(c, &keyring, who.org, id)).await?;
-    let Some(reason) = &who.break_glass_reason else {
-        return Ok(db::ok(&who, patient));
-    };
-    // Recorded before any data leaves; if it cannot be recorded, nothing is disclosed.
-    state
-        .events
-        .record(&SecurityEvent::BreakGlass {
-            org: who.org,
-            actor: who.subject.clone(),
-            client_id: who.client_id.clone(),
-            patient_id: id,
-            reason: reason.clone(),
-            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-        })
-        .map_err(|_| {
-            ApiError::Core(revcycle_core::error::CoreError::Unavailable(
-                "the break-glass access could not be recorded".into(),
-            ))
-        })?;
+    let org = who.org;
+    let reason = who.break_glass_reason.clone();
+    let (patient, sealed) = db::run(&state, move |c| {
+        let patient = patients::get(c, &keyring, org, id)?;
+        // The reason goes into the audit event sealed under the org's key: free text may
+        // name the patient.
+        let sealed = match reason {
+            None => None,
+            Some(reason) => {
+                let keys = keyring.keys(c, org)?;
+                let event_id = Uuid::now_v7();
+                Some(BreakGlassSealed {
+                    event_id,
+                    reason_ct: store::audit::seal_reason(&keys, org.0, event_id, &reason),
+                })
+            }
+        };
+        Ok((patient, sealed))
+    })
+    .await?;
     let mut resp = db::ok(&who, patient);
-    resp.headers_mut().insert(
-        HeaderName::from_static(BREAK_GLASS_RESPONSE_HEADER),
-        HeaderValue::from_static("used"),
-    );
+    if let Some(sealed) = sealed {
+        // The audit middleware records the access, reason included, before this response
+        // leaves; if it cannot, the caller gets 503 instead.
+        tracing::warn!(org = %org.0, actor = %who.subject, patient_id = %id, "break-glass access");
+        resp.extensions_mut().insert(sealed);
+        resp.headers_mut().insert(
+            HeaderName::from_static(BREAK_GLASS_RESPONSE_HEADER),
+            HeaderValue::from_static("used"),
+        );
+    }
     Ok(resp)
 }
 
@@ -180,7 +201,7 @@ pub async fn get_patient(
 #[put("/patients/{id}")]
 pub async fn update_patient(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Patient, act::Update>,
+    Authorized { who, audit, .. }: Authorized<res::Patient, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<PatientInput>,
@@ -188,9 +209,8 @@ pub async fn update_patient(
     let id = id.into_inner();
     let keyring = state.keyring.clone();
     let mut input = body.value;
-    let patient = db::run_tx(&state, move |c| {
+    db::update(&state, &who, audit, move |c| {
         patients::update(c, &keyring, who.org, id, if_match.0, &mut input, today())
     })
-    .await?;
-    Ok(db::ok(&who, patient))
+    .await
 }

@@ -38,14 +38,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/payers")]
 pub async fn create_payer(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Payer, act::Create>,
+    Authorized { who, audit, .. }: Authorized<res::Payer, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
     let org = who.org;
-    db::create(&state, &who, "/v1/payers", key.0, body.hash, move |c| {
-        payers::create(c, org, &body.value)
-    })
+    db::create(
+        &state,
+        &who,
+        audit,
+        "/v1/payers",
+        key.0,
+        body.hash,
+        move |c| payers::create(c, org, &body.value),
+    )
     .await
 }
 
@@ -99,15 +105,14 @@ pub async fn get_payer(
 #[put("/payers/{id}")]
 pub async fn update_payer(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Payer, act::Update>,
+    Authorized { who, audit, .. }: Authorized<res::Payer, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let payer = db::run_tx(&state, move |c| {
+    db::update(&state, &who, audit, move |c| {
         payers::update(c, who.org, id, if_match.0, &body.value)
     })
-    .await?;
-    Ok(db::ok(&who, payer))
+    .await
 }

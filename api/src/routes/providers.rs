@@ -40,14 +40,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/providers")]
 pub async fn create_provider(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Provider, act::Create>,
+    Authorized { who, audit, .. }: Authorized<res::Provider, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<ProviderInput>,
 ) -> ApiResult<HttpResponse> {
     let org = who.org;
-    db::create(&state, &who, "/v1/providers", key.0, body.hash, move |c| {
-        providers::create(c, org, &body.value)
-    })
+    db::create(
+        &state,
+        &who,
+        audit,
+        "/v1/providers",
+        key.0,
+        body.hash,
+        move |c| providers::create(c, org, &body.value),
+    )
     .await
 }
 
@@ -105,15 +111,14 @@ pub async fn get_provider(
 #[put("/providers/{id}")]
 pub async fn update_provider(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Provider, act::Update>,
+    Authorized { who, audit, .. }: Authorized<res::Provider, act::Update>,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<ProviderInput>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let provider = db::run_tx(&state, move |c| {
+    db::update(&state, &who, audit, move |c| {
         providers::update(c, who.org, id, if_match.0, &body.value)
     })
-    .await?;
-    Ok(db::ok(&who, provider))
+    .await
 }

@@ -41,7 +41,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/remittances")]
 pub async fn create_remittance(
     state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Remittance, act::Create>,
+    Authorized { who, audit, .. }: Authorized<res::Remittance, act::Create>,
     key: IdempotencyKey,
     body: JsonBody<RemittanceInput>,
 ) -> ApiResult<HttpResponse> {
@@ -49,6 +49,7 @@ pub async fn create_remittance(
     db::create(
         &state,
         &who,
+        audit,
         "/v1/remittances",
         key.0,
         body.hash,

@@ -6,15 +6,12 @@
 
 //! - `scope`: SMART-style token scopes, which only narrow what roles allow.
 //! - `masking`: minimum-necessary views of records, applied to every response on the way out.
-//! - `events`: security events (break-glass) handed to whoever records them.
 
-pub mod events;
 pub mod masking;
 pub mod permissions;
 mod principal;
 pub mod scope;
 
-pub use events::{SecurityEvent, SecurityEventSink};
 pub use masking::{Disclosure, Mask, View};
 pub use permissions::{Action, Capability, Resource, allowed, granted, permission_table_markdown};
 pub use principal::{OrgId, PURPOSES_OF_USE, Principal, Role};

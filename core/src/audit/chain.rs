@@ -139,33 +139,95 @@ pub enum Verification {
     },
 }
 
-/// Recomputes an org's chain from its first event, in storage order (by sequence), and names
-/// the first broken link. Streams: holds one event at a time.
-pub fn verify(org: Uuid, events: impl IntoIterator<Item = ChainedEvent>) -> Verification {
-    let mut prev_hash = genesis(org);
-    let mut checked = 0;
-    for (expected, e) in (1..).zip(events) {
-        let broken = |why| Verification::Broken {
-            sequence: e.sequence,
-            why,
-            checked,
-        };
-        if e.event.org != org {
-            return broken(ChainBreak::WrongOrg);
+/// Checks a chain one event at a time, in storage order (by sequence), so a verification
+/// holds one event in memory whatever the chain's length.
+pub struct ChainVerifier {
+    org: Uuid,
+    prev_hash: [u8; 32],
+    expected: i64,
+    checked: u64,
+    broken: Option<(i64, ChainBreak)>,
+}
+
+impl ChainVerifier {
+    pub fn new(org: Uuid) -> ChainVerifier {
+        ChainVerifier {
+            org,
+            prev_hash: genesis(org),
+            expected: 1,
+            checked: 0,
+            broken: None,
         }
-        if e.sequence != expected {
-            return broken(ChainBreak::Gap { expected });
-        }
-        if e.prev_hash != prev_hash {
-            return broken(ChainBreak::PrevHashMismatch);
-        }
-        if link_hash(&prev_hash, e.sequence, &e.event) != e.hash {
-            return broken(ChainBreak::HashMismatch);
-        }
-        prev_hash = e.hash;
-        checked += 1;
     }
-    Verification::Intact { checked }
+
+    /// Feeds the next event; returns false once the chain is broken (later events are moot).
+    pub fn push(&mut self, e: &ChainedEvent) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        let why = if e.event.org != self.org {
+            Some(ChainBreak::WrongOrg)
+        } else if e.sequence != self.expected {
+            Some(ChainBreak::Gap {
+                expected: self.expected,
+            })
+        } else if e.prev_hash != self.prev_hash {
+            Some(ChainBreak::PrevHashMismatch)
+        } else if link_hash(&self.prev_hash, e.sequence, &e.event) != e.hash {
+            Some(ChainBreak::HashMismatch)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.broken = Some((e.sequence, why));
+            return false;
+        }
+        self.prev_hash = e.hash;
+        self.expected += 1;
+        self.checked += 1;
+        true
+    }
+
+    pub fn finish(self) -> Verification {
+        match self.broken {
+            None => Verification::Intact {
+                checked: self.checked,
+            },
+            Some((sequence, why)) => Verification::Broken {
+                sequence,
+                why,
+                checked: self.checked,
+            },
+        }
+    }
+}
+
+/// Recomputes an org's chain from its first event, in storage order (by sequence), and names
+/// the first broken link.
+pub fn verify(org: Uuid, events: impl IntoIterator<Item = ChainedEvent>) -> Verification {
+    let mut v = ChainVerifier::new(org);
+    for e in events {
+        if !v.push(&e) {
+            break;
+        }
+    }
+    v.finish()
+}
+
+impl ChainBreak {
+    /// What the break most likely means, for people reading a verification report.
+    pub fn describe(&self) -> String {
+        match self {
+            ChainBreak::Gap { expected } => format!(
+                "expected sequence {expected} here: events were deleted, inserted or reordered"
+            ),
+            ChainBreak::PrevHashMismatch => {
+                "the event does not link to the one before it: events were removed, inserted or reordered".into()
+            }
+            ChainBreak::HashMismatch => "the event's contents do not match its hash: it was altered".into(),
+            ChainBreak::WrongOrg => "the event belongs to another organization's chain".into(),
+        }
+    }
 }
 
 #[cfg(test)]

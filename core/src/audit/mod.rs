@@ -14,7 +14,9 @@ pub mod disclosure;
 pub mod event;
 pub mod export;
 
-pub use chain::{ChainBreak, ChainedEvent, Verification, genesis, link_hash, verify};
+pub use chain::{
+    ChainBreak, ChainVerifier, ChainedEvent, Verification, genesis, link_hash, verify,
+};
 pub use disclosure::{Disclosed, Discloses};
 pub use event::{AuditEvent, Outcome, SYSTEM_ORG};
 pub use export::{AuditRecord, ExportFormat, Exporter};

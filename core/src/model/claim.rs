@@ -122,7 +122,7 @@ impl ClaimUpdate {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClaimLine {
     pub id: Uuid,
     pub line_number: i32,
@@ -130,7 +130,7 @@ pub struct ClaimLine {
     pub line: ServiceLine,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Claim {
     pub id: Uuid,
     pub encounter_id: Uuid,

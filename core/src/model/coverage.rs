@@ -85,7 +85,7 @@ impl CoverageInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Coverage {
     pub id: Uuid,
     pub patient_id: Uuid,

@@ -169,7 +169,7 @@ impl EncounterInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Encounter {
     pub id: Uuid,
     pub patient_id: Uuid,

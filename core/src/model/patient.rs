@@ -117,7 +117,7 @@ fn valid_ssn(d: &str) -> bool {
         && &d[5..] != "0000"
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Patient {
     pub id: Uuid,
     pub mrn: String,

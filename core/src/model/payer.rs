@@ -48,7 +48,7 @@ impl PayerInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Payer {
     pub id: Uuid,
     pub name: String,

@@ -57,7 +57,7 @@ impl ProviderInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Provider {
     pub id: Uuid,
     pub role: ProviderRole,

@@ -214,7 +214,7 @@ fn check_adjustments(adjs: &[Adjustment], at: &str, e: &mut Errors) {
     }
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Remittance {
     pub id: Uuid,
     pub payer_id: Uuid,

@@ -1,0 +1,359 @@
+//! Every `/v1` request leaves an audit event, written before its response goes out.
+//!
+//! - Writes record their event inside their own transaction ([`AuditCtx`], used by `db`), so
+//!   the change and its event commit together or not at all.
+//! - Everything else (reads, searches, refusals, failures) is recorded by [`middleware`] after
+//!   the handler and before the response is released, through the process's group-commit
+//!   [`AuditWriter`]: one thread takes the events of all concurrent requests, extends the
+//!   chains in one transaction, then releases every waiting request. If the event cannot be
+//!   written, the response is replaced by 503: no PHI is served unaudited.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use revcycle_core::access::Principal;
+use revcycle_core::audit::{AuditEvent, Disclosed, Outcome, SYSTEM_ORG};
+use revcycle_core::error::CoreError;
+use revcycle_core::store::{self, DbConnection, DbPool};
+use uuid::Uuid;
+
+use crate::problem::ApiError;
+use crate::startup::RequestId;
+use crate::state::AppState;
+
+/// Most events one group commit writes.
+const MAX_BATCH: usize = 512;
+const USER_AGENT_MAX: usize = 256;
+
+/// What the request is about, noted by the authorization extractor or the handler.
+#[derive(Debug, Clone)]
+pub struct AuditNote {
+    pub action: &'static str,
+    pub resource_type: Option<&'static str>,
+}
+
+/// Notes the action and resource type of the request for its audit event.
+pub fn note(req: &HttpRequest, action: &'static str, resource_type: Option<&'static str>) {
+    req.extensions_mut().insert(AuditNote {
+        action,
+        resource_type,
+    });
+}
+
+/// Set on a response by the handler: the event id to use and the sealed break-glass reason.
+#[derive(Debug, Clone)]
+pub struct BreakGlassSealed {
+    pub event_id: Uuid,
+    pub reason_ct: Vec<u8>,
+}
+
+/// Set on a response whose event was written in the handler's own transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditedInTx;
+
+fn audit_unavailable() -> ApiError {
+    ApiError::Core(CoreError::Unavailable(
+        "the audit trail could not record this request; nothing was disclosed".into(),
+    ))
+}
+
+struct Job {
+    events: Vec<AuditEvent>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// The process's single audit writer (group commit).
+pub struct AuditWriter {
+    jobs: Option<mpsc::Sender<Job>>,
+}
+
+impl AuditWriter {
+    pub fn start(pool: DbPool) -> Arc<AuditWriter> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || group_commit(pool, rx))
+            .expect("spawn the audit writer thread");
+        Arc::new(AuditWriter { jobs: Some(tx) })
+    }
+
+    /// Records nothing: only for measuring what auditing costs, in builds with the
+    /// `unaudited-benchmark` feature.
+    pub fn disabled() -> Arc<AuditWriter> {
+        Arc::new(AuditWriter { jobs: None })
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.jobs.is_some()
+    }
+
+    /// Records `events` durably; returns once they are committed.
+    pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), ApiError> {
+        let Some(jobs) = &self.jobs else {
+            return Ok(());
+        };
+        let (done, wait) = tokio::sync::oneshot::channel();
+        jobs.send(Job { events, done })
+            .map_err(|_| audit_unavailable())?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => {
+                tracing::error!(error = %why, "audit write failed; request refused");
+                Err(audit_unavailable())
+            }
+            Err(_) => Err(audit_unavailable()),
+        }
+    }
+}
+
+fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        let mut count = jobs[0].events.len();
+        while count < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => {
+                    count += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.clone()).collect();
+        let result = pool
+            .get()
+            .map_err(|e| format!("database pool: {e}"))
+            .and_then(|mut conn| {
+                store::write_transaction(&mut conn, |c| store::audit::append(c, events))
+                    .map_err(|e| e.to_string())
+            });
+        let result = result.map(|_| ());
+        for job in jobs {
+            let _ = job.done.send(result.clone());
+        }
+    }
+}
+
+/// Who made the request and how it reached us, captured during extraction so a handler's
+/// transaction can write the request's event.
+#[derive(Debug, Clone)]
+pub struct AuditCtx {
+    enabled: bool,
+    who: Principal,
+    action: &'static str,
+    resource_type: &'static str,
+    request_id: Option<String>,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl AuditCtx {
+    pub fn new(
+        req: &HttpRequest,
+        who: &Principal,
+        action: &'static str,
+        resource_type: &'static str,
+    ) -> AuditCtx {
+        let enabled = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.audit.enabled());
+        let meta = RequestMeta::of(req);
+        AuditCtx {
+            enabled,
+            who: who.clone(),
+            action,
+            resource_type,
+            request_id: meta.request_id,
+            source_ip: meta.source_ip,
+            user_agent: meta.user_agent,
+        }
+    }
+
+    /// Writes the successful request's event in the caller's transaction.
+    pub fn append_in_tx(
+        &self,
+        conn: &mut DbConnection,
+        status: u16,
+        resource_id: Option<Uuid>,
+        disclosed: &Disclosed,
+    ) -> Result<(), CoreError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let mut e = event_for(Some(&self.who), self.action);
+        e.resource_type = Some(self.resource_type.to_string());
+        e.resource_id = resource_id.map(|id| id.to_string());
+        e.patient_ids = disclosed.patient_ids.iter().copied().collect();
+        e.fields_disclosed = disclosed.fields.iter().map(|f| f.to_string()).collect();
+        e.outcome = Outcome::Success;
+        e.http_status = status;
+        e.request_id = self.request_id.clone();
+        e.source_ip = self.source_ip.clone();
+        e.user_agent = self.user_agent.clone();
+        store::audit::append(conn, vec![e]).map(|_| ())
+    }
+}
+
+struct RequestMeta {
+    request_id: Option<String>,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    fn of(req: &HttpRequest) -> RequestMeta {
+        RequestMeta {
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+            // The peer address, not X-Forwarded-For: a client can write any header it likes.
+            source_ip: req.peer_addr().map(|a| a.ip().to_string()),
+            user_agent: req
+                .headers()
+                .get(actix_web::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(USER_AGENT_MAX).collect()),
+        }
+    }
+}
+
+fn event_for(who: Option<&Principal>, action: &str) -> AuditEvent {
+    match who {
+        Some(who) => {
+            let mut e = AuditEvent::now(who.org.0, who.subject.clone(), action);
+            e.roles = who.roles.iter().map(|r| r.as_str().to_string()).collect();
+            e.client_id = who.client_id.clone();
+            e.purpose_of_use = who.purpose_of_use.clone();
+            e
+        }
+        None => AuditEvent::now(SYSTEM_ORG, "-", action),
+    }
+}
+
+fn outcome_of(status: u16) -> Outcome {
+    match status {
+        200..=399 => Outcome::Success,
+        401 | 403 => Outcome::Denied,
+        _ => Outcome::Failed,
+    }
+}
+
+/// Fallback action when no extractor or handler noted one: the HTTP method.
+fn action_of_method(method: &actix_web::http::Method) -> &'static str {
+    match *method {
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD => "read",
+        actix_web::http::Method::POST => "create",
+        actix_web::http::Method::PUT | actix_web::http::Method::PATCH => "update",
+        actix_web::http::Method::DELETE => "void",
+        _ => "other",
+    }
+}
+
+/// Records the event of every routed `/v1` request not already recorded by its transaction,
+/// and holds the response until the event is committed.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !req.path().starts_with("/v1/") {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let res = next.call(req).await?.map_into_boxed_body();
+    if !state.audit.enabled()
+        || res.response().extensions().get::<AuditedInTx>().is_some()
+        // Unrouted paths name nothing; the 404 or 405 has no resource to account for.
+        || res.request().match_pattern().is_none()
+    {
+        return Ok(res);
+    }
+    let event = build_event(&state, res.request(), res.response()).await;
+    match state.audit.record(vec![event]).await {
+        Ok(()) => Ok(res),
+        Err(e) => {
+            let (req, _) = res.into_parts();
+            Ok(ServiceResponse::new(req, e.error_response()))
+        }
+    }
+}
+
+async fn build_event(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    res: &HttpResponse<BoxBody>,
+) -> AuditEvent {
+    let who = req.extensions().get::<Principal>().cloned();
+    let note = req.extensions().get::<AuditNote>().cloned();
+    let action = note
+        .as_ref()
+        .map(|n| n.action)
+        .unwrap_or_else(|| action_of_method(req.method()));
+    let mut e = event_for(who.as_ref(), action);
+    let status = res.status().as_u16();
+    e.resource_type = note
+        .as_ref()
+        .and_then(|n| n.resource_type)
+        .map(str::to_string);
+    let path_id = req
+        .match_info()
+        .get("id")
+        .and_then(|id| Uuid::parse_str(id).ok());
+    e.resource_id = path_id.map(|id| id.to_string());
+    if let Some(d) = res.extensions().get::<Disclosed>() {
+        e.patient_ids = d.patient_ids.iter().copied().collect();
+        e.fields_disclosed = d.fields.iter().map(|f| f.to_string()).collect();
+    }
+    // An attempt on one patient is that patient's business even when refused.
+    if e.resource_type.as_deref() == Some("Patient")
+        && let Some(id) = path_id
+        && !e.patient_ids.contains(&id)
+    {
+        e.patient_ids.push(id);
+    }
+    if let Some(sealed) = res.extensions().get::<BreakGlassSealed>() {
+        e.id = sealed.event_id;
+        e.break_glass_reason = Some(sealed.reason_ct.clone());
+    }
+    e.outcome = outcome_of(status);
+    e.http_status = status;
+    // A 404 for an id that exists in another organization was a cross-tenant attempt.
+    if status == 404
+        && let (Some(who), Some(id), Some(rt)) = (&who, path_id, note.and_then(|n| n.resource_type))
+    {
+        let pool = state.pool.clone();
+        let org = who.org;
+        let elsewhere = web::block(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| CoreError::Unavailable(e.to_string()))?;
+            store::audit::owned_elsewhere(&mut conn, rt, id, org)
+        })
+        .await;
+        if matches!(elsewhere, Ok(Ok(true))) {
+            e.outcome = Outcome::Denied;
+        }
+    }
+    let meta = RequestMeta::of(req);
+    e.request_id = meta.request_id;
+    e.source_ip = meta.source_ip;
+    e.user_agent = meta.user_agent;
+    e
+}
+
+/// Records an event from outside a request (server start, CLI commands), synchronously.
+pub fn record_now(pool: &DbPool, event: AuditEvent) -> Result<(), CoreError> {
+    let mut conn = pool
+        .get()
+        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))?;
+    store::write_transaction(&mut conn, |c| store::audit::append(c, vec![event])).map(|_| ())
+}
