@@ -1,8 +1,10 @@
 //! The plugin side: a safe [`Connector`] trait and the [`export_connector!`](crate::export_connector)
 //! macro that writes the C glue around it.
 
+use std::cell::Cell;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
 
 use crate::error::ConnectorError;
 use crate::ffi::{
@@ -63,6 +65,41 @@ pub const fn table<T: Connector>(operations: &'static [StrRef]) -> ConnectorTabl
     }
 }
 
+thread_local! {
+    /// Whether this thread is inside a call from the host.
+    static IN_HOST_CALL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs (once per plugin) a panic hook that, for panics inside a host call, reports only the
+/// location: panic messages can quote input data (PHI) and would land in the service's stderr.
+/// Panics elsewhere go to the previous hook unchanged.
+fn install_quiet_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_HOST_CALL.try_with(Cell::get).unwrap_or(false) {
+                let location = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                eprintln!("connector panicked{location}; message withheld (may contain PHI)");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f` as a host call: panics are caught and reported without their message.
+fn guarded<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    install_quiet_panic_hook();
+    let outer = IN_HOST_CALL.with(|flag| flag.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_HOST_CALL.with(|flag| flag.set(outer));
+    result
+}
+
 fn panic_error(during: &str) -> ConnectorError {
     // The panic payload is deliberately not forwarded: it may quote PHI from the input.
     ConnectorError::new(
@@ -99,7 +136,7 @@ unsafe extern "C" fn create_glue<T: Connector>(
     }
     // SAFETY: the contract guarantees config_len readable bytes for the duration of the call.
     let config = unsafe { bytes_from_raw(config_ptr, config_len) };
-    let result = catch_unwind(|| {
+    let result = guarded(|| {
         let value: serde_json::Value = if config.is_empty() {
             serde_json::Value::Object(Default::default())
         } else {
@@ -154,7 +191,7 @@ unsafe extern "C" fn invoke_glue<T: Connector>(
     // SAFETY: the contract guarantees input_len readable bytes for the duration of the call.
     let input = unsafe { bytes_from_raw(input_ptr, input_len) };
 
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    let result = guarded(|| {
         let op = std::str::from_utf8(op).map_err(|_| {
             ConnectorError::new(
                 ConnectorError::CODE_ABI_VIOLATION,
@@ -165,7 +202,7 @@ unsafe extern "C" fn invoke_glue<T: Connector>(
             return Err(ConnectorError::unknown_operation(op));
         }
         connector.invoke(op, input)
-    }));
+    });
     match result {
         Ok(Ok(output)) => {
             // SAFETY: out_buffer is non-null (checked above) and writable per the contract.
@@ -196,13 +233,14 @@ unsafe extern "C" fn destroy_glue<T: Connector>(instance: *mut c_void) {
     // SAFETY: instance was made by Box::into_raw(Box<T>) in create_glue::<T> and is dropped once.
     let boxed = unsafe { Box::from_raw(instance as *mut T) };
     // A panicking Drop must not unwind into the host.
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(boxed)));
+    let _ = guarded(move || drop(boxed));
 }
 
 /// Exports a [`Connector`] as a plugin: defines the `revcycle_connector_v1` symbol and its static
 /// table. Use it once, at the root of a `cdylib` crate.
 ///
-/// ```ignore
+/// ```
+/// use revcycle_connector_abi::serde_json::Value;
 /// use revcycle_connector_abi::{Connector, ConnectorError, ConnectorKind, export_connector};
 ///
 /// pub struct Echo;
@@ -213,7 +251,7 @@ unsafe extern "C" fn destroy_glue<T: Connector>(instance: *mut c_void) {
 ///     const KIND: ConnectorKind = ConnectorKind::Ehr;
 ///     const OPERATIONS: &'static [&'static str] = &["echo"];
 ///
-///     fn create(_config: serde_json::Value) -> Result<Self, ConnectorError> {
+///     fn create(_config: Value) -> Result<Self, ConnectorError> {
 ///         Ok(Echo)
 ///     }
 ///
