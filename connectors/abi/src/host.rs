@@ -321,9 +321,9 @@ pub fn load(spec: &PluginSpec) -> Result<LoadedConnector, LoadError> {
     if table_ptr.is_null() {
         return Err(invalid("entry point returned null"));
     }
-    // SAFETY: non-null; every ABI version starts with a u32 abi_version, so reading it alone is
-    // sound whatever the rest of the layout.
-    let abi_version = unsafe { std::ptr::addr_of!((*table_ptr).abi_version).read() };
+    // SAFETY: non-null; every ABI version's table is repr(C) and starts with a u32 abi_version
+    // at offset 0, so reading it alone is sound whatever the rest of the layout.
+    let abi_version = unsafe { table_ptr.cast::<u32>().read() };
     if abi_version != ABI_VERSION {
         return Err(LoadError::AbiVersion {
             name,
@@ -588,6 +588,15 @@ pub fn load_all(config: &ConnectorsConfig) -> Result<Vec<LoadedConnector>, LoadE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<LoadedConnector>();
+        check::<ConnectorInstance>();
+        check::<LoadError>();
+        check::<InvokeError>();
+    }
 
     const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 

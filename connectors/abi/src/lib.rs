@@ -20,7 +20,7 @@ pub mod host;
 
 pub use error::ConnectorError;
 pub use ffi::{ABI_VERSION, ConnectorKind};
-pub use plugin::Connector;
+pub use plugin::{Connector, parse_input, to_output};
 
 /// Re-exported so plugins can name `serde_json::Value` without their own dependency.
 pub use serde_json;

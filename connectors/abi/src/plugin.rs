@@ -33,6 +33,18 @@ pub trait Connector: Send + Sync + Sized + 'static {
     fn invoke(&self, op: &str, input: &[u8]) -> Result<Vec<u8>, ConnectorError>;
 }
 
+/// Parses an operation's JSON input; failures become `invalid_input` errors that give the
+/// position only (serde's messages can quote the offending value).
+pub fn parse_input<T: serde::de::DeserializeOwned>(input: &[u8]) -> Result<T, ConnectorError> {
+    Ok(serde_json::from_slice(input)?)
+}
+
+/// Serializes an operation's JSON output.
+pub fn to_output<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ConnectorError> {
+    serde_json::to_vec(value)
+        .map_err(|_| ConnectorError::internal("output cannot be serialized as JSON"))
+}
+
 /// Builds the array of operation names for the static table. Used by the export macro.
 #[doc(hidden)]
 pub const fn operation_refs<const N: usize>(ops: &'static [&'static str]) -> [StrRef; N] {
@@ -315,6 +327,15 @@ mod tests {
     }
 
     export_connector!(Probe);
+
+    #[test]
+    fn json_helpers_do_not_quote_input() {
+        let err = parse_input::<Vec<u32>>(br#"["123-45-6789"]"#).unwrap_err();
+        assert_eq!(err.code, "invalid_input");
+        assert!(!err.message.contains("6789"), "{err}");
+        let v: Vec<u32> = parse_input(b"[1,2]").unwrap();
+        assert_eq!(to_output(&v).unwrap(), b"[1,2]");
+    }
 
     fn take(buf: Buffer) -> Vec<u8> {
         // SAFETY: the buffer was just written by the glue in this binary.
