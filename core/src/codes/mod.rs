@@ -13,6 +13,7 @@
 
 mod claim_codes;
 mod icd10;
+pub mod icd10cm;
 mod modifier;
 mod money;
 mod npi;
@@ -26,6 +27,7 @@ pub use claim_codes::{
     SubscriberRelationship,
 };
 pub use icd10::Icd10Code;
+pub use icd10cm::Icd10Entry;
 pub use modifier::Modifier;
 pub use money::{Money, Units};
 pub use npi::Npi;
