@@ -32,7 +32,7 @@ pub use modifier::Modifier;
 pub use money::{Money, Units};
 pub use npi::Npi;
 pub use place_of_service::PlaceOfService;
-pub use procedure::{ProcedureCode, ProcedureCodeKind};
+pub use procedure::{ProcedureCode, ProcedureCodeKind, hcpcs_category};
 pub use tin::Tin;
 pub use us::{Taxonomy, UsState, ZipCode};
 
