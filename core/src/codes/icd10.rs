@@ -1,13 +1,14 @@
 use super::{CodeError, string_value_type};
 
-/// An ICD-10-CM diagnosis code, by format only: a letter, a digit, an alphanumeric (the
-/// category), then up to four more alphanumerics. The dot after the category is optional on
+/// An ICD-10-CM diagnosis code, by format only: a letter and two alphanumerics (the category;
+/// the second character is a digit except in the QA0 category added in the April 2026 update),
+/// then up to four more alphanumerics. The dot after the category is optional on
 /// input; the code is stored without it, upper case, as 837 HI segments carry it. Whether the
 /// code exists and is billable is a code-set question for another module.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Icd10Code(String);
 
-const RULE: &str = "ICD-10-CM code must be a letter, a digit and a letter or digit, then an optional dot and up to four more letters or digits";
+const RULE: &str = "ICD-10-CM code must be a letter and two letters or digits, then an optional dot and up to four more letters or digits";
 
 impl Icd10Code {
     pub fn parse(s: &str) -> Result<Icd10Code, CodeError> {
@@ -21,14 +22,23 @@ impl Icd10Code {
         };
         let ok = (3..=7).contains(&compact.len())
             && compact[0].is_ascii_alphabetic()
-            && compact[1].is_ascii_digit()
-            && compact[2..].iter().all(u8::is_ascii_alphanumeric);
+            && compact[1..].iter().all(u8::is_ascii_alphanumeric);
         if !ok {
             return Err(CodeError(RULE));
         }
         let mut code = String::from_utf8(compact).map_err(|_| CodeError(RULE))?;
         code.make_ascii_uppercase();
         Ok(Icd10Code(code))
+    }
+
+    /// A code known to be well-formed and normalized (from the shipped code set, checked when it
+    /// was loaded).
+    pub(super) fn from_valid(code: &str) -> Icd10Code {
+        debug_assert_eq!(
+            Icd10Code::parse(code).as_ref().map(Icd10Code::as_str),
+            Ok(code)
+        );
+        Icd10Code(code.to_string())
     }
 
     /// The code without its dot ("E119"), as 837 HI segments carry it.
@@ -54,7 +64,7 @@ impl Icd10Code {
 string_value_type!(
     Icd10Code,
     example = "E11.9",
-    pattern = "^[A-Za-z][0-9][A-Za-z0-9](\\.?[A-Za-z0-9]{1,4})?$",
+    pattern = "^[A-Za-z][A-Za-z0-9]{2}(\\.?[A-Za-z0-9]{1,4})?$",
     description = "ICD-10-CM diagnosis code (format only); the dot is optional on input and the code is returned without it",
     expected = "ICD-10-CM code such as E11.9",
 );
@@ -75,6 +85,8 @@ mod tests {
             ("U07.1", "U071", "U07.1"),
             ("C4A.0", "C4A0", "C4A.0"),
             ("Z3A.20", "Z3A20", "Z3A.20"),
+            ("QA0.0101", "QA00101", "QA0.0101"),
+            ("qa0", "QA0", "QA0"),
             ("T36.0X1A", "T360X1A", "T36.0X1A"),
             ("  M54.50 ", "M5450", "M54.50"),
         ] {
@@ -97,7 +109,6 @@ mod tests {
             "E11.99999",
             "E1199999",
             "E1.19",
-            "EE1.9",
             "E11-9",
             "E11.9.",
             "E11.",
@@ -106,7 +117,6 @@ mod tests {
             "E 11.9",
             "E11.9!",
             "É11.9",
-            "EA1.9",
             "E11.9 0",
         ] {
             assert_eq!(Icd10Code::parse(bad), Err(CodeError(RULE)), "{bad}");

@@ -11,26 +11,32 @@
 //! for `Money`, say) is refused by serde_json with "invalid type: ..., expected a string (RULE)";
 //! see the `de` module for which part of that message is safe to show.
 
+mod carc;
 mod claim_codes;
 mod icd10;
+pub mod icd10cm;
 mod modifier;
 mod money;
 mod npi;
 mod place_of_service;
 mod procedure;
+mod rarc;
 mod tin;
 mod us;
 
+pub use carc::{ClaimAdjustmentGroup, carc_codes, carc_description, is_known_carc};
 pub use claim_codes::{
     AdministrativeSex, ClaimFilingIndicator, ClaimFrequency, CoveragePriority, ProviderRole,
     SubscriberRelationship,
 };
 pub use icd10::Icd10Code;
+pub use icd10cm::Icd10Entry;
 pub use modifier::Modifier;
 pub use money::{Money, Units};
 pub use npi::Npi;
 pub use place_of_service::PlaceOfService;
-pub use procedure::{ProcedureCode, ProcedureCodeKind};
+pub use procedure::{ProcedureCode, ProcedureCodeKind, hcpcs_category};
+pub use rarc::{is_known_rarc, is_rarc_format, rarc_codes, rarc_description};
 pub use tin::Tin;
 pub use us::{Taxonomy, UsState, ZipCode};
 

@@ -101,28 +101,34 @@ impl ProcedureCode {
         if self.kind != ProcedureCodeKind::HcpcsLevelII {
             return None;
         }
-        Some(match self.code.as_bytes()[0] {
-            b'A' => "transportation services, medical and surgical supplies",
-            b'B' => "enteral and parenteral therapy",
-            b'C' => "outpatient prospective payment system",
-            b'D' => "dental procedures (CDT)",
-            b'E' => "durable medical equipment",
-            b'G' => "procedures and professional services (temporary)",
-            b'H' => "behavioral health and substance abuse treatment",
-            b'J' => "drugs administered other than oral method",
-            b'K' => "durable medical equipment MAC (temporary)",
-            b'L' => "orthotic and prosthetic procedures and devices",
-            b'M' => "medical services and quality measures",
-            b'P' => "pathology and laboratory services",
-            b'Q' => "temporary codes",
-            b'R' => "diagnostic radiology services",
-            b'S' => "private payer temporary codes",
-            b'T' => "state Medicaid agency codes",
-            b'U' => "coronavirus diagnostic laboratory tests",
-            b'V' => "vision, hearing and speech-language pathology services",
-            _ => unreachable!("parse admits only HCPCS_LETTERS"),
-        })
+        hcpcs_category(self.code.as_bytes()[0] as char)
     }
+}
+
+/// The HCPCS Level II section a code's first letter puts it in (CMS's alpha-numeric sections;
+/// D is the CDT dental range). `None` for a letter no HCPCS Level II code starts with.
+pub fn hcpcs_category(first_letter: char) -> Option<&'static str> {
+    Some(match first_letter.to_ascii_uppercase() {
+        'A' => "transportation services, medical and surgical supplies",
+        'B' => "enteral and parenteral therapy",
+        'C' => "outpatient prospective payment system",
+        'D' => "dental procedures (CDT)",
+        'E' => "durable medical equipment",
+        'G' => "procedures and professional services (temporary)",
+        'H' => "behavioral health and substance abuse treatment",
+        'J' => "drugs administered other than oral method",
+        'K' => "durable medical equipment MAC (temporary)",
+        'L' => "orthotic and prosthetic procedures and devices",
+        'M' => "medical services and quality measures",
+        'P' => "pathology and laboratory services",
+        'Q' => "temporary codes",
+        'R' => "diagnostic radiology services",
+        'S' => "private payer temporary codes",
+        'T' => "state Medicaid agency codes",
+        'U' => "coronavirus diagnostic laboratory tests",
+        'V' => "vision, hearing and speech-language pathology services",
+        _ => return None,
+    })
 }
 
 string_value_type!(
@@ -204,7 +210,16 @@ mod tests {
         for &l in HCPCS_LETTERS {
             let code = format!("{}1234", l as char);
             assert!(cat(&code).is_some(), "{code}");
+            assert_eq!(hcpcs_category(l as char), cat(&code));
+            assert_eq!(hcpcs_category(l.to_ascii_lowercase() as char), cat(&code));
         }
+        for l in ['F', 'I', 'N', 'O', 'W', 'X', 'Y', 'Z', '9', ' '] {
+            assert_eq!(hcpcs_category(l), None, "{l}");
+        }
+        assert_eq!(
+            hcpcs_category('L'),
+            Some("orthotic and prosthetic procedures and devices")
+        );
     }
 
     #[test]
