@@ -194,7 +194,15 @@ impl AuditCtx {
         e.request_id = self.request_id.clone();
         e.source_ip = self.source_ip.clone();
         e.user_agent = self.user_agent.clone();
-        store::audit::append(conn, vec![e]).map(|_| ())
+        // Said as such: the write rolls back and the client gets 503, as for a read.
+        store::audit::append(conn, vec![e])
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::error!(error = %e, "audit write failed; the write was rolled back");
+                CoreError::Unavailable(
+                    "the audit trail could not record this request; nothing was changed".into(),
+                )
+            })
     }
 }
 

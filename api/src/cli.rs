@@ -50,6 +50,56 @@ pub enum Command {
     /// Manage encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify and export the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chains and report the first broken link of each (exit status 1 if
+    /// any chain is broken).
+    Verify {
+        /// Only this organization's chain (default: every chain, the system chain included;
+        /// the system chain's id is 00000000-0000-0000-0000-000000000000).
+        #[arg(long)]
+        org: Option<Uuid>,
+    },
+    /// Export an organization's audit events for offline work, with a progress bar.
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditExportArgs {
+    /// ndjson, csv, or fhir (a FHIR R4 Bundle of AuditEvent resources).
+    #[arg(long, value_parser = parse_export_format, default_value = "ndjson")]
+    pub format: revcycle_core::audit::ExportFormat,
+    /// Organization (may be left out when there is only one).
+    #[arg(long)]
+    pub org: Option<Uuid>,
+    /// Inclusive start, RFC 3339 or a date (YYYY-MM-DD, midnight UTC).
+    #[arg(long, value_parser = parse_instant)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Exclusive end, RFC 3339 or a date.
+    #[arg(long, value_parser = parse_instant)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// File to write (default: standard output).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_export_format(s: &str) -> Result<revcycle_core::audit::ExportFormat, String> {
+    revcycle_core::audit::ExportFormat::parse(s)
+        .ok_or_else(|| "one of ndjson, csv, fhir".to_string())
+}
+
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| "an RFC 3339 time or a YYYY-MM-DD date".to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -248,7 +298,15 @@ fn run(cli: Cli) -> Result<(), StartupError> {
                 .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
             match cmd {
                 OrgCommand::Create { name } => {
-                    println!("{}", orgs::create(&mut conn, &rt.keyring, &name)?.id)
+                    let org = orgs::create(&mut conn, &rt.keyring, &name)?;
+                    crate::audit_cli::record(
+                        &rt.pool,
+                        org.id,
+                        "org.create",
+                        "Organization",
+                        Some(org.id.to_string()),
+                    )?;
+                    println!("{}", org.id)
                 }
                 OrgCommand::List => {
                     for o in orgs::list(&mut conn)? {
@@ -258,6 +316,8 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             }
             Ok(())
         }
+        Command::Audit(AuditCommand::Verify { org }) => crate::audit_cli::verify(config, org),
+        Command::Audit(AuditCommand::Export(args)) => crate::audit_cli::export(config, args),
         Command::Keys(KeysCommand::Rewrap(args)) => rewrap(config, args),
         Command::Keys(KeysCommand::Rotate(args)) => rotate(config, args),
         Command::Serve(args) => serve(config, args),
@@ -299,6 +359,13 @@ fn rotate(config: Config, args: RotateArgs) -> Result<(), StartupError> {
             bar.set_position(r.rows_done.max(0) as u64);
         })?;
         bar.finish();
+        crate::audit_cli::record(
+            &rt.pool,
+            org.0,
+            "keys.rotate",
+            "DataKey",
+            Some(format!("v{}", done.to_version)),
+        )?;
         println!(
             "org {}: {} rows re-encrypted under data key v{}",
             org.0, done.rows_done, done.to_version
@@ -341,6 +408,13 @@ fn rewrap(config: Config, args: RewrapArgs) -> Result<(), StartupError> {
         .get()
         .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
     let report = rewrap::rewrap_all(&mut conn, rt.keyring.wrapper(), to.as_ref())?;
+    crate::audit_cli::record(
+        &rt.pool,
+        revcycle_core::audit::SYSTEM_ORG,
+        "keys.rewrap",
+        "MasterKey",
+        Some(report.to.to_string()),
+    )?;
     println!(
         "re-wrapped {} keys of {} organizations from {} to {}",
         report.keys, report.orgs, report.from, report.to
@@ -394,6 +468,13 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         None => {}
     }
     let state = web::Data::new(rt.state());
+    crate::audit_cli::record(
+        &rt.pool,
+        revcycle_core::audit::SYSTEM_ORG,
+        "server.start",
+        "Configuration",
+        Some(rt.config.summary()),
+    )?;
     // Finish rotations an earlier process left halfway.
     {
         let mut conn = rt

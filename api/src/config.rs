@@ -191,6 +191,31 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The settings that matter to an auditor, without secrets or paths to them.
+    pub fn summary(&self) -> String {
+        let engine = match revcycle_core::store::Engine::of_url(&self.database_url) {
+            revcycle_core::store::Engine::Postgres => "postgres",
+            revcycle_core::store::Engine::Sqlite => "sqlite",
+        };
+        let auth = match self.auth_mode {
+            AuthMode::Dev => "dev",
+            AuthMode::Jwks => "jwks",
+        };
+        let master_key = match &self.master_key {
+            MasterKeySource::File(_) => "file",
+            MasterKeySource::Env => "env",
+            MasterKeySource::AwsKms(_) => "aws-kms",
+        };
+        format!(
+            "engine={engine} auth={auth} master_key={master_key} bind={} rate_limit={}/{} body_limit={} read_timeout={}s",
+            self.bind,
+            self.rate_limit_per_second,
+            self.rate_limit_burst,
+            self.body_limit,
+            self.read_timeout_secs
+        )
+    }
+
     pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
         let file = match &args.config {
             Some(path) => read_file(path)?,

@@ -28,3 +28,13 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     f.write_all(contents)?;
     f.sync_all()
 }
+
+/// Create (or truncate) a file with mode 0600 for an export that may hold sensitive data.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}

@@ -1,6 +1,7 @@
 //! revcycle-api: the actix-web application and the `revcycle` command line.
 
 pub mod audit;
+pub mod audit_cli;
 pub mod auth;
 pub mod authz;
 pub mod cli;

@@ -2,6 +2,7 @@
 //! driven over HTTP like a client would.
 
 mod access;
+mod audit;
 mod errors;
 mod fixtures;
 mod jwks;

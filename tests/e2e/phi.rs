@@ -11,7 +11,7 @@ use crate::fixtures::{self, practice};
 use crate::on_both_engines;
 
 /// Every identifier a fixture sent, in the forms a careless store might keep.
-fn identifiers() -> Vec<String> {
+pub fn identifiers() -> Vec<String> {
     [
         fixtures::FAMILY,
         fixtures::GIVEN,
@@ -48,7 +48,7 @@ struct Cell {
 }
 
 /// Every cell of every table as raw bytes, decoded lossily: plaintext inside a blob shows.
-fn dump_database(url: &str) -> String {
+pub fn dump_database(url: &str) -> String {
     let mut conn = revcycle_core::store::connect(url).expect("connect");
     let pg = conn.is_postgres();
     let tables = [
@@ -63,6 +63,8 @@ fn dump_database(url: &str) -> String {
         "claim_lines",
         "remittances",
         "idempotency_keys",
+        "audit_events",
+        "audit_event_patients",
     ];
     let mut out = String::new();
     for table in tables {

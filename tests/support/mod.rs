@@ -473,6 +473,13 @@ impl Server {
         self.base = base;
     }
 
+    /// Another `revcycle serve` process (plain HTTP) on this server's data directory and
+    /// database, as a second instance behind a load balancer would be; stopped when dropped.
+    pub fn second_instance(&self, extra_env: &[(&str, &str)]) -> Instance {
+        let (child, _log, base) = spawn_server(&self.data_dir, &self.db.url, false, extra_env);
+        Instance { base, child }
+    }
+
     /// Run a `revcycle` command against this server's data directory and database with
     /// `extra_env` set, whatever its outcome.
     pub fn admin_output(&self, args: &[&str], extra_env: &[(&str, &str)]) -> std::process::Output {
@@ -487,6 +494,19 @@ impl Server {
             cmd.env(k, v);
         }
         cmd.output().expect("run revcycle")
+    }
+}
+
+/// A further server process on a shared database.
+pub struct Instance {
+    pub base: String,
+    child: Child,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -61,6 +61,7 @@ impl AuditQuery {
             outcome: self.outcome,
             from: self.from,
             to: self.to,
+            up_to: None,
         }
     }
 }
@@ -245,11 +246,16 @@ pub async fn export_audit_events(
     note(&req, "export", Some(RESOURCE));
     require_capability(&who, Capability::AuditRead)?;
     let format = x.format.unwrap_or(ExportFormat::Ndjson);
-    let filter = q.filter();
     let org = who.org;
-    let count = {
-        let filter = filter.clone();
-        crate::db::run(&state, move |c| store_audit::count(c, org.0, &filter)).await?
+    // A snapshot: the chain as it stood when the export began, so the count is exact.
+    let (filter, count) = {
+        let mut filter = q.filter();
+        crate::db::run(&state, move |c| {
+            filter.up_to = Some(store_audit::last_sequence(c, org.0)?);
+            let count = store_audit::count(c, org.0, &filter)?;
+            Ok((filter, count))
+        })
+        .await?
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let pool = state.pool.clone();

@@ -154,6 +154,11 @@ fn lock_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<()> {
     Ok(())
 }
 
+/// The sequence number of an org's latest event (0 for an empty chain).
+pub fn last_sequence(conn: &mut DbConnection, org: Uuid) -> CoreResult<i64> {
+    Ok(head(conn, org)?.0)
+}
+
 /// The last event of an org's chain: (sequence, hash).
 fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
     let org_s = org.to_string();
@@ -248,6 +253,8 @@ pub struct AuditFilter {
     pub from: Option<DateTime<Utc>>,
     /// Exclusive.
     pub to: Option<DateTime<Utc>>,
+    /// Events up to this sequence only: an export's snapshot of the chain when it began.
+    pub up_to: Option<i64>,
 }
 
 pub const MAX_PAGE: i64 = 1000;
@@ -295,6 +302,9 @@ pub fn list(
     if let Some(to) = filter.to {
         q = q.filter(a::occurred_at.lt(to.naive_utc()));
     }
+    if let Some(up_to) = filter.up_to {
+        q = q.filter(a::sequence.le(up_to));
+    }
     q.load::<Row>(conn)?
         .into_iter()
         .map(Row::into_chained)
@@ -332,6 +342,9 @@ pub fn count(conn: &mut DbConnection, org: Uuid, filter: &AuditFilter) -> CoreRe
     }
     if let Some(to) = filter.to {
         q = q.filter(a::occurred_at.lt(to.naive_utc()));
+    }
+    if let Some(up_to) = filter.up_to {
+        q = q.filter(a::sequence.le(up_to));
     }
     Ok(q.get_result(conn)?)
 }
