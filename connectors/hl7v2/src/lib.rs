@@ -64,7 +64,9 @@ pub mod parse;
 
 use std::fmt;
 
-use revcycle_connector_abi::canonical::v1::{ImportIssue, ImportRecord, ImportResult};
+use revcycle_connector_abi::canonical::v1::{
+    ImportIssue, ImportRecord, ImportResult, SCHEMA_VERSION,
+};
 use revcycle_connector_abi::serde_json::Value;
 use revcycle_connector_abi::{
     Connector, ConnectorError, ConnectorKind, export_connector, parse_input, to_output,
@@ -186,7 +188,13 @@ pub fn import(config: &Config, input: &ImportInput) -> Result<ImportOutput, Conn
             "input holds no HL7 message (no MSH segment)",
         ));
     }
-    let mut out = ImportOutput::default();
+    let mut out = ImportOutput {
+        result: ImportResult {
+            schema_version: SCHEMA_VERSION,
+            ..Default::default()
+        },
+        acks: Vec::new(),
+    };
     if orphans > 0 {
         out.result.issues.push(ImportIssue {
             position: None,
