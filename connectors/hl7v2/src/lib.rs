@@ -491,3 +491,314 @@ fn finish(
         ack,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use revcycle_connector_abi::canonical::v1::{Encounter, Patient, Sex};
+
+    const TS: &str = "20240301120000+0000";
+
+    fn run(hl7: &str) -> ImportOutput {
+        run_with(&Config::default(), hl7)
+    }
+
+    fn run_with(config: &Config, hl7: &str) -> ImportOutput {
+        import(
+            config,
+            &ImportInput {
+                hl7: hl7.to_owned(),
+                ack_timestamp: Some(TS.to_owned()),
+            },
+        )
+        .unwrap()
+    }
+
+    fn patient(out: &ImportOutput) -> &Patient {
+        match &out.result.records[0] {
+            ImportRecord::Patient(p) => p,
+            _ => panic!("first record is not a patient"),
+        }
+    }
+
+    fn encounter(out: &ImportOutput) -> &Encounter {
+        out.result
+            .records
+            .iter()
+            .find_map(|r| match r {
+                ImportRecord::Encounter(e) => Some(e),
+                _ => None,
+            })
+            .expect("an encounter")
+    }
+
+    fn ack_lines(out: &ImportOutput, i: usize) -> Vec<&str> {
+        out.acks[i].ack.split('\r').collect()
+    }
+
+    const ADT: &str = "MSH|^~\\&|ADT|HOSP|RC|BILL|20240301||ADT^A04|C1|P|2.5.1\r\
+                       PID|1||M1^^^H^MR||Doe^Jane||19800101|F";
+
+    #[test]
+    fn accepts_a_minimal_adt() {
+        let out = run(ADT);
+        assert_eq!(out.result.schema_version, SCHEMA_VERSION);
+        assert_eq!(out.result.records.len(), 1);
+        let p = patient(&out);
+        assert_eq!(p.source_system, "HOSP");
+        assert_eq!(p.external_id, "M1");
+        assert_eq!(p.sex, Sex::Female);
+        assert_eq!(
+            ack_lines(&out, 0),
+            [
+                "MSH|^~\\&|RC|BILL|ADT|HOSP|20240301120000+0000||ACK^A04^ACK|ACKC1|P|2.5.1",
+                "MSA|AA|C1"
+            ]
+        );
+    }
+
+    #[test]
+    fn custom_encoding_characters_and_line_endings() {
+        // '~' separates components and '^' repeats; CRLF and LF mixed; the ACK is written with
+        // the standard delimiters.
+        let hl7 = "MSH|~^\\&|ADT|HOSP~1.2~ISO|RC|BILL|20240301||ADT~A08|C\\S\\2|T|2.5.1\r\n\
+                   PID|1||X9~~~H~PI^M2~~~H~MR||Doe\\T\\Roe~Ann\\.br\\Marie^Alias~Al||19800101|\"\"\n";
+        let out = run(hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA");
+        let p = patient(&out);
+        assert_eq!(p.external_id, "M2");
+        assert_eq!(p.name.family, "Doe&Roe");
+        assert_eq!(p.name.given, ["Ann\nMarie"]);
+        assert_eq!(p.other_names.len(), 1);
+        assert_eq!(p.other_names[0].family, "Alias");
+        // Null ("") sex is unknown, like an empty one.
+        assert_eq!(p.sex, Sex::Unknown);
+        assert_eq!(out.acks[0].control_id.as_deref(), Some("C~2"));
+        assert_eq!(
+            ack_lines(&out, 0),
+            [
+                "MSH|^~\\&|RC|BILL|ADT|HOSP^1.2^ISO|20240301120000+0000||ACK^A08^ACK|ACKC\\R\\2|T|2.5.1",
+                "MSA|AA|C\\R\\2"
+            ]
+        );
+    }
+
+    #[test]
+    fn configured_ack_sender_and_source() {
+        let config = Config {
+            source_system: Some("ehr-1".into()),
+            ack_sending_application: Some("REV|CYCLE".into()),
+            ack_sending_facility: Some("MAIN".into()),
+        };
+        let out = run_with(&config, ADT);
+        assert_eq!(patient(&out).source_system, "ehr-1");
+        assert!(
+            out.acks[0]
+                .ack
+                .starts_with("MSH|^~\\&|REV\\F\\CYCLE|MAIN|ADT|HOSP|"),
+            "{}",
+            out.acks[0].ack
+        );
+    }
+
+    #[test]
+    fn dropped_values_are_warnings_on_an_accept() {
+        let hl7 = ADT.to_owned() + "|||||||||||12345";
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA");
+        assert_eq!(patient(&out).ssn, None);
+        assert_eq!(
+            ack_lines(&out, 0)[2],
+            "ERR||PID^1^19|102^Data type error^HL70357|W"
+        );
+        assert_eq!(out.result.issues.len(), 1);
+        assert!(!out.result.issues[0].message.contains("12345"));
+    }
+
+    #[test]
+    fn bad_dates_are_application_errors() {
+        let hl7 = ADT.replace("19800101", "19800230");
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert!(out.result.records.is_empty());
+        assert_eq!(
+            ack_lines(&out, 0)[2],
+            "ERR||PID^1^7|102^Data type error^HL70357|E"
+        );
+        assert!(!out.result.issues[0].message.contains("1980"));
+    }
+
+    #[test]
+    fn header_rejections() {
+        let cases = [
+            (
+                ADT.replace("ADT^A04", "ADT^A01"),
+                "ERR||MSH^1^9|201^Unsupported event code^HL70357|E",
+            ),
+            (
+                ADT.replace("|C1|", "||"),
+                "ERR||MSH^1^10|101^Required field missing^HL70357|E",
+            ),
+            (
+                ADT.replace("|2.5.1", "|3.0"),
+                "ERR||MSH^1^12|203^Unsupported version id^HL70357|E",
+            ),
+            (
+                ADT.replace("ADT^A04", ""),
+                "ERR||MSH^1^9|101^Required field missing^HL70357|E",
+            ),
+        ];
+        for (hl7, err) in cases {
+            let out = run(&hl7);
+            assert_eq!(out.acks[0].acknowledgment_code, "AR");
+            assert!(out.result.records.is_empty());
+            assert_eq!(ack_lines(&out, 0)[2], err);
+        }
+    }
+
+    #[test]
+    fn event_from_evn_when_msh9_has_none() {
+        let hl7 = ADT
+            .replace("ADT^A04", "ADT")
+            .replace("\rPID", "\rEVN|A28|20240301\rPID");
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA");
+        assert_eq!(out.acks[0].message_type.as_deref(), Some("ADT^A28"));
+    }
+
+    #[test]
+    fn concatenated_messages_and_orphans() {
+        let hl7 = format!(
+            "PID|stray\n{ADT}\n{}\n\n",
+            ADT.replace("C1", "C2").replace("M1", "M2")
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks.len(), 2);
+        assert_eq!(out.acks[1].position, 2);
+        assert_eq!(out.acks[1].control_id.as_deref(), Some("C2"));
+        assert_eq!(out.result.records.len(), 2);
+        assert_eq!(out.result.issues.len(), 1);
+        assert_eq!(out.result.issues[0].position, None);
+        assert_eq!(out.result.issues[0].code, "segment_sequence_error");
+    }
+
+    #[test]
+    fn mllp_framed_input_is_accepted() {
+        let framed = mllp::frame(ADT.as_bytes());
+        let out = run(&String::from_utf8(framed).unwrap());
+        assert_eq!(out.acks[0].acknowledgment_code, "AA");
+    }
+
+    const DFT: &str = "MSH|^~\\&|PB|HOSP|RC|BILL|20240301||DFT^P03|D1|P|2.5.1\r\
+                       PID|1||M1^^^H^MR||Doe^Jane\r\
+                       PV1|1|O|||||1234567893^Doc^A^^^^^^NPI||||||||||||V1";
+
+    #[test]
+    fn dft_lines_units_money_and_pointers() {
+        let hl7 = format!(
+            "{DFT}\rFT1|1|||20240301||CG||||2|80||||||||J069~R05.9||||||99213|25~59\r\
+             FT1|2|||20240301||PY||||1|-20\r\
+             DG1|1||R05.9^^I10|||F"
+        );
+        let out = run(&hl7);
+        assert_eq!(
+            out.acks[0].acknowledgment_code, "AA",
+            "{:?}",
+            out.result.issues
+        );
+        let e = encounter(&out);
+        assert_eq!(e.diagnoses, ["R05.9", "J06.9"]);
+        assert_eq!(e.rendering_provider_npi.as_deref(), Some("1234567893"));
+        assert_eq!(e.service_lines.len(), 1);
+        let line = &e.service_lines[0];
+        assert_eq!(line.units, "2");
+        assert_eq!(line.charge, "80.00");
+        assert_eq!(line.modifiers, ["25", "59"]);
+        assert_eq!(line.diagnosis_pointers, [2, 1]);
+        assert_eq!(e.date_of_service, "2024-03-01");
+        assert_eq!(e.end_date, None);
+    }
+
+    #[test]
+    fn dft_errors_name_segment_occurrence_and_field() {
+        let hl7 = format!(
+            "{DFT}\rFT1|1|||20240301||CG||||1|80||||||||||||||99213\r\
+             FT1|2|||20240301||CG||||1|abc||||||||||||||9921\r\
+             DG1|1||250.00^^I9|||F"
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert!(out.result.records.is_empty());
+        let errs: Vec<&str> = ack_lines(&out, 0)[2..].to_vec();
+        assert_eq!(
+            errs,
+            [
+                "ERR||DG1^1^3|102^Data type error^HL70357|E",
+                "ERR||FT1^2^11|102^Data type error^HL70357|E",
+                "ERR||FT1^2^25|102^Data type error^HL70357|E",
+            ]
+        );
+    }
+
+    #[test]
+    fn dft_missing_segments_and_uncharged_procedures() {
+        let out = run(
+            "MSH|^~\\&|PB|HOSP|RC|BILL|20240301||DFT^P03|D1|P|2.5.1\rPID|1||M1^^^H^MR||Doe^Jane",
+        );
+        assert_eq!(
+            ack_lines(&out, 0)[2],
+            "ERR||PV1^1|100^Segment sequence error^HL70357|E"
+        );
+        let hl7 = format!(
+            "{DFT}\rFT1|1|||20240301||CG||||1|80||||||||||||||99213\r\
+             PR1|1||20610^^C4||20240301"
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA");
+        assert_eq!(
+            ack_lines(&out, 0)[2],
+            "ERR||PR1^1^3|100^Segment sequence error^HL70357|W"
+        );
+        // Payments only: nothing to code, no encounter.
+        let out = run(&format!("{DFT}\rFT1|1|||20240301||PY||||1|-20"));
+        assert_eq!(out.acks[0].acknowledgment_code, "AA");
+        assert_eq!(out.result.records.len(), 1);
+    }
+
+    #[test]
+    fn refusals() {
+        let err = import(
+            &Config::default(),
+            &ImportInput {
+                hl7: "\r\n".into(),
+                ack_timestamp: None,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "invalid_input");
+        let err = import(
+            &Config::default(),
+            &ImportInput {
+                hl7: ADT.into(),
+                ack_timestamp: Some("now".into()),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "invalid_input");
+        let err = Hl7v2::create(revcycle_connector_abi::serde_json::json!({"sorce": "x"}))
+            .err()
+            .unwrap();
+        assert_eq!(err.code, "invalid_config");
+        assert!(!err.message.contains("sorce"));
+        // Without a timestamp, the ACK carries the current time.
+        let out = import(
+            &Config::default(),
+            &ImportInput {
+                hl7: ADT.into(),
+                ack_timestamp: None,
+            },
+        )
+        .unwrap();
+        assert!(out.acks[0].ack.contains("+0000||ACK^A04^ACK"));
+    }
+}
