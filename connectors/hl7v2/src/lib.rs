@@ -4,8 +4,9 @@
 //! # Parser: our own, not a crate
 //!
 //! The crates on crates.io were evaluated and none fits:
-//! - `hl7-parser` 0.3: reads MSH-2 as exactly four characters plus one (so neither a v2.7
-//!   truncation character nor a shorter MSH-2 works the way the standard allows), its escape
+//! - `hl7-parser` 0.3: reads exactly five delimiters (field separator and four encoding
+//!   characters), so a v2.7 truncation character spills into MSH-3 and a shorter MSH-2 is
+//!   misread; its escape
 //!   decoder mixes character and byte offsets (wrong or panicking on non-ASCII text around an
 //!   escape), only knows `\X0D\`/`\X0A\` of the hex escapes, reads one message (no batches),
 //!   and brings `nom` 7.
