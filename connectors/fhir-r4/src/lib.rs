@@ -1,0 +1,104 @@
+//! FHIR R4 EHR connector: Bundles and Bulk Data NDJSON in, canonical patients, coverages and
+//! coded encounters out.
+//!
+//! # Why focused serde models and not a FHIR crate
+//!
+//! We evaluated the FHIR model crates on crates.io for reading R4 (4.0.1) resources:
+//! - `fhir-model` 0.13 (feature `r4b`): models R4B (4.3), not R4; about 10 MB of generated source
+//!   for one version, a cold debug build of about 2.5 minutes and 3.3 GB peak compiler memory
+//!   on our 2-core machines (target dir +350 MB). Its code enums are closed, so one unexpected
+//!   code value (or a field of the wrong shape) fails the whole resource, and its errors quote
+//!   the offending value ("Unknown value: ..."), which can be PHI.
+//! - `fhirbolt` 0.4 (feature `r4`): does model R4 exactly, but generates every resource of the
+//!   specification with its own serde machinery (a still larger cold build), and its last
+//!   release is from 2023.
+//!
+//! Both would give every build of the workspace minutes of compile time for some 12 resources of
+//! which we read a few dozen fields, and neither reads per resource tolerantly. So this crate has
+//! its own small serde models ([`model`]) of exactly the elements it reads: unknown elements are
+//! ignored, missing ones default, a wrong shape is reported per resource with its field path
+//! (never its value), and money is read from the literal JSON number text, never `f64`. The
+//! fixtures are checked against the full R4 schema by `fhir.resources` 6.4.0 in a test instead.
+//!
+//! # Operation `import`
+//!
+//! Input: a FHIR R4 Bundle (`transaction`, `batch`, `collection` or `searchset`) or Bulk Data
+//! `$export` NDJSON (one resource per line), told apart by content. Output: a canonical
+//! [`ImportResult`](revcycle_connector_abi::canonical::ImportResult): records in the order
+//! patients, coverages, encounters, and issues. See [`import`] for the mapping.
+//!
+//! Configuration (JSON at create): `source_system` (required, non-empty string: the identity of
+//! this feed, stamped on every record with the resource's logical id as `external_id`),
+//! optional `default_place_of_service` (two-digit CMS code).
+
+pub mod decimal;
+pub mod import;
+pub mod model;
+
+use revcycle_connector_abi::serde_json::Value;
+use revcycle_connector_abi::{
+    Connector, ConnectorError, ConnectorKind, export_connector, to_output,
+};
+
+pub use import::Options;
+
+/// The connector instance: its configuration.
+pub struct FhirR4 {
+    options: Options,
+}
+
+impl FhirR4 {
+    /// Reads and checks the configuration.
+    pub fn from_config(config: &Value) -> Result<Self, ConnectorError> {
+        let source_system = match config.get("source_system") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+            Some(_) => {
+                return Err(ConnectorError::invalid_config(
+                    "source_system must be a non-empty string",
+                ));
+            }
+            None => return Err(ConnectorError::invalid_config("source_system is required")),
+        };
+        let default_place_of_service = match config.get("default_place_of_service") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(s.clone())
+            }
+            Some(_) => {
+                return Err(ConnectorError::invalid_config(
+                    "default_place_of_service must be a two-digit place-of-service code",
+                ));
+            }
+        };
+        Ok(FhirR4 {
+            options: Options {
+                source_system,
+                default_place_of_service,
+            },
+        })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+}
+
+impl Connector for FhirR4 {
+    const NAME: &'static str = "fhir-r4";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const KIND: ConnectorKind = ConnectorKind::Ehr;
+    const OPERATIONS: &'static [&'static str] = &["import"];
+
+    fn create(config: Value) -> Result<Self, ConnectorError> {
+        Self::from_config(&config)
+    }
+
+    fn invoke(&self, op: &str, input: &[u8]) -> Result<Vec<u8>, ConnectorError> {
+        match op {
+            "import" => to_output(&import::import(input, &self.options)?),
+            _ => Err(ConnectorError::unknown_operation(op)),
+        }
+    }
+}
+
+export_connector!(FhirR4);
