@@ -3,15 +3,15 @@
 //!
 //! # Why focused serde models and not a FHIR crate
 //!
-//! We evaluated the FHIR model crates on crates.io for reading R4 (4.0.1) resources:
+//! We evaluated the FHIR model crates on crates.io for reading R4 (4.0.1) resources, each built
+//! cold on one of our shared 2-core machines:
 //! - `fhir-model` 0.13 (feature `r4b`): models R4B (4.3), not R4; about 10 MB of generated source
-//!   for one version, a cold debug build of about 2.5 minutes and 3.3 GB peak compiler memory
-//!   on our 2-core machines (target dir +350 MB). Its code enums are closed, so one unexpected
-//!   code value (or a field of the wrong shape) fails the whole resource, and its errors quote
-//!   the offending value ("Unknown value: ..."), which can be PHI.
-//! - `fhirbolt` 0.4 (feature `r4`): does model R4 exactly, but generates every resource of the
-//!   specification with its own serde machinery (a still larger cold build), and its last
-//!   release is from 2023.
+//!   for that one version; cold debug build 146 s, 3.3 GB peak compiler memory, 350 MB of
+//!   target dir. Its code enums are closed, so one unexpected code value (or a field of the wrong
+//!   shape) fails the whole resource, and its errors quote the offending value
+//!   ("Unknown value: ..."), which can be PHI.
+//! - `fhirbolt` 0.4 (feature `r4`): models R4 exactly, but generates every resource of the
+//!   specification: cold debug build 151 s, 2.8 GB peak, 355 MB of target dir; pre-1.0.
 //!
 //! Both would give every build of the workspace minutes of compile time for some 12 resources of
 //! which we read a few dozen fields, and neither reads per resource tolerantly. So this crate has
