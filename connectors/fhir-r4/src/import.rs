@@ -830,7 +830,6 @@ impl Ctx<'_> {
             .collect();
         let mut lines: Vec<c::ServiceLine> = Vec::new();
         let enc_ctx = LineCtx {
-            encounter: i,
             place_of_service: place_of_service.clone(),
             rendering: rendering.clone(),
         };
@@ -1206,8 +1205,6 @@ impl Ctx<'_> {
 }
 
 struct LineCtx {
-    #[allow(dead_code)]
-    encounter: usize,
     place_of_service: Option<String>,
     rendering: Option<String>,
 }
