@@ -23,9 +23,23 @@
 //! # Operation `import`
 //!
 //! Input: a FHIR R4 Bundle (`transaction`, `batch`, `collection` or `searchset`) or Bulk Data
-//! `$export` NDJSON (one resource per line), told apart by content. Output: a canonical
-//! [`ImportResult`](revcycle_connector_abi::canonical::ImportResult): records in the order
-//! patients, coverages, encounters, and issues. See [`import`] for the mapping.
+//! `$export` NDJSON (one resource per line), told apart by content: several lines each holding a
+//! whole JSON value are NDJSON; otherwise one document, a Bundle (a lone resource is taken as
+//! NDJSON of one line). Input that is not UTF-8/JSON, or a Bundle of another type, is an
+//! `invalid_input` error naming only the position (line and column).
+//!
+//! Output: a canonical `ImportResult` (schema 1): `records` in the order patients, coverages,
+//! encounters (each in input order), every one with `source_system` from the config and
+//! `external_id` = the resource's logical id (else the uuid of its `urn:uuid:` fullUrl);
+//! coverages and encounters name their patient by that patient's external id. Encounters carry
+//! their ICD-10-CM diagnoses (Encounter.diagnosis by rank, then encounter-diagnosis Conditions)
+//! and service lines, taken from the EHR's Claim for the encounter when there is one, else from
+//! its ChargeItems plus the Procedures no ChargeItem prices (charge `0.00`: not priced).
+//! `issues` has one entry per resource not translated (`position` = Bundle entry index, 0-based,
+//! or NDJSON line, 1-based; `code` one of [`import::codes`]; the message names the resource
+//! type/id and the field, never a value) plus one summary (no position) counting resource types
+//! not imported. Organizations, Practitioners, PractitionerRoles, Locations and RelatedPersons are
+//! read to resolve references only.
 //!
 //! Configuration (JSON at create): `source_system` (required, non-empty string: the identity of
 //! this feed, stamped on every record with the resource's logical id as `external_id`),
