@@ -1,0 +1,399 @@
+//! Mapping rules, called directly through the rlib.
+
+use revcycle_connector_abi::canonical::{
+    CoveragePriority, Encounter, ImportRecord, ImportResult, Patient, Sex,
+};
+use revcycle_connector_abi::serde_json::{self, Value, json};
+use revcycle_connector_fhir_r4::import::{self, codes};
+use revcycle_connector_fhir_r4::{FhirR4, Options};
+
+fn opts() -> Options {
+    Options {
+        source_system: "ehr-a".into(),
+        default_place_of_service: None,
+    }
+}
+
+fn run(input: &Value) -> ImportResult {
+    import::import(input.to_string().as_bytes(), &opts()).expect("import")
+}
+
+fn bundle(kind: &str, entries: Vec<Value>) -> Value {
+    json!({"resourceType": "Bundle", "type": kind, "entry": entries})
+}
+
+fn entry(full_url: &str, resource: Value) -> Value {
+    json!({"fullUrl": full_url, "resource": resource})
+}
+
+fn patients(r: &ImportResult) -> Vec<&Patient> {
+    r.records
+        .iter()
+        .filter_map(|x| match x {
+            ImportRecord::Patient(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+fn encounters(r: &ImportResult) -> Vec<&Encounter> {
+    r.records
+        .iter()
+        .filter_map(|x| match x {
+            ImportRecord::Encounter(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn patient_json(id: &str) -> Value {
+    json!({
+        "resourceType": "Patient", "id": id,
+        "identifier": [
+            {"system": "urn:x:other", "value": "OTHER-1"},
+            {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+             "value": "MRN-7"},
+            {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "999-00-1234"}
+        ],
+        "name": [{"use": "old", "family": "Formername"},
+                 {"use": "official", "family": "Synthetic", "given": ["Ada"]}],
+        "gender": "female", "birthDate": "1980-02-29",
+        "telecom": [{"system": "phone", "value": "555-0100", "use": "work"},
+                    {"system": "phone", "value": "555-0101", "use": "home"}]
+    })
+}
+
+#[test]
+fn patient_identifiers_names_and_contact() {
+    let r = run(&bundle(
+        "collection",
+        vec![entry("urn:uuid:1", patient_json("p1"))],
+    ));
+    let p = patients(&r)[0];
+    assert_eq!(
+        (p.source_system.as_str(), p.external_id.as_str()),
+        ("ehr-a", "p1")
+    );
+    assert_eq!(p.mrn.as_deref(), Some("MRN-7"));
+    assert_eq!(p.ssn.as_deref(), Some("999-00-1234"));
+    assert_eq!(p.name.family, "Synthetic");
+    assert_eq!(p.other_names[0].family, "Formername");
+    assert_eq!(p.phone.as_deref(), Some("555-0101"));
+    assert_eq!(p.sex, Sex::Female);
+    assert_eq!(p.birth_date.as_deref(), Some("1980-02-29"));
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+}
+
+#[test]
+fn patient_without_name_is_rejected_naming_the_field_only() {
+    let mut p = patient_json("p1");
+    p["name"] = json!([{"given": ["Ada"]}]);
+    let r = run(&bundle("batch", vec![entry("urn:uuid:1", p)]));
+    assert!(r.records.is_empty());
+    assert_eq!(r.issues.len(), 1);
+    let issue = &r.issues[0];
+    assert_eq!(
+        (issue.position, issue.code.as_str()),
+        (Some(0), codes::MISSING_REQUIRED)
+    );
+    assert!(
+        issue.message.contains("Patient/p1 (entry 0)"),
+        "{}",
+        issue.message
+    );
+    assert!(issue.message.contains("name.family"), "{}", issue.message);
+    assert!(!issue.message.contains("Ada") && !issue.message.contains("1234"));
+}
+
+#[test]
+fn wrong_shape_names_the_path_not_the_value() {
+    let mut p = patient_json("p1");
+    p["birthDate"] = json!({"secret": "Synthetic"});
+    p["gender"] = json!(["999-00-1234"]);
+    let r = run(&bundle("collection", vec![entry("urn:uuid:1", p)]));
+    assert!(r.records.is_empty());
+    let m = &r.issues[0].message;
+    assert_eq!(r.issues[0].code, codes::MALFORMED);
+    assert!(m.contains("field birthDate"), "{m}");
+    assert!(!m.contains("999") && !m.contains("Synthetic"), "{m}");
+}
+
+fn org(id: &str) -> Value {
+    json!({"resourceType": "Organization", "id": id, "name": "Synthetic Payer",
+           "identifier": [{"system": "urn:x:payer", "value": "PAYER1"}]})
+}
+
+fn coverage(id: &str, beneficiary: &str, payor: &str) -> Value {
+    json!({"resourceType": "Coverage", "id": id, "status": "active",
+           "subscriberId": "M-1", "beneficiary": {"reference": beneficiary},
+           "payor": [{"reference": payor}], "order": 2})
+}
+
+#[test]
+fn references_resolve_by_urn_relative_and_absolute_url() {
+    let r = run(&bundle(
+        "transaction",
+        vec![
+            entry("urn:uuid:aaaa", patient_json("p1")),
+            entry("https://ehr.example.org/fhir/Organization/o1", org("o1")),
+            // urn:uuid beneficiary, absolute payor.
+            entry(
+                "urn:uuid:c1",
+                coverage(
+                    "c1",
+                    "urn:uuid:aaaa",
+                    "https://ehr.example.org/fhir/Organization/o1",
+                ),
+            ),
+            // relative references, with a version.
+            entry(
+                "urn:uuid:c2",
+                coverage("c2", "Patient/p1/_history/3", "Organization/o1"),
+            ),
+            // a patient imported earlier: the relative id stands on its own.
+            entry(
+                "urn:uuid:c3",
+                coverage("c3", "Patient/p-elsewhere", "Organization/o1"),
+            ),
+            // an unresolvable urn:uuid cannot.
+            entry(
+                "urn:uuid:c4",
+                coverage("c4", "urn:uuid:missing", "Organization/o1"),
+            ),
+        ],
+    ));
+    let covs: Vec<_> = r
+        .records
+        .iter()
+        .filter_map(|x| match x {
+            ImportRecord::Coverage(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(covs.len(), 3, "{:?}", r.issues);
+    assert_eq!(covs[0].patient_external_id, "p1");
+    assert_eq!(covs[0].payer.name, "Synthetic Payer");
+    assert_eq!(covs[0].payer.payer_id.as_deref(), Some("PAYER1"));
+    assert_eq!(covs[0].priority, CoveragePriority::Secondary);
+    assert_eq!(covs[1].patient_external_id, "p1");
+    assert_eq!(covs[2].patient_external_id, "p-elsewhere");
+    assert_eq!(r.issues.len(), 1);
+    assert_eq!(r.issues[0].code, codes::UNRESOLVED_REFERENCE);
+    assert!(
+        r.issues[0]
+            .message
+            .contains("Coverage/c4 (entry 5): beneficiary")
+    );
+}
+
+fn encounter_json() -> Value {
+    json!({"resourceType": "Encounter", "id": "e1", "status": "finished",
+           "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+           "subject": {"reference": "Patient/p1"},
+           "period": {"start": "2024-05-01T10:00:00Z"}})
+}
+
+#[test]
+fn code_systems_and_pointers() {
+    let r = run(&bundle(
+        "searchset",
+        vec![
+            entry("urn:uuid:e", encounter_json()),
+            entry(
+                "urn:uuid:c1",
+                json!({"resourceType": "Condition", "id": "c1",
+                "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "e119"}]},
+                "encounter": {"reference": "Encounter/e1"}, "subject": {"reference": "Patient/p1"}}),
+            ),
+            entry(
+                "urn:uuid:c2",
+                json!({"resourceType": "Condition", "id": "c2",
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+                "encounter": {"reference": "Encounter/e1"}, "subject": {"reference": "Patient/p1"}}),
+            ),
+            entry(
+                "urn:uuid:ci",
+                json!({"resourceType": "ChargeItem", "id": "ci1", "status": "billable",
+                "code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/HCPCS", "code": "g0008"}]},
+                "context": {"reference": "Encounter/e1"}, "subject": {"reference": "Patient/p1"},
+                "quantity": {"value": 1.5}, "priceOverride": {"value": 10, "currency": "USD"},
+                "reason": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "Z23"}]}],
+                "extension": [{"url": "http://example.org/x/modifier", "valueString": "59"}]}),
+            ),
+            entry(
+                "urn:uuid:ci2",
+                json!({"resourceType": "ChargeItem", "id": "ci2", "status": "billable",
+                "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99221"}]},
+                "context": {"reference": "Encounter/e1"}, "subject": {"reference": "Patient/p1"},
+                "priceOverride": {"value": 10, "currency": "EUR"}}),
+            ),
+            entry(
+                "urn:uuid:o",
+                json!({"resourceType": "Observation", "id": "o1", "status": "final"}),
+            ),
+            entry(
+                "urn:uuid:o2",
+                json!({"resourceType": "Immunization", "id": "i1"}),
+            ),
+            entry(
+                "urn:uuid:o3",
+                json!({"resourceType": "Observation", "id": "o2"}),
+            ),
+        ],
+    ));
+    let e = encounters(&r)[0];
+    assert_eq!(e.patient_external_id, "p1");
+    assert_eq!(e.date_of_service, "2024-05-01");
+    assert_eq!(e.place_of_service.as_deref(), Some("21"));
+    assert_eq!(e.diagnoses, ["E11.9", "Z23"]);
+    assert_eq!(e.service_lines.len(), 1);
+    let line = &e.service_lines[0];
+    assert_eq!(line.procedure_code, "G0008");
+    assert_eq!(line.modifiers, ["59"]);
+    assert_eq!(
+        (line.units.as_str(), line.charge.as_str()),
+        ("1.5", "10.00")
+    );
+    assert_eq!(line.diagnosis_pointers, [2]);
+    let got: Vec<(&str, Option<u64>)> = r
+        .issues
+        .iter()
+        .map(|i| (i.code.as_str(), i.position))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (codes::NO_BILLING_CODE, Some(2)),
+            (codes::UNSUPPORTED_VALUE, Some(4)),
+            (codes::IGNORED_TYPES, None)
+        ]
+    );
+    assert!(r.issues[1].message.contains("priceOverride.currency"));
+    assert!(
+        r.issues[2]
+            .message
+            .contains("Immunization x1, Observation x2"),
+        "{}",
+        r.issues[2].message
+    );
+}
+
+#[test]
+fn missing_encounter_date_rejects_and_unlinked_billing_is_reported() {
+    let mut e = encounter_json();
+    e["period"] = json!({"start": "2024-05"});
+    let r = run(&bundle(
+        "collection",
+        vec![
+            entry("urn:uuid:e", e),
+            entry(
+                "urn:uuid:p",
+                json!({"resourceType": "Procedure", "id": "pr1", "status": "completed",
+                "subject": {"reference": "Patient/p1"}, "encounter": {"reference": "Encounter/zzz"},
+                "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}]}}),
+            ),
+        ],
+    ));
+    assert!(r.records.is_empty());
+    let got: Vec<&str> = r.issues.iter().map(|i| i.code.as_str()).collect();
+    assert_eq!(got, [codes::MISSING_REQUIRED, codes::NOT_LINKED]);
+    assert!(r.issues[0].message.contains("period.start"));
+}
+
+#[test]
+fn entered_in_error_and_duplicates_are_skipped_with_an_issue() {
+    let mut bad = patient_json("p2");
+    bad["status"] = json!("entered-in-error");
+    let r = run(&bundle(
+        "collection",
+        vec![
+            entry("urn:uuid:1", patient_json("p1")),
+            entry("urn:uuid:2", patient_json("p1")),
+            entry(
+                "urn:uuid:3",
+                json!({"resourceType": "Coverage", "id": "c", "status": "entered-in-error"}),
+            ),
+        ],
+    ));
+    assert_eq!(patients(&r).len(), 1);
+    let got: Vec<&str> = r.issues.iter().map(|i| i.code.as_str()).collect();
+    assert_eq!(got, [codes::DUPLICATE, codes::SKIPPED_STATUS]);
+}
+
+#[test]
+fn malformed_json_errors_name_the_position_only() {
+    let err = import::import(
+        b"{\n  \"resourceType\": \"Bundle\",\n  \"entry\": [ {\"x\": \"999-00-1234\" ]\n}",
+        &opts(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code, "invalid_input");
+    assert!(err.message.contains("line 3 column"), "{}", err.message);
+    assert!(!err.message.contains("999"), "{}", err.message);
+
+    let err = import::import(b"   \n", &opts()).unwrap_err();
+    assert!(err.message.contains("empty"));
+    let err = import::import(b"\xff\xfe", &opts()).unwrap_err();
+    assert!(err.message.contains("UTF-8"));
+    let err =
+        import::import(br#"{"resourceType":"Bundle","type":"history"}"#, &opts()).unwrap_err();
+    assert!(err.message.contains("history"), "{}", err.message);
+}
+
+#[test]
+fn ndjson_is_detected_and_a_bad_line_is_one_issue() {
+    let p1 = patient_json("p1").to_string();
+    let p2 = patient_json("p2").to_string();
+    let input = format!("{p1}\n{{\"resourceType\": \"Patient\", \"name\": \"Syn\n\n{p2}\n");
+    let r = import::import(input.as_bytes(), &opts()).unwrap();
+    assert_eq!(patients(&r).len(), 2);
+    assert_eq!(r.issues.len(), 1);
+    assert_eq!(
+        (r.issues[0].position, r.issues[0].code.as_str()),
+        (Some(2), codes::MALFORMED)
+    );
+    assert!(
+        !r.issues[0].message.contains("Syn"),
+        "{}",
+        r.issues[0].message
+    );
+
+    // A single line that is not a Bundle is one resource.
+    let r = import::import(p1.as_bytes(), &opts()).unwrap();
+    assert_eq!(patients(&r).len(), 1);
+}
+
+#[test]
+fn place_of_service_falls_back_to_the_configured_default() {
+    let connector =
+        FhirR4::from_config(&json!({"source_system": "ehr-b", "default_place_of_service": "22"}))
+            .unwrap();
+    let mut e = encounter_json();
+    e["class"]["code"] = json!("AMB");
+    let r = import::import(
+        bundle("collection", vec![entry("urn:uuid:e", e)])
+            .to_string()
+            .as_bytes(),
+        connector.options(),
+    )
+    .unwrap();
+    let e = encounters(&r)[0];
+    assert_eq!(e.source_system, "ehr-b");
+    assert_eq!(e.place_of_service.as_deref(), Some("22"));
+    assert!(FhirR4::from_config(&json!({"source_system": ""})).is_err());
+    assert!(
+        FhirR4::from_config(&json!({"source_system": "x", "default_place_of_service": 11}))
+            .is_err()
+    );
+}
+
+#[test]
+fn output_serializes_as_tagged_records() {
+    let r = run(&bundle(
+        "collection",
+        vec![entry("urn:uuid:1", patient_json("p1"))],
+    ));
+    let v: Value = serde_json::from_slice(&revcycle_connector_abi::to_output(&r).unwrap()).unwrap();
+    assert_eq!(v["records"][0]["type"], "patient");
+    assert_eq!(v["schema_version"], 1);
+}
