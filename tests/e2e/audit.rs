@@ -225,7 +225,8 @@ async fn each_request_records_who_what_and_which_fields(engine: Engine) {
 on_both_engines!(each_request_records_who_what_and_which_fields);
 
 async fn unauthenticated_requests_are_recorded_in_the_system_chain(engine: Engine) {
-    let s = Server::start(engine).await;
+    // Only a benchmark build may switch auditing off; this one ignores the request.
+    let s = Server::start_with(engine, &[("REVCYCLE_UNAUDITED_BENCHMARK", "1")]).await;
     let r = s
         .call(
             "GET",

@@ -1,9 +1,15 @@
 //! Load generator: measures the API on this machine in one run, side by side.
 //!
-//! Starts a release `revcycle serve` on a fresh SQLite database (field encryption on), then
-//! alternates rounds of: patient create, patient read by id, and a fixed JSON document of the
-//! same size served by the same server with no database and no crypto (the ceiling). Prints
-//! requests/s, p50 and p99 per workload (median over rounds) and each one's ratio to the ceiling.
+//! `--mode api` (default): starts a release `revcycle serve` on a fresh SQLite database (field
+//! encryption on), then alternates rounds of: patient create, patient read by id, and a fixed
+//! JSON document of the same size served by the same server with no database and no crypto
+//! (the ceiling). Prints requests/s, p50 and p99 per workload (median over rounds) and each
+//! one's ratio to the ceiling.
+//!
+//! `--mode audit`: what auditing costs. For SQLite and then PostgreSQL, starts two servers of
+//! the same benchmark build (feature `unaudited-benchmark`), one auditing as always and one
+//! with auditing switched off, and alternates rounds of patient reads against each. Prints
+//! audited reads/s as a share of unaudited.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +33,9 @@ struct Args {
     /// Server worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// `api` (reads, creates, ceiling) or `audit` (audited vs unaudited reads).
+    #[arg(long, default_value = "api")]
+    mode: String,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -133,6 +142,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if args.mode == "audit" {
+        return audit_cost(&args).await;
+    }
     let workers = args.workers.to_string();
     let s = Arc::new(
         Server::start_with(
@@ -195,6 +207,62 @@ async fn main() {
             p50,
             p99,
             100.0 * rps / ceiling
+        );
+    }
+}
+
+async fn seeded(engine: Engine, args: &Args, audited: bool) -> (Arc<Server>, Arc<Vec<String>>) {
+    let workers = args.workers.to_string();
+    let mut env = vec![
+        ("REVCYCLE_WORKERS", workers.as_str()),
+        ("REVCYCLE_LOG", "warn"),
+        ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+    ];
+    if !audited {
+        env.push(("REVCYCLE_UNAUDITED_BENCHMARK", "1"));
+    }
+    let s = Server::start_with(engine, &env).await;
+    let mut ids = Vec::new();
+    for n in 0..200 {
+        let p = s.create("/v1/patients", &patient(2_000_000 + n)).await;
+        ids.push(p["id"].as_str().expect("id").to_string());
+    }
+    (Arc::new(s), Arc::new(ids))
+}
+
+async fn audit_cost(args: &Args) {
+    // Safe: set before any thread that reads the environment starts.
+    unsafe { std::env::set_var("REVCYCLE_E2E_BIN_FEATURES", "unaudited-benchmark") };
+    println!(
+        "audited vs unaudited patient reads: {} connections, {} s x {} rounds each, server workers {}",
+        args.concurrency, args.seconds, args.rounds, args.workers
+    );
+    println!(
+        "{:<12} {:>16} {:>18} {:>10} {:>14} {:>16}",
+        "engine", "audited req/s", "unaudited req/s", "ratio", "audited p99", "unaudited p99"
+    );
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let (audited, a_ids) = seeded(engine, args, true).await;
+        let (plain, p_ids) = seeded(engine, args, false).await;
+        let (mut a, mut p) = (Vec::new(), Vec::new());
+        for _ in 0..args.rounds {
+            a.push(round(audited.clone(), Workload::Read, a_ids.clone(), 0, args).await);
+            p.push(round(plain.clone(), Workload::Read, p_ids.clone(), 0, args).await);
+        }
+        let a_rps = median(a.iter().map(|r| r.rps).collect());
+        let p_rps = median(p.iter().map(|r| r.rps).collect());
+        let p99 = |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
+        println!(
+            "{:<12} {:>16.0} {:>18.0} {:>9.1}% {:>11.2} ms {:>13.2} ms",
+            match engine {
+                Engine::Sqlite => "sqlite",
+                Engine::Postgres => "postgresql",
+            },
+            a_rps,
+            p_rps,
+            100.0 * a_rps / p_rps,
+            p99(&a),
+            p99(&p)
         );
     }
 }

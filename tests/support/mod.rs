@@ -51,6 +51,10 @@ pub fn revcycle_bin() -> PathBuf {
         if release {
             cmd.arg("--release");
         }
+        // The load generator's audit comparison needs the build that can switch auditing off.
+        if let Ok(features) = std::env::var("REVCYCLE_E2E_BIN_FEATURES") {
+            cmd.args(["--features", &features]);
+        }
         // Cargo's per-package variables (set for this test process) would reach build scripts
         // that watch them (ring watches CARGO_MANIFEST_DIR) and make every test rebuild them.
         for (name, _) in std::env::vars_os() {
