@@ -211,21 +211,50 @@ pub fn reversal_of(original: &LedgerEntry) -> NewLedgerEntry {
 /// One charge entry per claim line. The charge is expected from the payer when the claim has
 /// one, from the patient when it is self-pay.
 pub fn charge_entries(claim: &Claim) -> Vec<NewLedgerEntry> {
-    let side = if claim.payer_id.is_some() {
-        Side::Insurance
-    } else {
-        Side::Patient
-    };
     claim
         .lines
         .iter()
         .map(|l| {
-            NewLedgerEntry::new(EntryKind::Charge, side, l.line.charge.as_decimal())
-                .claim(claim.id, Some(l.id))
-                .patient(claim.patient_id)
-                .payer(claim.payer_id)
+            charge(
+                claim.id,
+                l.id,
+                claim.patient_id,
+                claim.payer_id,
+                l.line.charge,
+            )
         })
         .collect()
+}
+
+/// [`charge_entries`] for the posting engine's view of a claim.
+pub fn charge_entries_for(
+    claim_id: Uuid,
+    patient_id: Uuid,
+    payer_id: Option<Uuid>,
+    lines: &[super::posting::PostingLine],
+) -> Vec<NewLedgerEntry> {
+    lines
+        .iter()
+        .map(|l| charge(claim_id, l.line_id, patient_id, payer_id, l.charge))
+        .collect()
+}
+
+fn charge(
+    claim_id: Uuid,
+    line_id: Uuid,
+    patient_id: Uuid,
+    payer_id: Option<Uuid>,
+    amount: crate::codes::Money,
+) -> NewLedgerEntry {
+    let side = if payer_id.is_some() {
+        Side::Insurance
+    } else {
+        Side::Patient
+    };
+    NewLedgerEntry::new(EntryKind::Charge, side, amount.as_decimal())
+        .claim(claim_id, Some(line_id))
+        .patient(patient_id)
+        .payer(payer_id)
 }
 
 /// A biller's write-off of (part of) one bucket of a claim line. `amount` is what is given up,
