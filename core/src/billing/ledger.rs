@@ -4,11 +4,10 @@
 //!
 //! Sign convention: `amount` is the change in what is owed *to the practice*. A charge is
 //! positive; payments and adjustments are negative; a reversal is the exact negation of the entry
-//! it reverses. For a transfer (side `InsuranceToPatient`) `amount` is what moves, positive
-//! towards the patient; it nets to zero. Which bucket the amount lands in is the entry's [`Side`]: the insurance part
+//! it reverses. Which bucket the amount lands in is the entry's [`Side`]: the insurance part
 //! (still expected from a payer), the patient part, or the payer-level (PLB) bucket. A patient
-//! responsibility transfer (CAS group PR) moves `amount` from insurance to patient, so it
-//! changes neither the claim's total nor the total owed.
+//! responsibility transfer (CAS group PR, side `InsuranceToPatient`) carries the amount that
+//! moves, positive towards the patient: it changes neither the claim's total nor the total owed.
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
