@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 
 pub mod audit;
 pub mod claims;
+pub mod connectors;
 pub mod coverages;
 pub mod encounters;
 pub mod health;
@@ -47,7 +48,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(claims::configure)
             .configure(remittances::configure)
             .configure(keys::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .configure(connectors::configure),
     );
     cfg.service(health::health);
 }

@@ -11,6 +11,7 @@ pub mod coverages;
 mod crypt;
 pub mod encounters;
 pub mod idempotency;
+pub mod import_links;
 pub mod keyring;
 pub mod orgs;
 pub mod pagination;
