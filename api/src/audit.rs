@@ -126,6 +126,7 @@ fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.clone()).collect();
         let result = pool
             .get()
@@ -142,7 +143,12 @@ fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
                     .map_err(|e| e.to_string())
             });
         let result = result.map(|_| ());
-        tracing::debug!(events = count, ok = result.is_ok(), "audit batch committed");
+        tracing::debug!(
+            events = count,
+            micros = started.elapsed().as_micros() as u64,
+            ok = result.is_ok(),
+            "audit batch committed"
+        );
         for job in jobs {
             let _ = job.done.send(result.clone());
         }
