@@ -12,7 +12,8 @@ use std::collections::VecDeque;
 use std::io::BufRead;
 
 use revcycle_connector_abi::canonical::v1::{
-    Adjustment, ClaimPayment, PersonName, ProviderAdjustment, Remittance, ServiceLinePayment,
+    Adjustment, ClaimPayment, PersonName, ProviderAdjustment, Remittance, SCHEMA_VERSION,
+    ServiceLinePayment,
 };
 use rust_decimal::Decimal;
 
@@ -172,6 +173,13 @@ struct State<'s> {
     lines: &'s mut u64,
 }
 
+fn new_remittance() -> Remittance {
+    Remittance {
+        schema_version: SCHEMA_VERSION,
+        ..Remittance::default()
+    }
+}
+
 fn not_allowed(seg: &Segment<'_>, state: Loop) -> X12Error {
     seg.error(format!("{} is not allowed in {}", seg.id(), state.name()))
 }
@@ -224,14 +232,14 @@ pub(crate) fn adjustments(seg: &Segment<'_>) -> Result<Vec<Adjustment>, X12Error
 
 impl State<'_> {
     fn header_mut(&mut self) -> &mut Remittance {
-        self.header.get_or_insert_with(Remittance::default)
+        self.header.get_or_insert_with(new_remittance)
     }
 
     fn send_header(&mut self, seg: &Segment<'_>) -> Result<(), X12Error> {
         if *self.header_sent {
             return Ok(());
         }
-        let h = self.header.take().unwrap_or_default();
+        let h = self.header.take().unwrap_or_else(new_remittance);
         if h.trace_number.is_empty() {
             return Err(seg.error("the 835 header has no TRN (reassociation trace number)"));
         }
@@ -273,7 +281,7 @@ impl State<'_> {
                     return Err(seg.error("transaction set is not an 835"));
                 }
                 *self.state = Header;
-                *self.header = Some(Remittance::default());
+                *self.header = Some(new_remittance());
                 *self.header_sent = false;
                 *self.saw_bpr = false;
                 *self.claim = None;
@@ -594,12 +602,9 @@ pub fn parse_835<R: BufRead>(input: R) -> Result<Vec<Remittance>, X12Error> {
     while let Some(ev) = rd.next()? {
         match ev {
             Event835::Header(h) => current = Some(h),
-            Event835::Claim(c) => current
-                .get_or_insert_with(Remittance::default)
-                .claims
-                .push(c),
+            Event835::Claim(c) => current.get_or_insert_with(new_remittance).claims.push(c),
             Event835::ProviderAdjustment(p) => current
-                .get_or_insert_with(Remittance::default)
+                .get_or_insert_with(new_remittance)
                 .provider_adjustments
                 .push(p),
             Event835::End(_) => out.extend(current.take()),

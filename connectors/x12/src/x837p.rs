@@ -1105,6 +1105,7 @@ pub fn read_837p<R: BufRead>(input: R) -> Result<Vec<ClaimSubmission>, X12Error>
                 let clm05 = seg.element(5);
                 let subscriber_is_patient = patient.is_none();
                 claim = Some(ClaimSubmission {
+                    schema_version: revcycle_connector_abi::canonical::v1::SCHEMA_VERSION,
                     claim_control_number: seg.get(1).into_owned(),
                     total_charge: amount_text(&seg, 2)?,
                     place_of_service: clm05.component(1).into_owned(),
