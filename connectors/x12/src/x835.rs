@@ -81,6 +81,45 @@ impl Loop {
 /// Streaming 835 reader. See the module docs.
 pub struct Reader835<R> {
     rd: X12Reader<R>,
+    m: Machine835,
+}
+
+impl<R: BufRead> Reader835<R> {
+    pub fn new(input: R) -> Self {
+        Self::from_reader(X12Reader::new(input))
+    }
+
+    /// Wraps a configured reader (e.g. one with a release character).
+    pub fn from_reader(rd: X12Reader<R>) -> Self {
+        Reader835 {
+            rd,
+            m: Machine835::default(),
+        }
+    }
+
+    /// The underlying segment reader (envelope headers, bytes read).
+    pub fn reader(&self) -> &X12Reader<R> {
+        &self.rd
+    }
+
+    /// The next event, `None` at the end of input.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Event835>, X12Error> {
+        loop {
+            if let Some(ev) = self.m.pending.pop_front() {
+                return Ok(Some(ev));
+            }
+            let Some(seg) = self.rd.next_segment()? else {
+                return Ok(None);
+            };
+            self.m.handle(&seg)?;
+        }
+    }
+}
+
+/// The 835 loop and balancing rules, fed one segment at a time (envelope segments included).
+/// [`Reader835`] drives it from a reader; other callers (acknowledgments) can feed it directly.
+pub struct Machine835 {
     state: Loop,
     header: Option<Remittance>,
     header_sent: bool,
@@ -96,15 +135,9 @@ pub struct Reader835<R> {
     lines: u64,
 }
 
-impl<R: BufRead> Reader835<R> {
-    pub fn new(input: R) -> Self {
-        Self::from_reader(X12Reader::new(input))
-    }
-
-    /// Wraps a configured reader (e.g. one with a release character).
-    pub fn from_reader(rd: X12Reader<R>) -> Self {
-        Reader835 {
-            rd,
+impl Default for Machine835 {
+    fn default() -> Self {
+        Machine835 {
             state: Loop::Outside,
             header: None,
             header_sent: false,
@@ -120,57 +153,6 @@ impl<R: BufRead> Reader835<R> {
             lines: 0,
         }
     }
-
-    /// The underlying segment reader (envelope headers, bytes read).
-    pub fn reader(&self) -> &X12Reader<R> {
-        &self.rd
-    }
-
-    /// The next event, `None` at the end of input.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<Event835>, X12Error> {
-        loop {
-            if let Some(ev) = self.pending.pop_front() {
-                return Ok(Some(ev));
-            }
-            let Some(seg) = self.rd.next_segment()? else {
-                return Ok(None);
-            };
-            // `seg` borrows the reader; handle it with the rest of our state split off.
-            let mut st = State {
-                state: &mut self.state,
-                header: &mut self.header,
-                header_sent: &mut self.header_sent,
-                saw_bpr: &mut self.saw_bpr,
-                claim: &mut self.claim,
-                line: &mut self.line,
-                member_from_insured: &mut self.member_from_insured,
-                pending: &mut self.pending,
-                bpr02: &mut self.bpr02,
-                sum_paid: &mut self.sum_paid,
-                sum_plb: &mut self.sum_plb,
-                claims: &mut self.claims,
-                lines: &mut self.lines,
-            };
-            st.handle(&seg)?;
-        }
-    }
-}
-
-struct State<'s> {
-    state: &'s mut Loop,
-    header: &'s mut Option<Remittance>,
-    header_sent: &'s mut bool,
-    saw_bpr: &'s mut bool,
-    claim: &'s mut Option<ClaimPayment>,
-    line: &'s mut Option<ServiceLinePayment>,
-    member_from_insured: &'s mut bool,
-    pending: &'s mut VecDeque<Event835>,
-    bpr02: &'s mut Decimal,
-    sum_paid: &'s mut Decimal,
-    sum_plb: &'s mut Decimal,
-    claims: &'s mut u64,
-    lines: &'s mut u64,
 }
 
 fn new_remittance() -> Remittance {
@@ -230,13 +212,18 @@ pub(crate) fn adjustments(seg: &Segment<'_>) -> Result<Vec<Adjustment>, X12Error
     Ok(out)
 }
 
-impl State<'_> {
+impl Machine835 {
+    /// Takes the next event produced so far.
+    pub fn pop_event(&mut self) -> Option<Event835> {
+        self.pending.pop_front()
+    }
+
     fn header_mut(&mut self) -> &mut Remittance {
         self.header.get_or_insert_with(new_remittance)
     }
 
     fn send_header(&mut self, seg: &Segment<'_>) -> Result<(), X12Error> {
-        if *self.header_sent {
+        if self.header_sent {
             return Ok(());
         }
         let h = self.header.take().unwrap_or_else(new_remittance);
@@ -244,13 +231,13 @@ impl State<'_> {
             return Err(seg.error("the 835 header has no TRN (reassociation trace number)"));
         }
         self.pending.push_back(Event835::Header(h));
-        *self.header_sent = true;
+        self.header_sent = true;
         Ok(())
     }
 
     fn finish_line(&mut self) {
         if let Some(line) = self.line.take() {
-            *self.lines += 1;
+            self.lines += 1;
             if let Some(c) = self.claim.as_mut() {
                 c.service_lines.push(line);
             }
@@ -260,15 +247,16 @@ impl State<'_> {
     fn finish_claim(&mut self) {
         self.finish_line();
         if let Some(c) = self.claim.take() {
-            *self.claims += 1;
+            self.claims += 1;
             self.pending.push_back(Event835::Claim(c));
         }
     }
 
-    fn handle(&mut self, seg: &Segment<'_>) -> Result<(), X12Error> {
+    /// Applies one segment.
+    pub fn handle(&mut self, seg: &Segment<'_>) -> Result<(), X12Error> {
         use Loop::*;
         let id = seg.id();
-        let state = *self.state;
+        let state = self.state;
         match id {
             "ISA" | "GS" | "GE" | "IEA" => {
                 if id == "GS" && seg.get(1) != "HP" {
@@ -280,52 +268,52 @@ impl State<'_> {
                 if seg.get(1) != "835" {
                     return Err(seg.error("transaction set is not an 835"));
                 }
-                *self.state = Header;
-                *self.header = Some(new_remittance());
-                *self.header_sent = false;
-                *self.saw_bpr = false;
-                *self.claim = None;
-                *self.line = None;
-                *self.bpr02 = Decimal::ZERO;
-                *self.sum_paid = Decimal::ZERO;
-                *self.sum_plb = Decimal::ZERO;
-                *self.claims = 0;
-                *self.lines = 0;
+                self.state = Header;
+                self.header = Some(new_remittance());
+                self.header_sent = false;
+                self.saw_bpr = false;
+                self.claim = None;
+                self.line = None;
+                self.bpr02 = Decimal::ZERO;
+                self.sum_paid = Decimal::ZERO;
+                self.sum_plb = Decimal::ZERO;
+                self.claims = 0;
+                self.lines = 0;
                 return Ok(());
             }
             "SE" => {
-                if !*self.saw_bpr {
+                if !self.saw_bpr {
                     return Err(seg.error("the 835 has no BPR segment"));
                 }
                 self.send_header(seg)?;
                 self.finish_claim();
-                if *self.bpr02 != *self.sum_paid - *self.sum_plb {
+                if self.bpr02 != self.sum_paid - self.sum_plb {
                     return Err(seg.error(
                         "BPR02 does not equal the sum of CLP04 less the PLB adjustment amounts",
                     ));
                 }
                 self.pending.push_back(Event835::End(Summary835 {
                     control_number: seg.get(2).into_owned(),
-                    claims: *self.claims,
-                    service_lines: *self.lines,
-                    payment_amount: money(*self.bpr02),
+                    claims: self.claims,
+                    service_lines: self.lines,
+                    payment_amount: money(self.bpr02),
                 }));
-                *self.state = Outside;
+                self.state = Outside;
                 return Ok(());
             }
             _ => {}
         }
-        if state == Header && !*self.saw_bpr && id != "BPR" {
+        if state == Header && !self.saw_bpr && id != "BPR" {
             return Err(seg.error("BPR must be the first segment after ST"));
         }
         match (id, state) {
             ("BPR", Header) => {
-                if *self.saw_bpr {
+                if self.saw_bpr {
                     return Err(not_allowed(seg, state));
                 }
-                *self.saw_bpr = true;
+                self.saw_bpr = true;
                 let amount = req_amount(seg, 2)?;
-                *self.bpr02 = amount;
+                self.bpr02 = amount;
                 let method = seg.opt(4);
                 let date = if seg.element(16).is_empty() {
                     None
@@ -347,7 +335,7 @@ impl State<'_> {
             ("CUR" | "REF" | "DTM", Header) => {}
             ("N1", Header | Payer | Payee) => match seg.get(1).as_ref() {
                 "PR" if state == Header => {
-                    *self.state = Payer;
+                    self.state = Payer;
                     let name = seg.get(2).into_owned();
                     let id = seg.opt(4);
                     let h = self.header_mut();
@@ -357,7 +345,7 @@ impl State<'_> {
                     }
                 }
                 "PE" if state == Payer => {
-                    *self.state = Payee;
+                    self.state = Payee;
                     let qual = seg.get(3);
                     let idv = seg.opt(4);
                     let h = self.header_mut();
@@ -391,13 +379,13 @@ impl State<'_> {
                 if seg.get(1).parse::<u64>().is_err() {
                     return Err(seg.error("LX01 is not a number"));
                 }
-                *self.state = Lx;
+                self.state = Lx;
             }
             ("TS3" | "TS2", Lx) => {}
             ("CLP", Payer | Payee | Lx | Claim | Line) => {
                 self.send_header(seg)?;
                 self.finish_claim();
-                *self.state = Claim;
+                self.state = Claim;
                 let ccn = seg.get(1);
                 if ccn.is_empty() {
                     return Err(seg.error("CLP01 (claim control number) is missing"));
@@ -409,9 +397,9 @@ impl State<'_> {
                 let charge = req_amount(seg, 3)?;
                 let paid = req_amount(seg, 4)?;
                 let pr = opt_amount(seg, 5)?;
-                *self.sum_paid += paid;
-                *self.member_from_insured = false;
-                *self.claim = Some(ClaimPayment {
+                self.sum_paid += paid;
+                self.member_from_insured = false;
+                self.claim = Some(ClaimPayment {
                     claim_control_number: ccn.into_owned(),
                     status_code: status.into_owned(),
                     total_charge: money(charge),
@@ -432,7 +420,7 @@ impl State<'_> {
                 let qual = seg.get(1);
                 let id_qual = seg.get(8);
                 let idv = seg.opt(9);
-                let from_insured = *self.member_from_insured;
+                let from_insured = self.member_from_insured;
                 let c = self.claim_mut();
                 match qual.as_ref() {
                     "QC" => {
@@ -444,7 +432,7 @@ impl State<'_> {
                     "IL" => {
                         if idv.is_some() {
                             c.member_id = idv;
-                            *self.member_from_insured = true;
+                            self.member_from_insured = true;
                         }
                     }
                     "82" => {
@@ -483,7 +471,7 @@ impl State<'_> {
             }
             ("SVC", Claim | Line) => {
                 self.finish_line();
-                *self.state = Line;
+                self.state = Line;
                 let proc = seg.element(1);
                 let code = proc.component(2);
                 if code.is_empty() {
@@ -498,7 +486,7 @@ impl State<'_> {
                 let paid = req_amount(seg, 3)?;
                 let units = opt_quantity(seg, 5)?;
                 let original = seg.element(6);
-                *self.line = Some(ServiceLinePayment {
+                self.line = Some(ServiceLinePayment {
                     procedure_code: code.into_owned(),
                     modifiers,
                     original_procedure_code: (!original.is_empty())
@@ -538,7 +526,7 @@ impl State<'_> {
             ("PLB", Payer | Payee | Lx | Claim | Line | Summary) => {
                 self.send_header(seg)?;
                 self.finish_claim();
-                *self.state = Summary;
+                self.state = Summary;
                 let provider = seg.get(1);
                 if provider.is_empty() {
                     return Err(seg.error("PLB01 (provider identifier) is missing"));
@@ -562,7 +550,7 @@ impl State<'_> {
                         return Err(seg.error(format!("PLB{r:02}-1 (reason code) is missing")));
                     }
                     let amount = req_amount(seg, a)?;
-                    *self.sum_plb += amount;
+                    self.sum_plb += amount;
                     any = true;
                     let reference = reason.component(2);
                     self.pending
