@@ -330,3 +330,42 @@ impl<W: Write> X12Writer<W> {
         Ok(self.out)
     }
 }
+
+/// The envelope of a one-transaction file: ISA, GS (GS01/GS08 set by the transaction writer),
+/// ST02 and the BHT03 reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    pub interchange: InterchangeHeader,
+    pub group: GroupHeader,
+    /// ST02.
+    pub transaction_control_number: String,
+}
+
+impl<W: Write> X12Writer<W> {
+    /// Opens ISA, GS (with `functional_id` and `version`) and ST.
+    pub fn begin_all(
+        &mut self,
+        env: &Envelope,
+        functional_id: &str,
+        transaction_id: &str,
+        version: &str,
+    ) -> Result<(), X12Error> {
+        self.begin_interchange(&env.interchange)?;
+        let mut g = env.group.clone();
+        g.functional_id = functional_id.into();
+        g.version = version.into();
+        self.begin_group(&g)?;
+        self.begin_transaction(
+            transaction_id,
+            &env.transaction_control_number,
+            Some(version),
+        )
+    }
+
+    /// Closes SE, GE and IEA.
+    pub fn end_all(&mut self) -> Result<(), X12Error> {
+        self.end_transaction()?;
+        self.end_group()?;
+        self.end_interchange()
+    }
+}
