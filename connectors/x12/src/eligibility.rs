@@ -173,10 +173,10 @@ pub fn write_270<W: Write>(
             if let Some(d) = &date {
                 w.segment("DTP", &["291", "D8", d])?;
             }
-            for t in &types {
-                w.segment("EQ", &[t])?;
-            }
-            Ok(())
+            // One EQ with EQ01 repeated (the guide allows up to 99 repetitions).
+            let refs: Vec<&str> = types.iter().map(String::as_str).collect();
+            let eq01 = w.repeated(&refs);
+            w.segment("EQ", &[&eq01])
         };
         if let Some(d) = &r.dependent {
             hl += 1;

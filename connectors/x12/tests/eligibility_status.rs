@@ -85,7 +85,7 @@ fn a_270_is_written_with_the_hierarchy_and_trailers() {
     let ids: Vec<String> = segs.iter().map(|s| s.id.clone()).collect();
     assert_eq!(
         ids.join(" "),
-        "ISA GS ST BHT HL NM1 HL NM1 HL TRN NM1 DMG DTP EQ EQ \
+        "ISA GS ST BHT HL NM1 HL NM1 HL TRN NM1 DMG DTP EQ \
          HL NM1 HL NM1 HL NM1 DMG HL TRN NM1 DMG EQ SE GE IEA"
     );
     assert!(
@@ -93,10 +93,12 @@ fn a_270_is_written_with_the_hierarchy_and_trailers() {
         "{text}"
     );
     assert!(text.contains("HL*3*2*22*0~TRN*1*ELIG-1*9REVCYCLE1~NM1*IL*1*Doe*Jane*Q***MI*MEM001~"));
-    assert!(text.contains("DTP*291*D8*20240320~EQ*30~EQ*98~"));
+    assert!(text.contains("DTP*291*D8*20240320~EQ*30^98~"));
     assert!(text.contains("HL*6*5*22*1~NM1*IL*1*Roe*Richard*A***MI*MEM100~DMG*D8*19750615*M~HL*7*6*23*0~TRN*1*ELIG-2*9REVCYCLE1~NM1*03*1*Roe*Timmy~"));
 }
 
+/// One payer/receiver chain per subscriber: linuxforhealth-x12 insists that a subscriber HL
+/// point at the HL right before it, so siblings under one receiver fail there.
 const RESPONSE_271: &str = "ISA*00*          *00*          *ZZ*ACMEPAYER      *ZZ*REVCYCLE       *240320*1016*^*00501*000000031*0*P*:~
 GS*HB*ACMEPAYER*REVCYCLE*20240320*1016*31*X*005010X279A1~
 ST*271*0001*005010X279A1~
@@ -123,16 +125,24 @@ EB*C*IND*30***29*1100.5*****Y~
 EB*C*FAM*30***23*3000*****Y~
 EB*G*IND*30***23*5000*****Y~
 EB*G*IND*30***29*4200*****Y~
-HL*4*2*22*0~
+HL*4**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*ACME1~
+HL*5*4*21*1~
+NM1*1P*2*FAMILY CLINIC*****XX*1234567893~
+HL*6*5*22*0~
 TRN*2*ELIG-2*9REVCYCLE1~
 NM1*IL*1*ROE*RICHARD****MI*MEM100~
-AAA*Y**72*C~
-HL*5*2*22*0~
+AAA*Y**15*C~
+HL*7**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*ACME1~
+HL*8*7*21*1~
+NM1*1P*2*FAMILY CLINIC*****XX*1234567893~
+HL*9*8*22*0~
 TRN*2*ELIG-3*9REVCYCLE1~
 NM1*IL*1*POE*EDGAR****MI*MEM300~
 DTP*347*D8*20231231~
 EB*6*IND*30~
-SE*34*0001~
+SE*42*0001~
 GE*1*31~
 IEA*1*000000031~
 ";
@@ -188,7 +198,7 @@ fn a_271_is_parsed_into_benefits() {
 
     let rejected = &responses[1];
     assert_eq!(rejected.status, EligibilityStatus::Unknown);
-    assert_eq!(rejected.rejections[0].reason_code, "72");
+    assert_eq!(rejected.rejections[0].reason_code, "15");
     assert_eq!(
         rejected.rejections[0].follow_up_action.as_deref(),
         Some("C")
@@ -303,4 +313,64 @@ fn a_277_is_parsed_into_statuses() {
     assert_eq!(r[1].statuses.len(), 2);
     assert_eq!(r[1].statuses[0].entity_code.as_deref(), Some("85"));
     assert_eq!(r[1].statuses[1].category_code, "F2");
+}
+
+/// Parses files with linuxforhealth-x12 (its own venv: it needs pydantic 1).
+fn lfh_errors(files: &[std::path::PathBuf]) -> Vec<(std::path::PathBuf, usize, String)> {
+    let bin = python_tool(
+        "lfh-x12",
+        &["linuxforhealth-x12==0.57.0", "pydantic==1.10.27"],
+    );
+    let out = std::process::Command::new(bin.join("python"))
+        .arg(manifest_dir().join("tests/lfh_validate.py"))
+        .args(files)
+        .output()
+        .expect("run linuxforhealth-x12");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        files.len(),
+        "linuxforhealth-x12 did not report on every file:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    files
+        .iter()
+        .zip(lines)
+        .map(|(f, line)| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            let errors = v["errors"].as_array().map_or(0, Vec::len);
+            let none = usize::from(v["models"] == 0);
+            (f.clone(), errors + none, v["errors"].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn generated_270_and_276_parse_with_linuxforhealth_x12() {
+    let dir = target_dir().join("x12-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p270 = dir.join("inquiry.270");
+    let bytes = write_270(
+        Vec::new(),
+        &envelope(51),
+        "9REVCYCLE1",
+        &eligibility_requests(),
+    )
+    .unwrap();
+    std::fs::write(&p270, bytes).unwrap();
+    let p276 = dir.join("inquiry.276");
+    let receiver = InformationReceiver {
+        name: "Family Clinic Billing".into(),
+        id: "SUB12345".into(),
+    };
+    let bytes = write_276(Vec::new(), &envelope(52), &receiver, &status_requests()).unwrap();
+    std::fs::write(&p276, bytes).unwrap();
+    let p271 = dir.join("response.271");
+    std::fs::write(&p271, RESPONSE_271).unwrap();
+    let p277 = dir.join("response.277");
+    std::fs::write(&p277, RESPONSE_277).unwrap();
+    for (file, errors, detail) in lfh_errors(&[p270, p276, p271, p277]) {
+        assert_eq!(errors, 0, "{}: {detail}", file.display());
+    }
 }
