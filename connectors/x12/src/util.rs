@@ -20,12 +20,11 @@ pub(crate) fn parse_decimal(s: &str) -> Option<Decimal> {
     if body.len() > 28 {
         return None;
     }
-    let text = if int.is_empty() {
-        format!("0{body}")
+    let v = if int.is_empty() {
+        Decimal::from_str(&format!("0{body}")).ok()?
     } else {
-        body.to_string()
+        Decimal::from_str(body).ok()?
     };
-    let v = Decimal::from_str(&text).ok()?;
     Some(if s.starts_with('-') { -v } else { v })
 }
 

@@ -243,6 +243,24 @@ fn main() -> Result<(), X12Error> {
         assert_eq!(lines as usize, claims * 2);
         best = best.min(t.elapsed().as_secs_f64());
     }
+    // The segment reader alone (envelopes checked, no 835 mapping).
+    let mut best_seg = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let file = std::fs::File::open(&path).expect("open the 835 file");
+        let mut r = revcycle_x12::X12Reader::new(BufReader::with_capacity(64 * 1024, file));
+        let mut n = 0u64;
+        while r.next_segment()?.is_some() {
+            n += 1;
+        }
+        assert!(n > claims as u64);
+        best_seg = best_seg.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "segment reader only: {:.3} s, {:.1} MB/s",
+        best_seg,
+        mb / best_seg
+    );
     println!(
         "parse 835 (streaming): {:.3} s, {:.1} MB/s, {:.0} claims/s",
         best,
