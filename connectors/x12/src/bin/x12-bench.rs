@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! cargo run --release -p revcycle-x12 --bin x12-bench -- [--claims 10000] [--pyx12 PYTHON]
+//! cargo run --release -p revcycle-x12 --bin x12-bench -- --claims 350000 --parse-only
 //! ```
+//!
+//! `--parse-only` stops after the 835 parse and prints the peak RSS: with ~100 MB of 835 it
+//! stays a few MiB, since the reader streams.
 //!
 //! `--pyx12` names a Python interpreter with `pyx12` installed; without it the pyx12 venv of the
 //! tests (`target/py/pyx12`) is used when present.
@@ -211,6 +215,7 @@ fn peak_rss_kib() -> Option<u64> {
 fn main() -> Result<(), X12Error> {
     let mut claims = 10_000usize;
     let mut python: Option<PathBuf> = None;
+    let mut parse_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -221,7 +226,8 @@ fn main() -> Result<(), X12Error> {
                     .expect("--claims N")
             }
             "--pyx12" => python = args.next().map(PathBuf::from),
-            _ => panic!("usage: x12-bench [--claims N] [--pyx12 PYTHON]"),
+            "--parse-only" => parse_only = true,
+            _ => panic!("usage: x12-bench [--claims N] [--pyx12 PYTHON] [--parse-only]"),
         }
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -267,6 +273,13 @@ fn main() -> Result<(), X12Error> {
         mb / best,
         claims as f64 / best
     );
+
+    if parse_only {
+        if let Some(kib) = peak_rss_kib() {
+            println!("peak RSS after parsing: {:.1} MiB", kib as f64 / 1024.0);
+        }
+        return Ok(());
+    }
 
     // 837P generation.
     let input = claims_837(claims);
