@@ -174,6 +174,19 @@ fn patient_json(p: &canonical::Patient) -> Value {
     })
 }
 
+/// Which record an upsert is about: its link (if imported before) and its content now.
+struct Target {
+    resource_type: &'static str,
+    source_key: String,
+    existing: Option<Link>,
+    content_key: String,
+}
+
+/// Creates a record; returns its id and what it disclosed.
+type CreateFn<'a> = dyn FnMut(&mut DbConnection) -> CoreResult<(Uuid, Disclosed)> + 'a;
+/// Updates the record with this id; returns what it disclosed.
+type UpdateFn<'a> = dyn FnMut(&mut DbConnection, Uuid) -> CoreResult<Disclosed> + 'a;
+
 /// A record applied: its status, our id, its patient, and what was dropped from it.
 type Applied = (RecordStatus, Uuid, Uuid, Vec<String>);
 
@@ -260,28 +273,30 @@ impl Importer<'_> {
 
     /// One record: find its link, skip it if unchanged, else create or update it and record
     /// the link and the audit event, all in one transaction.
-    #[allow(clippy::too_many_arguments)]
     fn upsert(
         &self,
         conn: &mut DbConnection,
-        resource_type: &'static str,
-        source_key: String,
-        existing: Option<Link>,
-        content_key: String,
-        create: &mut dyn FnMut(&mut DbConnection) -> CoreResult<(Uuid, Uuid, Disclosed)>,
-        update: &mut dyn FnMut(&mut DbConnection, Uuid) -> CoreResult<(Uuid, Disclosed)>,
+        target: Target,
+        create: &mut CreateFn<'_>,
+        update: &mut UpdateFn<'_>,
     ) -> Result<(RecordStatus, Uuid), String> {
+        let Target {
+            resource_type,
+            source_key,
+            existing,
+            content_key,
+        } = target;
         write_transaction(conn, |conn| {
             let (status, id, disclosed) = match &existing {
                 Some(link) if link.content_key == content_key => {
                     return Err(CoreError::Conflict(format!("unchanged:{}", link.record_id)));
                 }
                 Some(link) => {
-                    let (_, d) = update(conn, link.record_id)?;
+                    let d = update(conn, link.record_id)?;
                     (RecordStatus::Updated, link.record_id, d)
                 }
                 None => {
-                    let (id, _, d) = create(conn)?;
+                    let (id, d) = create(conn)?;
                     (RecordStatus::Created, id, d)
                 }
             };
@@ -356,19 +371,21 @@ impl Importer<'_> {
         let mut create_input = parsed.clone();
         let r = self.upsert(
             conn,
-            "Patient",
-            key,
-            link,
-            content,
+            Target {
+                resource_type: "Patient",
+                source_key: key,
+                existing: link,
+                content_key: content,
+            },
             &mut |c| {
                 let created = patients::create(c, keyring, org, &mut create_input, today)?;
-                Ok((created.id, created.id, Disclosed::of(&created)))
+                Ok((created.id, Disclosed::of(&created)))
             },
             &mut |c, id| {
                 let current = patients::get(c, keyring, org, id)?;
                 let updated =
                     patients::update(c, keyring, org, id, current.version, &mut parsed, today)?;
-                Ok((id, Disclosed::of(&updated)))
+                Ok(Disclosed::of(&updated))
             },
         )?;
         Ok((r.0, r.1, r.1, warnings))
@@ -446,19 +463,21 @@ impl Importer<'_> {
         let mut update_input = parsed;
         let (status, id) = self.upsert(
             conn,
-            "Coverage",
-            key,
-            link,
-            content,
+            Target {
+                resource_type: "Coverage",
+                source_key: key,
+                existing: link,
+                content_key: content,
+            },
             &mut |conn| {
                 let created = coverages::create(conn, keyring, org, &mut create_input)?;
-                Ok((created.id, patient, Disclosed::of(&created)))
+                Ok((created.id, Disclosed::of(&created)))
             },
             &mut |conn, id| {
                 let current = coverages::get(conn, keyring, org, id)?;
                 let updated =
                     coverages::update(conn, keyring, org, id, current.version, &mut update_input)?;
-                Ok((patient, Disclosed::of(&updated)))
+                Ok(Disclosed::of(&updated))
             },
         )?;
         Ok((status, id, patient, warnings))
@@ -556,18 +575,20 @@ impl Importer<'_> {
         let update_input = parsed;
         let (status, id) = self.upsert(
             conn,
-            "Encounter",
-            key,
-            link,
-            content,
+            Target {
+                resource_type: "Encounter",
+                source_key: key,
+                existing: link,
+                content_key: content,
+            },
             &mut |conn| {
                 let created = encounters::create(conn, org, &create_input)?;
-                Ok((created.id, patient, Disclosed::of(&created)))
+                Ok((created.id, Disclosed::of(&created)))
             },
             &mut |conn, id| {
                 let current = encounters::get(conn, org, id)?;
                 let updated = encounters::update(conn, org, id, current.version, &update_input)?;
-                Ok((patient, Disclosed::of(&updated)))
+                Ok(Disclosed::of(&updated))
             },
         )?;
         Ok((status, id, patient, Vec::new()))
