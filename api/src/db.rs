@@ -139,12 +139,12 @@ where
                     return Ok(Created::Mismatch);
                 }
                 // A replay discloses the stored response again: recorded like the original.
-                let id = stored
-                    .resource_location
-                    .as_deref()
-                    .and_then(|l| l.rsplit('/').next())
-                    .and_then(|id| uuid::Uuid::parse_str(id).ok());
-                audit.append_in_tx(conn, 201, id, &replay_disclosure::<R>(&stored))?;
+                audit.append_in_tx(
+                    conn,
+                    201,
+                    stored_id(&stored),
+                    &replay_disclosure::<R>(&stored),
+                )?;
                 return Ok(Created::Replay(stored));
             }
             let mut resource = f(conn)?;
@@ -168,12 +168,8 @@ where
                 store::write_transaction(conn, |conn| {
                     match idempotency::find(conn, &keyring, org, key)? {
                         Some(stored) if stored.request_hash == request_hash => {
-                            let id = stored
-                                .resource_location
-                                .as_deref()
-                                .and_then(|l| l.rsplit('/').next())
-                                .and_then(|id| uuid::Uuid::parse_str(id).ok());
-                            audit.append_in_tx(conn, 201, id, &replay_disclosure::<R>(&stored))?;
+                            let disclosed = replay_disclosure::<R>(&stored);
+                            audit.append_in_tx(conn, 201, stored_id(&stored), &disclosed)?;
                             Ok(Created::Replay(stored))
                         }
                         Some(_) => Ok(Created::Mismatch),
@@ -192,6 +188,15 @@ where
     };
     resp.extensions_mut().insert(AuditedInTx);
     Ok(resp)
+}
+
+/// The id of the resource a stored response created (the end of its Location).
+fn stored_id(stored: &StoredResponse) -> Option<uuid::Uuid> {
+    stored
+        .resource_location
+        .as_deref()
+        .and_then(|l| l.rsplit('/').next())
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
 }
 
 /// What a stored response discloses, read back from its JSON.

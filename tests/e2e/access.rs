@@ -3,32 +3,13 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, practice};
+use crate::fixtures::{self, id, org_of, practice};
 use crate::on_both_engines;
 use revcycle_e2e::{Engine, Server};
 
-fn id(v: &Value) -> &str {
-    v["id"].as_str().expect("id")
-}
-
-fn org_of(s: &Server) -> String {
-    s.admin(&["org", "list"])
-        .lines()
-        .next()
-        .and_then(|l| l.split('\t').next())
-        .expect("an org")
-        .to_string()
-}
-
 fn token(s: &Server, org: &str, roles: &[&str], scope: Option<&str>) -> String {
-    let mut args = vec!["token", "--org", org, "--sub", "tester"];
-    for r in roles {
-        args.extend(["--role", r]);
-    }
-    if let Some(sc) = scope {
-        args.extend(["--scope", sc]);
-    }
-    s.admin(&args)
+    let extra: Vec<&str> = scope.map(|sc| vec!["--scope", sc]).unwrap_or_default();
+    fixtures::token(s, org, "tester", roles, &extra)
 }
 
 /// Every route of the published OpenAPI document that takes an id is tried with another

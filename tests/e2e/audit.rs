@@ -7,30 +7,8 @@ use diesel::prelude::*;
 use revcycle_e2e::{Engine, Server};
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, practice};
+use crate::fixtures::{self, id, org_of, practice, token};
 use crate::on_both_engines;
-
-fn id(v: &Value) -> &str {
-    v["id"].as_str().expect("id")
-}
-
-fn org_of(s: &Server) -> String {
-    s.admin(&["org", "list"])
-        .lines()
-        .next()
-        .and_then(|l| l.split('\t').next())
-        .expect("an org")
-        .to_string()
-}
-
-fn token(s: &Server, org: &str, sub: &str, roles: &[&str], extra: &[&str]) -> String {
-    let mut args = vec!["token", "--org", org, "--sub", sub];
-    for r in roles {
-        args.extend(["--role", r]);
-    }
-    args.extend(extra);
-    s.admin(&args)
-}
 
 /// Every event of the caller's org, following cursors.
 async fn all_events(s: &Server, auditor: &str, query: &str) -> Vec<Value> {

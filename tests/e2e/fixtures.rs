@@ -15,6 +15,31 @@ pub const MEMBER_ID: &str = "XQZ7781234509";
 pub const GROUP: &str = "GRP-TULIPWOOD";
 pub const SUBSCRIBER_FAMILY: &str = "Marchbanksworth";
 
+/// A record's id.
+pub fn id(v: &Value) -> &str {
+    v["id"].as_str().expect("id")
+}
+
+/// The development organization (the first one created).
+pub fn org_of(s: &Server) -> String {
+    s.admin(&["org", "list"])
+        .lines()
+        .next()
+        .and_then(|l| l.split('\t').next())
+        .expect("an org")
+        .to_string()
+}
+
+/// A development token for `sub` in `org` with `roles`, plus any `revcycle token` flags.
+pub fn token(s: &Server, org: &str, sub: &str, roles: &[&str], extra: &[&str]) -> String {
+    let mut args = vec!["token", "--org", org, "--sub", sub];
+    for r in roles {
+        args.extend(["--role", r]);
+    }
+    args.extend(extra);
+    s.admin(&args)
+}
+
 pub const BILLING_NPI: &str = "1234567893";
 pub const RENDERING_NPI: &str = "1245319599";
 

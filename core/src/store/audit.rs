@@ -272,6 +272,50 @@ pub struct AuditFilter {
 
 pub const MAX_PAGE: i64 = 1000;
 
+/// Narrows a boxed query over `audit_events` to the org's events matching `filter`, after the
+/// sequence number `after`. A macro because the list and the count select different things.
+macro_rules! matching {
+    ($q:expr, $org:expr, $filter:expr, $after:expr) => {{
+        use audit_events as a;
+        let org_s = $org.to_string();
+        let after: i64 = $after;
+        let filter: &AuditFilter = $filter;
+        let mut q = $q
+            .filter(a::org_id.eq(org_s.clone()))
+            .filter(a::sequence.gt(after));
+        if let Some(p) = filter.patient {
+            let seqs = audit_event_patients::table
+                .filter(audit_event_patients::org_id.eq(org_s))
+                .filter(audit_event_patients::patient_id.eq(p.to_string()))
+                .filter(audit_event_patients::sequence.gt(after))
+                .select(audit_event_patients::sequence);
+            q = q.filter(a::sequence.eq_any(seqs));
+        }
+        if let Some(actor) = &filter.actor {
+            q = q.filter(a::actor.eq(actor.clone()));
+        }
+        if let Some(action) = &filter.action {
+            q = q.filter(a::action.eq(action.clone()));
+        }
+        if let Some(r) = &filter.resource_type {
+            q = q.filter(a::resource_type.eq(r.clone()));
+        }
+        if let Some(o) = filter.outcome {
+            q = q.filter(a::outcome.eq(o.as_str()));
+        }
+        if let Some(from) = filter.from {
+            q = q.filter(a::occurred_at.ge(from.naive_utc()));
+        }
+        if let Some(to) = filter.to {
+            q = q.filter(a::occurred_at.lt(to.naive_utc()));
+        }
+        if let Some(up_to) = filter.up_to {
+            q = q.filter(a::sequence.le(up_to));
+        }
+        q
+    }};
+}
+
 /// Up to `limit` events of the org after `after` (a sequence number), in sequence order.
 pub fn list(
     conn: &mut DbConnection,
@@ -280,45 +324,13 @@ pub fn list(
     after: i64,
     limit: i64,
 ) -> CoreResult<Vec<ChainedEvent>> {
-    use audit_events as a;
-    let org_s = org.to_string();
-    let mut q = a::table
-        .filter(a::org_id.eq(org_s.clone()))
-        .filter(a::sequence.gt(after))
+    let q = audit_events::table
         .select(Row::as_select())
-        .order(a::sequence.asc())
+        .order(audit_events::sequence.asc())
         .limit(limit)
         .into_boxed();
-    if let Some(p) = filter.patient {
-        let seqs = audit_event_patients::table
-            .filter(audit_event_patients::org_id.eq(org_s))
-            .filter(audit_event_patients::patient_id.eq(p.to_string()))
-            .filter(audit_event_patients::sequence.gt(after))
-            .select(audit_event_patients::sequence);
-        q = q.filter(a::sequence.eq_any(seqs));
-    }
-    if let Some(actor) = &filter.actor {
-        q = q.filter(a::actor.eq(actor.clone()));
-    }
-    if let Some(action) = &filter.action {
-        q = q.filter(a::action.eq(action.clone()));
-    }
-    if let Some(r) = &filter.resource_type {
-        q = q.filter(a::resource_type.eq(r.clone()));
-    }
-    if let Some(o) = filter.outcome {
-        q = q.filter(a::outcome.eq(o.as_str()));
-    }
-    if let Some(from) = filter.from {
-        q = q.filter(a::occurred_at.ge(from.naive_utc()));
-    }
-    if let Some(to) = filter.to {
-        q = q.filter(a::occurred_at.lt(to.naive_utc()));
-    }
-    if let Some(up_to) = filter.up_to {
-        q = q.filter(a::sequence.le(up_to));
-    }
-    q.load::<Row>(conn)?
+    matching!(q, org, filter, after)
+        .load::<Row>(conn)?
         .into_iter()
         .map(Row::into_chained)
         .collect()
@@ -326,40 +338,8 @@ pub fn list(
 
 /// How many events of the org match (for progress bars and export counts).
 pub fn count(conn: &mut DbConnection, org: Uuid, filter: &AuditFilter) -> CoreResult<i64> {
-    use audit_events as a;
-    let mut q = a::table
-        .filter(a::org_id.eq(org.to_string()))
-        .count()
-        .into_boxed();
-    if let Some(p) = filter.patient {
-        let seqs = audit_event_patients::table
-            .filter(audit_event_patients::org_id.eq(org.to_string()))
-            .filter(audit_event_patients::patient_id.eq(p.to_string()))
-            .select(audit_event_patients::sequence);
-        q = q.filter(a::sequence.eq_any(seqs));
-    }
-    if let Some(actor) = &filter.actor {
-        q = q.filter(a::actor.eq(actor.clone()));
-    }
-    if let Some(action) = &filter.action {
-        q = q.filter(a::action.eq(action.clone()));
-    }
-    if let Some(r) = &filter.resource_type {
-        q = q.filter(a::resource_type.eq(r.clone()));
-    }
-    if let Some(o) = filter.outcome {
-        q = q.filter(a::outcome.eq(o.as_str()));
-    }
-    if let Some(from) = filter.from {
-        q = q.filter(a::occurred_at.ge(from.naive_utc()));
-    }
-    if let Some(to) = filter.to {
-        q = q.filter(a::occurred_at.lt(to.naive_utc()));
-    }
-    if let Some(up_to) = filter.up_to {
-        q = q.filter(a::sequence.le(up_to));
-    }
-    Ok(q.get_result(conn)?)
+    let q = audit_events::table.count().into_boxed();
+    Ok(matching!(q, org, filter, 0).get_result(conn)?)
 }
 
 /// Every org with a chain (the system chain included), for verifying them all.
