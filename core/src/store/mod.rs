@@ -4,7 +4,9 @@
 //! Lookups by key use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite expires a
 //! cached statement whose LIMIT parameter is rebound, re-parsing it on every call.
 
+pub mod accounts;
 pub mod audit;
+pub mod billing;
 pub mod claims;
 pub mod connection;
 pub mod coverages;
@@ -12,10 +14,12 @@ mod crypt;
 pub mod encounters;
 pub mod idempotency;
 pub mod keyring;
+pub mod ledger;
 pub mod orgs;
 pub mod pagination;
 pub mod patients;
 pub mod payers;
+pub mod posting;
 pub mod providers;
 pub mod remittances;
 pub mod rewrap;
