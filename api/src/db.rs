@@ -78,6 +78,32 @@ where
     Ok(resp)
 }
 
+/// A write that is not a create or an update of one versioned record (a transition, a
+/// posting, a payment): one transaction with its audit event; 200 with the body, masked.
+pub async fn write<T, F>(
+    state: &web::Data<AppState>,
+    who: &Principal,
+    audit: AuditCtx,
+    resource_id: Option<uuid::Uuid>,
+    f: F,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Mask + Discloses + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
+{
+    let view = View::for_principal(who);
+    let body = run_tx(state, move |conn| {
+        let mut body = f(conn)?;
+        body.mask(&view);
+        audit.append_in_tx(conn, 200, resource_id, &Disclosed::of(&body))?;
+        Ok(body)
+    })
+    .await?;
+    let mut resp = HttpResponse::Ok().json(&body);
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
 /// Something with an id and a version, that lives at `{collection}/{id}`.
 pub trait Versioned: Serialize {
     fn id(&self) -> uuid::Uuid;

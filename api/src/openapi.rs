@@ -29,6 +29,11 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "encounters", description = "Coded visits: diagnoses and service lines"),
         (name = "claims", description = "Professional claims built from encounters"),
         (name = "remittances", description = "Payers' remittance advice (835), as received"),
+        (name = "billing", description = "The claim lifecycle (scrub, transitions), claim ledgers, \
+            remittance posting and the unmatched-remittance work queue"),
+        (name = "accounts", description = "Patient balances, payments and statements, folded from \
+            the append-only ledger"),
+        (name = "reports", description = "A/R aging, denials and revenue-cycle KPIs"),
         (name = "audit", description = "The audit trail: every request recorded in a per-organization \
             hash chain; query, verify, export, and each patient's accounting of disclosures"),
         (name = "admin", description = "Key management"),

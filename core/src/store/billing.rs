@@ -19,11 +19,12 @@ use crate::access::OrgId;
 use crate::billing::ledger::{EntryKind, LedgerEntry, charge_entries, reversal_of};
 use crate::billing::lifecycle::Transition;
 use crate::billing::scrub::{
-    self, CoverageFacts, ProviderFacts, ScrubClaim, ScrubFinding, ScrubInput,
+    self, CoverageFacts, ProviderFacts, ScrubClaim, ScrubFinding, ScrubInput, Severity,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::model::claim::{Claim, ClaimStatus};
 use crate::model::common::utc;
+use crate::validation::FieldError;
 
 /// One recorded status change of a claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -145,10 +146,13 @@ fn post_charges_for(
     Ok(())
 }
 
-/// Move a claim to `to` on a caller's request. A refused edge is a `TransitionRefused` error
+/// Move a claim to `to` on a caller's request. Moving to `ready` runs the scrubber and is
+/// refused (422, one error per finding) while it finds errors. A refused edge is a `TransitionRefused` error
 /// naming the allowed next statuses. With `expected_version`, a stale version is 412.
+#[allow(clippy::too_many_arguments)]
 pub fn transition(
     conn: &mut DbConnection,
+    keyring: &KeyRing,
     org: OrgId,
     claim_id: Uuid,
     to: ClaimStatus,
@@ -166,6 +170,18 @@ pub fn transition(
     }
     let t = Transition::new(claim.status, to, Utc::now(), actor, reason)
         .map_err(|e| CoreError::refused(&e))?;
+    if to == ClaimStatus::Ready {
+        // Ready means clean: the scrubber's errors block it, whichever route asks.
+        let input = scrub_input(conn, keyring, org, &claim)?;
+        let errors: Vec<FieldError> = scrub::scrub(&input, Utc::now().date_naive())
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| FieldError::new(f.pointer, f.message))
+            .collect();
+        if !errors.is_empty() {
+            return Err(CoreError::Invalid(errors));
+        }
+    }
     let record = record_transition(conn, org, &claim, &t, None)?;
     Ok(ClaimTransitioned {
         claim: claims::get(conn, org, claim_id)?,
