@@ -1,6 +1,7 @@
 //! The billing engine through HTTP: scrub, lifecycle transitions, charges, 835 posting (exact
 //! amounts, idempotency, balancing), the work queue, patient payments and statements, reports.
 
+use diesel::connection::SimpleConnection;
 use revcycle_e2e::{Engine, Server};
 use serde_json::{Value, json};
 
@@ -472,3 +473,151 @@ async fn ar_aging_buckets_on_a_fixed_date(engine: Engine) {
     assert_eq!(k.body["net_collection_rate"]["value"], "0.3000");
 }
 on_both_engines!(ar_aging_buckets_on_a_fixed_date);
+
+async fn ledger_and_history_are_append_only(engine: Engine) {
+    let s = Server::start_with(engine, NO_RATE_LIMIT).await;
+    let p = practice(&s).await;
+    submitted_claim(&s, &p, "2026-11-02").await;
+    let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
+    for stmt in [
+        "UPDATE ledger_entries SET amount = '0.00'",
+        "DELETE FROM ledger_entries",
+        "UPDATE claim_transitions SET actor = 'someone-else'",
+        "DELETE FROM claim_transitions",
+    ] {
+        assert!(conn.batch_execute(stmt).is_err(), "{stmt} was allowed");
+    }
+}
+on_both_engines!(ledger_and_history_are_append_only);
+
+async fn denial_is_reported_not_posted(engine: Engine) {
+    let s = Server::start_with(engine, NO_RATE_LIMIT).await;
+    let p = practice(&s).await;
+    let claim = submitted_claim(&s, &p, "2026-11-02").await;
+    let rem = s
+        .create(
+            "/v1/remittances",
+            &json!({
+                "payer_id": p.payer["id"], "trace_number": "EFT-DENY", "payment_date": "2026-11-20",
+                "payment_method": "CHK", "total_paid": "0.00",
+                "claims": [{
+                    "patient_control_number": claim["patient_control_number"], "status_code": "4",
+                    "total_charge": "200.00", "paid": "0.00", "payer_claim_number": "ICN-D",
+                    "lines": [
+                        {"procedure_code": "99214", "modifiers": ["25"], "charge": "150.00", "paid": "0.00",
+                         "adjustments": [{"group": "CO", "reason": "29", "amount": "150.00"}]},
+                        {"procedure_code": "83036", "charge": "50.00", "paid": "0.00",
+                         "adjustments": [{"group": "CO", "reason": "29", "amount": "50.00"}]}
+                    ]
+                }]
+            }),
+        )
+        .await;
+    let r = s
+        .post(&format!("/v1/remittances/{}/post", id(&rem)), &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["claims"][0]["status_after"], "denied");
+    assert_eq!(r.body["entries_posted"], 0);
+    assert_eq!(r.body["denials"].as_array().unwrap().len(), 2);
+    let l = s
+        .get(&format!("/v1/claims/{}/ledger", id(&claim)))
+        .await
+        .body;
+    assert_eq!(l["status"], "denied");
+    assert_eq!(l["balance"]["insurance"], "200.00", "stays with the payer");
+
+    let d = s
+        .get("/v1/reports/denials?from=2026-01-01&to=2099-12-31")
+        .await;
+    assert_eq!(d.status, 200, "{}", d.text);
+    assert_eq!(d.body["count"], 2);
+    assert_eq!(d.body["claims"], 1);
+    assert_eq!(d.body["amount"], "200.00");
+    assert_eq!(
+        d.body["by_carc"],
+        json!([{"key": "CO-29", "count": 2, "amount": "200.00"}])
+    );
+    assert_eq!(d.body["by_payer"][0]["key"], p.payer["id"]);
+    assert_eq!(
+        d.body["by_procedure_code"],
+        json!([{"key": "99214", "count": 1, "amount": "150.00"},
+               {"key": "83036", "count": 1, "amount": "50.00"}])
+    );
+    let k = s
+        .get("/v1/reports/kpis?from=2026-01-01&to=2099-12-31")
+        .await;
+    assert_eq!(k.body["denial_rate"]["value"], "1.0000");
+    assert_eq!(k.body["clean_claim_rate"]["value"], "0.0000");
+    // A denied claim can be appealed, then paid.
+    let t = s
+        .post(
+            &format!("/v1/claims/{}/transition", id(&claim)),
+            &json!({"to": "appealed", "reason": "medical necessity letter sent"}),
+        )
+        .await;
+    assert_eq!(t.status, 200, "{}", t.text);
+}
+on_both_engines!(denial_is_reported_not_posted);
+
+async fn reversal_and_readjudication(engine: Engine) {
+    let s = Server::start_with(engine, NO_RATE_LIMIT).await;
+    let p = practice(&s).await;
+    let claim = submitted_claim(&s, &p, "2026-11-02").await;
+    let rem = s
+        .create(
+            "/v1/remittances",
+            &remittance(&p.payer, &claim, "EFT-R1", "96.00"),
+        )
+        .await;
+    s.post(&format!("/v1/remittances/{}/post", id(&rem)), &json!({}))
+        .await;
+    // CLP02 22 takes back the 96.00; the re-adjudication pays 100.00 (CO 76.00, PR 24.00).
+    let mut body = remittance(&p.payer, &claim, "EFT-R2", "4.00");
+    let readj = json!({
+        "patient_control_number": claim["patient_control_number"], "status_code": "1",
+        "total_charge": "200.00", "paid": "100.00", "payer_claim_number": "ICN-R2",
+        "lines": [
+            {"procedure_code": "99214", "modifiers": ["25"], "charge": "150.00", "paid": "75.00",
+             "adjustments": [{"group": "CO", "reason": "45", "amount": "57.00"},
+                             {"group": "PR", "reason": "2", "amount": "18.00"}]},
+            {"procedure_code": "83036", "charge": "50.00", "paid": "25.00",
+             "adjustments": [{"group": "CO", "reason": "45", "amount": "19.00"},
+                             {"group": "PR", "reason": "2", "amount": "6.00"}]}
+        ]
+    });
+    body["claims"] = json!([{
+        "patient_control_number": claim["patient_control_number"], "status_code": "22",
+        "total_charge": "-200.00", "paid": "-96.00", "payer_claim_number": "ICN-R2",
+        "adjustments": [{"group": "CO", "reason": "45", "amount": "-80.00"},
+                        {"group": "PR", "reason": "2", "amount": "-24.00"}]
+    }, readj]);
+    let rem2 = s.create("/v1/remittances", &body).await;
+    let r = s
+        .post(&format!("/v1/remittances/{}/post", id(&rem2)), &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["unmatched"], json!([]), "{}", r.text);
+    let l = s
+        .get(&format!("/v1/claims/{}/ledger", id(&claim)))
+        .await
+        .body;
+    assert_eq!(l["status"], "paid");
+    assert_eq!(l["balance"]["insurance"], "0.00");
+    assert_eq!(l["balance"]["patient"], "24.00");
+    let reversals = l["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "reversal")
+        .count();
+    assert_eq!(reversals, 6, "each entry of the first posting negated");
+    let to: Vec<&str> = l["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, vec!["ready", "submitted", "paid", "submitted", "paid"]);
+}
+on_both_engines!(reversal_and_readjudication);
