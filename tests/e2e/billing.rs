@@ -621,3 +621,112 @@ async fn reversal_and_readjudication(engine: Engine) {
     assert_eq!(to, vec!["ready", "submitted", "paid", "submitted", "paid"]);
 }
 on_both_engines!(reversal_and_readjudication);
+
+async fn payment_plan_and_idempotent_payments(engine: Engine) {
+    let s = Server::start_with(engine, NO_RATE_LIMIT).await;
+    let p = practice(&s).await;
+    let claim = submitted_claim(&s, &p, "2026-11-02").await;
+    let rem = s
+        .create(
+            "/v1/remittances",
+            &remittance(&p.payer, &claim, "EFT-PP", "96.00"),
+        )
+        .await;
+    s.post(&format!("/v1/remittances/{}/post", id(&rem)), &json!({}))
+        .await;
+    let patient = id(&p.patient);
+    let plans = format!("/v1/patients/{patient}/payment-plans");
+    let r = s
+        .post(
+            &plans,
+            &json!({"installments": 1, "first_due": "2027-01-15"}),
+        )
+        .await;
+    assert_eq!(r.assert_problem(422), vec!["/installments".to_string()]);
+    let r = s
+        .post(
+            &plans,
+            &json!({"installments": 3, "first_due": "2027-01-31", "amount": "25.00"}),
+        )
+        .await;
+    assert_eq!(r.assert_problem(422), vec!["/amount".to_string()]);
+    let plan = s
+        .create(
+            &plans,
+            &json!({"installments": 5, "first_due": "2027-01-31"}),
+        )
+        .await;
+    assert_eq!(plan["total"], "24.00");
+    assert_eq!(plan["installment_amount"], "4.80");
+    let due: Vec<&str> = plan["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["due"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        due,
+        vec![
+            "2027-01-31",
+            "2027-02-28",
+            "2027-03-31",
+            "2027-04-30",
+            "2027-05-31"
+        ]
+    );
+    s.post(
+        &plans,
+        &json!({"installments": 2, "first_due": "2027-01-31"}),
+    )
+    .await
+    .assert_problem(409);
+
+    // A retried payment with the same Idempotency-Key posts once.
+    let pay = format!("/v1/patients/{patient}/payments");
+    let body = json!({"amount": "10.00"});
+    let token = s.token.clone();
+    let first = s
+        .call(
+            "POST",
+            &pay,
+            Some(&token),
+            Some(&body),
+            &[("idempotency-key", "pay-1")],
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let again = s
+        .call(
+            "POST",
+            &pay,
+            Some(&token),
+            Some(&body),
+            &[("idempotency-key", "pay-1")],
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.body, first.body);
+    let other = s
+        .call(
+            "POST",
+            &pay,
+            Some(&token),
+            Some(&json!({"amount": "11.00"})),
+            &[("idempotency-key", "pay-1")],
+        )
+        .await;
+    other.assert_problem(422);
+    let bal = s.get(&format!("/v1/patients/{patient}/balance")).await;
+    assert_eq!(bal.body["patient_due"], "14.00");
+
+    let listed = s.get(&plans).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let p0 = &listed.body[0];
+    assert_eq!(p0["paid_to_date"], "10.00");
+    assert_eq!(p0["remaining"], "14.00");
+    assert_eq!(p0["schedule"][1]["paid"], true);
+    assert_eq!(p0["schedule"][2]["paid"], false);
+    assert_eq!(p0["status"], "active");
+}
+on_both_engines!(payment_plan_and_idempotent_payments);

@@ -168,7 +168,8 @@ nothing_to_mask!(
     crate::store::accounts::PatientPaymentResult,
     crate::store::accounts::AgingReportView,
     crate::store::accounts::DenialsReport,
-    crate::store::accounts::Kpis
+    crate::store::accounts::Kpis,
+    crate::store::payment_plans::PaymentPlan
 );
 
 /// A statement is printed and mailed: the address shows only to those who may see it.

@@ -216,6 +216,14 @@ impl Discloses for crate::store::accounts::AgingReportView {
     }
 }
 
+impl Discloses for crate::store::payment_plans::PaymentPlan {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        d.fields.insert("balances");
+        d.fields.insert("payment_plan");
+    }
+}
+
 /// Aggregates over many claims: no patient and no identifier.
 impl Discloses for crate::store::accounts::DenialsReport {
     fn disclose(&self, _: &mut Disclosed) {}

@@ -19,6 +19,7 @@ pub mod orgs;
 pub mod pagination;
 pub mod patients;
 pub mod payers;
+pub mod payment_plans;
 pub mod posting;
 pub mod providers;
 pub mod remittances;

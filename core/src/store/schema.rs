@@ -346,6 +346,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    payment_plans (id) {
+        id -> Text,
+        org_id -> Text,
+        patient_id -> Text,
+        total -> Dec,
+        installments -> Integer,
+        installment_amount -> Dec,
+        first_due -> Date,
+        frequency -> Text,
+        status -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -367,4 +387,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     remittance_postings,
     claim_postings,
     unmatched_remittance_claims,
+    payment_plans,
 );

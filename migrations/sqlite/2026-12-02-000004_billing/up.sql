@@ -91,6 +91,24 @@ CREATE TABLE unmatched_remittance_claims (
 );
 CREATE INDEX unmatched_remittance_claims_open ON unmatched_remittance_claims (org_id, state, id);
 
+-- A patient's agreement to pay a balance in installments. Payments themselves are ledger
+-- entries; a plan's progress is derived from them.
+CREATE TABLE payment_plans (
+    id TEXT PRIMARY KEY NOT NULL,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    patient_id TEXT NOT NULL REFERENCES patients(id),
+    total TEXT NOT NULL,
+    installments INTEGER NOT NULL,
+    installment_amount TEXT NOT NULL,
+    first_due DATE NOT NULL,
+    frequency TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX payment_plans_patient ON payment_plans (org_id, patient_id);
+
 CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
 BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
