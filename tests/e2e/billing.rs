@@ -730,3 +730,75 @@ async fn payment_plan_and_idempotent_payments(engine: Engine) {
     assert_eq!(p0["status"], "active");
 }
 on_both_engines!(payment_plan_and_idempotent_payments);
+
+async fn secondary_claim_carries_the_primary_adjudication(engine: Engine) {
+    let s = Server::start_with(engine, NO_RATE_LIMIT).await;
+    let p = practice(&s).await;
+    let claim = submitted_claim(&s, &p, "2026-11-02").await;
+    let secondary_path = format!("/v1/claims/{}/secondary", id(&claim));
+    // Not adjudicated yet.
+    s.post(&secondary_path, &json!({}))
+        .await
+        .assert_problem(409);
+    let rem = s
+        .create(
+            "/v1/remittances",
+            &remittance(&p.payer, &claim, "EFT-COB", "96.00"),
+        )
+        .await;
+    s.post(&format!("/v1/remittances/{}/post", id(&rem)), &json!({}))
+        .await;
+    // No secondary coverage yet.
+    let r = s.post(&secondary_path, &json!({})).await;
+    assert_eq!(r.assert_problem(422), vec!["/coverage".to_string()]);
+
+    let payer2 = s
+        .create(
+            "/v1/payers",
+            &json!({"name": "Second Mutual", "payer_code": "77777", "claim_filing_indicator": "CI"}),
+        )
+        .await;
+    s.create(
+        "/v1/coverages",
+        &json!({"patient_id": p.patient["id"], "payer_id": payer2["id"], "priority": "secondary",
+            "member_id": "SEC998877", "relationship": "self", "effective_from": "2026-01-01"}),
+    )
+    .await;
+    let sec = s.post(&secondary_path, &json!({})).await;
+    assert_eq!(sec.status, 201, "{}", sec.text);
+    let c2 = &sec.body["claim"];
+    assert_eq!(c2["status"], "draft");
+    assert_eq!(c2["payer_id"], payer2["id"]);
+    assert_ne!(c2["id"], claim["id"]);
+    let prior = &sec.body["primary"];
+    assert_eq!(prior["primary_claim_id"], claim["id"]);
+    assert_eq!(prior["payer_id"], p.payer["id"]);
+    assert_eq!(prior["paid"], "96.00");
+    assert_eq!(prior["patient_responsibility"], "24.00");
+    assert_eq!(prior["lines"][0]["paid"], "72.00");
+    assert_eq!(
+        prior["lines"][0]["adjustments"],
+        json!([{"group": "CO", "carc": "45", "amount": "60.00"},
+               {"group": "PR", "carc": "2", "amount": "18.00"}])
+    );
+    assert_eq!(prior["lines"][1]["paid"], "24.00");
+    s.post(&secondary_path, &json!({}))
+        .await
+        .assert_problem(409);
+    let got = s.get(&format!("/v1/claims/{}/cob", id(c2))).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.body["primary"], *prior);
+
+    // The secondary claim bills services already charged: no second charge.
+    let scrub = s
+        .post(&format!("/v1/claims/{}/scrub", id(c2)), &json!({}))
+        .await;
+    assert_eq!(scrub.body["status"], "ready", "{}", scrub.text);
+    let l = s.get(&format!("/v1/claims/{}/ledger", id(c2))).await;
+    assert_eq!(l.body["entries"], json!([]));
+    let bal = s
+        .get(&format!("/v1/patients/{}/balance", id(&p.patient)))
+        .await;
+    assert_eq!(bal.body["patient_due"], "24.00");
+}
+on_both_engines!(secondary_claim_carries_the_primary_adjudication);

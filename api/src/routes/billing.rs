@@ -8,6 +8,7 @@ use revcycle_core::model::Page;
 use revcycle_core::model::claim::ClaimStatus;
 use revcycle_core::store::accounts::{self, ClaimLedger};
 use revcycle_core::store::billing::{self, ClaimTransitioned, ScrubResult};
+use revcycle_core::store::cob::{self, SecondaryClaim};
 use revcycle_core::store::posting::{self, PostingResult, UnmatchedItem};
 use revcycle_core::store::remittances;
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use super::PageQuery;
 use crate::authz::{Authorized, act, res};
 use crate::db;
-use crate::extract::{IfMatch, JsonBody};
+use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -25,7 +26,73 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(transition_claim)
         .service(claim_ledger)
         .service(post_remittance)
-        .service(unmatched_remittances);
+        .service(unmatched_remittances)
+        .service(create_secondary_claim)
+        .service(get_secondary_claim);
+}
+
+/// Bill the secondary payer
+///
+/// Coordination of benefits: once the primary payer has adjudicated the claim (paid,
+/// partially_paid, denied, appealed or closed), creates a `draft` claim for the same services
+/// billed to the patient's active secondary coverage on the date of service, carrying the
+/// primary's adjudication: what it paid and each CAS adjustment, per line and at claim level,
+/// net of reversals (the 837P's loops 2320/2430). The secondary claim posts no charges (the
+/// services were charged on the primary claim, whose balance it asks the secondary payer to
+/// cover). One secondary claim per primary claim (409). Remittances for secondary claims go
+/// to the unmatched work queue for now. Accepts an `Idempotency-Key`.
+#[utoipa::path(tag = "billing",
+    params(("id" = Uuid, Path, description = "Primary claim id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key answers with the first response")),
+    responses(
+        (status = 201, description = "The secondary claim and the adjudication it carries", body = SecondaryClaim),
+        (status = 409, description = "Not yet adjudicated by the primary payer, or a secondary claim exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The patient has no active secondary coverage on the date of service", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json")))]
+#[post("/claims/{id}/secondary")]
+pub async fn create_secondary_claim(
+    state: web::Data<AppState>,
+    Authorized { who, audit, .. }: Authorized<res::Claim, act::Create>,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let org = who.org;
+    let replayed = revcycle_core::audit::Disclosed {
+        patient_ids: Default::default(),
+        fields: ["primary_adjudication"].into(),
+    };
+    db::write_once(
+        &state,
+        &who,
+        audit,
+        201,
+        Some(id),
+        key.0,
+        format!("secondary:{id}"),
+        replayed,
+        move |c| cob::create_secondary(c, org, id),
+    )
+    .await
+}
+
+/// Read a secondary claim's coordination of benefits
+///
+/// The secondary claim with the primary payer's adjudication it carries; 404 when the claim
+/// is not a secondary claim.
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path, description = "Secondary claim id")),
+    responses(
+        (status = 200, description = "The secondary claim and the adjudication it carries", body = SecondaryClaim),
+        (status = 404, description = "No such secondary claim", body = Problem, content_type = "application/problem+json")))]
+#[get("/claims/{id}/cob")]
+pub async fn get_secondary_claim(
+    state: web::Data<AppState>,
+    Authorized { who, .. }: Authorized<res::Claim, act::Read>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let r = db::run(&state, move |c| cob::get_secondary(c, who.org, id)).await?;
+    Ok(db::json(&who, r))
 }
 
 /// Scrub a claim

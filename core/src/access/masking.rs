@@ -169,7 +169,8 @@ nothing_to_mask!(
     crate::store::accounts::AgingReportView,
     crate::store::accounts::DenialsReport,
     crate::store::accounts::Kpis,
-    crate::store::payment_plans::PaymentPlan
+    crate::store::payment_plans::PaymentPlan,
+    crate::store::cob::SecondaryClaim
 );
 
 /// A statement is printed and mailed: the address shows only to those who may see it.

@@ -224,6 +224,13 @@ impl Discloses for crate::store::payment_plans::PaymentPlan {
     }
 }
 
+impl Discloses for crate::store::cob::SecondaryClaim {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.claim.disclose(d);
+        d.fields.insert("primary_adjudication");
+    }
+}
+
 /// Aggregates over many claims: no patient and no identifier.
 impl Discloses for crate::store::accounts::DenialsReport {
     fn disclose(&self, _: &mut Disclosed) {}

@@ -6,7 +6,8 @@
 //! that comes back to `ready` after being reopened is charged only if its earlier charges were
 //! reversed. Reopening a `ready` claim (back to `draft`, to recode it) or voiding a claim that
 //! was never adjudicated reverses its outstanding charges, so balances never carry a charge
-//! for lines that no longer exist.
+//! for lines that no longer exist. A secondary claim (coordination of benefits) posts no
+//! charges: its services were charged on the primary claim.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -133,6 +134,10 @@ fn post_charges_for(
     let uncharging =
         to == ClaimStatus::Voided || (from == ClaimStatus::Ready && to == ClaimStatus::Draft);
     if !charging && !uncharging {
+        return Ok(());
+    }
+    // A secondary claim bills services the primary claim already charged.
+    if super::cob::is_secondary(conn, org, claim.id)? {
         return Ok(());
     }
     let entries = ledger::for_claim(conn, org, claim.id)?;
@@ -313,9 +318,10 @@ fn scrub_input(
         None => None,
     };
     let others = claims::for_patient(conn, org, claim.patient_id)?;
+    let linked = super::cob::linked(conn, org, claim.id)?;
     let other_claims = others
         .iter()
-        .filter(|c| c.id != claim.id)
+        .filter(|c| c.id != claim.id && !linked.contains(&c.id))
         .filter(|c| !matches!(c.status, ClaimStatus::Voided | ClaimStatus::Rejected))
         .map(|c| ScrubClaim::from_claim(c).duplicate_key())
         .collect();

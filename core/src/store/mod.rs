@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod claims;
+pub mod cob;
 pub mod connection;
 pub mod coverages;
 mod crypt;

@@ -283,6 +283,11 @@ pub fn post_remittance(
             .collect();
         candidates.extend(claims::get_many(conn, org, &more)?);
     }
+    // Secondary claims are not posted automatically yet (their balance lives on the primary
+    // claim): their payments go to the work queue.
+    let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
+    let secondary = super::cob::secondary_ids(conn, org, &ids)?;
+    candidates.retain(|c| !secondary.contains(&c.id));
     let posting_claims = posting_claims(conn, org, &candidates)?;
     let plan =
         plan_posting(RemittanceRef::from(&rem), &posting_claims).map_err(|e| posting_error(&e))?;

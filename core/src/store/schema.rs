@@ -366,6 +366,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    claim_cob (claim_id) {
+        claim_id -> Text,
+        org_id -> Text,
+        primary_claim_id -> Text,
+        primary_payer_id -> Nullable<Text>,
+        adjudication -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -388,4 +399,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_postings,
     unmatched_remittance_claims,
     payment_plans,
+    claim_cob,
 );

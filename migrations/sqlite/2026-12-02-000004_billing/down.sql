@@ -1,3 +1,4 @@
+DROP TABLE claim_cob;
 DROP TABLE payment_plans;
 DROP TABLE unmatched_remittance_claims;
 DROP TABLE claim_postings;

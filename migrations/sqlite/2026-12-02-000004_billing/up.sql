@@ -109,6 +109,17 @@ CREATE TABLE payment_plans (
 );
 CREATE INDEX payment_plans_patient ON payment_plans (org_id, patient_id);
 
+-- Coordination of benefits: a secondary claim and the primary payer's adjudication it carries
+-- (837P loops 2320/2430). One secondary claim per primary claim.
+CREATE TABLE claim_cob (
+    claim_id TEXT PRIMARY KEY NOT NULL REFERENCES claims(id),
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    primary_claim_id TEXT NOT NULL UNIQUE REFERENCES claims(id),
+    primary_payer_id TEXT REFERENCES payers(id),
+    adjudication TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+
 CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
 BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;
 CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
