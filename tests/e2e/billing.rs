@@ -471,6 +471,10 @@ async fn ar_aging_buckets_on_a_fixed_date(engine: Engine) {
     assert_eq!(k.body["denial_rate"]["value"], "0.0000");
     // Collected 96.00 of 400.00 charged less 80.00 contractual.
     assert_eq!(k.body["net_collection_rate"]["value"], "0.3000");
+    // A/R 224.00 (200.00 with the payer, 24.00 with the patient) over 400.00 / 90 a day.
+    assert_eq!(k.body["days_in_ar"]["numerator"], "224.00");
+    assert_eq!(k.body["days_in_ar"]["denominator"], "4.44");
+    assert_eq!(k.body["days_in_ar"]["value"], "50.4505");
 }
 on_both_engines!(ar_aging_buckets_on_a_fixed_date);
 

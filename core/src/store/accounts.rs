@@ -752,7 +752,7 @@ pub fn kpis(
         .filter(|e| kind(e) == EntryKind::Charge && e.posted_at > window_start)
         .map(|e| e.amount)
         .sum();
-    let days = Rate::of(cents(ar), cents(charges_90) / Decimal::from(90));
+    let days = Rate::of(cents(ar), (charges_90 / Decimal::from(90)).round_dp(2));
     // Net collection rate over the period.
     let mut payments = Decimal::ZERO;
     let mut charges = Decimal::ZERO;

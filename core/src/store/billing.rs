@@ -24,7 +24,7 @@ use crate::billing::scrub::{
 };
 use crate::error::{CoreError, CoreResult};
 use crate::model::claim::{Claim, ClaimStatus};
-use crate::model::common::utc;
+use crate::model::common::{now, utc};
 use crate::validation::FieldError;
 
 /// One recorded status change of a claim.
@@ -173,7 +173,7 @@ pub fn transition(
             current: claim.version,
         });
     }
-    let t = Transition::new(claim.status, to, Utc::now(), actor, reason)
+    let t = Transition::new(claim.status, to, utc(now()), actor, reason)
         .map_err(|e| CoreError::refused(&e))?;
     if to == ClaimStatus::Ready {
         // Ready means clean: the scrubber's errors block it, whichever route asks.
@@ -265,7 +265,7 @@ pub fn scrub_claim(
         let t = Transition::new(
             ClaimStatus::Draft,
             ClaimStatus::Ready,
-            Utc::now(),
+            utc(now()),
             actor,
             Some("scrub passed".into()),
         )
@@ -349,6 +349,6 @@ pub(crate) fn planned(
     actor: &str,
     reason: &str,
 ) -> CoreResult<Transition> {
-    Transition::new(from, to, Utc::now(), actor, Some(reason.to_string()))
+    Transition::new(from, to, utc(now()), actor, Some(reason.to_string()))
         .map_err(|e| CoreError::refused(&e))
 }
