@@ -230,8 +230,14 @@ mod tests {
                 if path.contains('{') {
                     assert!(responses.contains_key("404"), "{method} {path}");
                 }
-                // Every write carries a body, except admin commands that take none.
-                if (method == "post" || method == "put") && !path.starts_with("/v1/admin/") {
+                // Every write carries a body, except commands that take none: admin commands,
+                // and billing commands on one record (scrub a claim, post a remittance, bill
+                // the secondary payer).
+                let command = path.starts_with("/v1/admin/")
+                    || ["/scrub", "/post", "/secondary"]
+                        .iter()
+                        .any(|verb| path.ends_with(verb));
+                if (method == "post" || method == "put") && !command {
                     assert!(
                         op["requestBody"].is_object(),
                         "{method} {path} documents its body"
