@@ -199,6 +199,28 @@ async fn hand_worked_835_posts_exactly_once(engine: Engine) {
     assert_eq!(again.body["claims"], first.body["claims"]);
     assert_eq!(s.get(&ledger_path).await.body, after);
 
+    // Both postings were audited with the patient they touched, in their transactions.
+    let events = s
+        .get("/v1/audit-events?action=post&resource_type=Remittance")
+        .await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    let items = events.body["items"].as_array().unwrap();
+    let ok: Vec<&Value> = items
+        .iter()
+        .filter(|e| e["resource_id"] == rem["id"] && e["http_status"] == 200)
+        .collect();
+    assert_eq!(ok.len(), 2, "{items:?}");
+    for e in ok {
+        assert_eq!(e["patient_ids"], json!([p.patient["id"]]));
+        let fields: Vec<&str> = e["fields_disclosed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        assert!(fields.contains(&"ledger"), "{fields:?}");
+    }
+
     // Nothing was denied.
     let denials = s.get("/v1/reports/denials").await;
     assert_eq!(denials.status, 200, "{}", denials.text);
