@@ -113,6 +113,16 @@ pub struct ServeArgs {
     /// Serve plain HTTP. Allowed only on a loopback address.
     #[arg(long, env = "REVCYCLE_INSECURE_HTTP")]
     pub insecure_http: bool,
+    /// Also accept HL7 v2 over MLLP on this address (loopback only: MLLP has no encryption or
+    /// credentials), through the connector named by --mllp-connector.
+    #[arg(long, env = "REVCYCLE_MLLP")]
+    pub mllp: Option<SocketAddr>,
+    /// The HL7 v2 connector MLLP messages go through.
+    #[arg(long, env = "REVCYCLE_MLLP_CONNECTOR", default_value = "hl7v2")]
+    pub mllp_connector: String,
+    /// The organization MLLP messages are imported for (may be left out when there is one).
+    #[arg(long, env = "REVCYCLE_MLLP_ORG")]
+    pub mllp_org: Option<Uuid>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -444,6 +454,13 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
             &config.data_dir,
         )?)
     };
+    if let Some(addr) = args.mllp
+        && !crate::config::is_loopback(addr.ip())
+    {
+        return Err(StartupError::Refused(format!(
+            "refusing MLLP on {addr}: MLLP has no encryption; listen on loopback behind a TLS tunnel or VPN"
+        )));
+    }
     let workers = config.workers;
     let rt = startup::open(config)?;
     let system = actix_web::rt::System::new();
@@ -467,7 +484,7 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         ),
         None => {}
     }
-    let state = web::Data::new(rt.state());
+    let state = web::Data::new(rt.state()?);
     crate::audit_cli::record(
         &rt.pool,
         revcycle_core::audit::SYSTEM_ORG,
@@ -486,12 +503,47 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
             crate::routes::keys::spawn_rotation(&state, r);
         }
     }
+    let mllp = match args.mllp {
+        None => None,
+        Some(bind) => {
+            let org = match args.mllp_org {
+                Some(o) => o,
+                None => {
+                    let mut conn = rt
+                        .pool
+                        .get()
+                        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+                    match orgs::list(&mut conn)?.as_slice() {
+                        [only] => only.id,
+                        _ => {
+                            return Err(StartupError::Refused(
+                                "several organizations: say which one MLLP imports for with --mllp-org".into(),
+                            ));
+                        }
+                    }
+                }
+            };
+            Some(crate::connectors::mllp::MllpSettings {
+                bind,
+                connector: args.mllp_connector.clone(),
+                org: OrgId(org),
+            })
+        }
+    };
     let (_, doc) = startup::routes_and_doc();
     let with_tls = tls.is_some();
     let bench_routes = std::env::var("REVCYCLE_BENCH_ROUTES").is_ok_and(|v| v == "1");
     system.block_on(async move {
         if let Some(jwks) = jwks {
             actix_web::rt::spawn(jwks.refresh_periodically());
+        }
+        if let Some(settings) = mllp {
+            let state = state.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(e) = crate::connectors::mllp::listen(settings, state).await {
+                    tracing::error!(error = %e, "the MLLP listener stopped");
+                }
+            });
         }
         let mut server = HttpServer::new(move || {
             startup::app(state.clone(), doc.clone(), with_tls, bench_routes)

@@ -20,6 +20,7 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 200;
 pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_CONNECTOR_TIMEOUT_SECS: u64 = 30;
 /// JWKS re-read even when no token asks for it, so a key the IdP withdrew stops working.
 pub const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
 /// At most one JWKS fetch per this many seconds for tokens naming unknown keys, so a flood of
@@ -118,6 +119,12 @@ pub struct ConfigArgs {
     /// KMS endpoint URL (VPC endpoint, or a local KMS for tests).
     #[arg(long, env = "REVCYCLE_KMS_ENDPOINT", global = true)]
     pub kms_endpoint: Option<String>,
+    /// Connector plugins to load (a `connectors.toml`: name, path, sha256, config each).
+    #[arg(long, env = "REVCYCLE_CONNECTORS", global = true)]
+    pub connectors: Option<PathBuf>,
+    /// Seconds a connector call may take before the request gives up with 502.
+    #[arg(long, env = "REVCYCLE_CONNECTOR_TIMEOUT_SECS", global = true)]
+    pub connector_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -143,6 +150,8 @@ struct FileConfig {
     kms_key_id: Option<String>,
     kms_region: Option<String>,
     kms_endpoint: Option<String>,
+    connectors: Option<PathBuf>,
+    connector_timeout_secs: Option<u64>,
 }
 
 /// Where the master key (which wraps every organization's data keys) comes from.
@@ -175,6 +184,8 @@ pub struct Config {
     pub jwks_refresh_secs: u64,
     pub jwks_min_refresh_secs: u64,
     pub master_key: MasterKeySource,
+    pub connectors: Option<PathBuf>,
+    pub connector_timeout_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -288,6 +299,12 @@ impl Config {
                 .jwks_min_refresh_secs
                 .or(file.jwks_min_refresh_secs)
                 .unwrap_or(DEFAULT_JWKS_MIN_REFRESH_SECS),
+            connectors: args.connectors.clone().or(file.connectors),
+            connector_timeout_secs: args
+                .connector_timeout_secs
+                .or(file.connector_timeout_secs)
+                .unwrap_or(DEFAULT_CONNECTOR_TIMEOUT_SECS)
+                .max(1),
             data_dir,
         })
     }

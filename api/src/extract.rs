@@ -134,11 +134,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false);
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared_len = declared_length(req);
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
@@ -146,21 +142,60 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     "the body must be application/json".into(),
                 ));
             }
-            if declared_len.is_some_and(|n| n > limit) {
-                return Err(ApiError::PayloadTooLarge(limit));
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(&mut payload, declared_len, limit).await?;
             let value = parse_json::<T>(&body)?;
             let hash = hex::encode(Sha256::digest(&body));
             Ok(JsonBody { value, hash })
+        })
+    }
+}
+
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// Reads a body of at most `limit` bytes (413 beyond, before reading if the length is declared).
+async fn read_limited(
+    payload: &mut Payload,
+    declared_len: Option<usize>,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
+    if declared_len.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Largest feed an import accepts: exports of a whole practice are large.
+pub const FEED_BODY_LIMIT: usize = 64 << 20;
+
+/// A feed body of any content type (FHIR JSON or NDJSON, HL7 v2), up to [`FEED_BODY_LIMIT`].
+pub struct FeedBody(pub Vec<u8>);
+
+impl FromRequest for FeedBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared_len = declared_length(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let body = read_limited(&mut payload, declared_len, FEED_BODY_LIMIT).await?;
+            if body.is_empty() {
+                return Err(ApiError::BadRequest("the feed is empty".into()));
+            }
+            Ok(FeedBody(body.to_vec()))
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod connectors;
 pub mod db;
 pub mod extract;
 pub mod files;

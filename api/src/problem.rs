@@ -61,6 +61,9 @@ pub enum ApiError {
     TooManyRequests(u64),
     #[error("the request took too long and was abandoned")]
     Timeout,
+    /// A connector plugin failed or did not answer in time.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("internal error")]
     Internal,
 }
@@ -129,6 +132,11 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "timeout",
                 "Request timed out",
+            ),
+            ApiError::BadGateway(_) => (
+                StatusCode::BAD_GATEWAY,
+                "connector-failed",
+                "Connector failed",
             ),
             ApiError::IdempotencyMismatch => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -150,19 +150,28 @@ impl Runtime {
         Ok(Some(FirstRun::AdminToken(path)))
     }
 
-    pub fn state(&self) -> AppState {
-        AppState {
+    pub fn state(&self) -> Result<AppState, StartupError> {
+        let connectors = match &self.config.connectors {
+            Some(path) => crate::connectors::Connectors::load(
+                path,
+                std::time::Duration::from_secs(self.config.connector_timeout_secs),
+                &self.pool,
+            )?,
+            None => crate::connectors::Connectors::default(),
+        };
+        Ok(AppState {
+            connectors: Arc::new(connectors),
             pool: self.pool.clone(),
             keyring: self.keyring.clone(),
             verifier: self.verifier.clone(),
             body_limit: self.config.body_limit,
-            audit: audit_writer(&self.pool),
+            audit: audit_writer(&self.config.database_url)?,
             rate_limiter: crate::limits::RateLimiter::new(
                 self.config.rate_limit_per_second,
                 self.config.rate_limit_burst,
             ),
             read_timeout: std::time::Duration::from_secs(self.config.read_timeout_secs),
-        }
+        })
     }
 
     pub fn org_exists(&self, org: OrgId) -> Result<bool, StartupError> {
@@ -178,15 +187,15 @@ impl Runtime {
 /// `unaudited-benchmark` feature (to measure what auditing costs); release builds ignore it.
 pub const UNAUDITED_ENV: &str = "REVCYCLE_UNAUDITED_BENCHMARK";
 
-fn audit_writer(pool: &DbPool) -> Arc<crate::audit::AuditWriter> {
+fn audit_writer(database_url: &str) -> Result<Arc<crate::audit::AuditWriter>, StartupError> {
     if cfg!(feature = "unaudited-benchmark") && std::env::var(UNAUDITED_ENV).is_ok_and(|v| v == "1")
     {
         tracing::warn!(
             "AUDITING IS OFF: benchmark build, {UNAUDITED_ENV}=1; never serve PHI like this"
         );
-        return crate::audit::AuditWriter::disabled();
+        return Ok(crate::audit::AuditWriter::disabled());
     }
-    crate::audit::AuditWriter::start(pool.clone())
+    Ok(crate::audit::AuditWriter::start(database_url)?)
 }
 
 /// The routes with their collected OpenAPI document.

@@ -19,4 +19,6 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Reads taking longer are abandoned with 503.
     pub read_timeout: std::time::Duration,
+    /// Connector plugins loaded at start.
+    pub connectors: Arc<crate::connectors::Connectors>,
 }

@@ -10,6 +10,10 @@
 //! the same benchmark build (feature `unaudited-benchmark`), one auditing as always and one
 //! with auditing switched off, and alternates rounds of patient reads against each. Prints
 //! audited reads/s as a share of unaudited.
+//!
+//! `--mode import`: a FHIR R4 Bulk NDJSON export of `--records` patients and an HL7 v2 batch of
+//! as many ADT^A28 messages, each imported through its plugin (loaded from its `.so`) into an
+//! empty SQLite database, then once more (every record unchanged). Prints records/s.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,9 +37,13 @@ struct Args {
     /// Server worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// `api` (reads, creates, ceiling) or `audit` (audited vs unaudited reads).
+    /// `api` (reads, creates, ceiling), `audit` (audited vs unaudited reads) or `import`
+    /// (records/s imported through the FHIR R4 and HL7 v2 plugins).
     #[arg(long, default_value = "api")]
     mode: String,
+    /// Records per feed in `--mode import`.
+    #[arg(long, default_value_t = 2000)]
+    records: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -145,6 +153,9 @@ async fn main() {
     if args.mode == "audit" {
         return audit_cost(&args).await;
     }
+    if args.mode == "import" {
+        return import_rate(&args).await;
+    }
     let workers = args.workers.to_string();
     let s = Arc::new(
         Server::start_with(
@@ -215,7 +226,8 @@ async fn seeded(engine: Engine, args: &Args, audited: bool) -> (Arc<Server>, Arc
     let workers = args.workers.to_string();
     let mut env = vec![
         ("REVCYCLE_WORKERS", workers.as_str()),
-        ("REVCYCLE_LOG", "warn"),
+        // With debug for the audit writer, the batch sizes of its group commits are counted.
+        ("REVCYCLE_LOG", "warn,revcycle_api::audit=debug"),
         ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
     ];
     if !audited {
@@ -249,6 +261,21 @@ async fn audit_cost(args: &Args) {
             a.push(round(audited.clone(), Workload::Read, a_ids.clone(), 0, args).await);
             p.push(round(plain.clone(), Workload::Read, p_ids.clone(), 0, args).await);
         }
+        let log = audited.log();
+        let field = |l: &str, name: &str| -> Option<u64> {
+            l.split(&format!("{name}="))
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        };
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("audit batch committed"))
+            .collect();
+        let batches: Vec<u64> = lines.iter().filter_map(|l| field(l, "events")).collect();
+        let micros: Vec<u64> = lines.iter().filter_map(|l| field(l, "micros")).collect();
         let a_rps = median(a.iter().map(|r| r.rps).collect());
         let p_rps = median(p.iter().map(|r| r.rps).collect());
         let p99 = |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
@@ -264,5 +291,123 @@ async fn audit_cost(args: &Args) {
             p99(&a),
             p99(&p)
         );
+        if !batches.is_empty() {
+            println!(
+                "{:<12} group commits: {} batches, {:.1} events per batch on average, largest {}, {:.2} ms per commit on average",
+                "",
+                batches.len(),
+                batches.iter().sum::<u64>() as f64 / batches.len() as f64,
+                batches.iter().max().unwrap_or(&0),
+                micros.iter().sum::<u64>() as f64 / micros.len().max(1) as f64 / 1000.0
+            );
+        }
+    }
+}
+
+fn fhir_export(n: usize) -> Vec<u8> {
+    let mut out = String::new();
+    for i in 0..n {
+        let line = json!({"resourceType": "Patient", "id": format!("bench-{i}"),
+            "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                "system": "urn:bench:mrn", "value": format!("BMRN{i:08}")}],
+            "name": [{"use": "official", "family": "Loadtest", "given": ["Pat"]}],
+            "gender": "female", "birthDate": "1970-01-01",
+            "telecom": [{"system": "phone", "value": "2175550100"}],
+            "address": [{"line": ["1 Load St"], "city": "Springfield", "state": "IL", "postalCode": "62704"}]});
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn hl7_batch(n: usize) -> Vec<u8> {
+    let mut out = String::new();
+    for i in 0..n {
+        out.push_str(&format!(
+            "MSH|^~\\&|EPICADT|NVH|REVCYCLE|BILLING|20240303101000||ADT^A28^ADT_A05|B{i:08}|P|2.5.1\r\
+             EVN||20240303101000\r\
+             PID|1||H{i:08}^^^NVH^MR||Loadtest^Hal^Q||19800101|M|||9 Birch Rd^^Peoria^IL^61602^USA^H\r\
+             PV1|1|N\r"
+        ));
+    }
+    out.into_bytes()
+}
+
+async fn import_rate(args: &Args) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut toml = String::new();
+    for (name, package, config) in [
+        (
+            "fhir-r4",
+            "revcycle-connector-fhir-r4",
+            "{ source_system = \"urn:bench:fhir\" }",
+        ),
+        (
+            "hl7v2",
+            "revcycle-connector-hl7v2",
+            "{ source_system = \"urn:bench:adt\" }",
+        ),
+    ] {
+        let path = revcycle_e2e::plugin_library(package);
+        let sha = revcycle_connector_abi::host::sha256_hex(&std::fs::read(&path).expect("plugin"));
+        toml.push_str(&format!(
+            "[[connector]]\nname = \"{name}\"\npath = \"{}\"\nsha256 = \"{sha}\"\nconfig = {config}\n\n",
+            path.display()
+        ));
+    }
+    let file = dir.path().join("connectors.toml");
+    std::fs::write(&file, toml).expect("write connectors.toml");
+    let s = Server::start_with(
+        Engine::Sqlite,
+        &[
+            ("REVCYCLE_CONNECTORS", file.to_str().expect("utf-8 path")),
+            ("REVCYCLE_LOG", "warn"),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    println!(
+        "import through plugins: {} records per feed, SQLite, field encryption and audit on",
+        args.records
+    );
+    println!(
+        "{:<34} {:>10} {:>12} {:>14}",
+        "feed", "records", "seconds", "records/s"
+    );
+    for (name, label, body) in [
+        (
+            "fhir-r4",
+            "FHIR R4 Bulk NDJSON (Patient)",
+            fhir_export(args.records),
+        ),
+        ("hl7v2", "HL7 v2 batch (ADT^A28)", hl7_batch(args.records)),
+    ] {
+        for pass in ["first import", "again (unchanged)"] {
+            let t0 = Instant::now();
+            let r = s
+                .client
+                .post(s.url(&format!("/v1/connectors/{name}/import")))
+                .bearer_auth(&s.token)
+                .body(body.clone())
+                .send()
+                .await
+                .expect("import");
+            let status = r.status().as_u16();
+            let report: serde_json::Value = r.json().await.expect("report");
+            let elapsed = t0.elapsed().as_secs_f64();
+            assert_eq!(status, 200, "{report}");
+            let c = &report["counts"];
+            let done = c["created"].as_u64().unwrap_or(0)
+                + c["updated"].as_u64().unwrap_or(0)
+                + c["unchanged"].as_u64().unwrap_or(0);
+            assert_eq!(c["rejected"], 0, "{report}");
+            println!(
+                "{:<34} {:>10} {:>12.2} {:>14.0}",
+                format!("{label}, {pass}"),
+                done,
+                elapsed,
+                done as f64 / elapsed
+            );
+        }
     }
 }

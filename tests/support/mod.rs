@@ -27,65 +27,97 @@ impl Engine {
     pub const ALL: [Engine; 2] = [Engine::Sqlite, Engine::Postgres];
 }
 
-/// Path of the `revcycle` binary, built once per test process (cargo does not build another
-/// package's binaries for a test).
+/// The profile directory the tests run from (`target/debug` or `target/release`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("executable path");
+    // Tests live in target/<profile>/deps/, binaries in target/<profile>/.
+    let mut dir = exe.parent().expect("executable dir").to_path_buf();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// `cargo build` of `packages` into this profile (cargo does not build another package's
+/// binaries or cdylibs for a test).
+fn cargo_build(packages: &[&str], extra: &[&str]) {
+    let release = profile_dir().file_name().is_some_and(|n| n == "release");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet"]);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    cmd.args(extra);
+    if release {
+        cmd.arg("--release");
+    }
+    // Cargo's per-package variables (set for this test process) would reach build scripts
+    // that watch them (ring watches CARGO_MANIFEST_DIR) and make every test rebuild them.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name == "CARGO_MANIFEST_DIR"
+            || name == "CARGO_MANIFEST_PATH"
+            || name == "CARGO_CRATE_NAME"
+            || name == "CARGO_PRIMARY_PACKAGE"
+            || name == "CARGO_TARGET_TMPDIR"
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_")
+        {
+            cmd.env_remove(name.as_ref());
+        }
+    }
+    // Pin the toolchain this cargo belongs to: started outside cargo (the load generator run
+    // directly), a rustup proxy would otherwise obey a dependency's own rust-toolchain file
+    // and ask for a toolchain that is not installed.
+    if std::env::var_os("RUSTUP_TOOLCHAIN").is_none()
+        && let Some(toolchain) = std::path::Path::new(env!("CARGO"))
+            .parent()
+            .and_then(|bin| bin.parent())
+            .and_then(|dir| dir.file_name())
+    {
+        cmd.env("RUSTUP_TOOLCHAIN", toolchain);
+    }
+    let status = cmd.status().expect("run cargo build");
+    assert!(status.success(), "cargo build {packages:?} failed");
+}
+
+/// Path of the `revcycle` binary, built once per test process.
 pub fn revcycle_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("executable path");
-        // Tests live in target/<profile>/deps/, binaries in target/<profile>/.
-        let mut profile_dir = exe.parent().expect("executable dir").to_path_buf();
-        if profile_dir.file_name().is_some_and(|n| n == "deps") {
-            profile_dir.pop();
-        }
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "revcycle-api",
-            "--bin",
-            "revcycle",
-        ]);
-        if release {
-            cmd.arg("--release");
-        }
         // The load generator's audit comparison needs the build that can switch auditing off.
-        if let Ok(features) = std::env::var("REVCYCLE_E2E_BIN_FEATURES") {
-            cmd.args(["--features", &features]);
+        let features = std::env::var("REVCYCLE_E2E_BIN_FEATURES").ok();
+        let mut extra = vec!["--bin", "revcycle"];
+        if let Some(f) = &features {
+            extra.extend(["--features", f.as_str()]);
         }
-        // Cargo's per-package variables (set for this test process) would reach build scripts
-        // that watch them (ring watches CARGO_MANIFEST_DIR) and make every test rebuild them.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name == "CARGO_MANIFEST_DIR"
-                || name == "CARGO_MANIFEST_PATH"
-                || name == "CARGO_CRATE_NAME"
-                || name == "CARGO_PRIMARY_PACKAGE"
-                || name == "CARGO_TARGET_TMPDIR"
-                || name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_BIN_")
-            {
-                cmd.env_remove(name.as_ref());
-            }
-        }
-        // Pin the toolchain this cargo belongs to: started outside cargo (the load generator run
-        // directly), a rustup proxy would otherwise obey a dependency's own rust-toolchain file
-        // and ask for a toolchain that is not installed.
-        if std::env::var_os("RUSTUP_TOOLCHAIN").is_none()
-            && let Some(toolchain) = std::path::Path::new(env!("CARGO"))
-                .parent()
-                .and_then(|bin| bin.parent())
-                .and_then(|dir| dir.file_name())
-        {
-            cmd.env("RUSTUP_TOOLCHAIN", toolchain);
-        }
-        let status = cmd.status().expect("run cargo build");
-        assert!(status.success(), "building the revcycle binary failed");
-        profile_dir.join("revcycle")
+        cargo_build(&["revcycle-api"], &extra);
+        profile_dir().join("revcycle")
     })
     .clone()
+}
+
+/// The connector plugins the tests load, as real shared libraries.
+pub const PLUGINS: &[&str] = &[
+    "revcycle-connector-fhir-r4",
+    "revcycle-connector-hl7v2",
+    "revcycle-connector-echo",
+    "revcycle-connector-wrong-abi",
+];
+
+/// Path of a plugin's shared library (all of [`PLUGINS`] are built once per test process).
+pub fn plugin_library(package: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| cargo_build(PLUGINS, &[]));
+    let file = format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        package.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    );
+    let path = profile_dir().join(file);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
 }
 
 /// An HTTP client; for HTTPS it trusts exactly the given certificate (the server's own).

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod claims;
+pub mod connectors;
 pub mod coverages;
 pub mod encounters;
 pub mod health;
@@ -53,7 +54,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(accounts::configure)
             .configure(reports::configure)
             .configure(keys::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .configure(connectors::configure),
     );
     cfg.service(health::health);
 }

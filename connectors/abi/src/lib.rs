@@ -13,6 +13,7 @@
 pub mod canonical;
 pub mod error;
 pub mod ffi;
+pub mod mllp;
 pub mod plugin;
 
 #[cfg(feature = "host")]

@@ -60,7 +60,7 @@
 
 pub mod ack;
 pub mod map;
-pub mod mllp;
+pub use revcycle_connector_abi::mllp;
 pub mod parse;
 
 use std::fmt;
@@ -156,7 +156,16 @@ impl Connector for Hl7v2 {
     fn invoke(&self, op: &str, input: &[u8]) -> Result<Vec<u8>, ConnectorError> {
         match op {
             "import" => {
-                let input: ImportInput = parse_input(input)?;
+                // JSON ({"hl7": ...}) or the raw message(s), as an MLLP listener or an HTTP
+                // client sends them.
+                let input: ImportInput = if input.first() == Some(&b'{') {
+                    parse_input(input)?
+                } else {
+                    ImportInput {
+                        hl7: String::from_utf8_lossy(input).into_owned(),
+                        ack_timestamp: None,
+                    }
+                };
                 to_output(&import(&self.config, &input)?)
             }
             _ => Err(ConnectorError::unknown_operation(op)),

@@ -1,5 +1,7 @@
 //! Test fixture plugin: `echo` returns its input, `fail` returns a structured error, `panic`
-//! panics (the glue turns it into an error with code `panic`).
+//! panics (the glue turns it into an error with code `panic`). `import` returns its input (a
+//! canonical import result written by a test) and panics on the input `panic`, so the host's
+//! import path can be tested with exact records and with a plugin that panics.
 
 use revcycle_connector_abi::serde_json::Value;
 use revcycle_connector_abi::{Connector, ConnectorError, ConnectorKind, export_connector};
@@ -13,7 +15,7 @@ impl Connector for Echo {
     const NAME: &'static str = "echo";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const KIND: ConnectorKind = ConnectorKind::Ehr;
-    const OPERATIONS: &'static [&'static str] = &["echo", "fail", "panic"];
+    const OPERATIONS: &'static [&'static str] = &["echo", "fail", "panic", "import"];
 
     fn create(config: Value) -> Result<Self, ConnectorError> {
         if config.get("refuse").and_then(Value::as_bool) == Some(true) {
@@ -32,6 +34,8 @@ impl Connector for Echo {
             "echo" => Ok([self.prefix.as_bytes(), input].concat()),
             "fail" => Err(ConnectorError::new("echo_failed", "failed as asked")),
             "panic" => panic!("echo fixture panics as asked"),
+            "import" if input == b"panic" => panic!("echo fixture panics on this feed"),
+            "import" => Ok(input.to_vec()),
             _ => Err(ConnectorError::unknown_operation(op)),
         }
     }

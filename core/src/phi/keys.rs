@@ -146,6 +146,10 @@ pub enum IndexPurpose {
     FamilyNameDob,
     Ssn4,
     MemberId,
+    /// A record's identity in a feeding system (source system, type, external id).
+    ExternalRecord,
+    /// The content of an imported record, to tell "unchanged" from "updated".
+    ImportedContent,
 }
 
 impl IndexPurpose {
@@ -156,6 +160,8 @@ impl IndexPurpose {
             IndexPurpose::FamilyNameDob => "revcycle/bidx/v1/family_name_dob",
             IndexPurpose::Ssn4 => "revcycle/bidx/v1/ssn4",
             IndexPurpose::MemberId => "revcycle/bidx/v1/member_id",
+            IndexPurpose::ExternalRecord => "revcycle/bidx/v1/external_record",
+            IndexPurpose::ImportedContent => "revcycle/bidx/v1/imported_content",
         }
     }
 }

@@ -236,7 +236,20 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
         }
         match conn {
             DbConnection::Postgresql(c) => insert_chunks!(c),
-            DbConnection::Sqlite(c) => insert_chunks!(c),
+            // SQLite has no round trips to save, and one cached single-row statement beats a
+            // multi-row statement prepared afresh for every batch size.
+            DbConnection::Sqlite(c) => {
+                for row in &rows {
+                    diesel::insert_into(audit_events::table)
+                        .values(row)
+                        .execute(c)?;
+                }
+                for row in &patient_rows {
+                    diesel::insert_into(audit_event_patients::table)
+                        .values(row.clone())
+                        .execute(c)?;
+                }
+            }
         }
     }
     Ok(chained.into_iter().flatten().collect())

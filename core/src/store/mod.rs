@@ -14,6 +14,7 @@ pub mod coverages;
 mod crypt;
 pub mod encounters;
 pub mod idempotency;
+pub mod import_links;
 pub mod keyring;
 pub mod ledger;
 pub mod orgs;

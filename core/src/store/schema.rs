@@ -257,6 +257,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_links (org_id, source_key) {
+        org_id -> Text,
+        source_key -> Text,
+        resource_type -> Text,
+        record_id -> Text,
+        content_key -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     claim_transitions (id) {
         id -> Text,
         org_id -> Text,
@@ -382,6 +393,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     audit_events,
     audit_event_patients,
+    import_links,
     key_rotations,
     org_keys,
     payers,

@@ -3,7 +3,7 @@
 //!
 //! Pure and I/O-free so a TCP server can use it with any runtime: [`frame`] wraps an outgoing
 //! message, [`Deframer`] collects incoming bytes and yields complete messages. This module has
-//! no dependency on the rest of the crate and can move as it is.
+//! no dependency on the rest of the crate: the host's listener and plugins share it.
 
 /// Start block (vertical tab).
 pub const START_BLOCK: u8 = 0x0b;

@@ -1,0 +1,191 @@
+//! Connector plugins over HTTP: what is loaded, and importing an EHR feed through one.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use revcycle_connector_abi::canonical::{ImportIssue, ImportResult};
+use revcycle_connector_abi::ffi::ConnectorKind;
+use revcycle_core::access::{Action, Resource};
+use revcycle_core::audit::Disclosed;
+use revcycle_core::error::CoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::audit::{AuditCtx, note};
+use crate::auth::{Auth, require};
+use crate::connectors::import::{ImportCounts, Importer, RecordResult, counts};
+use crate::connectors::{ConnectorInfo, State, invoke};
+use crate::extract::FeedBody;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_connectors).service(import_feed);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectorList {
+    pub items: Vec<ConnectorInfo>,
+}
+
+/// List connector plugins
+///
+/// Every plugin named in the server's `connectors.toml`: loaded (version, kind, operations,
+/// pinned SHA-256) or refused with the reason (a file whose hash differs, a wrong ABI version,
+/// a missing entry symbol, a configuration the plugin refused). No PHI.
+#[utoipa::path(tag = "connectors",
+    responses((status = 200, description = "The configured connectors", body = ConnectorList)))]
+#[get("/connectors")]
+pub async fn list_connectors(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(_who): Auth,
+) -> ApiResult<HttpResponse> {
+    note(&req, "read", Some("Connector"));
+    Ok(HttpResponse::Ok().json(ConnectorList {
+        items: state.connectors.info(),
+    }))
+}
+
+/// A plugin issue, as the plugin reported it (positions and rules, never values).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedIssue {
+    /// Where in the feed (entry index, line or message number, as the plugin counts).
+    pub position: Option<u64>,
+    pub code: String,
+    pub message: String,
+}
+
+impl From<ImportIssue> for FeedIssue {
+    fn from(i: ImportIssue) -> Self {
+        FeedIssue {
+            position: i.position,
+            code: i.code,
+            message: i.message,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"connector": "fhir-r4", "counts": {"created": 5, "updated": 0, "unchanged": 0, "rejected": 1},
+    "records": [{"index": 0, "type": "patient", "status": "created", "id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01", "reason": null},
+                {"index": 4, "type": "encounter", "status": "rejected", "id": null,
+                 "reason": "/billing_provider_npi: no provider with this NPI is set up (POST /v1/providers)"}],
+    "issues": [], "acks": null}))]
+pub struct ImportReport {
+    pub connector: String,
+    pub counts: ImportCounts,
+    /// One result per canonical record, in the plugin's order.
+    pub records: Vec<RecordResult>,
+    /// What the plugin could not translate.
+    pub issues: Vec<FeedIssue>,
+    /// HL7 v2: the acknowledgment of each message (AA/AE/AR), as the plugin built them.
+    #[schema(value_type = Option<Object>)]
+    pub acks: Option<serde_json::Value>,
+}
+
+/// Runs a feed through an EHR plugin and applies its records (shared with the MLLP listener).
+pub async fn run_import(
+    state: &web::Data<AppState>,
+    name: &str,
+    audit: AuditCtx,
+    org: revcycle_core::access::OrgId,
+    body: Vec<u8>,
+) -> ApiResult<(ImportReport, Disclosed)> {
+    let connector = state
+        .connectors
+        .get(name)
+        .ok_or(ApiError::Core(CoreError::NotFound {
+            resource: "connector",
+        }))?;
+    let instance = match &connector.state {
+        State::Loaded {
+            kind: ConnectorKind::Ehr,
+            operations,
+            instance,
+            ..
+        } if operations.iter().any(|o| o == "import") => instance.clone(),
+        State::Loaded { .. } => {
+            return Err(ApiError::Core(CoreError::Conflict(
+                "this connector does not import EHR feeds".into(),
+            )));
+        }
+        State::Refused { .. } => {
+            return Err(ApiError::Core(CoreError::Unavailable(
+                "this connector was refused at start; see GET /v1/connectors".into(),
+            )));
+        }
+    };
+    let out = invoke(instance, "import", body, state.connectors.timeout).await?;
+    let raw: serde_json::Value = serde_json::from_slice(&out)
+        .map_err(|_| ApiError::BadGateway("the connector's output is not JSON".into()))?;
+    let acks = raw.get("acks").cloned();
+    let result: ImportResult = serde_json::from_value(raw).map_err(|_| {
+        ApiError::BadGateway("the connector's output is not a canonical import result".into())
+    })?;
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let records = result.records;
+    let (results, disclosed) = web::block(move || {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let importer = Importer {
+            keyring: &keyring,
+            org,
+            audit: &audit,
+            today: chrono::Utc::now().date_naive(),
+        };
+        let mut disclosed = Disclosed::default();
+        let results = importer.apply(&mut conn, &records, &mut disclosed);
+        Ok::<_, CoreError>((results, disclosed))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    Ok((
+        ImportReport {
+            connector: name.to_string(),
+            counts: counts(&results),
+            records: results,
+            issues: result.issues.into_iter().map(FeedIssue::from).collect(),
+            acks,
+        },
+        disclosed,
+    ))
+}
+
+/// Import an EHR feed
+///
+/// The body is the feed as the EHR produces it (a FHIR R4 Bundle or Bulk Data NDJSON for a
+/// FHIR connector; HL7 v2 messages for an HL7 connector). The plugin translates it into
+/// canonical records; each is then created or updated through the same rules as the REST
+/// routes (validation, encryption, audit), in its own transaction, matched to earlier imports
+/// by source system and external id: importing the same feed twice creates nothing
+/// (`unchanged`). Coverages need their payer, and encounters their providers, set up first.
+/// Needs create and update on patients, coverages and encounters.
+#[utoipa::path(tag = "connectors", params(("name" = String, Path, description = "Connector name")),
+    request_body(content = String, description = "The feed, as the EHR sends it",
+        content_type = "application/octet-stream"),
+    responses((status = 200, description = "What became of each record", body = ImportReport),
+        (status = 502, description = "The connector failed (a contained panic) or did not answer in time",
+            body = crate::problem::Problem, content_type = "application/problem+json")))]
+#[post("/connectors/{name}/import")]
+pub async fn import_feed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+    name: web::Path<String>,
+    body: FeedBody,
+) -> ApiResult<HttpResponse> {
+    note(&req, "import", Some("Connector"));
+    for resource in [Resource::Patient, Resource::Coverage, Resource::Encounter] {
+        require(&who, resource, Action::Create)?;
+        require(&who, resource, Action::Update)?;
+    }
+    let audit = AuditCtx::new(&req, &who, "import", "Connector");
+    let (report, disclosed) = run_import(&state, &name, audit, who.org, body.0).await?;
+    let mut resp = HttpResponse::Ok().json(&report);
+    resp.extensions_mut().insert(Disclosed {
+        patient_ids: disclosed.patient_ids,
+        fields: Default::default(),
+    });
+    Ok(resp)
+}
