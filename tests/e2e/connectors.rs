@@ -116,7 +116,12 @@ async fn import(s: &Server, name: &str, body: &[u8]) -> (u16, Value) {
 
 async fn plugins_are_pinned_by_hash_and_abi_and_panics_are_contained(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let s = start(engine, dir.path(), &[]).await;
+    let s = start(
+        engine,
+        dir.path(),
+        &[("REVCYCLE_CONNECTOR_TIMEOUT_SECS", "1")],
+    )
+    .await;
     let list = s.get("/v1/connectors").await;
     assert_eq!(list.status, 200, "{}", list.text);
     let by_name = |n: &str| {
@@ -152,6 +157,15 @@ async fn plugins_are_pinned_by_hash_and_abi_and_panics_are_contained(engine: Eng
     assert_eq!(status, 200, "{body}");
     let (status, _) = import(&s, "nope", b"{}").await;
     assert_eq!(status, 404);
+    // A call that outlasts the connector timeout (1 s here) gives up with 502.
+    let (status, body) = import(&s, "echo", b"sleep").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1 s")
+    );
 
     // Loads and refusals are in the system audit chain.
     let out = s.admin(&[

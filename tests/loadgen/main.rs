@@ -402,7 +402,7 @@ async fn import_rate(args: &Args) {
                 + c["unchanged"].as_u64().unwrap_or(0);
             assert_eq!(c["rejected"], 0, "{report}");
             println!(
-                "{:<34} {:>10} {:>12.2} {:>14.0}",
+                "{:<50} {:>10} {:>10.2} {:>12.0}",
                 format!("{label}, {pass}"),
                 done,
                 elapsed,

@@ -93,7 +93,7 @@ fn echo_round_trips_bytes() {
     assert_eq!(loaded.name(), "echo");
     assert_eq!(loaded.version(), "0.1.0");
     assert_eq!(loaded.kind(), ConnectorKind::Ehr);
-    assert_eq!(loaded.operations(), ["echo", "fail", "panic"]);
+    assert_eq!(loaded.operations(), ["echo", "fail", "panic", "import"]);
     let instance = loaded.create().unwrap();
 
     let input = br#"{"hello":"world","n":[1,2,3]}"#;

@@ -1,6 +1,7 @@
 //! Test fixture plugin: `echo` returns its input, `fail` returns a structured error, `panic`
 //! panics (the glue turns it into an error with code `panic`). `import` returns its input (a
-//! canonical import result written by a test) and panics on the input `panic`, so the host's
+//! canonical import result written by a test), panics on the input `panic` and takes 3 s on
+//! `sleep`, so the host's
 //! import path can be tested with exact records and with a plugin that panics.
 
 use revcycle_connector_abi::serde_json::Value;
@@ -35,6 +36,11 @@ impl Connector for Echo {
             "fail" => Err(ConnectorError::new("echo_failed", "failed as asked")),
             "panic" => panic!("echo fixture panics as asked"),
             "import" if input == b"panic" => panic!("echo fixture panics on this feed"),
+            "import" if input == b"sleep" => {
+                // A plugin stuck on a slow upstream: the host must stop waiting.
+                std::thread::sleep(std::time::Duration::from_secs(3));
+                Ok(br#"{"records": [], "issues": []}"#.to_vec())
+            }
             "import" => Ok(input.to_vec()),
             _ => Err(ConnectorError::unknown_operation(op)),
         }
