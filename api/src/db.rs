@@ -78,6 +78,107 @@ where
     Ok(resp)
 }
 
+/// A write that is not a create or an update of one versioned record (a transition, a
+/// posting, a payment): one transaction with its audit event; 200 with the body, masked.
+pub async fn write<T, F>(
+    state: &web::Data<AppState>,
+    who: &Principal,
+    audit: AuditCtx,
+    resource_id: Option<uuid::Uuid>,
+    f: F,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Mask + Discloses + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
+{
+    let view = View::for_principal(who);
+    let body = run_tx(state, move |conn| {
+        let mut body = f(conn)?;
+        body.mask(&view);
+        audit.append_in_tx(conn, 200, resource_id, &Disclosed::of(&body))?;
+        Ok(body)
+    })
+    .await?;
+    let mut resp = HttpResponse::Ok().json(&body);
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
+/// [`write`] for a command that must not run twice (a payment): with an `Idempotency-Key`
+/// the response is stored in the same transaction, and a retry with the same body gets it
+/// back (`Idempotent-Replayed: true`) without running the command again; another body with
+/// the same key is 422. `replayed` is what a replay discloses (recorded like the original).
+/// `status` is 200, or 201 when the command creates something.
+#[allow(clippy::too_many_arguments)]
+pub async fn write_once<T, F>(
+    state: &web::Data<AppState>,
+    who: &Principal,
+    audit: AuditCtx,
+    status: u16,
+    resource_id: Option<uuid::Uuid>,
+    idempotency_key: Option<String>,
+    request_hash: String,
+    replayed: Disclosed,
+    f: F,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Mask + Discloses + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
+{
+    let keyring = state.keyring.clone();
+    let org = who.org;
+    let view = View::for_principal(who);
+    let outcome = blocking(state, move |conn| {
+        let replay = |conn: &mut DbConnection| -> CoreResult<Option<Created>> {
+            let Some(key) = &idempotency_key else {
+                return Ok(None);
+            };
+            match idempotency::find(conn, &keyring, org, key)? {
+                Some(stored) if stored.request_hash != request_hash => Ok(Some(Created::Mismatch)),
+                Some(stored) => {
+                    audit.append_in_tx(conn, status, resource_id, &replayed)?;
+                    Ok(Some(Created::Replay(stored)))
+                }
+                None => Ok(None),
+            }
+        };
+        let attempt = store::write_transaction(conn, |conn| {
+            if let Some(done) = replay(conn)? {
+                return Ok(done);
+            }
+            let mut body = f(conn)?;
+            body.mask(&view);
+            audit.append_in_tx(conn, status, resource_id, &Disclosed::of(&body))?;
+            let stored = StoredResponse {
+                request_hash: request_hash.clone(),
+                status_code: i32::from(status),
+                response_body: serde_json::to_string(&body)
+                    .map_err(|_| CoreError::Internal("response does not serialise".into()))?,
+                resource_location: None,
+            };
+            if let Some(key) = &idempotency_key {
+                idempotency::store(conn, &keyring, org, key, &stored)?;
+            }
+            Ok(Created::New(stored, 0))
+        });
+        match attempt {
+            // A concurrent request with the same key committed first: answer as it did.
+            Err(e @ CoreError::Conflict(_)) if idempotency_key.is_some() => {
+                store::write_transaction(conn, |conn| replay(conn)?.ok_or(e))
+            }
+            other => other,
+        }
+    })
+    .await?;
+    let mut resp = match outcome {
+        Created::Mismatch => return Err(ApiError::IdempotencyMismatch),
+        Created::New(stored, _) => respond_created(&stored, None, false),
+        Created::Replay(stored) => respond_created(&stored, None, true),
+    };
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
 /// Something with an id and a version, that lives at `{collection}/{id}`.
 pub trait Versioned: Serialize {
     fn id(&self) -> uuid::Uuid;

@@ -29,6 +29,11 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "encounters", description = "Coded visits: diagnoses and service lines"),
         (name = "claims", description = "Professional claims built from encounters"),
         (name = "remittances", description = "Payers' remittance advice (835), as received"),
+        (name = "billing", description = "The claim lifecycle (scrub, transitions), claim ledgers, \
+            remittance posting and the unmatched-remittance work queue"),
+        (name = "accounts", description = "Patient balances, payments and statements, folded from \
+            the append-only ledger"),
+        (name = "reports", description = "A/R aging, denials and revenue-cycle KPIs"),
         (name = "audit", description = "The audit trail: every request recorded in a per-organization \
             hash chain; query, verify, export, and each patient's accounting of disclosures"),
         (name = "admin", description = "Key management"),
@@ -226,8 +231,14 @@ mod tests {
                 if path.contains('{') {
                     assert!(responses.contains_key("404"), "{method} {path}");
                 }
-                // Every write carries a body, except admin commands that take none.
-                if (method == "post" || method == "put") && !path.starts_with("/v1/admin/") {
+                // Every write carries a body, except commands that take none: admin commands,
+                // and billing commands on one record (scrub a claim, post a remittance, bill
+                // the secondary payer).
+                let command = path.starts_with("/v1/admin/")
+                    || ["/scrub", "/post", "/secondary"]
+                        .iter()
+                        .any(|verb| path.ends_with(verb));
+                if (method == "post" || method == "put") && !command {
                     assert!(
                         op["requestBody"].is_object(),
                         "{method} {path} documents its body"

@@ -28,6 +28,11 @@ pub struct Problem {
     /// For version conflicts: the version the resource is at now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i32>,
+    /// For a refused claim status transition: the statuses the claim may move to from where
+    /// it is (empty for a terminal status).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["ready", "voided"]))]
+    pub allowed_next: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +79,11 @@ impl ApiError {
                 "Version mismatch",
             ),
             ApiError::Core(C::Conflict(_)) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Core(C::TransitionRefused { .. }) => (
+                StatusCode::CONFLICT,
+                "transition-refused",
+                "Transition refused",
+            ),
             ApiError::Core(C::Invalid(_)) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
@@ -159,6 +169,12 @@ impl ApiError {
             detail,
             errors,
             current_version,
+            allowed_next: match self {
+                ApiError::Core(CoreError::TransitionRefused { allowed_next, .. }) => {
+                    Some(allowed_next.iter().map(|s| s.to_string()).collect())
+                }
+                _ => None,
+            },
         }
     }
 }

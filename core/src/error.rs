@@ -12,6 +12,12 @@ pub enum CoreError {
     VersionMismatch { current: i32 },
     #[error("{0}")]
     Conflict(String),
+    /// A claim lifecycle transition the table does not allow (409), with what would be.
+    #[error("{message}")]
+    TransitionRefused {
+        message: String,
+        allowed_next: Vec<&'static str>,
+    },
     #[error("the request has {} invalid field(s)", .0.len())]
     Invalid(Vec<FieldError>),
     #[error("protected health information could not be processed: {0}")]
@@ -26,6 +32,13 @@ pub enum CoreError {
 }
 
 impl CoreError {
+    pub fn refused(e: &crate::billing::lifecycle::TransitionRefused) -> CoreError {
+        CoreError::TransitionRefused {
+            message: e.to_string(),
+            allowed_next: e.allowed.iter().map(|s| s.as_str()).collect(),
+        }
+    }
+
     pub fn invalid(pointer: impl Into<String>, message: impl Into<String>) -> CoreError {
         CoreError::Invalid(vec![FieldError::new(pointer, message)])
     }

@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod billing;
 mod connectors;
 mod errors;
 mod fixtures;

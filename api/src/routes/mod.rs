@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+pub mod accounts;
 pub mod audit;
+pub mod billing;
 pub mod claims;
 pub mod connectors;
 pub mod coverages;
@@ -15,6 +17,7 @@ pub mod patients;
 pub mod payers;
 pub mod providers;
 pub mod remittances;
+pub mod reports;
 
 /// Cursor pagination parameters shared by every list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -47,6 +50,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(encounters::configure)
             .configure(claims::configure)
             .configure(remittances::configure)
+            .configure(billing::configure)
+            .configure(accounts::configure)
+            .configure(reports::configure)
             .configure(keys::configure)
             .configure(audit::configure)
             .configure(connectors::configure),

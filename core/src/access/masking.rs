@@ -158,8 +158,27 @@ nothing_to_mask!(
     crate::model::provider::Provider,
     crate::model::encounter::Encounter,
     crate::model::claim::Claim,
-    crate::model::remittance::Remittance
+    crate::model::remittance::Remittance,
+    crate::store::billing::ScrubResult,
+    crate::store::billing::ClaimTransitioned,
+    crate::store::posting::PostingResult,
+    crate::store::posting::UnmatchedItem,
+    crate::store::accounts::ClaimLedger,
+    crate::store::accounts::PatientBalance,
+    crate::store::accounts::PatientPaymentResult,
+    crate::store::accounts::AgingReportView,
+    crate::store::accounts::DenialsReport,
+    crate::store::accounts::Kpis,
+    crate::store::payment_plans::PaymentPlan,
+    crate::store::cob::SecondaryClaim
 );
+
+/// A statement is printed and mailed: the address shows only to those who may see it.
+impl Mask for crate::store::accounts::Statement {
+    fn mask(&mut self, view: &View) {
+        hide(&mut self.address, view.address);
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -133,6 +133,113 @@ impl Discloses for Provider {
     fn disclose(&self, _: &mut Disclosed) {}
 }
 
+// Billing responses: whose accounts they show, and which kinds of data (never amounts).
+
+impl Discloses for crate::store::billing::ScrubResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        d.fields.insert("claim_status");
+        d.field("scrub_findings", !self.findings.is_empty());
+    }
+}
+
+impl Discloses for crate::store::billing::ClaimTransitioned {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.claim.disclose(d);
+        d.fields.insert("claim_status");
+    }
+}
+
+impl Discloses for crate::store::posting::PostingResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        for c in &self.claims {
+            d.patient_ids.insert(c.patient_id);
+        }
+        d.field("ledger", !self.claims.is_empty());
+        d.field("claim_status", !self.claims.is_empty());
+        d.field("denials", !self.denials.is_empty());
+        self.unmatched.disclose(d);
+    }
+}
+
+impl Discloses for crate::store::posting::UnmatchedItem {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.fields.insert("patient_control_number");
+        d.fields.insert("claim_payments");
+    }
+}
+
+impl Discloses for crate::store::accounts::ClaimLedger {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        for f in ["ledger", "balances", "claim_status"] {
+            d.fields.insert(f);
+        }
+    }
+}
+
+impl Discloses for crate::store::accounts::PatientBalance {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        d.fields.insert("balances");
+        d.field("service_dates", !self.claims.is_empty());
+    }
+}
+
+impl Discloses for crate::store::accounts::PatientPaymentResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.balance.disclose(d);
+        d.fields.insert("ledger");
+    }
+}
+
+impl Discloses for crate::store::accounts::Statement {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        for f in ["family_name", "given_name", "ledger", "balances"] {
+            d.fields.insert(f);
+        }
+        d.field("address", self.address.is_some());
+        d.field("service_dates", !self.items.is_empty());
+        d.field("procedures", !self.items.is_empty());
+    }
+}
+
+impl Discloses for crate::store::accounts::AgingReportView {
+    fn disclose(&self, d: &mut Disclosed) {
+        if self.group_by == "patient" {
+            for r in &self.rows {
+                d.patient_ids.insert(r.key);
+            }
+            d.field("balances", !self.rows.is_empty());
+        }
+    }
+}
+
+impl Discloses for crate::store::payment_plans::PaymentPlan {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        d.fields.insert("balances");
+        d.fields.insert("payment_plan");
+    }
+}
+
+impl Discloses for crate::store::cob::SecondaryClaim {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.claim.disclose(d);
+        d.fields.insert("primary_adjudication");
+    }
+}
+
+/// Aggregates over many claims: no patient and no identifier.
+impl Discloses for crate::store::accounts::DenialsReport {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
+impl Discloses for crate::store::accounts::Kpis {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -300,6 +300,108 @@ pub fn update(
     get(conn, org, id)
 }
 
+/// Every claim of a patient with its lines (for duplicate detection and statements).
+pub fn for_patient(
+    conn: &mut DbConnection,
+    org: OrgId,
+    patient_id: Uuid,
+) -> CoreResult<Vec<Claim>> {
+    let rows: Vec<ClaimRow> = claims::table
+        .filter(claims::org_id.eq(org.as_str()))
+        .filter(claims::patient_id.eq(patient_id.to_string()))
+        .order(claims::id.asc())
+        .select(ClaimRow::as_select())
+        .load(conn)?;
+    with_lines(conn, org, rows)
+}
+
+/// The claims with these ids (in the org), with their lines; unknown ids are skipped.
+pub fn get_many(conn: &mut DbConnection, org: OrgId, ids: &[Uuid]) -> CoreResult<Vec<Claim>> {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<ClaimRow> = claims::table
+            .filter(claims::org_id.eq(org.as_str()))
+            .filter(claims::id.eq_any(chunk.to_vec()))
+            .order(claims::id.asc())
+            .select(ClaimRow::as_select())
+            .load(conn)?;
+        out.extend(with_lines(conn, org, rows)?);
+    }
+    Ok(out)
+}
+
+/// Claims whose patient control number is one of `pcns` (case-insensitive matching is the
+/// planner's; control numbers are stored upper case).
+pub fn by_control_numbers(
+    conn: &mut DbConnection,
+    org: OrgId,
+    pcns: &[String],
+) -> CoreResult<Vec<Claim>> {
+    let mut wanted: Vec<String> = pcns.iter().map(|p| p.trim().to_ascii_uppercase()).collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut out = Vec::new();
+    for chunk in wanted.chunks(500) {
+        let rows: Vec<ClaimRow> = claims::table
+            .filter(claims::org_id.eq(org.as_str()))
+            .filter(claims::patient_control_number.eq_any(chunk.to_vec()))
+            .select(ClaimRow::as_select())
+            .load(conn)?;
+        out.extend(with_lines(conn, org, rows)?);
+    }
+    Ok(out)
+}
+
+fn with_lines(conn: &mut DbConnection, org: OrgId, rows: Vec<ClaimRow>) -> CoreResult<Vec<Claim>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut by_claim: std::collections::HashMap<String, Vec<ClaimLine>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        for l in load_lines(conn, org, chunk)? {
+            by_claim
+                .entry(l.claim_id.clone())
+                .or_default()
+                .push(l.into_model()?);
+        }
+    }
+    rows.into_iter()
+        .map(|r| {
+            let ls = by_claim.remove(&r.id).unwrap_or_default();
+            r.into_model(ls)
+        })
+        .collect()
+}
+
+/// Move a claim from `from` to `to` (the caller checked the edge), bumping its version. A
+/// concurrent change of status is a conflict.
+pub(crate) fn set_status(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    from: ClaimStatus,
+    to: ClaimStatus,
+) -> CoreResult<()> {
+    let n = diesel::update(
+        claims::table
+            .filter(claims::org_id.eq(org.as_str()))
+            .filter(claims::id.eq(id.to_string()))
+            .filter(claims::status.eq(from.as_str())),
+    )
+    .set((
+        claims::status.eq(to.as_str()),
+        claims::version.eq(claims::version + 1),
+        claims::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(CoreError::Conflict(
+            "the claim's status changed while this request ran; read it again".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ClaimFilter {
     pub patient_id: Option<Uuid>,

@@ -4,8 +4,11 @@
 //! Lookups by key use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite expires a
 //! cached statement whose LIMIT parameter is rebound, re-parsing it on every call.
 
+pub mod accounts;
 pub mod audit;
+pub mod billing;
 pub mod claims;
+pub mod cob;
 pub mod connection;
 pub mod coverages;
 mod crypt;
@@ -13,10 +16,13 @@ pub mod encounters;
 pub mod idempotency;
 pub mod import_links;
 pub mod keyring;
+pub mod ledger;
 pub mod orgs;
 pub mod pagination;
 pub mod patients;
 pub mod payers;
+pub mod payment_plans;
+pub mod posting;
 pub mod providers;
 pub mod remittances;
 pub mod rewrap;

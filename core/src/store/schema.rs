@@ -267,6 +267,127 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    claim_transitions (id) {
+        id -> Text,
+        org_id -> Text,
+        claim_id -> Text,
+        from_status -> Text,
+        to_status -> Text,
+        at -> Timestamp,
+        actor -> Text,
+        reason -> Nullable<Text>,
+        remittance_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    ledger_entries (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        side -> Text,
+        claim_id -> Nullable<Text>,
+        claim_line_id -> Nullable<Text>,
+        patient_id -> Nullable<Text>,
+        payer_id -> Nullable<Text>,
+        amount -> Dec,
+        adjustment_group -> Nullable<Text>,
+        carc -> Nullable<Text>,
+        remarks -> Text,
+        provider_adjustment_reason -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        remittance_id -> Nullable<Text>,
+        trace_number -> Nullable<Text>,
+        reverses -> Nullable<Text>,
+        posted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remittance_postings (id) {
+        id -> Text,
+        org_id -> Text,
+        remittance_id -> Text,
+        payer_id -> Text,
+        trace_number -> Text,
+        posted_at -> Timestamp,
+        actor -> Text,
+        result -> Text,
+    }
+}
+
+diesel::table! {
+    claim_postings (id) {
+        id -> Text,
+        org_id -> Text,
+        posting_id -> Text,
+        remittance_id -> Text,
+        claim_id -> Text,
+        clp_index -> Integer,
+        status_before -> Text,
+        status_after -> Text,
+        payer_claim_number -> Nullable<Text>,
+        reverses_remittance -> Nullable<Text>,
+        entry_ids -> Text,
+        posted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    unmatched_remittance_claims (id) {
+        id -> Text,
+        org_id -> Text,
+        posting_id -> Text,
+        remittance_id -> Text,
+        payer_id -> Text,
+        clp_index -> Integer,
+        patient_control_number -> Text,
+        payer_claim_number -> Nullable<Text>,
+        paid -> Dec,
+        reason -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    payment_plans (id) {
+        id -> Text,
+        org_id -> Text,
+        patient_id -> Text,
+        total -> Dec,
+        installments -> Integer,
+        installment_amount -> Dec,
+        first_due -> Date,
+        frequency -> Text,
+        status -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    claim_cob (claim_id) {
+        claim_id -> Text,
+        org_id -> Text,
+        primary_claim_id -> Text,
+        primary_payer_id -> Nullable<Text>,
+        adjudication -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -284,4 +405,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_lines,
     remittances,
     idempotency_keys,
+    claim_transitions,
+    ledger_entries,
+    remittance_postings,
+    claim_postings,
+    unmatched_remittance_claims,
+    payment_plans,
+    claim_cob,
 );

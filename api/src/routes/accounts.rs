@@ -1,0 +1,306 @@
+//! Patient accounts: balance, payments and statements, all folded from the ledger.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use revcycle_core::access::{Mask, View};
+use revcycle_core::audit::Disclosed;
+use revcycle_core::store::accounts::{
+    self, PatientBalance, PatientPaymentInput, PatientPaymentResult, Statement,
+};
+use revcycle_core::store::payment_plans::{self, PaymentPlan, PaymentPlanInput};
+use uuid::Uuid;
+
+use crate::authz::{Authorized, act, res};
+use crate::db;
+use crate::extract::{IdempotencyKey, JsonBody};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(patient_balance)
+        .service(patient_payment)
+        .service(patient_statement)
+        .service(create_payment_plan)
+        .service(list_payment_plans);
+}
+
+/// Set up a payment plan
+///
+/// The patient pays what they owe now (or `amount`, at most that) in 2 to 60 monthly
+/// installments from `first_due`: equal installments in whole cents, the last taking the
+/// remainder. Payments are posted as usual (`POST /v1/patients/{id}/payments`); the plan's
+/// progress (`paid_to_date`, installments `paid`, `status` `completed`) is derived from the
+/// patient payments posted since it began. One active plan per patient (409 otherwise).
+/// Needs the *update* permission on claims, like payments. Accepts an `Idempotency-Key`.
+#[utoipa::path(tag = "accounts", request_body = PaymentPlanInput,
+    params(("id" = Uuid, Path, description = "Patient id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body answer with the first response")),
+    responses(
+        (status = 201, description = "The plan with its schedule", body = PaymentPlan),
+        (status = 409, description = "The patient already has an active plan", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Installments out of range, or an amount above what the patient owes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json")))]
+#[post("/patients/{id}/payment-plans")]
+pub async fn create_payment_plan(
+    state: web::Data<AppState>,
+    Authorized { who, audit, .. }: Authorized<res::Claim, act::Update>,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: JsonBody<PaymentPlanInput>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let org = who.org;
+    let input = body.value;
+    let replayed = Disclosed {
+        patient_ids: [id].into(),
+        fields: ["balances", "payment_plan"].into(),
+    };
+    db::write_once(
+        &state,
+        &who,
+        audit,
+        201,
+        Some(id),
+        key.0,
+        body.hash,
+        replayed,
+        move |c| payment_plans::create(c, org, id, &input),
+    )
+    .await
+}
+
+/// List a patient's payment plans
+///
+/// Oldest first, each with its schedule and progress.
+#[utoipa::path(tag = "accounts", params(("id" = Uuid, Path, description = "Patient id")),
+    responses(
+        (status = 200, description = "The patient's plans", body = Vec<PaymentPlan>),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json")))]
+#[get("/patients/{id}/payment-plans")]
+pub async fn list_payment_plans(
+    state: web::Data<AppState>,
+    Authorized { who, .. }: Authorized<res::Patient, act::Read>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let plans = db::run(&state, move |c| payment_plans::list(c, who.org, id)).await?;
+    Ok(db::json(&who, plans))
+}
+
+/// Read a patient's balance
+///
+/// What the patient owes (`patient_due`: the patient part of all their claims less any
+/// unapplied credit), what payers still owe on their claims (`insurance_pending`), the
+/// unapplied credit, and each claim's balance, oldest date of service first.
+#[utoipa::path(tag = "accounts", params(("id" = Uuid, Path, description = "Patient id")),
+    responses(
+        (status = 200, description = "The patient's balance", body = PatientBalance),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json")))]
+#[get("/patients/{id}/balance")]
+pub async fn patient_balance(
+    state: web::Data<AppState>,
+    Authorized { who, .. }: Authorized<res::Patient, act::Read>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let b = db::run(&state, move |c| accounts::patient_balance(c, who.org, id)).await?;
+    Ok(db::json(&who, b))
+}
+
+/// Record a patient payment
+///
+/// Posts a payment from the patient. With `claim_id` it goes to that claim's open items;
+/// without, to the patient's open items oldest date of service first (lines in line order).
+/// Whatever exceeds what is owed becomes unapplied credit on the account, never a negative
+/// claim balance. Needs the *update* permission on claims (payments change claim balances).
+///
+/// Send an `Idempotency-Key` so a retried request cannot post the payment twice: a retry with
+/// the same key and body answers with the first response (`Idempotent-Replayed: true`).
+#[utoipa::path(tag = "accounts", request_body = PatientPaymentInput,
+    params(("id" = Uuid, Path, description = "Patient id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body answer with the first response")),
+    responses(
+        (status = 200, description = "The entries posted and the balance after", body = PatientPaymentResult),
+        (status = 422, description = "Not a positive amount, or the named claim has nothing owed by the patient", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json")))]
+#[post("/patients/{id}/payments")]
+pub async fn patient_payment(
+    state: web::Data<AppState>,
+    Authorized { who, audit, .. }: Authorized<res::Claim, act::Update>,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: JsonBody<PatientPaymentInput>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let org = who.org;
+    let input = body.value;
+    let replayed = Disclosed {
+        patient_ids: [id].into(),
+        fields: ["balances", "ledger"].into(),
+    };
+    db::write_once(
+        &state,
+        &who,
+        audit,
+        200,
+        Some(id),
+        key.0,
+        body.hash,
+        replayed,
+        move |c| accounts::patient_payment(c, org, id, &input),
+    )
+    .await
+}
+
+/// Read a patient statement
+///
+/// The patient's open items (claims with a patient balance): date of service, procedures,
+/// charges, what insurance paid, adjustments, what the payer assigned to the patient, what the
+/// patient paid and what is due, with totals. `Accept: text/html` returns a printable HTML
+/// page of the same statement instead of JSON.
+#[utoipa::path(tag = "accounts", params(("id" = Uuid, Path, description = "Patient id")),
+    responses(
+        (status = 200, description = "The statement (JSON, or a printable HTML page with `Accept: text/html`)",
+            content((Statement = "application/json"), (String = "text/html"))),
+        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json")))]
+#[get("/patients/{id}/statement")]
+pub async fn patient_statement(
+    state: web::Data<AppState>,
+    Authorized { who, .. }: Authorized<res::Patient, act::Read>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let keyring = state.keyring.clone();
+    let org = who.org;
+    let today = chrono::Utc::now().date_naive();
+    let mut s = db::run(&state, move |c| {
+        accounts::statement(c, &keyring, org, id, today)
+    })
+    .await?;
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        return Ok(db::json(&who, s));
+    }
+    s.mask(&View::for_principal(&who));
+    let mut resp = HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(statement_html(&s));
+    resp.extensions_mut().insert(Disclosed::of(&s));
+    Ok(resp)
+}
+
+/// HTML-escape text for element content and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn statement_html(s: &Statement) -> String {
+    let mut h = String::new();
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    h.push_str("<title>Patient statement</title><style>");
+    h.push_str("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}");
+    h.push_str("th,td{border-bottom:1px solid #ccc;padding:4px 8px;text-align:left}");
+    h.push_str("td.n,th.n{text-align:right}.due{font-size:1.3em;font-weight:bold}");
+    h.push_str("@media print{body{margin:0}}</style></head><body>\n");
+    h.push_str("<h1>Patient statement</h1>\n");
+    h.push_str(&format!(
+        "<p>Statement date: {}</p>\n<p>{}</p>\n",
+        esc(&s.statement_date.to_string()),
+        esc(&s.patient_name)
+    ));
+    if let Some(a) = &s.address {
+        let mut lines = vec![a.line1.clone()];
+        if let Some(l2) = &a.line2 {
+            lines.push(l2.clone());
+        }
+        let zip = serde_json::to_value(&a.zip)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let state = serde_json::to_value(a.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        lines.push(format!("{}, {} {}", a.city, state, zip));
+        h.push_str("<address>");
+        h.push_str(
+            &lines
+                .iter()
+                .map(|l| esc(l))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+        );
+        h.push_str("</address>\n");
+    }
+    h.push_str("<table><thead><tr><th>Date of service</th><th>Services</th>");
+    for col in [
+        "Charges",
+        "Insurance paid",
+        "Adjustments",
+        "Your responsibility",
+        "You paid",
+        "Due",
+    ] {
+        h.push_str(&format!("<th class=\"n\">{col}</th>"));
+    }
+    h.push_str("</tr></thead><tbody>\n");
+    for i in &s.items {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td>",
+            esc(&i.service_date.to_string()),
+            esc(&i.procedures.join(", "))
+        ));
+        for v in [
+            i.charges,
+            i.insurance_paid,
+            i.adjustments,
+            i.patient_responsibility,
+            i.patient_paid,
+            i.patient_due,
+        ] {
+            h.push_str(&format!("<td class=\"n\">{}</td>", esc(&v.to_string())));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody></table>\n");
+    h.push_str(&format!(
+        "<p>Insurance paid: {}<br>Adjustments: {}<br>Account credit: {}</p>\n",
+        esc(&s.insurance_paid.to_string()),
+        esc(&s.adjustments.to_string()),
+        esc(&s.account_credit.to_string())
+    ));
+    h.push_str(&format!(
+        "<p class=\"due\">Amount due: ${}</p>\n</body></html>\n",
+        esc(&s.patient_due.to_string())
+    ));
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<b>O'Brien & \"Co\"</b>"),
+            "&lt;b&gt;O&#39;Brien &amp; &quot;Co&quot;&lt;/b&gt;"
+        );
+    }
+}

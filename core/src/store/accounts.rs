@@ -1,0 +1,781 @@
+//! What the ledger says people owe: a claim's ledger and balance, a patient's balance and
+//! statement, patient payments, and the receivables reports (A/R aging, denials, KPIs). Every
+//! amount here is a fold over ledger entries; nothing is stored as a balance.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::billing::{TransitionRecord, all_transitions, history};
+use super::ledger::{self, cents};
+use super::{DbConnection, KeyRing, claims, patients, posting};
+use crate::access::OrgId;
+use crate::billing::aging::{self, AgingBasis, AgingGroup, BUCKET_LABELS, OpenClaim};
+use crate::billing::ledger::{Balances, EntryKind, LedgerEntry, Split};
+use crate::billing::patient_payments::{
+    ApplyTo, OpenItem, PatientPaymentError, apply_patient_payment,
+};
+use crate::codes::Money;
+use crate::error::{CoreError, CoreResult};
+use crate::model::claim::{Claim, ClaimStatus};
+use crate::model::common::{Address, now};
+
+/// One ledger entry as the API shows it. Amounts follow the ledger's sign convention: the
+/// change in what is owed to the practice (charges positive, payments and adjustments negative).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct LedgerEntryView {
+    pub id: Uuid,
+    pub posted_at: DateTime<Utc>,
+    /// charge, insurance_payment, contractual_adjustment, patient_responsibility_transfer,
+    /// other_adjustment, payer_initiated_reduction, correction, write_off, patient_payment,
+    /// refund, reversal, provider_adjustment.
+    #[schema(value_type = String, example = "insurance_payment")]
+    pub kind: EntryKind,
+    /// insurance, patient, insurance_to_patient (a transfer) or provider (PLB).
+    #[schema(value_type = String, example = "insurance")]
+    pub side: crate::billing::ledger::Side,
+    pub claim_id: Option<Uuid>,
+    pub claim_line_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+    pub payer_id: Option<Uuid>,
+    #[schema(value_type = String, example = "-96.00")]
+    pub amount: Decimal,
+    /// CAS group (CO, PR, OA, PI, CR).
+    #[schema(value_type = Option<String>, example = "CO")]
+    pub group: Option<crate::model::remittance::AdjustmentGroup>,
+    pub carc: Option<String>,
+    pub remarks: Vec<String>,
+    pub provider_adjustment_reason: Option<String>,
+    pub reference: Option<String>,
+    pub remittance_id: Option<Uuid>,
+    pub trace_number: Option<String>,
+    /// The entry a reversal negates.
+    pub reverses: Option<Uuid>,
+}
+
+impl From<&LedgerEntry> for LedgerEntryView {
+    fn from(e: &LedgerEntry) -> Self {
+        LedgerEntryView {
+            id: e.id,
+            posted_at: e.posted_at,
+            kind: e.kind,
+            side: e.side,
+            claim_id: e.claim_id,
+            claim_line_id: e.claim_line_id,
+            patient_id: e.patient_id,
+            payer_id: e.payer_id,
+            amount: cents(e.amount),
+            group: e.group,
+            carc: e.carc.clone(),
+            remarks: e.remarks.clone(),
+            provider_adjustment_reason: e.provider_adjustment_reason.clone(),
+            reference: e.reference.clone(),
+            remittance_id: e.remittance_id,
+            trace_number: e.trace_number.clone(),
+            reverses: e.reverses,
+        }
+    }
+}
+
+/// Insurance and patient parts of a balance, and their sum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BalanceView {
+    /// Still expected from the payer.
+    #[schema(value_type = String, example = "0.00")]
+    pub insurance: Decimal,
+    /// Owed by the patient.
+    #[schema(value_type = String, example = "24.00")]
+    pub patient: Decimal,
+    #[schema(value_type = String, example = "24.00")]
+    pub total: Decimal,
+}
+
+impl From<Split> for BalanceView {
+    fn from(s: Split) -> Self {
+        BalanceView {
+            insurance: cents(s.insurance),
+            patient: cents(s.patient),
+            total: cents(s.total()),
+        }
+    }
+}
+
+/// A claim's ledger, balance and status history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimLedger {
+    pub claim_id: Uuid,
+    pub patient_id: Uuid,
+    pub status: ClaimStatus,
+    pub balance: BalanceView,
+    /// Oldest first.
+    pub entries: Vec<LedgerEntryView>,
+    /// Status changes, oldest first.
+    pub transitions: Vec<TransitionRecord>,
+}
+
+pub fn claim_ledger(
+    conn: &mut DbConnection,
+    org: OrgId,
+    claim_id: Uuid,
+) -> CoreResult<ClaimLedger> {
+    let claim = claims::get(conn, org, claim_id)?;
+    let entries = ledger::for_claim(conn, org, claim_id)?;
+    let b = crate::billing::ledger::balances(&entries);
+    Ok(ClaimLedger {
+        claim_id,
+        patient_id: claim.patient_id,
+        status: claim.status,
+        balance: b.claim(claim_id).into(),
+        entries: entries.iter().map(LedgerEntryView::from).collect(),
+        transitions: history(conn, org, claim_id)?,
+    })
+}
+
+/// One claim's balance in a patient's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ClaimBalance {
+    pub claim_id: Uuid,
+    pub service_date: NaiveDate,
+    pub status: ClaimStatus,
+    pub balance: BalanceView,
+}
+
+/// What a patient owes, and what their insurance still owes on their claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PatientBalance {
+    pub patient_id: Uuid,
+    /// What the patient owes on all claims, less unapplied credit.
+    #[schema(value_type = String, example = "24.00")]
+    pub patient_due: Decimal,
+    /// Still expected from payers on this patient's claims.
+    #[schema(value_type = String, example = "0.00")]
+    pub insurance_pending: Decimal,
+    /// Unapplied patient payments (zero or negative).
+    #[schema(value_type = String, example = "0.00")]
+    pub account_credit: Decimal,
+    /// Claims with entries, oldest date of service first.
+    pub claims: Vec<ClaimBalance>,
+}
+
+fn require_patient(conn: &mut DbConnection, org: OrgId, patient_id: Uuid) -> CoreResult<()> {
+    if patients::exists(conn, org, patient_id)? {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound {
+            resource: "patient",
+        })
+    }
+}
+
+struct Account {
+    entries: Vec<LedgerEntry>,
+    balances: Balances,
+    claims: Vec<Claim>,
+}
+
+fn account(conn: &mut DbConnection, org: OrgId, patient_id: Uuid) -> CoreResult<Account> {
+    require_patient(conn, org, patient_id)?;
+    let entries = ledger::for_patient(conn, org, patient_id)?;
+    let balances = crate::billing::ledger::balances(&entries);
+    let mut claims = claims::for_patient(conn, org, patient_id)?;
+    claims.sort_by_key(|c| (c.service_date_from, c.id));
+    Ok(Account {
+        entries,
+        balances,
+        claims,
+    })
+}
+
+pub fn patient_balance(
+    conn: &mut DbConnection,
+    org: OrgId,
+    patient_id: Uuid,
+) -> CoreResult<PatientBalance> {
+    let a = account(conn, org, patient_id)?;
+    Ok(balance_of(patient_id, &a))
+}
+
+fn balance_of(patient_id: Uuid, a: &Account) -> PatientBalance {
+    let claims: Vec<ClaimBalance> = a
+        .claims
+        .iter()
+        .filter(|c| a.balances.claims.contains_key(&c.id))
+        .map(|c| ClaimBalance {
+            claim_id: c.id,
+            service_date: c.service_date_from,
+            status: c.status,
+            balance: a.balances.claim(c.id).into(),
+        })
+        .collect();
+    let insurance: Decimal = claims.iter().map(|c| c.balance.insurance).sum();
+    PatientBalance {
+        patient_id,
+        patient_due: cents(
+            a.balances
+                .patients
+                .get(&patient_id)
+                .copied()
+                .unwrap_or_default(),
+        ),
+        insurance_pending: cents(insurance),
+        account_credit: cents(
+            a.balances
+                .patient_accounts
+                .get(&patient_id)
+                .copied()
+                .unwrap_or_default(),
+        ),
+        claims,
+    }
+}
+
+/// A payment from the patient.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "40.00"}))]
+pub struct PatientPaymentInput {
+    /// Greater than zero.
+    pub amount: Money,
+    /// Apply to this claim only (any excess becomes account credit); without it the payment
+    /// goes to open items oldest date of service first.
+    pub claim_id: Option<Uuid>,
+    /// A receipt or check number (no PHI).
+    #[schema(max_length = 50)]
+    pub reference: Option<String>,
+}
+
+/// What a patient payment did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PatientPaymentResult {
+    pub patient_id: Uuid,
+    #[schema(value_type = String, example = "40.00")]
+    pub amount: Decimal,
+    /// The entries posted: one per item paid, and one without a claim for any excess.
+    pub entries: Vec<LedgerEntryView>,
+    /// The part that became account credit.
+    #[schema(value_type = String, example = "0.00")]
+    pub unapplied: Decimal,
+    /// The patient's balance after the payment.
+    pub balance: PatientBalance,
+}
+
+pub fn patient_payment(
+    conn: &mut DbConnection,
+    org: OrgId,
+    patient_id: Uuid,
+    input: &PatientPaymentInput,
+) -> CoreResult<PatientPaymentResult> {
+    if let Some(r) = &input.reference
+        && r.chars().count() > 50
+    {
+        return Err(CoreError::invalid(
+            "/reference",
+            "must be at most 50 characters",
+        ));
+    }
+    let a = account(conn, org, patient_id)?;
+    let to = match input.claim_id {
+        Some(c) => {
+            if !a.claims.iter().any(|x| x.id == c) {
+                return Err(CoreError::invalid(
+                    "/claim_id",
+                    "no such claim for this patient",
+                ));
+            }
+            ApplyTo::Claim(c)
+        }
+        None => ApplyTo::OldestFirst,
+    };
+    let open = open_items(&a);
+    let planned =
+        apply_patient_payment(patient_id, input.amount, to, &open, input.reference.clone())
+            .map_err(|e| match e {
+                PatientPaymentError::NotPositive => CoreError::invalid("/amount", e.to_string()),
+                PatientPaymentError::ClaimNotOpen => CoreError::invalid("/claim_id", e.to_string()),
+            })?;
+    let stored = ledger::append(conn, org, &planned, now())?;
+    let unapplied: Decimal = stored
+        .iter()
+        .filter(|e| e.claim_id.is_none())
+        .map(|e| -e.amount)
+        .sum();
+    let after = account(conn, org, patient_id)?;
+    Ok(PatientPaymentResult {
+        patient_id,
+        amount: input.amount.as_decimal(),
+        entries: stored.iter().map(LedgerEntryView::from).collect(),
+        unapplied: cents(unapplied),
+        balance: balance_of(patient_id, &after),
+    })
+}
+
+/// The patient's open items: per claim line (in line order, then the claim-level bucket), with
+/// the claim's first date of service.
+fn open_items(a: &Account) -> Vec<OpenItem> {
+    let mut out = Vec::new();
+    for c in &a.claims {
+        let lines = c.lines.iter().map(|l| Some(l.id)).chain([None]);
+        for line in lines {
+            if let Some(s) = a.balances.lines.get(&(c.id, line))
+                && s.patient > Decimal::ZERO
+            {
+                out.push(OpenItem {
+                    claim_id: c.id,
+                    claim_line_id: line,
+                    payer_id: c.payer_id,
+                    service_date: c.service_date_from,
+                    patient_balance: s.patient,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The kind an entry counts as: a reversal counts as the kind it reverses.
+fn effective_kinds(entries: &[LedgerEntry]) -> BTreeMap<Uuid, EntryKind> {
+    let kinds: BTreeMap<Uuid, EntryKind> = entries.iter().map(|e| (e.id, e.kind)).collect();
+    entries
+        .iter()
+        .map(|e| {
+            let k = match (e.kind, e.reverses) {
+                (EntryKind::Reversal, Some(r)) => kinds.get(&r).copied().unwrap_or(e.kind),
+                (k, _) => k,
+            };
+            (e.id, k)
+        })
+        .collect()
+}
+
+/// One open item of a statement: a claim the patient still owes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StatementItem {
+    pub claim_id: Uuid,
+    pub service_date: NaiveDate,
+    /// The procedure codes billed.
+    pub procedures: Vec<String>,
+    #[schema(value_type = String, example = "200.00")]
+    pub charges: Decimal,
+    #[schema(value_type = String, example = "96.00")]
+    pub insurance_paid: Decimal,
+    /// Contractual and other adjustments and write-offs (positive: what was taken off).
+    #[schema(value_type = String, example = "80.00")]
+    pub adjustments: Decimal,
+    /// What the payer assigned to the patient (deductible, coinsurance, copay).
+    #[schema(value_type = String, example = "24.00")]
+    pub patient_responsibility: Decimal,
+    #[schema(value_type = String, example = "0.00")]
+    pub patient_paid: Decimal,
+    #[schema(value_type = String, example = "24.00")]
+    pub patient_due: Decimal,
+}
+
+/// A patient statement: the patient's open items and what they owe.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Statement {
+    pub patient_id: Uuid,
+    pub statement_date: NaiveDate,
+    pub patient_name: String,
+    /// Shown when the caller may see addresses.
+    pub address: Option<Address>,
+    pub items: Vec<StatementItem>,
+    #[schema(value_type = String, example = "96.00")]
+    pub insurance_paid: Decimal,
+    #[schema(value_type = String, example = "80.00")]
+    pub adjustments: Decimal,
+    /// Unapplied credit on the account (zero or negative), counted in `patient_due`.
+    #[schema(value_type = String, example = "0.00")]
+    pub account_credit: Decimal,
+    /// The amount to pay.
+    #[schema(value_type = String, example = "24.00")]
+    pub patient_due: Decimal,
+}
+
+pub fn statement(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    patient_id: Uuid,
+    today: NaiveDate,
+) -> CoreResult<Statement> {
+    let a = account(conn, org, patient_id)?;
+    let p = patients::get(conn, keyring, org, patient_id)?;
+    let kinds = effective_kinds(&a.entries);
+    let mut items = Vec::new();
+    for c in &a.claims {
+        let due = a.balances.claim(c.id).patient;
+        if due <= Decimal::ZERO {
+            continue;
+        }
+        let mut it = StatementItem {
+            claim_id: c.id,
+            service_date: c.service_date_from,
+            procedures: c
+                .lines
+                .iter()
+                .map(|l| l.line.procedure_code.as_str().to_string())
+                .collect(),
+            charges: Decimal::ZERO,
+            insurance_paid: Decimal::ZERO,
+            adjustments: Decimal::ZERO,
+            patient_responsibility: Decimal::ZERO,
+            patient_paid: Decimal::ZERO,
+            patient_due: cents(due),
+        };
+        for e in a.entries.iter().filter(|e| e.claim_id == Some(c.id)) {
+            match kinds.get(&e.id).copied().unwrap_or(e.kind) {
+                EntryKind::Charge => it.charges += e.amount,
+                EntryKind::InsurancePayment => it.insurance_paid -= e.amount,
+                EntryKind::PatientResponsibilityTransfer => it.patient_responsibility += e.amount,
+                EntryKind::PatientPayment | EntryKind::Refund => it.patient_paid -= e.amount,
+                EntryKind::ContractualAdjustment
+                | EntryKind::OtherAdjustment
+                | EntryKind::PayerInitiatedReduction
+                | EntryKind::Correction
+                | EntryKind::WriteOff => it.adjustments -= e.amount,
+                EntryKind::Reversal | EntryKind::ProviderAdjustment => {}
+            }
+        }
+        for v in [
+            &mut it.charges,
+            &mut it.insurance_paid,
+            &mut it.adjustments,
+            &mut it.patient_responsibility,
+            &mut it.patient_paid,
+        ] {
+            *v = cents(*v);
+        }
+        items.push(it);
+    }
+    let credit = a
+        .balances
+        .patient_accounts
+        .get(&patient_id)
+        .copied()
+        .unwrap_or_default();
+    let owed: Decimal = items.iter().map(|i| i.patient_due).sum::<Decimal>() + credit;
+    Ok(Statement {
+        patient_id,
+        statement_date: today,
+        patient_name: format!("{} {}", p.given_name, p.family_name),
+        address: p.address,
+        insurance_paid: cents(items.iter().map(|i| i.insurance_paid).sum()),
+        adjustments: cents(items.iter().map(|i| i.adjustments).sum()),
+        items,
+        account_credit: cents(credit),
+        patient_due: cents(owed.max(Decimal::ZERO)),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports
+
+/// One row of the aging report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AgingRowView {
+    /// The payer id or patient id.
+    pub key: Uuid,
+    /// Amounts per bucket, in `buckets` order.
+    #[schema(value_type = Vec<String>, example = json!(["200.00", "0.00", "0.00", "0.00", "0.00"]))]
+    pub amounts: Vec<Decimal>,
+    #[schema(value_type = String, example = "200.00")]
+    pub total: Decimal,
+    pub claims: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AgingReportView {
+    pub as_of: NaiveDate,
+    /// `service` (date of service) or `submission` (first submission; date of service when
+    /// never submitted).
+    pub basis: String,
+    /// `payer` (the insurance part of each claim) or `patient` (the patient part).
+    pub group_by: String,
+    #[schema(example = json!(["0-30", "31-60", "61-90", "91-120", "120+"]))]
+    pub buckets: Vec<String>,
+    pub rows: Vec<AgingRowView>,
+    #[schema(value_type = Vec<String>)]
+    pub totals: Vec<Decimal>,
+    #[schema(value_type = String, example = "200.00")]
+    pub total: Decimal,
+}
+
+fn end_of(d: NaiveDate) -> DateTime<Utc> {
+    let t = d.and_hms_micro_opt(23, 59, 59, 999_999).unwrap_or_default();
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+/// Open balances as of the end of `as_of` (entries posted later are not counted), aged.
+pub fn ar_aging(
+    conn: &mut DbConnection,
+    org: OrgId,
+    as_of: NaiveDate,
+    group: AgingGroup,
+    basis: AgingBasis,
+) -> CoreResult<AgingReportView> {
+    let until = end_of(as_of);
+    let entries = ledger::all_until(conn, org, Some(until))?;
+    let balances = crate::billing::ledger::balances(&entries);
+    let ids: Vec<Uuid> = balances.claims.keys().copied().collect();
+    let claims = claims::get_many(conn, org, &ids)?;
+    let mut submitted: BTreeMap<Uuid, NaiveDate> = BTreeMap::new();
+    for t in all_transitions(conn, org)? {
+        if t.to == ClaimStatus::Submitted && t.at <= until {
+            submitted.entry(t.claim_id).or_insert(t.at.date_naive());
+        }
+    }
+    let open: Vec<OpenClaim> = claims
+        .iter()
+        .map(|c| OpenClaim {
+            claim_id: c.id,
+            patient_id: c.patient_id,
+            payer_id: c.payer_id,
+            service_date: c.service_date_from,
+            submitted_on: submitted.get(&c.id).copied(),
+            balance: balances.claim(c.id),
+        })
+        .collect();
+    let r = aging::aging(&open, as_of, basis, group);
+    Ok(AgingReportView {
+        as_of,
+        basis: match basis {
+            AgingBasis::DateOfService => "service",
+            AgingBasis::SubmissionDate => "submission",
+        }
+        .into(),
+        group_by: match group {
+            AgingGroup::Payer => "payer",
+            AgingGroup::Patient => "patient",
+        }
+        .into(),
+        buckets: BUCKET_LABELS.iter().map(|s| s.to_string()).collect(),
+        rows: r
+            .rows
+            .iter()
+            .map(|row| AgingRowView {
+                key: row.key,
+                amounts: row.buckets.iter().copied().map(cents).collect(),
+                total: cents(row.total),
+                claims: row.claims,
+            })
+            .collect(),
+        totals: r.totals.iter().copied().map(cents).collect(),
+        total: cents(r.total),
+    })
+}
+
+/// Count and amount of denied adjustments under one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DenialGroup {
+    pub key: String,
+    pub count: usize,
+    #[schema(value_type = String, example = "200.00")]
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DenialsReport {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Denied adjustments (CAS on denied lines or claims) in remittances posted in the period.
+    pub count: usize,
+    /// Distinct claims with a denial.
+    pub claims: usize,
+    #[schema(value_type = String, example = "200.00")]
+    pub amount: Decimal,
+    /// By claim adjustment reason code, largest amount first.
+    pub by_carc: Vec<DenialGroup>,
+    /// By payer id.
+    pub by_payer: Vec<DenialGroup>,
+    /// By procedure code (`claim` for claim-level denials).
+    pub by_procedure_code: Vec<DenialGroup>,
+}
+
+fn groups(m: BTreeMap<String, (usize, Decimal)>) -> Vec<DenialGroup> {
+    let mut v: Vec<DenialGroup> = m
+        .into_iter()
+        .map(|(key, (count, amount))| DenialGroup {
+            key,
+            count,
+            amount: cents(amount),
+        })
+        .collect();
+    v.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.key.cmp(&b.key)));
+    v
+}
+
+pub fn denials(
+    conn: &mut DbConnection,
+    org: OrgId,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> CoreResult<DenialsReport> {
+    let results = posting::results_between(
+        conn,
+        org,
+        from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+        to.map(|d| end_of(d).naive_utc()),
+    )?;
+    let (mut by_carc, mut by_payer, mut by_code) =
+        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut count = 0;
+    let mut amount = Decimal::ZERO;
+    let mut claims = std::collections::BTreeSet::new();
+    for r in &results {
+        for d in &r.denials {
+            count += 1;
+            amount += d.amount;
+            claims.insert(d.claim_id);
+            let add = |m: &mut BTreeMap<String, (usize, Decimal)>, k: String| {
+                let e = m.entry(k).or_insert((0, Decimal::ZERO));
+                e.0 += 1;
+                e.1 += d.amount;
+            };
+            add(
+                &mut by_carc,
+                format!("{}-{}", crate::store::to_db(&d.group), d.carc),
+            );
+            add(&mut by_payer, r.payer_id.to_string());
+            add(
+                &mut by_code,
+                d.procedure_code.clone().unwrap_or_else(|| "claim".into()),
+            );
+        }
+    }
+    Ok(DenialsReport {
+        from,
+        to,
+        count,
+        claims: claims.len(),
+        amount: cents(amount),
+        by_carc: groups(by_carc),
+        by_payer: groups(by_payer),
+        by_procedure_code: groups(by_code),
+    })
+}
+
+/// A rate with what it was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Rate {
+    /// numerator / denominator to four decimal places; null when the denominator is zero.
+    #[schema(value_type = Option<String>, example = "0.9500")]
+    pub value: Option<Decimal>,
+    #[schema(value_type = String, example = "19")]
+    pub numerator: Decimal,
+    #[schema(value_type = String, example = "20")]
+    pub denominator: Decimal,
+}
+
+impl Rate {
+    fn of(numerator: Decimal, denominator: Decimal) -> Rate {
+        let value = (!denominator.is_zero()).then(|| {
+            let mut v = (numerator / denominator).round_dp(4);
+            v.rescale(4);
+            v
+        });
+        Rate {
+            value,
+            numerator,
+            denominator,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Kpis {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub clean_claim_rate: Rate,
+    pub denial_rate: Rate,
+    /// Total A/R at the end of `to` over the average daily charges of the 90 days ending then.
+    pub days_in_ar: Rate,
+    pub net_collection_rate: Rate,
+}
+
+pub fn kpis(
+    conn: &mut DbConnection,
+    org: OrgId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> CoreResult<Kpis> {
+    let start = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let end = end_of(to);
+    let in_period = |t: DateTime<Utc>| t >= start && t <= end;
+    let transitions = all_transitions(conn, org)?;
+    // Clean claims: first submitted in the period and never rejected or denied since.
+    let mut first_submitted: BTreeMap<Uuid, DateTime<Utc>> = BTreeMap::new();
+    let mut troubled = std::collections::BTreeSet::new();
+    let mut adjudicated = std::collections::BTreeSet::new();
+    let mut denied = std::collections::BTreeSet::new();
+    for t in &transitions {
+        if t.to == ClaimStatus::Submitted {
+            first_submitted.entry(t.claim_id).or_insert(t.at);
+        }
+        if matches!(t.to, ClaimStatus::Rejected | ClaimStatus::Denied) && t.at <= end {
+            troubled.insert(t.claim_id);
+        }
+        if in_period(t.at)
+            && matches!(
+                t.to,
+                ClaimStatus::Paid | ClaimStatus::PartiallyPaid | ClaimStatus::Denied
+            )
+        {
+            adjudicated.insert(t.claim_id);
+            if t.to == ClaimStatus::Denied {
+                denied.insert(t.claim_id);
+            }
+        }
+    }
+    let submitted: Vec<Uuid> = first_submitted
+        .iter()
+        .filter(|(_, at)| in_period(**at))
+        .map(|(id, _)| *id)
+        .collect();
+    let clean = submitted.iter().filter(|c| !troubled.contains(c)).count();
+    let entries = ledger::all_until(conn, org, Some(end))?;
+    let kinds = effective_kinds(&entries);
+    let kind = |e: &LedgerEntry| kinds.get(&e.id).copied().unwrap_or(e.kind);
+    // Days in A/R.
+    let balances = crate::billing::ledger::balances(&entries);
+    let ar: Decimal = balances
+        .claims
+        .values()
+        .map(|s| s.total())
+        .filter(|v| *v > Decimal::ZERO)
+        .sum();
+    let window_start = end - Duration::days(90);
+    let charges_90: Decimal = entries
+        .iter()
+        .filter(|e| kind(e) == EntryKind::Charge && e.posted_at > window_start)
+        .map(|e| e.amount)
+        .sum();
+    let days = Rate::of(cents(ar), (charges_90 / Decimal::from(90)).round_dp(2));
+    // Net collection rate over the period.
+    let mut payments = Decimal::ZERO;
+    let mut charges = Decimal::ZERO;
+    let mut contractual = Decimal::ZERO;
+    for e in entries.iter().filter(|e| in_period(e.posted_at)) {
+        match kind(e) {
+            EntryKind::InsurancePayment | EntryKind::PatientPayment | EntryKind::Refund => {
+                payments -= e.amount
+            }
+            EntryKind::Charge => charges += e.amount,
+            EntryKind::ContractualAdjustment => contractual -= e.amount,
+            _ => {}
+        }
+    }
+    Ok(Kpis {
+        from,
+        to,
+        clean_claim_rate: Rate::of(Decimal::from(clean), Decimal::from(submitted.len())),
+        denial_rate: Rate::of(
+            Decimal::from(denied.len()),
+            Decimal::from(adjudicated.len()),
+        ),
+        days_in_ar: days,
+        net_collection_rate: Rate::of(cents(payments), cents(charges - contractual)),
+    })
+}
