@@ -53,6 +53,23 @@ pub enum Command {
     /// Verify and export the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Maintain the shipped code sets.
+    #[command(subcommand)]
+    Codes(CodesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CodesCommand {
+    /// Rebuild the embedded ICD-10-CM data file from a CMS order file
+    /// (`icd10cm_order_YYYY.txt`); rebuild the binary afterwards.
+    RebuildIcd10cm {
+        /// The CMS order file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The data file to write (e.g. core/data/icd10cm-2027.tsv.gz).
+        #[arg(long)]
+        output: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,8 +273,12 @@ fn init_tracing() {
 }
 
 fn run(cli: Cli) -> Result<(), StartupError> {
+    if let Command::Codes(CodesCommand::RebuildIcd10cm { from, output }) = &cli.command {
+        return rebuild_icd10cm(from, output);
+    }
     let config = Config::load(&cli.config).map_err(|e| StartupError::Refused(e.to_string()))?;
     match cli.command {
+        Command::Codes(_) => unreachable!("handled above: needs no configuration"),
         Command::Openapi { output } => {
             let doc = crate::openapi::document_json();
             match output {
@@ -331,6 +352,31 @@ fn run(cli: Cli) -> Result<(), StartupError> {
         Command::Keys(KeysCommand::Rewrap(args)) => rewrap(config, args),
         Command::Keys(KeysCommand::Rotate(args)) => rotate(config, args),
         Command::Serve(args) => serve(config, args),
+    }
+}
+
+fn rebuild_icd10cm(from: &std::path::Path, output: &std::path::Path) -> Result<(), StartupError> {
+    use std::io::{BufReader, BufWriter};
+    let input = BufReader::new(std::fs::File::open(from)?);
+    // Written beside the target and renamed, so a refused file leaves the old one in place.
+    let tmp = output.with_extension("tmp");
+    let built = revcycle_core::codes::icd10cm::build_from_cms_order_file(
+        input,
+        BufWriter::new(std::fs::File::create(&tmp)?),
+    );
+    match built {
+        Ok(c) => {
+            std::fs::rename(&tmp, output)?;
+            println!(
+                "{} codes: {} billable, {} headers; rebuild the binary to ship them",
+                c.codes, c.billable, c.headers
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(StartupError::Refused(e.to_string()))
+        }
     }
 }
 
@@ -484,6 +530,8 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         ),
         None => {}
     }
+    // Load the ICD-10-CM set off the request path (the scrubber and code lookups use it).
+    std::thread::spawn(revcycle_core::codes::icd10cm::preload);
     let state = web::Data::new(rt.state()?);
     crate::audit_cli::record(
         &rt.pool,

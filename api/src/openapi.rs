@@ -37,6 +37,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "audit", description = "The audit trail: every request recorded in a per-organization \
             hash chain; query, verify, export, and each patient's accounting of disclosures"),
         (name = "admin", description = "Key management"),
+        (name = "codes", description = "Code sets shipped with the product: ICD-10-CM, CARC, RARC"),
         (name = "connectors", description = "Connector plugins: EHR feeds (FHIR R4, HL7 v2) and payers"),
         (name = "system", description = "Health of the service")
     ),

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod billing;
+mod codes;
 mod connectors;
 mod errors;
 mod fixtures;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod claims;
+pub mod codes;
 pub mod connectors;
 pub mod coverages;
 pub mod encounters;
@@ -55,7 +56,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(reports::configure)
             .configure(keys::configure)
             .configure(audit::configure)
-            .configure(connectors::configure),
+            .configure(connectors::configure)
+            .configure(codes::configure),
     );
     cfg.service(health::health);
 }
