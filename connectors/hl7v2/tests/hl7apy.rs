@@ -17,34 +17,8 @@ const GOOD_FIXTURES: &[&str] = &[
 /// The pinned validator version.
 const HL7APY: &str = "hl7apy==1.3.5";
 
-fn target_dir() -> PathBuf {
-    // <target>/<profile>/deps/<test binary>
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors().nth(3).expect("target dir").to_owned()
-}
-
 fn venv_python() -> PathBuf {
-    let venv = target_dir().join("py");
-    let python = venv.join("bin").join("python");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import hl7apy"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ready {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed to validate the fixtures");
-        assert!(status.success(), "creating the virtualenv failed");
-        let status = Command::new(venv.join("bin").join("pip"))
-            .args(["install", "--quiet", HL7APY])
-            .status()
-            .expect("run pip");
-        assert!(status.success(), "installing {HL7APY} failed");
-    }
-    python
+    revcycle_pytools::python_tool("hl7apy", &[HL7APY]).join("python")
 }
 
 #[test]
@@ -67,7 +41,7 @@ fn good_fixtures_pass_hl7apy_strict_validation() {
 #[test]
 fn validator_refuses_a_broken_message() {
     // The validator is not a rubber stamp: PV1-2 (required) missing.
-    let dir = target_dir().join("hl7apy-probe");
+    let dir = revcycle_pytools::target_dir().join("hl7apy-probe");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("broken.hl7");
     std::fs::write(
