@@ -441,12 +441,16 @@ async fn refused_transition_and_scrub_findings(engine: Engine) {
 }
 on_both_engines!(refused_transition_and_scrub_findings);
 
-async fn ar_aging_buckets_on_a_fixed_date(engine: Engine) {
+async fn ar_aging_buckets_relative_to_today(engine: Engine) {
     let s = Server::start_with(engine, NO_RATE_LIMIT).await;
     let p = practice(&s).await;
-    // As of 2026-12-31: 2026-11-02 is 59 days old (31-60), 2026-08-15 is 138 (120+).
-    let recent = submitted_claim(&s, &p, "2026-11-02").await;
-    let old = submitted_claim(&s, &p, "2026-08-15").await;
+    // Dates relative to today, so the ledger's posting dates (today) fall inside the window:
+    // a service 59 days before as-of is 31-60 days old, one 138 days before is 120+.
+    let today = chrono::Utc::now().date_naive();
+    let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
+    let as_of = today.to_string();
+    let recent = submitted_claim(&s, &p, &day(59)).await;
+    let old = submitted_claim(&s, &p, &day(138)).await;
     let rem = s
         .create(
             "/v1/remittances",
@@ -457,7 +461,9 @@ async fn ar_aging_buckets_on_a_fixed_date(engine: Engine) {
         .await;
     let _ = old;
     let r = s
-        .get("/v1/reports/ar-aging?as_of=2026-12-31&group_by=payer&basis=service")
+        .get(&format!(
+            "/v1/reports/ar-aging?as_of={as_of}&group_by=payer&basis=service"
+        ))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
@@ -475,7 +481,9 @@ async fn ar_aging_buckets_on_a_fixed_date(engine: Engine) {
     assert_eq!(r.body["total"], "200.00");
 
     let r = s
-        .get("/v1/reports/ar-aging?as_of=2026-12-31&group_by=patient")
+        .get(&format!(
+            "/v1/reports/ar-aging?as_of={as_of}&group_by=patient"
+        ))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
@@ -486,7 +494,11 @@ async fn ar_aging_buckets_on_a_fixed_date(engine: Engine) {
     r.assert_problem(422);
 
     let k = s
-        .get("/v1/reports/kpis?from=2026-01-01&to=2026-12-31")
+        .get(&format!(
+            "/v1/reports/kpis?from={}&to={}",
+            day(364),
+            day(-1)
+        ))
         .await;
     assert_eq!(k.status, 200, "{}", k.text);
     assert_eq!(k.body["clean_claim_rate"]["value"], "1.0000");
@@ -498,7 +510,7 @@ async fn ar_aging_buckets_on_a_fixed_date(engine: Engine) {
     assert_eq!(k.body["days_in_ar"]["denominator"], "4.44");
     assert_eq!(k.body["days_in_ar"]["value"], "50.4505");
 }
-on_both_engines!(ar_aging_buckets_on_a_fixed_date);
+on_both_engines!(ar_aging_buckets_relative_to_today);
 
 async fn ledger_and_history_are_append_only(engine: Engine) {
     let s = Server::start_with(engine, NO_RATE_LIMIT).await;
