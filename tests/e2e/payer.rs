@@ -293,3 +293,65 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
     assert!(!log.contains(FAMILY) && !log.to_uppercase().contains(&FAMILY.to_uppercase()));
 }
 on_both_engines!(claim_round_trip_through_outbox_and_inbox);
+
+/// A 999 for group `gcn` of an 837P: rejected.
+fn rejecting_999(gcn: &str) -> String {
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*000000777*0*P*:~\n\
+         GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*777*X*005010X231A1~\n\
+         ST*999*0001*005010X231A1~\n\
+         AK1*HC*{gcn}*005010X222A1~\n\
+         AK2*837*0001*005010X222A1~\n\
+         IK5*R*5~\n\
+         AK9*R*1*1*0~\n\
+         SE*6*0001~\n\
+         GE*1*777~\n\
+         IEA*1*000000777~\n"
+    )
+}
+
+async fn inbox_applies_999_rejections_and_sets_bad_files_aside(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let icn = r.body["interchange_control_number"].as_str().unwrap();
+    let gcn = icn.trim_start_matches('0');
+
+    // A file that is not X12 (and names the patient) is set aside, its content never logged.
+    let inbox = dir.path().join("inbox");
+    std::fs::write(inbox.join("junk.txt"), format!("hello {FAMILY}")).unwrap();
+    std::fs::write(inbox.join("ack-1.999"), rejecting_999(gcn)).unwrap();
+    let claim_path = format!("/v1/claims/{}", id(&claim));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = s.get(&claim_path).await;
+        if c.body["status"] == "rejected" && inbox.join("failed/junk.txt").exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 999 was not applied (claim {}); log:\n{}",
+            c.body["status"],
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(inbox.join("processed/ack-1.999").exists());
+    assert_eq!(exchanges(&s.db.url), 2, "the 837P out and the 999 in");
+    let log = s.log();
+    assert!(log.contains("junk.txt"), "the failure is logged: {log}");
+    assert!(!log.contains(FAMILY), "no file content in the log");
+}
+on_both_engines!(inbox_applies_999_rejections_and_sets_bad_files_aside);
