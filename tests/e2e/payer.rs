@@ -355,3 +355,171 @@ async fn inbox_applies_999_rejections_and_sets_bad_files_aside(engine: Engine) {
     assert!(!log.contains(FAMILY), "no file content in the log");
 }
 on_both_engines!(inbox_applies_999_rejections_and_sets_bad_files_aside);
+
+const ANSWER_271: &str = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1016*^*00501*000000031*0*P*:~
+GS*HB*CLEARINGHOUSE*REVCYCLE*20261120*1016*31*X*005010X279A1~
+ST*271*0001*005010X279A1~
+BHT*0022*11*0001*20261120*1016~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*60054~
+HL*2*1*21*1~
+NM1*1P*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+HL*3*2*22*0~
+TRN*2*ELIG-1*9REVCYCLE1~
+NM1*IL*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
+DTP*291*RD8*20260101-20261231~
+EB*1*IND*30**ACME PPO~
+EB*B*IND*98***27*25*****Y~
+SE*13*0001~
+GE*1*31~
+IEA*1*000000031~
+";
+
+fn answer_277(pcn: &str) -> String {
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261121*0900*^*00501*000000041*0*P*:~
+GS*HN*CLEARINGHOUSE*REVCYCLE*20261121*0900*41*X*005010X212~
+ST*277*0001*005010X212~
+BHT*0010*08*0001*20261121*0900*DG~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*60054~
+HL*2*1*21*1~
+NM1*41*2*SPRINGFIELD BILLING*****46*REVCYCLE~
+HL*3*2*19*1~
+NM1*1P*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+HL*4*3*22*0~
+NM1*IL*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
+TRN*2*STAT-1~
+STC*A2:20*20261121**200*0~
+REF*EJ*{pcn}~
+DTP*472*D8*20261102~
+SE*15*0001~
+GE*1*41~
+IEA*1*000000041~
+"
+    )
+}
+
+/// A loopback clearinghouse API: answers POST /eligibility with a 271 and POST /claim-status
+/// with a 277 for `pcn`; keeps what it was sent.
+async fn clearinghouse(
+    pcn: std::sync::Arc<std::sync::Mutex<String>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let pcn = pcn.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    let Some(head_end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len: usize = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if buf.len() < head_end + 4 + len {
+                        continue;
+                    }
+                    let body = text[head_end + 4..].to_string();
+                    seen.lock().unwrap().push(body);
+                    let answer = if text.starts_with("POST /eligibility") {
+                        ANSWER_271.to_string()
+                    } else {
+                        answer_277(&pcn.lock().unwrap())
+                    };
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/edi-x12\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    let _ = stream.write_all(resp.as_bytes()).await;
+                    return;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn eligibility_and_claim_status_over_a_clearinghouse_api(engine: Engine) {
+    let pcn = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let url = clearinghouse(pcn.clone(), seen.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "poll_seconds = 1,",
+        &format!("poll_seconds = 1, clearinghouse_url = \"{url}\","),
+    );
+    std::fs::write(&toml, text).unwrap();
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (p, claim) = ready_claim(&s).await;
+    *pcn.lock().unwrap() = claim["patient_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let r = s
+        .post(
+            &format!(
+                "/v1/coverages/{}/eligibility",
+                claim["coverage_id"].as_str().unwrap()
+            ),
+            &json!({"provider_id": p.billing["id"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["responses"][0]["status"], "active", "{}", r.text);
+    assert_eq!(r.body["exchange_ids"].as_array().unwrap().len(), 2);
+    let sent = seen.lock().unwrap()[0].clone();
+    assert!(
+        sent.contains("ST*270*") && sent.contains("*MI*SELF123456~"),
+        "{sent}"
+    );
+
+    let r = s
+        .post(&format!("/v1/claims/{}/status", id(&claim)), &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["responses"][0]["statuses"][0]["category_code"], "A2",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["responses"][0]["claim_control_number"],
+        claim["patient_control_number"]
+    );
+    let sent = seen.lock().unwrap()[1].clone();
+    assert!(sent.contains("ST*276*"), "{sent}");
+    assert_eq!(exchanges(&s.db.url), 4);
+    let dump = crate::phi::dump_database(&s.db.url);
+    assert!(!dump.to_uppercase().contains(&FAMILY.to_uppercase()));
+}
+on_both_engines!(eligibility_and_claim_status_over_a_clearinghouse_api);

@@ -48,6 +48,8 @@ pub struct Transport {
     pub inbox: Option<PathBuf>,
     pub poll: Duration,
     pub org: Option<Uuid>,
+    /// HTTP endpoint of a clearinghouse API for real-time 270/271 and 276/277.
+    pub clearinghouse_url: Option<String>,
 }
 
 impl Transport {
@@ -67,6 +69,10 @@ impl Transport {
                 .get("org")
                 .and_then(Value::as_str)
                 .and_then(|s| Uuid::parse_str(s).ok()),
+            clearinghouse_url: config
+                .get("clearinghouse_url")
+                .and_then(Value::as_str)
+                .map(|s| s.trim_end_matches('/').to_string()),
         }
     }
 }
@@ -536,6 +542,45 @@ fn provider_ref(p: &revcycle_core::model::provider::Provider) -> canonical::Prov
     }
 }
 
+fn demographics(patient: &revcycle_core::model::patient::Patient) -> canonical::Demographics {
+    canonical::Demographics {
+        name: person_name(
+            &patient.family_name,
+            &patient.given_name,
+            patient.middle_name.as_deref(),
+        ),
+        birth_date: Some(patient.birth_date.to_string()),
+        sex: sex(&patient.sex.text()),
+        address: patient.address.as_ref().map(address),
+    }
+}
+
+/// The subscriber of a coverage (the patient when the relationship is `self`) and the
+/// relationship code.
+fn subscriber_of(
+    coverage: &revcycle_core::model::coverage::Coverage,
+    patient: &canonical::Demographics,
+) -> (canonical::Subscriber, String) {
+    let relationship = coverage.relationship.text();
+    let subscriber = match (&coverage.subscriber, relationship.as_str()) {
+        (Some(s), r) if r != "self" => canonical::Subscriber {
+            member_id: Some(coverage.member_id.clone()),
+            name: person_name(&s.family_name, &s.given_name, None),
+            birth_date: Some(s.birth_date.to_string()),
+            sex: sex(&s.sex.text()),
+            address: s.address.as_ref().map(address),
+        },
+        _ => canonical::Subscriber {
+            member_id: Some(coverage.member_id.clone()),
+            name: patient.name.clone(),
+            birth_date: patient.birth_date.clone(),
+            sex: patient.sex,
+            address: patient.address.clone(),
+        },
+    };
+    (subscriber, relationship)
+}
+
 /// The canonical submission of a stored claim: patient, coverage and subscriber decrypted
 /// through `core`, payer and providers as set up.
 fn claim_submission(
@@ -558,33 +603,8 @@ fn claim_submission(
         Some(id) => Some(providers::get(conn, org, id)?),
         None => None,
     };
-    let patient_demo = canonical::Demographics {
-        name: person_name(
-            &patient.family_name,
-            &patient.given_name,
-            patient.middle_name.as_deref(),
-        ),
-        birth_date: Some(patient.birth_date.to_string()),
-        sex: sex(&patient.sex.text()),
-        address: patient.address.as_ref().map(address),
-    };
-    let relationship = coverage.relationship.text();
-    let subscriber = match (&coverage.subscriber, relationship.as_str()) {
-        (Some(s), r) if r != "self" => canonical::Subscriber {
-            member_id: Some(coverage.member_id.clone()),
-            name: person_name(&s.family_name, &s.given_name, None),
-            birth_date: Some(s.birth_date.to_string()),
-            sex: sex(&s.sex.text()),
-            address: s.address.as_ref().map(address),
-        },
-        _ => canonical::Subscriber {
-            member_id: Some(coverage.member_id.clone()),
-            name: patient_demo.name.clone(),
-            birth_date: patient_demo.birth_date.clone(),
-            sex: patient_demo.sex,
-            address: patient_demo.address.clone(),
-        },
-    };
+    let patient_demo = demographics(&patient);
+    let (subscriber, relationship) = subscriber_of(&coverage, &patient_demo);
     let mut value = json!({
         "claim_control_number": claim.patient_control_number,
         "frequency_code": claim.frequency_code.text(),
@@ -1246,4 +1266,295 @@ mod tests {
         assert_eq!(transaction_kind(ISA.as_bytes()).as_deref(), Some("835"));
         assert_eq!(transaction_kind(b"hello"), None);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real-time eligibility (270/271) and claim status (276/277) over a clearinghouse HTTP API
+
+/// `POST /v1/coverages/{id}/eligibility`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"provider_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a03", "service_type_codes": ["30"]}))]
+pub struct EligibilityInput {
+    /// The provider asking (NM1*1P), by id.
+    pub provider_id: Uuid,
+    /// X12 service type codes (EQ01); default `30` (health benefit plan coverage).
+    pub service_type_codes: Option<Vec<String>>,
+    pub date_of_service: Option<chrono::NaiveDate>,
+}
+
+/// The payer's answer, as the connector read it (canonical schema 1), and the files exchanged.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RealTimeResult {
+    /// The request and the answer, recorded (encrypted).
+    pub exchange_ids: Vec<Uuid>,
+    /// Canonical `EligibilityResponse`s or `ClaimStatusResponse`s.
+    #[schema(value_type = Vec<Object>)]
+    pub responses: Vec<Value>,
+    #[serde(skip)]
+    pub patient_id: Uuid,
+}
+
+impl Mask for RealTimeResult {
+    fn mask(&mut self, _: &View) {}
+}
+
+impl Discloses for RealTimeResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        if !self.responses.is_empty() {
+            d.fields.insert("subscriber");
+            d.fields.insert("member_id");
+        }
+    }
+}
+
+/// Posts an X12 request to the clearinghouse and returns its answer. Plain HTTP only to a
+/// loopback address: the body is PHI.
+async fn post_to_clearinghouse(
+    state: &AppState,
+    link: &PayerLink,
+    path: &str,
+    body: String,
+) -> ApiResult<Vec<u8>> {
+    let base = link.transport.clearinghouse_url.clone().ok_or_else(|| {
+        ApiError::Core(CoreError::Unavailable(
+            "the payer connector has no clearinghouse_url configured".into(),
+        ))
+    })?;
+    let url = reqwest::Url::parse(&format!("{base}{path}")).map_err(|_| {
+        ApiError::Core(CoreError::Unavailable(
+            "clearinghouse_url is not a URL".into(),
+        ))
+    })?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() != "https" && !loopback {
+        return Err(ApiError::Core(CoreError::Unavailable(
+            "clearinghouse_url must be https (plain http only on loopback)".into(),
+        )));
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(state.connectors.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|_| ApiError::Internal)?;
+    let resp = client
+        .post(url)
+        .header("content-type", "application/edi-x12")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            tracing::warn!(timeout = e.is_timeout(), "clearinghouse request failed");
+            ApiError::BadGateway("the clearinghouse did not answer".into())
+        })?;
+    if !resp.status().is_success() {
+        return Err(ApiError::BadGateway(format!(
+            "the clearinghouse answered {}",
+            resp.status().as_u16()
+        )));
+    }
+    resp.bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| ApiError::BadGateway("the clearinghouse's answer was cut short".into()))
+}
+
+/// Request out, answer in: the plugin builds the request, the clearinghouse answers, the
+/// plugin reads the answer; both files are recorded with the request's audit event.
+#[allow(clippy::too_many_arguments)]
+async fn real_time(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    op: &'static str,
+    path: &str,
+    kinds: (&'static str, &'static str),
+    request: Value,
+    patient_id: Uuid,
+) -> ApiResult<RealTimeResult> {
+    let link = payer_link(state)?;
+    let org = who.org;
+    let pool = state.pool.clone();
+    let control = web::block(move || -> CoreResult<u32> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        x12_exchanges::next_control_number(&mut conn, org)
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    let input = json!({"requests": [request], "control_number": control});
+    let out = call(
+        state,
+        &link,
+        op,
+        serde_json::to_vec(&input).map_err(|_| ApiError::Internal)?,
+    )
+    .await?;
+    let x12 = out["x12"]
+        .as_str()
+        .ok_or_else(|| ApiError::BadGateway("the connector built no request".into()))?
+        .to_string();
+    let answer = post_to_clearinghouse(state, &link, path, x12.clone()).await?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let parsed = call(
+        state,
+        &link,
+        op,
+        serde_json::to_vec(&json!({ "x12": text })).map_err(|_| ApiError::Internal)?,
+    )
+    .await?;
+    let responses = parsed["responses"].as_array().cloned().unwrap_or_default();
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let icn = format!("{control:09}");
+    let ids = web::block(move || -> CoreResult<Vec<Uuid>> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        store::write_transaction(&mut conn, |c| {
+            let sent = x12_exchanges::record(
+                c,
+                &keyring,
+                org,
+                &ExchangeInput {
+                    direction: "out",
+                    kind: kinds.0.into(),
+                    interchange_control_number: Some(icn.clone()),
+                    group_control_number: Some(control.to_string()),
+                    status: "sent".into(),
+                    ..Default::default()
+                },
+                x12.as_bytes(),
+            )?;
+            let (ricn, rgcn) = control_numbers(&answer);
+            let got = x12_exchanges::record(
+                c,
+                &keyring,
+                org,
+                &ExchangeInput {
+                    direction: "in",
+                    kind: kinds.1.into(),
+                    interchange_control_number: ricn,
+                    group_control_number: rgcn,
+                    status: "processed".into(),
+                    ..Default::default()
+                },
+                &answer,
+            )?;
+            let mut d = Disclosed::default();
+            d.patient_ids.insert(patient_id);
+            audit.append_in_tx(c, 200, Some(sent.id), &d)?;
+            Ok(vec![sent.id, got.id])
+        })
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    Ok(RealTimeResult {
+        exchange_ids: ids,
+        responses,
+        patient_id,
+    })
+}
+
+/// Eligibility of a coverage, asked of the payer in real time (270 out, 271 in).
+pub async fn check_eligibility(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    coverage_id: Uuid,
+    input: EligibilityInput,
+) -> ApiResult<RealTimeResult> {
+    let org = who.org;
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let (request, patient_id) = web::block(move || -> CoreResult<(Value, Uuid)> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let conn = &mut conn;
+        let coverage = coverages::get(conn, &keyring, org, coverage_id)?;
+        let patient = patients::get(conn, &keyring, org, coverage.patient_id)?;
+        let payer = payers::get(conn, org, coverage.payer_id)?;
+        let provider = match providers::get(conn, org, input.provider_id) {
+            Err(CoreError::NotFound { .. }) => {
+                return Err(CoreError::invalid("/provider_id", "no such provider"));
+            }
+            other => other?,
+        };
+        let demo = demographics(&patient);
+        let (subscriber, relationship) = subscriber_of(&coverage, &demo);
+        let request = json!({
+            "trace_number": Uuid::now_v7().simple().to_string()[..30].to_string(),
+            "payer": {"name": payer.name, "payer_id": payer.payer_code},
+            "provider": provider_ref(&provider),
+            "subscriber": subscriber,
+            "dependent": if relationship == "self" { Value::Null } else { serde_json::to_value(&demo).unwrap_or(Value::Null) },
+            "service_type_codes": input.service_type_codes.unwrap_or_else(|| vec!["30".into()]),
+            "date_of_service": input.date_of_service.map(|d| d.to_string()),
+        });
+        Ok((request, patient.id))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    real_time(
+        state,
+        who,
+        audit,
+        "check_eligibility",
+        "/eligibility",
+        ("270", "271"),
+        request,
+        patient_id,
+    )
+    .await
+}
+
+/// A claim's status, asked of the payer in real time (276 out, 277 in).
+pub async fn claim_status(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    claim_id: Uuid,
+) -> ApiResult<RealTimeResult> {
+    let org = who.org;
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let (request, patient_id) = web::block(move || -> CoreResult<(Value, Uuid)> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let conn = &mut conn;
+        let claim = claims::get(conn, org, claim_id)?;
+        let (submission, patient_id) = claim_submission(conn, &keyring, org, &claim)?;
+        let billing = providers::get(conn, org, claim.billing_provider_id)?;
+        let request = json!({
+            "trace_number": Uuid::now_v7().simple().to_string()[..30].to_string(),
+            "payer": submission.payer,
+            "provider": provider_ref(&billing),
+            "subscriber": submission.subscriber,
+            "patient": submission.patient,
+            "claim_control_number": claim.patient_control_number,
+            "total_charge": claim.total_charge.to_string(),
+            "service_period": {"start": claim.service_date_from.to_string(),
+                               "end": claim.service_date_to.to_string()},
+        });
+        Ok((request, patient_id))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    real_time(
+        state,
+        who,
+        audit,
+        "claim_status",
+        "/claim-status",
+        ("276", "277"),
+        request,
+        patient_id,
+    )
+    .await
 }

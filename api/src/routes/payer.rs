@@ -7,13 +7,19 @@ use utoipa::IntoParams;
 
 use crate::audit::AuditedInTx;
 use crate::authz::{Authorized, act, res};
-use crate::connectors::payer::{self, RemittanceImport, SubmitInput, SubmitResult};
+use crate::connectors::payer::{
+    self, EligibilityInput, RealTimeResult, RemittanceImport, SubmitInput, SubmitResult,
+};
 use crate::extract::{FeedBody, JsonBody};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
+use uuid::Uuid;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(import_remittance).service(submit_claims);
+    cfg.service(import_remittance)
+        .service(submit_claims)
+        .service(check_eligibility)
+        .service(claim_status);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,6 +101,56 @@ pub async fn submit_claims(
     body: JsonBody<SubmitInput>,
 ) -> ApiResult<HttpResponse> {
     let result = payer::submit_claims(&state, &who, audit, body.value).await?;
+    let mut resp = HttpResponse::Ok().json(&result);
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
+/// Check a coverage's eligibility with the payer (270/271)
+///
+/// Builds a 270 from the coverage, its patient and subscriber, the payer and the asking
+/// provider through the payer connector, sends it to the clearinghouse's HTTP API
+/// (`clearinghouse_url` in the connector's config) and answers with the 271 as canonical
+/// eligibility responses (status, plan, benefits, rejections). Both files are recorded,
+/// encrypted. Needs read on coverages.
+#[utoipa::path(tag = "coverages", request_body = EligibilityInput,
+    params(("id" = Uuid, Path, description = "Coverage id")),
+    responses((status = 200, description = "The payer's answer", body = RealTimeResult),
+        (status = 404, description = "No such coverage", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The clearinghouse or the connector failed", body = Problem,
+            content_type = "application/problem+json")))]
+#[post("/coverages/{id}/eligibility")]
+pub async fn check_eligibility(
+    state: web::Data<AppState>,
+    Authorized { who, audit, .. }: Authorized<res::Coverage, act::Read>,
+    id: web::Path<Uuid>,
+    body: JsonBody<EligibilityInput>,
+) -> ApiResult<HttpResponse> {
+    let result = payer::check_eligibility(&state, &who, audit, id.into_inner(), body.value).await?;
+    let mut resp = HttpResponse::Ok().json(&result);
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
+/// Ask the payer for a claim's status (276/277)
+///
+/// Builds a 276 for the claim through the payer connector, sends it to the clearinghouse's
+/// HTTP API and answers with the 277 as canonical claim status responses (category and status
+/// codes, amounts, dates). Both files are recorded, encrypted. The claim's own status is not
+/// changed. Needs read on claims.
+#[utoipa::path(tag = "billing",
+    params(("id" = Uuid, Path, description = "Claim id")),
+    responses((status = 200, description = "The payer's answer", body = RealTimeResult),
+        (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The clearinghouse or the connector failed", body = Problem,
+            content_type = "application/problem+json")))]
+#[post("/claims/{id}/status")]
+pub async fn claim_status(
+    state: web::Data<AppState>,
+    Authorized { who, audit, .. }: Authorized<res::Claim, act::Read>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let result = payer::claim_status(&state, &who, audit, id.into_inner()).await?;
     let mut resp = HttpResponse::Ok().json(&result);
     resp.extensions_mut().insert(AuditedInTx);
     Ok(resp)

@@ -255,7 +255,10 @@ mod tests {
         };
         let file = b"ISA*00*...NM1*QC*1*ZEBULONOVICH~";
         let e = record(&mut conn, &keyring, org, &input, file).unwrap();
-        assert_eq!(raw(&mut conn, &keyring, org, e.id).unwrap().as_bytes(), file);
+        assert_eq!(
+            raw(&mut conn, &keyring, org, e.id).unwrap().as_bytes(),
+            file
+        );
         let ct: Vec<u8> = x12_exchanges::table
             .select(x12_exchanges::raw_ct)
             .get_result(&mut conn)
@@ -267,6 +270,9 @@ mod tests {
         let keys = keyring.keys(&mut conn, org).unwrap();
         assert_eq!(rotate_batch(&mut conn, &keys, org, 10).unwrap(), 1);
         assert_eq!(count_not_under(&mut conn, org, r.to_version).unwrap(), 0);
-        assert_eq!(raw(&mut conn, &keyring, org, e.id).unwrap().as_bytes(), file);
+        assert_eq!(
+            raw(&mut conn, &keyring, org, e.id).unwrap().as_bytes(),
+            file
+        );
     }
 }
