@@ -807,15 +807,17 @@ pub async fn submit_claims(
         .ok_or_else(|| ApiError::BadGateway("the connector returned no 837P".into()))?
         .to_string();
     let icn = format!("{control:09}");
-    // 3. Write the file (temporary name, then rename: a reader never sees half a file).
+    // 3. Write the file under a hidden temporary name (a transfer agent skips dot files); it
+    // is renamed into place only once the claims are recorded as submitted, so a failure on
+    // either side never leaves a sent file for claims still `ready`.
     let file_name = format!("837P-{icn}-{}.x12", Uuid::now_v7().simple());
     let path = outbox.join(&file_name);
     let tmp = outbox.join(format!(".{file_name}.tmp"));
     let bytes = x12.clone().into_bytes();
+    let tmp2 = tmp.clone();
     web::block(move || -> std::io::Result<()> {
-        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-        std::fs::write(&tmp, &bytes)?;
-        std::fs::rename(&tmp, &path)
+        std::fs::create_dir_all(tmp2.parent().unwrap_or(Path::new(".")))?;
+        std::fs::write(&tmp2, &bytes)
     })
     .await
     .map_err(|_| ApiError::Internal)?
@@ -831,7 +833,7 @@ pub async fn submit_claims(
     let actor = who.subject.clone();
     let fname = file_name.clone();
     let icn2 = icn.clone();
-    let (exchange_id, submitted) = web::block(move || -> CoreResult<_> {
+    let recorded = web::block(move || -> CoreResult<_> {
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
@@ -888,7 +890,21 @@ pub async fn submit_claims(
         })
     })
     .await
-    .map_err(|_| ApiError::Internal)??;
+    .map_err(|_| ApiError::Internal)?;
+    let (exchange_id, submitted) = match recorded {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = std::fs::rename(&tmp, &path) {
+        // Recorded as submitted but not in place: say so loudly (no PHI in the message).
+        tracing::error!(error = %e.kind(), file = %file_name, "moving an 837P into the outbox failed; the claims are recorded as submitted");
+        return Err(ApiError::Core(CoreError::Unavailable(
+            "the 837P was recorded but could not be moved into the outbox".into(),
+        )));
+    }
     results.extend(submitted);
     Ok(SubmitResult {
         exchange_id: Some(exchange_id),
@@ -944,6 +960,9 @@ pub fn spawn_inbox_poller(state: web::Data<AppState>) -> Result<(), String> {
     Ok(())
 }
 
+/// How long an inbox file must have been unchanged before it is picked up.
+const SETTLE: Duration = Duration::from_millis(500);
+
 fn inbox_principal(org: OrgId) -> Principal {
     Principal {
         subject: "x12-inbox".into(),
@@ -956,7 +975,8 @@ fn inbox_principal(org: OrgId) -> Principal {
     }
 }
 
-/// One pass over the inbox: every regular file not starting with `.` is claimed by renaming it
+/// One pass over the inbox: every regular file not starting with `.` (and unchanged for a
+/// moment) is claimed by renaming it
 /// into `processed/` (atomic: two servers never both get it), then applied; a file that fails
 /// moves on to `failed/`.
 pub async fn poll_once(
@@ -972,6 +992,17 @@ pub async fn poll_once(
         }
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') {
+            continue;
+        }
+        // A file still being written (an upload that is not renamed into place) is left for
+        // the next pass until it has been still for a moment.
+        let settled = entry
+            .metadata()?
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_none_or(|age| age >= SETTLE);
+        if !settled {
             continue;
         }
         names.push(name);
