@@ -523,3 +523,75 @@ async fn eligibility_and_claim_status_over_a_clearinghouse_api(engine: Engine) {
     assert!(!dump.to_uppercase().contains(&FAMILY.to_uppercase()));
 }
 on_both_engines!(eligibility_and_claim_status_over_a_clearinghouse_api);
+
+/// A 277CA accepting the claim `pcn` (2200D TRN02 echoes CLM01; STC category A2).
+fn accepting_277ca(pcn: &str) -> String {
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261121*0900*^*00501*000000042*0*P*:~
+GS*HN*CLEARINGHOUSE*REVCYCLE*20261121*0900*42*X*005010X214~
+ST*277*0001*005010X214~
+BHT*0085*08*BATCH42*20261121*0900*TH~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*60054~
+TRN*1*0091182~
+DTP*050*D8*20261121~
+DTP*009*D8*20261121~
+HL*2*1*21*1~
+NM1*41*2*SPRINGFIELD BILLING*****46*REVCYCLE~
+TRN*2*000000001~
+STC*A1:19:PR*20261121*WQ*200~
+QTY*90*1~
+AMT*YU*200~
+HL*3*2*19*1~
+NM1*85*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+HL*4*3*PT~
+NM1*QC*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
+TRN*2*{pcn}~
+STC*A2:20:PR*20261121*WQ*200~
+REF*1K*PAYER-ICN-1~
+DTP*472*D8*20261102~
+SE*22*0001~
+GE*1*42~
+IEA*1*000000042~
+"
+    )
+}
+
+async fn inbox_applies_277ca_acceptance(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let pcn = claim["patient_control_number"].as_str().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::write(inbox.join("ack-2.277"), accepting_277ca(pcn)).unwrap();
+    let claim_path = format!("/v1/claims/{}", id(&claim));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = s.get(&claim_path).await;
+        if c.body["status"] == "accepted" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 277CA was not applied (claim {}); log:\n{}",
+            c.body["status"],
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(inbox.join("processed/ack-2.277").exists());
+    assert_eq!(exchanges(&s.db.url), 2);
+}
+on_both_engines!(inbox_applies_277ca_acceptance);

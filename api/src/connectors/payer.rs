@@ -1255,10 +1255,16 @@ async fn apply_277(
         serde_json::from_value(out["responses"].clone()).unwrap_or_default();
     let org = who.org;
     let plan = move |c: &mut DbConnection| -> CoreResult<Vec<(Uuid, ClaimStatus, String)>> {
-        let pcns: Vec<String> = responses
-            .iter()
-            .map(|r| r.claim_control_number.clone())
-            .collect();
+        // The claim is named by REF*EJ (patient account number) or, in a 277CA, by the
+        // 2200D TRN02 that echoes CLM01.
+        let key = |r: &canonical::ClaimStatusResponse| -> String {
+            if r.claim_control_number.trim().is_empty() {
+                r.trace_number.clone().unwrap_or_default()
+            } else {
+                r.claim_control_number.clone()
+            }
+        };
+        let pcns: Vec<String> = responses.iter().map(key).collect();
         let found = claims::by_control_numbers(c, org, &pcns)?;
         let mut moves = Vec::new();
         for r in &responses {
@@ -1271,9 +1277,10 @@ async fn apply_277(
                 c if c.starts_with('R') => ClaimStatus::Rejected,
                 _ => continue,
             };
+            let pcn = key(r).trim().to_ascii_uppercase();
             for claim in found
                 .iter()
-                .filter(|c| c.patient_control_number == r.claim_control_number)
+                .filter(|c| c.patient_control_number.to_ascii_uppercase() == pcn)
             {
                 moves.push((claim.id, to, format!("277CA category {cat}")));
             }
