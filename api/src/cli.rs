@@ -585,6 +585,9 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         if let Some(jwks) = jwks {
             actix_web::rt::spawn(jwks.refresh_periodically());
         }
+        if let Err(reason) = crate::connectors::payer::spawn_inbox_poller(state.clone()) {
+            tracing::error!(%reason, "the payer inbox is not polled");
+        }
         if let Some(settings) = mllp {
             let state = state.clone();
             actix_web::rt::spawn(async move {

@@ -234,9 +234,9 @@ mod tests {
                 }
                 // Every write carries a body, except commands that take none: admin commands,
                 // and billing commands on one record (scrub a claim, post a remittance, bill
-                // the secondary payer).
+                // the secondary payer, ask the payer for a claim's status).
                 let command = path.starts_with("/v1/admin/")
-                    || ["/scrub", "/post", "/secondary"]
+                    || ["/scrub", "/post", "/secondary", "/status"]
                         .iter()
                         .any(|verb| path.ends_with(verb));
                 if (method == "post" || method == "put") && !command {

@@ -10,6 +10,7 @@ mod errors;
 mod fixtures;
 mod jwks;
 mod master_key;
+mod payer;
 mod phi;
 mod readme;
 mod resources;

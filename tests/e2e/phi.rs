@@ -65,6 +65,7 @@ pub fn dump_database(url: &str) -> String {
         "idempotency_keys",
         "audit_events",
         "audit_event_patients",
+        "x12_exchanges",
     ];
     let mut out = String::new();
     for table in tables {

@@ -103,6 +103,7 @@ pub const PLUGINS: &[&str] = &[
     "revcycle-connector-hl7v2",
     "revcycle-connector-echo",
     "revcycle-connector-wrong-abi",
+    "revcycle-connector-x12",
 ];
 
 /// Path of a plugin's shared library (all of [`PLUGINS`] are built once per test process).

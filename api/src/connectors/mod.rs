@@ -8,6 +8,7 @@
 
 pub mod import;
 pub mod mllp;
+pub mod payer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct Connector {
     pub name: String,
     pub path: String,
     pub sha256: String,
+    /// The `config` table given to the plugin (the host reads its transport keys).
+    pub config: serde_json::Value,
     pub state: State,
 }
 
@@ -112,6 +115,7 @@ impl Connectors {
                 name: spec.name.clone(),
                 path: spec.path.display().to_string(),
                 sha256: spec.sha256.clone(),
+                config: resolve_dirs(&spec.config, path.parent()),
                 state,
             });
         }
@@ -152,6 +156,22 @@ impl Connectors {
             })
             .collect()
     }
+}
+
+/// The plugin's config with relative `outbox`/`inbox` directories resolved against the
+/// directory of `connectors.toml`.
+fn resolve_dirs(config: &serde_json::Value, base: Option<&Path>) -> serde_json::Value {
+    let mut config = config.clone();
+    for key in ["outbox", "inbox"] {
+        if let (Some(serde_json::Value::String(dir)), Some(base)) = (config.get(key), base) {
+            let dir = Path::new(dir);
+            if dir.is_relative() {
+                let joined = base.join(dir).display().to_string();
+                config[key] = serde_json::Value::String(joined);
+            }
+        }
+    }
+    config
 }
 
 /// Calls a plugin on the blocking pool, giving up after `timeout` (the call itself runs on:

@@ -15,6 +15,7 @@ pub mod encounters;
 pub mod health;
 pub mod keys;
 pub mod patients;
+pub mod payer;
 pub mod payers;
 pub mod providers;
 pub mod remittances;
@@ -44,6 +45,7 @@ impl PageQuery {
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(
         utoipa_actix_web::scope("/v1")
+            .configure(payer::configure)
             .configure(payers::configure)
             .configure(providers::configure)
             .configure(patients::configure)

@@ -101,7 +101,8 @@ pub fn unfinished(conn: &mut DbConnection) -> CoreResult<Vec<Rotation>> {
 fn remaining(conn: &mut DbConnection, org: OrgId, version: i32) -> CoreResult<i64> {
     Ok(patients::count_not_under(conn, org, version)?
         + coverages::count_not_under(conn, org, version)?
-        + idempotency::count_not_under(conn, org, version)?)
+        + idempotency::count_not_under(conn, org, version)?
+        + super::x12_exchanges::count_not_under(conn, org, version)?)
 }
 
 /// Starts a rotation for the org (new data-key version, progress row), or returns the one
@@ -152,6 +153,7 @@ pub fn step(
         let mut done = patients::rotate_batch(conn, &keys, org, batch)?;
         done += coverages::rotate_batch(conn, &keys, org, batch)?;
         done += idempotency::rotate_batch(conn, &keys, org, batch)?;
+        done += super::x12_exchanges::rotate_batch(conn, &keys, org, batch)?;
         let left = remaining(conn, org, rotation.to_version)?;
         let t = now();
         let finished = left == 0;

@@ -388,6 +388,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    x12_exchanges (id) {
+        id -> Text,
+        org_id -> Text,
+        direction -> Text,
+        kind -> Text,
+        file_name -> Nullable<Text>,
+        interchange_control_number -> Nullable<Text>,
+        group_control_number -> Nullable<Text>,
+        transaction_control_number -> Nullable<Text>,
+        claim_ids -> Text,
+        status -> Text,
+        raw_ct -> Binary,
+        key_version -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -412,4 +430,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     unmatched_remittance_claims,
     payment_plans,
     claim_cob,
+    x12_exchanges,
 );

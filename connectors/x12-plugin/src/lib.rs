@@ -1,0 +1,471 @@
+//! Payer connector plugin (X12 5010), name `x12`, kind `payer`. It builds and parses X12 with
+//! `revcycle-x12`; moving files (outbox/inbox directories, HTTP) is the host's job, configured
+//! next to this plugin.
+//!
+//! # Configuration (JSON at create)
+//!
+//! All optional: `sender_id`, `receiver_id` (ISA06/ISA08 and GS02/GS03, default `REVCYCLE` /
+//! `CLEARINGHOUSE`), `sender_qualifier`, `receiver_qualifier` (default `ZZ`),
+//! `submitter_name`, `submitter_id` (1000A NM109, default the sender id), `contact_name`,
+//! `contact_phone`, `receiver_name` (1000B), `production` (ISA15, default false),
+//! `ack_requested` (ISA14, default false). The host's keys `outbox`, `inbox` (and others) are
+//! ignored here.
+//!
+//! # Operations
+//!
+//! - `submit_claims`: `{claims: [ClaimSubmission], control_number, sender_id?, receiver_id?,
+//!   date? (CCYYMMDD), time? (HHMM), claim_filing_indicator?}` ->
+//!   `{x12: "<837P>", receipt: SubmissionReceipt}`.
+//! - `parse_remittance`: raw 835 bytes, or `{x12: "..."}` -> `{remittances: [Remittance]}`.
+//! - `check_eligibility`: `{requests: [EligibilityRequest], control_number}` -> `{x12: "<270>"}`;
+//!   or `{x12: "<271>"}` -> `{responses: [EligibilityResponse]}`.
+//! - `claim_status`: `{requests: [ClaimStatusRequest], control_number}` -> `{x12: "<276>"}`;
+//!   or `{x12: "<277>"}` (also a 277CA) -> `{responses: [ClaimStatusResponse]}`.
+//! - `parse_ack`: raw 999/TA1 bytes or `{x12}` -> `{ta1: [...], ack999: [...]}`.
+//!
+//! Malformed X12 is an `invalid_input` error naming the segment number, segment id and reason,
+//! never an element value.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use revcycle_connector_abi::canonical::v1::{
+    ClaimStatusRequest, ClaimSubmission, EligibilityRequest,
+};
+use revcycle_connector_abi::{
+    Connector, ConnectorError, ConnectorKind, export_connector, parse_input, to_output,
+};
+use revcycle_x12::writer::Envelope;
+use revcycle_x12::x837p::{Batch837, Receiver, Submitter};
+use revcycle_x12::{Delimiters, GroupHeader, InterchangeHeader, X12Error};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The connector instance: its configuration.
+#[derive(Clone, Debug)]
+pub struct X12Connector {
+    config: Config,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+struct Config {
+    sender_id: String,
+    receiver_id: String,
+    sender_qualifier: String,
+    receiver_qualifier: String,
+    submitter_name: String,
+    submitter_id: Option<String>,
+    contact_name: String,
+    contact_phone: String,
+    receiver_name: String,
+    production: bool,
+    ack_requested: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sender_id: "REVCYCLE".into(),
+            receiver_id: "CLEARINGHOUSE".into(),
+            sender_qualifier: "ZZ".into(),
+            receiver_qualifier: "ZZ".into(),
+            submitter_name: "Revcycle".into(),
+            submitter_id: None,
+            contact_name: "Billing Office".into(),
+            contact_phone: "8005550100".into(),
+            receiver_name: "Clearinghouse".into(),
+            production: false,
+            ack_requested: false,
+        }
+    }
+}
+
+/// The envelope fields an outbound operation may override.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EnvelopeInput {
+    control_number: Option<u32>,
+    sender_id: Option<String>,
+    receiver_id: Option<String>,
+    date: Option<String>,
+    time: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SubmitInput {
+    claims: Vec<ClaimSubmission>,
+    #[serde(flatten)]
+    envelope: EnvelopeInput,
+    #[serde(default)]
+    claim_filing_indicator: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct X12Input {
+    x12: String,
+}
+
+#[derive(Deserialize)]
+struct EligibilityInput {
+    #[serde(default)]
+    requests: Vec<EligibilityRequest>,
+    #[serde(default)]
+    x12: Option<String>,
+    #[serde(flatten)]
+    envelope: EnvelopeInput,
+}
+
+#[derive(Deserialize)]
+struct StatusInput {
+    #[serde(default)]
+    requests: Vec<ClaimStatusRequest>,
+    #[serde(default)]
+    x12: Option<String>,
+    #[serde(flatten)]
+    envelope: EnvelopeInput,
+}
+
+/// An X12 error as a connector error: segment number, id and reason (never values).
+pub fn x12_error(e: X12Error) -> ConnectorError {
+    ConnectorError::invalid_input(e.to_string())
+}
+
+/// The X12 text of an input: raw X12 (starts with `ISA` after whitespace), or JSON `{x12}`.
+fn x12_text(input: &[u8]) -> Result<Vec<u8>, ConnectorError> {
+    let start = input
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(input.len());
+    if input[start..].starts_with(b"ISA") {
+        return Ok(input[start..].to_vec());
+    }
+    if input[start..].starts_with(b"{") {
+        let v: X12Input = parse_input(input)?;
+        return Ok(v.x12.trim_start().as_bytes().to_vec());
+    }
+    Err(ConnectorError::invalid_input(
+        "X12 segment 1 (?): the input does not start with an ISA segment",
+    ))
+}
+
+/// Current UTC date `CCYYMMDD` and time `HHMM`.
+fn now_date_time() -> (String, String) {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        format!("{y:04}{m:02}{d:02}"),
+        format!("{:02}{:02}", rem / 3600, (rem % 3600) / 60),
+    )
+}
+
+fn valid_date(d: &str) -> bool {
+    d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn valid_time(t: &str) -> bool {
+    t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl X12Connector {
+    /// Reads and checks the configuration.
+    pub fn from_config(config: &Value) -> Result<Self, ConnectorError> {
+        let config: Config = if config.is_null() {
+            Config::default()
+        } else {
+            serde_json::from_value(config.clone()).map_err(|_| {
+                ConnectorError::invalid_config(
+                    "x12 configuration: sender/receiver ids and names must be strings, \
+                     production and ack_requested booleans",
+                )
+            })?
+        };
+        for (what, id) in [
+            ("sender_id", &config.sender_id),
+            ("receiver_id", &config.receiver_id),
+        ] {
+            if id.trim().is_empty() || id.len() > 15 {
+                return Err(ConnectorError::invalid_config(format!(
+                    "{what} must have 1 to 15 characters"
+                )));
+            }
+        }
+        Ok(X12Connector { config })
+    }
+
+    fn envelope(&self, e: &EnvelopeInput, functional_id: &str) -> Result<Envelope, ConnectorError> {
+        let control = e
+            .control_number
+            .ok_or_else(|| ConnectorError::invalid_input("control_number is required"))?;
+        if control == 0 || control > 999_999_999 {
+            return Err(ConnectorError::invalid_input(
+                "control_number must be between 1 and 999999999",
+            ));
+        }
+        let (now_d, now_t) = now_date_time();
+        let date = e.date.clone().unwrap_or(now_d);
+        let time = e.time.clone().unwrap_or(now_t);
+        if !valid_date(&date) || !valid_time(&time) {
+            return Err(ConnectorError::invalid_input(
+                "date must be CCYYMMDD and time HHMM",
+            ));
+        }
+        let sender = e
+            .sender_id
+            .clone()
+            .unwrap_or_else(|| self.config.sender_id.clone());
+        let receiver = e
+            .receiver_id
+            .clone()
+            .unwrap_or_else(|| self.config.receiver_id.clone());
+        for id in [&sender, &receiver] {
+            if id.trim().is_empty() || id.len() > 15 {
+                return Err(ConnectorError::invalid_input(
+                    "sender_id and receiver_id must have 1 to 15 characters",
+                ));
+            }
+        }
+        Ok(Envelope {
+            interchange: InterchangeHeader {
+                sender_qualifier: self.config.sender_qualifier.clone(),
+                sender_id: sender.clone(),
+                receiver_qualifier: self.config.receiver_qualifier.clone(),
+                receiver_id: receiver.clone(),
+                date: date[2..].to_owned(),
+                time: time.clone(),
+                control_number: control,
+                ack_requested: self.config.ack_requested,
+                production: self.config.production,
+            },
+            group: GroupHeader {
+                functional_id: functional_id.into(),
+                sender_code: sender,
+                receiver_code: receiver,
+                date,
+                time,
+                control_number: control,
+                version: String::new(),
+            },
+            transaction_control_number: format!("{:04}", control % 10_000),
+        })
+    }
+
+    /// `submit_claims`: one 837P interchange for all claims.
+    pub fn submit_claims(&self, input: &[u8]) -> Result<Value, ConnectorError> {
+        let input: SubmitInput = parse_input(input)?;
+        if input.claims.is_empty() {
+            return Err(ConnectorError::invalid_input("claims must not be empty"));
+        }
+        let env = self.envelope(&input.envelope, "HC")?;
+        let mut batch = Batch837::new(
+            env.interchange,
+            env.group,
+            Submitter {
+                name: self.config.submitter_name.clone(),
+                id: self
+                    .config
+                    .submitter_id
+                    .clone()
+                    .unwrap_or_else(|| self.config.sender_id.clone()),
+                contact_name: self.config.contact_name.clone(),
+                phone: self.config.contact_phone.clone(),
+                email: None,
+            },
+            Receiver {
+                name: self.config.receiver_name.clone(),
+                id: self.config.receiver_id.clone(),
+            },
+        );
+        batch.transaction_control_number = env.transaction_control_number;
+        if let Some(f) = input.claim_filing_indicator {
+            batch.claim_filing_indicator = f;
+        }
+        let (bytes, summary) = revcycle_x12::x837p::write_837p(
+            Vec::new(),
+            &batch,
+            &input.claims,
+            Delimiters::default(),
+            true,
+        )
+        .map_err(x12_error)?;
+        let x12 = String::from_utf8(bytes)
+            .map_err(|_| ConnectorError::internal("the 837P is not UTF-8"))?;
+        Ok(json!({
+            "x12": x12,
+            "receipt": summary.receipt(None),
+            "interchange_control_number": summary.interchange_control_number,
+            "group_control_number": batch.group.control_number.to_string(),
+            "transaction_control_number": batch.transaction_control_number,
+        }))
+    }
+
+    /// `check_eligibility`: a 270 out, or a 271 in.
+    pub fn check_eligibility(&self, input: &[u8]) -> Result<Value, ConnectorError> {
+        let input: EligibilityInput = parse_input(input)?;
+        if let Some(x12) = input.x12 {
+            let responses = revcycle_x12::eligibility::parse_271(x12.trim_start().as_bytes())
+                .map_err(x12_error)?;
+            return Ok(json!({ "responses": responses }));
+        }
+        if input.requests.is_empty() {
+            return Err(ConnectorError::invalid_input(
+                "give requests (to build a 270) or x12 (a 271 to parse)",
+            ));
+        }
+        let env = self.envelope(&input.envelope, "HS")?;
+        let originator = format!("9{:0>9}", digits_or(&self.config.sender_id));
+        let out =
+            revcycle_x12::eligibility::write_270(Vec::new(), &env, &originator, &input.requests)
+                .map_err(x12_error)?;
+        let x12 = String::from_utf8(out).map_err(|_| ConnectorError::internal("270 not UTF-8"))?;
+        Ok(json!({
+            "x12": x12,
+            "interchange_control_number": format!("{:09}", env.interchange.control_number),
+        }))
+    }
+
+    /// `claim_status`: a 276 out, or a 277 (277CA) in.
+    pub fn claim_status(&self, input: &[u8]) -> Result<Value, ConnectorError> {
+        let input: StatusInput = parse_input(input)?;
+        if let Some(x12) = input.x12 {
+            let responses =
+                revcycle_x12::status::parse_277(x12.trim_start().as_bytes()).map_err(x12_error)?;
+            return Ok(json!({ "responses": responses }));
+        }
+        if input.requests.is_empty() {
+            return Err(ConnectorError::invalid_input(
+                "give requests (to build a 276) or x12 (a 277 to parse)",
+            ));
+        }
+        let env = self.envelope(&input.envelope, "HR")?;
+        let receiver = revcycle_x12::status::InformationReceiver {
+            name: self.config.submitter_name.clone(),
+            id: self
+                .config
+                .submitter_id
+                .clone()
+                .unwrap_or_else(|| self.config.sender_id.clone()),
+        };
+        let out = revcycle_x12::status::write_276(Vec::new(), &env, &receiver, &input.requests)
+            .map_err(x12_error)?;
+        let x12 = String::from_utf8(out).map_err(|_| ConnectorError::internal("276 not UTF-8"))?;
+        Ok(json!({
+            "x12": x12,
+            "interchange_control_number": format!("{:09}", env.interchange.control_number),
+        }))
+    }
+}
+
+/// The digits of `s`, or `0` when it has none (TRN03 originator ids are numeric).
+fn digits_or(s: &str) -> String {
+    let d: String = s.chars().filter(char::is_ascii_digit).take(9).collect();
+    if d.is_empty() { "0".into() } else { d }
+}
+
+/// `parse_remittance`.
+pub fn parse_remittance(input: &[u8]) -> Result<Value, ConnectorError> {
+    let text = x12_text(input)?;
+    let remittances = revcycle_x12::x835::parse_835_bytes(&text).map_err(x12_error)?;
+    Ok(json!({ "remittances": remittances }))
+}
+
+/// `parse_ack`: TA1 and 999 acknowledgments.
+pub fn parse_ack(input: &[u8]) -> Result<Value, ConnectorError> {
+    let text = x12_text(input)?;
+    let acks = revcycle_x12::ack::parse_acks(text.as_slice()).map_err(x12_error)?;
+    let ta1: Vec<Value> = acks
+        .ta1
+        .iter()
+        .map(|t| {
+            json!({
+                "control_number": t.control_number,
+                "date": t.date,
+                "time": t.time,
+                "status": t.status,
+                "note_code": t.note_code,
+                "accepted": t.accepted(),
+            })
+        })
+        .collect();
+    let ack999: Vec<Value> = acks
+        .ack999
+        .iter()
+        .map(|a| {
+            json!({
+                "functional_id": a.functional_id,
+                "group_control_number": a.group_control_number,
+                "version": a.version,
+                "status": a.status,
+                "accepted": a.accepted(),
+                "included": a.included,
+                "received": a.received,
+                "accepted_count": a.accepted,
+                "codes": a.codes,
+                "transactions": a.transactions.iter().map(|t| json!({
+                    "transaction_id": t.transaction_id,
+                    "control_number": t.control_number,
+                    "implementation": t.implementation,
+                    "status": t.status,
+                    "accepted": t.accepted(),
+                    "codes": t.codes,
+                    "errors": t.errors.iter().map(|e| json!({
+                        "segment_id": e.segment_id,
+                        "position": e.position,
+                        "loop_id": e.loop_id,
+                        "code": e.code,
+                        "elements": e.elements.iter().map(|x| json!({
+                            "position": x.position,
+                            "component": x.component,
+                            "element_reference": x.element_reference,
+                            "code": x.code,
+                        })).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(json!({ "ta1": ta1, "ack999": ack999 }))
+}
+
+impl Connector for X12Connector {
+    const NAME: &'static str = "x12";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const KIND: ConnectorKind = ConnectorKind::Payer;
+    const OPERATIONS: &'static [&'static str] = &[
+        "submit_claims",
+        "parse_remittance",
+        "check_eligibility",
+        "claim_status",
+        "parse_ack",
+    ];
+
+    fn create(config: Value) -> Result<Self, ConnectorError> {
+        Self::from_config(&config)
+    }
+
+    fn invoke(&self, op: &str, input: &[u8]) -> Result<Vec<u8>, ConnectorError> {
+        let out = match op {
+            "submit_claims" => self.submit_claims(input)?,
+            "parse_remittance" => parse_remittance(input)?,
+            "check_eligibility" => self.check_eligibility(input)?,
+            "claim_status" => self.claim_status(input)?,
+            "parse_ack" => parse_ack(input)?,
+            _ => return Err(ConnectorError::unknown_operation(op)),
+        };
+        to_output(&out)
+    }
+}
+
+export_connector!(X12Connector);

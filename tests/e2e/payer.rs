@@ -1,0 +1,597 @@
+//! The payer connector (X12) end to end: a scrubbed claim is submitted as an 837P into the
+//! outbox; the payer's 835 dropped into the inbox is picked up, stored and posted; a malformed
+//! 835 is refused with its segment number; raw X12 is stored encrypted.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use revcycle_connector_abi::host::sha256_hex;
+use revcycle_e2e::{Engine, Server, plugin_library};
+use serde_json::{Value, json};
+
+use crate::fixtures::{FAMILY, MEMBER_ID, SUBSCRIBER_FAMILY, id, practice};
+use crate::on_both_engines;
+
+fn connectors_toml(dir: &Path) -> PathBuf {
+    let path = plugin_library("revcycle-connector-x12");
+    let sha = sha256_hex(&std::fs::read(&path).unwrap());
+    let text = format!(
+        "[[connector]]\nname = \"x12\"\npath = \"{}\"\nsha256 = \"{sha}\"\n\
+         config = {{ outbox = \"outbox\", inbox = \"inbox\", poll_seconds = 1, \
+         sender_id = \"REVCYCLE\", receiver_id = \"CLEARINGHOUSE\" }}\n",
+        path.display()
+    );
+    std::fs::create_dir_all(dir.join("outbox")).unwrap();
+    std::fs::create_dir_all(dir.join("inbox")).unwrap();
+    let file = dir.join("connectors.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// The payer's answer to the claim: 200.00 billed, 96.00 paid; by line CO-45 60.00 + 20.00
+/// (80.00) and PR-2 18.00 + 6.00 (24.00); BPR02 96.00.
+fn answer_835(pcn: &str, trace: &str) -> String {
+    let body = [
+        "ST*835*0001".to_string(),
+        "BPR*I*96*C*ACH*CCP*01*011000015*DA*123456*1512345678**01*011000028*DA*98765*20261120"
+            .into(),
+        format!("TRN*1*{trace}*1512345678"),
+        "DTM*405*20261120".into(),
+        "N1*PR*ACME HEALTH PLAN".into(),
+        "N3*100 PAYER WAY".into(),
+        "N4*HARTFORD*CT*06101".into(),
+        "REF*2U*60054".into(),
+        "N1*PE*SPRINGFIELD FAMILY PRACTICE*XX*1234567893".into(),
+        "LX*1".into(),
+        format!("CLP*{pcn}*1*200*96*24*12*ICN-{trace}*11*1"),
+        format!(
+            "NM1*QC*1*{}*QUILLONETTE****MI*{MEMBER_ID}",
+            FAMILY.to_uppercase()
+        ),
+        "DTM*232*20261102".into(),
+        "SVC*HC:99214:25*150*72**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*CO*45*60".into(),
+        "CAS*PR*2*18".into(),
+        "SVC*HC:83036*50*24**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*CO*45*20".into(),
+        "CAS*PR*2*6".into(),
+    ];
+    let mut text = String::from(
+        "ISA*00*          *00*          *ZZ*ACMEPAYER      *ZZ*REVCYCLE       *261120*1200*^*00501*000000501*0*P*:~\n\
+         GS*HP*ACMEPAYER*REVCYCLE*20261120*1200*501*X*005010X221A1~\n",
+    );
+    for s in &body {
+        text.push_str(s);
+        text.push_str("~\n");
+    }
+    text.push_str(&format!(
+        "SE*{}*0001~\nGE*1*501~\nIEA*1*000000501~\n",
+        body.len() + 1
+    ));
+    text
+}
+
+const SELF_MEMBER: &str = "SELF123456";
+
+/// A 200.00 encounter (99214-25 150.00, 83036 50.00) on the patient's own coverage, made into
+/// a claim and scrubbed to `ready`.
+async fn ready_claim(s: &Server) -> (crate::fixtures::Practice, Value) {
+    let p = practice(s).await;
+    let coverage = s
+        .create(
+            "/v1/coverages",
+            &json!({"patient_id": p.patient["id"], "payer_id": p.payer["id"], "priority": "primary",
+                "member_id": SELF_MEMBER, "relationship": "self", "effective_from": "2026-01-01"}),
+        )
+        .await;
+    let enc = s
+        .create(
+            "/v1/encounters",
+            &json!({
+                "patient_id": p.patient["id"], "coverage_id": coverage["id"],
+                "billing_provider_id": p.billing["id"], "rendering_provider_id": p.rendering["id"],
+                "service_date_from": "2026-11-02", "place_of_service": "11",
+                "diagnoses": ["E11.9", "I10"],
+                "lines": [
+                    {"procedure_code": "99214", "modifiers": ["25"], "units": "1", "charge": "150.00", "diagnosis_pointers": [1, 2]},
+                    {"procedure_code": "83036", "units": "1", "charge": "50.00", "diagnosis_pointers": [1]}
+                ]
+            }),
+        )
+        .await;
+    let claim = s
+        .create("/v1/claims", &json!({"encounter_id": enc["id"]}))
+        .await;
+    let scrub = s
+        .post(&format!("/v1/claims/{}/scrub", id(&claim)), &json!({}))
+        .await;
+    assert_eq!(scrub.status, 200, "{}", scrub.text);
+    assert_eq!(scrub.body["status"], "ready", "{}", scrub.text);
+    (p, claim)
+}
+
+async fn post_raw(s: &Server, path: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = s
+        .client
+        .post(s.url(path))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn exchanges(url: &str) -> i64 {
+    let mut conn = revcycle_core::store::connect(url).expect("connect");
+    diesel::sql_query("SELECT COUNT(*) AS n FROM x12_exchanges")
+        .get_result::<Count>(&mut conn)
+        .expect("count")
+        .n
+}
+
+async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (p, claim) = ready_claim(&s).await;
+    let pcn = claim["patient_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Submit: an 837P lands in the outbox and the claim is submitted.
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["claims"][0]["status"], "submitted", "{}", r.text);
+    let file_name = r.body["file_name"].as_str().unwrap();
+    let x12 = std::fs::read_to_string(dir.path().join("outbox").join(file_name)).unwrap();
+    assert!(x12.starts_with("ISA*"), "{x12}");
+    assert!(x12.contains(&format!("\nCLM*{pcn}*200*")), "{x12}");
+    assert!(
+        x12.contains("NM1*85*2*Springfield Family Practice*****XX*1234567893~"),
+        "{x12}"
+    );
+    assert!(x12.contains("\nSV1*HC:99214:25*150*UN*1***1:2~"), "{x12}");
+    assert!(x12.contains("\nSV1*HC:83036*50*UN*1***1~"), "{x12}");
+    assert!(x12.contains(&format!("*MI*{SELF_MEMBER}~")), "{x12}");
+    let got = s.get(&format!("/v1/claims/{}", id(&claim))).await;
+    assert_eq!(got.body["status"], "submitted");
+    // A claim that is no longer ready is refused, with a finding.
+    let again = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["claims"][0]["status"], "refused");
+    assert_eq!(
+        again.body["claims"][0]["findings"][0]["edit"],
+        "claim.not_ready"
+    );
+
+    // The payer answers: the 835 is picked up, stored and posted.
+    let tmp = dir.path().join("inbox").join(".era.tmp");
+    std::fs::write(&tmp, answer_835(&pcn, "EFT-X12-1")).unwrap();
+    std::fs::rename(&tmp, dir.path().join("inbox").join("era-1.835")).unwrap();
+    let ledger_path = format!("/v1/claims/{}/ledger", id(&claim));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ledger = loop {
+        let l = s.get(&ledger_path).await;
+        if l.body["status"] == "paid" {
+            break l.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 835 was not posted; log:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(dir.path().join("inbox/processed/era-1.835").exists());
+    assert!(!dir.path().join("inbox/era-1.835").exists());
+    assert_eq!(ledger["balance"]["insurance"], "0.00");
+    assert_eq!(ledger["balance"]["patient"], "24.00");
+    let bal = s
+        .get(&format!("/v1/patients/{}/balance", id(&p.patient)))
+        .await;
+    assert_eq!(bal.body["patient_due"], "24.00", "{}", bal.text);
+    assert_eq!(bal.body["insurance_pending"], "0.00");
+    let ar = s
+        .get("/v1/reports/ar-aging?as_of=2026-12-31&group_by=payer")
+        .await;
+    assert_eq!(ar.status, 200, "{}", ar.text);
+    assert_eq!(ar.body["total"], "0.00", "{}", ar.text);
+    let ar = s
+        .get("/v1/reports/ar-aging?as_of=2026-12-31&group_by=patient")
+        .await;
+    assert_eq!(ar.body["total"], "24.00", "{}", ar.text);
+    let statuses: Vec<String> = ledger["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}>{}",
+                t["from"].as_str().unwrap(),
+                t["to"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        ["draft>ready", "ready>submitted", "submitted>paid"]
+    );
+
+    // A malformed 835 through the API: 422 naming the segment, nothing stored.
+    let stored = exchanges(&s.db.url);
+    assert_eq!(stored, 2, "the 837P out and the 835 in");
+    let remittances = s.get("/v1/remittances").await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let bad = answer_835(&pcn, "EFT-X12-2").replace("CLP*", "CLP*X*Y*");
+    let (status, problem) =
+        post_raw(&s, "/v1/remittances/import?post=true", bad.into_bytes()).await;
+    assert_eq!(status, 422, "{problem}");
+    let msg = problem["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("segment 13 (CLP)"), "{problem}");
+    assert!(!msg.contains(&pcn), "no values in errors: {msg}");
+    assert_eq!(exchanges(&s.db.url), stored);
+    assert_eq!(
+        s.get("/v1/remittances").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        remittances
+    );
+
+    // The same route stores a good 835 (a second trace number) without posting.
+    let (status, body) = post_raw(
+        &s,
+        "/v1/remittances/import",
+        answer_835(&pcn, "EFT-X12-3").into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["remittances"][0]["trace_number"], "EFT-X12-3");
+    assert_eq!(body["remittances"][0]["posting"], Value::Null);
+
+    // Raw X12 is encrypted at rest: no name or member id in any table, the exchanges included.
+    let dump = crate::phi::dump_database(&s.db.url);
+    for needle in [FAMILY, SUBSCRIBER_FAMILY, MEMBER_ID, SELF_MEMBER] {
+        assert!(
+            !dump.contains(needle),
+            "{needle} in plaintext in the database"
+        );
+        assert!(
+            !dump.to_uppercase().contains(&needle.to_uppercase()),
+            "{needle} in plaintext in the database"
+        );
+    }
+    // And never in the server's log.
+    let log = s.log();
+    assert!(!log.contains(FAMILY) && !log.to_uppercase().contains(&FAMILY.to_uppercase()));
+}
+on_both_engines!(claim_round_trip_through_outbox_and_inbox);
+
+/// A 999 for group `gcn` of an 837P: rejected.
+fn rejecting_999(gcn: &str) -> String {
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*000000777*0*P*:~\n\
+         GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*777*X*005010X231A1~\n\
+         ST*999*0001*005010X231A1~\n\
+         AK1*HC*{gcn}*005010X222A1~\n\
+         AK2*837*0001*005010X222A1~\n\
+         IK5*R*5~\n\
+         AK9*R*1*1*0~\n\
+         SE*6*0001~\n\
+         GE*1*777~\n\
+         IEA*1*000000777~\n"
+    )
+}
+
+async fn inbox_applies_999_rejections_and_sets_bad_files_aside(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let icn = r.body["interchange_control_number"].as_str().unwrap();
+    let gcn = icn.trim_start_matches('0');
+
+    // A file that is not X12 (and names the patient) is set aside, its content never logged.
+    let inbox = dir.path().join("inbox");
+    std::fs::write(inbox.join("junk.txt"), format!("hello {FAMILY}")).unwrap();
+    std::fs::write(inbox.join("ack-1.999"), rejecting_999(gcn)).unwrap();
+    let claim_path = format!("/v1/claims/{}", id(&claim));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = s.get(&claim_path).await;
+        if c.body["status"] == "rejected" && inbox.join("failed/junk.txt").exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 999 was not applied (claim {}); log:\n{}",
+            c.body["status"],
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(inbox.join("processed/ack-1.999").exists());
+    assert_eq!(exchanges(&s.db.url), 2, "the 837P out and the 999 in");
+    let log = s.log();
+    assert!(log.contains("junk.txt"), "the failure is logged: {log}");
+    assert!(!log.contains(FAMILY), "no file content in the log");
+}
+on_both_engines!(inbox_applies_999_rejections_and_sets_bad_files_aside);
+
+const ANSWER_271: &str = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1016*^*00501*000000031*0*P*:~
+GS*HB*CLEARINGHOUSE*REVCYCLE*20261120*1016*31*X*005010X279A1~
+ST*271*0001*005010X279A1~
+BHT*0022*11*0001*20261120*1016~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*60054~
+HL*2*1*21*1~
+NM1*1P*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+HL*3*2*22*0~
+TRN*2*ELIG-1*9REVCYCLE1~
+NM1*IL*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
+DTP*291*RD8*20260101-20261231~
+EB*1*IND*30**ACME PPO~
+EB*B*IND*98***27*25*****Y~
+SE*13*0001~
+GE*1*31~
+IEA*1*000000031~
+";
+
+fn answer_277(pcn: &str) -> String {
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261121*0900*^*00501*000000041*0*P*:~
+GS*HN*CLEARINGHOUSE*REVCYCLE*20261121*0900*41*X*005010X212~
+ST*277*0001*005010X212~
+BHT*0010*08*0001*20261121*0900*DG~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*60054~
+HL*2*1*21*1~
+NM1*41*2*SPRINGFIELD BILLING*****46*REVCYCLE~
+HL*3*2*19*1~
+NM1*1P*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+HL*4*3*22*0~
+NM1*IL*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
+TRN*2*STAT-1~
+STC*A2:20*20261121**200*0~
+REF*EJ*{pcn}~
+DTP*472*D8*20261102~
+SE*15*0001~
+GE*1*41~
+IEA*1*000000041~
+"
+    )
+}
+
+/// A loopback clearinghouse API: answers POST /eligibility with a 271 and POST /claim-status
+/// with a 277 for `pcn`; keeps what it was sent.
+async fn clearinghouse(
+    pcn: std::sync::Arc<std::sync::Mutex<String>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let pcn = pcn.clone();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let n = stream.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    let Some(head_end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len: usize = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if buf.len() < head_end + 4 + len {
+                        continue;
+                    }
+                    let body = text[head_end + 4..].to_string();
+                    seen.lock().unwrap().push(body);
+                    let answer = if text.starts_with("POST /eligibility") {
+                        ANSWER_271.to_string()
+                    } else {
+                        answer_277(&pcn.lock().unwrap())
+                    };
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/edi-x12\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    let _ = stream.write_all(resp.as_bytes()).await;
+                    return;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn eligibility_and_claim_status_over_a_clearinghouse_api(engine: Engine) {
+    let pcn = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let url = clearinghouse(pcn.clone(), seen.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "poll_seconds = 1,",
+        &format!("poll_seconds = 1, clearinghouse_url = \"{url}\","),
+    );
+    std::fs::write(&toml, text).unwrap();
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (p, claim) = ready_claim(&s).await;
+    *pcn.lock().unwrap() = claim["patient_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let r = s
+        .post(
+            &format!(
+                "/v1/coverages/{}/eligibility",
+                claim["coverage_id"].as_str().unwrap()
+            ),
+            &json!({"provider_id": p.billing["id"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["responses"][0]["status"], "active", "{}", r.text);
+    assert_eq!(r.body["exchange_ids"].as_array().unwrap().len(), 2);
+    let sent = seen.lock().unwrap()[0].clone();
+    assert!(
+        sent.contains("ST*270*") && sent.contains("*MI*SELF123456~"),
+        "{sent}"
+    );
+
+    let r = s
+        .post(&format!("/v1/claims/{}/status", id(&claim)), &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["responses"][0]["statuses"][0]["category_code"], "A2",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["responses"][0]["claim_control_number"],
+        claim["patient_control_number"]
+    );
+    let sent = seen.lock().unwrap()[1].clone();
+    assert!(sent.contains("ST*276*"), "{sent}");
+    assert_eq!(exchanges(&s.db.url), 4);
+    let dump = crate::phi::dump_database(&s.db.url);
+    assert!(!dump.to_uppercase().contains(&FAMILY.to_uppercase()));
+}
+on_both_engines!(eligibility_and_claim_status_over_a_clearinghouse_api);
+
+/// A 277CA accepting the claim `pcn` (2200D TRN02 echoes CLM01; STC category A2).
+fn accepting_277ca(pcn: &str) -> String {
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261121*0900*^*00501*000000042*0*P*:~
+GS*HN*CLEARINGHOUSE*REVCYCLE*20261121*0900*42*X*005010X214~
+ST*277*0001*005010X214~
+BHT*0085*08*BATCH42*20261121*0900*TH~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*60054~
+TRN*1*0091182~
+DTP*050*D8*20261121~
+DTP*009*D8*20261121~
+HL*2*1*21*1~
+NM1*41*2*SPRINGFIELD BILLING*****46*REVCYCLE~
+TRN*2*000000001~
+STC*A1:19:PR*20261121*WQ*200~
+QTY*90*1~
+AMT*YU*200~
+HL*3*2*19*1~
+NM1*85*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+HL*4*3*PT~
+NM1*QC*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
+TRN*2*{pcn}~
+STC*A2:20:PR*20261121*WQ*200~
+REF*1K*PAYER-ICN-1~
+DTP*472*D8*20261102~
+SE*22*0001~
+GE*1*42~
+IEA*1*000000042~
+"
+    )
+}
+
+async fn inbox_applies_277ca_acceptance(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let pcn = claim["patient_control_number"].as_str().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::write(inbox.join("ack-2.277"), accepting_277ca(pcn)).unwrap();
+    let claim_path = format!("/v1/claims/{}", id(&claim));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = s.get(&claim_path).await;
+        if c.body["status"] == "accepted" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the 277CA was not applied (claim {}); log:\n{}",
+            c.body["status"],
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(inbox.join("processed/ack-2.277").exists());
+    assert_eq!(exchanges(&s.db.url), 2);
+}
+on_both_engines!(inbox_applies_277ca_acceptance);
