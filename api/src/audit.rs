@@ -115,7 +115,7 @@ impl AuditWriter {
 
 fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
+        let mut jobs: Vec<Job> = vec![first];
         let mut count = jobs[0].events.len();
         while count < MAX_BATCH {
             match rx.try_recv() {
@@ -127,7 +127,10 @@ fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
             }
         }
         let started = std::time::Instant::now();
-        let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.clone()).collect();
+        let events: Vec<AuditEvent> = jobs
+            .iter_mut()
+            .flat_map(|j| std::mem::take(&mut j.events))
+            .collect();
         let result = pool
             .get()
             .map_err(|e| format!("database pool: {e}"))

@@ -25,6 +25,16 @@ where
     crate::limits::read_within(state.read_timeout, blocking(state, f)).await
 }
 
+/// Run a long read (a whole-chain verification) to completion: no read timeout, and no write
+/// transaction (on SQLite that would hold the write lock, and every writer, for its duration).
+pub async fn run_long<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
+{
+    blocking(state, f).await
+}
+
 /// Run blocking database work with a pooled connection, to completion.
 async fn blocking<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
 where

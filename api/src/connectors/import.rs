@@ -11,6 +11,7 @@ use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::coverage::CoverageInput;
 use revcycle_core::model::encounter::EncounterInput;
 use revcycle_core::model::patient::{PatientInput, PatientSearch};
+use revcycle_core::phi::OrgKeys;
 use revcycle_core::store::import_links::{self, Link};
 use revcycle_core::store::{
     DbConnection, KeyRing, ListParams, coverages, encounters, patients, payers, providers,
@@ -193,6 +194,8 @@ type Applied = (RecordStatus, Uuid, Uuid, Vec<String>);
 /// Applies every record, each in its own transaction with its audit event.
 pub struct Importer<'a> {
     pub keyring: &'a KeyRing,
+    /// The org's keys, for the keyed hashes of external ids and content (fetched once).
+    pub keys: &'a OrgKeys,
     pub org: OrgId,
     pub audit: &'a AuditCtx,
     pub today: chrono::NaiveDate,
@@ -241,21 +244,13 @@ impl Importer<'_> {
         resource_type: &str,
         external_id: &str,
     ) -> Result<(String, Option<Link>), String> {
-        let keys = self
-            .keyring
-            .keys(conn, self.org)
-            .map_err(|e| reason_of(&e))?;
-        let key = import_links::source_key(&keys, source, resource_type, external_id);
+        let key = import_links::source_key(self.keys, source, resource_type, external_id);
         let link = import_links::find(conn, self.org, &key).map_err(|e| reason_of(&e))?;
         Ok((key, link))
     }
 
-    fn content(&self, conn: &mut DbConnection, v: &Value) -> Result<String, String> {
-        let keys = self
-            .keyring
-            .keys(conn, self.org)
-            .map_err(|e| reason_of(&e))?;
-        Ok(import_links::content_key(&keys, &v.to_string()))
+    fn content(&self, v: &Value) -> String {
+        import_links::content_key(self.keys, &v.to_string())
     }
 
     /// The patient an earlier record of this source created.
@@ -286,11 +281,14 @@ impl Importer<'_> {
             existing,
             content_key,
         } = target;
+        // Nothing changed since the last import: nothing to write, nothing to record.
+        if let Some(link) = &existing
+            && link.content_key == content_key
+        {
+            return Ok((RecordStatus::Unchanged, link.record_id));
+        }
         write_transaction(conn, |conn| {
             let (status, id, disclosed) = match &existing {
-                Some(link) if link.content_key == content_key => {
-                    return Err(CoreError::Conflict(format!("unchanged:{}", link.record_id)));
-                }
                 Some(link) => {
                     let d = update(conn, link.record_id)?;
                     (RecordStatus::Updated, link.record_id, d)
@@ -322,14 +320,7 @@ impl Importer<'_> {
             )?;
             Ok((status, id))
         })
-        .or_else(|e| match &e {
-            // Not an error: nothing to write, and the transaction is already rolled back.
-            CoreError::Conflict(m) if m.starts_with("unchanged:") => {
-                let id = Uuid::parse_str(&m["unchanged:".len()..]).map_err(|_| reason_of(&e))?;
-                Ok((RecordStatus::Unchanged, id))
-            }
-            _ => Err(reason_of(&e)),
-        })
+        .map_err(|e| reason_of(&e))
     }
 
     fn patient(&self, conn: &mut DbConnection, p: &canonical::Patient) -> Result<Applied, String> {
@@ -341,7 +332,7 @@ impl Importer<'_> {
             |p: &mut PatientInput| p.validate(today),
         )?;
         let (key, mut link) = self.link_of(conn, &p.source_system, "Patient", &p.external_id)?;
-        let content = self.content(conn, &v)?;
+        let content = self.content(&v);
         // A patient registered by hand (or by another feed) with the same MRN is the same
         // patient: link it rather than refuse the import as a duplicate.
         if link.is_none()
@@ -457,7 +448,7 @@ impl Importer<'_> {
             .clone()
             .unwrap_or_else(|| format!("{}|{}|{priority}", c.patient_external_id, c.member_id));
         let (key, link) = self.link_of(conn, &c.source_system, "Coverage", &external)?;
-        let content = self.content(conn, &v)?;
+        let content = self.content(&v);
         let (keyring, org) = (self.keyring, self.org);
         let mut create_input = parsed.clone();
         let mut update_input = parsed;
@@ -569,7 +560,7 @@ impl Importer<'_> {
         });
         let parsed: EncounterInput = input(&v)?;
         let (key, link) = self.link_of(conn, &e.source_system, "Encounter", &e.external_id)?;
-        let content = self.content(conn, &v)?;
+        let content = self.content(&v);
         let org = self.org;
         let create_input = parsed.clone();
         let update_input = parsed;

@@ -214,7 +214,7 @@ pub async fn verify_audit_chain(
     let org = who.org;
     // A whole-chain walk: bounded by the database, not by the read timeout.
     let report =
-        crate::db::run_tx(&state, move |c| store_audit::verify_chain(c, org.0, |_| {})).await?;
+        crate::db::run_long(&state, move |c| store_audit::verify_chain(c, org.0, |_| {})).await?;
     Ok(HttpResponse::Ok().json(ChainReport::of(report)))
 }
 

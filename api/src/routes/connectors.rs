@@ -128,8 +128,10 @@ pub async fn run_import(
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let keys = keyring.keys(&mut conn, org)?;
         let importer = Importer {
             keyring: &keyring,
+            keys: &keys,
             org,
             audit: &audit,
             today: chrono::Utc::now().date_naive(),

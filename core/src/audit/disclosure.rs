@@ -243,13 +243,52 @@ impl Discloses for crate::store::accounts::Kpis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::AdministrativeSex;
+
+    fn patient(n: u128, ssn: Option<&str>, phone: Option<&str>) -> Patient {
+        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Patient {
+            id: Uuid::from_u128(n),
+            mrn: "M1".into(),
+            family_name: "F".into(),
+            given_name: "G".into(),
+            middle_name: None,
+            birth_date: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
+            sex: AdministrativeSex::Unknown,
+            address: None,
+            phone: phone.map(str::to_string),
+            email: None,
+            ssn: ssn.map(str::to_string),
+            external_ids: vec![],
+            active: true,
+            version: 1,
+            created_at: t,
+            updated_at: t,
+        }
+    }
 
     #[test]
-    fn page_disclosure_unions_patients_and_fields() {
-        let page: Page<Payer> = Page {
+    fn a_page_names_every_patient_and_only_the_fields_left_after_masking() {
+        let page = Page {
+            items: vec![
+                patient(1, Some("***-**-6789"), None),
+                patient(2, None, Some("2175550100")),
+            ],
+            next_cursor: None,
+        };
+        let d = Disclosed::of(&page);
+        assert_eq!(
+            d.patient_ids,
+            [Uuid::from_u128(1), Uuid::from_u128(2)].into()
+        );
+        assert!(d.fields.contains("ssn_last4") && d.fields.contains("phone"));
+        for absent in ["ssn", "email", "address", "middle_name", "external_ids"] {
+            assert!(!d.fields.contains(absent), "{absent}");
+        }
+        let payers: Page<Payer> = Page {
             items: vec![],
             next_cursor: None,
         };
-        assert_eq!(Disclosed::of(&page), Disclosed::default());
+        assert_eq!(Disclosed::of(&payers), Disclosed::default());
     }
 }
