@@ -27,6 +27,10 @@ use crate::state::AppState;
 
 /// Most events one group commit writes.
 const MAX_BATCH: usize = 512;
+/// Longest a group commit waits for more events once the writer is busy.
+const LINGER_MAX: std::time::Duration = std::time::Duration::from_millis(2);
+/// Longest pause between two events before a busy group commit stops waiting.
+const LINGER_GAP: std::time::Duration = std::time::Duration::from_micros(250);
 const USER_AGENT_MAX: usize = 256;
 
 /// What the request is about, noted by the authorization extractor or the handler.
@@ -114,18 +118,34 @@ impl AuditWriter {
 }
 
 fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
+    let mut busy = false;
     while let Ok(first) = rx.recv() {
         let mut jobs: Vec<Job> = vec![first];
         let mut count = jobs[0].events.len();
+        // Under load, wait a little for more events before committing: every commit costs a
+        // sync and rewrites the same index pages, and that fixed cost, shared by more events,
+        // is what lets the trail keep up with the reads it records. A lone request (the last
+        // batch held one job) is committed at once.
+        let deadline = std::time::Instant::now() + LINGER_MAX;
         while count < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => {
-                    count += job.events.len();
-                    jobs.push(job);
+            let next = match rx.try_recv() {
+                Ok(job) => Some(job),
+                Err(mpsc::TryRecvError::Disconnected) => None,
+                Err(mpsc::TryRecvError::Empty) if busy => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        None
+                    } else {
+                        rx.recv_timeout(left.min(LINGER_GAP)).ok()
+                    }
                 }
-                Err(_) => break,
-            }
+                Err(mpsc::TryRecvError::Empty) => None,
+            };
+            let Some(job) = next else { break };
+            count += job.events.len();
+            jobs.push(job);
         }
+        busy = jobs.len() > 1;
         let started = std::time::Instant::now();
         let events: Vec<AuditEvent> = jobs
             .iter_mut()

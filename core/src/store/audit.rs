@@ -209,33 +209,13 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
             let mut seen = std::collections::BTreeSet::new();
             for p in &c.event.patient_ids {
                 if seen.insert(*p) {
-                    patient_rows.push((
-                        audit_event_patients::org_id.eq(org.to_string()),
-                        audit_event_patients::patient_id.eq(p.to_string()),
-                        audit_event_patients::sequence.eq(sequence),
-                    ));
+                    patient_rows.push((org.to_string(), p.to_string(), sequence));
                 }
             }
             chained[i] = Some(c);
         }
-        // One statement per chunk (SQLite allows at most 32766 bound values per statement).
-        // Multi-row inserts are per engine: diesel's multi-backend connection has none.
-        macro_rules! insert_chunks {
-            ($c:expr) => {{
-                for chunk in rows.chunks(500) {
-                    diesel::insert_into(audit_events::table)
-                        .values(chunk)
-                        .execute($c)?;
-                }
-                for chunk in patient_rows.chunks(5000) {
-                    diesel::insert_into(audit_event_patients::table)
-                        .values(chunk)
-                        .execute($c)?;
-                }
-            }};
-        }
         match conn {
-            DbConnection::Postgresql(c) => insert_chunks!(c),
+            DbConnection::Postgresql(c) => insert_pg(c, rows, &patient_rows)?,
             // SQLite has no round trips to save, and one cached single-row statement beats a
             // multi-row statement prepared afresh for every batch size.
             DbConnection::Sqlite(c) => {
@@ -244,15 +224,119 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
                         .values(row)
                         .execute(c)?;
                 }
-                for row in &patient_rows {
+                for (org, patient, sequence) in &patient_rows {
                     diesel::insert_into(audit_event_patients::table)
-                        .values(row.clone())
+                        .values((
+                            audit_event_patients::org_id.eq(org),
+                            audit_event_patients::patient_id.eq(patient),
+                            audit_event_patients::sequence.eq(sequence),
+                        ))
                         .execute(c)?;
                 }
             }
         }
     }
     Ok(chained.into_iter().flatten().collect())
+}
+
+/// Inserts a batch on PostgreSQL as one statement per table: each column goes as one array
+/// parameter and `unnest` turns them back into rows. The statement text is the same for every
+/// batch size, so it is prepared once per connection instead of parsed and planned afresh for
+/// each batch (a multi-row VALUES list has a different text, and ~21 parameters, per row).
+fn insert_pg(
+    c: &mut diesel::PgConnection,
+    rows: Vec<Row>,
+    patient_rows: &[(String, String, i64)],
+) -> CoreResult<()> {
+    use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
+    let n = rows.len();
+    let mut org_id = Vec::with_capacity(n);
+    let mut sequence = Vec::with_capacity(n);
+    let mut id = Vec::with_capacity(n);
+    let mut occurred_at = Vec::with_capacity(n);
+    let mut actor = Vec::with_capacity(n);
+    let mut roles = Vec::with_capacity(n);
+    let mut client_id = Vec::with_capacity(n);
+    let mut purpose_of_use = Vec::with_capacity(n);
+    let mut action = Vec::with_capacity(n);
+    let mut resource_type = Vec::with_capacity(n);
+    let mut resource_id = Vec::with_capacity(n);
+    let mut patient_ids = Vec::with_capacity(n);
+    let mut fields_disclosed = Vec::with_capacity(n);
+    let mut outcome = Vec::with_capacity(n);
+    let mut http_status = Vec::with_capacity(n);
+    let mut request_id = Vec::with_capacity(n);
+    let mut source_ip = Vec::with_capacity(n);
+    let mut user_agent = Vec::with_capacity(n);
+    let mut reason = Vec::with_capacity(n);
+    let mut prev_hash = Vec::with_capacity(n);
+    let mut hash = Vec::with_capacity(n);
+    for r in rows {
+        org_id.push(r.org_id);
+        sequence.push(r.sequence);
+        id.push(r.id);
+        occurred_at.push(r.occurred_at);
+        actor.push(r.actor);
+        roles.push(r.roles);
+        client_id.push(r.client_id);
+        purpose_of_use.push(r.purpose_of_use);
+        action.push(r.action);
+        resource_type.push(r.resource_type);
+        resource_id.push(r.resource_id);
+        patient_ids.push(r.patient_ids);
+        fields_disclosed.push(r.fields_disclosed);
+        outcome.push(r.outcome);
+        http_status.push(r.http_status);
+        request_id.push(r.request_id);
+        source_ip.push(r.source_ip);
+        user_agent.push(r.user_agent);
+        reason.push(r.break_glass_reason_ct);
+        prev_hash.push(r.prev_hash);
+        hash.push(r.hash);
+    }
+    diesel::sql_query(
+        "INSERT INTO audit_events (org_id, sequence, id, occurred_at, actor, roles, client_id, \
+         purpose_of_use, action, resource_type, resource_id, patient_ids, fields_disclosed, \
+         outcome, http_status, request_id, source_ip, user_agent, break_glass_reason_ct, \
+         prev_hash, hash) \
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::timestamp[], $5::text[], \
+         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+         $13::text[], $14::text[], $15::int4[], $16::text[], $17::text[], $18::text[], \
+         $19::bytea[], $20::bytea[], $21::bytea[])",
+    )
+    .bind::<Array<Text>, _>(org_id)
+    .bind::<Array<BigInt>, _>(sequence)
+    .bind::<Array<Text>, _>(id)
+    .bind::<Array<Timestamp>, _>(occurred_at)
+    .bind::<Array<Text>, _>(actor)
+    .bind::<Array<Text>, _>(roles)
+    .bind::<Array<Nullable<Text>>, _>(client_id)
+    .bind::<Array<Nullable<Text>>, _>(purpose_of_use)
+    .bind::<Array<Text>, _>(action)
+    .bind::<Array<Nullable<Text>>, _>(resource_type)
+    .bind::<Array<Nullable<Text>>, _>(resource_id)
+    .bind::<Array<Text>, _>(patient_ids)
+    .bind::<Array<Text>, _>(fields_disclosed)
+    .bind::<Array<Text>, _>(outcome)
+    .bind::<Array<Integer>, _>(http_status)
+    .bind::<Array<Nullable<Text>>, _>(request_id)
+    .bind::<Array<Nullable<Text>>, _>(source_ip)
+    .bind::<Array<Nullable<Text>>, _>(user_agent)
+    .bind::<Array<Nullable<Binary>>, _>(reason)
+    .bind::<Array<Binary>, _>(prev_hash)
+    .bind::<Array<Binary>, _>(hash)
+    .execute(c)?;
+    if !patient_rows.is_empty() {
+        diesel::sql_query(
+            "INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])",
+        )
+        .bind::<Array<Text>, _>(patient_rows.iter().map(|p| p.0.clone()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(patient_rows.iter().map(|p| p.1.clone()).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(patient_rows.iter().map(|p| p.2).collect::<Vec<_>>())
+        .execute(c)?;
+    }
+    Ok(())
 }
 
 /// What compliance officers filter the trail by.
