@@ -119,6 +119,7 @@ impl AuditWriter {
 
 fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
     let mut busy = false;
+    let mut known = store::audit::KnownHeads::default();
     while let Ok(first) = rx.recv() {
         let mut jobs: Vec<Job> = vec![first];
         let mut count = jobs[0].events.len();
@@ -162,8 +163,7 @@ fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
                     c.batch_execute("PRAGMA synchronous = FULL")
                         .map_err(|e| e.to_string())?;
                 }
-                store::write_transaction(&mut conn, |c| store::audit::append(c, events))
-                    .map_err(|e| e.to_string())
+                store::audit::append_batch(&mut conn, &mut known, events).map_err(|e| e.to_string())
             });
         let result = result.map(|_| ());
         tracing::debug!(

@@ -778,3 +778,49 @@ async fn two_instances_share_one_unforked_chain_on_postgres() {
     assert!(out.contains(": OK,"), "{out}");
     drop(second);
 }
+
+/// Two appenders that each remember the chain heads they wrote (as two server processes'
+/// group-commit writers do), and writes recorded in their own transactions, all extending one
+/// org's chain on PostgreSQL: every stale head is refused by the primary key and retried the
+/// careful way, so every event lands exactly once and the chain has no fork.
+#[test]
+fn appenders_with_stale_heads_never_fork_the_chain() {
+    use revcycle_core::audit::{AuditEvent, Verification};
+    use revcycle_core::store::{self, audit};
+    let dir = tempfile::tempdir().unwrap();
+    let db = revcycle_e2e::TestDb::new(Engine::Postgres, dir.path());
+    let mut a = store::connect(&db.url).expect("connect");
+    store::run_migrations(&mut a).expect("migrate");
+    let mut b = store::connect(&db.url).expect("connect");
+    let org = uuid::Uuid::now_v7();
+    let (mut heads_a, mut heads_b) = (audit::KnownHeads::default(), audit::KnownHeads::default());
+    let batch = |tag: &str, n: usize| -> Vec<AuditEvent> {
+        (0..n)
+            .map(|i| {
+                let mut e = AuditEvent::now(org, format!("{tag}-{i}"), "read");
+                e.patient_ids = vec![uuid::Uuid::now_v7()];
+                e.http_status = 200;
+                e
+            })
+            .collect()
+    };
+    let mut expected = 0;
+    for round in 0..6 {
+        audit::append_batch(&mut a, &mut heads_a, batch(&format!("a{round}"), 3)).unwrap();
+        audit::append_batch(&mut b, &mut heads_b, batch(&format!("b{round}"), 2)).unwrap();
+        // A write's own transaction, taking the lock and reading the head as always.
+        store::write_transaction(&mut a, |c| audit::append(c, batch(&format!("w{round}"), 1)))
+            .unwrap();
+        expected += 6;
+    }
+    match audit::verify_chain(&mut a, org, |_| {}).unwrap() {
+        Verification::Intact { checked } => assert_eq!(checked, expected),
+        other => panic!("chain broken: {other:?}"),
+    }
+    let patients: Count = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM audit_event_patients WHERE org_id = '{org}'"
+    ))
+    .get_result(&mut a)
+    .unwrap();
+    assert_eq!(patients.n, expected as i64, "one patient row per event");
+}

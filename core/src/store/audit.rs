@@ -142,13 +142,18 @@ fn reason_context(org: Uuid, event_id: Uuid) -> FieldContext<'static> {
     }
 }
 
+/// The advisory-lock key of an org's chain. Any 32 bits of the org id will do: a collision
+/// only makes two orgs take turns.
+fn lock_key(org: Uuid) -> i64 {
+    let b = org.as_bytes();
+    let low = i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
+    (LOCK_CLASS << 32) | low
+}
+
 fn lock_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<()> {
     if let DbConnection::Postgresql(c) = conn {
-        // Any 32 bits of the org id will do: a collision only makes two orgs take turns.
-        let b = org.as_bytes();
-        let low = i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>((LOCK_CLASS << 32) | low)
+            .bind::<diesel::sql_types::BigInt, _>(lock_key(org))
             .execute(c)?;
     }
     Ok(())
@@ -181,21 +186,107 @@ fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
 /// Appends `events` to their orgs' chains inside the caller's write transaction, in the order
 /// given within each org, and returns them chained (in the order given).
 pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Vec<ChainedEvent>> {
-    let mut by_org: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
-    for (i, e) in events.iter().enumerate() {
-        by_org.entry(e.org).or_default().push(i);
-    }
-    let mut slots: Vec<Option<AuditEvent>> = events.into_iter().map(Some).collect();
-    let mut chained: Vec<Option<ChainedEvent>> = vec![None; slots.len()];
-    for (org, indexes) in by_org {
+    let mut batch = Batch::default();
+    for (org, org_events) in by_org(events) {
         lock_chain(conn, org)?;
-        let (mut sequence, mut prev) = head(conn, org)?;
-        let mut rows = Vec::with_capacity(indexes.len());
-        let mut patient_rows = Vec::new();
-        for i in indexes {
-            let Some(event) = slots[i].take() else {
-                continue;
-            };
+        let head = head(conn, org)?;
+        batch.extend(org, head, org_events);
+    }
+    match conn {
+        DbConnection::Postgresql(c) => insert_pg(c, &batch, None)?,
+        // SQLite has no round trips to save, and one cached single-row statement beats a
+        // multi-row statement prepared afresh for every batch size.
+        DbConnection::Sqlite(c) => {
+            for row in &batch.rows {
+                diesel::insert_into(audit_events::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+            for (org, patient, sequence) in &batch.patients {
+                diesel::insert_into(audit_event_patients::table)
+                    .values((
+                        audit_event_patients::org_id.eq(org),
+                        audit_event_patients::patient_id.eq(patient),
+                        audit_event_patients::sequence.eq(sequence),
+                    ))
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(batch.into_chained())
+}
+
+/// The chain heads one appender last committed, by org: a process's group-commit writer keeps
+/// them so that on PostgreSQL a batch is one statement instead of a transaction of seven.
+#[derive(Debug, Default)]
+pub struct KnownHeads(std::collections::HashMap<Uuid, (i64, [u8; 32])>);
+
+/// Appends `events` in a transaction of their own (the group-commit writer's batches).
+///
+/// On PostgreSQL, when every org's head is known from this appender's last batch, the batch
+/// goes as a single statement that takes the orgs' advisory locks and inserts: one round trip.
+/// If another appender (another process, or a write's own transaction) extended a chain in
+/// the meantime, the first sequence number is taken and the primary key refuses the whole
+/// statement, so nothing is written; the batch is then appended the careful way (lock, read
+/// the head, insert) and the heads are refreshed.
+pub fn append_batch(
+    conn: &mut DbConnection,
+    known: &mut KnownHeads,
+    events: Vec<AuditEvent>,
+) -> CoreResult<()> {
+    let mut events = events;
+    if let DbConnection::Postgresql(c) = conn
+        && events.iter().all(|e| known.0.contains_key(&e.org))
+    {
+        let mut batch = Batch::default();
+        for (org, org_events) in by_org(events) {
+            batch.extend(org, known.0[&org], org_events);
+        }
+        match insert_pg(c, &batch, Some(&batch.lock_keys())) {
+            Ok(()) => {
+                known.0.extend(batch.heads());
+                return Ok(());
+            }
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {
+                events = batch.into_chained().into_iter().map(|c| c.event).collect();
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let chained = super::write_transaction(conn, |c| append(c, events))?;
+    for c in chained {
+        known.0.insert(c.event.org, (c.sequence, c.hash));
+    }
+    Ok(())
+}
+
+/// Events grouped by org, each group in the order given.
+fn by_org(events: Vec<AuditEvent>) -> BTreeMap<Uuid, Vec<(usize, AuditEvent)>> {
+    let mut groups: BTreeMap<Uuid, Vec<(usize, AuditEvent)>> = BTreeMap::new();
+    for (i, e) in events.into_iter().enumerate() {
+        groups.entry(e.org).or_default().push((i, e));
+    }
+    groups
+}
+
+/// A batch chained and ready to insert.
+#[derive(Default)]
+struct Batch {
+    /// With each event's place in the order the caller gave.
+    chained: Vec<(usize, ChainedEvent)>,
+    rows: Vec<Row>,
+    /// (org, patient, sequence), one per distinct patient of an event.
+    patients: Vec<(String, String, i64)>,
+}
+
+impl Batch {
+    /// Chains one org's events after `head` (sequence, hash).
+    fn extend(&mut self, org: Uuid, head: (i64, [u8; 32]), events: Vec<(usize, AuditEvent)>) {
+        let (mut sequence, mut prev) = head;
+        for (i, event) in events {
             sequence += 1;
             let hash = link_hash(&prev, sequence, &event);
             let c = ChainedEvent {
@@ -205,137 +296,122 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
                 event,
             };
             prev = hash;
-            rows.push(Row::from_chained(&c));
+            self.rows.push(Row::from_chained(&c));
             let mut seen = std::collections::BTreeSet::new();
             for p in &c.event.patient_ids {
                 if seen.insert(*p) {
-                    patient_rows.push((org.to_string(), p.to_string(), sequence));
+                    self.patients
+                        .push((org.to_string(), p.to_string(), sequence));
                 }
             }
-            chained[i] = Some(c);
-        }
-        match conn {
-            DbConnection::Postgresql(c) => insert_pg(c, rows, &patient_rows)?,
-            // SQLite has no round trips to save, and one cached single-row statement beats a
-            // multi-row statement prepared afresh for every batch size.
-            DbConnection::Sqlite(c) => {
-                for row in &rows {
-                    diesel::insert_into(audit_events::table)
-                        .values(row)
-                        .execute(c)?;
-                }
-                for (org, patient, sequence) in &patient_rows {
-                    diesel::insert_into(audit_event_patients::table)
-                        .values((
-                            audit_event_patients::org_id.eq(org),
-                            audit_event_patients::patient_id.eq(patient),
-                            audit_event_patients::sequence.eq(sequence),
-                        ))
-                        .execute(c)?;
-                }
-            }
+            self.chained.push((i, c));
         }
     }
-    Ok(chained.into_iter().flatten().collect())
+
+    /// The advisory-lock keys of the batch's orgs, in ascending order (so batches never
+    /// deadlock one another).
+    fn lock_keys(&self) -> Vec<i64> {
+        let mut keys: Vec<i64> = self
+            .chained
+            .iter()
+            .map(|(_, c)| lock_key(c.event.org))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
+    /// Each org's last event once the batch is in.
+    fn heads(&self) -> impl Iterator<Item = (Uuid, (i64, [u8; 32]))> + '_ {
+        self.chained
+            .iter()
+            .map(|(_, c)| (c.event.org, (c.sequence, c.hash)))
+    }
+
+    fn into_chained(mut self) -> Vec<ChainedEvent> {
+        self.chained.sort_by_key(|(i, _)| *i);
+        self.chained.into_iter().map(|(_, c)| c).collect()
+    }
 }
 
-/// Inserts a batch on PostgreSQL as one statement per table: each column goes as one array
-/// parameter and `unnest` turns them back into rows. The statement text is the same for every
-/// batch size, so it is prepared once per connection instead of parsed and planned afresh for
-/// each batch (a multi-row VALUES list has a different text, and ~21 parameters, per row).
+const EVENT_COLUMNS: &str = "org_id, sequence, id, occurred_at, actor, roles, client_id, \
+    purpose_of_use, action, resource_type, resource_id, patient_ids, fields_disclosed, outcome, \
+    http_status, request_id, source_ip, user_agent, break_glass_reason_ct, prev_hash, hash";
+const EVENT_ARRAYS: &str = "unnest($1::text[], $2::int8[], $3::text[], $4::timestamp[], \
+    $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+    $12::text[], $13::text[], $14::text[], $15::int4[], $16::text[], $17::text[], $18::text[], \
+    $19::bytea[], $20::bytea[], $21::bytea[])";
+const PATIENT_ARRAYS: &str = "unnest($22::text[], $23::text[], $24::int8[])";
+
+/// Inserts a batch on PostgreSQL in one statement: each column goes as one array parameter
+/// and `unnest` turns them back into rows, so the statement text is the same for every batch
+/// size and is prepared once per connection (a multi-row VALUES list is parsed and planned
+/// afresh for each size). With `lock`, the statement first takes those advisory locks.
 fn insert_pg(
     c: &mut diesel::PgConnection,
-    rows: Vec<Row>,
-    patient_rows: &[(String, String, i64)],
-) -> CoreResult<()> {
+    batch: &Batch,
+    lock: Option<&[i64]>,
+) -> Result<(), diesel::result::Error> {
     use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
-    let n = rows.len();
-    let mut org_id = Vec::with_capacity(n);
-    let mut sequence = Vec::with_capacity(n);
-    let mut id = Vec::with_capacity(n);
-    let mut occurred_at = Vec::with_capacity(n);
-    let mut actor = Vec::with_capacity(n);
-    let mut roles = Vec::with_capacity(n);
-    let mut client_id = Vec::with_capacity(n);
-    let mut purpose_of_use = Vec::with_capacity(n);
-    let mut action = Vec::with_capacity(n);
-    let mut resource_type = Vec::with_capacity(n);
-    let mut resource_id = Vec::with_capacity(n);
-    let mut patient_ids = Vec::with_capacity(n);
-    let mut fields_disclosed = Vec::with_capacity(n);
-    let mut outcome = Vec::with_capacity(n);
-    let mut http_status = Vec::with_capacity(n);
-    let mut request_id = Vec::with_capacity(n);
-    let mut source_ip = Vec::with_capacity(n);
-    let mut user_agent = Vec::with_capacity(n);
-    let mut reason = Vec::with_capacity(n);
-    let mut prev_hash = Vec::with_capacity(n);
-    let mut hash = Vec::with_capacity(n);
-    for r in rows {
-        org_id.push(r.org_id);
-        sequence.push(r.sequence);
-        id.push(r.id);
-        occurred_at.push(r.occurred_at);
-        actor.push(r.actor);
-        roles.push(r.roles);
-        client_id.push(r.client_id);
-        purpose_of_use.push(r.purpose_of_use);
-        action.push(r.action);
-        resource_type.push(r.resource_type);
-        resource_id.push(r.resource_id);
-        patient_ids.push(r.patient_ids);
-        fields_disclosed.push(r.fields_disclosed);
-        outcome.push(r.outcome);
-        http_status.push(r.http_status);
-        request_id.push(r.request_id);
-        source_ip.push(r.source_ip);
-        user_agent.push(r.user_agent);
-        reason.push(r.break_glass_reason_ct);
-        prev_hash.push(r.prev_hash);
-        hash.push(r.hash);
-    }
-    diesel::sql_query(
-        "INSERT INTO audit_events (org_id, sequence, id, occurred_at, actor, roles, client_id, \
-         purpose_of_use, action, resource_type, resource_id, patient_ids, fields_disclosed, \
-         outcome, http_status, request_id, source_ip, user_agent, break_glass_reason_ct, \
-         prev_hash, hash) \
-         SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::timestamp[], $5::text[], \
-         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
-         $13::text[], $14::text[], $15::int4[], $16::text[], $17::text[], $18::text[], \
-         $19::bytea[], $20::bytea[], $21::bytea[])",
-    )
-    .bind::<Array<Text>, _>(org_id)
-    .bind::<Array<BigInt>, _>(sequence)
-    .bind::<Array<Text>, _>(id)
-    .bind::<Array<Timestamp>, _>(occurred_at)
-    .bind::<Array<Text>, _>(actor)
-    .bind::<Array<Text>, _>(roles)
-    .bind::<Array<Nullable<Text>>, _>(client_id)
-    .bind::<Array<Nullable<Text>>, _>(purpose_of_use)
-    .bind::<Array<Text>, _>(action)
-    .bind::<Array<Nullable<Text>>, _>(resource_type)
-    .bind::<Array<Nullable<Text>>, _>(resource_id)
-    .bind::<Array<Text>, _>(patient_ids)
-    .bind::<Array<Text>, _>(fields_disclosed)
-    .bind::<Array<Text>, _>(outcome)
-    .bind::<Array<Integer>, _>(http_status)
-    .bind::<Array<Nullable<Text>>, _>(request_id)
-    .bind::<Array<Nullable<Text>>, _>(source_ip)
-    .bind::<Array<Nullable<Text>>, _>(user_agent)
-    .bind::<Array<Nullable<Binary>>, _>(reason)
-    .bind::<Array<Binary>, _>(prev_hash)
-    .bind::<Array<Binary>, _>(hash)
-    .execute(c)?;
-    if !patient_rows.is_empty() {
-        diesel::sql_query(
-            "INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])",
+    static PLAIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "WITH e AS (INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT * FROM {EVENT_ARRAYS} \
+             RETURNING 1) \
+             INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
+             SELECT * FROM {PATIENT_ARRAYS}"
         )
-        .bind::<Array<Text>, _>(patient_rows.iter().map(|p| p.0.clone()).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(patient_rows.iter().map(|p| p.1.clone()).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(patient_rows.iter().map(|p| p.2).collect::<Vec<_>>())
-        .execute(c)?;
+    });
+    // Every row waits for the locks: the sub-select in each WHERE is evaluated once, before
+    // the first row. The statement's snapshot predates the wait, but nothing here reads
+    // through it; the primary key check sees every committed row.
+    static LOCKED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(k) \
+             FROM (SELECT k FROM unnest($25::int8[]) AS k ORDER BY k) AS keys), \
+             e AS (INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT u.* FROM {EVENT_ARRAYS} \
+             AS u WHERE (SELECT count(*) FROM l) > 0 RETURNING 1) \
+             INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
+             SELECT p.* FROM {PATIENT_ARRAYS} AS p WHERE (SELECT count(*) FROM l) > 0"
+        )
+    });
+    macro_rules! column {
+        ($f:ident) => {
+            batch.rows.iter().map(|r| &r.$f).collect::<Vec<_>>()
+        };
     }
+    let query = diesel::sql_query(if lock.is_some() {
+        LOCKED.as_str()
+    } else {
+        PLAIN.as_str()
+    })
+    .bind::<Array<Text>, _>(column!(org_id))
+    .bind::<Array<BigInt>, _>(column!(sequence))
+    .bind::<Array<Text>, _>(column!(id))
+    .bind::<Array<Timestamp>, _>(column!(occurred_at))
+    .bind::<Array<Text>, _>(column!(actor))
+    .bind::<Array<Text>, _>(column!(roles))
+    .bind::<Array<Nullable<Text>>, _>(column!(client_id))
+    .bind::<Array<Nullable<Text>>, _>(column!(purpose_of_use))
+    .bind::<Array<Text>, _>(column!(action))
+    .bind::<Array<Nullable<Text>>, _>(column!(resource_type))
+    .bind::<Array<Nullable<Text>>, _>(column!(resource_id))
+    .bind::<Array<Text>, _>(column!(patient_ids))
+    .bind::<Array<Text>, _>(column!(fields_disclosed))
+    .bind::<Array<Text>, _>(column!(outcome))
+    .bind::<Array<Integer>, _>(column!(http_status))
+    .bind::<Array<Nullable<Text>>, _>(column!(request_id))
+    .bind::<Array<Nullable<Text>>, _>(column!(source_ip))
+    .bind::<Array<Nullable<Text>>, _>(column!(user_agent))
+    .bind::<Array<Nullable<Binary>>, _>(column!(break_glass_reason_ct))
+    .bind::<Array<Binary>, _>(column!(prev_hash))
+    .bind::<Array<Binary>, _>(column!(hash))
+    .bind::<Array<Text>, _>(batch.patients.iter().map(|p| &p.0).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(batch.patients.iter().map(|p| &p.1).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(batch.patients.iter().map(|p| p.2).collect::<Vec<_>>());
+    match lock {
+        Some(keys) => query.bind::<Array<BigInt>, _>(keys).execute(c)?,
+        None => query.execute(c)?,
+    };
     Ok(())
 }
 
