@@ -11,6 +11,7 @@ mod fixtures;
 mod jwks;
 mod master_key;
 mod payer;
+mod payer_transports;
 mod phi;
 mod readme;
 mod resources;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::fixtures::{FAMILY, MEMBER_ID, SUBSCRIBER_FAMILY, id, practice};
 use crate::on_both_engines;
 
-fn connectors_toml(dir: &Path) -> PathBuf {
+pub(crate) fn connectors_toml(dir: &Path) -> PathBuf {
     let path = plugin_library("revcycle-connector-x12");
     let sha = sha256_hex(&std::fs::read(&path).unwrap());
     let text = format!(
@@ -31,7 +31,7 @@ fn connectors_toml(dir: &Path) -> PathBuf {
 
 /// The payer's answer to the claim: 200.00 billed, 96.00 paid; by line CO-45 60.00 + 20.00
 /// (80.00) and PR-2 18.00 + 6.00 (24.00); BPR02 96.00.
-fn answer_835(pcn: &str, trace: &str) -> String {
+pub(crate) fn answer_835(pcn: &str, trace: &str) -> String {
     let body = [
         "ST*835*0001".to_string(),
         "BPR*I*96*C*ACH*CCP*01*011000015*DA*123456*1512345678**01*011000028*DA*98765*20261120"
@@ -74,11 +74,11 @@ fn answer_835(pcn: &str, trace: &str) -> String {
     text
 }
 
-const SELF_MEMBER: &str = "SELF123456";
+pub(crate) const SELF_MEMBER: &str = "SELF123456";
 
 /// A 200.00 encounter (99214-25 150.00, 83036 50.00) on the patient's own coverage, made into
 /// a claim and scrubbed to `ready`.
-async fn ready_claim(s: &Server) -> (crate::fixtures::Practice, Value) {
+pub(crate) async fn ready_claim(s: &Server) -> (crate::fixtures::Practice, Value) {
     let p = practice(s).await;
     let coverage = s
         .create(
@@ -113,7 +113,7 @@ async fn ready_claim(s: &Server) -> (crate::fixtures::Practice, Value) {
     (p, claim)
 }
 
-async fn post_raw(s: &Server, path: &str, body: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn post_raw(s: &Server, path: &str, body: Vec<u8>) -> (u16, Value) {
     let r = s
         .client
         .post(s.url(path))
@@ -134,7 +134,7 @@ struct Count {
     n: i64,
 }
 
-fn exchanges(url: &str) -> i64 {
+pub(crate) fn exchanges(url: &str) -> i64 {
     let mut conn = revcycle_core::store::connect(url).expect("connect");
     diesel::sql_query("SELECT COUNT(*) AS n FROM x12_exchanges")
         .get_result::<Count>(&mut conn)
@@ -295,7 +295,7 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
 on_both_engines!(claim_round_trip_through_outbox_and_inbox);
 
 /// A 999 for group `gcn` of an 837P: rejected.
-fn rejecting_999(gcn: &str) -> String {
+pub(crate) fn rejecting_999(gcn: &str) -> String {
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*000000777*0*P*:~\n\
          GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*777*X*005010X231A1~\n\

@@ -158,16 +158,30 @@ impl Connectors {
     }
 }
 
-/// The plugin's config with relative `outbox`/`inbox` directories resolved against the
-/// directory of `connectors.toml`.
+/// The plugin's config with relative `outbox`/`inbox` directories and `bearer_token_file`s
+/// (at the connector level and in each `payers` entry) resolved against the directory of
+/// `connectors.toml`.
 fn resolve_dirs(config: &serde_json::Value, base: Option<&Path>) -> serde_json::Value {
+    fn resolve(table: &mut serde_json::Value, base: &Path) {
+        for key in ["outbox", "inbox", "bearer_token_file"] {
+            if let Some(serde_json::Value::String(dir)) = table.get(key) {
+                let dir = Path::new(dir);
+                if dir.is_relative() {
+                    let joined = base.join(dir).display().to_string();
+                    table[key] = serde_json::Value::String(joined);
+                }
+            }
+        }
+    }
     let mut config = config.clone();
-    for key in ["outbox", "inbox"] {
-        if let (Some(serde_json::Value::String(dir)), Some(base)) = (config.get(key), base) {
-            let dir = Path::new(dir);
-            if dir.is_relative() {
-                let joined = base.join(dir).display().to_string();
-                config[key] = serde_json::Value::String(joined);
+    let Some(base) = base else {
+        return config;
+    };
+    resolve(&mut config, base);
+    if let Some(serde_json::Value::Object(payers)) = config.get_mut("payers") {
+        for entry in payers.values_mut() {
+            if entry.is_object() {
+                resolve(entry, base);
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The payer (X12) connector over HTTP: importing an 835, submitting claims as an 837P.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use revcycle_core::access::{Action, Mask, Resource, View};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -8,8 +8,10 @@ use utoipa::IntoParams;
 use crate::audit::AuditedInTx;
 use crate::authz::{Authorized, act, res};
 use crate::connectors::payer::{
-    self, EligibilityInput, RealTimeResult, RemittanceImport, SubmitInput, SubmitResult,
+    self, ClaimExchanges, EligibilityInput, RealTimeResult, RemittanceImport, SubmitInput,
+    SubmitResult,
 };
+use crate::db;
 use crate::extract::{FeedBody, JsonBody};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -19,7 +21,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(import_remittance)
         .service(submit_claims)
         .service(check_eligibility)
-        .service(claim_status);
+        .service(claim_status)
+        .service(claim_exchanges);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,9 +38,13 @@ pub struct ImportQuery {
 ///
 /// The body is an 835 file as the payer sends it. The payer connector parses it (envelopes,
 /// loops, BPR02 balanced against the claims and PLBs); each remittance's payer is found by
-/// its payer id among the payers' `payer_code`s, and each remittance is stored (and, with
-/// `post=true`, posted) in its own transaction with its audit event. The file itself is kept
-/// encrypted. A malformed file is 422 naming the segment number and the reason, and nothing
+/// its payer id among the payers' `payer_code`s. The file (kept encrypted) and all its
+/// remittances (several ST/SE or several payers' TRNs) are stored, and with `post=true`
+/// posted, in one transaction with their audit events: if one cannot be posted, nothing from
+/// the file is (422, the pointer naming the remittance, e.g. `/remittances/1/claims/0/...`).
+/// A remittance whose payer and trace number are already stored (and posted) is a
+/// `duplicate` and writes nothing; a file of nothing but duplicates answers 200 with status
+/// `duplicate`. A malformed file is 422 naming the segment number and the reason, and nothing
 /// is stored. Needs create on remittances (and post, with `post=true`).
 #[utoipa::path(tag = "remittances", params(ImportQuery),
     request_body(content = String, description = "The 835 file", content_type = "application/octet-stream"),
@@ -74,6 +81,7 @@ pub async fn import_remittance(
         body.0,
         file_name,
         post,
+        "api",
     )
     .await?;
     result.mask(&View::for_principal(&who));
@@ -86,13 +94,25 @@ pub async fn import_remittance(
 ///
 /// Give `claim_ids`, or `payer_id` for every `ready` claim of that payer (at most 200). Each
 /// claim is scrubbed: a claim with errors (or not `ready`) is refused with its findings. The
-/// others go into one 837P interchange built by the payer connector from the stored claim,
-/// patient, coverage and subscriber, payer and providers; the file is written into the
-/// connector's outbox, recorded (encrypted) with its control numbers and claim ids, and each
-/// claim moves to `submitted` (recorded in its history). Needs submit on claims.
+/// others are grouped by payer, and each payer's claims go into one 837P interchange built by
+/// the payer connector from the stored claim, patient, coverage and subscriber, payer and
+/// providers, sent over that payer's transport (`connectors.toml`: its own entry under
+/// `payers`, else the connector's default): written into an outbox directory, or POSTed to a
+/// clearinghouse API with a bearer token. Each interchange gets the next control number of
+/// its sender, is recorded (encrypted) with its control numbers and claim ids, and its claims
+/// move to `submitted` (recorded in their history). Over HTTP, a non-2xx answer, a timeout or
+/// an unreachable endpoint records the exchange as `failed` and leaves its claims `ready`
+/// (`not_sent`); when nothing could be sent at all the answer is 502. A 999 or TA1 in the
+/// HTTP response is applied to the claims at once. Needs submit on claims.
 #[utoipa::path(tag = "billing", request_body = SubmitInput,
-    responses((status = 200, description = "Per claim: submitted, or refused with findings", body = SubmitResult),
-        (status = 503, description = "No payer connector, or no outbox configured", body = Problem,
+    responses((status = 200, description = "Per claim: submitted, refused with findings, or not sent; per payer: the interchange", body = SubmitResult),
+        (status = 409, description = "A claim was submitted or is being sent by another request meanwhile", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 502, description = "The connector failed, or no payer's clearinghouse took the 837P (the claims stay ready)", body = Problem,
+            content_type = "application/problem+json",
+            example = json!({"type": "urn:revcycle:problem:connector-failed", "title": "Connector failed", "status": 502,
+                "detail": "the 837P could not be delivered (the clearinghouse answered HTTP 503); the claims stay ready and nothing was submitted"})),
+        (status = 503, description = "No payer connector, no outbox or submit_url configured, or an unreadable bearer token", body = Problem,
             content_type = "application/problem+json")))]
 #[post("/claims/submit")]
 pub async fn submit_claims(
@@ -154,4 +174,35 @@ pub async fn claim_status(
     let mut resp = HttpResponse::Ok().json(&result);
     resp.extensions_mut().insert(AuditedInTx);
     Ok(resp)
+}
+
+/// A claim's X12 exchange history
+///
+/// Every X12 file sent or received that involved the claim, oldest first: the 837P
+/// submissions it went out in (file name, transport, ISA13/GS06/ST02 control numbers, when,
+/// and whether it was `sent`, is still `sending` or `failed`), each with the acknowledgments
+/// that answered it (999, TA1, 277CA) nested under it; the 835s that paid it (`processed`,
+/// or `duplicate` when the file changed nothing); real-time status requests (276) with their
+/// answers. File content is never shown (it is stored encrypted). Needs read on claims; the
+/// read is audited like the claim's.
+#[utoipa::path(tag = "billing",
+    params(("id" = Uuid, Path, description = "Claim id")),
+    responses((status = 200, description = "The claim's exchanges, oldest first", body = ClaimExchanges),
+        (status = 401, description = "No or invalid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller may not read claims", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:revcycle:problem:forbidden", "title": "Forbidden", "status": 403,
+                "detail": "your roles do not grant read on Claim"})),
+        (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:revcycle:problem:not-found", "title": "Not found", "status": 404,
+                "detail": "claim not found"}))))]
+#[get("/claims/{id}/exchanges")]
+pub async fn claim_exchanges(
+    state: web::Data<AppState>,
+    Authorized { who, .. }: Authorized<res::Claim, act::Read>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let org = who.org;
+    let history = db::run(&state, move |c| payer::claim_exchanges(c, org, id)).await?;
+    Ok(db::json(&who, history))
 }

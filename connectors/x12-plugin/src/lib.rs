@@ -14,7 +14,7 @@
 //! # Operations
 //!
 //! - `submit_claims`: `{claims: [ClaimSubmission], control_number, sender_id?, receiver_id?,
-//!   date? (CCYYMMDD), time? (HHMM), claim_filing_indicator?}` ->
+//!   receiver_name?, date? (CCYYMMDD), time? (HHMM), claim_filing_indicator?}` ->
 //!   `{x12: "<837P>", receipt: SubmissionReceipt}`.
 //! - `parse_remittance`: raw 835 bytes, or `{x12: "..."}` -> `{remittances: [Remittance]}`.
 //! - `check_eligibility`: `{requests: [EligibilityRequest], control_number}` -> `{x12: "<270>"}`;
@@ -98,6 +98,9 @@ struct SubmitInput {
     envelope: EnvelopeInput,
     #[serde(default)]
     claim_filing_indicator: Option<String>,
+    /// 1000B NM103 for this file (the configured `receiver_name` otherwise).
+    #[serde(default)]
+    receiver_name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +272,7 @@ impl X12Connector {
             return Err(ConnectorError::invalid_input("claims must not be empty"));
         }
         let env = self.envelope(&input.envelope, "HC")?;
+        let receiver_id = env.interchange.receiver_id.clone();
         let mut batch = Batch837::new(
             env.interchange,
             env.group,
@@ -283,9 +287,13 @@ impl X12Connector {
                 phone: self.config.contact_phone.clone(),
                 email: None,
             },
+            // 1000B names the receiver the envelope is addressed to.
             Receiver {
-                name: self.config.receiver_name.clone(),
-                id: self.config.receiver_id.clone(),
+                name: input
+                    .receiver_name
+                    .clone()
+                    .unwrap_or_else(|| self.config.receiver_name.clone()),
+                id: receiver_id,
             },
         );
         batch.transaction_control_number = env.transaction_control_number;

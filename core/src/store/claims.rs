@@ -242,6 +242,19 @@ fn load_lines(
         .load(conn)?)
 }
 
+/// Locks the claim's row until the caller's transaction ends, so that a check of its status
+/// and what follows are not interleaved with another transaction's (PostgreSQL; SQLite's
+/// write transactions are serialised already).
+pub fn lock_for_update(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        diesel::sql_query("SELECT id FROM claims WHERE org_id = $1 AND id = $2 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(org.as_str())
+            .bind::<diesel::sql_types::Text, _>(id.to_string())
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Claim> {
     let row = claims::table
         .filter(claims::org_id.eq(org.as_str()))

@@ -403,6 +403,19 @@ diesel::table! {
         raw_ct -> Binary,
         key_version -> Integer,
         created_at -> Timestamp,
+        payer_id -> Nullable<Text>,
+        transport -> Nullable<Text>,
+        answers -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    x12_control_numbers (org_id, sender_id) {
+        org_id -> Text,
+        sender_id -> Text,
+        last_value -> BigInt,
+        updated_at -> Timestamp,
     }
 }
 
@@ -431,4 +444,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_plans,
     claim_cob,
     x12_exchanges,
+    x12_control_numbers,
 );

@@ -1,0 +1,1 @@
+DROP TABLE x12_control_numbers;
