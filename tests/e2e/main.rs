@@ -14,6 +14,7 @@ mod payer;
 mod phi;
 mod readme;
 mod resources;
+mod retention;
 mod rotation;
 mod server;
 
