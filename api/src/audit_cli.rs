@@ -1,4 +1,4 @@
-//! `revcycle audit verify|export`, and audit events of administrative commands (server start,
+//! `revcycle audit verify|export|purge`, and audit events of administrative commands (server start,
 //! org creation, key rotation and re-wrapping), which happen outside any request.
 
 use std::io::Write;
@@ -51,20 +51,30 @@ pub fn verify(config: Config, org: Option<Uuid>) -> Result<(), StartupError> {
     for org in chains {
         let total = store_audit::count(&mut conn, org, &AuditFilter::default())?;
         let bar = progress(total, "verifying");
-        let v = store_audit::verify_chain(&mut conn, org, |n| bar.set_position(n))?;
+        let check = store_audit::verify_chain(&mut conn, org, |n| bar.set_position(n))?;
         bar.finish_and_clear();
-        let name = if org == SYSTEM_ORG {
-            format!("{org} (system)")
-        } else {
-            org.to_string()
+        let name = chain_name(org);
+        let report = ChainReport::of(&check);
+        let from = match &check.anchor {
+            Some(a) => format!(
+                " (from the anchor at sequence {}: {} events purged, the latest purge at {} removed {} older than {})",
+                a.sequence,
+                a.sequence,
+                a.purged_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                a.purged_count,
+                a.cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            None => String::new(),
         };
-        let report = ChainReport::of(v);
-        match v {
-            Verification::Intact { checked } => println!("{name}: OK, {checked} events checked"),
+        match check.verification {
+            Verification::Intact { checked } => {
+                println!("{name}: OK, {checked} events checked{from}")
+            }
             Verification::Broken { sequence, .. } => {
                 broken += 1;
                 println!(
-                    "{name}: BROKEN at sequence {sequence} after {} intact events: {}",
+                    "{name}: BROKEN at sequence {sequence} after {} intact events: {}{from}",
                     report.checked,
                     report.reason.unwrap_or_default()
                 );
@@ -76,6 +86,64 @@ pub fn verify(config: Config, org: Option<Uuid>) -> Result<(), StartupError> {
             "{broken} audit chain(s) failed verification"
         )));
     }
+    Ok(())
+}
+
+fn chain_name(org: Uuid) -> String {
+    if org == SYSTEM_ORG {
+        format!("{org} (system)")
+    } else {
+        org.to_string()
+    }
+}
+
+/// `revcycle audit purge`: each chain (or one) purged of its events older than the
+/// retention cutoff, in a transaction of its own, with a progress bar and the counts printed.
+pub fn purge(config: Config, org: Option<Uuid>, dry_run: bool) -> Result<(), StartupError> {
+    let retention = config.audit_retention;
+    let rt = startup::open(config)?;
+    let mut conn = rt
+        .pool
+        .get()
+        .map_err(|e| CoreError::Unavailable(e.to_string()))?;
+    let chains = match org {
+        Some(o) => vec![o],
+        None => store_audit::chains(&mut conn)?,
+    };
+    // One cutoff for the whole run, so every chain is held to the same instant.
+    let cutoff = retention.cutoff(chrono::Utc::now());
+    let when = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    eprintln!(
+        "retention {}: purging events older than {when}{}",
+        retention.describe(),
+        if dry_run { " (dry run)" } else { "" }
+    );
+    let (mut events, mut links) = (0, 0);
+    for org in chains {
+        let bar = progress(0, "purging");
+        let record = AuditEvent::now(org, cli_actor(), "audit.purge");
+        let r = store_audit::purge(&mut conn, org, cutoff, dry_run, record, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })?;
+        bar.finish_and_clear();
+        events += r.events;
+        links += r.patient_links;
+        let name = chain_name(org);
+        match (r.through_sequence, dry_run) {
+            (None, _) => println!("{name}: nothing older than {when} at the start of the chain"),
+            (Some(s), true) => println!(
+                "{name}: would purge {} events (through sequence {s}) and {} patient links",
+                r.events, r.patient_links
+            ),
+            (Some(s), false) => println!(
+                "{name}: purged {} events (through sequence {s}) and {} patient links",
+                r.events, r.patient_links
+            ),
+        }
+    }
+    let verb = if dry_run { "would purge" } else { "purged" };
+    println!("total: {verb} {events} events and {links} patient links older than {when}");
     Ok(())
 }
 

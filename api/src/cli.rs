@@ -1,4 +1,4 @@
-//! The `revcycle` command line: serve, migrate, openapi, token, org, keys.
+//! The `revcycle` command line: serve, migrate, openapi, token, org, keys, audit, codes.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -84,6 +84,18 @@ pub enum AuditCommand {
     },
     /// Export an organization's audit events for offline work, with a progress bar.
     Export(AuditExportArgs),
+    /// Remove audit events older than the retention period (--audit-retention-days; six
+    /// calendar years by default, never less): the oldest events of each chain up to the first
+    /// that is not older, leaving an anchor that verification starts from. Recorded as an
+    /// `audit.purge` event in the chain it purged.
+    Purge {
+        /// Only this organization's chain (default: every chain, the system chain included).
+        #[arg(long)]
+        org: Option<Uuid>,
+        /// Count what would be purged and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -349,6 +361,9 @@ fn run(cli: Cli) -> Result<(), StartupError> {
         }
         Command::Audit(AuditCommand::Verify { org }) => crate::audit_cli::verify(config, org),
         Command::Audit(AuditCommand::Export(args)) => crate::audit_cli::export(config, args),
+        Command::Audit(AuditCommand::Purge { org, dry_run }) => {
+            crate::audit_cli::purge(config, org, dry_run)
+        }
         Command::Keys(KeysCommand::Rewrap(args)) => rewrap(config, args),
         Command::Keys(KeysCommand::Rotate(args)) => rotate(config, args),
         Command::Serve(args) => serve(config, args),

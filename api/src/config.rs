@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use revcycle_core::audit::Retention;
 use revcycle_core::phi::AwsKmsConfig;
 use serde::Deserialize;
 
@@ -125,6 +126,10 @@ pub struct ConfigArgs {
     /// Seconds a connector call may take before the request gives up with 502.
     #[arg(long, env = "REVCYCLE_CONNECTOR_TIMEOUT_SECS", global = true)]
     pub connector_timeout_secs: Option<u64>,
+    /// Days audit events are kept before `audit purge` may remove them (default: six calendar
+    /// years, 72 months; less than six years, 2192 days, is refused).
+    #[arg(long, env = "REVCYCLE_AUDIT_RETENTION_DAYS", global = true)]
+    pub audit_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -152,6 +157,7 @@ struct FileConfig {
     kms_endpoint: Option<String>,
     connectors: Option<PathBuf>,
     connector_timeout_secs: Option<u64>,
+    audit_retention_days: Option<u64>,
 }
 
 /// Where the master key (which wraps every organization's data keys) comes from.
@@ -186,6 +192,8 @@ pub struct Config {
     pub master_key: MasterKeySource,
     pub connectors: Option<PathBuf>,
     pub connector_timeout_secs: u64,
+    /// How long audit events are kept before a purge may remove them.
+    pub audit_retention: Retention,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,12 +226,13 @@ impl Config {
             MasterKeySource::AwsKms(_) => "aws-kms",
         };
         format!(
-            "engine={engine} auth={auth} master_key={master_key} bind={} rate_limit={}/{} body_limit={} read_timeout={}s",
+            "engine={engine} auth={auth} master_key={master_key} bind={} rate_limit={}/{} body_limit={} read_timeout={}s audit_retention={}",
             self.bind,
             self.rate_limit_per_second,
             self.rate_limit_burst,
             self.body_limit,
-            self.read_timeout_secs
+            self.read_timeout_secs,
+            self.audit_retention.describe()
         )
     }
 
@@ -241,6 +250,11 @@ impl Config {
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let master_key = master_key_source(args, &file, &data_dir)?;
+        // Refused outright rather than raised quietly: whoever set it should know.
+        let audit_retention = match args.audit_retention_days.or(file.audit_retention_days) {
+            None => Retention::default(),
+            Some(days) => Retention::days(days).map_err(|e| ConfigError::Invalid(e.to_string()))?,
+        };
         // DATABASE_URL is the conventional name; REVCYCLE_DATABASE_URL and the flag win over it.
         let database_url = args
             .database_url
@@ -305,6 +319,7 @@ impl Config {
                 .or(file.connector_timeout_secs)
                 .unwrap_or(DEFAULT_CONNECTOR_TIMEOUT_SECS)
                 .max(1),
+            audit_retention,
             data_dir,
         })
     }
@@ -432,6 +447,58 @@ mod tests {
             Err(ConfigError::Parse { .. })
         ));
         std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    fn load(toml: &str, args: ConfigArgs) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("revcycle-ret-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, toml).unwrap();
+        let result = Config::load(&ConfigArgs {
+            config: Some(file),
+            data_dir: Some(dir.join("data")),
+            database_url: Some("x.db".into()),
+            ..args
+        });
+        std::fs::remove_dir_all(&dir).ok();
+        result
+    }
+
+    #[test]
+    fn six_calendar_years_unless_configured_longer() {
+        let c = load("", ConfigArgs::default()).unwrap();
+        assert_eq!(c.audit_retention, Retention::Months(72));
+        let c = load("audit_retention_days = 3000\n", ConfigArgs::default()).unwrap();
+        assert_eq!(c.audit_retention, Retention::Days(3000));
+        let flag = ConfigArgs {
+            audit_retention_days: Some(4000),
+            ..Default::default()
+        };
+        let c = load("audit_retention_days = 3000\n", flag).unwrap();
+        assert_eq!(c.audit_retention, Retention::Days(4000), "the flag wins");
+    }
+
+    #[test]
+    fn less_than_six_years_is_refused_with_the_reason() {
+        for (toml, args) in [
+            ("audit_retention_days = 365\n", ConfigArgs::default()),
+            (
+                "",
+                ConfigArgs {
+                    audit_retention_days: Some(2190),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let err = load(toml, args).unwrap_err().to_string();
+            assert!(err.contains("shorter than six years"), "{err}");
+            assert!(err.contains("164.316(b)(2)(i)"), "{err}");
+        }
     }
 }
 

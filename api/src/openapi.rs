@@ -233,10 +233,11 @@ mod tests {
                     assert!(responses.contains_key("404"), "{method} {path}");
                 }
                 // Every write carries a body, except commands that take none: admin commands,
-                // and billing commands on one record (scrub a claim, post a remittance, bill
-                // the secondary payer, ask the payer for a claim's status).
+                // billing commands on one record (scrub a claim, post a remittance, bill the
+                // secondary payer, ask the payer for a claim's status), and purging the audit
+                // trail past retention (`dry_run` is a query parameter).
                 let command = path.starts_with("/v1/admin/")
-                    || ["/scrub", "/post", "/secondary", "/status"]
+                    || ["/scrub", "/post", "/secondary", "/status", "/purge"]
                         .iter()
                         .any(|verb| path.ends_with(verb));
                 if (method == "post" || method == "put") && !command {

@@ -171,6 +171,7 @@ impl Runtime {
                 self.config.rate_limit_burst,
             ),
             read_timeout: std::time::Duration::from_secs(self.config.read_timeout_secs),
+            audit_retention: self.config.audit_retention,
         })
     }
 

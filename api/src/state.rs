@@ -21,4 +21,6 @@ pub struct AppState {
     pub read_timeout: std::time::Duration,
     /// Connector plugins loaded at start.
     pub connectors: Arc<crate::connectors::Connectors>,
+    /// How long audit events are kept before a purge may remove them.
+    pub audit_retention: revcycle_core::audit::Retention,
 }

@@ -15,6 +15,7 @@ mod payer_transports;
 mod phi;
 mod readme;
 mod resources;
+mod retention;
 mod rotation;
 mod server;
 

@@ -3,19 +3,21 @@
 //! one of these requests is itself audited.
 
 use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use revcycle_core::access::{Capability, OrgId};
 use revcycle_core::audit::accounting::{self, DisclosureEntry};
-use revcycle_core::audit::{AuditRecord, ExportFormat, Exporter, Outcome, Verification};
+use revcycle_core::audit::{
+    Anchor, AuditRecord, Disclosed, ExportFormat, Exporter, Outcome, Verification,
+};
 use revcycle_core::error::CoreError;
-use revcycle_core::store::audit::{self as store_audit, AuditFilter};
+use revcycle_core::store::audit::{self as store_audit, AuditFilter, ChainCheck, PurgeReport};
 use revcycle_core::store::{DbConnection, KeyRing, patients};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::audit::note;
+use crate::audit::{AuditCtx, AuditedInTx, note};
 use crate::auth::{Auth, require_capability};
 use crate::problem::ApiResult;
 use crate::state::AppState;
@@ -24,6 +26,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_audit_events)
         .service(verify_audit_chain)
         .service(export_audit_events)
+        .service(purge_audit_events)
         .service(patient_disclosures);
 }
 
@@ -171,16 +174,51 @@ pub struct ChainReport {
     /// Sequence number of the first broken link.
     pub broken_at: Option<i64>,
     pub reason: Option<String>,
+    /// Present once the chain has been purged: verification started from the anchor the
+    /// latest purge left, not from genesis.
+    pub anchor: Option<AnchorReport>,
+}
+
+/// Where a purged chain starts: the events before it were removed by retention purges.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"through_sequence": 120, "events_purged": 120,
+    "last_purge_events": 120, "cutoff": "2020-06-01T00:00:00Z",
+    "purged_at": "2026-06-01T00:00:00.123456Z"}))]
+pub struct AnchorReport {
+    /// The last purged event: the chain goes on from its hash.
+    pub through_sequence: i64,
+    /// Events purged in all (every event up to `through_sequence`).
+    pub events_purged: i64,
+    /// Events the latest purge removed.
+    pub last_purge_events: i64,
+    /// Every purged event was older than this.
+    pub cutoff: DateTime<Utc>,
+    /// When the latest purge ran.
+    pub purged_at: DateTime<Utc>,
+}
+
+impl AnchorReport {
+    pub fn of(a: &Anchor) -> AnchorReport {
+        AnchorReport {
+            through_sequence: a.sequence,
+            events_purged: a.sequence,
+            last_purge_events: a.purged_count,
+            cutoff: a.cutoff,
+            purged_at: a.purged_at,
+        }
+    }
 }
 
 impl ChainReport {
-    pub fn of(v: Verification) -> ChainReport {
-        match v {
+    pub fn of(check: &ChainCheck) -> ChainReport {
+        let anchor = check.anchor.as_ref().map(AnchorReport::of);
+        match check.verification {
             Verification::Intact { checked } => ChainReport {
                 status: "ok",
                 checked,
                 broken_at: None,
                 reason: None,
+                anchor,
             },
             Verification::Broken {
                 sequence,
@@ -191,6 +229,7 @@ impl ChainReport {
                 checked,
                 broken_at: Some(sequence),
                 reason: Some(why.describe()),
+                anchor,
             },
         }
     }
@@ -200,7 +239,10 @@ impl ChainReport {
 ///
 /// Recomputes your organization's hash chain from its first event and reports the first
 /// broken link (its sequence number and what it means) or `ok` with the number of events
-/// checked. An edited, deleted, inserted or reordered event breaks the chain.
+/// checked. An edited, deleted, inserted or reordered event breaks the chain. Once the chain
+/// has been purged, verification starts from the latest purge's anchor (the last purged
+/// event's sequence and hash), which the first remaining event must link to; the report
+/// says how many events were purged, up to which sequence, and when.
 #[utoipa::path(tag = "audit",
     responses((status = 200, description = "The verification result", body = ChainReport)))]
 #[get("/audit-events/verify")]
@@ -215,7 +257,7 @@ pub async fn verify_audit_chain(
     // A whole-chain walk: bounded by the database, not by the read timeout.
     let report =
         crate::db::run_long(&state, move |c| store_audit::verify_chain(c, org.0, |_| {})).await?;
-    Ok(HttpResponse::Ok().json(ChainReport::of(report)))
+    Ok(HttpResponse::Ok().json(ChainReport::of(&report)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -310,6 +352,100 @@ pub async fn export_audit_events(
             ),
         ))
         .streaming(stream))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PurgeQuery {
+    /// Count what would be purged and delete nothing (default false).
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"dry_run": false, "retention": "72 months",
+    "cutoff": "2020-06-01T00:00:00Z", "events_purged": 120, "patient_links_purged": 45,
+    "through_sequence": 120, "recorded_as": 981, "anchor": {"through_sequence": 120,
+    "events_purged": 120, "last_purge_events": 120, "cutoff": "2020-06-01T00:00:00Z",
+    "purged_at": "2026-06-01T00:00:00.123456Z"}}))]
+pub struct PurgeResult {
+    /// Nothing was deleted: the counts say what a purge would remove.
+    pub dry_run: bool,
+    /// The configured retention period.
+    pub retention: String,
+    /// Events older than this were eligible.
+    pub cutoff: DateTime<Utc>,
+    /// Events removed (or that would be).
+    pub events_purged: i64,
+    /// Their links to patients removed (or that would be).
+    pub patient_links_purged: i64,
+    /// The last event removed (or that would be); absent when there is nothing to purge.
+    pub through_sequence: Option<i64>,
+    /// Sequence number of the `audit.purge` event that records this request.
+    pub recorded_as: i64,
+    /// The anchor the chain now verifies from (absent if it was never purged).
+    pub anchor: Option<AnchorReport>,
+}
+
+impl PurgeResult {
+    pub fn of(r: &PurgeReport, retention: &revcycle_core::audit::Retention) -> PurgeResult {
+        PurgeResult {
+            dry_run: r.dry_run,
+            retention: retention.describe(),
+            cutoff: r.cutoff,
+            events_purged: r.events,
+            patient_links_purged: r.patient_links,
+            through_sequence: r.through_sequence,
+            recorded_as: r.recorded_as,
+            anchor: r.anchor.as_ref().map(AnchorReport::of),
+        }
+    }
+}
+
+/// Purge audit events past retention
+///
+/// Removes the oldest events of your organization's chain that are older than the retention
+/// period (six calendar years unless configured longer), with their patient links, in one
+/// transaction: only a prefix of the chain, stopping at the first event that is not older, so
+/// an old event recorded after a newer one stays. The chain then verifies from an anchor (the
+/// last purged event's sequence and hash). The purge is itself recorded as an `audit.purge`
+/// event (counts and cutoff) in the same chain. `dry_run=true` counts and deletes nothing.
+/// Needs `audit.purge` (admins).
+#[utoipa::path(tag = "audit", params(PurgeQuery),
+    responses((status = 200, description = "What was purged (or would be)", body = PurgeResult)))]
+#[post("/audit-events/purge")]
+pub async fn purge_audit_events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+    q: web::Query<PurgeQuery>,
+) -> ApiResult<HttpResponse> {
+    note(&req, "audit.purge", Some(RESOURCE));
+    require_capability(&who, Capability::AuditPurge)?;
+    let dry_run = q.dry_run.unwrap_or(false);
+    let retention = state.audit_retention;
+    let cutoff = retention.cutoff(Utc::now());
+    // The purge records its own event (with this request's details) in its transaction.
+    let record = AuditCtx::new(&req, &who, "audit.purge", RESOURCE).event(
+        Outcome::Success,
+        200,
+        &Disclosed::default(),
+    );
+    let org = who.org;
+    // Bounded by the database, not by the read timeout: a first purge may be large.
+    let report = crate::db::run_long(&state, move |c| {
+        store_audit::purge(c, org.0, cutoff, dry_run, record, |_, _| {})
+    })
+    .await?;
+    tracing::info!(
+        org = %org.0,
+        dry_run,
+        events = report.events,
+        through = report.through_sequence.unwrap_or(0),
+        "audit purge"
+    );
+    let mut resp = HttpResponse::Ok().json(PurgeResult::of(&report, &retention));
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

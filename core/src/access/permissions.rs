@@ -116,6 +116,9 @@ impl Action {
 pub enum Capability {
     /// Read and export the audit trail.
     AuditRead,
+    /// Purge audit events older than the retention period (admins only: compliance officers
+    /// read the trail, they do not shorten it).
+    AuditPurge,
     /// Rotate data keys and re-encrypt.
     KeysRotate,
     /// Load, configure and run connector plugins.
@@ -125,8 +128,9 @@ pub enum Capability {
 }
 
 impl Capability {
-    pub const ALL: [Capability; 4] = [
+    pub const ALL: [Capability; 5] = [
         Capability::AuditRead,
+        Capability::AuditPurge,
         Capability::KeysRotate,
         Capability::ConnectorsManage,
         Capability::BreakGlass,
@@ -135,6 +139,7 @@ impl Capability {
     pub fn name(&self) -> &'static str {
         match self {
             Capability::AuditRead => "audit.read",
+            Capability::AuditPurge => "audit.purge",
             Capability::KeysRotate => "keys.rotate",
             Capability::ConnectorsManage => "connectors.manage",
             Capability::BreakGlass => "break_glass",
@@ -282,6 +287,13 @@ mod tests {
         }
         assert!(granted(Role::ComplianceOfficer, Capability::AuditRead));
         assert!(!granted(Role::ComplianceOfficer, Capability::BreakGlass));
+        for role in Role::ALL {
+            assert_eq!(
+                granted(role, Capability::AuditPurge),
+                role == Role::Admin,
+                "only admins purge the audit trail ({role:?})"
+            );
+        }
         assert!(!granted(Role::BillingApp, Capability::BreakGlass));
     }
 

@@ -160,6 +160,18 @@ impl ChainVerifier {
         }
     }
 
+    /// Verifies what remains of a chain after a purge: the first event must follow the last
+    /// purged one (`sequence`, whose hash was `hash`), as recorded by the purge's anchor.
+    pub fn after(org: Uuid, sequence: i64, hash: [u8; 32]) -> ChainVerifier {
+        ChainVerifier {
+            org,
+            prev_hash: hash,
+            expected: sequence + 1,
+            checked: 0,
+            broken: None,
+        }
+    }
+
     /// Feeds the next event; returns false once the chain is broken (later events are moot).
     pub fn push(&mut self, e: &ChainedEvent) -> bool {
         if self.broken.is_some() {
@@ -338,6 +350,69 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_purged_chain_verifies_from_its_anchor_and_not_otherwise() {
+        let org = Uuid::from_u128(7);
+        let full = chain(org, 10);
+        let anchor = &full[3];
+        let rest = full[4..].to_vec();
+        let from_anchor = |events: Vec<ChainedEvent>| {
+            let mut v = ChainVerifier::after(org, anchor.sequence, anchor.hash);
+            for e in &events {
+                if !v.push(e) {
+                    break;
+                }
+            }
+            v.finish()
+        };
+        assert_eq!(
+            from_anchor(rest.clone()),
+            Verification::Intact { checked: 6 }
+        );
+        // From genesis, the remainder is a gap.
+        assert!(matches!(
+            verify(org, rest.clone()),
+            Verification::Broken {
+                sequence: 5,
+                why: ChainBreak::Gap { expected: 1 },
+                ..
+            }
+        ));
+        // The first remaining event must link to the anchor's hash...
+        let mut relinked = rest.clone();
+        relinked[0].prev_hash = [0; 32];
+        assert_eq!(
+            from_anchor(relinked),
+            Verification::Broken {
+                sequence: 5,
+                why: ChainBreak::PrevHashMismatch,
+                checked: 0
+            }
+        );
+        // ...and still match its own hash.
+        let mut edited = rest.clone();
+        edited[0].event.actor = "someone-else".into();
+        assert_eq!(
+            from_anchor(edited),
+            Verification::Broken {
+                sequence: 5,
+                why: ChainBreak::HashMismatch,
+                checked: 0
+            }
+        );
+        // Purging more than the anchor says leaves a gap.
+        assert!(matches!(
+            from_anchor(full[5..].to_vec()),
+            Verification::Broken {
+                sequence: 6,
+                why: ChainBreak::Gap { expected: 5 },
+                ..
+            }
+        ));
+        // Nothing left after the anchor is an intact (empty) chain.
+        assert_eq!(from_anchor(Vec::new()), Verification::Intact { checked: 0 });
     }
 
     #[test]

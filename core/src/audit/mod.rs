@@ -7,12 +7,14 @@
 //! - `disclosure`: which patients and PHI fields a response body carries.
 //! - `export`: the API's record and the NDJSON, CSV and FHIR R4 formats.
 //! - `accounting`: which events an accounting of disclosures (45 CFR 164.528) lists.
+//! - `retention`: how long events are kept, and the anchor a purge leaves.
 
 pub mod accounting;
 pub mod chain;
 pub mod disclosure;
 pub mod event;
 pub mod export;
+pub mod retention;
 
 pub use chain::{
     ChainBreak, ChainVerifier, ChainedEvent, Verification, genesis, link_hash, verify,
@@ -20,3 +22,4 @@ pub use chain::{
 pub use disclosure::{Disclosed, Discloses};
 pub use event::{AuditEvent, Outcome, SYSTEM_ORG};
 pub use export::{AuditRecord, ExportFormat, Exporter};
+pub use retention::{Anchor, Retention, RetentionTooShort};

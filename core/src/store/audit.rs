@@ -1,7 +1,10 @@
 //! The audit trail's storage: appending events to each org's hash chain, and reading them back
 //! (filtered pages, streamed batches for verification and export, a patient's disclosures).
 //!
-//! There is no update or delete here, and the migrations add triggers that refuse both.
+//! There is no update here, and the only delete is [`purge`]: it removes a prefix of a chain
+//! older than the retention cutoff and leaves an anchor the rest of the chain verifies from.
+//! The migrations add triggers that refuse every update, and every delete an anchor does not
+//! cover.
 //!
 //! Appending is safe with any number of writers and processes: on PostgreSQL the appender holds
 //! a transaction-scoped advisory lock per org (taken once per batch, in org order, so batches
@@ -17,17 +20,20 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{audit_event_patients, audit_events};
+use super::schema::{audit_anchors, audit_event_patients, audit_events};
 use super::{DbConnection, from_json, parse_id, to_json};
 use crate::access::OrgId;
 use crate::audit::{
-    AuditEvent, ChainVerifier, ChainedEvent, Outcome, Verification, genesis, link_hash,
+    Anchor, AuditEvent, ChainVerifier, ChainedEvent, Outcome, Verification, genesis, link_hash,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::phi::{FieldContext, OrgKeys};
 
 /// Advisory-lock namespace for audit chains (the high 32 bits of the lock key).
 const LOCK_CLASS: i64 = 7_270_002;
+/// Advisory-lock namespace for purges: one purge of a chain at a time, without holding up
+/// the chain's appenders.
+const PURGE_LOCK_CLASS: i64 = 7_270_003;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_null = true)]
@@ -172,7 +178,11 @@ fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
         .select(diesel::dsl::max(audit_events::sequence))
         .get_result(conn)?;
     let Some(sequence) = last else {
-        return Ok((0, genesis(org)));
+        // Every event was purged: the chain goes on from its anchor.
+        return Ok(match latest_anchor(conn, org)? {
+            Some(a) => (a.sequence, a.hash),
+            None => (0, genesis(org)),
+        });
     };
     let hash: Vec<u8> = audit_events::table
         .find((&org_s, sequence))
@@ -504,11 +514,19 @@ pub fn count(conn: &mut DbConnection, org: Uuid, filter: &AuditFilter) -> CoreRe
 
 /// Every org with a chain (the system chain included), for verifying them all.
 pub fn chains(conn: &mut DbConnection) -> CoreResult<Vec<Uuid>> {
-    let orgs: Vec<String> = audit_events::table
+    let mut orgs: Vec<String> = audit_events::table
         .select(audit_events::org_id)
         .distinct()
-        .order(audit_events::org_id.asc())
         .load(conn)?;
+    // A chain purged to its last event still has an anchor to verify from.
+    orgs.extend(
+        audit_anchors::table
+            .select(audit_anchors::org_id)
+            .distinct()
+            .load::<String>(conn)?,
+    );
+    orgs.sort();
+    orgs.dedup();
     orgs.iter().map(|s| parse_id(s)).collect()
 }
 
@@ -519,9 +537,20 @@ pub fn for_each(
     org: Uuid,
     filter: &AuditFilter,
     batch: i64,
+    f: impl FnMut(ChainedEvent) -> CoreResult<bool>,
+) -> CoreResult<()> {
+    for_each_after(conn, org, filter, 0, batch, f)
+}
+
+/// [`for_each`] over the events after the sequence number `after`.
+fn for_each_after(
+    conn: &mut DbConnection,
+    org: Uuid,
+    filter: &AuditFilter,
+    mut after: i64,
+    batch: i64,
     mut f: impl FnMut(ChainedEvent) -> CoreResult<bool>,
 ) -> CoreResult<()> {
-    let mut after = 0;
     loop {
         let page = list(conn, org, filter, after, batch)?;
         let done = page.len() < usize::try_from(batch).unwrap_or(usize::MAX);
@@ -537,22 +566,254 @@ pub fn for_each(
     }
 }
 
-/// Recomputes an org's whole chain, a batch at a time; `progress` hears the count checked.
+/// What a verification found, and where it started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCheck {
+    pub verification: Verification,
+    /// The latest purge's anchor, which the check started from (genesis when `None`).
+    pub anchor: Option<Anchor>,
+}
+
+/// Recomputes an org's whole chain, a batch at a time, from genesis or from the latest purge's
+/// anchor: the first remaining event must then follow the anchor and link to its hash.
+/// `progress` hears the count checked.
 pub fn verify_chain(
     conn: &mut DbConnection,
     org: Uuid,
     mut progress: impl FnMut(u64),
-) -> CoreResult<Verification> {
-    let mut v = ChainVerifier::new(org);
+) -> CoreResult<ChainCheck> {
+    let anchor = latest_anchor(conn, org)?;
+    let (mut v, after) = match &anchor {
+        Some(a) => (ChainVerifier::after(org, a.sequence, a.hash), a.sequence),
+        None => (ChainVerifier::new(org), 0),
+    };
     let mut seen = 0;
-    for_each(conn, org, &AuditFilter::default(), 1000, |e| {
+    for_each_after(conn, org, &AuditFilter::default(), after, 1000, |e| {
         seen += 1;
         if seen % 1000 == 0 {
             progress(seen);
         }
         Ok(v.push(&e))
     })?;
-    Ok(v.finish())
+    Ok(ChainCheck {
+        verification: v.finish(),
+        anchor,
+    })
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_anchors)]
+struct AnchorRow {
+    org_id: String,
+    sequence: i64,
+    hash: Vec<u8>,
+    cutoff: chrono::NaiveDateTime,
+    purged_at: chrono::NaiveDateTime,
+    purged_count: i64,
+}
+
+impl AnchorRow {
+    fn into_anchor(self) -> CoreResult<Anchor> {
+        Ok(Anchor {
+            org: parse_id(&self.org_id)?,
+            sequence: self.sequence,
+            hash: <[u8; 32]>::try_from(self.hash.as_slice())
+                .map_err(|_| CoreError::Internal("audit anchor has a malformed hash".into()))?,
+            cutoff: DateTime::from_naive_utc_and_offset(self.cutoff, Utc),
+            purged_at: DateTime::from_naive_utc_and_offset(self.purged_at, Utc),
+            purged_count: self.purged_count,
+        })
+    }
+}
+
+/// The anchor of the org's latest purge, if its chain was ever purged.
+pub fn latest_anchor(conn: &mut DbConnection, org: Uuid) -> CoreResult<Option<Anchor>> {
+    audit_anchors::table
+        .filter(audit_anchors::org_id.eq(org.to_string()))
+        .order(audit_anchors::sequence.desc())
+        .select(AnchorRow::as_select())
+        .first::<AnchorRow>(conn)
+        .optional()?
+        .map(AnchorRow::into_anchor)
+        .transpose()
+}
+
+/// Events deleted per statement in a purge.
+const PURGE_BATCH: i64 = 5000;
+
+/// What a purge removed (or, dry, would remove) from one org's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub org: Uuid,
+    pub cutoff: DateTime<Utc>,
+    pub dry_run: bool,
+    /// Events removed (or that would be).
+    pub events: i64,
+    /// Their rows linking them to patients.
+    pub patient_links: i64,
+    /// The last event removed (or that would be), when any.
+    pub through_sequence: Option<i64>,
+    /// The anchor the chain now starts from (the earlier one when nothing was purged).
+    pub anchor: Option<Anchor>,
+    /// The sequence of the `audit.purge` event recording this purge.
+    pub recorded_as: i64,
+}
+
+impl PurgeReport {
+    /// What the `audit.purge` event says about the purge, in its resource id (counts and the
+    /// cutoff; never anything about a patient).
+    fn summary(&self) -> String {
+        format!(
+            "events={};patient_links={};through_sequence={};cutoff={};dry_run={}",
+            self.events,
+            self.patient_links,
+            self.through_sequence.unwrap_or(0),
+            self.cutoff
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            self.dry_run
+        )
+    }
+}
+
+/// Purges the prefix of `org`'s chain whose events are all older than `cutoff` (stopping at
+/// the first event that is not, so an old event after a newer one stays), with their patient
+/// links, in one transaction: it records an anchor (the last purged event's sequence and hash),
+/// deletes the events in batches, and appends an `audit.purge` event (`record`'s actor and
+/// request details; counts and cutoff, no PHI) to the same chain. A dry run deletes nothing and
+/// records the event all the same. `progress` hears the events deleted so far and the total.
+///
+/// The cutoff comes from [`crate::audit::Retention::cutoff`]; the database refuses an anchor
+/// whose cutoff is less than six years ago.
+pub fn purge(
+    conn: &mut DbConnection,
+    org: Uuid,
+    cutoff: DateTime<Utc>,
+    dry_run: bool,
+    mut record: AuditEvent,
+    mut progress: impl FnMut(u64, u64),
+) -> CoreResult<PurgeReport> {
+    if record.org != org {
+        return Err(CoreError::Internal(
+            "a purge is recorded in the chain it purges".into(),
+        ));
+    }
+    super::write_transaction(conn, |conn| {
+        advisory_lock(conn, PURGE_LOCK_CLASS, org)?;
+        let org_s = org.to_string();
+        let previous = latest_anchor(conn, org)?;
+        let start = previous.as_ref().map_or(0, |a| a.sequence);
+        let cut = cutoff.naive_utc();
+        // The prefix ends just before the first event that is not older than the cutoff.
+        let first_kept: Option<i64> = audit_events::table
+            .filter(audit_events::org_id.eq(&org_s))
+            .filter(audit_events::sequence.gt(start))
+            .filter(audit_events::occurred_at.ge(cut))
+            .select(diesel::dsl::min(audit_events::sequence))
+            .get_result(conn)?;
+        let through = match first_kept {
+            Some(s) => s - 1,
+            None => audit_events::table
+                .filter(audit_events::org_id.eq(&org_s))
+                .select(diesel::dsl::max(audit_events::sequence))
+                .get_result::<Option<i64>>(conn)?
+                .unwrap_or(start),
+        };
+        let mut report = PurgeReport {
+            org,
+            cutoff,
+            dry_run,
+            events: 0,
+            patient_links: 0,
+            through_sequence: None,
+            anchor: previous,
+            recorded_as: 0,
+        };
+        if through > start {
+            let range = || {
+                audit_events::table
+                    .filter(audit_events::org_id.eq(&org_s))
+                    .filter(audit_events::sequence.le(through))
+            };
+            report.events = range().count().get_result(conn)?;
+            report.patient_links = audit_event_patients::table
+                .filter(audit_event_patients::org_id.eq(&org_s))
+                .filter(audit_event_patients::sequence.le(through))
+                .count()
+                .get_result(conn)?;
+            report.through_sequence = Some(through);
+            if !dry_run {
+                let hash: Vec<u8> = audit_events::table
+                    .find((&org_s, through))
+                    .select(audit_events::hash)
+                    .get_result(conn)?;
+                let now = Utc::now();
+                let anchor = AnchorRow {
+                    org_id: org_s.clone(),
+                    sequence: through,
+                    hash,
+                    cutoff: cut,
+                    purged_at: DateTime::from_timestamp_micros(now.timestamp_micros())
+                        .unwrap_or(now)
+                        .naive_utc(),
+                    purged_count: report.events,
+                };
+                // First: the triggers let only what an anchor covers be deleted.
+                diesel::insert_into(audit_anchors::table)
+                    .values(&anchor)
+                    .execute(conn)?;
+                let total = u64::try_from(report.events).unwrap_or(0);
+                let mut deleted: u64 = 0;
+                let mut low = start;
+                while low < through {
+                    let high = (low + PURGE_BATCH).min(through);
+                    let n = diesel::delete(
+                        audit_events::table
+                            .filter(audit_events::org_id.eq(&org_s))
+                            .filter(audit_events::sequence.gt(low))
+                            .filter(audit_events::sequence.le(high)),
+                    )
+                    .execute(conn)?;
+                    deleted += n as u64;
+                    progress(deleted, total);
+                    low = high;
+                }
+                // One statement: the links are keyed by patient first, so ranges of sequence
+                // numbers would each scan the org's links.
+                let links = diesel::delete(
+                    audit_event_patients::table
+                        .filter(audit_event_patients::org_id.eq(&org_s))
+                        .filter(audit_event_patients::sequence.le(through)),
+                )
+                .execute(conn)?;
+                if deleted != total || links as i64 != report.patient_links {
+                    return Err(CoreError::Internal(
+                        "audit purge: the rows deleted are not the rows counted".into(),
+                    ));
+                }
+                report.anchor = Some(anchor.into_anchor()?);
+            }
+        }
+        record.action = "audit.purge".into();
+        record.resource_type = Some("AuditEvent".into());
+        record.resource_id = Some(report.summary());
+        record.patient_ids.clear();
+        record.fields_disclosed.clear();
+        record.outcome = Outcome::Success;
+        let recorded = append(conn, vec![record])?;
+        report.recorded_as = recorded.first().map_or(0, |c| c.sequence);
+        Ok(report)
+    })
+}
+
+fn advisory_lock(conn: &mut DbConnection, class: i64, org: Uuid) -> CoreResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        let b = org.as_bytes();
+        let low = i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>((class << 32) | low)
+            .execute(c)?;
+    }
+    Ok(())
 }
 
 /// Cursor over sequence numbers, opaque to clients.
@@ -669,6 +930,254 @@ mod tests {
                 .execute(&mut conn)
                 .is_err()
         );
+    }
+
+    fn years_ago(n: i32) -> DateTime<Utc> {
+        let t = Utc::now() - chrono::Duration::days(i64::from(n) * 366);
+        DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap()
+    }
+
+    /// Appends one event per entry, stamped that many years ago (0: now), with a patient each.
+    fn stamped(conn: &mut DbConnection, org: Uuid, ages: &[i32]) -> Vec<ChainedEvent> {
+        let events = ages
+            .iter()
+            .map(|&age| {
+                let mut e = event(org, &format!("age-{age}"), vec![Uuid::now_v7()]);
+                if age > 0 {
+                    e.occurred_at = years_ago(age);
+                }
+                e
+            })
+            .collect();
+        write_transaction(conn, |c| append(c, events)).unwrap()
+    }
+
+    fn cutoff() -> DateTime<Utc> {
+        crate::audit::Retention::default().cutoff(Utc::now())
+    }
+
+    fn purge_now(conn: &mut DbConnection, org: Uuid, dry_run: bool) -> PurgeReport {
+        let record = AuditEvent::now(org, "cli:test", "audit.purge");
+        purge(conn, org, cutoff(), dry_run, record, |_, _| {}).unwrap()
+    }
+
+    fn links(conn: &mut DbConnection, org: Uuid) -> Vec<i64> {
+        audit_event_patients::table
+            .filter(audit_event_patients::org_id.eq(org.to_string()))
+            .select(audit_event_patients::sequence)
+            .order(audit_event_patients::sequence.asc())
+            .load(conn)
+            .unwrap()
+    }
+
+    fn sequences(conn: &mut DbConnection, org: Uuid) -> Vec<i64> {
+        list(conn, org, &AuditFilter::default(), 0, 1000)
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence)
+            .collect()
+    }
+
+    #[test]
+    fn a_purge_removes_only_the_old_prefix_and_the_chain_verifies_from_its_anchor() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let other = Uuid::now_v7();
+        // Three old events, a recent one, then an old one again (clock skew, a late import).
+        let chained = stamped(&mut conn, org, &[7, 7, 7, 0, 7, 0]);
+        stamped(&mut conn, other, &[7, 7]);
+
+        let dry = purge_now(&mut conn, org, true);
+        assert!(dry.dry_run);
+        assert_eq!((dry.events, dry.patient_links), (3, 3));
+        assert_eq!(dry.through_sequence, Some(3));
+        assert_eq!(dry.anchor, None);
+        assert_eq!(
+            sequences(&mut conn, org),
+            [1, 2, 3, 4, 5, 6, 7],
+            "nothing deleted"
+        );
+        assert_eq!(latest_anchor(&mut conn, org).unwrap(), None);
+
+        let done = purge_now(&mut conn, org, false);
+        assert_eq!((done.events, done.patient_links), (3, 3));
+        assert_eq!(done.through_sequence, Some(3));
+        assert_eq!(done.recorded_as, 8, "after the dry run's own event");
+        let anchor = latest_anchor(&mut conn, org).unwrap().unwrap();
+        assert_eq!(done.anchor.as_ref(), Some(&anchor));
+        assert_eq!(anchor.sequence, 3);
+        assert_eq!(anchor.hash, chained[2].hash);
+        assert_eq!(anchor.purged_count, 3);
+        assert_eq!(anchor.cutoff, cutoff().min(anchor.cutoff));
+        // The old event after the recent one stays: only a prefix goes.
+        assert_eq!(sequences(&mut conn, org), [4, 5, 6, 7, 8]);
+        assert_eq!(links(&mut conn, org), [4, 5, 6]);
+        // The other org's chain is untouched.
+        assert_eq!(sequences(&mut conn, other), [1, 2]);
+
+        let check = verify_chain(&mut conn, org, |_| {}).unwrap();
+        assert_eq!(check.verification, Verification::Intact { checked: 5 });
+        assert_eq!(check.anchor, Some(anchor.clone()));
+
+        // The purge is in the chain: counts and cutoff, no patients.
+        let recorded = list(&mut conn, org, &AuditFilter::default(), 6, 10).unwrap();
+        let e = &recorded[1].event;
+        assert_eq!(e.action, "audit.purge");
+        assert!(e.patient_ids.is_empty());
+        let summary = e.resource_id.as_deref().unwrap();
+        assert!(
+            summary.starts_with("events=3;patient_links=3;through_sequence=3;cutoff="),
+            "{summary}"
+        );
+        assert!(summary.ends_with(";dry_run=false"), "{summary}");
+        assert!(
+            recorded[0]
+                .event
+                .resource_id
+                .as_deref()
+                .unwrap()
+                .ends_with(";dry_run=true")
+        );
+
+        // Nothing more to purge: the next old event follows a recent one.
+        let again = purge_now(&mut conn, org, false);
+        assert_eq!((again.events, again.through_sequence), (0, None));
+        assert_eq!(again.anchor, Some(anchor));
+        let check = verify_chain(&mut conn, org, |_| {}).unwrap();
+        assert_eq!(check.verification, Verification::Intact { checked: 6 });
+    }
+
+    #[test]
+    fn a_chain_purged_whole_goes_on_from_its_anchor() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let chained = stamped(&mut conn, org, &[8, 7, 7]);
+        let done = purge_now(&mut conn, org, false);
+        assert_eq!(done.through_sequence, Some(3));
+        // The purge's own event follows the anchor, linked to the last purged hash.
+        let rest = list(&mut conn, org, &AuditFilter::default(), 0, 10).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].sequence, 4);
+        assert_eq!(rest[0].prev_hash, chained[2].hash);
+        stamped(&mut conn, org, &[0]);
+        let check = verify_chain(&mut conn, org, |_| {}).unwrap();
+        assert_eq!(check.verification, Verification::Intact { checked: 2 });
+        assert_eq!(chains(&mut conn).unwrap(), [org]);
+    }
+
+    #[test]
+    fn the_database_deletes_only_what_an_anchor_covers_and_keeps_anchors() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        stamped(&mut conn, org, &[7, 7, 0, 7]);
+        purge_now(&mut conn, org, false);
+        let delete = |conn: &mut DbConnection, seq: i64| {
+            diesel::delete(audit_events::table.find((org.to_string(), seq))).execute(conn)
+        };
+        assert!(delete(&mut conn, 3).is_err(), "a recent event");
+        assert!(
+            delete(&mut conn, 4).is_err(),
+            "an old event no anchor covers"
+        );
+        assert!(
+            diesel::delete(
+                audit_event_patients::table.filter(audit_event_patients::sequence.eq(4))
+            )
+            .execute(&mut conn)
+            .is_err()
+        );
+        assert!(
+            diesel::delete(audit_anchors::table)
+                .execute(&mut conn)
+                .is_err()
+        );
+        assert!(
+            diesel::update(audit_anchors::table)
+                .set(audit_anchors::sequence.eq(4))
+                .execute(&mut conn)
+                .is_err()
+        );
+        // An anchor must tell the truth: not newer than six years, at a real event's hash,
+        // covering only old events.
+        let head_hash = |conn: &mut DbConnection, seq: i64| -> Vec<u8> {
+            audit_events::table
+                .find((org.to_string(), seq))
+                .select(audit_events::hash)
+                .get_result(conn)
+                .unwrap()
+        };
+        let forged = |seq: i64, hash: Vec<u8>, cutoff: DateTime<Utc>| AnchorRow {
+            org_id: org.to_string(),
+            sequence: seq,
+            hash,
+            cutoff: cutoff.naive_utc(),
+            purged_at: Utc::now().naive_utc(),
+            purged_count: 1,
+        };
+        let insert = |conn: &mut DbConnection, a: AnchorRow| {
+            diesel::insert_into(audit_anchors::table)
+                .values(&a)
+                .execute(conn)
+        };
+        let h4 = head_hash(&mut conn, 4);
+        assert!(
+            insert(&mut conn, forged(4, h4.clone(), years_ago(1))).is_err(),
+            "recent cutoff"
+        );
+        assert!(
+            insert(&mut conn, forged(4, vec![0; 32], cutoff())).is_err(),
+            "wrong hash"
+        );
+        assert!(
+            insert(&mut conn, forged(4, h4, cutoff())).is_err(),
+            "covers a recent event"
+        );
+        assert_eq!(sequences(&mut conn, org)[0], 3);
+    }
+
+    #[test]
+    fn verification_from_an_anchor_still_finds_tampering() {
+        use diesel::connection::SimpleConnection;
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        stamped(&mut conn, org, &[7, 7, 0, 0]);
+        purge_now(&mut conn, org, false);
+        let DbConnection::Sqlite(c) = &mut conn else {
+            unreachable!()
+        };
+        c.batch_execute("DROP TRIGGER audit_events_no_update")
+            .unwrap();
+        diesel::update(audit_events::table.find((org.to_string(), 3)))
+            .set(audit_events::actor.eq("mallory"))
+            .execute(&mut conn)
+            .unwrap();
+        let check = verify_chain(&mut conn, org, |_| {}).unwrap();
+        assert!(matches!(
+            check.verification,
+            Verification::Broken {
+                sequence: 3,
+                why: crate::audit::ChainBreak::HashMismatch,
+                checked: 0
+            }
+        ));
+        assert!(check.anchor.is_some());
+        // The first remaining event relinked elsewhere is a break too.
+        diesel::update(audit_events::table.find((org.to_string(), 3)))
+            .set((
+                audit_events::actor.eq("age-0"),
+                audit_events::prev_hash.eq(vec![0u8; 32]),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        let check = verify_chain(&mut conn, org, |_| {}).unwrap();
+        assert!(matches!(
+            check.verification,
+            Verification::Broken {
+                sequence: 3,
+                why: crate::audit::ChainBreak::PrevHashMismatch,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -257,6 +257,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_anchors (org_id, sequence) {
+        org_id -> Text,
+        sequence -> BigInt,
+        hash -> Binary,
+        cutoff -> Timestamp,
+        purged_at -> Timestamp,
+        purged_count -> BigInt,
+    }
+}
+
+diesel::table! {
     import_links (org_id, source_key) {
         org_id -> Text,
         source_key -> Text,
@@ -424,6 +435,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     audit_events,
     audit_event_patients,
+    audit_anchors,
     import_links,
     key_rotations,
     org_keys,
