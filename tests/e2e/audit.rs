@@ -813,7 +813,10 @@ fn appenders_with_stale_heads_never_fork_the_chain() {
             .unwrap();
         expected += 6;
     }
-    match audit::verify_chain(&mut a, org, |_| {}).unwrap() {
+    match audit::verify_chain(&mut a, org, |_| {})
+        .unwrap()
+        .verification
+    {
         Verification::Intact { checked } => assert_eq!(checked, expected),
         other => panic!("chain broken: {other:?}"),
     }

@@ -87,13 +87,25 @@ pub(crate) async fn ready_claim(s: &Server) -> (crate::fixtures::Practice, Value
                 "member_id": SELF_MEMBER, "relationship": "self", "effective_from": "2026-01-01"}),
         )
         .await;
+    let claim = ready_claim_dated(s, &p, &coverage, "2026-11-02").await;
+    (p, claim)
+}
+
+/// The same 200.00 encounter on `coverage`, served on `date`, made into a claim and scrubbed
+/// to `ready`.
+pub(crate) async fn ready_claim_dated(
+    s: &Server,
+    p: &crate::fixtures::Practice,
+    coverage: &Value,
+    date: &str,
+) -> Value {
     let enc = s
         .create(
             "/v1/encounters",
             &json!({
                 "patient_id": p.patient["id"], "coverage_id": coverage["id"],
                 "billing_provider_id": p.billing["id"], "rendering_provider_id": p.rendering["id"],
-                "service_date_from": "2026-11-02", "place_of_service": "11",
+                "service_date_from": date, "place_of_service": "11",
                 "diagnoses": ["E11.9", "I10"],
                 "lines": [
                     {"procedure_code": "99214", "modifiers": ["25"], "units": "1", "charge": "150.00", "diagnosis_pointers": [1, 2]},
@@ -110,7 +122,7 @@ pub(crate) async fn ready_claim(s: &Server) -> (crate::fixtures::Practice, Value
         .await;
     assert_eq!(scrub.status, 200, "{}", scrub.text);
     assert_eq!(scrub.body["status"], "ready", "{}", scrub.text);
-    (p, claim)
+    claim
 }
 
 pub(crate) async fn post_raw(s: &Server, path: &str, body: Vec<u8>) -> (u16, Value) {

@@ -208,29 +208,7 @@ async fn ready_claim_for(s: &Server, p: &Practice, payer: &Value, member: &str) 
 /// A ready claim on `coverage` for services on 2026-10-`day` (claims of one patient on one
 /// day with the same procedures would be duplicates).
 async fn ready_claim_on(s: &Server, p: &Practice, coverage: &Value, day: u32) -> Value {
-    let enc = s
-        .create(
-            "/v1/encounters",
-            &json!({
-                "patient_id": p.patient["id"], "coverage_id": coverage["id"],
-                "billing_provider_id": p.billing["id"], "rendering_provider_id": p.rendering["id"],
-                "service_date_from": format!("2026-10-{day:02}"), "place_of_service": "11",
-                "diagnoses": ["E11.9", "I10"],
-                "lines": [
-                    {"procedure_code": "99214", "modifiers": ["25"], "units": "1", "charge": "150.00", "diagnosis_pointers": [1, 2]},
-                    {"procedure_code": "83036", "units": "1", "charge": "50.00", "diagnosis_pointers": [1]}
-                ]
-            }),
-        )
-        .await;
-    let claim = s
-        .create("/v1/claims", &json!({"encounter_id": enc["id"]}))
-        .await;
-    let scrub = s
-        .post(&format!("/v1/claims/{}/scrub", id(&claim)), &json!({}))
-        .await;
-    assert_eq!(scrub.body["status"], "ready", "{}", scrub.text);
-    claim
+    crate::payer::ready_claim_dated(s, p, coverage, &format!("2026-10-{day:02}")).await
 }
 
 /// `n` ready claims of one patient on the Acme payer (payer code 60054).

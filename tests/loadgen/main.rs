@@ -41,6 +41,9 @@ struct Args {
     /// (records/s imported through the FHIR R4 and HL7 v2 plugins).
     #[arg(long, default_value = "api")]
     mode: String,
+    /// Engines compared in `--mode audit`: `sqlite`, `postgres` or `both`.
+    #[arg(long, default_value = "both")]
+    engines: String,
     /// Records per feed in `--mode import`.
     #[arg(long, default_value_t = 2000)]
     records: usize,
@@ -254,6 +257,13 @@ async fn audit_cost(args: &Args) {
         "engine", "audited req/s", "unaudited req/s", "ratio", "audited p99", "unaudited p99"
     );
     for engine in [Engine::Sqlite, Engine::Postgres] {
+        let wanted = match engine {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        };
+        if args.engines != "both" && args.engines != wanted {
+            continue;
+        }
         let (audited, a_ids) = seeded(engine, args, true).await;
         let (plain, p_ids) = seeded(engine, args, false).await;
         let (mut a, mut p) = (Vec::new(), Vec::new());
