@@ -6,6 +6,7 @@ use std::io::Write;
 use revcycle_core::audit::{AuditEvent, AuditRecord, Exporter, SYSTEM_ORG, Verification};
 use revcycle_core::error::CoreError;
 use revcycle_core::store::audit::{self as store_audit, AuditFilter};
+use revcycle_core::store::connection::PooledConn;
 use revcycle_core::store::{DbPool, orgs};
 use uuid::Uuid;
 
@@ -38,15 +39,7 @@ pub fn record(
 }
 
 pub fn verify(config: Config, org: Option<Uuid>) -> Result<(), StartupError> {
-    let rt = startup::open(config)?;
-    let mut conn = rt
-        .pool
-        .get()
-        .map_err(|e| CoreError::Unavailable(e.to_string()))?;
-    let chains = match org {
-        Some(o) => vec![o],
-        None => store_audit::chains(&mut conn)?,
-    };
+    let (_rt, mut conn, chains) = open_chains(config, org)?;
     let mut broken = 0;
     for org in chains {
         let total = store_audit::count(&mut conn, org, &AuditFilter::default())?;
@@ -89,6 +82,23 @@ pub fn verify(config: Config, org: Option<Uuid>) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The runtime, a connection, and the chains a command walks: `org`'s, or every chain.
+fn open_chains(
+    config: Config,
+    org: Option<Uuid>,
+) -> Result<(startup::Runtime, PooledConn, Vec<Uuid>), StartupError> {
+    let rt = startup::open(config)?;
+    let mut conn = rt
+        .pool
+        .get()
+        .map_err(|e| CoreError::Unavailable(e.to_string()))?;
+    let chains = match org {
+        Some(o) => vec![o],
+        None => store_audit::chains(&mut conn)?,
+    };
+    Ok((rt, conn, chains))
+}
+
 fn chain_name(org: Uuid) -> String {
     if org == SYSTEM_ORG {
         format!("{org} (system)")
@@ -101,15 +111,7 @@ fn chain_name(org: Uuid) -> String {
 /// retention cutoff, in a transaction of its own, with a progress bar and the counts printed.
 pub fn purge(config: Config, org: Option<Uuid>, dry_run: bool) -> Result<(), StartupError> {
     let retention = config.audit_retention;
-    let rt = startup::open(config)?;
-    let mut conn = rt
-        .pool
-        .get()
-        .map_err(|e| CoreError::Unavailable(e.to_string()))?;
-    let chains = match org {
-        Some(o) => vec![o],
-        None => store_audit::chains(&mut conn)?,
-    };
+    let (_rt, mut conn, chains) = open_chains(config, org)?;
     // One cutoff for the whole run, so every chain is held to the same instant.
     let cutoff = retention.cutoff(chrono::Utc::now());
     let when = cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -412,25 +412,40 @@ IEA*1*000000041~
     )
 }
 
-/// A loopback clearinghouse API: answers POST /eligibility with a 271 and POST /claim-status
-/// with a 277 for `pcn`; keeps what it was sent.
-async fn clearinghouse(
-    pcn: std::sync::Arc<std::sync::Mutex<String>>,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+/// One request an [`http_stub`] received.
+pub(crate) struct StubRequest {
+    pub request_line: String,
+    head: String,
+    pub body: String,
+}
+
+impl StubRequest {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// A loopback HTTP server that reads each request whole and sends back what `answer` makes
+/// of it: (status, X12 body). Returns its base URL.
+pub(crate) async fn http_stub(
+    answer: impl Fn(StubRequest) -> (u16, String) + Send + Sync + 'static,
 ) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let answer = std::sync::Arc::new(answer);
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 return;
             };
-            let pcn = pcn.clone();
-            let seen = seen.clone();
+            let answer = answer.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
+                let mut chunk = [0u8; 16384];
                 loop {
                     let n = stream.read(&mut chunk).await.unwrap_or(0);
                     if n == 0 {
@@ -441,27 +456,22 @@ async fn clearinghouse(
                     let Some(head_end) = text.find("\r\n\r\n") else {
                         continue;
                     };
-                    let len: usize = text[..head_end]
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse().ok())?
-                        })
+                    let request = StubRequest {
+                        request_line: text.lines().next().unwrap_or_default().to_string(),
+                        head: text[..head_end].to_string(),
+                        body: text[head_end + 4..].to_string(),
+                    };
+                    let len: usize = request
+                        .header("content-length")
+                        .and_then(|v| v.parse().ok())
                         .unwrap_or(0);
                     if buf.len() < head_end + 4 + len {
                         continue;
                     }
-                    let body = text[head_end + 4..].to_string();
-                    seen.lock().unwrap().push(body);
-                    let answer = if text.starts_with("POST /eligibility") {
-                        ANSWER_271.to_string()
-                    } else {
-                        answer_277(&pcn.lock().unwrap())
-                    };
+                    let (code, body) = answer(request);
                     let resp = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/edi-x12\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                        answer.len()
+                        "HTTP/1.1 {code} X\r\ncontent-type: application/edi-x12\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
                     );
                     let _ = stream.write_all(resp.as_bytes()).await;
                     return;
@@ -470,6 +480,24 @@ async fn clearinghouse(
         }
     });
     format!("http://{addr}")
+}
+
+/// A loopback clearinghouse API: answers POST /eligibility with a 271 and POST /claim-status
+/// with a 277 for `pcn`; keeps what it was sent.
+async fn clearinghouse(
+    pcn: std::sync::Arc<std::sync::Mutex<String>>,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> String {
+    http_stub(move |request| {
+        let answer = if request.request_line.starts_with("POST /eligibility") {
+            ANSWER_271.to_string()
+        } else {
+            answer_277(&pcn.lock().unwrap())
+        };
+        seen.lock().unwrap().push(request.body);
+        (200, answer)
+    })
+    .await
 }
 
 async fn eligibility_and_claim_status_over_a_clearinghouse_api(engine: Engine) {

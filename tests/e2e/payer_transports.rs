@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::fixtures::{FAMILY, GIVEN, MEMBER_ID, Practice, id, org_of, token};
 use crate::on_both_engines;
-use crate::payer::{SELF_MEMBER, answer_835, connectors_toml, post_raw, ready_claim};
+use crate::payer::{SELF_MEMBER, answer_835, connectors_toml, http_stub, post_raw, ready_claim};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -66,72 +66,31 @@ fn accepting_999(gcn: &str, st02: &str) -> String {
 }
 
 async fn clearinghouse(token: &str) -> Clearinghouse {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let received = Arc::new(Mutex::new(Vec::new()));
     let status = Arc::new(Mutex::new(200u16));
     let (rec, st, expected) = (received.clone(), status.clone(), format!("Bearer {token}"));
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let (rec, st, expected) = (rec.clone(), st.clone(), expected.clone());
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 16384];
-                loop {
-                    let n = stream.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).into_owned();
-                    let Some(head_end) = text.find("\r\n\r\n") else {
-                        continue;
-                    };
-                    let header = |name: &str| {
-                        text[..head_end].lines().find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-                        })
-                    };
-                    let len: usize = header("content-length")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    if buf.len() < head_end + 4 + len {
-                        continue;
-                    }
-                    let got = Received {
-                        request_line: text.lines().next().unwrap_or_default().to_string(),
-                        authorization: header("authorization"),
-                        content_type: header("content-type"),
-                        body: text[head_end + 4..].to_string(),
-                    };
-                    let authorized = got.authorization.as_deref() == Some(expected.as_str());
-                    let (gcn, st02) = group_and_set(&got.body);
-                    rec.lock().unwrap().push(got);
-                    let status = *st.lock().unwrap();
-                    let (code, answer) = if !authorized {
-                        (401, String::new())
-                    } else if status == 200 {
-                        (200, accepting_999(&gcn, &st02))
-                    } else {
-                        (status, String::new())
-                    };
-                    let resp = format!(
-                        "HTTP/1.1 {code} X\r\ncontent-type: application/edi-x12\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                        answer.len()
-                    );
-                    let _ = stream.write_all(resp.as_bytes()).await;
-                    return;
-                }
-            });
+    let url = http_stub(move |request| {
+        let got = Received {
+            authorization: request.header("authorization"),
+            content_type: request.header("content-type"),
+            request_line: request.request_line,
+            body: request.body,
+        };
+        let authorized = got.authorization.as_deref() == Some(expected.as_str());
+        let (gcn, st02) = group_and_set(&got.body);
+        rec.lock().unwrap().push(got);
+        let status = *st.lock().unwrap();
+        if !authorized {
+            (401, String::new())
+        } else if status == 200 {
+            (200, accepting_999(&gcn, &st02))
+        } else {
+            (status, String::new())
         }
-    });
+    })
+    .await;
     Clearinghouse {
-        url: format!("http://{addr}"),
+        url,
         received,
         status,
     }
