@@ -31,6 +31,10 @@ const MAX_BATCH: usize = 512;
 /// generator's `--mode audit`, 1, 2 and 4 ms gave the same throughput within noise, and 2 ms
 /// made batches of about 50 events where committing at once made about 13.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+/// How often the writer links committed events to their patients, and for how long at most
+/// (it goes on from there next time).
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const INDEX_PASS: std::time::Duration = std::time::Duration::from_millis(100);
 const USER_AGENT_MAX: usize = 256;
 
 /// What the request is about, noted by the authorization extractor or the handler.
@@ -120,51 +124,95 @@ impl AuditWriter {
 fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
     let mut busy = false;
     let mut known = store::audit::KnownHeads::default();
-    while let Ok(first) = rx.recv() {
-        let mut jobs: Vec<Job> = vec![first];
-        let mut count = jobs[0].events.len();
-        // Under load, let more events gather before committing: every commit costs a sync
-        // and rewrites the same index pages, and that fixed cost, shared by more events, is
-        // what lets the trail keep up with the reads it records. The writer sleeps rather
-        // than waiting on the channel, so the requests queueing events meanwhile do not wake
-        // it one by one. A lone request (the last batch held one job) is committed at once.
-        if busy {
-            std::thread::sleep(LINGER);
+    let mut indexed_at = std::time::Instant::now();
+    loop {
+        match rx.recv_timeout(INDEX_EVERY) {
+            Ok(first) => {
+                busy = commit(&pool, &rx, &mut known, first, busy);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
-        while count < MAX_BATCH {
-            let Ok(job) = rx.try_recv() else { break };
-            count += job.events.len();
-            jobs.push(job);
+        if indexed_at.elapsed() >= INDEX_EVERY {
+            link_patients(&pool);
+            indexed_at = std::time::Instant::now();
         }
-        busy = jobs.len() > 1;
-        let started = std::time::Instant::now();
-        let events: Vec<AuditEvent> = jobs
-            .iter_mut()
-            .flat_map(|j| std::mem::take(&mut j.events))
-            .collect();
-        let result = pool
-            .get()
-            .map_err(|e| format!("database pool: {e}"))
-            .and_then(|mut conn| {
-                // SQLite in WAL mode syncs at checkpoints only under NORMAL: the trail syncs
-                // every commit, so an event that released a response survives a power loss.
-                if let DbConnection::Sqlite(c) = &mut *conn {
-                    use diesel::connection::SimpleConnection;
-                    c.batch_execute("PRAGMA synchronous = FULL")
-                        .map_err(|e| e.to_string())?;
-                }
-                store::audit::append_batch(&mut conn, &mut known, events).map_err(|e| e.to_string())
-            });
-        let result = result.map(|_| ());
-        tracing::debug!(
-            events = count,
+    }
+}
+
+/// Commits `first` and the jobs queued behind it as one batch, releases their requests, and
+/// says whether the writer is busy (the batch held more than one job).
+fn commit(
+    pool: &DbPool,
+    rx: &mpsc::Receiver<Job>,
+    known: &mut store::audit::KnownHeads,
+    first: Job,
+    busy: bool,
+) -> bool {
+    let mut jobs: Vec<Job> = vec![first];
+    let mut count = jobs[0].events.len();
+    // Under load, let more events gather before committing: every commit costs a sync
+    // and rewrites the same index pages, and that fixed cost, shared by more events, is
+    // what lets the trail keep up with the reads it records. The writer sleeps rather
+    // than waiting on the channel, so the requests queueing events meanwhile do not wake
+    // it one by one. A lone request (the last batch held one job) is committed at once.
+    if busy {
+        std::thread::sleep(LINGER);
+    }
+    while count < MAX_BATCH {
+        let Ok(job) = rx.try_recv() else { break };
+        count += job.events.len();
+        jobs.push(job);
+    }
+    let started = std::time::Instant::now();
+    let events: Vec<AuditEvent> = jobs
+        .iter_mut()
+        .flat_map(|j| std::mem::take(&mut j.events))
+        .collect();
+    let result = pool
+        .get()
+        .map_err(|e| format!("database pool: {e}"))
+        .and_then(|mut conn| {
+            // SQLite in WAL mode syncs at checkpoints only under NORMAL: the trail syncs
+            // every commit, so an event that released a response survives a power loss.
+            if let DbConnection::Sqlite(c) = &mut *conn {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute("PRAGMA synchronous = FULL")
+                    .map_err(|e| e.to_string())?;
+            }
+            store::audit::append_batch(&mut conn, known, events).map_err(|e| e.to_string())
+        });
+    tracing::debug!(
+        events = count,
+        micros = started.elapsed().as_micros() as u64,
+        ok = result.is_ok(),
+        "audit batch committed"
+    );
+    let busy = jobs.len() > 1;
+    for job in jobs {
+        let _ = job.done.send(result.clone());
+    }
+    busy
+}
+
+/// Links the events committed since the last pass (by this writer, by writes' own
+/// transactions, by other processes) to their patients, for a bounded time: the requests
+/// queueing events meanwhile wait for it. A failure is logged and retried next pass; until
+/// then the patient filter matches the unlinked events by their own patient lists.
+fn link_patients(pool: &DbPool) {
+    let started = std::time::Instant::now();
+    let result = pool
+        .get()
+        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
+        .and_then(|mut conn| store::audit::index_patients_for(&mut conn, INDEX_PASS));
+    match result {
+        Ok(0) => {}
+        Ok(linked) => tracing::debug!(
+            events = linked,
             micros = started.elapsed().as_micros() as u64,
-            ok = result.is_ok(),
-            "audit batch committed"
-        );
-        for job in jobs {
-            let _ = job.done.send(result.clone());
-        }
+            "audit events linked to their patients"
+        ),
+        Err(e) => tracing::warn!(error = %e, "audit events could not be linked to their patients"),
     }
 }
 

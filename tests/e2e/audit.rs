@@ -820,6 +820,11 @@ fn appenders_with_stale_heads_never_fork_the_chain() {
         Verification::Intact { checked } => assert_eq!(checked, expected),
         other => panic!("chain broken: {other:?}"),
     }
+    // The links are written after the fact, once, however many appenders there were.
+    assert_eq!(
+        audit::index_patients(&mut a, org).unwrap() as u64,
+        expected as u64
+    );
     let patients: Count = diesel::sql_query(format!(
         "SELECT COUNT(*) AS n FROM audit_event_patients WHERE org_id = '{org}'"
     ))

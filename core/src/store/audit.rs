@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{audit_anchors, audit_event_patients, audit_events};
+use super::schema::{audit_anchors, audit_event_patients, audit_events, audit_patient_index};
 use super::{DbConnection, from_json, parse_id, to_json};
 use crate::access::OrgId;
 use crate::audit::{
@@ -195,12 +195,27 @@ fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
 
 /// Appends `events` to their orgs' chains inside the caller's write transaction, in the order
 /// given within each org, and returns them chained (in the order given).
+///
+/// The events' patient links are not written here but by [`index_patients`], after the fact
+/// and in bulk; the patient filter finds the newest events without them.
 pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Vec<ChainedEvent>> {
     let mut batch = Batch::default();
     for (org, org_events) in by_org(events) {
         lock_chain(conn, org)?;
         let head = head(conn, org)?;
-        batch.extend(org, head, org_events);
+        if head.0 == 0 {
+            // A new chain: the indexer learns of it here, with nothing linked yet.
+            let row = (
+                audit_patient_index::org_id.eq(org.to_string()),
+                audit_patient_index::indexed_through.eq(0_i64),
+            );
+            let insert = diesel::insert_into(audit_patient_index::table).values(row);
+            match conn {
+                DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
+                DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+            };
+        }
+        batch.extend(head, org_events);
     }
     match conn {
         DbConnection::Postgresql(c) => insert_pg(c, &batch, None)?,
@@ -212,18 +227,104 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
                     .values(row)
                     .execute(c)?;
             }
-            for (org, patient, sequence) in &batch.patients {
-                diesel::insert_into(audit_event_patients::table)
-                    .values((
-                        audit_event_patients::org_id.eq(org),
-                        audit_event_patients::patient_id.eq(patient),
-                        audit_event_patients::sequence.eq(sequence),
-                    ))
-                    .execute(c)?;
-            }
         }
     }
     Ok(batch.into_chained())
+}
+
+/// Most events one [`index_patients`] transaction links.
+pub const INDEX_BATCH: i64 = 5000;
+
+/// Writes the patient links of up to [`INDEX_BATCH`] of the org's events not yet linked, in
+/// one transaction that also moves the org's watermark past them, and returns how many
+/// events it linked. Safe with any number of indexers: see [`link_pending`].
+pub fn index_patients(conn: &mut DbConnection, org: Uuid) -> CoreResult<usize> {
+    super::write_transaction(conn, |conn| link_pending(conn, org, false))
+}
+
+/// [`index_patients`] inside the caller's write transaction. The watermark row is locked
+/// (SQLite's write transaction; `FOR UPDATE` on PostgreSQL, which unless `wait` skips an
+/// org another transaction is linking or purging rather than waiting for it), and a link
+/// written twice is ignored.
+fn link_pending(conn: &mut DbConnection, org: Uuid, wait: bool) -> CoreResult<usize> {
+    let org_s = org.to_string();
+    let watermark = audit_patient_index::table
+        .find(&org_s)
+        .select(audit_patient_index::indexed_through);
+    let through: Option<i64> = match conn {
+        DbConnection::Postgresql(c) if wait => watermark.for_update().get_result(c).optional()?,
+        DbConnection::Postgresql(c) => watermark
+            .for_update()
+            .skip_locked()
+            .get_result(c)
+            .optional()?,
+        DbConnection::Sqlite(c) => watermark.get_result(c).optional()?,
+    };
+    let Some(through) = through else {
+        return Ok(0);
+    };
+    let events: Vec<(i64, String)> = audit_events::table
+        .filter(audit_events::org_id.eq(&org_s))
+        .filter(audit_events::sequence.gt(through))
+        .order(audit_events::sequence.asc())
+        .limit(INDEX_BATCH)
+        .select((audit_events::sequence, audit_events::patient_ids))
+        .load(conn)?;
+    let Some(&(last, _)) = events.last() else {
+        return Ok(0);
+    };
+    let mut links = Vec::new();
+    for (sequence, ids) in &events {
+        // A row that does not parse stops the indexer here, at the watermark: the patient
+        // filter goes on finding it, and the events after it, by their patient lists.
+        let mut ids: Vec<Uuid> = from_json(ids, "audit patient ids")?;
+        ids.sort_unstable();
+        ids.dedup();
+        links.extend(ids.into_iter().map(|p| {
+            (
+                audit_event_patients::org_id.eq(org_s.clone()),
+                audit_event_patients::patient_id.eq(p.to_string()),
+                audit_event_patients::sequence.eq(*sequence),
+            )
+        }));
+    }
+    // 3 parameters a row, well under either engine's limit per statement.
+    for chunk in links.chunks(500) {
+        let insert = diesel::insert_into(audit_event_patients::table).values(chunk);
+        match conn {
+            DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
+            DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+        };
+    }
+    diesel::update(audit_patient_index::table.find(&org_s))
+        .set(audit_patient_index::indexed_through.eq(last))
+        .execute(conn)?;
+    Ok(events.len())
+}
+
+/// Links every org's unlinked events, [`INDEX_BATCH`] at a time, until none are left or
+/// `budget` has run out, and returns how many it linked. Every org gets a batch each time,
+/// so an org with a long backlog does not hold the others up.
+pub fn index_patients_for(
+    conn: &mut DbConnection,
+    budget: std::time::Duration,
+) -> CoreResult<usize> {
+    let started = std::time::Instant::now();
+    let orgs: Vec<String> = audit_patient_index::table
+        .select(audit_patient_index::org_id)
+        .load(conn)?;
+    let mut linked = 0;
+    for org in orgs {
+        let org = parse_id(&org)?;
+        loop {
+            let n = index_patients(conn, org)?;
+            linked += n;
+            if n < INDEX_BATCH as usize || started.elapsed() >= budget {
+                break;
+            }
+        }
+    }
+    Ok(linked)
 }
 
 /// The chain heads one appender last committed, by org: a process's group-commit writer keeps
@@ -250,7 +351,7 @@ pub fn append_batch(
     {
         let mut batch = Batch::default();
         for (org, org_events) in by_org(events) {
-            batch.extend(org, known.0[&org], org_events);
+            batch.extend(known.0[&org], org_events);
         }
         match insert_pg(c, &batch, Some(&batch.lock_keys())) {
             Ok(()) => {
@@ -288,13 +389,11 @@ struct Batch {
     /// With each event's place in the order the caller gave.
     chained: Vec<(usize, ChainedEvent)>,
     rows: Vec<Row>,
-    /// (org, patient, sequence), one per distinct patient of an event.
-    patients: Vec<(String, String, i64)>,
 }
 
 impl Batch {
     /// Chains one org's events after `head` (sequence, hash).
-    fn extend(&mut self, org: Uuid, head: (i64, [u8; 32]), events: Vec<(usize, AuditEvent)>) {
+    fn extend(&mut self, head: (i64, [u8; 32]), events: Vec<(usize, AuditEvent)>) {
         let (mut sequence, mut prev) = head;
         for (i, event) in events {
             sequence += 1;
@@ -307,13 +406,6 @@ impl Batch {
             };
             prev = hash;
             self.rows.push(Row::from_chained(&c));
-            let mut seen = std::collections::BTreeSet::new();
-            for p in &c.event.patient_ids {
-                if seen.insert(*p) {
-                    self.patients
-                        .push((org.to_string(), p.to_string(), sequence));
-                }
-            }
             self.chained.push((i, c));
         }
     }
@@ -351,7 +443,6 @@ const EVENT_ARRAYS: &str = "unnest($1::text[], $2::int8[], $3::text[], $4::times
     $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
     $12::text[], $13::text[], $14::text[], $15::int4[], $16::text[], $17::text[], $18::text[], \
     $19::bytea[], $20::bytea[], $21::bytea[])";
-const PATIENT_ARRAYS: &str = "unnest($22::text[], $23::text[], $24::int8[])";
 
 /// Inserts a batch on PostgreSQL in one statement: each column goes as one array parameter
 /// and `unnest` turns them back into rows, so the statement text is the same for every batch
@@ -364,12 +455,7 @@ fn insert_pg(
 ) -> Result<(), diesel::result::Error> {
     use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
     static PLAIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "WITH e AS (INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT * FROM {EVENT_ARRAYS} \
-             RETURNING 1) \
-             INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
-             SELECT * FROM {PATIENT_ARRAYS}"
-        )
+        format!("INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT * FROM {EVENT_ARRAYS}")
     });
     // Every row waits for the locks: the sub-select in each WHERE is evaluated once, before
     // the first row. The statement's snapshot predates the wait, but nothing here reads
@@ -377,11 +463,9 @@ fn insert_pg(
     static LOCKED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(k) \
-             FROM (SELECT k FROM unnest($25::int8[]) AS k ORDER BY k) AS keys), \
-             e AS (INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT u.* FROM {EVENT_ARRAYS} \
-             AS u WHERE (SELECT count(*) FROM l) > 0 RETURNING 1) \
-             INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
-             SELECT p.* FROM {PATIENT_ARRAYS} AS p WHERE (SELECT count(*) FROM l) > 0"
+             FROM (SELECT k FROM unnest($22::int8[]) AS k ORDER BY k) AS keys) \
+             INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT u.* FROM {EVENT_ARRAYS} \
+             AS u WHERE (SELECT count(*) FROM l) > 0"
         )
     });
     macro_rules! column {
@@ -414,10 +498,7 @@ fn insert_pg(
     .bind::<Array<Nullable<Text>>, _>(column!(user_agent))
     .bind::<Array<Nullable<Binary>>, _>(column!(break_glass_reason_ct))
     .bind::<Array<Binary>, _>(column!(prev_hash))
-    .bind::<Array<Binary>, _>(column!(hash))
-    .bind::<Array<Text>, _>(batch.patients.iter().map(|p| &p.0).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(batch.patients.iter().map(|p| &p.1).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(batch.patients.iter().map(|p| p.2).collect::<Vec<_>>());
+    .bind::<Array<Binary>, _>(column!(hash));
     match lock {
         Some(keys) => query.bind::<Array<BigInt>, _>(keys).execute(c)?,
         None => query.execute(c)?,
@@ -445,21 +526,25 @@ pub const MAX_PAGE: i64 = 1000;
 /// Narrows a boxed query over `audit_events` to the org's events matching `filter`, after the
 /// sequence number `after`. A macro because the list and the count select different things.
 macro_rules! matching {
-    ($q:expr, $org:expr, $filter:expr, $after:expr) => {{
+    ($conn:expr, $q:expr, $org:expr, $filter:expr, $after:expr) => {{
         use audit_events as a;
         let org_s = $org.to_string();
         let after: i64 = $after;
         let filter: &AuditFilter = $filter;
-        let mut q = $q
-            .filter(a::org_id.eq(org_s.clone()))
-            .filter(a::sequence.gt(after));
-        if let Some(p) = filter.patient {
-            let seqs = audit_event_patients::table
-                .filter(audit_event_patients::org_id.eq(org_s))
-                .filter(audit_event_patients::patient_id.eq(p.to_string()))
-                .filter(audit_event_patients::sequence.gt(after))
-                .select(audit_event_patients::sequence);
-            q = q.filter(a::sequence.eq_any(seqs));
+        let mut q = $q.filter(a::org_id.eq(org_s.clone()));
+        match filter.patient {
+            // The sequence range goes inside, so that the engine looks up the patient's events
+            // one by one instead of walking the org's whole range and testing each.
+            Some(p) => {
+                let linked = indexed_through($conn, &org_s)?;
+                q = q.filter(patient_events(&org_s, p, after, filter.up_to, linked));
+            }
+            None => {
+                q = q.filter(a::sequence.gt(after));
+                if let Some(up_to) = filter.up_to {
+                    q = q.filter(a::sequence.le(up_to));
+                }
+            }
         }
         if let Some(actor) = &filter.actor {
             q = q.filter(a::actor.eq(actor.clone()));
@@ -479,11 +564,65 @@ macro_rules! matching {
         if let Some(to) = filter.to {
             q = q.filter(a::occurred_at.lt(to.naive_utc()));
         }
-        if let Some(up_to) = filter.up_to {
-            q = q.filter(a::sequence.le(up_to));
-        }
         q
     }};
+}
+
+/// How far the org's events are linked to their patients (0: none are).
+fn indexed_through(conn: &mut DbConnection, org: &str) -> CoreResult<i64> {
+    Ok(audit_patient_index::table
+        .find(org)
+        .select(audit_patient_index::indexed_through)
+        .get_result::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// "The event is one of the patient's", for events after `after` and up to `up_to`: linked to
+/// the patient, or newer than `linked` (the watermark, read beforehand) and naming the patient
+/// in its own list. A watermark read beforehand can only be lower than the one the query
+/// sees, never higher (it only grows, and it commits with its links): the newest events may
+/// be found both ways, never neither.
+fn patient_events(
+    org: &str,
+    patient: Uuid,
+    after: i64,
+    up_to: Option<i64>,
+    linked: i64,
+) -> Box<
+    dyn diesel::BoxableExpression<
+            audit_events::table,
+            super::connection::MultiBackend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool, Text};
+    let up_to = up_to.unwrap_or(i64::MAX);
+    // LIKE on the JSON list: a UUID holds neither `%` nor `_`, and the quotes keep it whole.
+    let named = format!("%\"{patient}\"%");
+    Box::new(
+        sql::<Bool>(
+            "\"audit_events\".\"sequence\" IN (SELECT l.sequence FROM audit_event_patients l \
+             WHERE l.org_id = ",
+        )
+        .bind::<Text, _>(org.to_string())
+        .sql(" AND l.patient_id = ")
+        .bind::<Text, _>(patient.to_string())
+        .sql(" AND l.sequence > ")
+        .bind::<BigInt, _>(after)
+        .sql(" AND l.sequence <= ")
+        .bind::<BigInt, _>(up_to)
+        .sql(" UNION ALL SELECT t.sequence FROM audit_events t WHERE t.org_id = ")
+        .bind::<Text, _>(org.to_string())
+        .sql(" AND t.sequence > ")
+        .bind::<BigInt, _>(after.max(linked))
+        .sql(" AND t.sequence <= ")
+        .bind::<BigInt, _>(up_to)
+        .sql(" AND t.patient_ids LIKE ")
+        .bind::<Text, _>(named)
+        .sql(")"),
+    )
 }
 
 /// Up to `limit` events of the org after `after` (a sequence number), in sequence order.
@@ -499,7 +638,7 @@ pub fn list(
         .order(audit_events::sequence.asc())
         .limit(limit)
         .into_boxed();
-    matching!(q, org, filter, after)
+    matching!(conn, q, org, filter, after)
         .load::<Row>(conn)?
         .into_iter()
         .map(Row::into_chained)
@@ -509,7 +648,7 @@ pub fn list(
 /// How many events of the org match (for progress bars and export counts).
 pub fn count(conn: &mut DbConnection, org: Uuid, filter: &AuditFilter) -> CoreResult<i64> {
     let q = audit_events::table.count().into_boxed();
-    Ok(matching!(q, org, filter, 0).get_result(conn)?)
+    Ok(matching!(conn, q, org, filter, 0).get_result(conn)?)
 }
 
 /// Every org with a chain (the system chain included), for verifying them all.
@@ -729,6 +868,9 @@ pub fn purge(
             recorded_as: 0,
         };
         if through > start {
+            // The report counts, and the purge deletes, every link of the purged events; the
+            // watermark stays locked until the purge commits, so no link comes in between.
+            while link_pending(conn, org, true)? == INDEX_BATCH as usize {}
             let range = || {
                 audit_events::table
                     .filter(audit_events::org_id.eq(&org_s))
@@ -915,6 +1057,89 @@ mod tests {
         );
         assert_eq!(count(&mut conn, org.0, &by_patient).unwrap(), 2);
         assert_eq!(chains(&mut conn).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_patient_filter_finds_events_linked_or_not() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let (p, q) = (Uuid::now_v7(), Uuid::now_v7());
+        let append_now = |conn: &mut DbConnection, events: Vec<AuditEvent>| {
+            write_transaction(conn, |c| append(c, events)).unwrap();
+        };
+        let actors = |conn: &mut DbConnection, patient: Uuid, after: i64| {
+            let f = AuditFilter {
+                patient: Some(patient),
+                ..AuditFilter::default()
+            };
+            let listed: Vec<String> = list(conn, org, &f, after, 100)
+                .unwrap()
+                .into_iter()
+                .map(|c| c.event.actor)
+                .collect();
+            assert_eq!(count(conn, org, &f).unwrap(), {
+                let all = list(conn, org, &f, 0, 100).unwrap();
+                all.len() as i64
+            });
+            listed
+        };
+        append_now(
+            &mut conn,
+            vec![
+                event(org, "a", vec![p]),
+                event(org, "b", vec![q]),
+                event(org, "c", vec![p, q, p]),
+                event(org, "d", vec![]),
+            ],
+        );
+        // Nothing linked yet: the events are found by their own patient lists.
+        assert_eq!(links(&mut conn, org), Vec::<i64>::new());
+        assert_eq!(actors(&mut conn, p, 0), ["a", "c"]);
+        assert_eq!(actors(&mut conn, q, 0), ["b", "c"]);
+
+        assert_eq!(index_patients(&mut conn, org).unwrap(), 4);
+        assert_eq!(links(&mut conn, org), [1, 2, 3, 3], "one link per patient");
+        assert_eq!(index_patients(&mut conn, org).unwrap(), 0);
+        assert_eq!(actors(&mut conn, p, 0), ["a", "c"]);
+
+        // Linked events and newer unlinked ones together, from any cursor.
+        append_now(
+            &mut conn,
+            vec![event(org, "e", vec![p]), event(org, "f", vec![q])],
+        );
+        assert_eq!(actors(&mut conn, p, 0), ["a", "c", "e"]);
+        assert_eq!(actors(&mut conn, p, 1), ["c", "e"]);
+        assert_eq!(actors(&mut conn, p, 3), ["e"]);
+        assert_eq!(actors(&mut conn, q, 0), ["b", "c", "f"]);
+        assert_eq!(actors(&mut conn, Uuid::now_v7(), 0), Vec::<String>::new());
+        let snapshot = |conn: &mut DbConnection, up_to: i64| {
+            let f = AuditFilter {
+                patient: Some(p),
+                up_to: Some(up_to),
+                ..AuditFilter::default()
+            };
+            let listed = list(conn, org, &f, 0, 100).unwrap();
+            assert_eq!(count(conn, org, &f).unwrap(), listed.len() as i64);
+            listed.into_iter().map(|c| c.sequence).collect::<Vec<_>>()
+        };
+        assert_eq!(snapshot(&mut conn, 4), [1, 3]);
+        assert_eq!(snapshot(&mut conn, 5), [1, 3, 5]);
+
+        // A link already there (another indexer wrote it) is not written twice.
+        diesel::insert_into(audit_event_patients::table)
+            .values((
+                audit_event_patients::org_id.eq(org.to_string()),
+                audit_event_patients::patient_id.eq(p.to_string()),
+                audit_event_patients::sequence.eq(5_i64),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(
+            index_patients_for(&mut conn, std::time::Duration::from_secs(5)).unwrap(),
+            2
+        );
+        assert_eq!(links(&mut conn, org), [1, 2, 3, 3, 5, 6]);
+        assert_eq!(actors(&mut conn, q, 0), ["b", "c", "f"]);
     }
 
     #[test]

@@ -257,6 +257,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_patient_index (org_id) {
+        org_id -> Text,
+        indexed_through -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_anchors (org_id, sequence) {
         org_id -> Text,
         sequence -> BigInt,
@@ -435,6 +442,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     audit_events,
     audit_event_patients,
+    audit_patient_index,
     audit_anchors,
     import_links,
     key_rotations,
