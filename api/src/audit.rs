@@ -33,7 +33,7 @@ const MAX_BATCH: usize = 512;
 const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 /// How often the writer links committed events to their patients, and for how long at most
 /// (it goes on from there next time).
-const INDEX_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 const INDEX_PASS: std::time::Duration = std::time::Duration::from_millis(100);
 const USER_AGENT_MAX: usize = 256;
 

@@ -288,13 +288,26 @@ fn link_pending(conn: &mut DbConnection, org: Uuid, wait: bool) -> CoreResult<us
             )
         }));
     }
-    // 3 parameters a row, well under either engine's limit per statement.
-    for chunk in links.chunks(500) {
-        let insert = diesel::insert_into(audit_event_patients::table).values(chunk);
-        match conn {
-            DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
-            DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-        };
+    match conn {
+        // 3 parameters a row, well under PostgreSQL's limit per statement.
+        DbConnection::Postgresql(c) => {
+            for chunk in links.chunks(500) {
+                diesel::insert_into(audit_event_patients::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
+        // One cached single-row statement: a multi-row one is prepared afresh, and SQLite
+        // keeps a statement journal for it.
+        DbConnection::Sqlite(c) => {
+            for link in links {
+                diesel::insert_into(audit_event_patients::table)
+                    .values(link)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
     }
     diesel::update(audit_patient_index::table.find(&org_s))
         .set(audit_patient_index::indexed_through.eq(last))
