@@ -11,6 +11,11 @@
 //! never deadlock); SQLite's write transactions are serialized by `BEGIN IMMEDIATE`. Either way
 //! the chain head read after the lock is the latest committed one, and the primary key
 //! (org, sequence) makes a fork impossible even if a lock were missed.
+//!
+//! Which patients each event touched is kept in a second table for the patient filter, but
+//! not on the append path: [`index_patients`] links committed events in bulk afterwards and
+//! moves a per-org watermark, and the filter matches events above the watermark by their own
+//! patient list, so an event is findable by patient from the moment it commits.
 
 use std::collections::BTreeMap;
 
