@@ -821,10 +821,7 @@ fn appenders_with_stale_heads_never_fork_the_chain() {
         other => panic!("chain broken: {other:?}"),
     }
     // The links are written after the fact, once, however many appenders there were.
-    assert_eq!(
-        audit::index_patients(&mut a, org).unwrap() as u64,
-        expected as u64
-    );
+    assert_eq!(audit::index_patients(&mut a, org).unwrap() as u64, expected);
     let patients: Count = diesel::sql_query(format!(
         "SELECT COUNT(*) AS n FROM audit_event_patients WHERE org_id = '{org}'"
     ))
