@@ -1085,21 +1085,23 @@ mod tests {
         let append_now = |conn: &mut DbConnection, events: Vec<AuditEvent>| {
             write_transaction(conn, |c| append(c, events)).unwrap();
         };
-        let actors = |conn: &mut DbConnection, patient: Uuid, after: i64| {
+        // The patient's events after `after` (up to `up_to`), checked against their count.
+        let found = |conn: &mut DbConnection, patient: Uuid, after: i64, up_to: Option<i64>| {
             let f = AuditFilter {
                 patient: Some(patient),
+                up_to,
                 ..AuditFilter::default()
             };
-            let listed: Vec<String> = list(conn, org, &f, after, 100)
-                .unwrap()
+            let all = list(conn, org, &f, 0, 100).unwrap();
+            assert_eq!(count(conn, org, &f).unwrap(), all.len() as i64);
+            list(conn, org, &f, after, 100).unwrap()
+        };
+        let actors = |conn: &mut DbConnection, patient: Uuid, after: i64| {
+            let events = found(conn, patient, after, None);
+            events
                 .into_iter()
                 .map(|c| c.event.actor)
-                .collect();
-            assert_eq!(count(conn, org, &f).unwrap(), {
-                let all = list(conn, org, &f, 0, 100).unwrap();
-                all.len() as i64
-            });
-            listed
+                .collect::<Vec<_>>()
         };
         append_now(
             &mut conn,
@@ -1131,14 +1133,8 @@ mod tests {
         assert_eq!(actors(&mut conn, q, 0), ["b", "c", "f"]);
         assert_eq!(actors(&mut conn, Uuid::now_v7(), 0), Vec::<String>::new());
         let snapshot = |conn: &mut DbConnection, up_to: i64| {
-            let f = AuditFilter {
-                patient: Some(p),
-                up_to: Some(up_to),
-                ..AuditFilter::default()
-            };
-            let listed = list(conn, org, &f, 0, 100).unwrap();
-            assert_eq!(count(conn, org, &f).unwrap(), listed.len() as i64);
-            listed.into_iter().map(|c| c.sequence).collect::<Vec<_>>()
+            let events = found(conn, p, 0, Some(up_to));
+            events.into_iter().map(|c| c.sequence).collect::<Vec<_>>()
         };
         assert_eq!(snapshot(&mut conn, 4), [1, 3]);
         assert_eq!(snapshot(&mut conn, 5), [1, 3, 5]);
