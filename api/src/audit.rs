@@ -27,10 +27,6 @@ use crate::state::AppState;
 
 /// Most events one group commit writes.
 const MAX_BATCH: usize = 512;
-/// How long a busy writer lets events gather before its next commit. With the load
-/// generator's `--mode audit`, 1, 2 and 4 ms gave the same throughput within noise, and 2 ms
-/// made batches of about 50 events where committing at once made about 13.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 /// How often the writer links committed events to their patients, and for how long at most
 /// (it goes on from there next time).
 const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -122,13 +118,12 @@ impl AuditWriter {
 }
 
 fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
-    let mut busy = false;
     let mut known = store::audit::KnownHeads::default();
     let mut indexed_at = std::time::Instant::now();
     loop {
         match rx.recv_timeout(INDEX_EVERY) {
             Ok(first) => {
-                busy = commit(&pool, &rx, &mut known, first, busy);
+                commit(&pool, &rx, &mut known, first);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
@@ -140,37 +135,54 @@ fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// Commits `first` and the jobs queued behind it as one batch, releases their requests, and
-/// says whether the writer is busy (the batch held more than one job).
+/// Commits `first` and the jobs queued behind it as one batch and releases their requests.
+/// True group commit: an idle writer commits at once, and the events that arrive while a
+/// commit is in flight form the next batch (a fixed linger made every read wait for it).
 fn commit(
     pool: &DbPool,
     rx: &mpsc::Receiver<Job>,
     known: &mut store::audit::KnownHeads,
     first: Job,
-    busy: bool,
-) -> bool {
+) {
     let mut jobs: Vec<Job> = vec![first];
     let mut count = jobs[0].events.len();
-    // Under load, let more events gather before committing: every commit costs a sync
-    // and rewrites the same index pages, and that fixed cost, shared by more events, is
-    // what lets the trail keep up with the reads it records. The writer sleeps rather
-    // than waiting on the channel, so the requests queueing events meanwhile do not wake
-    // it one by one. A lone request (the last batch held one job) is committed at once.
-    if busy {
-        std::thread::sleep(LINGER);
-    }
     while count < MAX_BATCH {
         let Ok(job) = rx.try_recv() else { break };
         count += job.events.len();
         jobs.push(job);
     }
     let started = std::time::Instant::now();
-    let events: Vec<AuditEvent> = jobs
-        .iter_mut()
-        .flat_map(|j| std::mem::take(&mut j.events))
-        .collect();
-    let result = pool
-        .get()
+    // Kept per job: if the batch fails, each job is retried alone, so one request's event
+    // that cannot be written fails that request only, never its neighbours in the batch.
+    let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
+    let result = write(pool, known, events);
+    tracing::debug!(
+        events = count,
+        micros = started.elapsed().as_micros() as u64,
+        ok = result.is_ok(),
+        "audit batch committed"
+    );
+    if result.is_ok() || jobs.len() == 1 {
+        for job in jobs {
+            let _ = job.done.send(result.clone());
+        }
+        return;
+    }
+    // The failed transaction wrote nothing; the heads this writer knew may be stale now.
+    *known = store::audit::KnownHeads::default();
+    for job in jobs {
+        let events = job.events;
+        let _ = job.done.send(write(pool, known, events));
+    }
+}
+
+/// Appends `events` in one transaction on the writer's connection.
+fn write(
+    pool: &DbPool,
+    known: &mut store::audit::KnownHeads,
+    events: Vec<AuditEvent>,
+) -> Result<(), String> {
+    pool.get()
         .map_err(|e| format!("database pool: {e}"))
         .and_then(|mut conn| {
             // SQLite in WAL mode syncs at checkpoints only under NORMAL: the trail syncs
@@ -181,18 +193,7 @@ fn commit(
                     .map_err(|e| e.to_string())?;
             }
             store::audit::append_batch(&mut conn, known, events).map_err(|e| e.to_string())
-        });
-    tracing::debug!(
-        events = count,
-        micros = started.elapsed().as_micros() as u64,
-        ok = result.is_ok(),
-        "audit batch committed"
-    );
-    let busy = jobs.len() > 1;
-    for job in jobs {
-        let _ = job.done.send(result.clone());
-    }
-    busy
+        })
 }
 
 /// Links the events committed since the last pass (by this writer, by writes' own

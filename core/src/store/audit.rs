@@ -224,15 +224,7 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
     }
     match conn {
         DbConnection::Postgresql(c) => insert_pg(c, &batch, None)?,
-        // SQLite has no round trips to save, and one cached single-row statement beats a
-        // multi-row statement prepared afresh for every batch size.
-        DbConnection::Sqlite(c) => {
-            for row in &batch.rows {
-                diesel::insert_into(audit_events::table)
-                    .values(row)
-                    .execute(c)?;
-            }
-        }
+        DbConnection::Sqlite(c) => insert_sqlite(c, &batch.rows)?,
     }
     Ok(batch.into_chained())
 }
@@ -268,56 +260,54 @@ fn link_pending(conn: &mut DbConnection, org: Uuid, wait: bool) -> CoreResult<us
     let Some(through) = through else {
         return Ok(0);
     };
-    let events: Vec<(i64, String)> = audit_events::table
-        .filter(audit_events::org_id.eq(&org_s))
-        .filter(audit_events::sequence.gt(through))
-        .order(audit_events::sequence.asc())
-        .limit(INDEX_BATCH)
-        .select((audit_events::sequence, audit_events::patient_ids))
-        .load(conn)?;
-    let Some(&(last, _)) = events.last() else {
+    // The next batch of events past the watermark: how many, and the last one's sequence.
+    let (count, last): (i64, Option<i64>) = diesel::sql_query(
+        "SELECT count(*) AS count, max(sequence) AS last FROM (SELECT sequence FROM audit_events \
+         WHERE org_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3) AS batch",
+    )
+    .bind::<diesel::sql_types::Text, _>(&org_s)
+    .bind::<diesel::sql_types::BigInt, _>(through)
+    .bind::<diesel::sql_types::BigInt, _>(INDEX_BATCH)
+    .get_result::<BatchSpan>(conn)
+    .map(|b| (b.count, b.last))?;
+    let Some(last) = last else {
         return Ok(0);
     };
-    let mut links = Vec::new();
-    for (sequence, ids) in &events {
-        // A row that does not parse stops the indexer here, at the watermark: the patient
-        // filter goes on finding it, and the events after it, by their patient lists.
-        let mut ids: Vec<Uuid> = from_json(ids, "audit patient ids")?;
-        ids.sort_unstable();
-        ids.dedup();
-        links.extend(ids.into_iter().map(|p| {
-            (
-                audit_event_patients::org_id.eq(org_s.clone()),
-                audit_event_patients::patient_id.eq(p.to_string()),
-                audit_event_patients::sequence.eq(*sequence),
-            )
-        }));
-    }
-    match conn {
-        // 3 parameters a row, well under PostgreSQL's limit per statement.
-        DbConnection::Postgresql(c) => {
-            for chunk in links.chunks(500) {
-                diesel::insert_into(audit_event_patients::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-            }
+    // One statement links the whole batch, the database unpacking each event's patient list
+    // itself: row by row through diesel, the links cost the writer more than the events.
+    // A list that is not JSON fails the statement, and the watermark stays where it is: the
+    // patient filter goes on finding those events by their patient lists.
+    let link = match conn {
+        DbConnection::Postgresql(_) => {
+            "INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
+             SELECT e.org_id, p.id, e.sequence FROM audit_events e \
+             CROSS JOIN LATERAL jsonb_array_elements_text(e.patient_ids::jsonb) AS p(id) \
+             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
+             ON CONFLICT DO NOTHING"
         }
-        // One cached single-row statement: a multi-row one is prepared afresh, and SQLite
-        // keeps a statement journal for it.
-        DbConnection::Sqlite(c) => {
-            for link in links {
-                diesel::insert_into(audit_event_patients::table)
-                    .values(link)
-                    .on_conflict_do_nothing()
-                    .execute(c)?;
-            }
+        DbConnection::Sqlite(_) => {
+            "INSERT OR IGNORE INTO audit_event_patients (org_id, patient_id, sequence) \
+             SELECT e.org_id, p.value, e.sequence FROM audit_events e, json_each(e.patient_ids) p \
+             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3"
         }
-    }
+    };
+    diesel::sql_query(link)
+        .bind::<diesel::sql_types::Text, _>(&org_s)
+        .bind::<diesel::sql_types::BigInt, _>(through)
+        .bind::<diesel::sql_types::BigInt, _>(last)
+        .execute(conn)?;
     diesel::update(audit_patient_index::table.find(&org_s))
         .set(audit_patient_index::indexed_through.eq(last))
         .execute(conn)?;
-    Ok(events.len())
+    Ok(count as usize)
+}
+
+#[derive(QueryableByName)]
+struct BatchSpan {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    last: Option<i64>,
 }
 
 /// Links every org's unlinked events, [`INDEX_BATCH`] at a time, until none are left or
@@ -522,6 +512,92 @@ fn insert_pg(
         None => query.execute(c)?,
     };
     Ok(())
+}
+
+/// Inserts a batch on SQLite in one statement: the rows go as one JSON array parameter that
+/// `jsonb_each` turns back into rows (timestamps as diesel writes them, hashes and ciphertext
+/// as hex), so the statement is the same for every batch size. Row by row through diesel,
+/// binding 21 values a row cost the audit writer more than SQLite's own work.
+fn insert_sqlite(c: &mut diesel::SqliteConnection, rows: &[Row]) -> QueryResult<()> {
+    let mut json = Vec::with_capacity(rows.len() * 512);
+    serde_json::to_writer(&mut json, &rows.iter().map(SqliteRow).collect::<Vec<_>>())
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let json = String::from_utf8(json)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    SqliteBatchInsert(json).execute(c)?;
+    Ok(())
+}
+
+/// [`insert_sqlite`]'s statement as a type of its own, so that diesel prepares it once per
+/// connection and finds it in its cache by type (a `sql_query` is prepared on every call).
+struct SqliteBatchInsert(String);
+
+impl diesel::query_builder::QueryId for SqliteBatchInsert {
+    type QueryId = SqliteBatchInsert;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteBatchInsert {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        // `jsonb_each` hands each row over as JSONB, which `->>` reads without parsing it
+        // again (`json_each` would turn it back into text first).
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let columns: Vec<String> = (0..21)
+                .map(|i| match i {
+                    18..=20 => format!("unhex(r ->> {i})"),
+                    _ => format!("r ->> {i}"),
+                })
+                .collect();
+            format!(
+                "INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT {} \
+                 FROM (SELECT value AS r FROM jsonb_each(",
+                columns.join(", ")
+            )
+        });
+        out.push_sql(&SQL);
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.0)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<diesel::SqliteConnection> for SqliteBatchInsert {}
+
+/// A row as [`insert_sqlite`] sends it: a JSON array in [`EVENT_COLUMNS`] order.
+struct SqliteRow<'a>(&'a Row);
+
+impl serde::Serialize for SqliteRow<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let r = self.0;
+        let mut t = s.serialize_tuple(21)?;
+        t.serialize_element(&r.org_id)?;
+        t.serialize_element(&r.sequence)?;
+        t.serialize_element(&r.id)?;
+        // The text diesel itself writes for a timestamp on SQLite, so rows read back alike.
+        t.serialize_element(&r.occurred_at.format("%F %T%.f").to_string())?;
+        t.serialize_element(&r.actor)?;
+        t.serialize_element(&r.roles)?;
+        t.serialize_element(&r.client_id)?;
+        t.serialize_element(&r.purpose_of_use)?;
+        t.serialize_element(&r.action)?;
+        t.serialize_element(&r.resource_type)?;
+        t.serialize_element(&r.resource_id)?;
+        t.serialize_element(&r.patient_ids)?;
+        t.serialize_element(&r.fields_disclosed)?;
+        t.serialize_element(&r.outcome)?;
+        t.serialize_element(&r.http_status)?;
+        t.serialize_element(&r.request_id)?;
+        t.serialize_element(&r.source_ip)?;
+        t.serialize_element(&r.user_agent)?;
+        t.serialize_element(&r.break_glass_reason_ct.as_ref().map(hex::encode))?;
+        t.serialize_element(&hex::encode(&r.prev_hash))?;
+        t.serialize_element(&hex::encode(&r.hash))?;
+        t.end()
+    }
 }
 
 /// What compliance officers filter the trail by.
@@ -1043,11 +1119,19 @@ mod tests {
         let (mut conn, _keyring, org) = setup();
         let other = Uuid::now_v7();
         let p = Uuid::now_v7();
-        let batch = vec![
-            event(org.0, "a", vec![p]),
-            event(other, "b", vec![]),
-            event(org.0, "c", vec![p, p]),
-        ];
+        // Every optional column set, with text JSON must escape and ciphertext that is not
+        // text, so that each column is shown to read back exactly as it was appended.
+        let mut full = event(org.0, "c", vec![p, p]);
+        full.client_id = Some("billing-app \"β\"\n".into());
+        full.purpose_of_use = Some("TREAT".into());
+        full.resource_id = Some(Uuid::now_v7().to_string());
+        full.request_id = Some("req-1".into());
+        full.source_ip = Some("127.0.0.1".into());
+        full.user_agent = Some("agent/1.0 \\ \u{0}".into());
+        full.break_glass_reason = Some(vec![0, 255, 1, 128]);
+        full.outcome = Outcome::Denied;
+        full.http_status = 403;
+        let batch = vec![event(org.0, "a", vec![p]), event(other, "b", vec![]), full];
         let first = write_transaction(&mut conn, |c| append(c, batch.clone())).unwrap();
         assert_eq!(
             first.iter().map(|c| c.sequence).collect::<Vec<_>>(),
@@ -1060,7 +1144,7 @@ mod tests {
 
         let stored = list(&mut conn, org.0, &AuditFilter::default(), 0, 100).unwrap();
         assert_eq!(stored.len(), 3);
-        assert_eq!(stored[0], first[0]);
+        assert_eq!(stored[..2], [first[0].clone(), first[2].clone()]);
         assert_eq!(verify(org.0, stored), Verification::Intact { checked: 3 });
         let by_patient = AuditFilter {
             patient: Some(p),
