@@ -70,28 +70,124 @@ struct Job {
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
+/// Most (source, status) pairs counted in one window; past it, further sources are counted
+/// together under no address, so a flood from many addresses cannot grow memory.
+const TALLY_MAX: usize = 50_000;
+
+/// Refused requests that name no organization (no token, or one that did not verify or names
+/// no active organization), counted per source address, status and window instead of one
+/// event each: such a flood must not fill six years of storage. Each count becomes one event
+/// of the system chain when its window ends.
+struct RefusalTally {
+    window_secs: i64,
+    counts: std::sync::Mutex<std::collections::HashMap<TallyKey, Tallied>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TallyKey {
+    window_start: i64,
+    source_ip: Option<String>,
+    status: u16,
+}
+
+struct Tallied {
+    count: u64,
+    user_agent: Option<String>,
+}
+
+impl RefusalTally {
+    fn add(&self, source_ip: Option<String>, status: u16, user_agent: Option<String>) {
+        let now = chrono::Utc::now().timestamp();
+        let mut key = TallyKey {
+            window_start: now - now.rem_euclid(self.window_secs),
+            source_ip,
+            status,
+        };
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() >= TALLY_MAX && !counts.contains_key(&key) {
+            key.source_ip = None;
+        }
+        let t = counts.entry(key).or_insert(Tallied {
+            count: 0,
+            user_agent: None,
+        });
+        t.count += 1;
+        t.user_agent = user_agent;
+    }
+
+    /// The events of every window that has ended (every window, when `all`), taken out.
+    fn take_ended(&self, all: bool) -> Vec<AuditEvent> {
+        let now = chrono::Utc::now().timestamp();
+        let current = now - now.rem_euclid(self.window_secs);
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let ended: Vec<TallyKey> = counts
+            .keys()
+            .filter(|k| all || k.window_start < current)
+            .cloned()
+            .collect();
+        let mut events = Vec::with_capacity(ended.len());
+        for key in ended {
+            let Some(t) = counts.remove(&key) else {
+                continue;
+            };
+            let mut e = AuditEvent::now(SYSTEM_ORG, "-", REFUSALS_ACTION);
+            e.resource_type = Some("Request".into());
+            e.resource_id = Some(t.count.to_string());
+            e.outcome = outcome_of(key.status);
+            e.http_status = key.status;
+            e.source_ip = key.source_ip;
+            e.user_agent = t.user_agent;
+            events.push(e);
+        }
+        events
+    }
+}
+
+/// The action of a system-chain event that counts refused requests: `resource_id` holds how
+/// many came from `source_ip` with `http_status` in one window.
+pub const REFUSALS_ACTION: &str = "requests.refused";
+
 /// The process's single audit writer (group commit).
 pub struct AuditWriter {
     jobs: Option<mpsc::Sender<Job>>,
+    refusals: Arc<RefusalTally>,
 }
 
 impl AuditWriter {
     /// Starts the writer on a connection of its own: behind the request pool's queue, every
-    /// waiting read would also wait for a connection for its event.
-    pub fn start(database_url: &str) -> Result<Arc<AuditWriter>, CoreError> {
+    /// waiting read would also wait for a connection for its event. Refusals that name no
+    /// organization are counted per `refusal_window`.
+    pub fn start(
+        database_url: &str,
+        refusal_window: std::time::Duration,
+    ) -> Result<Arc<AuditWriter>, CoreError> {
         let pool = store::build_pool(database_url, 1)?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let refusals = Arc::new(RefusalTally {
+            window_secs: refusal_window.as_secs().max(1) as i64,
+            counts: Default::default(),
+        });
+        let tally = refusals.clone();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || group_commit(pool, rx))
+            .spawn(move || group_commit(pool, rx, &tally))
             .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
-        Ok(Arc::new(AuditWriter { jobs: Some(tx) }))
+        Ok(Arc::new(AuditWriter {
+            jobs: Some(tx),
+            refusals,
+        }))
     }
 
     /// Records nothing: only for measuring what auditing costs, in builds with the
     /// `unaudited-benchmark` feature.
     pub fn disabled() -> Arc<AuditWriter> {
-        Arc::new(AuditWriter { jobs: None })
+        Arc::new(AuditWriter {
+            jobs: None,
+            refusals: Arc::new(RefusalTally {
+                window_secs: 60,
+                counts: Default::default(),
+            }),
+        })
     }
 
     pub fn enabled(&self) -> bool {
@@ -117,7 +213,7 @@ impl AuditWriter {
     }
 }
 
-fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
+fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>, refusals: &RefusalTally) {
     let mut known = store::audit::KnownHeads::default();
     let mut indexed_at = std::time::Instant::now();
     loop {
@@ -126,11 +222,52 @@ fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>) {
                 commit(&pool, &rx, &mut known, first);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                write_refusals(&pool, &mut known, refusals, true);
+                return;
+            }
         }
         if indexed_at.elapsed() >= INDEX_EVERY {
+            write_refusals(&pool, &mut known, refusals, false);
             link_patients(&pool);
             indexed_at = std::time::Instant::now();
+        }
+    }
+}
+
+/// Writes the counts of ended windows; on failure they are counted again, to be retried.
+fn write_refusals(
+    pool: &DbPool,
+    known: &mut store::audit::KnownHeads,
+    refusals: &RefusalTally,
+    all: bool,
+) {
+    let events = refusals.take_ended(all);
+    if events.is_empty() {
+        return;
+    }
+    if let Err(e) = write(pool, known, events.clone()) {
+        tracing::warn!(error = %e, "refused requests could not be recorded; retrying");
+        *known = store::audit::KnownHeads::default();
+        let mut counts = refusals.counts.lock().unwrap_or_else(|p| p.into_inner());
+        for e in events {
+            let count: u64 = e
+                .resource_id
+                .as_deref()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1);
+            let key = TallyKey {
+                window_start: 0,
+                source_ip: e.source_ip,
+                status: e.http_status,
+            };
+            counts
+                .entry(key)
+                .or_insert(Tallied {
+                    count: 0,
+                    user_agent: None,
+                })
+                .count += count;
         }
     }
 }
@@ -337,8 +474,12 @@ impl RequestMeta {
     fn of(req: &HttpRequest) -> RequestMeta {
         RequestMeta {
             request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-            // The peer address, not X-Forwarded-For: a client can write any header it likes.
-            source_ip: req.peer_addr().map(|a| a.ip().to_string()),
+            // As the limiter resolved it: the peer, or the client behind a trusted proxy
+            // (X-Forwarded-For from anyone else is the client's own word, not believed).
+            source_ip: match req.extensions().get::<crate::limits::Source>() {
+                Some(s) => s.0.map(|ip| ip.to_string()),
+                None => req.peer_addr().map(|a| a.ip().to_string()),
+            },
             user_agent: req
                 .headers()
                 .get(actix_web::http::header::USER_AGENT)
@@ -404,6 +545,15 @@ pub async fn middleware(
         // Unrouted paths name nothing; the 404 or 405 has no resource to account for.
         || res.request().match_pattern().is_none()
     {
+        return Ok(res);
+    }
+    if res.request().extensions().get::<Principal>().is_none() {
+        // No organization can be named: counted per source, not one event each.
+        let meta = RequestMeta::of(res.request());
+        state
+            .audit
+            .refusals
+            .add(meta.source_ip, res.status().as_u16(), meta.user_agent);
         return Ok(res);
     }
     let event = build_event(&state, res.request(), res.response()).await;

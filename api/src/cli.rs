@@ -197,8 +197,13 @@ pub enum OrgCommand {
         #[arg(long)]
         name: String,
     },
-    /// List organizations.
+    /// List organizations (id, name, and `inactive` for a deactivated one).
     List,
+    /// Deactivate an organization: its data is kept, and every token naming it is refused
+    /// (401) within 30 seconds on every server.
+    Deactivate { id: Uuid },
+    /// Reactivate a deactivated organization.
+    Activate { id: Uuid },
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,8 +358,31 @@ fn run(cli: Cli) -> Result<(), StartupError> {
                 }
                 OrgCommand::List => {
                     for o in orgs::list(&mut conn)? {
-                        println!("{}\t{}", o.id, o.name);
+                        let state = if o.active { "" } else { "\tinactive" };
+                        println!("{}\t{}{state}", o.id, o.name);
                     }
+                }
+                OrgCommand::Deactivate { id } | OrgCommand::Activate { id } => {
+                    let active = matches!(cmd, OrgCommand::Activate { .. });
+                    if !orgs::set_active(&mut conn, id, active)? {
+                        return Err(startup::StartupError::Refused(format!(
+                            "no organization {id}"
+                        ))
+                        .into());
+                    }
+                    let action = if active {
+                        "org.activate"
+                    } else {
+                        "org.deactivate"
+                    };
+                    crate::audit_cli::record(
+                        &rt.pool,
+                        id,
+                        action,
+                        "Organization",
+                        Some(id.to_string()),
+                    )?;
+                    println!("{id}\t{}", if active { "active" } else { "inactive" });
                 }
             }
             Ok(())

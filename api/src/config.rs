@@ -21,6 +21,12 @@ pub const DEFAULT_POOL_SIZE: u32 = 16;
 pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
 pub const DEFAULT_RATE_LIMIT_BURST: u32 = 200;
 pub const DEFAULT_READ_TIMEOUT_SECS: u64 = 30;
+/// Seconds a client has to send a request body (feeds get eight times as long).
+pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 15;
+/// Requests one source address may have in flight at once.
+pub const DEFAULT_MAX_REQUESTS_PER_SOURCE: usize = 256;
+/// Refused requests that name no organization are counted per source over this many seconds.
+pub const DEFAULT_AUDIT_REFUSAL_WINDOW_SECS: u64 = 60;
 pub const DEFAULT_CONNECTOR_TIMEOUT_SECS: u64 = 30;
 /// JWKS re-read even when no token asks for it, so a key the IdP withdrew stops working.
 pub const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
@@ -82,6 +88,25 @@ pub struct ConfigArgs {
     /// Seconds after which a read (GET) is abandoned with 503.
     #[arg(long, env = "REVCYCLE_READ_TIMEOUT_SECS", global = true)]
     pub read_timeout_secs: Option<u64>,
+    /// Seconds a client has to send its request body before the request is refused with 408.
+    #[arg(long, env = "REVCYCLE_BODY_TIMEOUT_SECS", global = true)]
+    pub body_timeout_secs: Option<u64>,
+    /// Requests one source address may have in flight at once (429 beyond).
+    #[arg(long, env = "REVCYCLE_MAX_REQUESTS_PER_SOURCE", global = true)]
+    pub max_requests_per_source: Option<usize>,
+    /// Addresses of reverse proxies whose X-Forwarded-For names the real client (repeat the
+    /// flag or separate with commas). Without it the peer address is the source.
+    #[arg(
+        long,
+        env = "REVCYCLE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds over which refused requests naming no organization are counted per source
+    /// address as one audit event of the system chain.
+    #[arg(long, env = "REVCYCLE_AUDIT_REFUSAL_WINDOW_SECS", global = true)]
+    pub audit_refusal_window_secs: Option<u64>,
     /// Token verification: dev (local HS256 key) or jwks (identity provider's keys).
     #[arg(long, value_enum, env = "REVCYCLE_AUTH_MODE", global = true)]
     pub auth_mode: Option<AuthMode>,
@@ -144,6 +169,10 @@ struct FileConfig {
     rate_limit_per_second: Option<u32>,
     rate_limit_burst: Option<u32>,
     read_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    max_requests_per_source: Option<usize>,
+    trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    audit_refusal_window_secs: Option<u64>,
     auth_mode: Option<AuthMode>,
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
@@ -182,6 +211,10 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
     pub read_timeout_secs: u64,
+    pub body_timeout_secs: u64,
+    pub max_requests_per_source: usize,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub audit_refusal_window_secs: u64,
     pub auth_mode: AuthMode,
     pub jwks_file: Option<PathBuf>,
     pub jwks_url: Option<String>,
@@ -291,6 +324,26 @@ impl Config {
                 .or(file.read_timeout_secs)
                 .unwrap_or(DEFAULT_READ_TIMEOUT_SECS)
                 .max(1),
+            body_timeout_secs: args
+                .body_timeout_secs
+                .or(file.body_timeout_secs)
+                .unwrap_or(DEFAULT_BODY_TIMEOUT_SECS)
+                .max(1),
+            max_requests_per_source: args
+                .max_requests_per_source
+                .or(file.max_requests_per_source)
+                .unwrap_or(DEFAULT_MAX_REQUESTS_PER_SOURCE)
+                .max(1),
+            audit_refusal_window_secs: args
+                .audit_refusal_window_secs
+                .or(file.audit_refusal_window_secs)
+                .unwrap_or(DEFAULT_AUDIT_REFUSAL_WINDOW_SECS)
+                .clamp(1, 3600),
+            trusted_proxies: if args.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                args.trusted_proxies.clone()
+            },
             auth_mode: args.auth_mode.or(file.auth_mode).unwrap_or_default(),
             jwks_file: args.jwks_file.clone().or(file.jwks_file),
             jwks_url: args.jwks_url.clone().or(file.jwks_url),

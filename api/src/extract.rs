@@ -13,6 +13,109 @@ use sha2::{Digest, Sha256};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+/// Query parameters parsed into `T`, with the same rules as a JSON body: a 422 whose pointer
+/// is the parameter's name from our schema (never the value), the boundary rule for text on
+/// every value, and a parameter given empty (`cursor=`) treated as not given, as forms send.
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// A parameter name we may echo in a pointer: ours are lower-case identifiers.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded_pairs(query)
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let mut errors = Vec::new();
+    for (name, value) in &pairs {
+        if let Some(why) = revcycle_core::validation::text_problem(
+            value,
+            revcycle_core::validation::TextKind::Line,
+        ) {
+            let at = if plain_name(name) {
+                format!("/{name}")
+            } else {
+                String::new()
+            };
+            errors.push(revcycle_core::validation::FieldError::new(at, why));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Core(CoreError::Invalid(errors)));
+    }
+    let kept = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(kept.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let at = pointer(err.path());
+        let at = if at.split('/').skip(1).all(plain_name) {
+            at
+        } else {
+            String::new()
+        };
+        let msg = err.into_inner().to_string();
+        // serde_urlencoded's messages quote the value ("unknown variant `X`") or say nothing
+        // of the rule ("invalid digit found in string"): keep what was expected, if anything.
+        let message = if let Some((_, expected)) = msg.split_once(", expected ") {
+            format!("invalid value: expected {expected}")
+        } else if msg.starts_with("missing field") {
+            "required parameter is missing".to_string()
+        } else if msg.contains("UUID") {
+            "must be a UUID".to_string()
+        } else if msg.contains("digit") || msg.contains("number") {
+            "must be a whole number in range".to_string()
+        } else {
+            "invalid value".to_string()
+        };
+        let at = if message == "required parameter is missing" {
+            let name = msg.split('`').nth(1).unwrap_or_default();
+            if plain_name(name) {
+                format!("{at}/{name}")
+            } else {
+                at
+            }
+        } else {
+            at
+        };
+        ApiError::Core(CoreError::invalid(at, message))
+    })
+}
+
+fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
 /// Longest `Idempotency-Key` accepted.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
@@ -79,7 +182,21 @@ fn safe_message(e: &serde_json::Error) -> String {
     msg
 }
 
+/// Parses a JSON body into `T`, then applies the boundary rule for text to every string in it
+/// (the same on both engines): a 422 names every offending field at once.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value = parse_shape::<T>(bytes)?;
+    // The shape is ours now, so the member names the pointers are built from are ours too.
+    let document: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|_| ApiError::BadRequest("the body is not valid JSON".into()))?;
+    let errors = revcycle_core::validation::json_text_errors(&document);
+    if !errors.is_empty() {
+        return Err(ApiError::Core(CoreError::Invalid(errors)));
+    }
+    Ok(value)
+}
+
+fn parse_shape<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(de);
     match result {
@@ -120,34 +237,52 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .app_data::<web::Data<AppState>>()
             .map(|s| s.body_limit)
             .unwrap_or(1 << 20);
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let mime = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                mime == "application/json" || mime.ends_with("+json")
-            })
-            .unwrap_or(false);
+        let content_type = json_content_type(req);
         let declared_len = declared_length(req);
+        let timeout = body_timeout(req);
         let mut payload = payload.take();
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "the body must be application/json".into(),
-                ));
-            }
-            let body = read_limited(&mut payload, declared_len, limit).await?;
+            content_type?;
+            let body = read_limited(&mut payload, declared_len, limit, timeout).await?;
             let value = parse_json::<T>(&body)?;
             let hash = hex::encode(Sha256::digest(&body));
             Ok(JsonBody { value, hash })
         })
     }
+}
+
+/// `application/json` (or `+json`) in UTF-8, the only encoding JSON has (RFC 8259): any other
+/// declared charset is refused rather than guessed at.
+fn json_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    let value = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut parts = value.split(';');
+    let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" && !mime.ends_with("+json") {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body must be application/json".into(),
+        ));
+    }
+    for param in parts {
+        let (name, val) = param.split_once('=').unwrap_or((param, ""));
+        if name.trim().eq_ignore_ascii_case("charset")
+            && !val.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        {
+            return Err(ApiError::UnsupportedMediaType(
+                "the body must be JSON encoded in UTF-8 (charset=utf-8 or none)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn body_timeout(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map(|s| s.body_timeout)
+        .unwrap_or(std::time::Duration::from_secs(15))
 }
 
 fn declared_length(req: &HttpRequest) -> Option<usize> {
@@ -157,24 +292,33 @@ fn declared_length(req: &HttpRequest) -> Option<usize> {
         .and_then(|v| v.parse::<usize>().ok())
 }
 
-/// Reads a body of at most `limit` bytes (413 beyond, before reading if the length is declared).
+/// Reads a body of at most `limit` bytes (413 beyond, before reading if the length is declared)
+/// within `timeout` (408 after): a client that sends its body slowly, or never finishes it,
+/// does not hold a connection and a worker's attention for ever.
 async fn read_limited(
     payload: &mut Payload,
     declared_len: Option<usize>,
     limit: usize,
+    timeout: std::time::Duration,
 ) -> Result<web::BytesMut, ApiError> {
     if declared_len.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|_| ApiError::BadRequest("the body could not be read".into()))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        Ok(body)
+    };
+    actix_web::rt::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(ApiError::RequestTimeout))
 }
 
 /// Largest feed an import accepts: exports of a whole practice are large.
@@ -189,9 +333,12 @@ impl FromRequest for FeedBody {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let declared_len = declared_length(req);
+        let timeout = body_timeout(req);
         let mut payload = payload.take();
         Box::pin(async move {
-            let body = read_limited(&mut payload, declared_len, FEED_BODY_LIMIT).await?;
+            // A whole practice's export takes longer to send than a JSON body.
+            let body =
+                read_limited(&mut payload, declared_len, FEED_BODY_LIMIT, timeout * 8).await?;
             if body.is_empty() {
                 return Err(ApiError::BadRequest("the feed is empty".into()));
             }

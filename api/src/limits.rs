@@ -1,103 +1,176 @@
-//! Per-client rate limiting (429 + Retry-After) and a time limit on reads (503).
+//! Per-client rate limiting (429 + Retry-After), a bound on the requests one source address
+//! may have in flight, and a time limit on reads (503).
 //!
-//! Clients are told apart by who the token says they are (org + client id, or subject), so
-//! many users behind one NAT do not share a budget; requests without a token share one
-//! budget per address. The token is only read here, not verified: a forged token gains its
-//! own budget but is refused with 401 a moment later, which is cheap.
+//! Only a verified token earns a budget of its own (org + client id, or subject), so many users
+//! behind one NAT do not share one; everything else (no token, a token that does not verify)
+//! shares its source address's budget. Keying on claims before checking the signature would
+//! let a forger mint a fresh budget with every request.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::middleware::Next;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use actix_web::{HttpMessage, web};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use crate::auth::{Claims, bearer_token};
 use crate::problem::ApiError;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ClientKey {
-    Token(String),
-    Address(Option<IpAddr>),
+    Verified(String),
+    Source(Option<IpAddr>),
 }
 
 /// Forget idle clients every this many requests, so random keys cannot grow memory forever.
 const SWEEP_EVERY: u64 = 10_000;
 
+/// Claims of a token the limiter has verified, handed on to authentication so the signature
+/// is checked once per request.
+#[derive(Clone)]
+pub struct VerifiedClaims(pub Claims);
+
 pub struct RateLimiter {
-    limiter: DefaultKeyedRateLimiter<ClientKey>,
+    limiter: Option<DefaultKeyedRateLimiter<ClientKey>>,
     seen: AtomicU64,
+    in_flight: Arc<Mutex<HashMap<Option<IpAddr>, usize>>>,
+    max_in_flight: usize,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl RateLimiter {
-    /// `per_second` sustained requests per client, bursts up to `burst`. `None` if disabled
-    /// (`per_second` = 0).
-    pub fn new(per_second: u32, burst: u32) -> Option<Arc<RateLimiter>> {
-        let rate = NonZeroU32::new(per_second)?;
-        let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
-        Some(Arc::new(RateLimiter {
-            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+    /// `per_second` sustained requests per client, bursts up to `burst` (no rate limit when
+    /// `per_second` is 0); at most `max_in_flight` requests per source address at once;
+    /// `X-Forwarded-For` believed only from `trusted_proxies`.
+    pub fn new(
+        per_second: u32,
+        burst: u32,
+        max_in_flight: usize,
+        trusted_proxies: Vec<IpAddr>,
+    ) -> Arc<RateLimiter> {
+        let limiter = NonZeroU32::new(per_second).map(|rate| {
+            let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
+            DefaultKeyedRateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
+        });
+        Arc::new(RateLimiter {
+            limiter,
             seen: AtomicU64::new(0),
-        }))
+            in_flight: Arc::default(),
+            max_in_flight: max_in_flight.max(1),
+            trusted_proxies,
+        })
     }
 
     /// `Err(seconds to wait)` when the client is over its budget.
     fn check(&self, key: &ClientKey) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
         if self.seen.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
         }
-        self.limiter.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.limiter.clock().now());
+        limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(limiter.clock().now());
             // Retry-After is whole seconds, rounded up; never tell a client to retry at once.
             (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
         })
     }
-}
 
-/// Who the bearer token claims to be, without verifying it (see the module comment).
-fn token_identity(req: &ServiceRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?;
-    let payload = token.split('.').nth(1)?;
-    if payload.len() > 8192 {
-        return None;
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
+    /// address in `X-Forwarded-For` that is not one of our proxies.
+    pub fn source(&self, req: &actix_web::HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr().map(|a| a.ip());
+        if !peer.is_some_and(|p| self.trusted_proxies.contains(&p)) {
+            return peer;
+        }
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        for hop in forwarded.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if self.trusted_proxies.contains(&ip) => continue,
+                Ok(ip) => return Some(ip),
+                // A hop we cannot read ends what we can believe.
+                Err(_) => break,
+            }
+        }
+        peer
     }
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let org = claims.get("org")?.as_str()?;
-    let who = claims
-        .get("client_id")
-        .and_then(|c| c.as_str())
-        .or_else(|| claims.get("sub").and_then(|s| s.as_str()))?;
-    Some(format!("{org}/{who}"))
-}
 
-fn client_key(req: &ServiceRequest) -> ClientKey {
-    match token_identity(req) {
-        Some(id) => ClientKey::Token(id),
-        None => ClientKey::Address(req.peer_addr().map(|a| a.ip())),
+    /// Counts a request in flight from `source`, or `None` when it already has the most.
+    fn enter(&self, source: Option<IpAddr>) -> Option<InFlight> {
+        let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(source).or_insert(0);
+        if *n >= self.max_in_flight {
+            return None;
+        }
+        *n += 1;
+        Some(InFlight {
+            map: self.in_flight.clone(),
+            source,
+        })
     }
 }
 
-/// Middleware: refuse a client over its budget with 429 and `Retry-After`.
+/// A request in flight; dropping it (the response is done, or the client went away) frees
+/// its place.
+struct InFlight {
+    map: Arc<Mutex<HashMap<Option<IpAddr>, usize>>>,
+    source: Option<IpAddr>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.source) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.source);
+            }
+        }
+    }
+}
+
+/// The address a request came from, as the limiter sees it (for the audit event).
+#[derive(Clone, Copy, Debug)]
+pub struct Source(pub Option<IpAddr>);
+
+/// Middleware: refuse a client over its budget, or a source with too many requests in
+/// flight, with 429 and `Retry-After`.
 pub async fn rate_limit(
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Arc<RateLimiter>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if let Some(limiter) = limiter
-        && let Err(wait) = limiter.check(&client_key(&req))
+    let source = limiter.source(req.request());
+    req.extensions_mut().insert(Source(source));
+    let Some(_in_flight) = limiter.enter(source) else {
+        return Ok(req.error_response(ApiError::TooManyRequests(1)));
+    };
+    let mut key = ClientKey::Source(source);
+    if let (Some(token), Some(state)) = (
+        bearer_token(req.headers()),
+        req.app_data::<web::Data<AppState>>(),
+    ) && let Ok(claims) = state.verifier.verify(token).await
     {
+        let who = claims.client_id.as_deref().unwrap_or(&claims.sub);
+        key = ClientKey::Verified(format!("{}/{who}", claims.org));
+        req.extensions_mut().insert(VerifiedClaims(claims));
+    }
+    if let Err(wait) = limiter.check(&key) {
         // A response, not an error, so the outer layers still add their headers.
         return Ok(req.error_response(ApiError::TooManyRequests(wait)));
     }
@@ -121,52 +194,6 @@ pub async fn read_within<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::middleware::from_fn;
-    use actix_web::test as atest;
-    use actix_web::{App, HttpResponse, web};
-
-    #[actix_web::test]
-    async fn a_client_over_budget_gets_429_with_retry_after_and_others_do_not() {
-        let limiter = RateLimiter::new(1, 2).unwrap();
-        let app = atest::init_service(
-            App::new()
-                .wrap(from_fn(move |req, next| {
-                    rate_limit(Some(limiter.clone()), req, next)
-                }))
-                .route("/", web::get().to(HttpResponse::Ok)),
-        )
-        .await;
-        let token = |sub: &str| {
-            let payload = URL_SAFE_NO_PAD.encode(format!(r#"{{"org":"o1","sub":"{sub}"}}"#));
-            format!("Bearer e30.{payload}.sig")
-        };
-        let call = |sub: &'static str| {
-            atest::TestRequest::get()
-                .uri("/")
-                .insert_header((header::AUTHORIZATION, token(sub)))
-                .to_request()
-        };
-        for _ in 0..2 {
-            assert_eq!(atest::call_service(&app, call("alice")).await.status(), 200);
-        }
-        let refused = atest::call_service(&app, call("alice")).await;
-        assert_eq!(refused.status(), 429);
-        let retry: u64 = refused
-            .headers()
-            .get("retry-after")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!((1..=2).contains(&retry), "{retry}");
-        assert_eq!(
-            refused.headers().get("content-type").unwrap(),
-            "application/problem+json"
-        );
-        // Another client has its own budget.
-        assert_eq!(atest::call_service(&app, call("bob")).await.status(), 200);
-    }
 
     #[actix_web::test]
     async fn slow_reads_are_abandoned() {
@@ -186,7 +213,54 @@ mod tests {
     }
 
     #[test]
-    fn disabled_when_rate_is_zero() {
-        assert!(RateLimiter::new(0, 10).is_none());
+    fn a_budget_is_per_key_and_off_when_the_rate_is_zero() {
+        let on = RateLimiter::new(1, 2, 8, vec![]);
+        let alice = ClientKey::Verified("o1/alice".into());
+        assert!(on.check(&alice).is_ok() && on.check(&alice).is_ok());
+        let wait = on.check(&alice).unwrap_err();
+        assert!((1..=2).contains(&wait), "{wait}");
+        assert!(on.check(&ClientKey::Verified("o1/bob".into())).is_ok());
+        let off = RateLimiter::new(0, 10, 8, vec![]);
+        assert!((0..100).all(|_| off.check(&alice).is_ok()));
+    }
+
+    #[test]
+    fn a_source_has_at_most_so_many_requests_in_flight() {
+        let limiter = RateLimiter::new(0, 0, 2, vec![]);
+        let a: Option<IpAddr> = Some("192.0.2.1".parse().unwrap());
+        let b: Option<IpAddr> = Some("192.0.2.2".parse().unwrap());
+        let first = limiter.enter(a).unwrap();
+        let _second = limiter.enter(a).unwrap();
+        assert!(limiter.enter(a).is_none());
+        assert!(limiter.enter(b).is_some());
+        drop(first);
+        assert!(limiter.enter(a).is_some());
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let limiter = RateLimiter::new(0, 0, 2, vec![proxy]);
+        let via = |peer: &str, xff: &str| {
+            let req = actix_web::test::TestRequest::default()
+                .peer_addr(format!("{peer}:4000").parse().unwrap())
+                .insert_header(("x-forwarded-for", xff))
+                .to_http_request();
+            limiter.source(&req).map(|ip| ip.to_string())
+        };
+        // From the proxy: the nearest hop that is not ours, whatever the client wrote first.
+        assert_eq!(
+            via("10.0.0.5", "1.2.3.4, 198.51.100.7").as_deref(),
+            Some("198.51.100.7")
+        );
+        assert_eq!(
+            via("10.0.0.5", "198.51.100.7, 10.0.0.5").as_deref(),
+            Some("198.51.100.7")
+        );
+        // From anyone else the header is the client's own word and is ignored.
+        assert_eq!(
+            via("203.0.113.9", "198.51.100.7").as_deref(),
+            Some("203.0.113.9")
+        );
     }
 }

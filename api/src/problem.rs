@@ -53,14 +53,18 @@ pub enum ApiError {
     PreconditionRequired,
     #[error("no route for this method and path")]
     NotFoundRoute,
+    /// With the methods the path does allow, for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed(Vec<&'static str>),
     #[error("the Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
     #[error("too many requests from this client; retry after {0} s")]
     TooManyRequests(u64),
     #[error("the request took too long and was abandoned")]
     Timeout,
+    /// The client took too long to send its request body.
+    #[error("the request body was not received in time")]
+    RequestTimeout,
     /// A connector plugin failed or did not answer in time.
     #[error("{0}")]
     BadGateway(String),
@@ -118,7 +122,7 @@ impl ApiError {
                 "Precondition required",
             ),
             ApiError::NotFoundRoute => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::MethodNotAllowed => (
+            ApiError::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
@@ -132,6 +136,11 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "timeout",
                 "Request timed out",
+            ),
+            ApiError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request timeout",
             ),
             ApiError::BadGateway(_) => (
                 StatusCode::BAD_GATEWAY,
@@ -203,6 +212,13 @@ impl ResponseError for ApiError {
         }
         if let ApiError::TooManyRequests(secs) = self {
             resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let ApiError::MethodNotAllowed(allowed) = self {
+            resp.insert_header((header::ALLOW, allowed.join(", ")));
+        }
+        if matches!(self, ApiError::RequestTimeout) {
+            // What is left of the body is not worth reading.
+            resp.insert_header((header::CONNECTION, "close"));
         }
         resp.json(problem)
     }

@@ -165,12 +165,19 @@ impl Runtime {
             keyring: self.keyring.clone(),
             verifier: self.verifier.clone(),
             body_limit: self.config.body_limit,
-            audit: audit_writer(&self.config.database_url)?,
+            audit: audit_writer(
+                &self.config.database_url,
+                std::time::Duration::from_secs(self.config.audit_refusal_window_secs),
+            )?,
             rate_limiter: crate::limits::RateLimiter::new(
                 self.config.rate_limit_per_second,
                 self.config.rate_limit_burst,
+                self.config.max_requests_per_source,
+                self.config.trusted_proxies.clone(),
             ),
             read_timeout: std::time::Duration::from_secs(self.config.read_timeout_secs),
+            body_timeout: std::time::Duration::from_secs(self.config.body_timeout_secs),
+            orgs: Arc::new(crate::auth::OrgCache::default()),
             audit_retention: self.config.audit_retention,
         })
     }
@@ -188,7 +195,10 @@ impl Runtime {
 /// `unaudited-benchmark` feature (to measure what auditing costs); release builds ignore it.
 pub const UNAUDITED_ENV: &str = "REVCYCLE_UNAUDITED_BENCHMARK";
 
-fn audit_writer(database_url: &str) -> Result<Arc<crate::audit::AuditWriter>, StartupError> {
+fn audit_writer(
+    database_url: &str,
+    refusal_window: std::time::Duration,
+) -> Result<Arc<crate::audit::AuditWriter>, StartupError> {
     if cfg!(feature = "unaudited-benchmark") && std::env::var(UNAUDITED_ENV).is_ok_and(|v| v == "1")
     {
         tracing::warn!(
@@ -196,7 +206,10 @@ fn audit_writer(database_url: &str) -> Result<Arc<crate::audit::AuditWriter>, St
         );
         return Ok(crate::audit::AuditWriter::disabled());
     }
-    Ok(crate::audit::AuditWriter::start(database_url)?)
+    Ok(crate::audit::AuditWriter::start(
+        database_url,
+        refusal_window,
+    )?)
 }
 
 /// The routes with their collected OpenAPI document.
@@ -218,24 +231,6 @@ pub fn routes_and_doc() -> (
         .configure(crate::routes::configure)
         .split_for_parts();
     (app, crate::openapi::finish(doc))
-}
-
-fn query_error(
-    err: actix_web::error::QueryPayloadError,
-    _: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    // serde_urlencoded's message names the parameter and the expected type, not the value.
-    let msg = err.to_string();
-    let field = msg
-        .split('`')
-        .nth(1)
-        .map(|f| format!("/{f}"))
-        .unwrap_or_default();
-    ApiError::Core(revcycle_core::error::CoreError::invalid(
-        field,
-        "invalid query parameter",
-    ))
-    .into()
 }
 
 fn path_error(_: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
@@ -262,12 +257,20 @@ pub fn app(
     >,
 > {
     let (app, _) = routes_and_doc();
+    let routes = web::Data::new(RouteTable::of(&doc));
     let limiter = state.rate_limiter.clone();
     let mut headers = DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Responses carry PHI: no shared or private cache may keep them.
         .add((header::CACHE_CONTROL, "no-store"))
-        .add((header::X_FRAME_OPTIONS, "DENY"));
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        // The documentation page is the only HTML we serve, from our own bundled assets; it
+        // needs inline styles and scripts of its own and nothing from elsewhere.
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ))
+        .add((header::REFERRER_POLICY, "no-referrer"));
     if tls {
         headers = headers.add((
             header::STRICT_TRANSPORT_SECURITY,
@@ -275,7 +278,7 @@ pub fn app(
         ));
     }
     app.app_data(state)
-        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(routes)
         .app_data(web::PathConfig::default().error_handler(path_error))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
         .configure(|cfg| {
@@ -283,15 +286,14 @@ pub fn app(
                 cfg.route("/_bench/static", web::get().to(bench_static));
             }
         })
-        .default_service(web::to(|req: actix_web::HttpRequest| async move {
-            if req.method() == actix_web::http::Method::GET
-                || req.method() == actix_web::http::Method::HEAD
-            {
-                Err::<HttpResponse, _>(ApiError::NotFoundRoute)
-            } else {
-                Err(ApiError::MethodNotAllowed)
-            }
-        }))
+        .default_service(web::to(
+            |req: actix_web::HttpRequest, routes: web::Data<RouteTable>| async move {
+                match routes.methods_of(req.path()) {
+                    Some(allowed) => Err::<HttpResponse, _>(ApiError::MethodNotAllowed(allowed)),
+                    None => Err(ApiError::NotFoundRoute),
+                }
+            },
+        ))
         // Inside the rate limiter: a flood of refused requests does not flood the trail.
         .wrap(from_fn(crate::audit::middleware))
         .wrap(from_fn(move |req, next| {
@@ -325,6 +327,63 @@ pub fn app(
                 Ok(res)
             }
         })
+}
+
+/// The documented paths and their methods, for the answers to requests no route took: 405
+/// with `Allow` when the path exists under other methods, else 404.
+pub struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteTable {
+    fn of(doc: &OpenApiDoc) -> RouteTable {
+        let mut paths = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            let segments = path.split('/').map(str::to_string).collect();
+            let mut methods = Vec::new();
+            for (method, op) in [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
+                if op.is_some() {
+                    methods.push(method);
+                }
+            }
+            if methods.contains(&"GET") {
+                methods.push("HEAD");
+            }
+            paths.push((segments, methods));
+        }
+        // The spec and the documentation page, served outside the document.
+        paths.push((
+            vec![String::new(), "openapi.json".into()],
+            vec!["GET", "HEAD"],
+        ));
+        RouteTable(paths)
+    }
+
+    fn methods_of(&self, path: &str) -> Option<Vec<&'static str>> {
+        if path == "/docs" || path.starts_with("/docs/") {
+            return Some(vec!["GET", "HEAD"]);
+        }
+        let wanted: Vec<&str> = path.split('/').collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (segments, methods) in &self.0 {
+            let matches = segments.len() == wanted.len()
+                && segments.iter().zip(&wanted).all(|(s, w)| {
+                    s == w || (s.starts_with('{') && s.ends_with('}') && !w.is_empty())
+                });
+            if matches {
+                for m in methods {
+                    if !allowed.contains(m) {
+                        allowed.push(m);
+                    }
+                }
+            }
+        }
+        (!allowed.is_empty()).then_some(allowed)
+    }
 }
 
 #[derive(serde::Deserialize)]

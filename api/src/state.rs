@@ -15,10 +15,14 @@ pub struct AppState {
     pub body_limit: usize,
     /// The process's audit writer (group commit).
     pub audit: Arc<AuditWriter>,
-    /// Per-client request budget; `None` when rate limiting is off.
-    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Per-client request budgets and per-source bounds.
+    pub rate_limiter: Arc<RateLimiter>,
     /// Reads taking longer are abandoned with 503.
     pub read_timeout: std::time::Duration,
+    /// A request body not received within this is refused with 408.
+    pub body_timeout: std::time::Duration,
+    /// Which organizations exist and are active, cached for token checks.
+    pub orgs: Arc<crate::auth::OrgCache>,
     /// Connector plugins loaded at start.
     pub connectors: Arc<crate::connectors::Connectors>,
     /// How long audit events are kept before a purge may remove them.

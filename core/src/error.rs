@@ -58,6 +58,15 @@ impl From<diesel::result::Error> for CoreError {
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 CoreError::Conflict("a referenced resource does not exist".into())
             }
+            // PostgreSQL cannot store U+0000 in text. Requests are refused before this by the
+            // boundary rule for text (with a pointer); this keeps any other way in from
+            // becoming a server error.
+            Error::DatabaseError(_, info)
+                if info.message().contains("invalid byte sequence")
+                    && info.message().contains("0x00") =>
+            {
+                CoreError::invalid("", "text must not contain the NUL character (U+0000)")
+            }
             other => CoreError::Db(other),
         }
     }

@@ -48,3 +48,153 @@ impl Errors {
         }
     }
 }
+
+/// What a text value may contain, by the kind of field it fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// Names, identifiers, codes, addresses, filters: one line of printable text.
+    Line,
+    /// Free text a person writes over several lines (notes): tab and line breaks allowed.
+    MultiLine,
+}
+
+/// Fields of a request body that hold multi-line free text; every other text is one line.
+pub const MULTI_LINE_FIELDS: &[&str] = &["note", "notes", "comment", "description"];
+
+/// The one boundary rule for text, the same whichever engine stores it: no NUL (PostgreSQL
+/// cannot store it and SQLite would), no other C0 or C1 control characters (they corrupt
+/// fixed-width and delimited interchange such as X12 and HL7, and logs), no bidirectional
+/// formatting characters (they make an identifier display as something it is not).
+/// Returns the rule broken, never the value.
+pub fn text_problem(s: &str, kind: TextKind) -> Option<&'static str> {
+    for c in s.chars() {
+        match c {
+            '\0' => return Some("must not contain the NUL character (U+0000)"),
+            '\t' | '\n' | '\r' if kind == TextKind::MultiLine => {}
+            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => {
+                return Some("must not contain control characters");
+            }
+            '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}' => {
+                return Some("must not contain bidirectional formatting characters");
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every string of a JSON document that breaks [`text_problem`], as field errors whose
+/// pointers are built from the document's member names. Callers pass documents whose shape
+/// has already been checked against our schema, so the names are ours; a member name that is
+/// not a plain identifier is not echoed (the error points at its parent).
+pub fn json_text_errors(value: &serde_json::Value) -> Vec<FieldError> {
+    fn walk(v: &serde_json::Value, at: &mut String, kind: TextKind, out: &mut Vec<FieldError>) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let Some(why) = text_problem(s, kind) {
+                    out.push(FieldError::new(at.clone(), why));
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = at.len();
+                    at.push('/');
+                    at.push_str(&i.to_string());
+                    walk(item, at, kind, out);
+                    at.truncate(len);
+                }
+            }
+            serde_json::Value::Object(members) => {
+                for (name, member) in members {
+                    let plain = !name.is_empty()
+                        && name.len() <= 64
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    let len = at.len();
+                    if plain {
+                        at.push('/');
+                        at.push_str(name);
+                    }
+                    let kind = if plain && MULTI_LINE_FIELDS.contains(&name.as_str()) {
+                        TextKind::MultiLine
+                    } else {
+                        TextKind::Line
+                    };
+                    walk(member, at, kind, out);
+                    at.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut String::new(), TextKind::Line, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_rule_refuses_nul_controls_and_bidi_and_keeps_ordinary_text() {
+        for ok in [
+            "Jane O'Brien-Doe",
+            "José Núñez",
+            "北京",
+            "MRN-000123",
+            "",
+            "a b",
+        ] {
+            assert_eq!(text_problem(ok, TextKind::Line), None, "{ok}");
+        }
+        for (bad, rule) in [
+            ("a\0b", "NUL"),
+            ("a\u{1}b", "control"),
+            ("line\nbreak", "control"),
+            ("tab\there", "control"),
+            ("del\u{7f}", "control"),
+            ("c1\u{85}", "control"),
+            ("MRN\u{202e}321", "bidirectional"),
+            ("\u{2066}x\u{2069}", "bidirectional"),
+            ("\u{200f}", "bidirectional"),
+        ] {
+            let why = text_problem(bad, TextKind::Line).unwrap_or_default();
+            assert!(why.contains(rule), "{bad:?}: {why}");
+        }
+        assert_eq!(
+            text_problem("two\r\nlines\tand a tab", TextKind::MultiLine),
+            None
+        );
+        assert!(text_problem("no\0nul", TextKind::MultiLine).is_some());
+        assert!(text_problem("no\u{202e}bidi", TextKind::MultiLine).is_some());
+    }
+
+    #[test]
+    fn json_text_errors_point_at_each_bad_field_and_never_echo_odd_names() {
+        let doc = serde_json::json!({
+            "family_name": "Do\u{0}e",
+            "address": {"line1": "ok", "city": "Spring\u{202e}field"},
+            "lines": [{"procedure_code": "99214"}, {"procedure_code": "9\u{1}"}],
+            "note": "first line\nsecond line",
+            "Weird\u{0}Name": "x\u{0}",
+        });
+        let errors = json_text_errors(&doc);
+        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            [
+                "",
+                "/address/city",
+                "/family_name",
+                "/lines/1/procedure_code"
+            ]
+        );
+        assert!(errors.iter().all(|e| !e.message.contains("Weird")));
+    }
+}

@@ -8,6 +8,7 @@ mod codes;
 mod connectors;
 mod errors;
 mod fixtures;
+mod hostile;
 mod jwks;
 mod master_key;
 mod payer;

@@ -83,24 +83,79 @@ fn token_error(e: &jsonwebtoken::errors::Error) -> ApiError {
     ApiError::Unauthorized(why.to_string())
 }
 
+/// The bearer token of a request, if its `Authorization` header carries one.
+pub fn bearer_token(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+/// Longest `sub` or `client_id` accepted: they are stored in every audit event.
+const MAX_IDENTITY_LEN: usize = 255;
+
+/// Refuses claims whose text breaks the boundary rule for text, or is too long to record:
+/// they name the caller in the audit trail, and one caller's unwritable event must never
+/// reach the writer shared with everyone else's.
+fn check_claim_text(claims: &Claims) -> Result<(), ApiError> {
+    use revcycle_core::validation::{TextKind, text_problem};
+    let identities = [Some(claims.sub.as_str()), claims.client_id.as_deref()];
+    if claims.sub.is_empty()
+        || identities
+            .iter()
+            .flatten()
+            .any(|v| v.len() > MAX_IDENTITY_LEN)
+    {
+        return Err(ApiError::Unauthorized(format!(
+            "the token's sub and client_id must be 1 to {MAX_IDENTITY_LEN} bytes"
+        )));
+    }
+    let texts = identities
+        .into_iter()
+        .flatten()
+        .chain(claims.roles.iter().map(String::as_str))
+        .chain(claims.scope.as_deref())
+        .chain(claims.purpose_of_use.as_deref());
+    for text in texts {
+        if text_problem(text, TextKind::Line).is_some() {
+            return Err(ApiError::Unauthorized(
+                "the token's claims contain control or bidirectional formatting characters".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(ApiError::Internal)?;
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("the token is malformed".into()))?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .ok_or_else(|| {
-            ApiError::Unauthorized("the Authorization header must be a Bearer token".into())
-        })?;
-    let claims = state.verifier.verify(token.trim()).await?;
+    let verified = req
+        .extensions()
+        .get::<crate::limits::VerifiedClaims>()
+        .map(|v| v.0.clone());
+    let claims = match verified {
+        Some(claims) => claims,
+        None => {
+            let header = req
+                .headers()
+                .get(actix_web::http::header::AUTHORIZATION)
+                .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+            header
+                .to_str()
+                .map_err(|_| ApiError::Unauthorized("the token is malformed".into()))?;
+            let token = bearer_token(req.headers()).ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be a Bearer token".into())
+            })?;
+            state.verifier.verify(token).await?
+        }
+    };
+    check_claim_text(&claims)?;
+    state.orgs.check(&state.pool, claims.org).await?;
     let mut roles = Vec::new();
     for r in &claims.roles {
         roles.push(
@@ -150,6 +205,68 @@ async fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Pr
     // For the audit event, whatever the handler does next.
     req.extensions_mut().insert(who.clone());
     Ok(who)
+}
+
+/// How long an organization's existence and state are believed before being read again: a
+/// deactivation takes effect on every server within this.
+const ORG_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Most organizations remembered; beyond, the cache starts over (tokens naming random orgs
+/// must not grow memory).
+const ORG_CACHE_MAX: usize = 10_000;
+
+/// Which organizations exist and are active, as tokens name them: a token's `org` must be a
+/// real, active organization, whoever signed it. An identity provider can be configured
+/// with any claim value, and an unknown org must neither read anything nor start a chain.
+#[derive(Default)]
+pub struct OrgCache(std::sync::Mutex<std::collections::HashMap<Uuid, (bool, std::time::Instant)>>);
+
+impl OrgCache {
+    pub async fn check(
+        &self,
+        pool: &revcycle_core::store::DbPool,
+        org: Uuid,
+    ) -> Result<(), ApiError> {
+        // The system chain's id names no organization: it is read with the command line only.
+        if org.is_nil() {
+            return Err(ApiError::Unauthorized(
+                "the token's org is not an active organization".into(),
+            ));
+        }
+        let cached = {
+            let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            map.get(&org)
+                .filter(|(_, at)| at.elapsed() < ORG_CACHE_TTL)
+                .map(|(active, _)| *active)
+        };
+        let active = match cached {
+            Some(active) => active,
+            None => {
+                let pool = pool.clone();
+                let found = web::block(move || {
+                    let mut conn = pool
+                        .get()
+                        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+                    revcycle_core::store::orgs::find(&mut conn, org)
+                })
+                .await
+                .map_err(|_| ApiError::Internal)??;
+                let active = found.is_some_and(|o| o.active);
+                let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                if map.len() >= ORG_CACHE_MAX {
+                    map.clear();
+                }
+                map.insert(org, (active, std::time::Instant::now()));
+                active
+            }
+        };
+        if active {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthorized(
+                "the token's org is not an active organization".into(),
+            ))
+        }
+    }
 }
 
 /// Request header that invokes break-glass, carrying the reason.

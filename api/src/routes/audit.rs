@@ -123,8 +123,8 @@ pub async fn list_audit_events(
     state: web::Data<AppState>,
     req: HttpRequest,
     Auth(who): Auth,
-    q: web::Query<AuditQuery>,
-    page: web::Query<AuditPageQuery>,
+    q: crate::extract::Query<AuditQuery>,
+    page: crate::extract::Query<AuditPageQuery>,
 ) -> ApiResult<HttpResponse> {
     note(&req, "search", Some(RESOURCE));
     require_capability(&who, Capability::AuditRead)?;
@@ -282,8 +282,8 @@ pub async fn export_audit_events(
     state: web::Data<AppState>,
     req: HttpRequest,
     Auth(who): Auth,
-    q: web::Query<AuditQuery>,
-    x: web::Query<ExportQuery>,
+    q: crate::extract::Query<AuditQuery>,
+    x: crate::extract::Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
     note(&req, "export", Some(RESOURCE));
     require_capability(&who, Capability::AuditRead)?;
@@ -417,7 +417,7 @@ pub async fn purge_audit_events(
     state: web::Data<AppState>,
     req: HttpRequest,
     Auth(who): Auth,
-    q: web::Query<PurgeQuery>,
+    q: crate::extract::Query<PurgeQuery>,
 ) -> ApiResult<HttpResponse> {
     note(&req, "audit.purge", Some(RESOURCE));
     require_capability(&who, Capability::AuditPurge)?;
@@ -484,7 +484,7 @@ pub async fn patient_disclosures(
     req: HttpRequest,
     Auth(who): Auth,
     id: web::Path<Uuid>,
-    q: web::Query<DisclosureQuery>,
+    q: crate::extract::Query<DisclosureQuery>,
 ) -> ApiResult<HttpResponse> {
     note(&req, "disclosures", Some("Patient"));
     require_capability(&who, Capability::AuditRead)?;

@@ -285,7 +285,7 @@ pub async fn post_remittance(
 pub async fn unmatched_remittances(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Remittance, act::Search>,
-    page: web::Query<PageQuery>,
+    page: crate::extract::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page.params();
     let result = db::run(&state, move |c| posting::unmatched_queue(c, who.org, &page)).await?;

@@ -76,8 +76,8 @@ pub struct ClaimQuery {
 pub async fn list_claims(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Claim, act::Search>,
-    page: web::Query<PageQuery>,
-    q: web::Query<ClaimQuery>,
+    page: crate::extract::Query<PageQuery>,
+    q: crate::extract::Query<ClaimQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     let filter = ClaimFilter {

@@ -48,7 +48,7 @@ pub struct Icd10Results {
 pub async fn search_icd10cm(
     req: HttpRequest,
     Auth(_who): Auth,
-    q: web::Query<Icd10Query>,
+    q: crate::extract::Query<Icd10Query>,
 ) -> ApiResult<HttpResponse> {
     note(&req, "search", Some("CodeSet"));
     let limit = q.limit.unwrap_or(50);

@@ -76,8 +76,8 @@ pub struct CoverageQuery {
 pub async fn list_coverages(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Coverage, act::Search>,
-    page: web::Query<PageQuery>,
-    q: web::Query<CoverageQuery>,
+    page: crate::extract::Query<PageQuery>,
+    q: crate::extract::Query<CoverageQuery>,
 ) -> ApiResult<HttpResponse> {
     let filter = CoverageFilter {
         patient_id: q.patient_id,

@@ -75,8 +75,8 @@ pub struct EncounterQuery {
 pub async fn list_encounters(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Encounter, act::Search>,
-    page: web::Query<PageQuery>,
-    q: web::Query<EncounterQuery>,
+    page: crate::extract::Query<PageQuery>,
+    q: crate::extract::Query<EncounterQuery>,
 ) -> ApiResult<HttpResponse> {
     let filter = EncounterFilter {
         patient_id: q.patient_id,

@@ -85,8 +85,8 @@ pub struct PatientQuery {
 pub async fn list_patients(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Patient, act::Search>,
-    page: web::Query<PageQuery>,
-    q: web::Query<PatientQuery>,
+    page: crate::extract::Query<PageQuery>,
+    q: crate::extract::Query<PatientQuery>,
 ) -> ApiResult<HttpResponse> {
     let filter = PatientFilter { active: q.active };
     let page = page.params();

@@ -60,7 +60,7 @@ pub struct ImportQuery {
 pub async fn import_remittance(
     state: web::Data<AppState>,
     Authorized { who, audit, .. }: Authorized<res::Remittance, act::Create>,
-    q: web::Query<ImportQuery>,
+    q: crate::extract::Query<ImportQuery>,
     body: FeedBody,
 ) -> ApiResult<HttpResponse> {
     let post = q.post.unwrap_or(false);

@@ -70,8 +70,8 @@ pub struct PayerQuery {
 pub async fn list_payers(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Payer, act::Search>,
-    page: web::Query<PageQuery>,
-    q: web::Query<PayerQuery>,
+    page: crate::extract::Query<PageQuery>,
+    q: crate::extract::Query<PayerQuery>,
 ) -> ApiResult<HttpResponse> {
     let filter = PayerFilter {
         payer_code: q.payer_code.clone(),

@@ -74,8 +74,8 @@ pub struct ProviderQuery {
 pub async fn list_providers(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Provider, act::Search>,
-    page: web::Query<PageQuery>,
-    q: web::Query<ProviderQuery>,
+    page: crate::extract::Query<PageQuery>,
+    q: crate::extract::Query<ProviderQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.into_inner();
     let filter = ProviderFilter {

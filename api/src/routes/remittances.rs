@@ -72,8 +72,8 @@ pub struct RemittanceQuery {
 pub async fn list_remittances(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Remittance, act::Search>,
-    page: web::Query<PageQuery>,
-    q: web::Query<RemittanceQuery>,
+    page: crate::extract::Query<PageQuery>,
+    q: crate::extract::Query<RemittanceQuery>,
 ) -> ApiResult<HttpResponse> {
     let filter = RemittanceFilter {
         payer_id: q.payer_id,

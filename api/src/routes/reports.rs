@@ -45,7 +45,7 @@ pub struct AgingQuery {
 pub async fn ar_aging(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Claim, act::Export>,
-    q: web::Query<AgingQuery>,
+    q: crate::extract::Query<AgingQuery>,
 ) -> ApiResult<HttpResponse> {
     let group = match q.group_by.as_deref() {
         None | Some("payer") => AgingGroup::Payer,
@@ -88,7 +88,7 @@ pub struct PeriodQuery {
 pub async fn denials(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Claim, act::Export>,
-    q: web::Query<PeriodQuery>,
+    q: crate::extract::Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
     let (from, to) = (q.from, q.to);
     let r = db::run(&state, move |c| accounts::denials(c, who.org, from, to)).await?;
@@ -118,7 +118,7 @@ pub async fn denials(
 pub async fn kpis(
     state: web::Data<AppState>,
     Authorized { who, .. }: Authorized<res::Claim, act::Export>,
-    q: web::Query<PeriodQuery>,
+    q: crate::extract::Query<PeriodQuery>,
 ) -> ApiResult<HttpResponse> {
     let to = q.to.unwrap_or_else(|| Utc::now().date_naive());
     let from = q.from.unwrap_or(to - Duration::days(89));

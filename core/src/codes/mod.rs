@@ -13,6 +13,7 @@
 
 mod carc;
 mod claim_codes;
+pub mod date;
 mod icd10;
 pub mod icd10cm;
 mod modifier;

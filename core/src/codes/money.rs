@@ -57,6 +57,11 @@ fn parse_decimal(
     if frac.len() > max_scale {
         return Err(Bad::Scale);
     }
+    // Exactly as published (`[0-9]{1,10}`): leading zeros count as digits, so a padded value
+    // is refused by its shape rather than read as something the document does not allow.
+    if int.len() > max_int_digits && int.trim_start_matches('0').len() <= max_int_digits {
+        return Err(Bad::Shape);
+    }
     let int = int.trim_start_matches('0');
     if int.len() > max_int_digits {
         return Err(Bad::TooLarge);
@@ -102,7 +107,9 @@ impl Money {
     }
 
     fn parse_with(s: &str, allow_negative: bool) -> Result<Money, CodeError> {
-        let d = parse_decimal(s.trim(), 10, 2, allow_negative).map_err(|e| {
+        // No trimming: " 1.00" is not the documented shape, and a value that is not what the
+        // client meant to send is refused rather than repaired.
+        let d = parse_decimal(s, 10, 2, allow_negative).map_err(|e| {
             CodeError(match e {
                 Bad::Shape => Money::SHAPE,
                 Bad::Scale => Money::SCALE,
@@ -291,7 +298,7 @@ impl Units {
     const NOT_POSITIVE: &'static str = "units must be greater than zero";
 
     pub fn parse(s: &str) -> Result<Units, CodeError> {
-        let d = parse_decimal(s.trim(), 5, 3, false).map_err(|e| {
+        let d = parse_decimal(s, 5, 3, false).map_err(|e| {
             CodeError(match e {
                 Bad::Shape => Units::SHAPE,
                 Bad::Scale => Units::SCALE,
@@ -413,9 +420,8 @@ mod tests {
             ("0", "0.00"),
             ("0.00", "0.00"),
             ("007.10", "7.10"),
-            (" 12.3 ", "12.30"),
             ("9999999999.99", "9999999999.99"),
-            ("00000000000000000000001.00", "1.00"),
+            ("0000000001.00", "1.00"),
         ] {
             assert_eq!(m(input).to_string(), out, "{input}");
             assert_eq!(m(input).as_decimal().scale(), 2, "{input}");
@@ -424,6 +430,22 @@ mod tests {
         assert_eq!(Money::zero().to_string(), "0.00");
         assert_eq!(Money::default(), Money::zero());
         assert_eq!(m("1"), m("1.00"));
+    }
+
+    #[test]
+    fn money_and_units_are_read_exactly_as_published_never_trimmed_or_unpadded() {
+        // The document's pattern is `^[0-9]{1,10}(\.[0-9]{1,2})?$`: what it refuses, we refuse.
+        for bad in [" 1.00", "1.00 ", " 12.3 ", "00000000001.00", "\t1.00"] {
+            assert!(Money::parse(bad).is_err(), "{bad:?}");
+            assert!(Money::signed_parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            Money::parse("00000000001.00").unwrap_err().to_string(),
+            Money::SHAPE
+        );
+        for bad in [" 10 ", "000001", "1 "] {
+            assert!(Units::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -589,7 +611,6 @@ mod tests {
             ("2.0", "2"),
             ("0.25", "0.25"),
             ("0.001", "0.001"),
-            (" 10 ", "10"),
             ("010", "10"),
             ("99999.999", "99999.999"),
         ] {

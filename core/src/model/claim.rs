@@ -147,7 +147,9 @@ pub struct Claim {
     pub original_reference: Option<String>,
     pub status: ClaimStatus,
     pub place_of_service: PlaceOfService,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub service_date_from: NaiveDate,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub service_date_to: NaiveDate,
     pub prior_authorization: Option<String>,
     pub diagnoses: Vec<Icd10Code>,

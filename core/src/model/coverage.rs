@@ -15,6 +15,7 @@ const MAX_MEMBER_ID_LEN: usize = 80;
 pub struct Subscriber {
     pub family_name: String,
     pub given_name: String,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub birth_date: NaiveDate,
     pub sex: AdministrativeSex,
     pub address: Option<Address>,
@@ -38,8 +39,10 @@ pub struct CoverageInput {
     pub relationship: SubscriberRelationship,
     /// Required unless `relationship` is `self`.
     pub subscriber: Option<Subscriber>,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub effective_from: NaiveDate,
     /// Last day covered; open-ended when absent.
+    #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub effective_to: Option<NaiveDate>,
     pub active: Option<bool>,
 }
@@ -96,7 +99,9 @@ pub struct Coverage {
     pub plan_name: Option<String>,
     pub relationship: SubscriberRelationship,
     pub subscriber: Option<Subscriber>,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub effective_from: NaiveDate,
+    #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub effective_to: Option<NaiveDate>,
     pub active: bool,
     pub version: i32,

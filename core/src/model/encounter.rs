@@ -30,6 +30,7 @@ pub struct ServiceLine {
     /// 1-based positions in the encounter's `diagnoses`, most important first.
     pub diagnosis_pointers: Vec<u8>,
     /// Date of this service; defaults to the encounter's first date of service.
+    #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub service_date: Option<NaiveDate>,
 }
 
@@ -114,6 +115,9 @@ pub fn validate_coding(
     }
 }
 
+/// How far ahead of today a date of service may be recorded (scheduled visits coded early).
+const MAX_DAYS_AHEAD: u64 = 366;
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"patient_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01",
@@ -129,8 +133,10 @@ pub struct EncounterInput {
     pub coverage_id: Option<Uuid>,
     pub billing_provider_id: Uuid,
     pub rendering_provider_id: Option<Uuid>,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub service_date_from: NaiveDate,
     /// Defaults to `service_date_from`.
+    #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub service_date_to: Option<NaiveDate>,
     pub place_of_service: PlaceOfService,
     pub prior_authorization: Option<String>,
@@ -151,6 +157,19 @@ impl EncounterInput {
             to >= self.service_date_from,
             "/service_date_to",
             "must not be before service_date_from",
+        );
+        // Services are billed after they happen; the scrubber refuses any future date at
+        // submission, and a date this far ahead is a typo, refused at the door.
+        let latest = chrono::Utc::now().date_naive() + chrono::Days::new(MAX_DAYS_AHEAD);
+        e.check(
+            self.service_date_from <= latest,
+            "/service_date_from",
+            "must not be more than a year in the future",
+        );
+        e.check(
+            to <= latest,
+            "/service_date_to",
+            "must not be more than a year in the future",
         );
         super::common::opt_text(
             &mut e,
@@ -176,7 +195,9 @@ pub struct Encounter {
     pub coverage_id: Option<Uuid>,
     pub billing_provider_id: Uuid,
     pub rendering_provider_id: Option<Uuid>,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub service_date_from: NaiveDate,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub service_date_to: NaiveDate,
     pub place_of_service: PlaceOfService,
     pub prior_authorization: Option<String>,

@@ -26,6 +26,7 @@ pub struct PatientInput {
     #[schema(max_length = 35)]
     pub given_name: String,
     pub middle_name: Option<String>,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub birth_date: NaiveDate,
     pub sex: AdministrativeSex,
     pub address: Option<Address>,
@@ -124,6 +125,7 @@ pub struct Patient {
     pub family_name: String,
     pub given_name: String,
     pub middle_name: Option<String>,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub birth_date: NaiveDate,
     pub sex: AdministrativeSex,
     pub address: Option<Address>,
@@ -145,6 +147,7 @@ pub struct Patient {
 pub struct PatientSearch {
     pub mrn: Option<String>,
     pub family_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub birth_date: Option<NaiveDate>,
     #[schema(pattern = "^[0-9]{4}$")]
     pub ssn_last4: Option<String>,

@@ -92,6 +92,7 @@ pub struct ServicePayment {
     pub charge: SignedMoney,
     pub paid: SignedMoney,
     pub units: Option<Units>,
+    #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub service_date: Option<NaiveDate>,
     #[serde(default)]
     pub adjustments: Vec<Adjustment>,
@@ -143,6 +144,7 @@ pub struct RemittanceInput {
     pub payer_id: Uuid,
     /// TRN02: check or EFT trace number; unique per payer.
     pub trace_number: String,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub payment_date: NaiveDate,
     pub payment_method: PaymentMethod,
     /// BPR02: total actual provider payment.
@@ -219,6 +221,7 @@ pub struct Remittance {
     pub id: Uuid,
     pub payer_id: Uuid,
     pub trace_number: String,
+    #[serde(deserialize_with = "crate::codes::date::de")]
     pub payment_date: NaiveDate,
     pub payment_method: PaymentMethod,
     pub total_paid: SignedMoney,
