@@ -205,7 +205,8 @@ fn patch_json(doc: &mut serde_json::Value) {
     let schemas = &mut doc["components"]["schemas"];
     if let Some(line) = schemas.get("ServiceLine").cloned() {
         let mut claim_line = line.clone();
-        claim_line["description"] = json!("A service line of a claim, as stored: numbered, with its own id.");
+        claim_line["description"] =
+            json!("A service line of a claim, as stored: numbered, with its own id.");
         claim_line["properties"]["id"] = json!({"type": "string", "format": "uuid"});
         claim_line["properties"]["line_number"] =
             json!({"type": "integer", "format": "int32", "minimum": 1});
@@ -299,10 +300,16 @@ fn patch_json(doc: &mut serde_json::Value) {
                 .entry("parameters")
                 .or_insert_with(|| json!([]));
             let list = params.as_array_mut().expect("parameters");
+            let mut if_match = false;
             for p in list.iter_mut() {
                 if p["in"] == "header" && p["name"] == "If-Match" {
+                    if_match = true;
                     p["required"] = json!(true);
                     p["schema"] = json!({"type": "string", "pattern": "^(W/)?\"[0-9]+\"$"});
+                }
+                if p["in"] == "header" && p["name"] == "X-Break-Glass-Reason" {
+                    p["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 500,
+                        "pattern": "^[\\t -~]*[!-~][\\t -~]*$"});
                 }
             }
             list.retain(|p| !(p["in"] == "header" && p["name"] == "Idempotency-Key"));
@@ -310,7 +317,22 @@ fn patch_json(doc: &mut serde_json::Value) {
                 list.push(idempotency_key_parameter());
             }
             if list.is_empty() {
-                op.as_object_mut().expect("an operation").remove("parameters");
+                op.as_object_mut()
+                    .expect("an operation")
+                    .remove("parameters");
+            }
+            if if_match {
+                let problem = |d: &str| {
+                    json!({"description": d, "content": {"application/problem+json":
+                        {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+                };
+                let responses = op["responses"].as_object_mut().expect("responses");
+                responses.entry("412").or_insert_with(|| {
+                    problem("If-Match names an older version (current_version says which)")
+                });
+                responses
+                    .entry("428")
+                    .or_insert_with(|| problem("If-Match is required"));
             }
         }
     }

@@ -79,10 +79,12 @@ async fn schemathesis(engine: Engine) {
     let url = clearinghouse(pcn.clone(), seen).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let toml = connectors_toml(dir.path());
-    let text = std::fs::read_to_string(&toml).expect("connectors.toml").replace(
-        "poll_seconds = 1,",
-        &format!("poll_seconds = 1, clearinghouse_url = \"{url}\","),
-    );
+    let text = std::fs::read_to_string(&toml)
+        .expect("connectors.toml")
+        .replace(
+            "poll_seconds = 1,",
+            &format!("poll_seconds = 1, clearinghouse_url = \"{url}\","),
+        );
     std::fs::write(&toml, text).expect("write connectors.toml");
     let s = Server::start_with(
         engine,
@@ -112,7 +114,13 @@ async fn schemathesis(engine: Engine) {
         .to_string();
 
     let org = org_of(&s);
-    let biller = token(&s, &org, "schemathesis-biller", &["biller"], &["--ttl", "1h"]);
+    let biller = token(
+        &s,
+        &org,
+        "schemathesis-biller",
+        &["biller"],
+        &["--ttl", "1h"],
+    );
     let env: Vec<(&str, String)> = vec![
         ("REVCYCLE_ST_PAYER", id(&p.payer).to_string()),
         ("REVCYCLE_ST_PROVIDER", id(&p.billing).to_string()),
@@ -127,7 +135,10 @@ async fn schemathesis(engine: Engine) {
     ];
 
     let seeds = match std::env::var("REVCYCLE_SCHEMATHESIS_SEED") {
-        Ok(seed) => vec![seed.parse().expect("REVCYCLE_SCHEMATHESIS_SEED is a number")],
+        Ok(seed) => vec![
+            seed.parse()
+                .expect("REVCYCLE_SCHEMATHESIS_SEED is a number"),
+        ],
         Err(_) => vec![FIXED_SEED, random_seed()],
     };
     let started = Instant::now();
