@@ -303,8 +303,9 @@ fn patch_json(doc: &mut serde_json::Value) {
             let mut if_match = false;
             for p in list.iter_mut() {
                 if p["in"] == "header" && p["name"] == "If-Match" {
+                    // Updates need it (428 without); a claim transition takes it optionally.
                     if_match = true;
-                    p["required"] = json!(true);
+                    p["required"] = json!(method == "put");
                     p["schema"] = json!({"type": "string", "pattern": "^(W/)?\"[0-9]+\"$"});
                 }
                 if p["in"] == "header" && p["name"] == "X-Break-Glass-Reason" {
@@ -330,9 +331,11 @@ fn patch_json(doc: &mut serde_json::Value) {
                 responses.entry("412").or_insert_with(|| {
                     problem("If-Match names an older version (current_version says which)")
                 });
-                responses
-                    .entry("428")
-                    .or_insert_with(|| problem("If-Match is required"));
+                if method == "put" {
+                    responses
+                        .entry("428")
+                        .or_insert_with(|| problem("If-Match is required"));
+                }
             }
         }
     }
