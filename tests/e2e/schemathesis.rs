@@ -14,7 +14,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use revcycle_e2e::{Engine, Server, python_tool};
-use serde_json::json;
 
 use crate::fixtures::{id, org_of, token};
 use crate::on_both_engines;
