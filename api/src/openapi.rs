@@ -1,7 +1,7 @@
 //! The OpenAPI document: collected from the registered routes (so every route is in it),
 //! plus the security scheme and the error responses every operation can return.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr};
@@ -17,7 +17,8 @@ use crate::problem::{PROBLEM_JSON, Problem};
             encounters, claims and remittances. Direct identifiers are encrypted per field at rest \
             and never travel in URLs. Money is a decimal string with two places (\"125.00\"). \
             Errors are RFC 9457 problem documents; validation errors point at each bad field with \
-            a JSON pointer. Every POST accepts an `Idempotency-Key`; every update needs `If-Match`.",
+            a JSON pointer. POSTs that create a record or post money accept an `Idempotency-Key` \
+            (each declares it); every update needs `If-Match` with the ETag it read.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     servers((url = "/", description = "This server")),
@@ -114,13 +115,20 @@ fn add_errors(path: &str, method: &str, op: &mut Operation) {
         ));
         errors.push(("428", "If-Match is required"));
     }
-    if method == "get"
-        && !path.contains('{')
-        && op.parameters.as_ref().is_some_and(|p| !p.is_empty())
-    {
+    // Query parameters and path parameters other than ids are checked: 422 names the bad one.
+    let checked_params = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter().any(|p| match p {
+            RefOr::T(p) => {
+                p.parameter_in == ParameterIn::Query
+                    || (p.parameter_in == ParameterIn::Path && p.name != "id")
+            }
+            RefOr::Ref(_) => true,
+        })
+    });
+    if checked_params {
         errors.push((
             "422",
-            "Invalid query parameter, e.g. a limit out of range or a foreign cursor",
+            "Invalid query or path parameter, e.g. a limit out of range or a foreign cursor",
         ));
     }
     let mut responses = ResponsesBuilder::new().build();
@@ -154,8 +162,220 @@ impl Modify for Conventions {
     }
 }
 
+/// The POST operations that honour `Idempotency-Key` (they pass it to `db::create` or
+/// `db::write_once`): a retry with the same key and body answers with the first response.
+/// Other POSTs ignore the header, so it is declared exactly on these.
+pub const IDEMPOTENT_POSTS: &[&str] = &[
+    "create_payer",
+    "create_provider",
+    "create_patient",
+    "create_coverage",
+    "create_encounter",
+    "create_claim",
+    "create_remittance",
+    "create_secondary_claim",
+    "create_payment_plan",
+    "patient_payment",
+];
+
+/// What `extract::IdempotencyKey` accepts: 1 to 255 characters a header value may hold,
+/// not all blank.
+fn idempotency_key_parameter() -> serde_json::Value {
+    serde_json::json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes a retry safe: the same key and body answer with the first response \
+            (a different body with the same key is 409)",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+            "pattern": "^[\\t -~]*[!-~][\\t -~]*$"}
+    })
+}
+
+/// Parts of the document utoipa cannot express from the types, applied to its JSON:
+/// - `ClaimLine` flattens `ServiceLine` (which forbids unknown fields on input) and adds
+///   `id` and `line_number`; utoipa renders that as an `allOf` no line can satisfy, so the
+///   response schema is spelled out as one object.
+/// - `If-Match` is required and only our own ETags (`"<version>"`, maybe weak) are accepted.
+/// - `Idempotency-Key` is declared, with its limits, on [`IDEMPOTENT_POSTS`].
+/// - Free-text fields of request bodies are refused when blank (`must not be blank`):
+///   `pattern: \S` says so.
+fn patch_json(doc: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let schemas = &mut doc["components"]["schemas"];
+    if let Some(line) = schemas.get("ServiceLine").cloned() {
+        let mut claim_line = line.clone();
+        claim_line["description"] =
+            json!("A service line of a claim, as stored: numbered, with its own id.");
+        claim_line["properties"]["id"] = json!({"type": "string", "format": "uuid"});
+        claim_line["properties"]["line_number"] =
+            json!({"type": "integer", "format": "int32", "minimum": 1});
+        if let Some(req) = claim_line["required"].as_array_mut() {
+            req.push(json!("id"));
+            req.push(json!("line_number"));
+        }
+        if let Some(o) = claim_line.as_object_mut() {
+            o.remove("additionalProperties");
+            o.remove("example");
+        }
+        schemas["ClaimLine"] = claim_line;
+    }
+
+    // Request-body schemas, and the schemas they reach.
+    let mut request: Vec<String> = Vec::new();
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref")
+                    && let Some(name) = r.strip_prefix("#/components/schemas/")
+                {
+                    out.push(name.to_string());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    if let Some(paths) = doc["paths"].as_object() {
+        for item in paths.values() {
+            for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+                refs(&op["requestBody"], &mut request);
+            }
+        }
+    }
+    let mut i = 0;
+    while i < request.len() {
+        let mut more = Vec::new();
+        refs(&doc["components"]["schemas"][&request[i]], &mut more);
+        for m in more {
+            if !request.contains(&m) {
+                request.push(m);
+            }
+        }
+        i += 1;
+    }
+    fn non_blank(v: &mut Value) {
+        let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) else {
+            return;
+        };
+        for (name, p) in props.iter_mut() {
+            let free_text = p.get("format").is_none()
+                && p.get("enum").is_none()
+                && p.get("pattern").is_none()
+                && p.get("$ref").is_none()
+                && NON_BLANK.contains(&name.as_str())
+                && match &p["type"] {
+                    Value::String(t) => t == "string",
+                    Value::Array(ts) => ts.iter().any(|t| t == "string"),
+                    _ => false,
+                };
+            if free_text {
+                p["pattern"] = json!("\\S");
+            }
+            non_blank(p);
+        }
+        if let Some(items) = v.get_mut("items") {
+            non_blank(items);
+        }
+    }
+    for name in &request {
+        if let Some(schema) = doc["components"]["schemas"].get_mut(name) {
+            non_blank(schema);
+        }
+    }
+
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            let params = op
+                .as_object_mut()
+                .expect("an operation")
+                .entry("parameters")
+                .or_insert_with(|| json!([]));
+            let list = params.as_array_mut().expect("parameters");
+            let mut if_match = false;
+            for p in list.iter_mut() {
+                if p["in"] == "header" && p["name"] == "If-Match" {
+                    // Updates need it (428 without); a claim transition takes it optionally.
+                    if_match = true;
+                    p["required"] = json!(method == "put");
+                    p["schema"] = json!({"type": "string", "pattern": "^(W/)?\"[0-9]+\"$"});
+                }
+                if p["in"] == "header" && p["name"] == "X-Break-Glass-Reason" {
+                    p["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 500,
+                        "pattern": "^[\\t -~]*[!-~][\\t -~]*$"});
+                }
+            }
+            list.retain(|p| !(p["in"] == "header" && p["name"] == "Idempotency-Key"));
+            if method == "post" && IDEMPOTENT_POSTS.contains(&id.as_str()) {
+                list.push(idempotency_key_parameter());
+            }
+            if list.is_empty() {
+                op.as_object_mut()
+                    .expect("an operation")
+                    .remove("parameters");
+            }
+            if if_match {
+                let problem = |d: &str| {
+                    json!({"description": d, "content": {"application/problem+json":
+                        {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+                };
+                let responses = op["responses"].as_object_mut().expect("responses");
+                responses.entry("412").or_insert_with(|| {
+                    problem("If-Match names an older version (current_version says which)")
+                });
+                if method == "put" {
+                    responses
+                        .entry("428")
+                        .or_insert_with(|| problem("If-Match is required"));
+                }
+            }
+        }
+    }
+}
+
+/// Request fields the server refuses when blank (`common::text` and its kin).
+const NON_BLANK: &[&str] = &[
+    "name",
+    "payer_code",
+    "mrn",
+    "family_name",
+    "given_name",
+    "middle_name",
+    "member_id",
+    "group_number",
+    "plan_name",
+    "organization_name",
+    "last_name",
+    "first_name",
+    "trace_number",
+    "patient_control_number",
+    "original_reference",
+    "prior_authorization",
+    "line1",
+    "line2",
+    "city",
+    "system",
+    "value",
+];
+
 /// Apply the shared conventions to every operation of a collected document.
-pub fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
+pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
+    let mut doc = finish_operations(doc);
+    let mut json = serde_json::to_value(&doc).expect("the OpenAPI document serialises");
+    patch_json(&mut json);
+    doc = serde_json::from_value(json).expect("the patched OpenAPI document deserialises");
+    doc
+}
+
+fn finish_operations(mut doc: OpenApiDoc) -> OpenApiDoc {
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in [
             ("get", item.get.as_mut()),

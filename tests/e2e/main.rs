@@ -18,6 +18,7 @@ mod readme;
 mod resources;
 mod retention;
 mod rotation;
+mod schemathesis;
 mod server;
 
 /// Declare one test per database engine for an `async fn(Engine)`.

@@ -484,7 +484,7 @@ pub(crate) async fn http_stub(
 
 /// A loopback clearinghouse API: answers POST /eligibility with a 271 and POST /claim-status
 /// with a 277 for `pcn`; keeps what it was sent.
-async fn clearinghouse(
+pub(crate) async fn clearinghouse(
     pcn: std::sync::Arc<std::sync::Mutex<String>>,
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) -> String {

@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use revcycle_core::access::{Mask, View};
 use revcycle_core::audit::Disclosed;
+use revcycle_core::model::Page;
 use revcycle_core::store::accounts::{
     self, PatientBalance, PatientPaymentInput, PatientPaymentResult, Statement,
 };
@@ -71,10 +72,11 @@ pub async fn create_payment_plan(
 
 /// List a patient's payment plans
 ///
-/// Oldest first, each with its schedule and progress.
+/// Oldest first, each with its schedule and progress, as one page like every other list
+/// (`next_cursor` is always absent: a patient has few plans).
 #[utoipa::path(tag = "accounts", params(("id" = Uuid, Path, description = "Patient id")),
     responses(
-        (status = 200, description = "The patient's plans", body = Vec<PaymentPlan>),
+        (status = 200, description = "The patient's plans", body = Page<PaymentPlan>),
         (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json")))]
 #[get("/patients/{id}/payment-plans")]
 pub async fn list_payment_plans(
@@ -83,8 +85,14 @@ pub async fn list_payment_plans(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let plans = db::run(&state, move |c| payment_plans::list(c, who.org, id)).await?;
-    Ok(db::json(&who, plans))
+    let items = db::run(&state, move |c| payment_plans::list(c, who.org, id)).await?;
+    Ok(db::json(
+        &who,
+        Page {
+            items,
+            next_cursor: None,
+        },
+    ))
 }
 
 /// Read a patient's balance

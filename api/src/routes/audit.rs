@@ -139,7 +139,7 @@ pub async fn list_audit_events(
             .into());
         }
     };
-    let after = match &page.cursor {
+    let after = match page.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => 0,
         Some(c) => store_audit::decode_cursor(c)?,
     };
@@ -489,7 +489,7 @@ pub async fn patient_disclosures(
     note(&req, "disclosures", Some("Patient"));
     require_capability(&who, Capability::AuditRead)?;
     let include_all = match q.include.as_deref() {
-        None => false,
+        None | Some("") => false,
         Some("all") => true,
         Some(_) => return Err(CoreError::invalid("/include", "must be `all`").into()),
     };

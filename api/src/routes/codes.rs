@@ -23,7 +23,8 @@ const MAX_RESULTS: usize = 200;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Icd10Query {
-    /// Codes starting with this (dot optional), e.g. `E11` or `E11.6`.
+    /// Codes starting with this (dot optional), e.g. `E11` or `E11.6`: 1 to 7 letters or digits.
+    #[param(pattern = r"^\.*[A-Za-z0-9](\.*[A-Za-z0-9]){0,6}\.*$")]
     pub prefix: String,
     /// At most this many, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -73,7 +74,8 @@ pub async fn search_icd10cm(
 ///
 /// The code (dot optional) in the shipped release: billable or header, and its descriptions;
 /// 404 if the release does not have it.
-#[utoipa::path(tag = "codes", params(("code" = String, Path, description = "ICD-10-CM code, e.g. E11.9")),
+#[utoipa::path(tag = "codes", params(("code" = String, Path, description = "ICD-10-CM code, e.g. E11.9",
+        pattern = r"^[A-Za-z][A-Za-z0-9]{2}(\.?[A-Za-z0-9]{1,4})?$")),
     responses((status = 200, description = "The code", body = Icd10Entry)))]
 #[get("/codes/icd10cm/{code}")]
 pub async fn get_icd10cm(
