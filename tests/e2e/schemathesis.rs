@@ -54,6 +54,8 @@ fn run(bin: &Path, s: &Server, env: &[(&str, String)], bearer: &str, seed: u64) 
         .arg("--no-color")
         .args(["--report-dir"])
         .arg(report_dir.path())
+        // Its caches go to the report's temporary directory, never into the repository.
+        .current_dir(report_dir.path())
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .env("HYPOTHESIS_STORAGE_DIRECTORY", report_dir.path());
     for (k, v) in env {
