@@ -24,6 +24,9 @@ use crate::util::{money, opt_amount, opt_quantity, req_amount, req_date};
 /// CLP02 claim status codes of 005010X221A1.
 pub const CLAIM_STATUS_CODES: [&str; 10] = ["1", "2", "3", "4", "19", "20", "21", "22", "23", "25"];
 
+/// Why a file whose amounts cannot be added up (beyond 96-bit decimals) is refused.
+const AMOUNTS_OUT_OF_RANGE: &str = "amounts too large to balance the remittance";
+
 /// CAS01 claim adjustment group codes.
 pub const ADJUSTMENT_GROUPS: [&str; 5] = ["CO", "CR", "OA", "PI", "PR"];
 
@@ -287,7 +290,8 @@ impl Machine835 {
                 }
                 self.send_header(seg)?;
                 self.finish_claim();
-                if self.bpr02 != self.sum_paid - self.sum_plb {
+                // Hostile amounts can overflow even a 96-bit decimal: no balance, not a panic.
+                if self.sum_paid.checked_sub(self.sum_plb) != Some(self.bpr02) {
                     return Err(seg.error(
                         "BPR02 does not equal the sum of CLP04 less the PLB adjustment amounts",
                     ));
@@ -397,7 +401,10 @@ impl Machine835 {
                 let charge = req_amount(seg, 3)?;
                 let paid = req_amount(seg, 4)?;
                 let pr = opt_amount(seg, 5)?;
-                self.sum_paid += paid;
+                self.sum_paid = self
+                    .sum_paid
+                    .checked_add(paid)
+                    .ok_or_else(|| seg.error(AMOUNTS_OUT_OF_RANGE))?;
                 self.member_from_insured = false;
                 self.claim = Some(ClaimPayment {
                     claim_control_number: ccn.into_owned(),
@@ -550,7 +557,10 @@ impl Machine835 {
                         return Err(seg.error(format!("PLB{r:02}-1 (reason code) is missing")));
                     }
                     let amount = req_amount(seg, a)?;
-                    self.sum_plb += amount;
+                    self.sum_plb = self
+                        .sum_plb
+                        .checked_add(amount)
+                        .ok_or_else(|| seg.error(AMOUNTS_OUT_OF_RANGE))?;
                     any = true;
                     let reference = reason.component(2);
                     self.pending
@@ -604,4 +614,79 @@ pub fn parse_835<R: BufRead>(input: R) -> Result<Vec<Remittance>, X12Error> {
 /// Parses an 835 held in memory.
 pub fn parse_835_bytes(bytes: &[u8]) -> Result<Vec<Remittance>, X12Error> {
     parse_835(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ISA of exactly 106 characters, then the group and transaction around `body`.
+    fn interchange(body: &[&str]) -> String {
+        let mut s = String::from(
+            "ISA*00*          *00*          *ZZ*A              *ZZ*B              \
+             *240410*0930*^*00501*000000001*0*P*:~\nGS*HP*A*B*20240410*0930*1*X*005010X221A1~\n",
+        );
+        for seg in body {
+            s.push_str(seg);
+            s.push_str("~\n");
+        }
+        s.push_str(&format!(
+            "SE*{}*1~\nGE*1*1~\nIEA*1*000000001~\n",
+            body.len() + 1
+        ));
+        s
+    }
+
+    // Hostile input (found reviewing the 835 balancing for the x12_835 fuzz target, which aborts
+    // on it without the fix): eight CLP04 of 28 nines overflowed the running sum of paid amounts
+    // (rust_decimal's `+` panics), so a payer's file could crash the import.
+    #[test]
+    fn fuzz_claim_amounts_overflowing_the_sum_are_an_error() {
+        let mut body = vec![
+            "ST*835*1",
+            "BPR*I*0*C*CHK",
+            "TRN*1*T*1",
+            "N1*PR*P",
+            "N1*PE*Q*XX*1",
+        ];
+        body.extend(["CLP*C*1*1*9999999999999999999999999999"; 8]);
+        let err = parse_835_bytes(interchange(&body).as_bytes()).unwrap_err();
+        assert!(err.to_string().contains(AMOUNTS_OUT_OF_RANGE), "{err}");
+    }
+
+    // The same through PLB amounts, and through a difference that overflows only at SE.
+    #[test]
+    fn fuzz_plb_amounts_overflowing_the_sum_are_an_error() {
+        let plb = "PLB*1*20241231*L6*9999999999999999999999999999*L6*9999999999999999999999999999\
+                   *L6*9999999999999999999999999999*L6*9999999999999999999999999999\
+                   *L6*9999999999999999999999999999*L6*9999999999999999999999999999";
+        let body = [
+            "ST*835*1",
+            "BPR*I*0*C*CHK",
+            "TRN*1*T*1",
+            "N1*PR*P",
+            "N1*PE*Q*XX*1",
+            "CLP*C*1*1*0",
+            plb,
+            plb,
+        ];
+        let err = parse_835_bytes(interchange(&body).as_bytes()).unwrap_err();
+        assert!(err.to_string().contains(AMOUNTS_OUT_OF_RANGE), "{err}");
+
+        let body = [
+            "ST*835*1",
+            "BPR*I*0*C*CHK",
+            "TRN*1*T*1",
+            "N1*PR*P",
+            "N1*PE*Q*XX*1",
+            "CLP*C*1*1*-9999999999999999999999999999",
+            "CLP*C*1*1*-9999999999999999999999999999",
+            "CLP*C*1*1*-9999999999999999999999999999",
+            "CLP*C*1*1*-9999999999999999999999999999",
+            "PLB*1*20241231*L6*9999999999999999999999999999*L6*9999999999999999999999999999\
+             *L6*9999999999999999999999999999*L6*9999999999999999999999999999",
+        ];
+        let err = parse_835_bytes(interchange(&body).as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("BPR02 does not equal"), "{err}");
+    }
 }
