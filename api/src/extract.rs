@@ -14,8 +14,8 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 /// Query parameters parsed into `T`, with the same rules as a JSON body: a 422 whose pointer
-/// is the parameter's name from our schema (never the value), the boundary rule for text on
-/// every value, and a parameter given empty (`cursor=`) treated as not given, as forms send.
+/// is the parameter's name from our schema (never the value), and the boundary rule for text
+/// on every value.
 pub struct Query<T>(pub T);
 
 impl<T> std::ops::Deref for Query<T> {
@@ -41,10 +41,7 @@ fn plain_name(name: &str) -> bool {
 }
 
 pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    let pairs: Vec<(String, String)> = form_urlencoded_pairs(query)
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+    let pairs = form_urlencoded_pairs(query);
     let mut errors = Vec::new();
     for (name, value) in &pairs {
         if let Some(why) = revcycle_core::validation::text_problem(
@@ -62,10 +59,7 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     if !errors.is_empty() {
         return Err(ApiError::Core(CoreError::Invalid(errors)));
     }
-    let kept = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&pairs)
-        .finish();
-    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(kept.as_bytes()));
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|err| {
         let at = pointer(err.path());
         let at = if at.split('/').skip(1).all(plain_name) {
@@ -370,32 +364,47 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-/// The version named by `If-Match` (our ETags are `"<version>"`).
+/// The version named by `If-Match`: exactly one of our ETags, `"<version>"` (or its weak
+/// form), as the document's pattern `^(W/)?"[0-9]+"$` says. `*` and lists are refused:
+/// they would skip the optimistic-concurrency check the header exists for.
 pub struct IfMatch(pub i32);
+
+fn parse_if_match(v: &actix_web::http::header::HeaderValue) -> Result<IfMatch, ApiError> {
+    v.to_str()
+        .ok()
+        .map(|s| s.strip_prefix("W/").unwrap_or(s))
+        .and_then(|s| s.strip_prefix('"')?.strip_suffix('"'))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        // Well-formed but beyond any version we have issued: it can only fail to match (412).
+        .map(|n| IfMatch(n.parse::<i32>().unwrap_or(-1)))
+        .ok_or_else(|| ApiError::BadRequest("If-Match must be an ETag this API returned".into()))
+}
 
 impl FromRequest for IfMatch {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = match req.headers().get(header::IF_MATCH) {
+        ready(match req.headers().get(header::IF_MATCH) {
             None => Err(ApiError::PreconditionRequired),
-            Some(v) => v
-                .to_str()
-                .ok()
-                .map(|s| {
-                    s.trim()
-                        .trim_start_matches("W/")
-                        .trim_matches('"')
-                        .to_string()
-                })
-                .and_then(|s| s.parse::<i32>().ok())
-                .map(IfMatch)
-                .ok_or_else(|| {
-                    ApiError::BadRequest("If-Match must be an ETag this API returned".into())
-                }),
-        };
-        ready(parsed)
+            Some(v) => parse_if_match(v),
+        })
+    }
+}
+
+/// An `If-Match` that may be left out, but when given must be valid (actix's `Option<T>`
+/// would quietly turn a malformed header into none, skipping the check it asked for).
+pub struct OptionalIfMatch(pub Option<IfMatch>);
+
+impl FromRequest for OptionalIfMatch {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(match req.headers().get(header::IF_MATCH) {
+            None => Ok(OptionalIfMatch(None)),
+            Some(v) => parse_if_match(v).map(|m| OptionalIfMatch(Some(m))),
+        })
     }
 }
 

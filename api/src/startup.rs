@@ -233,7 +233,15 @@ pub fn routes_and_doc() -> (
     (app, crate::openapi::finish(doc))
 }
 
-fn path_error(_: actix_web::error::PathError, _: &actix_web::HttpRequest) -> actix_web::Error {
+fn path_error(_: actix_web::error::PathError, req: &actix_web::HttpRequest) -> actix_web::Error {
+    // `PUT /v1/claims/submit` reaches `PUT /v1/claims/{id}`; the path is a route of its own
+    // that does not take this method.
+    if let Some(routes) = req.app_data::<web::Data<RouteTable>>()
+        && let Some(allowed) = routes.literal_methods_of(req.path())
+        && !allowed.contains(&req.method().as_str())
+    {
+        return ApiError::MethodNotAllowed(allowed).into();
+    }
     // A malformed id cannot name anything: same answer as an unknown one.
     ApiError::Core(revcycle_core::error::CoreError::NotFound {
         resource: "resource",
@@ -363,26 +371,58 @@ impl RouteTable {
         RouteTable(paths)
     }
 
-    fn methods_of(&self, path: &str) -> Option<Vec<&'static str>> {
+    /// The methods of the documented path `path` falls under, taking the most specific
+    /// template as the router does (`/v1/claims/submit` before `/v1/claims/{id}`).
+    pub fn methods_of(&self, path: &str) -> Option<Vec<&'static str>> {
+        self.most_specific(path).map(|(_, methods)| methods)
+    }
+
+    /// Like [`RouteTable::methods_of`], but only for a path that names no parameter: a
+    /// literal route such as `/v1/claims/submit`, which another method may reach through a
+    /// parameterised route and fail to parse as an id.
+    pub fn literal_methods_of(&self, path: &str) -> Option<Vec<&'static str>> {
+        self.most_specific(path)
+            .filter(|(params, _)| *params == 0)
+            .map(|(_, methods)| methods)
+    }
+
+    fn most_specific(&self, path: &str) -> Option<(usize, Vec<&'static str>)> {
         if path == "/docs" || path.starts_with("/docs/") {
-            return Some(vec!["GET", "HEAD"]);
+            return Some((0, vec!["GET", "HEAD"]));
         }
         let wanted: Vec<&str> = path.split('/').collect();
-        let mut allowed: Vec<&'static str> = Vec::new();
+        let mut best: Option<(usize, Vec<&'static str>)> = None;
         for (segments, methods) in &self.0 {
-            let matches = segments.len() == wanted.len()
-                && segments.iter().zip(&wanted).all(|(s, w)| {
-                    s == w || (s.starts_with('{') && s.ends_with('}') && !w.is_empty())
-                });
-            if matches {
-                for m in methods {
-                    if !allowed.contains(m) {
-                        allowed.push(m);
+            if segments.len() != wanted.len() {
+                continue;
+            }
+            let mut params = 0;
+            let matches = segments.iter().zip(&wanted).all(|(s, w)| {
+                if s == w {
+                    true
+                } else if s.starts_with('{') && s.ends_with('}') && !w.is_empty() {
+                    params += 1;
+                    true
+                } else {
+                    false
+                }
+            });
+            if !matches {
+                continue;
+            }
+            match &mut best {
+                Some((p, m)) if *p == params => {
+                    for method in methods {
+                        if !m.contains(method) {
+                            m.push(method);
+                        }
                     }
                 }
+                Some((p, _)) if *p < params => {}
+                _ => best = Some((params, methods.clone())),
             }
         }
-        (!allowed.is_empty()).then_some(allowed)
+        best
     }
 }
 

@@ -358,8 +358,24 @@ async fn strict_values_and_pointers_that_never_echo_input(engine: Engine) {
     assert!(!r.text.contains("Xyzzy"), "{}", r.text);
     let r = s.get("/v1/claims?limit=abc").await;
     assert_eq!(r.assert_problem(422), ["/limit"]);
-    // An empty parameter is a parameter not given.
-    assert_eq!(s.get("/v1/claims?cursor=&status=").await.status, 200);
+    // An empty cursor is no cursor; an empty status is not a status.
+    assert_eq!(s.get("/v1/claims?cursor=").await.status, 200);
+    assert_eq!(
+        s.get("/v1/claims?status=").await.assert_problem(422),
+        ["/status"]
+    );
+    // Another method on a route of its own is 405, not a malformed id.
+    let r = s
+        .call(
+            "PUT",
+            "/v1/claims/submit",
+            Some(&s.token),
+            Some(&json!({})),
+            &[],
+        )
+        .await;
+    r.assert_problem(405);
+    assert_eq!(r.header("allow").as_deref(), Some("POST"));
     let r = s.get("/v1/payers?payer_code=a%00b").await;
     assert_eq!(r.assert_problem(422), ["/payer_code"]);
     let r = s.get("/v1/claims?patient_control_number=a%01b").await;

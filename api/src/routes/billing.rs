@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::PageQuery;
 use crate::authz::{Authorized, act, res};
 use crate::db;
-use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
+use crate::extract::{IdempotencyKey, JsonBody, OptionalIfMatch};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -166,7 +166,7 @@ pub async fn transition_claim(
     state: web::Data<AppState>,
     Authorized { who, audit, .. }: Authorized<res::Claim, act::Update>,
     id: web::Path<Uuid>,
-    if_match: Option<IfMatch>,
+    if_match: OptionalIfMatch,
     body: JsonBody<TransitionInput>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
@@ -182,7 +182,7 @@ pub async fn transition_claim(
         return Err(CoreError::invalid("/reason", "must be at most 200 characters").into());
     }
     let (org, actor) = (who.org, who.subject.clone());
-    let expected = if_match.map(|m| m.0);
+    let expected = if_match.0.map(|m| m.0);
     let keyring = state.keyring.clone();
     db::write(&state, &who, audit, Some(id), move |c| {
         billing::transition(

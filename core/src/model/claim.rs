@@ -101,6 +101,10 @@ impl ClaimInput {
 /// Changes allowed while a claim is still a draft (coders fix codes before submission).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"place_of_service": "11", "prior_authorization": "PA-778812",
+    "diagnoses": ["E11.9", "I10"],
+    "lines": [{"procedure_code": "99214", "modifiers": ["25"], "units": "1", "charge": "150.00",
+               "diagnosis_pointers": [1, 2]}]}))]
 pub struct ClaimUpdate {
     pub place_of_service: PlaceOfService,
     pub prior_authorization: Option<String>,

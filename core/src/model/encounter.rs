@@ -167,7 +167,7 @@ impl EncounterInput {
             "must not be more than a year in the future",
         );
         e.check(
-            to <= latest,
+            self.service_date_to.is_none_or(|to| to <= latest),
             "/service_date_to",
             "must not be more than a year in the future",
         );

@@ -140,6 +140,16 @@ pub struct ProviderAdjustment {
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a02",
+    "trace_number": "EFT-20261115-0042", "payment_date": "2026-11-15", "payment_method": "ACH",
+    "total_paid": "80.00",
+    "claims": [{"patient_control_number": "PCN0000001", "status_code": "1",
+        "total_charge": "150.00", "paid": "80.00", "patient_responsibility": "20.00",
+        "payer_claim_number": "2026111500042",
+        "lines": [{"procedure_code": "99214", "modifiers": ["25"], "charge": "150.00",
+            "paid": "80.00", "units": "1", "service_date": "2026-11-02",
+            "adjustments": [{"group": "CO", "reason": "45", "amount": "50.00"},
+                            {"group": "PR", "reason": "2", "amount": "20.00"}]}]}]}))]
 pub struct RemittanceInput {
     pub payer_id: Uuid,
     /// TRN02: check or EFT trace number; unique per payer.
