@@ -204,31 +204,59 @@ on_both_engines!(each_request_records_who_what_and_which_fields);
 
 async fn unauthenticated_requests_are_recorded_in_the_system_chain(engine: Engine) {
     // Only a benchmark build may switch auditing off; this one ignores the request.
-    let s = Server::start_with(engine, &[("REVCYCLE_UNAUDITED_BENCHMARK", "1")]).await;
-    let r = s
-        .call(
-            "GET",
-            "/v1/patients",
-            Some("not-a-token"),
-            None,
-            &[("x-request-id", "rid-bad-token")],
-        )
-        .await;
-    r.assert_problem(401);
-    let out = s.admin(&[
-        "audit",
-        "export",
-        "--org",
-        "00000000-0000-0000-0000-000000000000",
-    ]);
-    let line = out
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|e| e["request_id"] == "rid-bad-token")
-        .expect("the refused token is in the system chain");
-    assert_eq!(line["actor"], "-");
-    assert_eq!(line["outcome"], "denied");
-    assert_eq!(line["http_status"], 401);
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_UNAUDITED_BENCHMARK", "1"),
+            ("REVCYCLE_AUDIT_REFUSAL_WINDOW_SECS", "1"),
+        ],
+    )
+    .await;
+    for _ in 0..3 {
+        let r = s
+            .call(
+                "GET",
+                "/v1/patients",
+                Some("not-a-token"),
+                None,
+                &[("user-agent", "probe/1.0")],
+            )
+            .await;
+        r.assert_problem(401);
+    }
+    // Refusals that name no organization are counted per source and window, and the count
+    // is written when the window ends.
+    let mut out = String::new();
+    let mut counted = None;
+    for _ in 0..50 {
+        out = s.admin(&[
+            "audit",
+            "export",
+            "--org",
+            "00000000-0000-0000-0000-000000000000",
+        ]);
+        counted = out
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|e| e["action"] == "requests.refused" && e["user_agent"] == "probe/1.0")
+            .map(|e| {
+                assert_eq!(e["actor"], "-");
+                assert_eq!(e["outcome"], "denied");
+                assert_eq!(e["http_status"], 401);
+                assert_eq!(e["source_ip"], "127.0.0.1");
+                e["resource_id"].as_str().unwrap().parse::<u64>().unwrap()
+            })
+            .reduce(|a, b| a + b);
+        if counted == Some(3) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        counted,
+        Some(3),
+        "the refused requests are counted in the system chain"
+    );
     assert!(
         out.contains("\"action\":\"server.start\""),
         "server starts are recorded"

@@ -110,7 +110,15 @@ pub fn connect(url: &str) -> Result<DbConnection, CoreError> {
         Engine::Sqlite => SqliteConnection::establish(url.strip_prefix("sqlite://").unwrap_or(url))
             .map(DbConnection::Sqlite),
     };
-    conn.map_err(|e| CoreError::Unavailable(format!("cannot connect to database: {e}")))
+    let mut conn =
+        conn.map_err(|e| CoreError::Unavailable(format!("cannot connect to database: {e}")))?;
+    // Beside a running server (whose writer commits and links events every second), wait
+    // for the write lock instead of failing at once with "database is locked".
+    if let DbConnection::Sqlite(c) = &mut conn {
+        c.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))
+            .map_err(|e| CoreError::Unavailable(format!("cannot configure database: {e}")))?;
+    }
+    Ok(conn)
 }
 
 /// Run `f` in a write transaction. On SQLite it begins IMMEDIATE, taking the write lock up
