@@ -364,10 +364,14 @@ impl FromRequest for IdempotencyKey {
     }
 }
 
-/// The version named by `If-Match`: exactly one of our ETags, `"<version>"` (or its weak
-/// form), as the document's pattern `^(W/)?"[0-9]+"$` says. `*` and lists are refused:
-/// they would skip the optimistic-concurrency check the header exists for.
+/// The version named by `If-Match`: one of our ETags, `"<version>"` (or its weak form), as
+/// the document's pattern `^(W/)?"[0-9]+"$` says. `*`, lists and anything else are refused
+/// with 400 (they would skip the optimistic-concurrency check the header exists for); an
+/// ETag of the right shape beyond any version issued cannot match, so it fails with 412.
 pub struct IfMatch(pub i32);
+
+/// A version no resource ever has: versions start at 1.
+const NO_VERSION: i32 = -1;
 
 fn parse_if_match(v: &actix_web::http::header::HeaderValue) -> Result<IfMatch, ApiError> {
     v.to_str()
@@ -375,8 +379,7 @@ fn parse_if_match(v: &actix_web::http::header::HeaderValue) -> Result<IfMatch, A
         .map(|s| s.strip_prefix("W/").unwrap_or(s))
         .and_then(|s| s.strip_prefix('"')?.strip_suffix('"'))
         .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        // Well-formed but beyond any version we have issued: it can only fail to match (412).
-        .map(|n| IfMatch(n.parse::<i32>().unwrap_or(-1)))
+        .map(|n| IfMatch(n.parse::<i32>().unwrap_or(NO_VERSION)))
         .ok_or_else(|| ApiError::BadRequest("If-Match must be an ETag this API returned".into()))
 }
 
@@ -392,8 +395,10 @@ impl FromRequest for IfMatch {
     }
 }
 
-/// An `If-Match` that may be left out, but when given must be valid (actix's `Option<T>`
-/// would quietly turn a malformed header into none, skipping the check it asked for).
+/// An `If-Match` that may be left out. When given it is never ignored (actix's `Option<T>`
+/// would quietly turn a malformed header into none, skipping the check it asked for): a value
+/// that is not one of our ETags cannot match, and the request fails its precondition (412),
+/// as RFC 9110 answers an `If-Match` that does not match.
 pub struct OptionalIfMatch(pub Option<IfMatch>);
 
 impl FromRequest for OptionalIfMatch {
@@ -403,7 +408,9 @@ impl FromRequest for OptionalIfMatch {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match req.headers().get(header::IF_MATCH) {
             None => Ok(OptionalIfMatch(None)),
-            Some(v) => parse_if_match(v).map(|m| OptionalIfMatch(Some(m))),
+            Some(v) => Ok(OptionalIfMatch(Some(
+                parse_if_match(v).unwrap_or(IfMatch(NO_VERSION)),
+            ))),
         })
     }
 }
