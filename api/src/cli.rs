@@ -365,10 +365,7 @@ fn run(cli: Cli) -> Result<(), StartupError> {
                 OrgCommand::Deactivate { id } | OrgCommand::Activate { id } => {
                     let active = matches!(cmd, OrgCommand::Activate { .. });
                     if !orgs::set_active(&mut conn, id, active)? {
-                        return Err(startup::StartupError::Refused(format!(
-                            "no organization {id}"
-                        ))
-                        .into());
+                        return Err(StartupError::Refused(format!("no organization {id}")));
                     }
                     let action = if active {
                         "org.activate"
