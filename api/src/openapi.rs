@@ -306,7 +306,15 @@ fn patch_json(doc: &mut serde_json::Value) {
                     // Updates need it (428 without); a claim transition takes it optionally.
                     if_match = true;
                     p["required"] = json!(method == "put");
-                    p["schema"] = json!({"type": "string", "pattern": "^(W/)?\"[0-9]+\"$"});
+                    // Required: exactly one of our ETags (400 otherwise). Optional (a claim
+                    // transition): any value may be sent, and one that is not the current
+                    // ETag fails the precondition (412), as RFC 9110 answers an If-Match
+                    // that does not match.
+                    p["schema"] = if method == "put" {
+                        json!({"type": "string", "pattern": "^(W/)?\"[0-9]+\"$"})
+                    } else {
+                        json!({"type": "string"})
+                    };
                 }
                 if p["in"] == "header" && p["name"] == "X-Break-Glass-Reason" {
                     p["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 500,
