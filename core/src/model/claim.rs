@@ -59,6 +59,7 @@ pub struct ClaimInput {
     /// Required for frequency 7 and 8.
     pub original_claim_id: Option<Uuid>,
     /// The payer's claim control number of the original claim (REF*F8); required for 7 and 8.
+    #[schema(max_length = 50)]
     pub original_reference: Option<String>,
 }
 
@@ -107,6 +108,7 @@ impl ClaimInput {
                "diagnosis_pointers": [1, 2]}]}))]
 pub struct ClaimUpdate {
     pub place_of_service: PlaceOfService,
+    #[schema(max_length = 50)]
     pub prior_authorization: Option<String>,
     pub diagnoses: Vec<Icd10Code>,
     pub lines: Vec<ServiceLine>,

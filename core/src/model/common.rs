@@ -43,9 +43,12 @@ impl Address {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalId {
-    #[schema(example = "urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14")]
+    #[schema(
+        max_length = 200,
+        example = "urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.14"
+    )]
     pub system: String,
-    #[schema(example = "E1234")]
+    #[schema(max_length = 100, example = "E1234")]
     pub value: String,
 }
 

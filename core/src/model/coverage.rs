@@ -13,7 +13,9 @@ const MAX_MEMBER_ID_LEN: usize = 80;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subscriber {
+    #[schema(max_length = 60)]
     pub family_name: String,
+    #[schema(max_length = 35)]
     pub given_name: String,
     #[serde(deserialize_with = "crate::codes::date::de")]
     pub birth_date: NaiveDate,
@@ -33,7 +35,9 @@ pub struct CoverageInput {
     pub priority: CoveragePriority,
     #[schema(max_length = 80)]
     pub member_id: String,
+    #[schema(max_length = 50)]
     pub group_number: Option<String>,
+    #[schema(max_length = 60)]
     pub plan_name: Option<String>,
     /// The patient's relationship to the subscriber.
     pub relationship: SubscriberRelationship,

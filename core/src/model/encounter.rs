@@ -139,6 +139,7 @@ pub struct EncounterInput {
     #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub service_date_to: Option<NaiveDate>,
     pub place_of_service: PlaceOfService,
+    #[schema(max_length = 50)]
     pub prior_authorization: Option<String>,
     /// ICD-10-CM codes in order of importance (first is the principal diagnosis).
     pub diagnoses: Vec<Icd10Code>,

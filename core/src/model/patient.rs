@@ -25,6 +25,7 @@ pub struct PatientInput {
     pub family_name: String,
     #[schema(max_length = 35)]
     pub given_name: String,
+    #[schema(max_length = 25)]
     pub middle_name: Option<String>,
     #[serde(deserialize_with = "crate::codes::date::de")]
     pub birth_date: NaiveDate,

@@ -18,9 +18,12 @@ pub struct ProviderInput {
     /// Federal tax id; required of a billing provider before its claims can be submitted.
     pub tin: Option<Tin>,
     /// For an organization; give either this or `last_name`.
+    #[schema(max_length = 60)]
     pub organization_name: Option<String>,
     /// For an individual practitioner.
+    #[schema(max_length = 60)]
     pub last_name: Option<String>,
+    #[schema(max_length = 35)]
     pub first_name: Option<String>,
     pub taxonomy: Option<Taxonomy>,
     pub address: Address,

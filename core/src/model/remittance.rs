@@ -153,6 +153,7 @@ pub struct ProviderAdjustment {
 pub struct RemittanceInput {
     pub payer_id: Uuid,
     /// TRN02: check or EFT trace number; unique per payer.
+    #[schema(max_length = 50)]
     pub trace_number: String,
     #[serde(deserialize_with = "crate::codes::date::de")]
     pub payment_date: NaiveDate,
