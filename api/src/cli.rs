@@ -152,6 +152,10 @@ pub struct ServeArgs {
     /// The organization MLLP messages are imported for (may be left out when there is one).
     #[arg(long, env = "REVCYCLE_MLLP_ORG")]
     pub mllp_org: Option<Uuid>,
+    /// Seconds an MLLP sender has to finish a frame it started (start byte sent, end bytes
+    /// not yet); the connection is closed after that. Idle connections between frames stay.
+    #[arg(long, env = "REVCYCLE_MLLP_FRAME_TIMEOUT_SECS", default_value_t = 30)]
+    pub mllp_frame_timeout_secs: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -615,6 +619,7 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
                 bind,
                 connector: args.mllp_connector.clone(),
                 org: OrgId(org),
+                frame_timeout: std::time::Duration::from_secs(args.mllp_frame_timeout_secs.max(1)),
             })
         }
     };

@@ -327,7 +327,15 @@ on_both_engines!(a_fhir_feed_imports_once_and_reads_back_through_the_api);
 
 async fn hl7_feeds_over_http_and_mllp_are_acknowledged(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let s = start(engine, dir.path(), &[("REVCYCLE_MLLP", "127.0.0.1:0")]).await;
+    let s = start(
+        engine,
+        dir.path(),
+        &[
+            ("REVCYCLE_MLLP", "127.0.0.1:0"),
+            ("REVCYCLE_MLLP_FRAME_TIMEOUT_SECS", "1"),
+        ],
+    )
+    .await;
     s.create(
         "/v1/payers",
         &json!({"name": "UnitedHealthcare", "payer_code": "87726", "claim_filing_indicator": "CI"}),
@@ -351,6 +359,7 @@ async fn hl7_feeds_over_http_and_mllp_are_acknowledged(engine: Engine) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
+    let mllp_port = port.clone();
     let ack = tokio::task::spawn_blocking(move || {
         let mut tcp = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
         tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))
@@ -371,6 +380,32 @@ async fn hl7_feeds_over_http_and_mllp_are_acknowledged(engine: Engine) {
     .unwrap();
     assert!(ack.starts_with("MSH|"), "{ack}");
     assert!(ack.contains("\rMSA|AA|"), "{ack}");
+
+    // A frame started and never finished does not hold the connection: it is closed once
+    // the frame timeout passes, with nothing imported.
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut tcp = std::net::TcpStream::connect(format!("127.0.0.1:{mllp_port}")).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+            .unwrap();
+        let framed =
+            mllp::frame(b"MSH|^~\\&|EHR|CLINIC|REVCYCLE|BILLING|202611021200||ADT^A28|P1|P|2.5.1");
+        tcp.write_all(&framed[..framed.len() - 2]).unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        let n = tcp.read(&mut buf).unwrap_or(usize::MAX);
+        (n, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        closed.0, 0,
+        "the server closed the connection without an answer"
+    );
+    assert!(
+        closed.1 < std::time::Duration::from_secs(10),
+        "{:?}",
+        closed.1
+    );
     assert_eq!(
         s.get("/v1/patients").await.body["items"]
             .as_array()

@@ -23,6 +23,8 @@ pub struct MllpSettings {
     pub bind: SocketAddr,
     pub connector: String,
     pub org: OrgId,
+    /// How long a started frame may take to finish.
+    pub frame_timeout: std::time::Duration,
 }
 
 pub async fn listen(settings: MllpSettings, state: web::Data<AppState>) -> std::io::Result<()> {
@@ -59,7 +61,19 @@ async fn connection(
     let mut deframer = Deframer::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = stream.read(&mut buf).await?;
+        // Between frames a connection may idle (senders keep theirs open); inside a frame the
+        // sender must go on, or a frame never finished would hold the connection for ever.
+        let n = if deframer.in_frame() {
+            match tokio::time::timeout(settings.frame_timeout, stream.read(&mut buf)).await {
+                Ok(read) => read?,
+                Err(_) => {
+                    tracing::warn!(%peer, "mllp: a frame was not finished in time; closing");
+                    return Ok(());
+                }
+            }
+        } else {
+            stream.read(&mut buf).await?
+        };
         if n == 0 {
             return Ok(());
         }
