@@ -49,6 +49,9 @@ pub mod codes {
     pub const UNRESOLVED_REFERENCE: &str = "unresolved_reference";
     /// A value outside what we can translate (currency, order, modifier count...).
     pub const UNSUPPORTED_VALUE: &str = "unsupported_value";
+    /// A coded value outside the value set FHIR binds the element to (e.g. a gender that is
+    /// not administrative-gender): the record is refused, never coerced.
+    pub const INVALID_CODE: &str = "invalid_code";
     /// A billing resource with no CPT/HCPCS (or a Condition with no ICD-10-CM) coding.
     pub const NO_BILLING_CODE: &str = "no_billing_code";
     /// A resource marked entered-in-error or cancelled: deliberately skipped.
@@ -521,6 +524,10 @@ impl Ctx<'_> {
             );
             return None;
         };
+        let Some(sex) = sex(p.gender.as_deref()) else {
+            self.issue(i, codes::INVALID_CODE, GENDER_RULE);
+            return None;
+        };
         let mrn = p
             .identifier
             .iter()
@@ -548,7 +555,7 @@ impl Ctx<'_> {
             name,
             other_names,
             birth_date: p.birth_date.as_deref().and_then(full_date),
-            sex: sex(p.gender.as_deref()),
+            sex,
             ssn,
             address: pick_address(&p.address),
             phone: pick_telecom(&p.telecom, "phone"),
@@ -639,13 +646,23 @@ impl Ctx<'_> {
         let beneficiary_entry = self.resolve(beneficiary);
         let subscriber = match subscriber_entry {
             Some(j) if Some(j) != beneficiary_entry => match &self.entries[j].res {
-                Res::Patient(s) | Res::RelatedPerson(s) => Some(c::Subscriber {
-                    member_id: Some(member_id.clone()),
-                    name: pick_names(&s.name).0.unwrap_or_default(),
-                    birth_date: s.birth_date.as_deref().and_then(full_date),
-                    sex: sex(s.gender.as_deref()),
-                    address: pick_address(&s.address),
-                }),
+                Res::Patient(s) | Res::RelatedPerson(s) => {
+                    let Some(sex) = sex(s.gender.as_deref()) else {
+                        self.issue(
+                            i,
+                            codes::INVALID_CODE,
+                            &format!("subscriber's {GENDER_RULE}"),
+                        );
+                        return None;
+                    };
+                    Some(c::Subscriber {
+                        member_id: Some(member_id.clone()),
+                        name: pick_names(&s.name).0.unwrap_or_default(),
+                        birth_date: s.birth_date.as_deref().and_then(full_date),
+                        sex,
+                        address: pick_address(&s.address),
+                    })
+                }
                 _ => None,
             },
             _ => None,
@@ -1272,14 +1289,20 @@ pub fn full_date(text: &str) -> Option<String> {
     (shape && text.trim().len() >= 10).then(|| d.to_owned())
 }
 
-fn sex(gender: Option<&str>) -> c::Sex {
+/// FHIR administrative-gender (required binding); `None` for a value outside it, which must
+/// refuse the record: coercing it to unknown would overwrite what we know with a guess.
+fn sex(gender: Option<&str>) -> Option<c::Sex> {
     match gender {
-        Some("male") => c::Sex::Male,
-        Some("female") => c::Sex::Female,
-        Some("other") => c::Sex::Other,
-        _ => c::Sex::Unknown,
+        Some("male") => Some(c::Sex::Male),
+        Some("female") => Some(c::Sex::Female),
+        Some("other") => Some(c::Sex::Other),
+        Some("unknown") | None => Some(c::Sex::Unknown),
+        Some(_) => None,
     }
 }
+
+const GENDER_RULE: &str =
+    "gender is not one of male, female, other, unknown (FHIR administrative-gender)";
 
 fn person_name(n: &m::HumanName) -> c::PersonName {
     c::PersonName {

@@ -106,6 +106,33 @@ fn patient_without_name_is_rejected_naming_the_field_only() {
 }
 
 #[test]
+fn a_gender_outside_administrative_gender_refuses_the_record_never_coerced() {
+    let mut p = patient_json("p1");
+    p["gender"] = json!("boy");
+    let mut q = patient_json("p2");
+    q["gender"] = json!("unknown");
+    let r = run(&bundle(
+        "collection",
+        vec![entry("urn:uuid:1", p), entry("urn:uuid:2", q)],
+    ));
+    let kept = patients(&r);
+    assert_eq!(kept.len(), 1, "{:?}", r.issues);
+    assert_eq!(kept[0].sex, Sex::Unknown);
+    let issue = r
+        .issues
+        .iter()
+        .find(|i| i.code == codes::INVALID_CODE)
+        .expect("an invalid-code issue");
+    assert_eq!(issue.position, Some(0));
+    assert!(
+        issue.message.contains("administrative-gender"),
+        "{}",
+        issue.message
+    );
+    assert!(!issue.message.contains("boy"), "{}", issue.message);
+}
+
+#[test]
 fn wrong_shape_names_the_path_not_the_value() {
     let mut p = patient_json("p1");
     p["birthDate"] = json!({"secret": "Synthetic"});
