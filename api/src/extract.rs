@@ -151,6 +151,10 @@ fn safe_message(e: &serde_json::Error) -> String {
         }
         return "required field is missing".into();
     }
+    // `null` where a value is required: the value is missing, whatever its type would be.
+    if msg.starts_with("invalid type: null") {
+        return "required field is missing".into();
+    }
     if msg.starts_with("invalid type") {
         // "invalid type: integer `5`, expected a string": keep what was expected.
         return match msg.split_once(", expected ") {
@@ -417,4 +421,67 @@ impl FromRequest for OptionalIfMatch {
 
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        mrn: String,
+        limit: Option<u32>,
+        status: Option<revcycle_core::codes::ClaimFrequency>,
+    }
+
+    fn pointers(e: ApiError) -> Vec<(String, String)> {
+        match e {
+            ApiError::Core(CoreError::Invalid(errors)) => {
+                errors.into_iter().map(|e| (e.pointer, e.message)).collect()
+            }
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_null_required_value_is_reported_missing_not_as_a_wrong_type() {
+        let e = parse_json::<Body>(br#"{"mrn": null}"#).unwrap_err();
+        assert_eq!(
+            pointers(e),
+            [("/mrn".to_string(), "required field is missing".to_string())]
+        );
+        let e = parse_json::<Body>(br#"{}"#).unwrap_err();
+        assert_eq!(pointers(e)[0].0, "/mrn");
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter_and_never_the_value() {
+        let e = parse_query::<Body>("mrn=a&limit=x9z").unwrap_err();
+        let found = pointers(e);
+        assert_eq!(found[0].0, "/limit");
+        assert!(!found[0].1.contains("x9z"), "{found:?}");
+        let e = parse_query::<Body>("mrn=a&status=Qwerty").unwrap_err();
+        let found = pointers(e);
+        assert_eq!(found[0].0, "/status");
+        assert!(!found[0].1.contains("Qwerty"), "{found:?}");
+        let e = parse_query::<Body>("mrn=a%00b").unwrap_err();
+        assert_eq!(pointers(e)[0].0, "/mrn");
+        // A parameter name that is not one of ours is not echoed either.
+        let e = parse_query::<Body>("mrn=a&Evil%01Name=x%00").unwrap_err();
+        assert_eq!(pointers(e)[0].0, "");
+    }
+
+    #[test]
+    fn if_match_takes_only_our_etags() {
+        use actix_web::http::header::HeaderValue;
+        let v = |s: &str| parse_if_match(&HeaderValue::from_str(s).unwrap()).map(|m| m.0);
+        assert_eq!(v("\"3\"").ok(), Some(3));
+        assert_eq!(v("W/\"3\"").ok(), Some(3));
+        assert_eq!(v("\"99999999999999\"").ok(), Some(NO_VERSION));
+        for bad in ["*", "3", "\"\"", "\"3\", \"4\"", "\"-1\""] {
+            assert!(v(bad).is_err(), "{bad}");
+        }
+    }
 }
