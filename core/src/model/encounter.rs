@@ -55,6 +55,14 @@ pub fn validate_coding(
     for (i, d) in diagnoses.iter().enumerate() {
         if diagnoses[..i].contains(d) {
             e.add(format!("/diagnoses/{i}"), "diagnosis is listed twice");
+        } else if crate::codes::icd10cm::lookup(d).is_none() {
+            // Refused at the door rather than at scrub: a code that does not exist is a
+            // typo, never billable. Header (category) codes exist and pass here; whether a
+            // code is billable is the scrubber's call.
+            e.add(
+                format!("/diagnoses/{i}"),
+                "is not an ICD-10-CM code of the shipped code set",
+            );
         }
     }
     e.check(
