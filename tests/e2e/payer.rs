@@ -943,3 +943,42 @@ async fn outbox_and_inbox_files_are_private(engine: Engine) {
     assert_eq!(mode(&inbox.join("failed")), 0o700);
 }
 on_both_engines!(outbox_and_inbox_files_are_private);
+
+/// Two organizations that submit under one sender id (ISA06) never get the same ISA13 (GS06):
+/// the clearinghouse sees one submitter.
+async fn organizations_sharing_a_sender_id_get_distinct_control_numbers(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let mut s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let mut sent = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            let (_, token) = s.new_org("Shelbyville Billing");
+            s.token = token;
+        }
+        let (_, claim) = ready_claim(&s).await;
+        let r = s
+            .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["claims"][0]["status"], "submitted", "{}", r.text);
+        let file = dir
+            .path()
+            .join("outbox")
+            .join(r.body["file_name"].as_str().unwrap());
+        let text = std::fs::read_to_string(file).unwrap();
+        let isa: Vec<&str> = text.split('~').next().unwrap().split('*').collect();
+        assert_eq!(isa[6].trim(), "REVCYCLE");
+        assert_eq!(isa[13], r.body["interchange_control_number"]);
+        sent.push(isa[13].to_string());
+    }
+    assert_eq!(sent, ["000000001", "000000002"]);
+}
+on_both_engines!(organizations_sharing_a_sender_id_get_distinct_control_numbers);

@@ -1286,14 +1286,14 @@ struct Group {
 
 /// Takes the next interchange control number of `sender` in its own short write transaction
 /// (committed before the file is built, so no lock is held across the plugin or the network).
-async fn allocate_control_number(state: &AppState, org: OrgId, sender: String) -> ApiResult<u32> {
+async fn allocate_control_number(state: &AppState, sender: String) -> ApiResult<u32> {
     let pool = state.pool.clone();
     web::block(move || -> CoreResult<u32> {
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
         store::write_transaction(&mut conn, |c| {
-            x12_exchanges::allocate_control_number(c, org, &sender)
+            x12_exchanges::allocate_control_number(c, &sender)
         })
     })
     .await
@@ -1399,7 +1399,7 @@ async fn send_to_outbox(
     outbox: PathBuf,
 ) -> ApiResult<(SubmittedExchange, Vec<SubmittedClaim>)> {
     let org = who.org;
-    let control = allocate_control_number(state, org, group.sender.clone()).await?;
+    let control = allocate_control_number(state, group.sender.clone()).await?;
     let x12 = build_837p(state, link, &group, control).await?;
     let icn = format!("{control:09}");
     let file_name = format!("837P-{icn}-{}.x12", Uuid::now_v7().simple());
@@ -1498,7 +1498,7 @@ async fn send_over_http(
         })?),
         None => None,
     };
-    let control = allocate_control_number(state, org, group.sender.clone()).await?;
+    let control = allocate_control_number(state, group.sender.clone()).await?;
     let x12 = build_837p(state, link, &group, control).await?;
     let icn = format!("{control:09}");
     let mut input = exchange_of(&group, "http", &icn, control);
@@ -2627,7 +2627,7 @@ async fn real_time(
         )));
     }
     let sender = link.transport.sender_of(&route);
-    let control = allocate_control_number(state, org, sender.clone()).await?;
+    let control = allocate_control_number(state, sender.clone()).await?;
     let mut input = json!({"requests": [request], "control_number": control, "sender_id": sender});
     if let Some(r) = &route.receiver_id {
         input["receiver_id"] = json!(r);
