@@ -982,3 +982,85 @@ async fn organizations_sharing_a_sender_id_get_distinct_control_numbers(engine: 
     assert_eq!(sent, ["000000001", "000000002"]);
 }
 on_both_engines!(organizations_sharing_a_sender_id_get_distinct_control_numbers);
+
+/// Each line of an 837P carries its own REF*6R (line item control number); an 835 that echoes
+/// them is matched line by line through them, even in another order and under another code.
+async fn line_item_control_numbers_are_per_line_and_match_the_835(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let pcn = claim["patient_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let x12 = std::fs::read_to_string(
+        dir.path()
+            .join("outbox")
+            .join(r.body["file_name"].as_str().unwrap()),
+    )
+    .unwrap();
+    let refs: Vec<String> = x12
+        .split('~')
+        .map(str::trim)
+        .filter_map(|seg| seg.strip_prefix("REF*6R*"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(refs.len(), 2, "{x12}");
+    assert_ne!(refs[0], refs[1], "{x12}");
+    let got = s.get(&format!("/v1/claims/{}", id(&claim))).await;
+    let lines = got.body["lines"].as_array().unwrap();
+    for (line, lcn) in lines.iter().zip(&refs) {
+        let line_id = line["id"].as_str().unwrap().replace('-', "");
+        assert_eq!(
+            *lcn,
+            format!("{}-{}", line["line_number"], &line_id[20..]),
+            "{x12}"
+        );
+        assert!(lcn.len() <= 50);
+    }
+
+    // The payer answers the second line first, and the first under another code (99213).
+    let original = "SVC*HC:99214:25*150*72**1~\nDTM*472*20261102~\nCAS*CO*45*60~\nCAS*PR*2*18~\n\
+                    SVC*HC:83036*50*24**1~\nDTM*472*20261102~\nCAS*CO*45*20~\nCAS*PR*2*6~\n";
+    let answered = format!(
+        "SVC*HC:83036*50*24**1~\nDTM*472*20261102~\nCAS*CO*45*20~\nCAS*PR*2*6~\nREF*6R*{}~\n\
+         SVC*HC:99213:25*150*72**1~\nDTM*472*20261102~\nCAS*CO*45*60~\nCAS*PR*2*18~\nREF*6R*{}~\n",
+        refs[1], refs[0]
+    );
+    let era = answer_835(&pcn, "EFT-6R-1");
+    assert!(
+        era.contains(original) && era.contains("SE*22*0001~"),
+        "{era}"
+    );
+    let era = era
+        .replace(original, &answered)
+        .replace("SE*22*0001~", "SE*24*0001~");
+    let (status, body) = post_raw(&s, "/v1/remittances/import?post=true", era.into_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    let ledger = s.get(&format!("/v1/claims/{}/ledger", id(&claim))).await;
+    assert_eq!(ledger.body["status"], "paid", "{}", ledger.text);
+    let paid_on = |line: &Value| -> Vec<String> {
+        ledger.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "insurance_payment" && e["claim_line_id"] == line["id"])
+            .map(|e| e["amount"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paid_on(&lines[0]), ["-72.00"], "{}", ledger.text);
+    assert_eq!(paid_on(&lines[1]), ["-24.00"], "{}", ledger.text);
+}
+on_both_engines!(line_item_control_numbers_are_per_line_and_match_the_835);

@@ -541,6 +541,8 @@ fn remittance_input(
                 "payer_claim_number": c.payer_claim_number,
                 "adjustments": adjustments(&c.adjustments),
                 "lines": c.service_lines.iter().map(|l| json!({
+                    "line_control_number": l.line_control_number.as_deref()
+                        .map(str::trim).filter(|v| !v.is_empty() && v.len() <= 50),
                     "procedure_code": l.procedure_code,
                     "modifiers": l.modifiers,
                     "charge": l.charge,
@@ -1061,7 +1063,7 @@ fn claim_submission(
             "charge": l.line.charge.to_string(),
             "diagnosis_pointers": l.line.diagnosis_pointers,
             "service_date": l.line.service_date.unwrap_or(claim.service_date_from).to_string(),
-            "line_control_number": l.id.simple().to_string()[..20].to_string(),
+            "line_control_number": l.control_number(),
         })).collect::<Vec<_>>(),
         "prior_authorization": claim.prior_authorization,
         "accepts_assignment": true,
