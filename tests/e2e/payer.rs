@@ -635,3 +635,432 @@ async fn inbox_applies_277ca_acceptance(engine: Engine) {
     assert_eq!(exchanges(&s.db.url), 2);
 }
 on_both_engines!(inbox_applies_277ca_acceptance);
+
+/// A 999 for group `gcn` of an 837P (transaction `0001`): accepted.
+fn accepting_999(gcn: &str, isa13: u32) -> String {
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*{isa13:09}*0*P*:~\n\
+         GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*{isa13}*X*005010X231A1~\n\
+         ST*999*0001*005010X231A1~\n\
+         AK1*HC*{gcn}*005010X222A1~\n\
+         AK2*837*0001*005010X222A1~\n\
+         IK5*A~\n\
+         AK9*A*1*1*1~\n\
+         SE*6*0001~\n\
+         GE*1*{isa13}~\n\
+         IEA*1*{isa13:09}~\n"
+    )
+}
+
+/// Waits until the inbox poller has moved `name` into `processed/`.
+async fn processed(s: &Server, inbox: &Path, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !inbox.join("processed").join(name).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{name} was not processed; log:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The file is renamed into processed/ before it is applied: wait for its exchange too.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
+        let n = diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM x12_exchanges WHERE file_name = '{name}'"
+        ))
+        .get_result::<Count>(&mut conn)
+        .expect("count")
+        .n;
+        if n > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} was not recorded; log:\n{}",
+            s.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// "from>to" of a claim's status history.
+async fn history(s: &Server, claim: &Value) -> Vec<String> {
+    let ledger = s.get(&format!("/v1/claims/{}/ledger", id(claim))).await;
+    assert_eq!(ledger.status, 200, "{}", ledger.text);
+    ledger.body["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}>{}",
+                t["from"].as_str().unwrap(),
+                t["to"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// A 999 (accepting, then the same again) and a 277CA that arrive after the 835 paid the claim
+/// are recorded in its exchanges but never move it back to `accepted`.
+async fn late_acknowledgments_never_rewind_a_paid_claim(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let pcn = claim["patient_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let icn = r.body["interchange_control_number"].as_str().unwrap();
+    let gcn = icn.trim_start_matches('0').to_string();
+
+    // The 835 comes first and pays it.
+    let (status, body) = post_raw(
+        &s,
+        "/v1/remittances/import?post=true",
+        answer_835(&pcn, "EFT-LATE-1").into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let claim_path = format!("/v1/claims/{}", id(&claim));
+    assert_eq!(s.get(&claim_path).await.body["status"], "paid");
+
+    // Then the clearinghouse's 999 accepting the 837P, twice, and the payer's 277CA.
+    let inbox = dir.path().join("inbox");
+    std::fs::write(inbox.join("late-1.999"), accepting_999(&gcn, 901)).unwrap();
+    processed(&s, &inbox, "late-1.999").await;
+    assert_eq!(s.get(&claim_path).await.body["status"], "paid");
+    std::fs::write(inbox.join("late-2.999"), accepting_999(&gcn, 902)).unwrap();
+    processed(&s, &inbox, "late-2.999").await;
+    std::fs::write(inbox.join("late-3.277"), accepting_277ca(&pcn)).unwrap();
+    processed(&s, &inbox, "late-3.277").await;
+
+    let got = s.get(&claim_path).await;
+    assert_eq!(got.body["status"], "paid", "{}", got.text);
+    assert_eq!(
+        history(&s, &claim).await,
+        ["draft>ready", "ready>submitted", "submitted>paid"]
+    );
+    let ledger = s.get(&format!("/v1/claims/{}/ledger", id(&claim))).await;
+    assert_eq!(
+        ledger.body["balance"]["insurance"], "0.00",
+        "{}",
+        ledger.text
+    );
+    assert_eq!(
+        ledger.body["balance"]["patient"], "24.00",
+        "{}",
+        ledger.text
+    );
+
+    // Every acknowledgment is in the claim's exchanges, answering the 837P.
+    let ex = s.get(&format!("/v1/claims/{}/exchanges", id(&claim))).await;
+    assert_eq!(ex.status, 200, "{}", ex.text);
+    let items = ex.body["items"].as_array().unwrap();
+    let sent = items
+        .iter()
+        .find(|i| i["direction"] == "out" && i["transaction_type"] == "837")
+        .unwrap_or_else(|| panic!("no 837P in {}", ex.text));
+    let acks: Vec<(&str, &str)> = sent["acks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["transaction_type"].as_str().unwrap(),
+                a["file_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        acks,
+        [
+            ("999", "late-1.999"),
+            ("999", "late-2.999"),
+            ("277CA", "late-3.277")
+        ],
+        "{}",
+        ex.text
+    );
+}
+on_both_engines!(late_acknowledgments_never_rewind_a_paid_claim);
+
+/// A 999 rejecting the claim's first 837P, repeated after the claim was corrected and sent
+/// again, is recorded but leaves the new submission alone; an accepting 999 for the new one
+/// then moves it, and a repeat of that changes nothing.
+async fn an_acknowledgment_of_an_earlier_submission_moves_nothing(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let claim_path = format!("/v1/claims/{}", id(&claim));
+    let submit = async || {
+        let r = s
+            .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["claims"][0]["status"], "submitted", "{}", r.text);
+        r.body["interchange_control_number"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('0')
+            .to_string()
+    };
+    let first = submit().await;
+    let inbox = dir.path().join("inbox");
+    std::fs::write(inbox.join("r-1.999"), rejecting_999(&first)).unwrap();
+    processed(&s, &inbox, "r-1.999").await;
+    assert_eq!(s.get(&claim_path).await.body["status"], "rejected");
+
+    // Corrected and sent again.
+    for to in ["draft", "ready"] {
+        let t = s
+            .post(
+                &format!("/v1/claims/{}/transition", id(&claim)),
+                &json!({"to": to}),
+            )
+            .await;
+        assert_eq!(t.status, 200, "{}", t.text);
+    }
+    let second = submit().await;
+    assert_ne!(first, second);
+
+    // The first 837P's rejection again: the resubmission stays submitted.
+    std::fs::write(inbox.join("r-2.999"), rejecting_999(&first)).unwrap();
+    processed(&s, &inbox, "r-2.999").await;
+    assert_eq!(s.get(&claim_path).await.body["status"], "submitted");
+
+    // The second one's acceptance moves it; its repeat does not.
+    std::fs::write(inbox.join("a-1.999"), accepting_999(&second, 903)).unwrap();
+    processed(&s, &inbox, "a-1.999").await;
+    assert_eq!(s.get(&claim_path).await.body["status"], "accepted");
+    std::fs::write(inbox.join("a-2.999"), accepting_999(&second, 904)).unwrap();
+    processed(&s, &inbox, "a-2.999").await;
+    assert_eq!(
+        history(&s, &claim).await,
+        [
+            "draft>ready",
+            "ready>submitted",
+            "submitted>rejected",
+            "rejected>draft",
+            "draft>ready",
+            "ready>submitted",
+            "submitted>accepted"
+        ]
+    );
+    let ex = s.get(&format!("/v1/claims/{}/exchanges", id(&claim))).await;
+    assert_eq!(ex.status, 200, "{}", ex.text);
+    let acks_of = |gcn: &str| -> Vec<String> {
+        ex.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["direction"] == "out" && i["group_control_number"] == gcn)
+            .unwrap_or_else(|| panic!("no 837P {gcn} in {}", ex.text))["acks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["file_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(acks_of(&first), ["r-1.999", "r-2.999"], "{}", ex.text);
+    assert_eq!(acks_of(&second), ["a-1.999", "a-2.999"], "{}", ex.text);
+}
+on_both_engines!(an_acknowledgment_of_an_earlier_submission_moves_nothing);
+
+/// Files that hold PHI are the server's user's only: an 837P in the outbox is 0600 in a 0700
+/// directory (created by the server, parents too), and a received file it has taken into
+/// `processed/` is 0600 there, in a 0700 directory.
+async fn outbox_and_inbox_files_are_private(engine: Engine) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let path = plugin_library("revcycle-connector-x12");
+    let sha = sha256_hex(&std::fs::read(&path).unwrap());
+    // The outbox does not exist yet; the inbox was made by an operator (0755).
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    std::fs::set_permissions(&inbox, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let toml = dir.path().join("connectors.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[[connector]]\nname = \"x12\"\npath = \"{}\"\nsha256 = \"{sha}\"\n\
+             config = {{ outbox = \"x12/outbox\", inbox = \"inbox\", poll_seconds = 1, \
+             sender_id = \"REVCYCLE\", receiver_id = \"CLEARINGHOUSE\" }}\n",
+            path.display()
+        ),
+    )
+    .unwrap();
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let outbox = dir.path().join("x12/outbox");
+    let file = outbox.join(r.body["file_name"].as_str().unwrap());
+    assert_eq!(mode(&file), 0o600, "{}", file.display());
+    assert_eq!(mode(&outbox), 0o700);
+    assert_eq!(mode(&dir.path().join("x12")), 0o700);
+
+    // A remittance dropped world-readable is taken private.
+    let pcn = claim["patient_control_number"].as_str().unwrap();
+    let dropped = inbox.join("era-9.835");
+    std::fs::write(&dropped, answer_835(pcn, "EFT-MODE-1")).unwrap();
+    std::fs::set_permissions(&dropped, std::fs::Permissions::from_mode(0o644)).unwrap();
+    processed(&s, &inbox, "era-9.835").await;
+    assert_eq!(mode(&inbox.join("processed/era-9.835")), 0o600);
+    assert_eq!(mode(&inbox.join("processed")), 0o700);
+    assert_eq!(mode(&inbox.join("failed")), 0o700);
+}
+on_both_engines!(outbox_and_inbox_files_are_private);
+
+/// Two organizations that submit under one sender id (ISA06) never get the same ISA13 (GS06):
+/// the clearinghouse sees one submitter.
+async fn organizations_sharing_a_sender_id_get_distinct_control_numbers(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let mut s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let mut sent = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            let (_, token) = s.new_org("Shelbyville Billing");
+            s.token = token;
+        }
+        let (_, claim) = ready_claim(&s).await;
+        let r = s
+            .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["claims"][0]["status"], "submitted", "{}", r.text);
+        let file = dir
+            .path()
+            .join("outbox")
+            .join(r.body["file_name"].as_str().unwrap());
+        let text = std::fs::read_to_string(file).unwrap();
+        let isa: Vec<&str> = text.split('~').next().unwrap().split('*').collect();
+        assert_eq!(isa[6].trim(), "REVCYCLE");
+        assert_eq!(isa[13], r.body["interchange_control_number"]);
+        sent.push(isa[13].to_string());
+    }
+    assert_eq!(sent, ["000000001", "000000002"]);
+}
+on_both_engines!(organizations_sharing_a_sender_id_get_distinct_control_numbers);
+
+/// Each line of an 837P carries its own REF*6R (line item control number); an 835 that echoes
+/// them is matched line by line through them, even in another order and under another code.
+async fn line_item_control_numbers_are_per_line_and_match_the_835(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (_, claim) = ready_claim(&s).await;
+    let pcn = claim["patient_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let x12 = std::fs::read_to_string(
+        dir.path()
+            .join("outbox")
+            .join(r.body["file_name"].as_str().unwrap()),
+    )
+    .unwrap();
+    let refs: Vec<String> = x12
+        .split('~')
+        .map(str::trim)
+        .filter_map(|seg| seg.strip_prefix("REF*6R*"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(refs.len(), 2, "{x12}");
+    assert_ne!(refs[0], refs[1], "{x12}");
+    let got = s.get(&format!("/v1/claims/{}", id(&claim))).await;
+    let lines = got.body["lines"].as_array().unwrap();
+    for (line, lcn) in lines.iter().zip(&refs) {
+        let line_id = line["id"].as_str().unwrap().replace('-', "");
+        assert_eq!(
+            *lcn,
+            format!("{}-{}", line["line_number"], &line_id[20..]),
+            "{x12}"
+        );
+        assert!(lcn.len() <= 50);
+    }
+
+    // The payer answers the second line first, and the first under another code (99213).
+    let original = "SVC*HC:99214:25*150*72**1~\nDTM*472*20261102~\nCAS*CO*45*60~\nCAS*PR*2*18~\n\
+                    SVC*HC:83036*50*24**1~\nDTM*472*20261102~\nCAS*CO*45*20~\nCAS*PR*2*6~\n";
+    let answered = format!(
+        "SVC*HC:83036*50*24**1~\nDTM*472*20261102~\nCAS*CO*45*20~\nCAS*PR*2*6~\nREF*6R*{}~\n\
+         SVC*HC:99213:25*150*72**1~\nDTM*472*20261102~\nCAS*CO*45*60~\nCAS*PR*2*18~\nREF*6R*{}~\n",
+        refs[1], refs[0]
+    );
+    let era = answer_835(&pcn, "EFT-6R-1");
+    assert!(
+        era.contains(original) && era.contains("SE*22*0001~"),
+        "{era}"
+    );
+    let era = era
+        .replace(original, &answered)
+        .replace("SE*22*0001~", "SE*24*0001~");
+    let (status, body) = post_raw(&s, "/v1/remittances/import?post=true", era.into_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    let ledger = s.get(&format!("/v1/claims/{}/ledger", id(&claim))).await;
+    assert_eq!(ledger.body["status"], "paid", "{}", ledger.text);
+    let paid_on = |line: &Value| -> Vec<String> {
+        ledger.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "insurance_payment" && e["claim_line_id"] == line["id"])
+            .map(|e| e["amount"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paid_on(&lines[0]), ["-72.00"], "{}", ledger.text);
+    assert_eq!(paid_on(&lines[1]), ["-24.00"], "{}", ledger.text);
+}
+on_both_engines!(line_item_control_numbers_are_per_line_and_match_the_835);

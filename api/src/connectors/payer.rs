@@ -26,6 +26,7 @@ use revcycle_connector_abi::ffi::ConnectorKind;
 use revcycle_connector_abi::host::ConnectorInstance;
 use revcycle_core::access::{Mask, OrgId, Principal, Role, View};
 use revcycle_core::audit::{Disclosed, Discloses};
+use revcycle_core::billing::lifecycle;
 use revcycle_core::billing::scrub::Severity;
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::claim::{Claim, ClaimStatus};
@@ -540,6 +541,8 @@ fn remittance_input(
                 "payer_claim_number": c.payer_claim_number,
                 "adjustments": adjustments(&c.adjustments),
                 "lines": c.service_lines.iter().map(|l| json!({
+                    "line_control_number": l.line_control_number.as_deref()
+                        .map(str::trim).filter(|v| !v.is_empty() && v.len() <= 50),
                     "procedure_code": l.procedure_code,
                     "modifiers": l.modifiers,
                     "charge": l.charge,
@@ -1060,7 +1063,7 @@ fn claim_submission(
             "charge": l.line.charge.to_string(),
             "diagnosis_pointers": l.line.diagnosis_pointers,
             "service_date": l.line.service_date.unwrap_or(claim.service_date_from).to_string(),
-            "line_control_number": l.id.simple().to_string()[..20].to_string(),
+            "line_control_number": l.control_number(),
         })).collect::<Vec<_>>(),
         "prior_authorization": claim.prior_authorization,
         "accepts_assignment": true,
@@ -1285,14 +1288,14 @@ struct Group {
 
 /// Takes the next interchange control number of `sender` in its own short write transaction
 /// (committed before the file is built, so no lock is held across the plugin or the network).
-async fn allocate_control_number(state: &AppState, org: OrgId, sender: String) -> ApiResult<u32> {
+async fn allocate_control_number(state: &AppState, sender: String) -> ApiResult<u32> {
     let pool = state.pool.clone();
     web::block(move || -> CoreResult<u32> {
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
         store::write_transaction(&mut conn, |c| {
-            x12_exchanges::allocate_control_number(c, org, &sender)
+            x12_exchanges::allocate_control_number(c, &sender)
         })
     })
     .await
@@ -1398,7 +1401,7 @@ async fn send_to_outbox(
     outbox: PathBuf,
 ) -> ApiResult<(SubmittedExchange, Vec<SubmittedClaim>)> {
     let org = who.org;
-    let control = allocate_control_number(state, org, group.sender.clone()).await?;
+    let control = allocate_control_number(state, group.sender.clone()).await?;
     let x12 = build_837p(state, link, &group, control).await?;
     let icn = format!("{control:09}");
     let file_name = format!("837P-{icn}-{}.x12", Uuid::now_v7().simple());
@@ -1407,8 +1410,9 @@ async fn send_to_outbox(
     let bytes = x12.clone().into_bytes();
     let tmp2 = tmp.clone();
     web::block(move || -> std::io::Result<()> {
-        std::fs::create_dir_all(tmp2.parent().unwrap_or(Path::new(".")))?;
-        std::fs::write(&tmp2, &bytes)
+        // The 837P holds PHI: a private directory, a file only the server's user reads.
+        crate::files::private_dir(tmp2.parent().unwrap_or(Path::new(".")))?;
+        crate::files::write_private(&tmp2, &bytes)
     })
     .await
     .map_err(|_| ApiError::Internal)?
@@ -1496,7 +1500,7 @@ async fn send_over_http(
         })?),
         None => None,
     };
-    let control = allocate_control_number(state, org, group.sender.clone()).await?;
+    let control = allocate_control_number(state, group.sender.clone()).await?;
     let x12 = build_837p(state, link, &group, control).await?;
     let icn = format!("{control:09}");
     let mut input = exchange_of(&group, "http", &icn, control);
@@ -1664,8 +1668,13 @@ pub fn spawn_inbox_poller(state: web::Data<AppState>) -> Result<(), String> {
             Some(o) => OrgId(o),
             None => only_org()?,
         };
+        // Received files hold PHI. A missing inbox is created 0700 (an existing one is left as
+        // the operator set it: a transfer agent may drop files into it); the server's own
+        // processed/ and failed/ are private (0700).
+        crate::files::ensure_private_dir(&inbox.dir)
+            .map_err(|e| format!("payer inbox: {}", e.kind()))?;
         for d in ["processed", "failed"] {
-            std::fs::create_dir_all(inbox.dir.join(d))
+            crate::files::private_dir(&inbox.dir.join(d))
                 .map_err(|e| format!("payer inbox: {}", e.kind()))?;
         }
         polled.push((inbox.dir, org));
@@ -1740,6 +1749,9 @@ pub async fn poll_once(
         if std::fs::rename(inbox.join(&name), &claimed).is_err() {
             continue; // another instance took it
         }
+        if let Err(e) = crate::files::make_private(&claimed) {
+            tracing::warn!(error = %e.kind(), file = %name, "a claimed inbox file could not be made private");
+        }
         let raw = match std::fs::read(&claimed) {
             Ok(r) => r,
             Err(e) => {
@@ -1766,8 +1778,11 @@ pub async fn poll_once(
                 tracing::warn!(file = %name, %reason, "payer inbox file failed; moved to failed/");
                 let failed = inbox.join("failed");
                 let _ = std::fs::rename(&claimed, failed.join(&name));
-                let _ =
-                    std::fs::write(failed.join(format!("{name}.reason")), format!("{reason}\n"));
+                let _ = crate::files::create_private(&failed.join(format!("{name}.reason")))
+                    .and_then(|mut f| {
+                        use std::io::Write;
+                        f.write_all(format!("{reason}\n").as_bytes())
+                    });
                 if let Some(kind) = kind
                     && let Err(e) =
                         record_failed(state, org, audit, raw, name.clone(), kind, reason).await
@@ -1913,7 +1928,23 @@ fn answered_by(
     Ok((sent.into_iter().map(|e| e.id).collect(), claims))
 }
 
-/// Moves `claims` to `to` where the lifecycle allows (others are left and logged by count).
+/// Whether `answers` holds the latest 837P `claim` went out in. An acknowledgment of an earlier
+/// submission (the claim was since corrected and sent again) is recorded but moves nothing.
+fn answers_latest(
+    c: &mut DbConnection,
+    org: OrgId,
+    claim: Uuid,
+    answers: &[Uuid],
+) -> CoreResult<bool> {
+    Ok(x12_exchanges::of_claim(c, org, claim, HISTORY_LIMIT)?
+        .into_iter()
+        .rev()
+        .find(|e| e.direction == "out" && e.kind == "837" && e.status == "sent")
+        .is_some_and(|e| answers.contains(&e.id)))
+}
+
+/// Moves `claims` to `to` where an acknowledgment may (only forward: see
+/// [`lifecycle::acknowledgment_moves`]); a late or repeated one leaves the claim as it is.
 fn move_claims(
     c: &mut DbConnection,
     keyring: &KeyRing,
@@ -1925,7 +1956,7 @@ fn move_claims(
     let mut moved = 0;
     for (id, to, reason) in claims_to_move {
         let claim = claims::get(c, org, *id)?;
-        if claim.status == *to {
+        if !lifecycle::acknowledgment_moves(claim.status, *to) {
             continue;
         }
         match billing::transition(c, keyring, org, *id, *to, actor, Some(reason.clone()), None) {
@@ -1948,6 +1979,8 @@ fn move_claims(
 /// What an acknowledgment says: the claims to move and the outbound exchanges it answers.
 struct AckPlan {
     moves: Vec<(Uuid, ClaimStatus, String)>,
+    /// Claims it names that it must not move (it answers an earlier submission of theirs).
+    noted: Vec<Uuid>,
     answers: Vec<Uuid>,
 }
 
@@ -1992,6 +2025,7 @@ where
             let summary = plan.summary(&kind);
             let (icn, gcn) = control_numbers(&raw);
             let mut claim_ids: Vec<Uuid> = plan.moves.iter().map(|m| m.0).collect();
+            claim_ids.extend(plan.noted.iter().copied());
             claim_ids.sort();
             claim_ids.dedup();
             let e = x12_exchanges::record(
@@ -2041,6 +2075,7 @@ async fn apply_acks(
     let plan = move |c: &mut DbConnection| -> CoreResult<AckPlan> {
         let mut plan = AckPlan {
             moves: Vec::new(),
+            noted: Vec::new(),
             answers: Vec::new(),
         };
         for a in out["ack999"].as_array().into_iter().flatten() {
@@ -2050,8 +2085,11 @@ async fn apply_acks(
             let gcn = a["group_control_number"].as_str().unwrap_or_default();
             let rejected = a["accepted"] != true;
             let (answers, claim_ids) = answered_by(c, org, gcn)?;
-            plan.answers.extend(answers);
             for id in claim_ids {
+                if !answers_latest(c, org, id, &answers)? {
+                    plan.noted.push(id);
+                    continue;
+                }
                 plan.moves.push(if rejected {
                     (
                         id,
@@ -2066,21 +2104,27 @@ async fn apply_acks(
                     )
                 });
             }
+            plan.answers.extend(answers);
         }
         for t in out["ta1"].as_array().into_iter().flatten() {
             let icn = t["control_number"].as_str().unwrap_or_default();
             let (answers, claim_ids) = answered_by(c, org, icn)?;
-            plan.answers.extend(answers);
             if t["accepted"] == true {
+                plan.answers.extend(answers);
                 continue;
             }
             for id in claim_ids {
+                if !answers_latest(c, org, id, &answers)? {
+                    plan.noted.push(id);
+                    continue;
+                }
                 plan.moves.push((
                     id,
                     ClaimStatus::Rejected,
                     format!("TA1 rejected interchange {icn}"),
                 ));
             }
+            plan.answers.extend(answers);
         }
         plan.answers.sort();
         plan.answers.dedup();
@@ -2163,7 +2207,11 @@ async fn apply_277(
         }
         answers.sort();
         answers.dedup();
-        Ok(AckPlan { moves, answers })
+        Ok(AckPlan {
+            moves,
+            noted: Vec::new(),
+            answers,
+        })
     };
     record_and_apply(state, who, audit, raw, name, "277CA".into(), "inbox", plan).await?;
     Ok(())
@@ -2581,7 +2629,7 @@ async fn real_time(
         )));
     }
     let sender = link.transport.sender_of(&route);
-    let control = allocate_control_number(state, org, sender.clone()).await?;
+    let control = allocate_control_number(state, sender.clone()).await?;
     let mut input = json!({"requests": [request], "control_number": control, "sender_id": sender});
     if let Some(r) = &route.receiver_id {
         input["receiver_id"] = json!(r);

@@ -233,6 +233,20 @@ pub fn why(from: ClaimStatus, to: ClaimStatus) -> Option<&'static str> {
         .map(|e| e.why)
 }
 
+/// Whether an acknowledgment (999, TA1, 277CA) may move a claim from `from` to `to`.
+///
+/// An acknowledgment answers a submission that is still waiting for one, so it only ever moves
+/// a claim forward: `submitted` to `accepted` or `rejected`, and `accepted` to `rejected` (the
+/// clearinghouse accepted it, the payer then rejected it). The table's other edges into
+/// `accepted` or `submitted` exist for 835 reversals only: a late or repeated acknowledgment
+/// arriving after an 835 (or after a biller moved the claim on) changes nothing.
+pub fn acknowledgment_moves(from: ClaimStatus, to: ClaimStatus) -> bool {
+    matches!(
+        (from, to),
+        (Submitted, Accepted) | (Submitted, Rejected) | (Accepted, Rejected)
+    ) && check(from, to).is_ok()
+}
+
 /// A refused transition, with what would have been allowed so the caller can say so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a claim cannot move from {} to {}", .from.as_str(), .to.as_str())]
@@ -340,6 +354,31 @@ mod tests {
         assert!(check(Submitted, Draft).is_err());
         assert!(check(Voided, Draft).is_err());
         assert!(check(Ready, Submitted).is_ok());
+    }
+
+    #[test]
+    fn acknowledgments_only_move_a_claim_forward() {
+        assert!(acknowledgment_moves(Submitted, Accepted));
+        assert!(acknowledgment_moves(Submitted, Rejected));
+        assert!(acknowledgment_moves(Accepted, Rejected));
+        // Edges the table has for 835 reversals are never taken by an acknowledgment.
+        for from in [Paid, PartiallyPaid, Denied, Closed] {
+            assert!(check(from, Accepted).is_ok(), "{}", from.as_str());
+            assert!(!acknowledgment_moves(from, Accepted), "{}", from.as_str());
+            assert!(!acknowledgment_moves(from, Rejected), "{}", from.as_str());
+        }
+        for from in ALL {
+            for to in ALL {
+                if acknowledgment_moves(from, to) {
+                    assert!(check(from, to).is_ok());
+                    assert!(matches!(to, Accepted | Rejected));
+                }
+            }
+        }
+        assert!(!acknowledgment_moves(Accepted, Accepted));
+        assert!(!acknowledgment_moves(Rejected, Accepted));
+        assert!(!acknowledgment_moves(Draft, Rejected));
+        assert!(!acknowledgment_moves(Appealed, Rejected));
     }
 
     #[test]

@@ -70,6 +70,8 @@ impl<'a> From<&'a crate::model::remittance::Remittance> for RemittanceRef<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostingLine {
     pub line_id: Uuid,
+    /// The REF*6R it was sent with (empty when unknown).
+    pub control_number: String,
     pub procedure_code: ProcedureCode,
     pub modifiers: Vec<Modifier>,
     pub charge: Money,
@@ -592,8 +594,9 @@ fn post_adjustments(
     }
 }
 
-/// Our line for each SVC: same code and modifiers (any order), then same code, then the line
-/// at the same position; `None` posts at claim level. Each of our lines is used once.
+/// Our line for each SVC: the line its REF*6R names, then same code and modifiers (any order),
+/// then same code, then the line at the same position; `None` posts at claim level. Each of our
+/// lines is used once.
 fn match_lines(svcs: &[ServicePayment], ours: &[PostingLine]) -> Vec<Option<Uuid>> {
     let mut used = vec![false; ours.len()];
     let mut out = vec![None; svcs.len()];
@@ -602,7 +605,14 @@ fn match_lines(svcs: &[ServicePayment], ours: &[PostingLine]) -> Vec<Option<Uuid
         v.sort_unstable();
         v
     }
-    let passes: [&dyn Fn(usize, usize) -> bool; 3] = [
+    let passes: [&dyn Fn(usize, usize) -> bool; 4] = [
+        &|s, o| {
+            svcs[s]
+                .line_control_number
+                .as_deref()
+                .map(str::trim)
+                .is_some_and(|n| !n.is_empty() && n.eq_ignore_ascii_case(&ours[o].control_number))
+        },
         &|s, o| {
             svcs[s].procedure_code == ours[o].procedure_code
                 && sorted(&svcs[s].modifiers) == sorted(&ours[o].modifiers)
@@ -749,6 +759,7 @@ mod tests {
         adjs: Vec<Adjustment>,
     ) -> ServicePayment {
         ServicePayment {
+            line_control_number: None,
             procedure_code: ProcedureCode::parse(code).unwrap(),
             modifiers: mods.iter().map(|x| Modifier::parse(x).unwrap()).collect(),
             charge: m(charge),
@@ -803,6 +814,10 @@ mod tests {
                 .enumerate()
                 .map(|(i, (code, mods, charge))| PostingLine {
                     line_id: id(n * 100 + i as u128 + 1),
+                    control_number: crate::model::claim::line_control_number(
+                        i as i32 + 1,
+                        id(n * 100 + i as u128 + 1),
+                    ),
                     procedure_code: ProcedureCode::parse(code).unwrap(),
                     modifiers: mods.iter().map(|x| Modifier::parse(x).unwrap()).collect(),
                     charge: Money::parse(charge).unwrap(),
@@ -852,6 +867,30 @@ mod tests {
                 ],
             )],
         )
+    }
+
+    #[test]
+    fn lines_are_matched_by_their_ref_6r_first() {
+        // Two lines of one code; the payer answers in the other order and adjudicates the
+        // first under another code: only REF*6R tells them apart.
+        let c = claim(10, &[("99214", &[], "150.00"), ("99214", &[], "50.00")]);
+        let (first, second) = (&c.lines[0], &c.lines[1]);
+        assert_ne!(first.control_number, second.control_number);
+        let mut a = svc("99214", &[], "50.00", "24.00", vec![]);
+        a.line_control_number = Some(second.control_number.to_uppercase());
+        let mut b = svc("99213", &[], "150.00", "72.00", vec![]);
+        b.line_control_number = Some(format!(" {} ", first.control_number));
+        assert_eq!(
+            match_lines(&[a.clone(), b.clone()], &c.lines),
+            [Some(second.line_id), Some(first.line_id)]
+        );
+        // Without it, code then position decide (here: wrongly, which is why 6R goes first).
+        a.line_control_number = None;
+        b.line_control_number = Some("9-000000000000".into());
+        assert_eq!(
+            match_lines(&[a, b], &c.lines),
+            [Some(first.line_id), Some(second.line_id)]
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ fn posting_claim(n: usize, charges: &[i64]) -> PostingClaim {
             .enumerate()
             .map(|(i, &c)| PostingLine {
                 line_id: Uuid::from_u128(n128 * 100 + i as u128),
+                control_number: String::new(),
                 procedure_code: ProcedureCode::parse(CODES[i]).unwrap(),
                 modifiers: vec![],
                 charge: Money::from_decimal(cents(c)).unwrap(),
@@ -150,6 +151,7 @@ fn adjudicate(n: usize, charges: &[i64], ds: &[LineDecision]) -> (ClaimPayment, 
         }
         paid_total += paid;
         lines.push(ServicePayment {
+            line_control_number: None,
             procedure_code: ProcedureCode::parse(CODES[i]).unwrap(),
             modifiers: vec![],
             charge: money(ch),

@@ -136,6 +136,21 @@ pub struct ClaimLine {
     pub line: ServiceLine,
 }
 
+impl ClaimLine {
+    /// The line item control number sent as REF*6R (see [`line_control_number`]).
+    pub fn control_number(&self) -> String {
+        line_control_number(self.line_number, self.id)
+    }
+}
+
+/// A line's item control number (837P REF*6R, echoed by the payer's 835): its line number and
+/// the random tail of its id, e.g. `2-7c1e9a03b5d4`. Unique within the claim (line numbers
+/// are), the same on every resubmission, and short (X12 allows 50 characters).
+pub fn line_control_number(line_number: i32, line_id: Uuid) -> String {
+    let hex = line_id.simple().to_string();
+    format!("{line_number}-{}", &hex[20..])
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Claim {
     pub id: Uuid,

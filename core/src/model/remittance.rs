@@ -86,6 +86,10 @@ impl From<SignedMoney> for String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServicePayment {
+    /// REF*6R: the line item control number the claim was sent with; matches the line back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 50, example = "1-7c1e9a03b5d4")]
+    pub line_control_number: Option<String>,
     pub procedure_code: ProcedureCode,
     #[serde(default)]
     pub modifiers: Vec<Modifier>,
@@ -193,6 +197,13 @@ impl RemittanceInput {
             );
             check_adjustments(&c.adjustments, &format!("{at}/adjustments"), &mut e);
             for (j, l) in c.lines.iter().enumerate() {
+                if let Some(lcn) = &l.line_control_number {
+                    e.check(
+                        lcn.chars().count() <= 50,
+                        format!("{at}/lines/{j}/line_control_number"),
+                        "must be at most 50 characters",
+                    );
+                }
                 check_adjustments(
                     &l.adjustments,
                     &format!("{at}/lines/{j}/adjustments"),

@@ -226,6 +226,7 @@ fn posting_claims(
                 .iter()
                 .map(|l| PostingLine {
                     line_id: l.id,
+                    control_number: l.control_number(),
                     procedure_code: l.line.procedure_code.clone(),
                     modifiers: l.line.modifiers.clone(),
                     charge: l.line.charge,

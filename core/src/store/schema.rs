@@ -430,8 +430,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    x12_control_numbers (org_id, sender_id) {
-        org_id -> Text,
+    x12_sender_control_numbers (sender_id) {
         sender_id -> Text,
         last_value -> BigInt,
         updated_at -> Timestamp,
@@ -465,5 +464,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payment_plans,
     claim_cob,
     x12_exchanges,
-    x12_control_numbers,
+    x12_sender_control_numbers,
 );

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::crypt::RowCrypt;
-use super::schema::{x12_control_numbers, x12_exchanges};
+use super::schema::{x12_exchanges, x12_sender_control_numbers};
 use super::{DbConnection, KeyRing, new_id, opt_id, parse_id};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
@@ -254,11 +254,10 @@ pub fn recent(conn: &mut DbConnection, org: OrgId, limit: i64) -> CoreResult<Vec
         .collect()
 }
 
-/// Highest interchange control number the org's recorded outbound files carry (what numbering
-/// went by before the counter existed).
-fn highest_sent(conn: &mut DbConnection, org: OrgId) -> CoreResult<i64> {
+/// Highest interchange control number any organization's recorded outbound files carry (what
+/// numbering went by before a sender's counter existed).
+fn highest_sent(conn: &mut DbConnection) -> CoreResult<i64> {
     let used: Vec<Option<String>> = x12_exchanges::table
-        .filter(x12_exchanges::org_id.eq(org.as_str()))
         .filter(x12_exchanges::direction.eq("out"))
         .select(x12_exchanges::interchange_control_number)
         .load(conn)?;
@@ -274,71 +273,64 @@ fn highest_sent(conn: &mut DbConnection, org: OrgId) -> CoreResult<i64> {
 /// The largest interchange control number (ISA13 has nine digits); the next one is 1.
 pub const MAX_CONTROL_NUMBER: i64 = 999_999_999;
 
-/// Takes the next interchange control number of `sender` (ISA06) in the org. Call it inside a
+/// Takes the next interchange control number of `sender` (ISA06). The counter is per sender,
+/// whatever the organization: organizations that submit under one sender id share its
+/// numbering, so a clearinghouse never sees an ISA13 twice from one submitter. Call it inside a
 /// write transaction (its own, short one: the number is taken when it commits): the counter
 /// row is incremented in place, so concurrent transactions (and other server processes on the
 /// database) wait for each other's increment and never get the same number. After 999999999
 /// comes 1. A number taken by a submission that then fails is not reused (gaps are harmless;
 /// repeats are not).
-pub fn allocate_control_number(
-    conn: &mut DbConnection,
-    org: OrgId,
-    sender: &str,
-) -> CoreResult<u32> {
+pub fn allocate_control_number(conn: &mut DbConnection, sender: &str) -> CoreResult<u32> {
     let bump = |conn: &mut DbConnection| -> CoreResult<usize> {
         Ok(diesel::update(
-            x12_control_numbers::table
-                .filter(x12_control_numbers::org_id.eq(org.as_str()))
-                .filter(x12_control_numbers::sender_id.eq(sender)),
+            x12_sender_control_numbers::table
+                .filter(x12_sender_control_numbers::sender_id.eq(sender)),
         )
         .set((
-            x12_control_numbers::last_value.eq(x12_control_numbers::last_value + 1),
-            x12_control_numbers::updated_at.eq(now()),
+            x12_sender_control_numbers::last_value.eq(x12_sender_control_numbers::last_value + 1),
+            x12_sender_control_numbers::updated_at.eq(now()),
         ))
         .execute(conn)?)
     };
     if bump(conn)? == 0 {
-        // First use by this sender: start after what the org already sent. Two first uses
-        // race on the insert; the loser's insert does nothing and its bump waits for the row.
-        let seed = highest_sent(conn, org)?;
-        insert_counter(conn, org, sender, seed)?;
+        // First use by this sender: start after what was already sent. Two first uses race on
+        // the insert; the loser's insert does nothing and its bump waits for the row.
+        let seed = highest_sent(conn)?;
+        insert_counter(conn, sender, seed)?;
         if bump(conn)? == 0 {
             return Err(CoreError::Internal(
                 "the control number counter cannot be created".into(),
             ));
         }
     }
-    let value: i64 = x12_control_numbers::table
-        .filter(x12_control_numbers::org_id.eq(org.as_str()))
-        .filter(x12_control_numbers::sender_id.eq(sender))
-        .select(x12_control_numbers::last_value)
+    let value: i64 = x12_sender_control_numbers::table
+        .filter(x12_sender_control_numbers::sender_id.eq(sender))
+        .select(x12_sender_control_numbers::last_value)
         .get_result(conn)?;
     if (1..=MAX_CONTROL_NUMBER).contains(&value) {
         return Ok(value as u32);
     }
     // Past 999999999 (the row is still locked by this transaction): wrap to 1.
     diesel::update(
-        x12_control_numbers::table
-            .filter(x12_control_numbers::org_id.eq(org.as_str()))
-            .filter(x12_control_numbers::sender_id.eq(sender)),
+        x12_sender_control_numbers::table.filter(x12_sender_control_numbers::sender_id.eq(sender)),
     )
-    .set(x12_control_numbers::last_value.eq(1i64))
+    .set(x12_sender_control_numbers::last_value.eq(1i64))
     .execute(conn)?;
     Ok(1)
 }
 
-fn insert_counter(conn: &mut DbConnection, org: OrgId, sender: &str, seed: i64) -> CoreResult<()> {
+fn insert_counter(conn: &mut DbConnection, sender: &str, seed: i64) -> CoreResult<()> {
     use diesel::sql_types::{BigInt, Text, Timestamp};
     let (pg, lite) = (
-        "INSERT INTO x12_control_numbers (org_id, sender_id, last_value, updated_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        "INSERT INTO x12_control_numbers (org_id, sender_id, last_value, updated_at) \
-         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO x12_sender_control_numbers (sender_id, last_value, updated_at) \
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        "INSERT INTO x12_sender_control_numbers (sender_id, last_value, updated_at) \
+         VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
     );
     macro_rules! run {
         ($c:expr, $sql:expr) => {
             diesel::sql_query($sql)
-                .bind::<Text, _>(org.as_str())
                 .bind::<Text, _>(sender)
                 .bind::<BigInt, _>(seed)
                 .bind::<Timestamp, _>(now())
@@ -356,17 +348,14 @@ fn insert_counter(conn: &mut DbConnection, org: OrgId, sender: &str, seed: i64) 
 /// clearinghouse). Call inside a write transaction.
 pub fn set_control_number(
     conn: &mut DbConnection,
-    org: OrgId,
     sender: &str,
     last_value: i64,
 ) -> CoreResult<()> {
-    insert_counter(conn, org, sender, last_value)?;
+    insert_counter(conn, sender, last_value)?;
     diesel::update(
-        x12_control_numbers::table
-            .filter(x12_control_numbers::org_id.eq(org.as_str()))
-            .filter(x12_control_numbers::sender_id.eq(sender)),
+        x12_sender_control_numbers::table.filter(x12_sender_control_numbers::sender_id.eq(sender)),
     )
-    .set(x12_control_numbers::last_value.eq(last_value))
+    .set(x12_sender_control_numbers::last_value.eq(last_value))
     .execute(conn)?;
     Ok(())
 }
@@ -452,15 +441,9 @@ mod tests {
             .unwrap();
         assert!(!String::from_utf8_lossy(&ct).contains("ZEBULONOVICH"));
         // The counter starts after what was already sent, per sender.
-        assert_eq!(
-            allocate_control_number(&mut conn, org, "REVCYCLE").unwrap(),
-            8
-        );
-        assert_eq!(
-            allocate_control_number(&mut conn, org, "REVCYCLE").unwrap(),
-            9
-        );
-        assert_eq!(allocate_control_number(&mut conn, org, "OTHER").unwrap(), 8);
+        assert_eq!(allocate_control_number(&mut conn, "REVCYCLE").unwrap(), 8);
+        assert_eq!(allocate_control_number(&mut conn, "REVCYCLE").unwrap(), 9);
+        assert_eq!(allocate_control_number(&mut conn, "OTHER").unwrap(), 8);
         let r = crate::store::rotation::begin(&mut conn, &keyring, org).unwrap();
         assert_eq!(count_not_under(&mut conn, org, r.to_version).unwrap(), 1);
         let keys = keyring.keys(&mut conn, org).unwrap();
@@ -474,15 +457,15 @@ mod tests {
 
     #[test]
     fn control_numbers_wrap_after_nine_digits() {
-        let (mut conn, _, org) = setup();
-        assert_eq!(allocate_control_number(&mut conn, org, "S").unwrap(), 1);
-        set_control_number(&mut conn, org, "S", MAX_CONTROL_NUMBER - 1).unwrap();
+        let (mut conn, _, _) = setup();
+        assert_eq!(allocate_control_number(&mut conn, "S").unwrap(), 1);
+        set_control_number(&mut conn, "S", MAX_CONTROL_NUMBER - 1).unwrap();
         assert_eq!(
-            allocate_control_number(&mut conn, org, "S").unwrap(),
+            allocate_control_number(&mut conn, "S").unwrap(),
             999_999_999
         );
-        assert_eq!(allocate_control_number(&mut conn, org, "S").unwrap(), 1);
-        assert_eq!(allocate_control_number(&mut conn, org, "S").unwrap(), 2);
+        assert_eq!(allocate_control_number(&mut conn, "S").unwrap(), 1);
+        assert_eq!(allocate_control_number(&mut conn, "S").unwrap(), 2);
     }
 
     #[test]
