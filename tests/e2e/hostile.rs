@@ -96,7 +96,8 @@ fn text_pointers(doc: &Value, schema: &Value, body: &Value, at: String, out: &mu
 /// C0 control and a bidi override in turn: 422 pointing at that field, nothing stored, and the
 /// server stays healthy. New routes are covered as soon as they are documented.
 async fn control_characters_in_any_text_field_are_refused_with_a_pointer(engine: Engine) {
-    let s = Server::start(engine).await;
+    // Hundreds of requests in a few seconds: rate limiting is its own test.
+    let s = Server::start_with(engine, &[("REVCYCLE_RATE_LIMIT_PER_SECOND", "0")]).await;
     let p = practice(&s).await;
     let doc = s.get("/openapi.json").await.body;
     let before = s.get("/v1/patients?limit=100").await.body["items"]
