@@ -29,6 +29,20 @@ pub(crate) fn connectors_toml(dir: &Path) -> PathBuf {
     file
 }
 
+/// A server with the X12 payer connector of [`connectors_toml`] under `dir`, without rate
+/// limiting (the tests submit and poll in quick succession).
+async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
+    let toml = connectors_toml(dir);
+    Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await
+}
+
 /// The payer's answer to the claim: 200.00 billed, 96.00 paid; by line CO-45 60.00 + 20.00
 /// (80.00) and PR-2 18.00 + 6.00 (24.00); BPR02 96.00.
 pub(crate) fn answer_835(pcn: &str, trace: &str) -> String {
@@ -156,15 +170,7 @@ pub(crate) fn exchanges(url: &str) -> i64 {
 
 async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let toml = connectors_toml(dir.path());
-    let s = Server::start_with(
-        engine,
-        &[
-            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
-            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
-        ],
-    )
-    .await;
+    let s = payer_server(engine, dir.path()).await;
     let (p, claim) = ready_claim(&s).await;
     let pcn = claim["patient_control_number"]
         .as_str()
@@ -324,15 +330,7 @@ pub(crate) fn rejecting_999(gcn: &str) -> String {
 
 async fn inbox_applies_999_rejections_and_sets_bad_files_aside(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let toml = connectors_toml(dir.path());
-    let s = Server::start_with(
-        engine,
-        &[
-            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
-            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
-        ],
-    )
-    .await;
+    let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
     let r = s
         .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
@@ -599,15 +597,7 @@ IEA*1*000000042~
 
 async fn inbox_applies_277ca_acceptance(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let toml = connectors_toml(dir.path());
-    let s = Server::start_with(
-        engine,
-        &[
-            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
-            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
-        ],
-    )
-    .await;
+    let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
     let r = s
         .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
@@ -707,15 +697,7 @@ async fn history(s: &Server, claim: &Value) -> Vec<String> {
 /// are recorded in its exchanges but never move it back to `accepted`.
 async fn late_acknowledgments_never_rewind_a_paid_claim(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let toml = connectors_toml(dir.path());
-    let s = Server::start_with(
-        engine,
-        &[
-            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
-            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
-        ],
-    )
-    .await;
+    let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
     let pcn = claim["patient_control_number"]
         .as_str()
@@ -804,15 +786,7 @@ on_both_engines!(late_acknowledgments_never_rewind_a_paid_claim);
 /// then moves it, and a repeat of that changes nothing.
 async fn an_acknowledgment_of_an_earlier_submission_moves_nothing(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let toml = connectors_toml(dir.path());
-    let s = Server::start_with(
-        engine,
-        &[
-            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
-            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
-        ],
-    )
-    .await;
+    let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
     let claim_path = format!("/v1/claims/{}", id(&claim));
     let submit = async || {
@@ -987,15 +961,7 @@ on_both_engines!(organizations_sharing_a_sender_id_get_distinct_control_numbers)
 /// them is matched line by line through them, even in another order and under another code.
 async fn line_item_control_numbers_are_per_line_and_match_the_835(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let toml = connectors_toml(dir.path());
-    let s = Server::start_with(
-        engine,
-        &[
-            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
-            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
-        ],
-    )
-    .await;
+    let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
     let pcn = claim["patient_control_number"]
         .as_str()
