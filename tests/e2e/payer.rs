@@ -43,6 +43,23 @@ async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
     .await
 }
 
+/// Submits one claim through the payer connector; the answer must be 200.
+async fn submit(s: &Server, claim: &Value) -> revcycle_e2e::Resp {
+    let r = s
+        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r
+}
+
+/// A claim's patient control number (CLM01), which the payer echoes in CLP01.
+fn pcn_of(claim: &Value) -> String {
+    claim["patient_control_number"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// The payer's answer to the claim: 200.00 billed, 96.00 paid; by line CO-45 60.00 + 20.00
 /// (80.00) and PR-2 18.00 + 6.00 (24.00); BPR02 96.00.
 pub(crate) fn answer_835(pcn: &str, trace: &str) -> String {
@@ -172,16 +189,10 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let s = payer_server(engine, dir.path()).await;
     let (p, claim) = ready_claim(&s).await;
-    let pcn = claim["patient_control_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let pcn = pcn_of(&claim);
 
     // Submit: an 837P lands in the outbox and the claim is submitted.
-    let r = s
-        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let r = submit(&s, &claim).await;
     assert_eq!(r.body["claims"][0]["status"], "submitted", "{}", r.text);
     let file_name = r.body["file_name"].as_str().unwrap();
     let x12 = std::fs::read_to_string(dir.path().join("outbox").join(file_name)).unwrap();
@@ -332,10 +343,7 @@ async fn inbox_applies_999_rejections_and_sets_bad_files_aside(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
-    let r = s
-        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let r = submit(&s, &claim).await;
     let icn = r.body["interchange_control_number"].as_str().unwrap();
     let gcn = icn.trim_start_matches('0');
 
@@ -599,10 +607,7 @@ async fn inbox_applies_277ca_acceptance(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
-    let r = s
-        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    submit(&s, &claim).await;
     let pcn = claim["patient_control_number"].as_str().unwrap();
     let inbox = dir.path().join("inbox");
     std::fs::write(inbox.join("ack-2.277"), accepting_277ca(pcn)).unwrap();
@@ -699,14 +704,8 @@ async fn late_acknowledgments_never_rewind_a_paid_claim(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
-    let pcn = claim["patient_control_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = s
-        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let pcn = pcn_of(&claim);
+    let r = submit(&s, &claim).await;
     let icn = r.body["interchange_control_number"].as_str().unwrap();
     let gcn = icn.trim_start_matches('0').to_string();
 
@@ -896,10 +895,7 @@ async fn outbox_and_inbox_files_are_private(engine: Engine) {
     )
     .await;
     let (_, claim) = ready_claim(&s).await;
-    let r = s
-        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let r = submit(&s, &claim).await;
     let outbox = dir.path().join("x12/outbox");
     let file = outbox.join(r.body["file_name"].as_str().unwrap());
     assert_eq!(mode(&file), 0o600, "{}", file.display());
@@ -963,14 +959,8 @@ async fn line_item_control_numbers_are_per_line_and_match_the_835(engine: Engine
     let dir = tempfile::tempdir().unwrap();
     let s = payer_server(engine, dir.path()).await;
     let (_, claim) = ready_claim(&s).await;
-    let pcn = claim["patient_control_number"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = s
-        .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let pcn = pcn_of(&claim);
+    let r = submit(&s, &claim).await;
     let x12 = std::fs::read_to_string(
         dir.path()
             .join("outbox")
