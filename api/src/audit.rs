@@ -4,9 +4,11 @@
 //!   the change and its event commit together or not at all.
 //! - Everything else (reads, searches, refusals, failures) is recorded by [`middleware`] after
 //!   the handler and before the response is released, through the process's group-commit
-//!   [`AuditWriter`]: one thread takes the events of all concurrent requests, extends the
-//!   chains in one transaction, then releases every waiting request. If the event cannot be
-//!   written, the response is replaced by 503: no PHI is served unaudited.
+//!   [`AuditWriter`]: one thread takes the events of all concurrent requests, commits them in
+//!   one transaction, then releases every waiting request. If the event cannot be written,
+//!   the response is replaced by 503: no PHI is served unaudited.
+//! - On PostgreSQL both commit into the unchained intake, and the sequencer chains them
+//!   afterwards (`revcycle_core::store::audit_intake`); on SQLite they are chained at once.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -214,21 +216,20 @@ impl AuditWriter {
 }
 
 fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>, refusals: &RefusalTally) {
-    let mut known = store::audit::KnownHeads::default();
     let mut indexed_at = std::time::Instant::now();
     loop {
         match rx.recv_timeout(INDEX_EVERY) {
             Ok(first) => {
-                commit(&pool, &rx, &mut known, first);
+                commit(&pool, &rx, first);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                write_refusals(&pool, &mut known, refusals, true);
+                write_refusals(&pool, refusals, true);
                 return;
             }
         }
         if indexed_at.elapsed() >= INDEX_EVERY {
-            write_refusals(&pool, &mut known, refusals, false);
+            write_refusals(&pool, refusals, false);
             link_patients(&pool);
             indexed_at = std::time::Instant::now();
         }
@@ -236,19 +237,13 @@ fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>, refusals: &RefusalTally) 
 }
 
 /// Writes the counts of ended windows; on failure they are counted again, to be retried.
-fn write_refusals(
-    pool: &DbPool,
-    known: &mut store::audit::KnownHeads,
-    refusals: &RefusalTally,
-    all: bool,
-) {
+fn write_refusals(pool: &DbPool, refusals: &RefusalTally, all: bool) {
     let events = refusals.take_ended(all);
     if events.is_empty() {
         return;
     }
-    if let Err(e) = write(pool, known, events.clone()) {
+    if let Err(e) = write(pool, events.clone()) {
         tracing::warn!(error = %e, "refused requests could not be recorded; retrying");
-        *known = store::audit::KnownHeads::default();
         let mut counts = refusals.counts.lock().unwrap_or_else(|p| p.into_inner());
         for e in events {
             let count: u64 = e
@@ -275,12 +270,7 @@ fn write_refusals(
 /// Commits `first` and the jobs queued behind it as one batch and releases their requests.
 /// True group commit: an idle writer commits at once, and the events that arrive while a
 /// commit is in flight form the next batch (a fixed linger made every read wait for it).
-fn commit(
-    pool: &DbPool,
-    rx: &mpsc::Receiver<Job>,
-    known: &mut store::audit::KnownHeads,
-    first: Job,
-) {
+fn commit(pool: &DbPool, rx: &mpsc::Receiver<Job>, first: Job) {
     let mut jobs: Vec<Job> = vec![first];
     let mut count = jobs[0].events.len();
     while count < MAX_BATCH {
@@ -292,7 +282,7 @@ fn commit(
     // Kept per job: if the batch fails, each job is retried alone, so one request's event
     // that cannot be written fails that request only, never its neighbours in the batch.
     let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
-    let result = write(pool, known, events);
+    let result = write(pool, events);
     tracing::debug!(
         events = count,
         micros = started.elapsed().as_micros() as u64,
@@ -305,20 +295,15 @@ fn commit(
         }
         return;
     }
-    // The failed transaction wrote nothing; the heads this writer knew may be stale now.
-    *known = store::audit::KnownHeads::default();
+    // The failed transaction wrote nothing.
     for job in jobs {
         let events = job.events;
-        let _ = job.done.send(write(pool, known, events));
+        let _ = job.done.send(write(pool, events));
     }
 }
 
-/// Appends `events` in one transaction on the writer's connection.
-fn write(
-    pool: &DbPool,
-    known: &mut store::audit::KnownHeads,
-    events: Vec<AuditEvent>,
-) -> Result<(), String> {
+/// Commits `events` in one transaction on the writer's connection.
+fn write(pool: &DbPool, events: Vec<AuditEvent>) -> Result<(), String> {
     pool.get()
         .map_err(|e| format!("database pool: {e}"))
         .and_then(|mut conn| {
@@ -329,7 +314,7 @@ fn write(
                 c.batch_execute("PRAGMA synchronous = FULL")
                     .map_err(|e| e.to_string())?;
             }
-            store::audit::append_batch(&mut conn, known, events).map_err(|e| e.to_string())
+            store::audit_intake::record(&mut conn, events).map_err(|e| e.to_string())
         })
 }
 
@@ -453,14 +438,12 @@ impl AuditCtx {
         e.source_ip = self.source_ip.clone();
         e.user_agent = self.user_agent.clone();
         // Said as such: the write rolls back and the client gets 503, as for a read.
-        store::audit::append(conn, vec![e])
-            .map(|_| ())
-            .map_err(|e| {
-                tracing::error!(error = %e, "audit write failed; the write was rolled back");
-                CoreError::Unavailable(
-                    "the audit trail could not record this request; nothing was changed".into(),
-                )
-            })
+        store::audit_intake::intake(conn, vec![e]).map_err(|e| {
+            tracing::error!(error = %e, "audit write failed; the write was rolled back");
+            CoreError::Unavailable(
+                "the audit trail could not record this request; nothing was changed".into(),
+            )
+        })
     }
 }
 

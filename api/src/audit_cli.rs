@@ -92,6 +92,9 @@ fn open_chains(
         .pool
         .get()
         .map_err(|e| CoreError::Unavailable(e.to_string()))?;
+    // Events still waiting in the intake (PostgreSQL) are chained first: the chains read
+    // here include everything committed before the command began.
+    revcycle_core::store::audit_intake::settle_all(&mut conn, None)?;
     let chains = match org {
         Some(o) => vec![o],
         None => store_audit::chains(&mut conn)?,
@@ -179,6 +182,7 @@ pub fn export(config: Config, args: AuditExportArgs) -> Result<(), StartupError>
         },
     };
     // The chain as it stands now: the count is exact and the bar ends at 100%.
+    revcycle_core::store::audit_intake::settle(&mut conn, org)?;
     let filter = AuditFilter {
         from: args.from,
         to: args.to,

@@ -27,6 +27,7 @@ pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 15;
 pub const DEFAULT_MAX_REQUESTS_PER_SOURCE: usize = 256;
 /// Refused requests that name no organization are counted per source over this many seconds.
 pub const DEFAULT_AUDIT_REFUSAL_WINDOW_SECS: u64 = 60;
+const DEFAULT_AUDIT_SEQUENCE_INTERVAL_MS: u64 = 20;
 pub const DEFAULT_CONNECTOR_TIMEOUT_SECS: u64 = 30;
 /// JWKS re-read even when no token asks for it, so a key the IdP withdrew stops working.
 pub const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
@@ -107,6 +108,10 @@ pub struct ConfigArgs {
     /// address as one audit event of the system chain.
     #[arg(long, env = "REVCYCLE_AUDIT_REFUSAL_WINDOW_SECS", global = true)]
     pub audit_refusal_window_secs: Option<u64>,
+    /// PostgreSQL: milliseconds the audit sequencer waits when nothing was waiting to be
+    /// chained.
+    #[arg(long, env = "REVCYCLE_AUDIT_SEQUENCE_INTERVAL_MS", global = true)]
+    pub audit_sequence_interval_ms: Option<u64>,
     /// Token verification: dev (local HS256 key) or jwks (identity provider's keys).
     #[arg(long, value_enum, env = "REVCYCLE_AUTH_MODE", global = true)]
     pub auth_mode: Option<AuthMode>,
@@ -173,6 +178,7 @@ struct FileConfig {
     max_requests_per_source: Option<usize>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     audit_refusal_window_secs: Option<u64>,
+    audit_sequence_interval_ms: Option<u64>,
     auth_mode: Option<AuthMode>,
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
@@ -215,6 +221,7 @@ pub struct Config {
     pub max_requests_per_source: usize,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub audit_refusal_window_secs: u64,
+    pub audit_sequence_interval_ms: u64,
     pub auth_mode: AuthMode,
     pub jwks_file: Option<PathBuf>,
     pub jwks_url: Option<String>,
@@ -339,6 +346,11 @@ impl Config {
                 .or(file.audit_refusal_window_secs)
                 .unwrap_or(DEFAULT_AUDIT_REFUSAL_WINDOW_SECS)
                 .clamp(1, 3600),
+            audit_sequence_interval_ms: args
+                .audit_sequence_interval_ms
+                .or(file.audit_sequence_interval_ms)
+                .unwrap_or(DEFAULT_AUDIT_SEQUENCE_INTERVAL_MS)
+                .clamp(1, 86_400_000),
             trusted_proxies: if args.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {

@@ -159,16 +159,23 @@ impl Runtime {
             )?,
             None => crate::connectors::Connectors::default(),
         };
+        let audit = audit_writer(
+            &self.config.database_url,
+            std::time::Duration::from_secs(self.config.audit_refusal_window_secs),
+        )?;
+        if audit.enabled() {
+            revcycle_core::store::audit_intake::spawn_sequencer(
+                self.pool.clone(),
+                std::time::Duration::from_millis(self.config.audit_sequence_interval_ms),
+            )?;
+        }
         Ok(AppState {
             connectors: Arc::new(connectors),
             pool: self.pool.clone(),
             keyring: self.keyring.clone(),
             verifier: self.verifier.clone(),
             body_limit: self.config.body_limit,
-            audit: audit_writer(
-                &self.config.database_url,
-                std::time::Duration::from_secs(self.config.audit_refusal_window_secs),
-            )?,
+            audit,
             rate_limiter: crate::limits::RateLimiter::new(
                 self.config.rate_limit_per_second,
                 self.config.rate_limit_burst,

@@ -381,7 +381,8 @@ fn break_audit_writes(s: &Server) {
         Engine::Postgres => sql(
             s,
             "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$;
-             CREATE TRIGGER audit_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_down();",
+             CREATE TRIGGER audit_down BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_down();
+             CREATE TRIGGER audit_down BEFORE INSERT ON audit_intake FOR EACH ROW EXECUTE FUNCTION audit_down();",
         ),
     }
 }
@@ -389,7 +390,10 @@ fn break_audit_writes(s: &Server) {
 fn repair_audit_writes(s: &Server) {
     match s.engine {
         Engine::Sqlite => sql(s, "DROP TRIGGER audit_down;"),
-        Engine::Postgres => sql(s, "DROP TRIGGER audit_down ON audit_events;"),
+        Engine::Postgres => sql(
+            s,
+            "DROP TRIGGER audit_down ON audit_events; DROP TRIGGER audit_down ON audit_intake;",
+        ),
     }
 }
 
@@ -785,6 +789,9 @@ async fn two_instances_share_one_unforked_chain_on_postgres() {
     for t in tasks {
         t.await.unwrap();
     }
+    // Verification chains what still waits in the intake first.
+    let out = s.admin(&["audit", "verify", "--org", &org]);
+    assert!(out.contains(": OK,"), "{out}");
     let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
     let n: Count = diesel::sql_query(format!(
         "SELECT COUNT(DISTINCT request_id) AS n FROM audit_events WHERE org_id = '{org}' AND request_id LIKE 'load-%'"
@@ -807,22 +814,19 @@ async fn two_instances_share_one_unforked_chain_on_postgres() {
     drop(second);
 }
 
-/// Two appenders that each remember the chain heads they wrote (as two server processes'
-/// group-commit writers do), and writes recorded in their own transactions, all extending one
-/// org's chain on PostgreSQL: every stale head is refused by the primary key and retried the
-/// careful way, so every event lands exactly once and the chain has no fork.
+/// Two processes' worth of appenders on one PostgreSQL org: group-commit batches into the
+/// intake, writes chained in their own transactions, and a sequencer on each side, all at
+/// once on their own connections. Every event lands in the chain exactly once, with no fork.
 #[test]
-fn appenders_with_stale_heads_never_fork_the_chain() {
+fn intake_sequencers_and_direct_appends_never_fork_the_chain() {
     use revcycle_core::audit::{AuditEvent, Verification};
-    use revcycle_core::store::{self, audit};
+    use revcycle_core::store::{self, audit, audit_intake};
     let dir = tempfile::tempdir().unwrap();
     let db = revcycle_e2e::TestDb::new(Engine::Postgres, dir.path());
     let mut a = store::connect(&db.url).expect("connect");
     store::run_migrations(&mut a).expect("migrate");
-    let mut b = store::connect(&db.url).expect("connect");
     let org = uuid::Uuid::now_v7();
-    let (mut heads_a, mut heads_b) = (audit::KnownHeads::default(), audit::KnownHeads::default());
-    let batch = |tag: &str, n: usize| -> Vec<AuditEvent> {
+    let batch = move |tag: &str, n: usize| -> Vec<AuditEvent> {
         (0..n)
             .map(|i| {
                 let mut e = AuditEvent::now(org, format!("{tag}-{i}"), "read");
@@ -832,15 +836,32 @@ fn appenders_with_stale_heads_never_fork_the_chain() {
             })
             .collect()
     };
-    let mut expected = 0;
-    for round in 0..6 {
-        audit::append_batch(&mut a, &mut heads_a, batch(&format!("a{round}"), 3)).unwrap();
-        audit::append_batch(&mut b, &mut heads_b, batch(&format!("b{round}"), 2)).unwrap();
-        // A write's own transaction, taking the lock and reading the head as always.
-        store::write_transaction(&mut a, |c| audit::append(c, batch(&format!("w{round}"), 1)))
-            .unwrap();
-        expected += 6;
+    let rounds = 20;
+    let workers: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|side| {
+            let url = db.url.clone();
+            std::thread::spawn(move || {
+                let mut writer = store::connect(&url).expect("connect");
+                let mut sequencer = store::connect(&url).expect("connect");
+                for round in 0..rounds {
+                    audit_intake::record(&mut writer, batch(&format!("{side}{round}"), 3)).unwrap();
+                    // A write's own transaction, chained at once under the head row lock.
+                    store::write_transaction(&mut writer, |c| {
+                        audit::append(c, batch(&format!("w{side}{round}"), 1))
+                    })
+                    .unwrap();
+                    audit_intake::sequence_org(&mut sequencer, org, 2).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
     }
+    let expected = 2 * rounds as u64 * 4;
+    audit_intake::settle(&mut a, org).unwrap();
+    assert_eq!(audit_intake::pending(&mut a, Some(org)).unwrap(), 0);
     match audit::verify_chain(&mut a, org, |_| {})
         .unwrap()
         .verification
@@ -848,6 +869,12 @@ fn appenders_with_stale_heads_never_fork_the_chain() {
         Verification::Intact { checked } => assert_eq!(checked, expected),
         other => panic!("chain broken: {other:?}"),
     }
+    let distinct: Count = diesel::sql_query(format!(
+        "SELECT COUNT(DISTINCT id) AS n FROM audit_events WHERE org_id = '{org}'"
+    ))
+    .get_result(&mut a)
+    .unwrap();
+    assert_eq!(distinct.n, expected as i64, "every event exactly once");
     // The links are written after the fact, once, however many appenders there were.
     assert_eq!(audit::index_patients(&mut a, org).unwrap() as u64, expected);
     let patients: Count = diesel::sql_query(format!(
@@ -856,4 +883,66 @@ fn appenders_with_stale_heads_never_fork_the_chain() {
     .get_result(&mut a)
     .unwrap();
     assert_eq!(patients.n, expected as i64, "one patient row per event");
+}
+
+fn count(conn: &mut revcycle_core::store::DbConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+/// PostgreSQL: the server is killed (SIGKILL) while committed events still wait in the intake,
+/// unchained. After a restart the sequencer chains every one of them, and the chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_waiting_in_the_intake_survive_a_kill_and_are_chained_after_restart() {
+    // A sequencer that, once it has found nothing to do at start-up, sleeps for a day.
+    let mut s = Server::start_with(
+        Engine::Postgres,
+        &[("REVCYCLE_AUDIT_SEQUENCE_INTERVAL_MS", "86400000")],
+    )
+    .await;
+    let p = practice(&s).await;
+    let org = org_of(&s);
+    for _ in 0..5 {
+        assert_eq!(
+            s.get(&format!("/v1/patients/{}", id(&p.patient)))
+                .await
+                .status,
+            200
+        );
+    }
+    let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
+    let chained = count(
+        &mut conn,
+        &format!("SELECT COUNT(*) AS n FROM audit_events WHERE org_id = '{org}'"),
+    );
+    let waiting = count(
+        &mut conn,
+        &format!("SELECT COUNT(*) AS n FROM audit_intake WHERE org_id = '{org}'"),
+    );
+    assert!(waiting >= 5, "reads and writes wait unchained: {waiting}");
+    s.stop();
+    s.restart_with(&[]).await;
+    let mut left = waiting;
+    for _ in 0..200 {
+        left = count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM audit_intake WHERE org_id = '{org}'"),
+        );
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "the sequencer chained what waited");
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT COUNT(*) AS n FROM audit_events WHERE org_id = '{org}'"),
+        ),
+        chained + waiting,
+        "every waiting event is in the chain, once"
+    );
+    let auditor = token(&s, &org, "co-1", &["compliance_officer"], &[]);
+    let report = verify(&s, &auditor).await;
+    assert_eq!(report["status"], "ok", "{report}");
+    assert_eq!(report["checked"].as_i64(), Some(chained + waiting));
 }

@@ -55,13 +55,17 @@ fn history(s: &Server, org: Uuid, patient: Uuid, ages: &[i64]) {
     store::write_transaction(&mut conn, |c| store::audit::append(c, events)).expect("append");
 }
 
+/// The chain's sequence numbers once every committed event is chained (on PostgreSQL the
+/// newest may still wait in the intake).
 fn sequences(s: &Server, org: Uuid) -> Vec<i64> {
     use revcycle_core::store::schema::audit_events as a;
+    let mut conn = connect(s);
+    store::audit_intake::settle(&mut conn, org).expect("settle");
     a::table
         .filter(a::org_id.eq(org.to_string()))
         .select(a::sequence)
         .order(a::sequence.asc())
-        .load(&mut connect(s))
+        .load(&mut conn)
         .unwrap()
 }
 

@@ -12,6 +12,7 @@ use revcycle_core::audit::{
 };
 use revcycle_core::error::CoreError;
 use revcycle_core::store::audit::{self as store_audit, AuditFilter, ChainCheck, PurgeReport};
+use revcycle_core::store::audit_intake::settle;
 use revcycle_core::store::{DbConnection, KeyRing, patients};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -147,6 +148,7 @@ pub async fn list_audit_events(
     let org = who.org;
     let keyring = state.keyring.clone();
     let (items, next_cursor) = crate::db::run(&state, move |c| {
+        settle(c, org.0)?;
         let mut events = store_audit::list(c, org.0, &filter, after, limit + 1)?;
         let more = events.len() > usize::try_from(limit).unwrap_or(usize::MAX);
         events.truncate(usize::try_from(limit).unwrap_or(0));
@@ -255,8 +257,11 @@ pub async fn verify_audit_chain(
     require_capability(&who, Capability::AuditRead)?;
     let org = who.org;
     // A whole-chain walk: bounded by the database, not by the read timeout.
-    let report =
-        crate::db::run_long(&state, move |c| store_audit::verify_chain(c, org.0, |_| {})).await?;
+    let report = crate::db::run_long(&state, move |c| {
+        settle(c, org.0)?;
+        store_audit::verify_chain(c, org.0, |_| {})
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ChainReport::of(&report)))
 }
 
@@ -293,6 +298,7 @@ pub async fn export_audit_events(
     let (filter, count) = {
         let mut filter = q.filter();
         crate::db::run(&state, move |c| {
+            settle(c, org.0)?;
             filter.up_to = Some(store_audit::last_sequence(c, org.0)?);
             let count = store_audit::count(c, org.0, &filter)?;
             Ok((filter, count))
@@ -433,6 +439,7 @@ pub async fn purge_audit_events(
     let org = who.org;
     // Bounded by the database, not by the read timeout: a first purge may be large.
     let report = crate::db::run_long(&state, move |c| {
+        settle(c, org.0)?;
         store_audit::purge(c, org.0, cutoff, dry_run, record, |_, _| {})
     })
     .await?;
@@ -503,6 +510,7 @@ pub async fn patient_disclosures(
     let items = crate::db::run(&state, move |c| {
         // 404 for a patient of another organization, as everywhere.
         patients::get(c, &keyring, org, patient)?;
+        settle(c, org.0)?;
         let filter = AuditFilter {
             patient: Some(patient),
             from: Some(from),

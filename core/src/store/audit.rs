@@ -42,36 +42,45 @@ const PURGE_LOCK_CLASS: i64 = 7_270_003;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_null = true)]
-struct Row {
-    org_id: String,
-    sequence: i64,
-    id: String,
-    occurred_at: chrono::NaiveDateTime,
-    actor: String,
-    roles: String,
-    client_id: Option<String>,
-    purpose_of_use: Option<String>,
-    action: String,
-    resource_type: Option<String>,
-    resource_id: Option<String>,
-    patient_ids: String,
-    fields_disclosed: String,
-    outcome: String,
-    http_status: i32,
-    request_id: Option<String>,
-    source_ip: Option<String>,
-    user_agent: Option<String>,
-    break_glass_reason_ct: Option<Vec<u8>>,
-    prev_hash: Vec<u8>,
-    hash: Vec<u8>,
+pub(super) struct Row {
+    pub(super) org_id: String,
+    pub(super) sequence: i64,
+    pub(super) id: String,
+    pub(super) occurred_at: chrono::NaiveDateTime,
+    pub(super) actor: String,
+    pub(super) roles: String,
+    pub(super) client_id: Option<String>,
+    pub(super) purpose_of_use: Option<String>,
+    pub(super) action: String,
+    pub(super) resource_type: Option<String>,
+    pub(super) resource_id: Option<String>,
+    pub(super) patient_ids: String,
+    pub(super) fields_disclosed: String,
+    pub(super) outcome: String,
+    pub(super) http_status: i32,
+    pub(super) request_id: Option<String>,
+    pub(super) source_ip: Option<String>,
+    pub(super) user_agent: Option<String>,
+    pub(super) break_glass_reason_ct: Option<Vec<u8>>,
+    pub(super) prev_hash: Vec<u8>,
+    pub(super) hash: Vec<u8>,
 }
 
 impl Row {
     fn from_chained(c: &ChainedEvent) -> Row {
-        let e = &c.event;
+        Row::from_event(&c.event, c.sequence, &c.prev_hash, &c.hash)
+    }
+
+    /// An event's columns; unchained events (the intake) have sequence 0 and zero hashes.
+    pub(super) fn from_event(
+        e: &AuditEvent,
+        sequence: i64,
+        prev: &[u8; 32],
+        hash: &[u8; 32],
+    ) -> Row {
         Row {
             org_id: e.org.to_string(),
-            sequence: c.sequence,
+            sequence,
             id: e.id.to_string(),
             occurred_at: e.occurred_at.naive_utc(),
             actor: e.actor.clone(),
@@ -89,14 +98,14 @@ impl Row {
             source_ip: e.source_ip.clone(),
             user_agent: e.user_agent.clone(),
             break_glass_reason_ct: e.break_glass_reason.clone(),
-            prev_hash: c.prev_hash.to_vec(),
-            hash: c.hash.to_vec(),
+            prev_hash: prev.to_vec(),
+            hash: hash.to_vec(),
         }
     }
 
     /// Back to a chained event. A row whose columns cannot even be read as an event (someone
     /// wrote garbage into it) is reported as such, never skipped.
-    fn into_chained(self) -> CoreResult<ChainedEvent> {
+    pub(super) fn into_chained(self) -> CoreResult<ChainedEvent> {
         let bad = |what: &str| CoreError::Internal(format!("audit row: {what} does not parse"));
         let hash32 = |v: Vec<u8>| -> CoreResult<[u8; 32]> {
             <[u8; 32]>::try_from(v.as_slice()).map_err(|_| bad("hash"))
@@ -178,24 +187,95 @@ pub fn last_sequence(conn: &mut DbConnection, org: Uuid) -> CoreResult<i64> {
 /// The last event of an org's chain: (sequence, hash).
 fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
     let org_s = org.to_string();
-    let last: Option<i64> = audit_events::table
+    // By the primary key, newest first: a plan stale statistics cannot turn into a walk of
+    // the org's whole range (max() was once planned on the time index).
+    let last: Option<(i64, Vec<u8>)> = audit_events::table
         .filter(audit_events::org_id.eq(&org_s))
-        .select(diesel::dsl::max(audit_events::sequence))
-        .get_result(conn)?;
-    let Some(sequence) = last else {
+        .order(audit_events::sequence.desc())
+        .select((audit_events::sequence, audit_events::hash))
+        .first(conn)
+        .optional()?;
+    let Some((sequence, hash)) = last else {
         // Every event was purged: the chain goes on from its anchor.
         return Ok(match latest_anchor(conn, org)? {
             Some(a) => (a.sequence, a.hash),
             None => (0, genesis(org)),
         });
     };
-    let hash: Vec<u8> = audit_events::table
-        .find((&org_s, sequence))
-        .select(audit_events::hash)
-        .get_result(conn)?;
     let hash = <[u8; 32]>::try_from(hash.as_slice())
         .map_err(|_| CoreError::Internal("audit chain head has a malformed hash".into()))?;
     Ok((sequence, hash))
+}
+
+#[derive(QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    sequence: i64,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    hash: Vec<u8>,
+}
+
+/// PostgreSQL: locks the org's chain-head row for the rest of the transaction and returns the
+/// head. Appenders and the sequencer take this row lock instead of reading `audit_events`, so
+/// the head is read by primary key. A chain's first appender creates the row under the org's
+/// advisory lock (two first appenders would otherwise both find no row).
+pub(super) fn lock_head_pg(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
+    let org_s = org.to_string();
+    let select = |conn: &mut DbConnection| -> CoreResult<Option<HeadRow>> {
+        Ok(diesel::sql_query(
+            "SELECT sequence, hash FROM audit_chain_heads WHERE org_id = $1 FOR UPDATE",
+        )
+        .bind::<diesel::sql_types::Text, _>(&org_s)
+        .get_result::<HeadRow>(conn)
+        .optional()?)
+    };
+    let row = match select(conn)? {
+        Some(row) => row,
+        None => {
+            lock_chain(conn, org)?;
+            let (sequence, hash) = head(conn, org)?;
+            diesel::sql_query(
+                "INSERT INTO audit_chain_heads (org_id, sequence, hash) VALUES ($1, $2, $3) \
+                 ON CONFLICT (org_id) DO NOTHING",
+            )
+            .bind::<diesel::sql_types::Text, _>(&org_s)
+            .bind::<diesel::sql_types::BigInt, _>(sequence)
+            .bind::<diesel::sql_types::Binary, _>(hash.to_vec())
+            .execute(conn)?;
+            select(conn)?.ok_or_else(|| CoreError::Internal("audit chain head row".into()))?
+        }
+    };
+    let hash = <[u8; 32]>::try_from(row.hash.as_slice())
+        .map_err(|_| CoreError::Internal("audit chain head has a malformed hash".into()))?;
+    Ok((row.sequence, hash))
+}
+
+/// PostgreSQL: moves the org's head row (locked by [`lock_head_pg`]) to `head`.
+pub(super) fn set_head_pg(
+    conn: &mut DbConnection,
+    org: Uuid,
+    head: (i64, [u8; 32]),
+) -> CoreResult<()> {
+    diesel::sql_query("UPDATE audit_chain_heads SET sequence = $2, hash = $3 WHERE org_id = $1")
+        .bind::<diesel::sql_types::Text, _>(org.to_string())
+        .bind::<diesel::sql_types::BigInt, _>(head.0)
+        .bind::<diesel::sql_types::Binary, _>(head.1.to_vec())
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes sure the patient indexer knows of the org's chain (a new chain has nothing linked).
+pub(super) fn register_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<()> {
+    let row = (
+        audit_patient_index::org_id.eq(org.to_string()),
+        audit_patient_index::indexed_through.eq(0_i64),
+    );
+    let insert = diesel::insert_into(audit_patient_index::table).values(row);
+    match conn {
+        DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(())
 }
 
 /// Appends `events` to their orgs' chains inside the caller's write transaction, in the order
@@ -205,26 +285,27 @@ fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
 /// and in bulk; the patient filter finds the newest events without them.
 pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Vec<ChainedEvent>> {
     let mut batch = Batch::default();
+    let postgres = conn.is_postgres();
     for (org, org_events) in by_org(events) {
-        lock_chain(conn, org)?;
-        let head = head(conn, org)?;
+        let head = if postgres {
+            lock_head_pg(conn, org)?
+        } else {
+            head(conn, org)?
+        };
         if head.0 == 0 {
-            // A new chain: the indexer learns of it here, with nothing linked yet.
-            let row = (
-                audit_patient_index::org_id.eq(org.to_string()),
-                audit_patient_index::indexed_through.eq(0_i64),
-            );
-            let insert = diesel::insert_into(audit_patient_index::table).values(row);
-            match conn {
-                DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
-                DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-            };
+            register_chain(conn, org)?;
         }
         batch.extend(head, org_events);
     }
     match conn {
-        DbConnection::Postgresql(c) => insert_pg(c, &batch, None)?,
+        DbConnection::Postgresql(c) => insert_pg(c, &batch)?,
         DbConnection::Sqlite(c) => insert_sqlite(c, &batch.rows)?,
+    }
+    if postgres {
+        let heads: BTreeMap<Uuid, (i64, [u8; 32])> = batch.heads().collect();
+        for (org, head) in heads {
+            set_head_pg(conn, org, head)?;
+        }
     }
     Ok(batch.into_chained())
 }
@@ -335,55 +416,8 @@ pub fn index_patients_for(
     Ok(linked)
 }
 
-/// The chain heads one appender last committed, by org: a process's group-commit writer keeps
-/// them so that on PostgreSQL a batch is one statement instead of a transaction of seven.
-#[derive(Debug, Default)]
-pub struct KnownHeads(std::collections::HashMap<Uuid, (i64, [u8; 32])>);
-
-/// Appends `events` in a transaction of their own (the group-commit writer's batches).
-///
-/// On PostgreSQL, when every org's head is known from this appender's last batch, the batch
-/// goes as a single statement that takes the orgs' advisory locks and inserts: one round trip.
-/// If another appender (another process, or a write's own transaction) extended a chain in
-/// the meantime, the first sequence number is taken and the primary key refuses the whole
-/// statement, so nothing is written; the batch is then appended the careful way (lock, read
-/// the head, insert) and the heads are refreshed.
-pub fn append_batch(
-    conn: &mut DbConnection,
-    known: &mut KnownHeads,
-    events: Vec<AuditEvent>,
-) -> CoreResult<()> {
-    let mut events = events;
-    if let DbConnection::Postgresql(c) = conn
-        && events.iter().all(|e| known.0.contains_key(&e.org))
-    {
-        let mut batch = Batch::default();
-        for (org, org_events) in by_org(events) {
-            batch.extend(known.0[&org], org_events);
-        }
-        match insert_pg(c, &batch, Some(&batch.lock_keys())) {
-            Ok(()) => {
-                known.0.extend(batch.heads());
-                return Ok(());
-            }
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => {
-                events = batch.into_chained().into_iter().map(|c| c.event).collect();
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let chained = super::write_transaction(conn, |c| append(c, events))?;
-    for c in chained {
-        known.0.insert(c.event.org, (c.sequence, c.hash));
-    }
-    Ok(())
-}
-
 /// Events grouped by org, each group in the order given.
-fn by_org(events: Vec<AuditEvent>) -> BTreeMap<Uuid, Vec<(usize, AuditEvent)>> {
+pub(super) fn by_org(events: Vec<AuditEvent>) -> BTreeMap<Uuid, Vec<(usize, AuditEvent)>> {
     let mut groups: BTreeMap<Uuid, Vec<(usize, AuditEvent)>> = BTreeMap::new();
     for (i, e) in events.into_iter().enumerate() {
         groups.entry(e.org).or_default().push((i, e));
@@ -393,7 +427,7 @@ fn by_org(events: Vec<AuditEvent>) -> BTreeMap<Uuid, Vec<(usize, AuditEvent)>> {
 
 /// A batch chained and ready to insert.
 #[derive(Default)]
-struct Batch {
+pub(super) struct Batch {
     /// With each event's place in the order the caller gave.
     chained: Vec<(usize, ChainedEvent)>,
     rows: Vec<Row>,
@@ -401,7 +435,7 @@ struct Batch {
 
 impl Batch {
     /// Chains one org's events after `head` (sequence, hash).
-    fn extend(&mut self, head: (i64, [u8; 32]), events: Vec<(usize, AuditEvent)>) {
+    pub(super) fn extend(&mut self, head: (i64, [u8; 32]), events: Vec<(usize, AuditEvent)>) {
         let (mut sequence, mut prev) = head;
         for (i, event) in events {
             sequence += 1;
@@ -418,27 +452,14 @@ impl Batch {
         }
     }
 
-    /// The advisory-lock keys of the batch's orgs, in ascending order (so batches never
-    /// deadlock one another).
-    fn lock_keys(&self) -> Vec<i64> {
-        let mut keys: Vec<i64> = self
-            .chained
-            .iter()
-            .map(|(_, c)| lock_key(c.event.org))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        keys
-    }
-
     /// Each org's last event once the batch is in.
-    fn heads(&self) -> impl Iterator<Item = (Uuid, (i64, [u8; 32]))> + '_ {
+    pub(super) fn heads(&self) -> impl Iterator<Item = (Uuid, (i64, [u8; 32]))> + '_ {
         self.chained
             .iter()
             .map(|(_, c)| (c.event.org, (c.sequence, c.hash)))
     }
 
-    fn into_chained(mut self) -> Vec<ChainedEvent> {
+    pub(super) fn into_chained(mut self) -> Vec<ChainedEvent> {
         self.chained.sort_by_key(|(i, _)| *i);
         self.chained.into_iter().map(|(_, c)| c).collect()
     }
@@ -455,63 +476,115 @@ const EVENT_ARRAYS: &str = "unnest($1::text[], $2::int8[], $3::text[], $4::times
 /// Inserts a batch on PostgreSQL in one statement: each column goes as one array parameter
 /// and `unnest` turns them back into rows, so the statement text is the same for every batch
 /// size and is prepared once per connection (a multi-row VALUES list is parsed and planned
-/// afresh for each size). With `lock`, the statement first takes those advisory locks.
-fn insert_pg(
-    c: &mut diesel::PgConnection,
-    batch: &Batch,
-    lock: Option<&[i64]>,
-) -> Result<(), diesel::result::Error> {
+/// afresh for each size).
+fn insert_pg(c: &mut diesel::PgConnection, batch: &Batch) -> Result<(), diesel::result::Error> {
     use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
     static PLAIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT * FROM {EVENT_ARRAYS}")
-    });
-    // Every row waits for the locks: the sub-select in each WHERE is evaluated once, before
-    // the first row. The statement's snapshot predates the wait, but nothing here reads
-    // through it; the primary key check sees every committed row.
-    static LOCKED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(k) \
-             FROM (SELECT k FROM unnest($22::int8[]) AS k ORDER BY k) AS keys) \
-             INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT u.* FROM {EVENT_ARRAYS} \
-             AS u WHERE (SELECT count(*) FROM l) > 0"
-        )
     });
     macro_rules! column {
         ($f:ident) => {
             batch.rows.iter().map(|r| &r.$f).collect::<Vec<_>>()
         };
     }
-    let query = diesel::sql_query(if lock.is_some() {
-        LOCKED.as_str()
-    } else {
-        PLAIN.as_str()
-    })
-    .bind::<Array<Text>, _>(column!(org_id))
-    .bind::<Array<BigInt>, _>(column!(sequence))
-    .bind::<Array<Text>, _>(column!(id))
-    .bind::<Array<Timestamp>, _>(column!(occurred_at))
-    .bind::<Array<Text>, _>(column!(actor))
-    .bind::<Array<Text>, _>(column!(roles))
-    .bind::<Array<Nullable<Text>>, _>(column!(client_id))
-    .bind::<Array<Nullable<Text>>, _>(column!(purpose_of_use))
-    .bind::<Array<Text>, _>(column!(action))
-    .bind::<Array<Nullable<Text>>, _>(column!(resource_type))
-    .bind::<Array<Nullable<Text>>, _>(column!(resource_id))
-    .bind::<Array<Text>, _>(column!(patient_ids))
-    .bind::<Array<Text>, _>(column!(fields_disclosed))
-    .bind::<Array<Text>, _>(column!(outcome))
-    .bind::<Array<Integer>, _>(column!(http_status))
-    .bind::<Array<Nullable<Text>>, _>(column!(request_id))
-    .bind::<Array<Nullable<Text>>, _>(column!(source_ip))
-    .bind::<Array<Nullable<Text>>, _>(column!(user_agent))
-    .bind::<Array<Nullable<Binary>>, _>(column!(break_glass_reason_ct))
-    .bind::<Array<Binary>, _>(column!(prev_hash))
-    .bind::<Array<Binary>, _>(column!(hash));
-    match lock {
-        Some(keys) => query.bind::<Array<BigInt>, _>(keys).execute(c)?,
-        None => query.execute(c)?,
-    };
+    diesel::sql_query(PLAIN.as_str())
+        .bind::<Array<Text>, _>(column!(org_id))
+        .bind::<Array<BigInt>, _>(column!(sequence))
+        .bind::<Array<Text>, _>(column!(id))
+        .bind::<Array<Timestamp>, _>(column!(occurred_at))
+        .bind::<Array<Text>, _>(column!(actor))
+        .bind::<Array<Text>, _>(column!(roles))
+        .bind::<Array<Nullable<Text>>, _>(column!(client_id))
+        .bind::<Array<Nullable<Text>>, _>(column!(purpose_of_use))
+        .bind::<Array<Text>, _>(column!(action))
+        .bind::<Array<Nullable<Text>>, _>(column!(resource_type))
+        .bind::<Array<Nullable<Text>>, _>(column!(resource_id))
+        .bind::<Array<Text>, _>(column!(patient_ids))
+        .bind::<Array<Text>, _>(column!(fields_disclosed))
+        .bind::<Array<Text>, _>(column!(outcome))
+        .bind::<Array<Integer>, _>(column!(http_status))
+        .bind::<Array<Nullable<Text>>, _>(column!(request_id))
+        .bind::<Array<Nullable<Text>>, _>(column!(source_ip))
+        .bind::<Array<Nullable<Text>>, _>(column!(user_agent))
+        .bind::<Array<Nullable<Binary>>, _>(column!(break_glass_reason_ct))
+        .bind::<Array<Binary>, _>(column!(prev_hash))
+        .bind::<Array<Binary>, _>(column!(hash))
+        .execute(c)?;
     Ok(())
+}
+
+/// Inserts unchained events into PostgreSQL's intake in one statement (see [`insert_pg`]).
+pub(super) fn insert_intake_pg(
+    c: &mut diesel::PgConnection,
+    events: &[AuditEvent],
+) -> Result<(), diesel::result::Error> {
+    use diesel::sql_types::{Array, Binary, Integer, Nullable, Text, Timestamp};
+    const COLUMNS: &str = "org_id, id, occurred_at, actor, roles, client_id, purpose_of_use, \
+        action, resource_type, resource_id, patient_ids, fields_disclosed, outcome, http_status, \
+        request_id, source_ip, user_agent, break_glass_reason_ct";
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO audit_intake ({COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], \
+             $3::timestamp[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+             $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int4[], \
+             $15::text[], $16::text[], $17::text[], $18::bytea[])"
+        )
+    });
+    let zero = [0u8; 32];
+    let rows: Vec<Row> = events
+        .iter()
+        .map(|e| Row::from_event(e, 0, &zero, &zero))
+        .collect();
+    macro_rules! column {
+        ($f:ident) => {
+            rows.iter().map(|r| &r.$f).collect::<Vec<_>>()
+        };
+    }
+    diesel::sql_query(SQL.as_str())
+        .bind::<Array<Text>, _>(column!(org_id))
+        .bind::<Array<Text>, _>(column!(id))
+        .bind::<Array<Timestamp>, _>(column!(occurred_at))
+        .bind::<Array<Text>, _>(column!(actor))
+        .bind::<Array<Text>, _>(column!(roles))
+        .bind::<Array<Nullable<Text>>, _>(column!(client_id))
+        .bind::<Array<Nullable<Text>>, _>(column!(purpose_of_use))
+        .bind::<Array<Text>, _>(column!(action))
+        .bind::<Array<Nullable<Text>>, _>(column!(resource_type))
+        .bind::<Array<Nullable<Text>>, _>(column!(resource_id))
+        .bind::<Array<Text>, _>(column!(patient_ids))
+        .bind::<Array<Text>, _>(column!(fields_disclosed))
+        .bind::<Array<Text>, _>(column!(outcome))
+        .bind::<Array<Integer>, _>(column!(http_status))
+        .bind::<Array<Nullable<Text>>, _>(column!(request_id))
+        .bind::<Array<Nullable<Text>>, _>(column!(source_ip))
+        .bind::<Array<Nullable<Text>>, _>(column!(user_agent))
+        .bind::<Array<Nullable<Binary>>, _>(column!(break_glass_reason_ct))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Chains `events` (one org's, in order) after the org's locked head and inserts them: the
+/// sequencer's half of [`append`] on PostgreSQL.
+pub(super) fn chain_pg(
+    conn: &mut DbConnection,
+    org: Uuid,
+    events: Vec<AuditEvent>,
+) -> CoreResult<usize> {
+    let head = lock_head_pg(conn, org)?;
+    if head.0 == 0 {
+        register_chain(conn, org)?;
+    }
+    let mut batch = Batch::default();
+    let n = events.len();
+    batch.extend(head, events.into_iter().enumerate().collect());
+    let last = batch.heads().last();
+    if let DbConnection::Postgresql(c) = conn {
+        insert_pg(c, &batch)?;
+    }
+    if let Some((_, head)) = last {
+        set_head_pg(conn, org, head)?;
+    }
+    Ok(n)
 }
 
 /// Inserts a batch on SQLite in one statement: the rows go as one JSON array parameter that

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_intake;
 pub mod billing;
 pub mod claims;
 pub mod cob;
