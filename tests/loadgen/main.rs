@@ -1,15 +1,19 @@
 //! Load generator: measures the API on this machine in one run, side by side.
 //!
-//! `--mode api` (default): starts a release `revcycle serve` on a fresh SQLite database (field
-//! encryption on), then alternates rounds of: patient create, patient read by id, and a fixed
+//! `--mode api` (default): starts a release `revcycle serve` on a fresh database of each
+//! `--engines` (field encryption on), then alternates rounds of: patient create, patient read by id, and a fixed
 //! JSON document of the same size served by the same server with no database and no crypto
 //! (the ceiling). Prints requests/s, p50 and p99 per workload (median over rounds) and each
 //! one's ratio to the ceiling.
 //!
 //! `--mode audit`: what auditing costs. For SQLite and then PostgreSQL, starts two servers of
 //! the same benchmark build (feature `unaudited-benchmark`), one auditing as always and one
-//! with auditing switched off, and alternates rounds of patient reads against each. Prints
-//! audited reads/s as a share of unaudited.
+//! with auditing switched off, and alternates rounds of patient reads and of patient creates
+//! against each, at each `--concurrency` given (`16,64,128` sweeps). Prints audited req/s as
+//! a share of unaudited, p99s, and each server's peak RSS. `--prefill-audit-events N` first
+//! grows the audited server's trail to N events behind its back, so that its connections
+//! (opened while the tables were empty) meet a grown table with the plans and statistics
+//! they had (autovacuum is off on the machines we measure on).
 //!
 //! `--mode import`: a FHIR R4 Bulk NDJSON export of `--records` patients and an HL7 v2 batch of
 //! as many ADT^A28 messages, each imported through its plugin (loaded from its `.so`) into an
@@ -25,9 +29,12 @@ use serde_json::json;
 
 #[derive(Parser)]
 struct Args {
-    /// Concurrent connections.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    /// Concurrent connections; several separated by commas are measured one after another.
+    #[arg(long, value_delimiter = ',', default_values_t = [32])]
+    concurrency: Vec<usize>,
+    /// `--mode audit`: audit events written to the audited server's trail before measuring.
+    #[arg(long, default_value_t = 0)]
+    prefill_audit_events: u64,
     /// Seconds per workload per round.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
@@ -41,7 +48,7 @@ struct Args {
     /// (records/s imported through the FHIR R4 and HL7 v2 plugins).
     #[arg(long, default_value = "api")]
     mode: String,
-    /// Engines compared in `--mode audit`: `sqlite`, `postgres` or `both`.
+    /// Engines measured in `--mode api` and `--mode audit`: `sqlite`, `postgres` or `both`.
     #[arg(long, default_value = "both")]
     engines: String,
     /// Records per feed in `--mode import`.
@@ -59,8 +66,8 @@ enum Workload {
 impl Workload {
     fn name(self) -> &'static str {
         match self {
-            Workload::Create => "patient create (encrypted, SQLite)",
-            Workload::Read => "patient read by id (decrypted, SQLite)",
+            Workload::Create => "patient create (encrypted)",
+            Workload::Read => "patient read by id (decrypted)",
             Workload::Ceiling => "fixed JSON, no database, no crypto",
         }
     }
@@ -84,12 +91,13 @@ async fn round(
     ids: Arc<Vec<String>>,
     body_bytes: usize,
     args: &Args,
+    concurrency: usize,
 ) -> Round {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let counter = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     let started = Instant::now();
-    for _ in 0..args.concurrency {
+    for _ in 0..concurrency {
         let s = s.clone();
         let ids = ids.clone();
         let counter = counter.clone();
@@ -159,10 +167,26 @@ async fn main() {
     if args.mode == "import" {
         return import_rate(&args).await;
     }
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        if args.engines != "both" && args.engines != engine_name(engine) {
+            continue;
+        }
+        api_mode(&args, engine).await;
+    }
+}
+
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    }
+}
+
+async fn api_mode(args: &Args, engine: Engine) {
     let workers = args.workers.to_string();
     let s = Arc::new(
         Server::start_with(
-            Engine::Sqlite,
+            engine,
             &[
                 ("REVCYCLE_BENCH_ROUTES", "1"),
                 ("REVCYCLE_WORKERS", &workers),
@@ -184,15 +208,28 @@ async fn main() {
     let sample = s.get(&format!("/v1/patients/{}", ids[0])).await;
     let body_bytes = sample.text.len();
     let ids = Arc::new(ids);
+    for &concurrency in &args.concurrency {
+        println!("engine {}", engine_name(engine));
+        api_rounds(&s, &ids, body_bytes, args, concurrency).await;
+    }
+}
+
+async fn api_rounds(
+    s: &Arc<Server>,
+    ids: &Arc<Vec<String>>,
+    body_bytes: usize,
+    args: &Args,
+    concurrency: usize,
+) {
     println!(
         "revcycle load generator: {} connections, {} s x {} rounds per workload, server workers {}, body {} bytes",
-        args.concurrency, args.seconds, args.rounds, args.workers, body_bytes
+        concurrency, args.seconds, args.rounds, args.workers, body_bytes
     );
     let workloads = [Workload::Ceiling, Workload::Read, Workload::Create];
     let mut results: Vec<Vec<Round>> = workloads.iter().map(|_| Vec::new()).collect();
     for _ in 0..args.rounds {
         for (i, w) in workloads.iter().enumerate() {
-            results[i].push(round(s.clone(), *w, ids.clone(), body_bytes, &args).await);
+            results[i].push(round(s.clone(), *w, ids.clone(), body_bytes, args, concurrency).await);
         }
     }
     let ceiling = median(results[0].iter().map(|r| r.rps).collect());
@@ -245,31 +282,113 @@ async fn seeded(engine: Engine, args: &Args, audited: bool) -> (Arc<Server>, Arc
     (Arc::new(s), Arc::new(ids))
 }
 
+/// Grows `s`'s audit trail by `n` events of its org, chained and linked to their patients as
+/// the server would have done, through a connection of our own.
+fn prefill_audit(s: &Server, n: u64) {
+    use revcycle_core::audit::AuditEvent;
+    use revcycle_core::store;
+    let org: uuid::Uuid = s
+        .admin(&["org", "list"])
+        .lines()
+        .next()
+        .and_then(|l| l.split('\t').next())
+        .and_then(|id| id.parse().ok())
+        .expect("the server's org");
+    let mut conn = store::connect(&s.db.url).expect("connect");
+    let started = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let k = (n - done).min(5000);
+        let events = (0..k)
+            .map(|_| {
+                let patient = uuid::Uuid::now_v7();
+                let mut e = AuditEvent::now(org, "prefill", "read");
+                e.resource_type = Some("Patient".into());
+                e.resource_id = Some(patient.to_string());
+                e.patient_ids = vec![patient];
+                e.fields_disclosed = vec!["family_name".into(), "birth_date".into()];
+                e.http_status = 200;
+                e
+            })
+            .collect();
+        store::write_transaction(&mut conn, |c| store::audit::append(c, events))
+            .expect("prefill the trail");
+        done += k;
+        if done % 100_000 == 0 || done == n {
+            eprintln!("prefilled {done}/{n} audit events");
+        }
+    }
+    while store::audit::index_patients(&mut conn, org).expect("link the prefill") > 0 {}
+    eprintln!("prefill done in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// Peak resident memory of a process, from /proc (Linux), in MB.
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
 async fn audit_cost(args: &Args) {
     // Safe: set before any thread that reads the environment starts.
     unsafe { std::env::set_var("REVCYCLE_E2E_BIN_FEATURES", "unaudited-benchmark") };
     println!(
-        "audited vs unaudited patient reads: {} connections, {} s x {} rounds each, server workers {}",
-        args.concurrency, args.seconds, args.rounds, args.workers
+        "audited vs unaudited: {} s x {} rounds each, server workers {}, {} audit events prefilled",
+        args.seconds, args.rounds, args.workers, args.prefill_audit_events
     );
     println!(
-        "{:<12} {:>16} {:>18} {:>10} {:>14} {:>16}",
-        "engine", "audited req/s", "unaudited req/s", "ratio", "audited p99", "unaudited p99"
+        "{:<11} {:>5} {:<7} {:>14} {:>16} {:>8} {:>13} {:>15}",
+        "engine",
+        "conns",
+        "work",
+        "audited req/s",
+        "unaudited req/s",
+        "ratio",
+        "audited p99",
+        "unaudited p99"
     );
     for engine in [Engine::Sqlite, Engine::Postgres] {
-        let wanted = match engine {
-            Engine::Sqlite => "sqlite",
-            Engine::Postgres => "postgres",
-        };
+        let wanted = engine_name(engine);
         if args.engines != "both" && args.engines != wanted {
             continue;
         }
         let (audited, a_ids) = seeded(engine, args, true).await;
         let (plain, p_ids) = seeded(engine, args, false).await;
-        let (mut a, mut p) = (Vec::new(), Vec::new());
-        for _ in 0..args.rounds {
-            a.push(round(audited.clone(), Workload::Read, a_ids.clone(), 0, args).await);
-            p.push(round(plain.clone(), Workload::Read, p_ids.clone(), 0, args).await);
+        if args.prefill_audit_events > 0 {
+            prefill_audit(&audited, args.prefill_audit_events);
+        }
+        for &concurrency in &args.concurrency {
+            for w in [Workload::Read, Workload::Create] {
+                let (mut a, mut p) = (Vec::new(), Vec::new());
+                for _ in 0..args.rounds {
+                    a.push(round(audited.clone(), w, a_ids.clone(), 0, args, concurrency).await);
+                    p.push(round(plain.clone(), w, p_ids.clone(), 0, args, concurrency).await);
+                }
+                let a_rps = median(a.iter().map(|r| r.rps).collect());
+                let p_rps = median(p.iter().map(|r| r.rps).collect());
+                let p99 =
+                    |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
+                println!(
+                    "{:<11} {:>5} {:<7} {:>14.0} {:>16.0} {:>7.1}% {:>10.2} ms {:>12.2} ms",
+                    wanted,
+                    concurrency,
+                    match w {
+                        Workload::Read => "read",
+                        _ => "create",
+                    },
+                    a_rps,
+                    p_rps,
+                    100.0 * a_rps / p_rps,
+                    p99(&a),
+                    p99(&p)
+                );
+            }
         }
         let log = audited.log();
         let field = |l: &str, name: &str| -> Option<u64> {
@@ -286,24 +405,9 @@ async fn audit_cost(args: &Args) {
             .collect();
         let batches: Vec<u64> = lines.iter().filter_map(|l| field(l, "events")).collect();
         let micros: Vec<u64> = lines.iter().filter_map(|l| field(l, "micros")).collect();
-        let a_rps = median(a.iter().map(|r| r.rps).collect());
-        let p_rps = median(p.iter().map(|r| r.rps).collect());
-        let p99 = |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
-        println!(
-            "{:<12} {:>16.0} {:>18.0} {:>9.1}% {:>11.2} ms {:>13.2} ms",
-            match engine {
-                Engine::Sqlite => "sqlite",
-                Engine::Postgres => "postgresql",
-            },
-            a_rps,
-            p_rps,
-            100.0 * a_rps / p_rps,
-            p99(&a),
-            p99(&p)
-        );
         if !batches.is_empty() {
             println!(
-                "{:<12} group commits: {} batches, {:.1} events per batch on average, largest {}, {:.2} ms per commit on average",
+                "{:<11} group commits: {} batches, {:.1} events per batch on average, largest {}, {:.2} ms per commit on average",
                 "",
                 batches.len(),
                 batches.iter().sum::<u64>() as f64 / batches.len() as f64,
@@ -311,6 +415,17 @@ async fn audit_cost(args: &Args) {
                 micros.iter().sum::<u64>() as f64 / micros.len().max(1) as f64 / 1000.0
             );
         }
+        let rss = |s: &Server| {
+            peak_rss_mb(s.pid())
+                .map(|m| format!("{m:.0} MB"))
+                .unwrap_or_else(|| "unknown".into())
+        };
+        println!(
+            "{:<11} peak RSS: audited server {}, unaudited server {}",
+            "",
+            rss(&audited),
+            rss(&plain)
+        );
     }
 }
 

@@ -346,6 +346,11 @@ impl Server {
         .expect("sign")
     }
 
+    /// The server process's id (for reading its memory use from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         self.log.lock().expect("log lock").clone()
     }
