@@ -15,6 +15,9 @@
 //! (opened while the tables were empty) meet a grown table with the plans and statistics
 //! they had (autovacuum is off on the machines we measure on).
 //!
+//! `--mode prefill --database-url URL --org ID --prefill-audit-events N`: only grows that
+//! org's trail (used by `tests/bench/wrk.sh`).
+//!
 //! `--mode import`: a FHIR R4 Bulk NDJSON export of `--records` patients and an HL7 v2 batch of
 //! as many ADT^A28 messages, each imported through its plugin (loaded from its `.so`) into an
 //! empty SQLite database, then once more (every record unchanged). Prints records/s.
@@ -35,6 +38,12 @@ struct Args {
     /// `--mode audit`: audit events written to the audited server's trail before measuring.
     #[arg(long, default_value_t = 0)]
     prefill_audit_events: u64,
+    /// `--mode prefill`: the database whose trail to grow (a server may be running on it).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// `--mode prefill`: the org whose trail to grow.
+    #[arg(long)]
+    org: Option<uuid::Uuid>,
     /// Seconds per workload per round.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
@@ -167,6 +176,12 @@ async fn main() {
     if args.mode == "import" {
         return import_rate(&args).await;
     }
+    if args.mode == "prefill" {
+        let (Some(url), Some(org)) = (&args.database_url, args.org) else {
+            panic!("--mode prefill needs --database-url and --org");
+        };
+        return prefill_trail(url, org, args.prefill_audit_events);
+    }
     for engine in [Engine::Sqlite, Engine::Postgres] {
         if args.engines != "both" && args.engines != engine_name(engine) {
             continue;
@@ -285,8 +300,6 @@ async fn seeded(engine: Engine, args: &Args, audited: bool) -> (Arc<Server>, Arc
 /// Grows `s`'s audit trail by `n` events of its org, chained and linked to their patients as
 /// the server would have done, through a connection of our own.
 fn prefill_audit(s: &Server, n: u64) {
-    use revcycle_core::audit::AuditEvent;
-    use revcycle_core::store;
     let org: uuid::Uuid = s
         .admin(&["org", "list"])
         .lines()
@@ -294,7 +307,14 @@ fn prefill_audit(s: &Server, n: u64) {
         .and_then(|l| l.split('\t').next())
         .and_then(|id| id.parse().ok())
         .expect("the server's org");
-    let mut conn = store::connect(&s.db.url).expect("connect");
+    prefill_trail(&s.db.url, org, n);
+}
+
+/// Grows `org`'s trail in the database at `url` by `n` events (see [`prefill_audit`]).
+fn prefill_trail(url: &str, org: uuid::Uuid, n: u64) {
+    use revcycle_core::audit::AuditEvent;
+    use revcycle_core::store;
+    let mut conn = store::connect(url).expect("connect");
     let started = Instant::now();
     let mut done = 0;
     while done < n {
