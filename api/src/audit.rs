@@ -4,14 +4,14 @@
 //!   the change and its event commit together or not at all.
 //! - Everything else (reads, searches, refusals, failures) is recorded by [`middleware`] after
 //!   the handler and before the response is released, through the process's group-commit
-//!   [`AuditWriter`]: one thread takes the events of all concurrent requests, commits them in
-//!   one transaction, then releases every waiting request. If the event cannot be written,
-//!   the response is replaced by 503: no PHI is served unaudited.
+//!   [`AuditWriter`] (the audit store's group-commit writer): one thread takes the events of
+//!   all concurrent requests, commits them in one transaction, then releases every waiting
+//!   request. If the event cannot be written, the response is replaced by 503: no PHI is
+//!   served unaudited.
 //! - On PostgreSQL both commit into the unchained intake, and the sequencer chains them
 //!   afterwards (`revcycle_core::store::audit_intake`); on SQLite they are chained at once.
 
 use std::sync::Arc;
-use std::sync::mpsc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -20,6 +20,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use revcycle_core::access::Principal;
 use revcycle_core::audit::{AuditEvent, Disclosed, Outcome, SYSTEM_ORG};
 use revcycle_core::error::CoreError;
+use revcycle_core::store::audit_writer::GroupCommitWriter;
 use revcycle_core::store::{self, DbConnection, DbPool};
 use uuid::Uuid;
 
@@ -27,12 +28,6 @@ use crate::problem::ApiError;
 use crate::startup::RequestId;
 use crate::state::AppState;
 
-/// Most events one group commit writes.
-const MAX_BATCH: usize = 512;
-/// How often the writer links committed events to their patients, and for how long at most
-/// (it goes on from there next time).
-const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-const INDEX_PASS: std::time::Duration = std::time::Duration::from_millis(100);
 const USER_AGENT_MAX: usize = 256;
 
 /// What the request is about, noted by the authorization extractor or the handler.
@@ -65,11 +60,6 @@ fn audit_unavailable() -> ApiError {
     ApiError::Core(CoreError::Unavailable(
         "the audit trail could not record this request; nothing was disclosed".into(),
     ))
-}
-
-struct Job {
-    events: Vec<AuditEvent>,
-    done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
 /// Most (source, status) pairs counted in one window; past it, further sources are counted
@@ -143,108 +133,11 @@ impl RefusalTally {
         }
         events
     }
-}
 
-/// The action of a system-chain event that counts refused requests: `resource_id` holds how
-/// many came from `source_ip` with `http_status` in one window.
-pub const REFUSALS_ACTION: &str = "requests.refused";
-
-/// The process's single audit writer (group commit).
-pub struct AuditWriter {
-    jobs: Option<mpsc::Sender<Job>>,
-    refusals: Arc<RefusalTally>,
-}
-
-impl AuditWriter {
-    /// Starts the writer on a connection of its own: behind the request pool's queue, every
-    /// waiting read would also wait for a connection for its event. Refusals that name no
-    /// organization are counted per `refusal_window`.
-    pub fn start(
-        database_url: &str,
-        refusal_window: std::time::Duration,
-    ) -> Result<Arc<AuditWriter>, CoreError> {
-        let pool = store::build_pool(database_url, 1)?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        let refusals = Arc::new(RefusalTally {
-            window_secs: refusal_window.as_secs().max(1) as i64,
-            counts: Default::default(),
-        });
-        let tally = refusals.clone();
-        std::thread::Builder::new()
-            .name("audit-writer".into())
-            .spawn(move || group_commit(pool, rx, &tally))
-            .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
-        Ok(Arc::new(AuditWriter {
-            jobs: Some(tx),
-            refusals,
-        }))
-    }
-
-    /// Records nothing: only for measuring what auditing costs, in builds with the
-    /// `unaudited-benchmark` feature.
-    pub fn disabled() -> Arc<AuditWriter> {
-        Arc::new(AuditWriter {
-            jobs: None,
-            refusals: Arc::new(RefusalTally {
-                window_secs: 60,
-                counts: Default::default(),
-            }),
-        })
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.jobs.is_some()
-    }
-
-    /// Records `events` durably; returns once they are committed.
-    pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), ApiError> {
-        let Some(jobs) = &self.jobs else {
-            return Ok(());
-        };
-        let (done, wait) = tokio::sync::oneshot::channel();
-        jobs.send(Job { events, done })
-            .map_err(|_| audit_unavailable())?;
-        match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(why)) => {
-                tracing::error!(error = %why, "audit write failed; request refused");
-                Err(audit_unavailable())
-            }
-            Err(_) => Err(audit_unavailable()),
-        }
-    }
-}
-
-fn group_commit(pool: DbPool, rx: mpsc::Receiver<Job>, refusals: &RefusalTally) {
-    let mut indexed_at = std::time::Instant::now();
-    loop {
-        match rx.recv_timeout(INDEX_EVERY) {
-            Ok(first) => {
-                commit(&pool, &rx, first);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                write_refusals(&pool, refusals, true);
-                return;
-            }
-        }
-        if indexed_at.elapsed() >= INDEX_EVERY {
-            write_refusals(&pool, refusals, false);
-            link_patients(&pool);
-            indexed_at = std::time::Instant::now();
-        }
-    }
-}
-
-/// Writes the counts of ended windows; on failure they are counted again, to be retried.
-fn write_refusals(pool: &DbPool, refusals: &RefusalTally, all: bool) {
-    let events = refusals.take_ended(all);
-    if events.is_empty() {
-        return;
-    }
-    if let Err(e) = write(pool, events.clone()) {
-        tracing::warn!(error = %e, "refused requests could not be recorded; retrying");
-        let mut counts = refusals.counts.lock().unwrap_or_else(|p| p.into_inner());
+    /// Counts again the refusals of `events` that could not be written, to be retried with
+    /// the next window.
+    fn restore(&self, events: Vec<AuditEvent>) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         for e in events {
             let count: u64 = e
                 .resource_id
@@ -267,75 +160,108 @@ fn write_refusals(pool: &DbPool, refusals: &RefusalTally, all: bool) {
     }
 }
 
-/// Commits `first` and the jobs queued behind it as one batch and releases their requests.
-/// True group commit: an idle writer commits at once, and the events that arrive while a
-/// commit is in flight form the next batch (a fixed linger made every read wait for it).
-fn commit(pool: &DbPool, rx: &mpsc::Receiver<Job>, first: Job) {
-    let mut jobs: Vec<Job> = vec![first];
-    let mut count = jobs[0].events.len();
-    while count < MAX_BATCH {
-        let Ok(job) = rx.try_recv() else { break };
-        count += job.events.len();
-        jobs.push(job);
-    }
-    let started = std::time::Instant::now();
-    // Kept per job: if the batch fails, each job is retried alone, so one request's event
-    // that cannot be written fails that request only, never its neighbours in the batch.
-    let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
-    let result = write(pool, events);
-    tracing::debug!(
-        events = count,
-        micros = started.elapsed().as_micros() as u64,
-        ok = result.is_ok(),
-        "audit batch committed"
-    );
-    if result.is_ok() || jobs.len() == 1 {
-        for job in jobs {
-            let _ = job.done.send(result.clone());
-        }
+/// Writes the counts of ended windows (every window, when `all`) through `writer`; on failure
+/// they are counted again, to be retried.
+fn flush_refusals(writer: &GroupCommitWriter, refusals: &Arc<RefusalTally>, all: bool) {
+    let events = refusals.take_ended(all);
+    if events.is_empty() {
         return;
     }
-    // The failed transaction wrote nothing.
-    for job in jobs {
-        let events = job.events;
-        let _ = job.done.send(write(pool, events));
+    let retry = events.clone();
+    if let Err(e) = writer.write_blocking(events, std::time::Duration::from_secs(30)) {
+        tracing::warn!(error = %e, "refused requests could not be recorded; retrying");
+        refusals.restore(retry);
     }
 }
 
-/// Commits `events` in one transaction on the writer's connection.
-fn write(pool: &DbPool, events: Vec<AuditEvent>) -> Result<(), String> {
-    pool.get()
-        .map_err(|e| format!("database pool: {e}"))
-        .and_then(|mut conn| {
-            // SQLite in WAL mode syncs at checkpoints only under NORMAL: the trail syncs
-            // every commit, so an event that released a response survives a power loss.
-            if let DbConnection::Sqlite(c) = &mut *conn {
-                use diesel::connection::SimpleConnection;
-                c.batch_execute("PRAGMA synchronous = FULL")
-                    .map_err(|e| e.to_string())?;
-            }
-            store::audit_intake::record(&mut conn, events).map_err(|e| e.to_string())
-        })
+/// The action of a system-chain event that counts refused requests: `resource_id` holds how
+/// many came from `source_ip` with `http_status` in one window.
+pub const REFUSALS_ACTION: &str = "requests.refused";
+
+/// The process's audit writer: the group-commit writer of the audit store, and the tally of
+/// refusals it writes once a second.
+pub struct AuditWriter {
+    writer: Option<Arc<GroupCommitWriter>>,
+    refusals: Arc<RefusalTally>,
 }
 
-/// Links the events committed since the last pass (by this writer, by writes' own
-/// transactions, by other processes) to their patients, for a bounded time: the requests
-/// queueing events meanwhile wait for it. A failure is logged and retried next pass; until
-/// then the patient filter matches the unlinked events by their own patient lists.
-fn link_patients(pool: &DbPool) {
-    let started = std::time::Instant::now();
-    let result = pool
-        .get()
-        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
-        .and_then(|mut conn| store::audit::index_patients_for(&mut conn, INDEX_PASS));
-    match result {
-        Ok(0) => {}
-        Ok(linked) => tracing::debug!(
-            events = linked,
-            micros = started.elapsed().as_micros() as u64,
-            "audit events linked to their patients"
-        ),
-        Err(e) => tracing::warn!(error = %e, "audit events could not be linked to their patients"),
+impl AuditWriter {
+    /// Starts the group-commit writer on a connection of its own, and the thread that writes
+    /// the counts of refusals naming no organization once each `refusal_window` ends.
+    pub fn start(
+        database_url: &str,
+        refusal_window: std::time::Duration,
+    ) -> Result<Arc<AuditWriter>, CoreError> {
+        let writer = Arc::new(GroupCommitWriter::start(database_url)?);
+        let refusals = Arc::new(RefusalTally {
+            window_secs: refusal_window.as_secs().max(1) as i64,
+            counts: Default::default(),
+        });
+        let (w, tally) = (Arc::downgrade(&writer), refusals.clone());
+        std::thread::Builder::new()
+            .name("audit-refusals".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    // Ends with the server's writer.
+                    let Some(writer) = w.upgrade() else { return };
+                    flush_refusals(&writer, &tally, false);
+                }
+            })
+            .map_err(|e| CoreError::Unavailable(format!("audit refusal thread: {e}")))?;
+        Ok(Arc::new(AuditWriter {
+            writer: Some(writer),
+            refusals,
+        }))
+    }
+
+    /// Records nothing: only for measuring what auditing costs, in builds with the
+    /// `unaudited-benchmark` feature.
+    pub fn disabled() -> Arc<AuditWriter> {
+        Arc::new(AuditWriter {
+            writer: None,
+            refusals: Arc::new(RefusalTally {
+                window_secs: 60,
+                counts: Default::default(),
+            }),
+        })
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Records `events` durably; returns once they are committed.
+    pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), ApiError> {
+        let Some(writer) = &self.writer else {
+            return Ok(());
+        };
+        let (done, wait) = tokio::sync::oneshot::channel();
+        writer
+            .submit(
+                events,
+                Box::new(move |r| {
+                    let _ = done.send(r);
+                }),
+            )
+            .map_err(|_| audit_unavailable())?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => {
+                tracing::error!(error = %why, "audit write failed; request refused");
+                Err(audit_unavailable())
+            }
+            Err(_) => Err(audit_unavailable()),
+        }
+    }
+}
+
+impl Drop for AuditWriter {
+    /// A server stopping writes the counts of the windows still open.
+    fn drop(&mut self) {
+        if let Some(writer) = &self.writer {
+            flush_refusals(writer, &self.refusals, true);
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod audit_intake;
+pub mod audit_writer;
 pub mod billing;
 pub mod claims;
 pub mod cob;

@@ -1,0 +1,155 @@
+//! The process's group-commit audit writer: one thread takes the events of every concurrent
+//! request (reads, searches, refusals: whatever is not recorded in a write's own transaction),
+//! commits them together, then answers each request. True group commit: an idle writer commits
+//! at once, and the events that arrive while a commit is in flight form the next batch.
+//!
+//! It runs on a connection of its own: behind the request pool's queue, every waiting read
+//! would also wait for a connection for its event. Between batches it links committed events
+//! to their patients (see [`super::audit::index_patients`]).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::{DbConnection, DbPool, audit, audit_intake, build_pool};
+use crate::audit::AuditEvent;
+use crate::error::{CoreError, CoreResult};
+
+/// Most events one group commit writes.
+const MAX_BATCH: usize = 512;
+/// How often the writer links committed events to their patients, and for how long at most
+/// (it goes on from there next time).
+const INDEX_EVERY: Duration = Duration::from_secs(1);
+const INDEX_PASS: Duration = Duration::from_millis(100);
+
+/// Called once with the outcome of a submission: `Err` holds why it could not be written.
+pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+struct Job {
+    events: Vec<AuditEvent>,
+    done: Done,
+}
+
+/// A handle on the writer thread; the thread ends when every handle is gone.
+pub struct GroupCommitWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommitWriter {
+    /// Starts the writer thread on a connection of its own to `database_url`.
+    pub fn start(database_url: &str) -> CoreResult<GroupCommitWriter> {
+        let pool = build_pool(database_url, 1)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || run(pool, rx))
+            .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
+        Ok(GroupCommitWriter { jobs: tx })
+    }
+
+    /// Queues `events` for the next group commit; `done` is called once they are committed
+    /// (or could not be). Fails only when the writer thread is gone.
+    pub fn submit(&self, events: Vec<AuditEvent>, done: Done) -> CoreResult<()> {
+        self.jobs
+            .send(Job { events, done })
+            .map_err(|_| CoreError::Unavailable("the audit writer has stopped".into()))
+    }
+
+    /// Submits `events` and waits up to `timeout` for their commit.
+    pub fn write_blocking(&self, events: Vec<AuditEvent>, timeout: Duration) -> Result<(), String> {
+        let (tx, rx) = mpsc::channel();
+        self.submit(
+            events,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+        rx.recv_timeout(timeout)
+            .map_err(|_| "the audit writer did not answer in time".to_string())?
+    }
+}
+
+fn run(pool: DbPool, rx: mpsc::Receiver<Job>) {
+    let mut indexed_at = Instant::now();
+    loop {
+        match rx.recv_timeout(INDEX_EVERY) {
+            Ok(first) => commit(&pool, &rx, first),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        if indexed_at.elapsed() >= INDEX_EVERY {
+            link_patients(&pool);
+            indexed_at = Instant::now();
+        }
+    }
+}
+
+/// Commits `first` and the jobs queued behind it as one batch and answers them.
+fn commit(pool: &DbPool, rx: &mpsc::Receiver<Job>, first: Job) {
+    let mut jobs: Vec<Job> = vec![first];
+    let mut count = jobs[0].events.len();
+    while count < MAX_BATCH {
+        let Ok(job) = rx.try_recv() else { break };
+        count += job.events.len();
+        jobs.push(job);
+    }
+    let started = Instant::now();
+    // Kept per job: if the batch fails, each job is retried alone, so one request's event
+    // that cannot be written fails that request only, never its neighbours in the batch.
+    let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
+    let result = write(pool, events);
+    tracing::debug!(
+        events = count,
+        micros = started.elapsed().as_micros() as u64,
+        ok = result.is_ok(),
+        "audit batch committed"
+    );
+    if result.is_ok() || jobs.len() == 1 {
+        for job in jobs {
+            (job.done)(result.clone());
+        }
+        return;
+    }
+    // The failed transaction wrote nothing.
+    for job in jobs {
+        let r = write(pool, job.events);
+        (job.done)(r);
+    }
+}
+
+/// Commits `events` in one transaction on the writer's connection.
+fn write(pool: &DbPool, events: Vec<AuditEvent>) -> Result<(), String> {
+    pool.get()
+        .map_err(|e| format!("database pool: {e}"))
+        .and_then(|mut conn| {
+            // SQLite in WAL mode syncs at checkpoints only under NORMAL: the trail syncs
+            // every commit, so an event that released a response survives a power loss.
+            if let DbConnection::Sqlite(c) = &mut *conn {
+                use diesel::connection::SimpleConnection;
+                c.batch_execute("PRAGMA synchronous = FULL")
+                    .map_err(|e| e.to_string())?;
+            }
+            audit_intake::record(&mut conn, events).map_err(|e| e.to_string())
+        })
+}
+
+/// Links the events committed since the last pass (by this writer, by writes' own
+/// transactions, by other processes) to their patients, for a bounded time: the requests
+/// queueing events meanwhile wait for it. A failure is logged and retried next pass; until
+/// then the patient filter matches the unlinked events by their own patient lists.
+fn link_patients(pool: &DbPool) {
+    let started = Instant::now();
+    let result = pool
+        .get()
+        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
+        .and_then(|mut conn| audit::index_patients_for(&mut conn, INDEX_PASS));
+    match result {
+        Ok(0) => {}
+        Ok(linked) => tracing::debug!(
+            events = linked,
+            micros = started.elapsed().as_micros() as u64,
+            "audit events linked to their patients"
+        ),
+        Err(e) => tracing::warn!(error = %e, "audit events could not be linked to their patients"),
+    }
+}
