@@ -60,13 +60,15 @@
 
 pub mod ack;
 pub mod map;
+pub mod mapping;
 pub use revcycle_connector_abi::mllp;
 pub mod parse;
 
 use std::fmt;
 
 use revcycle_connector_abi::canonical::v1::{
-    ImportIssue, ImportRecord, ImportResult, SCHEMA_VERSION,
+    ACKNOWLEDGE_OPERATION, AcknowledgeInput, FieldErrorKind, ImportIssue, ImportRecord,
+    ImportResult, OutcomeStatus, RecordOutcome, SCHEMA_VERSION,
 };
 use revcycle_connector_abi::serde_json::Value;
 use revcycle_connector_abi::{
@@ -74,8 +76,9 @@ use revcycle_connector_abi::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::ack::{AckCode, AckError, AckHeader};
-use crate::map::{ErrorCode, Kind, Location, MessageError, Severity};
+pub use crate::ack::AckError;
+use crate::ack::{AckCode, AckHeader};
+use crate::map::{ErrorCode, Kind, Location, MapOptions, MappedRecord, MessageError, Severity};
 use crate::parse::{HeaderError, Message, Separators, parse_segment, split_segments};
 
 /// The input of `import`.
@@ -102,6 +105,62 @@ pub struct MessageAck {
     pub acknowledgment_code: String,
     /// The ACK message, segments separated by CR.
     pub ack: String,
+    /// Every record of the message and what became of it (none for a rejected header).
+    pub records: Vec<RecordAck>,
+}
+
+/// What became of one record of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordAck {
+    /// `patient`, `coverage` or `encounter`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// The segment it starts at (`PID^1`, `IN1^2`, `PV1^1`).
+    pub segment: String,
+    /// Its place in the canonical `records`; absent when this plugin rejected it.
+    pub index: Option<u64>,
+    /// `created`, `updated`, `unchanged` or `rejected`.
+    pub status: OutcomeStatus,
+    /// Why it was withheld without an error of its own.
+    pub reason: Option<String>,
+    /// The ERR segments about it (errors and warnings, its parts included).
+    pub errors: Vec<AckError>,
+}
+
+/// The ACK context of one message (part of `ack_context`, opaque to the host).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageContext {
+    pub position: u64,
+    pub header: AckHeader,
+    pub message_type: Option<String>,
+    /// The header could not be processed (AR).
+    pub rejected: bool,
+    /// Problems of the message as a whole.
+    pub errors: Vec<AckError>,
+    pub records: Vec<RecordContext>,
+}
+
+/// One record in the ACK context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordContext {
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub segment: String,
+    pub index: Option<u64>,
+    pub errors: Vec<AckError>,
+    /// Errors in parts of the record (a charge not billed) that do not withhold it.
+    pub part_errors: Vec<AckError>,
+    pub withheld_reason: Option<String>,
+    /// Canonical pointer prefix to the HL7 location (`FT1^2^11`) its value came from.
+    pub sources: Vec<(String, String)>,
+}
+
+/// `ack_context` of the import output.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckContext {
+    /// MSH-7 of the ACKs.
+    pub timestamp: String,
+    pub messages: Vec<MessageContext>,
 }
 
 /// The output of `import`: the canonical result plus the ACKs.
@@ -121,6 +180,12 @@ impl fmt::Debug for ImportOutput {
     }
 }
 
+/// The output of `acknowledge`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcknowledgeOutput {
+    pub acks: Vec<MessageAck>,
+}
+
 /// Plugin configuration.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -128,6 +193,8 @@ pub struct Config {
     pub source_system: Option<String>,
     pub ack_sending_application: Option<String>,
     pub ack_sending_facility: Option<String>,
+    /// The billing provider of encounters whose message names none (PV1-7 without an NPI).
+    pub default_billing_provider_npi: Option<String>,
 }
 
 /// The connector.
@@ -139,17 +206,24 @@ impl Connector for Hl7v2 {
     const NAME: &'static str = "hl7v2";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const KIND: ConnectorKind = ConnectorKind::Ehr;
-    const OPERATIONS: &'static [&'static str] = &["import"];
+    const OPERATIONS: &'static [&'static str] = &["import", ACKNOWLEDGE_OPERATION];
 
     fn create(config: Value) -> Result<Self, ConnectorError> {
         // serde's message may quote a value: report a fixed text.
         let config: Config =
             revcycle_connector_abi::serde_json::from_value(config).map_err(|_| {
                 ConnectorError::invalid_config(
-                    "config accepts only the string keys source_system, ack_sending_application \
-                 and ack_sending_facility",
+                    "config accepts only the string keys source_system, ack_sending_application, \
+                     ack_sending_facility and default_billing_provider_npi",
                 )
             })?;
+        if let Some(npi) = &config.default_billing_provider_npi
+            && !(npi.len() == 10 && npi.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ConnectorError::invalid_config(
+                "default_billing_provider_npi must be a 10-digit NPI",
+            ));
+        }
         Ok(Hl7v2 { config })
     }
 
@@ -167,6 +241,18 @@ impl Connector for Hl7v2 {
                     }
                 };
                 to_output(&import(&self.config, &input)?)
+            }
+            ACKNOWLEDGE_OPERATION => {
+                let input: AcknowledgeInput = parse_input(input)?;
+                let context: AckContext =
+                    revcycle_connector_abi::serde_json::from_value(input.context).map_err(|_| {
+                        ConnectorError::invalid_input(
+                            "context is not the ack_context of this plugin's import output",
+                        )
+                    })?;
+                to_output(&AcknowledgeOutput {
+                    acks: acknowledge(&context, &input.outcomes),
+                })
             }
             _ => Err(ConnectorError::unknown_operation(op)),
         }
@@ -212,14 +298,160 @@ pub fn import(config: &Config, input: &ImportInput) -> Result<ImportOutput, Conn
             message: format!("{orphans} segment(s) outside any message were ignored"),
         });
     }
+    let mut context = AckContext {
+        timestamp,
+        messages: Vec::new(),
+    };
     for (i, lines) in messages.iter().enumerate() {
         let position = i as u64 + 1;
-        let processed = process_message(config, lines, position, &timestamp);
-        out.result.records.extend(processed.records);
+        let processed = process_message(config, lines, position);
+        let mut message = processed.context;
+        for (record, mapped) in message.records.iter_mut().zip(processed.records) {
+            if let Some(r) = mapped {
+                record.index = Some(out.result.records.len() as u64);
+                out.result.records.push(r);
+            }
+        }
         out.result.issues.extend(processed.issues);
-        out.acks.push(processed.ack);
+        context.messages.push(message);
     }
+    // The ACKs if every record is applied; the host sends the real outcomes to
+    // `acknowledge`.
+    let applied: Vec<RecordOutcome> = (0..out.result.records.len() as u64)
+        .map(|index| RecordOutcome {
+            index,
+            status: OutcomeStatus::Created,
+            ..Default::default()
+        })
+        .collect();
+    out.acks = acknowledge(&context, &applied);
+    out.result.ack_context = Some(
+        revcycle_connector_abi::serde_json::to_value(&context)
+            .map_err(|_| ConnectorError::invalid_input("the ACK context could not be written"))?,
+    );
     Ok(out)
+}
+
+/// The table 0357 code for a host refusal.
+fn host_error_code(kind: FieldErrorKind) -> ErrorCode {
+    match kind {
+        FieldErrorKind::Missing => ErrorCode::RequiredFieldMissing,
+        FieldErrorKind::Invalid => ErrorCode::DataType,
+        FieldErrorKind::UnknownReference => ErrorCode::UnknownKey,
+        FieldErrorKind::Internal => ErrorCode::ApplicationInternal,
+    }
+}
+
+/// The HL7 location a canonical pointer came from: the longest source prefix, else the
+/// record's segment.
+fn locate(record: &RecordContext, pointer: &str) -> String {
+    record
+        .sources
+        .iter()
+        .filter(|(prefix, _)| {
+            pointer == prefix
+                || pointer
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, at)| at.clone())
+        .unwrap_or_else(|| record.segment.clone())
+}
+
+/// Builds each message's ACK from what was applied: `AA` only when every record of the
+/// message was applied with no error; `AE` with an ERR per refused record or value;
+/// `AR` when the header could not be processed.
+pub fn acknowledge(context: &AckContext, outcomes: &[RecordOutcome]) -> Vec<MessageAck> {
+    context
+        .messages
+        .iter()
+        .map(|message| {
+            let mut errors = message.errors.clone();
+            let mut records = Vec::new();
+            for record in &message.records {
+                let mut record_errors = record.errors.clone();
+                record_errors.extend(record.part_errors.iter().cloned());
+                let mut reason = record.withheld_reason.clone();
+                let status = match record.index {
+                    None => OutcomeStatus::Rejected,
+                    Some(index) => match outcomes.iter().find(|o| o.index == index) {
+                        None => {
+                            record_errors.push(AckError::new(
+                                ErrorCode::ApplicationInternal,
+                                Severity::Error,
+                                record.segment.clone(),
+                                "the record was not applied",
+                            ));
+                            OutcomeStatus::Rejected
+                        }
+                        Some(outcome) => {
+                            for e in &outcome.errors {
+                                record_errors.push(AckError::new(
+                                    host_error_code(e.kind),
+                                    Severity::Error,
+                                    locate(record, &e.pointer),
+                                    &e.message,
+                                ));
+                            }
+                            if outcome.status == OutcomeStatus::Rejected && outcome.errors.is_empty()
+                            {
+                                record_errors.push(AckError::new(
+                                    ErrorCode::ApplicationInternal,
+                                    Severity::Error,
+                                    record.segment.clone(),
+                                    "the record was not applied",
+                                ));
+                            }
+                            for w in &outcome.warnings {
+                                record_errors.push(AckError::new(
+                                    ErrorCode::DataType,
+                                    Severity::Warning,
+                                    locate(record, &w.pointer),
+                                    &w.message,
+                                ));
+                            }
+                            outcome.status
+                        }
+                    },
+                };
+                if status != OutcomeStatus::Rejected {
+                    reason = None;
+                } else if reason.is_none() {
+                    reason = record_errors
+                        .iter()
+                        .find(|e| e.is_error())
+                        .map(|e| format!("{}: {}", e.location, e.text));
+                }
+                errors.extend(record_errors.iter().cloned());
+                records.push(RecordAck {
+                    record_type: record.record_type.clone(),
+                    segment: record.segment.clone(),
+                    index: record.index,
+                    status,
+                    reason,
+                    errors: record_errors,
+                });
+            }
+            let code = if message.rejected {
+                AckCode::Reject
+            } else if errors.iter().any(AckError::is_error)
+                || records.iter().any(|r| r.status == OutcomeStatus::Rejected)
+            {
+                AckCode::Error
+            } else {
+                AckCode::Accept
+            };
+            MessageAck {
+                position: message.position,
+                control_id: message.header.control_id.clone(),
+                message_type: message.message_type.clone(),
+                acknowledgment_code: code.as_str().to_owned(),
+                ack: ack::build(&message.header, code, &errors, &context.timestamp),
+                records,
+            }
+        })
+        .collect()
 }
 
 /// Splits input into messages (lists of segment lines), dropping batch header and trailer
@@ -261,9 +493,10 @@ fn segment_id(line: &str) -> &str {
 }
 
 struct Processed {
-    records: Vec<ImportRecord>,
+    /// One per `context.records`: the canonical record, unless withheld.
+    records: Vec<Option<ImportRecord>>,
     issues: Vec<ImportIssue>,
-    ack: MessageAck,
+    context: MessageContext,
 }
 
 /// Keeps a header value only if it is plain (letters, digits, `._-` and spaces): used where
@@ -279,12 +512,12 @@ fn plain(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn process_message(config: &Config, lines: &[&str], position: u64, timestamp: &str) -> Processed {
+fn process_message(config: &Config, lines: &[&str], position: u64) -> Processed {
     let header_line = lines.first().copied().unwrap_or_default();
     let separators = match Separators::from_header(header_line) {
         Ok(seps) => seps,
         Err(HeaderError::BadEncodingCharacters | HeaderError::NotAHeader) => {
-            return reject_unreadable_header(config, header_line, position, timestamp);
+            return reject_unreadable_header(config, header_line, position);
         }
     };
     let msg = Message {
@@ -382,37 +615,34 @@ fn process_message(config: &Config, lines: &[&str], position: u64, timestamp: &s
         }
     };
 
-    let (records, errors, code) = match kind {
+    match kind {
         Some(kind) if reject.is_empty() => {
-            let source_system = config
-                .source_system
-                .clone()
-                .or_else(|| text(4, 1))
-                .or_else(|| text(3, 1))
-                .unwrap_or_else(|| "hl7v2".to_owned());
-            let mapped = map::map_message(&msg, kind, &source_system);
-            let code = if mapped.errors.iter().any(|e| e.severity == Severity::Error) {
-                AckCode::Error
-            } else {
-                AckCode::Accept
+            let options = MapOptions {
+                source_system: config
+                    .source_system
+                    .clone()
+                    .or_else(|| text(4, 1))
+                    .or_else(|| text(3, 1))
+                    .unwrap_or_else(|| "hl7v2".to_owned()),
+                default_billing_provider_npi: config.default_billing_provider_npi.clone(),
             };
-            (mapped.records, mapped.errors, code)
+            let mapped = map::map_message(&msg, kind, &options);
+            finish(
+                header,
+                shown_type,
+                position,
+                false,
+                mapped.records,
+                &mapped.errors,
+            )
         }
-        _ => (Vec::new(), reject, AckCode::Reject),
-    };
-    finish(
-        &header, shown_type, position, code, records, &errors, timestamp,
-    )
+        _ => finish(header, shown_type, position, true, Vec::new(), &reject),
+    }
 }
 
 /// A header whose delimiters cannot be read: AR with 102 at MSH-2. The control id is echoed
 /// when it can be found by the field separator alone and is plain text.
-fn reject_unreadable_header(
-    config: &Config,
-    line: &str,
-    position: u64,
-    timestamp: &str,
-) -> Processed {
+fn reject_unreadable_header(config: &Config, line: &str, position: u64) -> Processed {
     let field_sep = line.get(3..).and_then(|rest| rest.chars().next());
     let fields: Vec<&str> = match field_sep {
         Some(sep) if !sep.is_alphanumeric() => line.split(sep).collect(),
@@ -443,62 +673,71 @@ fn reject_unreadable_header(
         },
         detail: "field separator or encoding characters are invalid",
     };
-    finish(
-        &header,
-        None,
-        position,
-        AckCode::Reject,
-        Vec::new(),
-        &[error],
-        timestamp,
-    )
+    finish(header, None, position, true, Vec::new(), &[error])
 }
 
 fn finish(
-    header: &AckHeader,
+    header: AckHeader,
     message_type: Option<String>,
     position: u64,
-    code: AckCode,
-    records: Vec<ImportRecord>,
+    rejected: bool,
+    mapped: Vec<MappedRecord>,
     errors: &[MessageError],
-    timestamp: &str,
 ) -> Processed {
     let label = message_type.as_deref().unwrap_or("unreadable header");
-    let issues = errors
-        .iter()
-        .map(|e| ImportIssue {
-            position: Some(position),
-            code: e.code.issue_code().to_owned(),
-            message: format!(
-                "message {position} ({label}): {}{}: {}",
-                e.location,
-                match e.severity {
-                    Severity::Error => "",
-                    Severity::Warning => " (warning)",
-                },
-                e.detail
-            ),
-        })
-        .collect();
-    let ack_errors: Vec<AckError> = errors
-        .iter()
-        .map(|e| AckError {
-            code: e.code,
-            severity: e.severity,
-            location: e.location.clone(),
-        })
-        .collect();
-    let ack = MessageAck {
-        position,
-        control_id: header.control_id.clone(),
-        message_type,
-        acknowledgment_code: code.as_str().to_owned(),
-        ack: ack::build(header, code, &ack_errors, timestamp),
+    let issue = |e: &MessageError| ImportIssue {
+        position: Some(position),
+        code: e.code.issue_code().to_owned(),
+        message: format!(
+            "message {position} ({label}): {}{}: {}",
+            e.location,
+            match e.severity {
+                Severity::Error => "",
+                Severity::Warning => " (warning)",
+            },
+            e.detail
+        ),
     };
+    let mut issues: Vec<ImportIssue> = errors.iter().map(issue).collect();
+    let mut records = Vec::new();
+    let mut contexts = Vec::new();
+    for r in mapped {
+        issues.extend(r.errors.iter().chain(&r.part_errors).map(issue));
+        if r.record.is_none()
+            && let Some(reason) = r.withheld_reason
+        {
+            issues.push(ImportIssue {
+                position: Some(position),
+                code: "dependent_record_rejected".to_owned(),
+                message: format!("message {position} ({label}): {}: {reason}", r.segment),
+            });
+        }
+        contexts.push(RecordContext {
+            record_type: r.record_type.to_owned(),
+            segment: r.segment.to_string(),
+            index: None,
+            errors: r.errors.iter().map(AckError::from).collect(),
+            part_errors: r.part_errors.iter().map(AckError::from).collect(),
+            withheld_reason: r.withheld_reason.map(str::to_owned),
+            sources: r
+                .sources
+                .iter()
+                .map(|(p, at): &(String, Location)| (p.clone(), at.to_string()))
+                .collect(),
+        });
+        records.push(r.record);
+    }
     Processed {
         records,
         issues,
-        ack,
+        context: MessageContext {
+            position,
+            header,
+            message_type,
+            rejected,
+            errors: errors.iter().map(AckError::from).collect(),
+            records: contexts,
+        },
     }
 }
 
