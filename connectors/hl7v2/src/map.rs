@@ -675,10 +675,7 @@ impl Mapper<'_> {
                 .or_else(|| {
                     lines.iter().position(|(s, _)| {
                         filler_order.is_some()
-                            && ft1s
-                                .get(s - 1)
-                                .and_then(|ft1| self.text(ft1, 23, 1))
-                                == filler_order
+                            && ft1s.get(s - 1).and_then(|ft1| self.text(ft1, 23, 1)) == filler_order
                     })
                 });
             match found {
@@ -780,12 +777,14 @@ impl Mapper<'_> {
             .map(|d| (*d).clone());
         r.sources = sources;
         if out_lines.is_empty() {
-            if !ft1s.is_empty() && !has_error(&self.errors) {
-                // Every charge was rejected, credited, or was no charge at all.
+            if has_error(&r.part_errors) {
+                r.withheld_reason = Some("none of its charges (FT1) can be billed");
+            } else if !ft1s.is_empty() && !has_error(&self.errors) {
+                // Every charge was credited.
                 self.error(
                     ErrorCode::SegmentSequence,
                     loc("FT1", 1, 0),
-                    "no charge (FT1 of type CG) of this message can be billed",
+                    "no charge (FT1 of type CG) of this message is left to bill",
                 );
             }
             return None;
@@ -1129,10 +1128,18 @@ fn patient_sources() -> Vec<(String, Location)> {
 
 /// Where coverage `seq`'s values come from: its IN1, or GT1 for a subscriber taken from
 /// the guarantor.
-fn coverage_sources(seq: usize, in1: &Segment, guarantor: Option<&Segment>) -> Vec<(String, Location)> {
-    let from_guarantor = in1.repetitions(16).first().is_none_or(|r| r.is_empty()) && guarantor.is_some();
+fn coverage_sources(
+    seq: usize,
+    in1: &Segment,
+    guarantor: Option<&Segment>,
+) -> Vec<(String, Location)> {
+    let from_guarantor =
+        in1.repetitions(16).first().is_none_or(|r| r.is_empty()) && guarantor.is_some();
     let mut out = vec![("/patient_external_id".to_owned(), loc("PID", 1, 3))];
-    for m in crate::mapping::MAPPING.iter().filter(|m| m.record == "coverage") {
+    for m in crate::mapping::MAPPING
+        .iter()
+        .filter(|m| m.record == "coverage")
+    {
         for p in m.pointers {
             let at = match (from_guarantor, m.field) {
                 (true, 16) => loc("GT1", 1, 3),
