@@ -63,7 +63,8 @@ pub fn canonical_pointer(record_type: &str, pointer: &str) -> String {
 
 /// What kind of refusal a host message is.
 fn kind_of(message: &str) -> FieldErrorKind {
-    if message.contains("not set up")
+    if message.contains("is set up")
+        || message.contains("not set up")
         || message.contains("has not been imported")
         || message.contains("not found")
     {

@@ -27,36 +27,47 @@
 //! UTC time when absent.
 //!
 //! Output (JSON): the canonical `ImportResult` (`schema_version`, `records`, `issues`,
-//! `next_cursor`) with one more field, `acks`: one entry per message, in input order:
-//! `{"position": 1, "control_id": "MSG0001", "message_type": "ADT^A04",
-//! "acknowledgment_code": "AA", "ack": "MSH|^~\\&|...\rMSA|AA|MSG0001"}`. A host that reads the
-//! output as a plain `ImportResult` ignores `acks` (unknown fields are ignored); an MLLP listener
-//! frames each `ack` with [`mllp::frame`] and sends it back. Positions count messages from 1.
+//! `next_cursor`, `ack_context`) with one more field, `acks`: one [`MessageAck`] per message,
+//! in input order, as they would be if the host applied every record. A host that applies
+//! the records sends `ack_context` back to `acknowledge` with its per-record outcomes and
+//! gets the real ACKs; an MLLP listener frames each `ack` with [`mllp::frame`].
 //!
-//! Per message:
-//! - `AA`: mapped. Records: the patient (PID), a coverage per IN1 (with its IN2s, GT1 as the
-//!   insured when IN1-16 is empty), and for DFT^P03 an encounter (PV1, FT1 charges, DG1, PR1).
-//!   Values that were dropped (e.g. a malformed SSN) give ERR segments with severity `W` and an
-//!   issue each.
-//! - `AE` (ERR code 101 required field missing, 102 data type error, 100 required segment
-//!   missing): the message's records are all withheld; an issue per error.
-//! - `AR`: the header cannot be processed: bad MSH-2 (102), MSH-9/10/12 missing (101),
+//! # Operation `acknowledge`
+//!
+//! Input: the ABI's `AcknowledgeInput` (`context` = the import's `ack_context`, `outcomes` =
+//! one `RecordOutcome` per record: created / updated / unchanged / rejected, with JSON
+//! pointers into the canonical record for what was refused). Output: `{"acks": [MessageAck]}`.
+//! The ACK of a message is:
+//! - `AA` when every record of the message was applied and nothing was refused;
+//! - `AE` otherwise, with one ERR per refused record or value: ERR-2 the HL7 location the
+//!   value came from (`FT1^2^11`; each canonical pointer is traced back to its field, see
+//!   [`mapping`]), ERR-3 the table 0357 code (101 missing, 102 data type, 103 table value,
+//!   204 unknown key such as a payer or NPI not set up, 207 not applied), ERR-4 `E` (`W` for
+//!   a value dropped with a warning), ERR-8 the rule text (never a value);
+//! - `AR` when the header cannot be processed: bad MSH-2 (102), MSH-9/10/12 missing (101),
 //!   unsupported message type (200) or event (201), version other than 2.x (203).
 //!
-//! ERR-2 is `SEG^occurrence^field`, ERR-3 `code^text^HL70357`, ERR-4 `E` or `W`. Errors, issues
-//! and ACKs name fields, never values. Segments before the first MSH (other than batch headers)
-//! cannot be acknowledged; they give one issue without a position.
+//! Each [`MessageAck`] also lists every record of its message ([`RecordAck`]): type, first
+//! segment, index into `records` (none when this plugin refused it), status and reason.
 //!
-//! Mapping details: PID-3 with type MR is the patient's external id and MRN (required); PID-19,
-//! else PID-3 type SS, the SSN (`123-45-6789`); phones are digits only (`5551234567`).
-//! `source_system` is the configured one, else MSH-4, else MSH-3. Encounter: PV1-19 is the
-//! external id (required), PV1-7/PV1-8 give rendering/referring NPIs (XCN whose assigning
-//! authority or identifier type is `NPI`), the service dates come from FT1-4 (PV1-44 when no
-//! charge has one). Only FT1 with type `CG` become service lines; diagnoses are DG1 by DG1-15
-//! priority, then FT1-19 codes not in DG1, in dotted ICD-10-CM form; FT1-19 become pointers.
+//! Per message, records stand alone: the patient (PID), a coverage per IN1 (with its IN2s,
+//! GT1 as the insured when IN1-16 is empty), and for DFT^P03 an encounter (PV1, FT1, DG1,
+//! PR1). A record with an error is withheld (a patient's coverages and encounter with it); a
+//! charge (FT1) with an error is not billed while the other charges are (the ACK is AE).
+//! FT1-6 (table 0017): `CG` charge; `CD` credit reversing the charge of the same message
+//! with the same FT1-2 (else FT1-23); `PY` and `AJ` are refused (207: not posted from HL7).
+//! Segments before the first MSH (other than batch headers) cannot be acknowledged; they give
+//! one issue without a position.
+//!
+//! Mapping: [`mapping::MAPPING`] (also the README's table). Providers: the attending (PV1-7)
+//! is the billing provider, else `default_billing_provider_npi`; the performer (FT1-20) when
+//! all charges name the same one, else the attending, renders; the referring doctor (PV1-8),
+//! else the orderer (FT1-21), refers. `source_system` is the configured one, else MSH-4, else
+//! MSH-3.
 //!
 //! Config (all optional): `{"source_system": "...", "ack_sending_application": "...",
-//! "ack_sending_facility": "..."}` (the ACK's MSH-3/MSH-4; by default the original MSH-5/MSH-6).
+//! "ack_sending_facility": "...", "default_billing_provider_npi": "1234567893"}` (the ACK's
+//! MSH-3/MSH-4 are by default the original MSH-5/MSH-6).
 
 pub mod ack;
 pub mod map;

@@ -658,7 +658,7 @@ impl Mapper<'_> {
                             line.diagnosis_pointers.push(pointer);
                         }
                     }
-                    lines.push((seq, line));
+                    lines.push((seq, *line));
                 }
                 Some(Transaction::Credit(keys)) => credits.push((seq, keys)),
                 None => {}
@@ -1043,7 +1043,7 @@ impl Mapper<'_> {
         let rendering_provider_npi = self.npi(ft1, 20, at(20));
         self.npi(ft1, 21, at(21));
         Some(Transaction::Charge(
-            ServiceLine {
+            Box::new(ServiceLine {
                 line_number: None,
                 procedure_code,
                 modifiers,
@@ -1055,7 +1055,7 @@ impl Mapper<'_> {
                 rendering_provider_npi,
                 ndc: None,
                 line_control_number: self.text(ft1, 2, 1),
-            },
+            }),
             codes,
         ))
     }
@@ -1157,7 +1157,7 @@ fn coverage_sources(
 /// What one FT1 is.
 enum Transaction {
     /// A charge (CG) and its FT1-19 diagnosis codes.
-    Charge(ServiceLine, Vec<String>),
+    Charge(Box<ServiceLine>, Vec<String>),
     /// A credit (CD): its transaction id (FT1-2) and filler order number (FT1-23).
     Credit((Option<String>, Option<String>)),
 }
