@@ -18,17 +18,20 @@ const RENDERING_NPI: &str = "1234567893";
 /// A valid NPI no provider is set up with.
 const UNKNOWN_NPI: &str = "1987654328";
 
-/// Two HL7 connectors: `hl7v2` (MLLP goes through it) with a default billing provider, and
-/// `hl7v2-bare` without one.
-async fn start(engine: Engine, dir: &std::path::Path) -> Server {
+/// A server with the HL7 connector (MLLP goes through it), with or without a default billing
+/// provider.
+async fn start(engine: Engine, dir: &std::path::Path, default_billing: bool) -> Server {
     let path = plugin_library("revcycle-connector-hl7v2");
     let sha = sha256_hex(&std::fs::read(&path).unwrap());
+    let default = if default_billing {
+        format!(", default_billing_provider_npi = \"{BILLING_NPI}\"")
+    } else {
+        String::new()
+    };
     let toml = format!(
-        "[[connector]]\nname = \"hl7v2\"\npath = \"{p}\"\nsha256 = \"{sha}\"\n\
-         config = {{ source_system = \"urn:test:pb\", default_billing_provider_npi = \"{BILLING_NPI}\" }}\n\n\
-         [[connector]]\nname = \"hl7v2-bare\"\npath = \"{p}\"\nsha256 = \"{sha}\"\n\
-         config = {{ source_system = \"urn:test:pb2\" }}\n",
-        p = path.display()
+        "[[connector]]\nname = \"hl7v2\"\npath = \"{}\"\nsha256 = \"{sha}\"\n\
+         config = {{ source_system = \"urn:test:pb\"{default} }}\n",
+        path.display()
     );
     let file = dir.join("connectors.toml");
     std::fs::write(&file, toml).unwrap();
@@ -43,6 +46,26 @@ async fn start(engine: Engine, dir: &std::path::Path) -> Server {
     .await
 }
 
+async fn providers(s: &Server) -> (Value, Value) {
+    let billing = s
+        .create(
+            "/v1/providers",
+            &json!({"role": "billing", "npi": BILLING_NPI, "tin": "12-3456789",
+                "organization_name": "Fixture Clinic", "taxonomy": "207Q00000X",
+                "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
+        )
+        .await;
+    let rendering = s
+        .create(
+            "/v1/providers",
+            &json!({"role": "rendering", "npi": RENDERING_NPI, "last_name": "Fixture",
+                "first_name": "Doc", "taxonomy": "207R00000X",
+                "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
+        )
+        .await;
+    (billing, rendering)
+}
+
 async fn import(s: &Server, connector: &str, body: &str) -> Value {
     let r = s
         .client
@@ -53,8 +76,12 @@ async fn import(s: &Server, connector: &str, body: &str) -> Value {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    r.json().await.unwrap()
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    if status != 200 {
+        panic!("{connector}: {text} {}", s.get("/v1/connectors").await.body);
+    }
+    serde_json::from_str(&text).unwrap()
 }
 
 async fn mllp_port(s: &Server) -> String {
@@ -147,23 +174,8 @@ fn dft(control_id: &str, visit: &str, attending: &str, charges: &[String]) -> St
 
 async fn acknowledgments_say_what_was_applied(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let s = start(engine, dir.path()).await;
-    let billing = s
-        .create(
-            "/v1/providers",
-            &json!({"role": "billing", "npi": BILLING_NPI, "tin": "12-3456789",
-                "organization_name": "Fixture Clinic", "taxonomy": "207Q00000X",
-                "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
-        )
-        .await;
-    let rendering = s
-        .create(
-            "/v1/providers",
-            &json!({"role": "rendering", "npi": RENDERING_NPI, "last_name": "Fixture",
-                "first_name": "Doc", "taxonomy": "207R00000X",
-                "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
-        )
-        .await;
+    let s = start(engine, dir.path(), true).await;
+    let (billing, rendering) = providers(&s).await;
 
     // One good charge and one whose transaction type is not in table 0017.
     let message = dft(
@@ -254,45 +266,6 @@ async fn acknowledgments_say_what_was_applied(engine: Engine) {
     );
     assert_eq!(body(&over_mllp(&port, &unknown).await), expected);
 
-    // No attending and no default billing provider: refused, naming PV1-7.
-    let report = import(
-        &s,
-        "hl7v2-bare",
-        &dft(
-            "DFT0003",
-            "V7003",
-            "",
-            &[charge("1", "CG", "99213", "80.00", RENDERING_NPI)],
-        ),
-    )
-    .await;
-    assert_eq!(
-        body(report["acks"][0]["ack"].as_str().unwrap()),
-        [
-            "MSA|AE|DFT0003",
-            "ERR||PV1^1^7|101^Required field missing^HL70357|E||||the encounter names no billing provider",
-        ],
-        "{report}"
-    );
-    // The attending's NPI bills when the message names one.
-    let attending = format!("{BILLING_NPI}^Clinic^Fixture^^^^^^NPI");
-    let report = import(
-        &s,
-        "hl7v2-bare",
-        &dft(
-            "DFT0004",
-            "V7004",
-            &attending,
-            &[charge("1", "CG", "99213", "80.00", RENDERING_NPI)],
-        ),
-    )
-    .await;
-    assert_eq!(
-        body(report["acks"][0]["ack"].as_str().unwrap()),
-        ["MSA|AA|DFT0004"],
-        "{report}"
-    );
-
     // A credit reverses the charge it names: sent with the visit's charges, that line is no
     // longer billed.
     let credited = dft(
@@ -348,5 +321,50 @@ async fn acknowledgments_say_what_was_applied(engine: Engine) {
     let patients = s.get("/v1/patients").await.body;
     assert_eq!(patients["items"].as_array().unwrap().len(), 1);
     assert_eq!(patients["items"][0]["sex"], "F");
+
+    // Without a default billing provider (a second server), a message naming no attending
+    // has no billing provider: refused, naming PV1-7 (this used to be acknowledged AA).
+    drop(s);
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(engine, dir.path(), false).await;
+    providers(&s).await;
+    // No attending and no default billing provider: refused, naming PV1-7.
+    let report = import(
+        &s,
+        "hl7v2",
+        &dft(
+            "DFT0003",
+            "V7003",
+            "",
+            &[charge("1", "CG", "99213", "80.00", RENDERING_NPI)],
+        ),
+    )
+    .await;
+    assert_eq!(
+        body(report["acks"][0]["ack"].as_str().unwrap()),
+        [
+            "MSA|AE|DFT0003",
+            "ERR||PV1^1^7|101^Required field missing^HL70357|E||||the encounter names no billing provider",
+        ],
+        "{report}"
+    );
+    // The attending's NPI bills when the message names one.
+    let attending = format!("{BILLING_NPI}^Clinic^Fixture^^^^^^NPI");
+    let report = import(
+        &s,
+        "hl7v2",
+        &dft(
+            "DFT0004",
+            "V7004",
+            &attending,
+            &[charge("1", "CG", "99213", "80.00", RENDERING_NPI)],
+        ),
+    )
+    .await;
+    assert_eq!(
+        body(report["acks"][0]["ack"].as_str().unwrap()),
+        ["MSA|AA|DFT0004"],
+        "{report}"
+    );
 }
 on_both_engines!(acknowledgments_say_what_was_applied);
