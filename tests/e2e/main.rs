@@ -8,6 +8,7 @@ mod codes;
 mod connectors;
 mod errors;
 mod fixtures;
+mod hl7_acks;
 mod hostile;
 mod jwks;
 mod master_key;

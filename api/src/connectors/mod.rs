@@ -4,8 +4,10 @@
 //! be loaded is refused with its reason and the server serves without it.
 //!
 //! - `import`: applying an EHR feed's canonical records through `core`.
+//! - `acknowledge`: handing the per-record outcomes back to the plugin for its ACKs.
 //! - `mllp`: the HL7 v2 MLLP listener.
 
+pub mod acknowledge;
 pub mod import;
 pub mod mllp;
 pub mod payer;

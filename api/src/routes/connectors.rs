@@ -1,7 +1,9 @@
 //! Connector plugins over HTTP: what is loaded, and importing an EHR feed through one.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use revcycle_connector_abi::canonical::{ImportIssue, ImportResult};
+use revcycle_connector_abi::canonical::{
+    ACKNOWLEDGE_OPERATION, AcknowledgeOutput, ImportIssue, ImportResult,
+};
 use revcycle_connector_abi::ffi::ConnectorKind;
 use revcycle_core::access::{Action, Resource};
 use revcycle_core::audit::Disclosed;
@@ -12,7 +14,7 @@ use utoipa::ToSchema;
 use crate::audit::{AuditCtx, note};
 use crate::auth::{Auth, require};
 use crate::connectors::import::{ImportCounts, Importer, RecordResult, counts};
-use crate::connectors::{ConnectorInfo, State, invoke};
+use crate::connectors::{ConnectorInfo, State, acknowledge, invoke};
 use crate::extract::FeedBody;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -77,7 +79,11 @@ pub struct ImportReport {
     pub records: Vec<RecordResult>,
     /// What the plugin could not translate.
     pub issues: Vec<FeedIssue>,
-    /// HL7 v2: the acknowledgment of each message (AA/AE/AR), as the plugin built them.
+    /// HL7 v2: the acknowledgment of each message (AA/AE/AR) built by the plugin from what
+    /// was applied (the same ACKs MLLP sends): `position`, `control_id`, `message_type`,
+    /// `acknowledgment_code`, `ack` (the ACK message) and `records` (each record of the
+    /// message: `type`, `segment`, `index` into `records` or null when the plugin refused it,
+    /// `status`, `reason`, `errors` as ERR segments).
     #[schema(value_type = Option<Object>)]
     pub acks: Option<serde_json::Value>,
 }
@@ -96,13 +102,16 @@ pub async fn run_import(
         .ok_or(ApiError::Core(CoreError::NotFound {
             resource: "connector",
         }))?;
-    let instance = match &connector.state {
+    let (instance, acknowledges) = match &connector.state {
         State::Loaded {
             kind: ConnectorKind::Ehr,
             operations,
             instance,
             ..
-        } if operations.iter().any(|o| o == "import") => instance.clone(),
+        } if operations.iter().any(|o| o == "import") => (
+            instance.clone(),
+            operations.iter().any(|o| o == ACKNOWLEDGE_OPERATION),
+        ),
         State::Loaded { .. } => {
             return Err(ApiError::Core(CoreError::Conflict(
                 "this connector does not import EHR feeds".into(),
@@ -114,10 +123,10 @@ pub async fn run_import(
             )));
         }
     };
-    let out = invoke(instance, "import", body, state.connectors.timeout).await?;
+    let out = invoke(instance.clone(), "import", body, state.connectors.timeout).await?;
     let raw: serde_json::Value = serde_json::from_slice(&out)
         .map_err(|_| ApiError::BadGateway("the connector's output is not JSON".into()))?;
-    let acks = raw.get("acks").cloned();
+    let mut acks = raw.get("acks").cloned();
     let result: ImportResult = serde_json::from_value(raw).map_err(|_| {
         ApiError::BadGateway("the connector's output is not a canonical import result".into())
     })?;
@@ -142,6 +151,31 @@ pub async fn run_import(
     })
     .await
     .map_err(|_| ApiError::Internal)??;
+    // The plugin's acknowledgments say what was applied, not what was translated. Should the
+    // plugin fail here, no acknowledgment is given (the records are applied; a sender that
+    // resends changes nothing) rather than one that could be wrong.
+    if let Some(context) = result.ack_context.filter(|_| acknowledges) {
+        let input = serde_json::to_vec(&acknowledge::input(context, &results))
+            .map_err(|_| ApiError::Internal)?;
+        acks = match invoke(
+            instance,
+            ACKNOWLEDGE_OPERATION,
+            input,
+            state.connectors.timeout,
+        )
+        .await
+        .and_then(|out| {
+            serde_json::from_slice::<AcknowledgeOutput>(&out).map_err(|_| {
+                ApiError::BadGateway("the connector's acknowledgments are not JSON".into())
+            })
+        }) {
+            Ok(out) => Some(serde_json::Value::Array(out.acks)),
+            Err(e) => {
+                tracing::error!(connector = name, error = %e, "connector could not acknowledge the feed");
+                None
+            }
+        };
+    }
     Ok((
         ImportReport {
             connector: name.to_string(),

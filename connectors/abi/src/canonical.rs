@@ -299,6 +299,86 @@ pub mod v1 {
         pub issues: Vec<ImportIssue>,
         /// Opaque cursor to resume a paged feed; absent when done.
         pub next_cursor: Option<String>,
+        /// Opaque to the host. When present and the plugin offers the
+        /// [`ACKNOWLEDGE_OPERATION`], the host applies `records`, then calls that operation
+        /// with this value and one [`RecordOutcome`] per record ([`AcknowledgeInput`]), so the
+        /// plugin can answer the sender (e.g. HL7 ACKs) with what was really applied.
+        pub ack_context: Option<serde_json::Value>,
+    }
+
+    /// The operation that turns the host's per-record outcomes into the feed's own
+    /// acknowledgments. Input [`AcknowledgeInput`]; output [`AcknowledgeOutput`].
+    pub const ACKNOWLEDGE_OPERATION: &str = "acknowledge";
+
+    /// What the host did with one record of an import.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum OutcomeStatus {
+        Created,
+        Updated,
+        Unchanged,
+        #[default]
+        Rejected,
+    }
+
+    /// Why a record (or one of its values) was refused.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum FieldErrorKind {
+        /// A required value is missing.
+        Missing,
+        /// A value names something the host does not know (a payer, provider, patient).
+        UnknownReference,
+        /// The host could not store the record (not the sender's fault).
+        Internal,
+        /// A value breaks a rule (format, code set, range); also any kind this side does
+        /// not know.
+        #[default]
+        #[serde(other)]
+        Invalid,
+    }
+
+    /// One refused value: a JSON pointer into the canonical record as the plugin emitted it
+    /// (`/service_lines/1/charge`; empty for the whole record) and the rule, never the value.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct FieldError {
+        pub pointer: String,
+        pub kind: FieldErrorKind,
+        pub message: String,
+    }
+
+    /// The outcome of the record at `index` in [`ImportResult::records`].
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct RecordOutcome {
+        pub index: u64,
+        pub status: OutcomeStatus,
+        /// Why it was rejected (empty unless `rejected`).
+        pub errors: Vec<FieldError>,
+        /// Optional values the host dropped from an applied record.
+        pub warnings: Vec<FieldError>,
+    }
+
+    /// The input of the acknowledge operation.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct AcknowledgeInput {
+        #[serde(default = "schema_version")]
+        pub schema_version: u32,
+        /// [`ImportResult::ack_context`], as the plugin returned it.
+        pub context: serde_json::Value,
+        /// One per record the host was given, in any order.
+        pub outcomes: Vec<RecordOutcome>,
+    }
+
+    /// The output of the acknowledge operation: one acknowledgment per message of the feed,
+    /// in the feed's order. Each is an object with at least `ack`, the text to send back to
+    /// the sender as is (e.g. over MLLP); the rest is the plugin's to describe.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct AcknowledgeOutput {
+        pub acks: Vec<serde_json::Value>,
     }
 
     // ----- claims (837P) -------------------------------------------------------------------

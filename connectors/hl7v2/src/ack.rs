@@ -10,7 +10,9 @@
 //! decoded and re-escaped. Segments end with CR. ERR segments carry only locations and table 0357
 //! codes and texts, never values from the message.
 
-use crate::map::{ErrorCode, Location, Severity};
+use serde::{Deserialize, Serialize};
+
+use crate::map::{ErrorCode, MessageError, Severity};
 use crate::parse::{Field, Separators};
 
 /// MSA-1.
@@ -34,17 +36,48 @@ impl AckCode {
     }
 }
 
-/// One ERR segment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One ERR segment: ERR-2 location, ERR-3 table 0357 code and its text, ERR-4 severity
+/// (`E` or `W`), ERR-8 our rule text (never a value).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AckError {
-    pub code: ErrorCode,
-    pub severity: Severity,
-    pub location: Location,
+    /// `SEG^occurrence^field` (or `SEG^occurrence`).
+    pub location: String,
+    pub code: u16,
+    pub code_text: String,
+    /// `E` or `W`.
+    pub severity: String,
+    pub text: String,
+}
+
+impl AckError {
+    pub fn new(code: ErrorCode, severity: Severity, location: String, text: &str) -> Self {
+        AckError {
+            location,
+            code: code.number(),
+            code_text: code.text().to_owned(),
+            severity: match severity {
+                Severity::Error => "E",
+                Severity::Warning => "W",
+            }
+            .to_owned(),
+            text: text.to_owned(),
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == "E"
+    }
+}
+
+impl From<&MessageError> for AckError {
+    fn from(e: &MessageError) -> Self {
+        AckError::new(e.code, e.severity, e.location.to_string(), e.detail)
+    }
 }
 
 /// What the ACK echoes from the original header, already decoded (or re-encoded) for the
 /// standard delimiters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AckHeader {
     /// MSH-3 and MSH-4 of the ACK (normally MSH-5/MSH-6 of the original), encoded.
     pub sending_application: String,
@@ -114,16 +147,18 @@ pub fn build(header: &AckHeader, code: AckCode, errors: &[AckError], timestamp: 
         format!("MSA|{}|{}", code.as_str(), control.unwrap_or_default()),
     ];
     for err in errors {
-        segments.push(format!(
+        let mut segment = format!(
             "ERR||{}|{}^{}^HL70357|{}",
             err.location,
-            err.code.number(),
-            err.code.text(),
-            match err.severity {
-                Severity::Error => "E",
-                Severity::Warning => "W",
-            }
-        ));
+            err.code,
+            to.encode(&err.code_text),
+            err.severity,
+        );
+        if !err.text.is_empty() {
+            segment.push_str("||||");
+            segment.push_str(&to.encode(&err.text));
+        }
+        segments.push(segment);
     }
     segments.join("\r")
 }
@@ -197,22 +232,19 @@ mod tests {
         let ack = build(
             &header,
             AckCode::Error,
-            &[AckError {
-                code: ErrorCode::RequiredFieldMissing,
-                severity: Severity::Error,
-                location: Location {
-                    segment: "PID".into(),
-                    sequence: 1,
-                    field: 3,
-                },
-            }],
+            &[AckError::new(
+                ErrorCode::RequiredFieldMissing,
+                Severity::Error,
+                "PID^1^3".into(),
+                "patient identifier | list is missing",
+            )],
             "20240301120000+0000",
         );
         assert_eq!(
             ack,
             "MSH|^~\\&|REVCYCLE|BILLING|EPIC|MAIN^1.2.3^ISO|20240301120000+0000||ACK^A04^ACK|ACKMSG\\F\\1|T|2.5.1\r\
              MSA|AE|MSG\\F\\1\r\
-             ERR||PID^1^3|101^Required field missing^HL70357|E"
+             ERR||PID^1^3|101^Required field missing^HL70357|E||||patient identifier \\F\\ list is missing"
         );
         let bare = build(
             &AckHeader::default(),

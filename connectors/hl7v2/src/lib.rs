@@ -27,46 +27,59 @@
 //! UTC time when absent.
 //!
 //! Output (JSON): the canonical `ImportResult` (`schema_version`, `records`, `issues`,
-//! `next_cursor`) with one more field, `acks`: one entry per message, in input order:
-//! `{"position": 1, "control_id": "MSG0001", "message_type": "ADT^A04",
-//! "acknowledgment_code": "AA", "ack": "MSH|^~\\&|...\rMSA|AA|MSG0001"}`. A host that reads the
-//! output as a plain `ImportResult` ignores `acks` (unknown fields are ignored); an MLLP listener
-//! frames each `ack` with [`mllp::frame`] and sends it back. Positions count messages from 1.
+//! `next_cursor`, `ack_context`) with one more field, `acks`: one [`MessageAck`] per message,
+//! in input order, as they would be if the host applied every record. A host that applies
+//! the records sends `ack_context` back to `acknowledge` with its per-record outcomes and
+//! gets the real ACKs; an MLLP listener frames each `ack` with [`mllp::frame`].
 //!
-//! Per message:
-//! - `AA`: mapped. Records: the patient (PID), a coverage per IN1 (with its IN2s, GT1 as the
-//!   insured when IN1-16 is empty), and for DFT^P03 an encounter (PV1, FT1 charges, DG1, PR1).
-//!   Values that were dropped (e.g. a malformed SSN) give ERR segments with severity `W` and an
-//!   issue each.
-//! - `AE` (ERR code 101 required field missing, 102 data type error, 100 required segment
-//!   missing): the message's records are all withheld; an issue per error.
-//! - `AR`: the header cannot be processed: bad MSH-2 (102), MSH-9/10/12 missing (101),
+//! # Operation `acknowledge`
+//!
+//! Input: the ABI's `AcknowledgeInput` (`context` = the import's `ack_context`, `outcomes` =
+//! one `RecordOutcome` per record: created / updated / unchanged / rejected, with JSON
+//! pointers into the canonical record for what was refused). Output: `{"acks": [MessageAck]}`.
+//! The ACK of a message is:
+//! - `AA` when every record of the message was applied and nothing was refused;
+//! - `AE` otherwise, with one ERR per refused record or value: ERR-2 the HL7 location the
+//!   value came from (`FT1^2^11`; each canonical pointer is traced back to its field, see
+//!   [`mapping`]), ERR-3 the table 0357 code (101 missing, 102 data type, 103 table value,
+//!   204 unknown key such as a payer or NPI not set up, 207 not applied), ERR-4 `E` (`W` for
+//!   a value dropped with a warning), ERR-8 the rule text (never a value);
+//! - `AR` when the header cannot be processed: bad MSH-2 (102), MSH-9/10/12 missing (101),
 //!   unsupported message type (200) or event (201), version other than 2.x (203).
 //!
-//! ERR-2 is `SEG^occurrence^field`, ERR-3 `code^text^HL70357`, ERR-4 `E` or `W`. Errors, issues
-//! and ACKs name fields, never values. Segments before the first MSH (other than batch headers)
-//! cannot be acknowledged; they give one issue without a position.
+//! Each [`MessageAck`] also lists every record of its message ([`RecordAck`]): type, first
+//! segment, index into `records` (none when this plugin refused it), status and reason.
 //!
-//! Mapping details: PID-3 with type MR is the patient's external id and MRN (required); PID-19,
-//! else PID-3 type SS, the SSN (`123-45-6789`); phones are digits only (`5551234567`).
-//! `source_system` is the configured one, else MSH-4, else MSH-3. Encounter: PV1-19 is the
-//! external id (required), PV1-7/PV1-8 give rendering/referring NPIs (XCN whose assigning
-//! authority or identifier type is `NPI`), the service dates come from FT1-4 (PV1-44 when no
-//! charge has one). Only FT1 with type `CG` become service lines; diagnoses are DG1 by DG1-15
-//! priority, then FT1-19 codes not in DG1, in dotted ICD-10-CM form; FT1-19 become pointers.
+//! Per message, records stand alone: the patient (PID), a coverage per IN1 (with its IN2s,
+//! GT1 as the insured when IN1-16 is empty), and for DFT^P03 an encounter (PV1, FT1, DG1,
+//! PR1). A record with an error is withheld (a patient's coverages and encounter with it); a
+//! charge (FT1) with an error is not billed while the other charges are (the ACK is AE).
+//! FT1-6 (table 0017): `CG` charge; `CD` credit reversing the charge of the same message
+//! with the same FT1-2 (else FT1-23); `PY` and `AJ` are refused (207: not posted from HL7).
+//! Segments before the first MSH (other than batch headers) cannot be acknowledged; they give
+//! one issue without a position.
+//!
+//! Mapping: [`mapping::MAPPING`] (also the README's table). Providers: the attending (PV1-7)
+//! is the billing provider, else `default_billing_provider_npi`; the performer (FT1-20) when
+//! all charges name the same one, else the attending, renders; the referring doctor (PV1-8),
+//! else the orderer (FT1-21), refers. `source_system` is the configured one, else MSH-4, else
+//! MSH-3.
 //!
 //! Config (all optional): `{"source_system": "...", "ack_sending_application": "...",
-//! "ack_sending_facility": "..."}` (the ACK's MSH-3/MSH-4; by default the original MSH-5/MSH-6).
+//! "ack_sending_facility": "...", "default_billing_provider_npi": "1234567893"}` (the ACK's
+//! MSH-3/MSH-4 are by default the original MSH-5/MSH-6).
 
 pub mod ack;
 pub mod map;
+pub mod mapping;
 pub use revcycle_connector_abi::mllp;
 pub mod parse;
 
 use std::fmt;
 
 use revcycle_connector_abi::canonical::v1::{
-    ImportIssue, ImportRecord, ImportResult, SCHEMA_VERSION,
+    ACKNOWLEDGE_OPERATION, AcknowledgeInput, FieldErrorKind, ImportIssue, ImportRecord,
+    ImportResult, OutcomeStatus, RecordOutcome, SCHEMA_VERSION,
 };
 use revcycle_connector_abi::serde_json::Value;
 use revcycle_connector_abi::{
@@ -74,8 +87,9 @@ use revcycle_connector_abi::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::ack::{AckCode, AckError, AckHeader};
-use crate::map::{ErrorCode, Kind, Location, MessageError, Severity};
+pub use crate::ack::AckError;
+use crate::ack::{AckCode, AckHeader};
+use crate::map::{ErrorCode, Kind, Location, MapOptions, MappedRecord, MessageError, Severity};
 use crate::parse::{HeaderError, Message, Separators, parse_segment, split_segments};
 
 /// The input of `import`.
@@ -102,6 +116,62 @@ pub struct MessageAck {
     pub acknowledgment_code: String,
     /// The ACK message, segments separated by CR.
     pub ack: String,
+    /// Every record of the message and what became of it (none for a rejected header).
+    pub records: Vec<RecordAck>,
+}
+
+/// What became of one record of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordAck {
+    /// `patient`, `coverage` or `encounter`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    /// The segment it starts at (`PID^1`, `IN1^2`, `PV1^1`).
+    pub segment: String,
+    /// Its place in the canonical `records`; absent when this plugin rejected it.
+    pub index: Option<u64>,
+    /// `created`, `updated`, `unchanged` or `rejected`.
+    pub status: OutcomeStatus,
+    /// Why it was withheld without an error of its own.
+    pub reason: Option<String>,
+    /// The ERR segments about it (errors and warnings, its parts included).
+    pub errors: Vec<AckError>,
+}
+
+/// The ACK context of one message (part of `ack_context`, opaque to the host).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageContext {
+    pub position: u64,
+    pub header: AckHeader,
+    pub message_type: Option<String>,
+    /// The header could not be processed (AR).
+    pub rejected: bool,
+    /// Problems of the message as a whole.
+    pub errors: Vec<AckError>,
+    pub records: Vec<RecordContext>,
+}
+
+/// One record in the ACK context.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordContext {
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub segment: String,
+    pub index: Option<u64>,
+    pub errors: Vec<AckError>,
+    /// Errors in parts of the record (a charge not billed) that do not withhold it.
+    pub part_errors: Vec<AckError>,
+    pub withheld_reason: Option<String>,
+    /// Canonical pointer prefix to the HL7 location (`FT1^2^11`) its value came from.
+    pub sources: Vec<(String, String)>,
+}
+
+/// `ack_context` of the import output.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckContext {
+    /// MSH-7 of the ACKs.
+    pub timestamp: String,
+    pub messages: Vec<MessageContext>,
 }
 
 /// The output of `import`: the canonical result plus the ACKs.
@@ -121,6 +191,12 @@ impl fmt::Debug for ImportOutput {
     }
 }
 
+/// The output of `acknowledge`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcknowledgeOutput {
+    pub acks: Vec<MessageAck>,
+}
+
 /// Plugin configuration.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -128,6 +204,8 @@ pub struct Config {
     pub source_system: Option<String>,
     pub ack_sending_application: Option<String>,
     pub ack_sending_facility: Option<String>,
+    /// The billing provider of encounters whose message names none (PV1-7 without an NPI).
+    pub default_billing_provider_npi: Option<String>,
 }
 
 /// The connector.
@@ -139,17 +217,24 @@ impl Connector for Hl7v2 {
     const NAME: &'static str = "hl7v2";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
     const KIND: ConnectorKind = ConnectorKind::Ehr;
-    const OPERATIONS: &'static [&'static str] = &["import"];
+    const OPERATIONS: &'static [&'static str] = &["import", ACKNOWLEDGE_OPERATION];
 
     fn create(config: Value) -> Result<Self, ConnectorError> {
         // serde's message may quote a value: report a fixed text.
         let config: Config =
             revcycle_connector_abi::serde_json::from_value(config).map_err(|_| {
                 ConnectorError::invalid_config(
-                    "config accepts only the string keys source_system, ack_sending_application \
-                 and ack_sending_facility",
+                    "config accepts only the string keys source_system, ack_sending_application, \
+                     ack_sending_facility and default_billing_provider_npi",
                 )
             })?;
+        if let Some(npi) = &config.default_billing_provider_npi
+            && !(npi.len() == 10 && npi.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(ConnectorError::invalid_config(
+                "default_billing_provider_npi must be a 10-digit NPI",
+            ));
+        }
         Ok(Hl7v2 { config })
     }
 
@@ -167,6 +252,20 @@ impl Connector for Hl7v2 {
                     }
                 };
                 to_output(&import(&self.config, &input)?)
+            }
+            ACKNOWLEDGE_OPERATION => {
+                let input: AcknowledgeInput = parse_input(input)?;
+                let context: AckContext = revcycle_connector_abi::serde_json::from_value(
+                    input.context,
+                )
+                .map_err(|_| {
+                    ConnectorError::invalid_input(
+                        "context is not the ack_context of this plugin's import output",
+                    )
+                })?;
+                to_output(&AcknowledgeOutput {
+                    acks: acknowledge(&context, &input.outcomes),
+                })
             }
             _ => Err(ConnectorError::unknown_operation(op)),
         }
@@ -212,14 +311,161 @@ pub fn import(config: &Config, input: &ImportInput) -> Result<ImportOutput, Conn
             message: format!("{orphans} segment(s) outside any message were ignored"),
         });
     }
+    let mut context = AckContext {
+        timestamp,
+        messages: Vec::new(),
+    };
     for (i, lines) in messages.iter().enumerate() {
         let position = i as u64 + 1;
-        let processed = process_message(config, lines, position, &timestamp);
-        out.result.records.extend(processed.records);
+        let processed = process_message(config, lines, position);
+        let mut message = processed.context;
+        for (record, mapped) in message.records.iter_mut().zip(processed.records) {
+            if let Some(r) = mapped {
+                record.index = Some(out.result.records.len() as u64);
+                out.result.records.push(r);
+            }
+        }
         out.result.issues.extend(processed.issues);
-        out.acks.push(processed.ack);
+        context.messages.push(message);
     }
+    // The ACKs if every record is applied; the host sends the real outcomes to
+    // `acknowledge`.
+    let applied: Vec<RecordOutcome> = (0..out.result.records.len() as u64)
+        .map(|index| RecordOutcome {
+            index,
+            status: OutcomeStatus::Created,
+            ..Default::default()
+        })
+        .collect();
+    out.acks = acknowledge(&context, &applied);
+    out.result.ack_context = Some(
+        revcycle_connector_abi::serde_json::to_value(&context)
+            .map_err(|_| ConnectorError::invalid_input("the ACK context could not be written"))?,
+    );
     Ok(out)
+}
+
+/// The table 0357 code for a host refusal.
+fn host_error_code(kind: FieldErrorKind) -> ErrorCode {
+    match kind {
+        FieldErrorKind::Missing => ErrorCode::RequiredFieldMissing,
+        FieldErrorKind::Invalid => ErrorCode::DataType,
+        FieldErrorKind::UnknownReference => ErrorCode::UnknownKey,
+        FieldErrorKind::Internal => ErrorCode::ApplicationInternal,
+    }
+}
+
+/// The HL7 location a canonical pointer came from: the longest source prefix, else the
+/// record's segment.
+fn locate(record: &RecordContext, pointer: &str) -> String {
+    record
+        .sources
+        .iter()
+        .filter(|(prefix, _)| {
+            pointer == prefix
+                || pointer
+                    .strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, at)| at.clone())
+        .unwrap_or_else(|| record.segment.clone())
+}
+
+/// Builds each message's ACK from what was applied: `AA` only when every record of the
+/// message was applied with no error; `AE` with an ERR per refused record or value;
+/// `AR` when the header could not be processed.
+pub fn acknowledge(context: &AckContext, outcomes: &[RecordOutcome]) -> Vec<MessageAck> {
+    context
+        .messages
+        .iter()
+        .map(|message| {
+            let mut errors = message.errors.clone();
+            let mut records = Vec::new();
+            for record in &message.records {
+                let mut record_errors = record.errors.clone();
+                record_errors.extend(record.part_errors.iter().cloned());
+                let mut reason = record.withheld_reason.clone();
+                let status = match record.index {
+                    None => OutcomeStatus::Rejected,
+                    Some(index) => match outcomes.iter().find(|o| o.index == index) {
+                        None => {
+                            record_errors.push(AckError::new(
+                                ErrorCode::ApplicationInternal,
+                                Severity::Error,
+                                record.segment.clone(),
+                                "the record was not applied",
+                            ));
+                            OutcomeStatus::Rejected
+                        }
+                        Some(outcome) => {
+                            for e in &outcome.errors {
+                                record_errors.push(AckError::new(
+                                    host_error_code(e.kind),
+                                    Severity::Error,
+                                    locate(record, &e.pointer),
+                                    &e.message,
+                                ));
+                            }
+                            if outcome.status == OutcomeStatus::Rejected
+                                && outcome.errors.is_empty()
+                            {
+                                record_errors.push(AckError::new(
+                                    ErrorCode::ApplicationInternal,
+                                    Severity::Error,
+                                    record.segment.clone(),
+                                    "the record was not applied",
+                                ));
+                            }
+                            for w in &outcome.warnings {
+                                record_errors.push(AckError::new(
+                                    ErrorCode::DataType,
+                                    Severity::Warning,
+                                    locate(record, &w.pointer),
+                                    &w.message,
+                                ));
+                            }
+                            outcome.status
+                        }
+                    },
+                };
+                if status != OutcomeStatus::Rejected {
+                    reason = None;
+                } else if reason.is_none() {
+                    reason = record_errors
+                        .iter()
+                        .find(|e| e.is_error())
+                        .map(|e| format!("{}: {}", e.location, e.text));
+                }
+                errors.extend(record_errors.iter().cloned());
+                records.push(RecordAck {
+                    record_type: record.record_type.clone(),
+                    segment: record.segment.clone(),
+                    index: record.index,
+                    status,
+                    reason,
+                    errors: record_errors,
+                });
+            }
+            let code = if message.rejected {
+                AckCode::Reject
+            } else if errors.iter().any(AckError::is_error)
+                || records.iter().any(|r| r.status == OutcomeStatus::Rejected)
+            {
+                AckCode::Error
+            } else {
+                AckCode::Accept
+            };
+            MessageAck {
+                position: message.position,
+                control_id: message.header.control_id.clone(),
+                message_type: message.message_type.clone(),
+                acknowledgment_code: code.as_str().to_owned(),
+                ack: ack::build(&message.header, code, &errors, &context.timestamp),
+                records,
+            }
+        })
+        .collect()
 }
 
 /// Splits input into messages (lists of segment lines), dropping batch header and trailer
@@ -261,9 +507,10 @@ fn segment_id(line: &str) -> &str {
 }
 
 struct Processed {
-    records: Vec<ImportRecord>,
+    /// One per `context.records`: the canonical record, unless withheld.
+    records: Vec<Option<ImportRecord>>,
     issues: Vec<ImportIssue>,
-    ack: MessageAck,
+    context: MessageContext,
 }
 
 /// Keeps a header value only if it is plain (letters, digits, `._-` and spaces): used where
@@ -279,12 +526,12 @@ fn plain(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn process_message(config: &Config, lines: &[&str], position: u64, timestamp: &str) -> Processed {
+fn process_message(config: &Config, lines: &[&str], position: u64) -> Processed {
     let header_line = lines.first().copied().unwrap_or_default();
     let separators = match Separators::from_header(header_line) {
         Ok(seps) => seps,
         Err(HeaderError::BadEncodingCharacters | HeaderError::NotAHeader) => {
-            return reject_unreadable_header(config, header_line, position, timestamp);
+            return reject_unreadable_header(config, header_line, position);
         }
     };
     let msg = Message {
@@ -382,37 +629,34 @@ fn process_message(config: &Config, lines: &[&str], position: u64, timestamp: &s
         }
     };
 
-    let (records, errors, code) = match kind {
+    match kind {
         Some(kind) if reject.is_empty() => {
-            let source_system = config
-                .source_system
-                .clone()
-                .or_else(|| text(4, 1))
-                .or_else(|| text(3, 1))
-                .unwrap_or_else(|| "hl7v2".to_owned());
-            let mapped = map::map_message(&msg, kind, &source_system);
-            let code = if mapped.errors.iter().any(|e| e.severity == Severity::Error) {
-                AckCode::Error
-            } else {
-                AckCode::Accept
+            let options = MapOptions {
+                source_system: config
+                    .source_system
+                    .clone()
+                    .or_else(|| text(4, 1))
+                    .or_else(|| text(3, 1))
+                    .unwrap_or_else(|| "hl7v2".to_owned()),
+                default_billing_provider_npi: config.default_billing_provider_npi.clone(),
             };
-            (mapped.records, mapped.errors, code)
+            let mapped = map::map_message(&msg, kind, &options);
+            finish(
+                header,
+                shown_type,
+                position,
+                false,
+                mapped.records,
+                &mapped.errors,
+            )
         }
-        _ => (Vec::new(), reject, AckCode::Reject),
-    };
-    finish(
-        &header, shown_type, position, code, records, &errors, timestamp,
-    )
+        _ => finish(header, shown_type, position, true, Vec::new(), &reject),
+    }
 }
 
 /// A header whose delimiters cannot be read: AR with 102 at MSH-2. The control id is echoed
 /// when it can be found by the field separator alone and is plain text.
-fn reject_unreadable_header(
-    config: &Config,
-    line: &str,
-    position: u64,
-    timestamp: &str,
-) -> Processed {
+fn reject_unreadable_header(config: &Config, line: &str, position: u64) -> Processed {
     let field_sep = line.get(3..).and_then(|rest| rest.chars().next());
     let fields: Vec<&str> = match field_sep {
         Some(sep) if !sep.is_alphanumeric() => line.split(sep).collect(),
@@ -443,69 +687,78 @@ fn reject_unreadable_header(
         },
         detail: "field separator or encoding characters are invalid",
     };
-    finish(
-        &header,
-        None,
-        position,
-        AckCode::Reject,
-        Vec::new(),
-        &[error],
-        timestamp,
-    )
+    finish(header, None, position, true, Vec::new(), &[error])
 }
 
 fn finish(
-    header: &AckHeader,
+    header: AckHeader,
     message_type: Option<String>,
     position: u64,
-    code: AckCode,
-    records: Vec<ImportRecord>,
+    rejected: bool,
+    mapped: Vec<MappedRecord>,
     errors: &[MessageError],
-    timestamp: &str,
 ) -> Processed {
     let label = message_type.as_deref().unwrap_or("unreadable header");
-    let issues = errors
-        .iter()
-        .map(|e| ImportIssue {
-            position: Some(position),
-            code: e.code.issue_code().to_owned(),
-            message: format!(
-                "message {position} ({label}): {}{}: {}",
-                e.location,
-                match e.severity {
-                    Severity::Error => "",
-                    Severity::Warning => " (warning)",
-                },
-                e.detail
-            ),
-        })
-        .collect();
-    let ack_errors: Vec<AckError> = errors
-        .iter()
-        .map(|e| AckError {
-            code: e.code,
-            severity: e.severity,
-            location: e.location.clone(),
-        })
-        .collect();
-    let ack = MessageAck {
-        position,
-        control_id: header.control_id.clone(),
-        message_type,
-        acknowledgment_code: code.as_str().to_owned(),
-        ack: ack::build(header, code, &ack_errors, timestamp),
+    let issue = |e: &MessageError| ImportIssue {
+        position: Some(position),
+        code: e.code.issue_code().to_owned(),
+        message: format!(
+            "message {position} ({label}): {}{}: {}",
+            e.location,
+            match e.severity {
+                Severity::Error => "",
+                Severity::Warning => " (warning)",
+            },
+            e.detail
+        ),
     };
+    let mut issues: Vec<ImportIssue> = errors.iter().map(issue).collect();
+    let mut records = Vec::new();
+    let mut contexts = Vec::new();
+    for r in mapped {
+        issues.extend(r.errors.iter().chain(&r.part_errors).map(issue));
+        if r.record.is_none()
+            && let Some(reason) = r.withheld_reason
+        {
+            issues.push(ImportIssue {
+                position: Some(position),
+                code: "dependent_record_rejected".to_owned(),
+                message: format!("message {position} ({label}): {}: {reason}", r.segment),
+            });
+        }
+        contexts.push(RecordContext {
+            record_type: r.record_type.to_owned(),
+            segment: r.segment.to_string(),
+            index: None,
+            errors: r.errors.iter().map(AckError::from).collect(),
+            part_errors: r.part_errors.iter().map(AckError::from).collect(),
+            withheld_reason: r.withheld_reason.map(str::to_owned),
+            sources: r
+                .sources
+                .iter()
+                .map(|(p, at): &(String, Location)| (p.clone(), at.to_string()))
+                .collect(),
+        });
+        records.push(r.record);
+    }
     Processed {
         records,
         issues,
-        ack,
+        context: MessageContext {
+            position,
+            header,
+            message_type,
+            rejected,
+            errors: errors.iter().map(AckError::from).collect(),
+            records: contexts,
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use revcycle_connector_abi::canonical::v1::{Encounter, Patient, Sex};
+    use revcycle_connector_abi::canonical::v1::{Encounter, FieldError, Patient, Sex};
 
     const TS: &str = "20240301120000+0000";
 
@@ -599,6 +852,7 @@ mod tests {
             source_system: Some("ehr-1".into()),
             ack_sending_application: Some("REV|CYCLE".into()),
             ack_sending_facility: Some("MAIN".into()),
+            default_billing_provider_npi: None,
         };
         let out = run_with(&config, ADT);
         assert_eq!(patient(&out).source_system, "ehr-1");
@@ -619,7 +873,7 @@ mod tests {
         assert_eq!(patient(&out).ssn, None);
         assert_eq!(
             ack_lines(&out, 0)[2],
-            "ERR||PID^1^19|102^Data type error^HL70357|W"
+            "ERR||PID^1^19|102^Data type error^HL70357|W||||social security number is not 9 digits; dropped"
         );
         assert_eq!(out.result.issues.len(), 1);
         assert!(!out.result.issues[0].message.contains("12345"));
@@ -633,7 +887,7 @@ mod tests {
         assert!(out.result.records.is_empty());
         assert_eq!(
             ack_lines(&out, 0)[2],
-            "ERR||PID^1^7|102^Data type error^HL70357|E"
+            "ERR||PID^1^7|102^Data type error^HL70357|E||||not a valid date"
         );
         assert!(!out.result.issues[0].message.contains("1980"));
     }
@@ -662,7 +916,12 @@ mod tests {
             let out = run(&hl7);
             assert_eq!(out.acks[0].acknowledgment_code, "AR");
             assert!(out.result.records.is_empty());
-            assert_eq!(ack_lines(&out, 0)[2], err);
+            assert!(
+                ack_lines(&out, 0)[2].starts_with(err),
+                "{}",
+                out.acks[0].ack
+            );
+            assert!(out.acks[0].records.is_empty());
         }
     }
 
@@ -711,11 +970,10 @@ mod tests {
              DG1|1||R05.9^^I10|||F"
         );
         let out = run(&hl7);
-        assert_eq!(
-            out.acks[0].acknowledgment_code, "AA",
-            "{:?}",
-            out.result.issues
-        );
+        // The payment is not posted: AE naming FT1-6 of the second FT1; the charge is billed.
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert_eq!(ack_lines(&out, 0).len(), 3);
+        assert!(ack_lines(&out, 0)[2].starts_with("ERR||FT1^2^6|207^"));
         let e = encounter(&out);
         assert_eq!(e.diagnoses, ["R05.9", "J06.9"]);
         assert_eq!(e.rendering_provider_npi.as_deref(), Some("1234567893"));
@@ -738,14 +996,28 @@ mod tests {
         );
         let out = run(&hl7);
         assert_eq!(out.acks[0].acknowledgment_code, "AE");
-        assert!(out.result.records.is_empty());
+        // The ICD-9 diagnosis withholds the encounter; the patient stands alone.
+        assert_eq!(out.result.records.len(), 1);
+        assert!(matches!(out.result.records[0], ImportRecord::Patient(_)));
         let errs: Vec<&str> = ack_lines(&out, 0)[2..].to_vec();
         assert_eq!(
             errs,
             [
-                "ERR||DG1^1^3|102^Data type error^HL70357|E",
-                "ERR||FT1^2^11|102^Data type error^HL70357|E",
-                "ERR||FT1^2^25|102^Data type error^HL70357|E",
+                "ERR||DG1^1^3|102^Data type error^HL70357|E||||diagnosis code is not an ICD-10-CM code",
+                "ERR||FT1^2^11|102^Data type error^HL70357|E||||extended transaction amount is not a number",
+                "ERR||FT1^2^25|102^Data type error^HL70357|E||||procedure code is not a CPT or HCPCS code",
+            ]
+        );
+        let statuses: Vec<(&str, OutcomeStatus)> = out.acks[0]
+            .records
+            .iter()
+            .map(|r| (r.record_type.as_str(), r.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("patient", OutcomeStatus::Created),
+                ("encounter", OutcomeStatus::Rejected)
             ]
         );
     }
@@ -757,8 +1029,10 @@ mod tests {
         );
         assert_eq!(
             ack_lines(&out, 0)[2],
-            "ERR||PV1^1|100^Segment sequence error^HL70357|E"
+            "ERR||PV1^1|100^Segment sequence error^HL70357|E||||required segment PV1 is missing"
         );
+        // The patient is applied on its own.
+        assert_eq!(out.result.records.len(), 1);
         let hl7 = format!(
             "{DFT}\rFT1|1|||20240301||CG||||1|80||||||||||||||99213\r\
              PR1|1||20610^^C4||20240301"
@@ -767,12 +1041,24 @@ mod tests {
         assert_eq!(out.acks[0].acknowledgment_code, "AA");
         assert_eq!(
             ack_lines(&out, 0)[2],
-            "ERR||PR1^1^3|100^Segment sequence error^HL70357|W"
+            "ERR||PR1^1^3|100^Segment sequence error^HL70357|W||||procedure has no charge (FT1) and is not billed"
         );
-        // Payments only: nothing to code, no encounter.
+        // Payments only: not posted, said so; the patient is applied.
         let out = run(&format!("{DFT}\rFT1|1|||20240301||PY||||1|-20"));
-        assert_eq!(out.acks[0].acknowledgment_code, "AA");
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
         assert_eq!(out.result.records.len(), 1);
+        assert_eq!(ack_lines(&out, 0).len(), 3);
+        assert!(
+            ack_lines(&out, 0)[2].starts_with(
+                "ERR||FT1^1^6|207^Application internal error^HL70357|E||||payment (PY)"
+            ),
+            "{}",
+            out.acks[0].ack
+        );
+        assert_eq!(
+            out.acks[0].records[1].reason.as_deref(),
+            Some("none of its charges (FT1) can be billed")
+        );
     }
 
     #[test]
@@ -810,5 +1096,442 @@ mod tests {
         )
         .unwrap();
         assert!(out.acks[0].ack.contains("+0000||ACK^A04^ACK"));
+    }
+
+    const NPI_A: &str = "1234567893";
+    const NPI_B: &str = "1245319599";
+    const NPI_C: &str = "1679576722";
+
+    /// A segment with the given fields set.
+    fn seg(id: &str, fields: &[(usize, &str)]) -> String {
+        let last = fields.iter().map(|(n, _)| *n).max().unwrap_or(0);
+        let mut parts = vec![String::new(); last + 1];
+        parts[0] = id.to_owned();
+        for (n, v) in fields {
+            parts[*n] = (*v).to_owned();
+        }
+        parts.join("|")
+    }
+
+    fn charge(seq: usize, kind: &str, id: &str, amount: &str, code: &str) -> String {
+        format!("FT1|{seq}|{id}||20240301||{kind}||||1|{amount}||||||||J06.9||||||{code}")
+    }
+
+    #[test]
+    fn one_good_and_one_bad_charge() {
+        let hl7 = format!(
+            "{DFT}\r{}\r{}",
+            charge(1, "CG", "T1", "80", "99213"),
+            charge(2, "XX", "T2", "40", "87880"),
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert_eq!(
+            ack_lines(&out, 0)[2..],
+            [
+                "ERR||FT1^2^6|103^Table value not found^HL70357|E||||transaction type is not a value of HL7 table 0017 (CG, CD, PY, AJ)"
+            ]
+        );
+        let e = encounter(&out);
+        assert_eq!(e.service_lines.len(), 1);
+        assert_eq!(e.service_lines[0].procedure_code, "99213");
+        assert_eq!(e.service_lines[0].charge, "80.00");
+        // The host applied both records: the ACK stays AE (the bad charge is not billed).
+        let context: AckContext =
+            revcycle_connector_abi::serde_json::from_value(out.result.ack_context.clone().unwrap())
+                .unwrap();
+        let acks = acknowledge(
+            &context,
+            &[
+                RecordOutcome {
+                    index: 0,
+                    status: OutcomeStatus::Unchanged,
+                    ..Default::default()
+                },
+                RecordOutcome {
+                    index: 1,
+                    status: OutcomeStatus::Unchanged,
+                    ..Default::default()
+                },
+            ],
+        );
+        assert_eq!(acks[0].acknowledgment_code, "AE");
+        assert_eq!(acks[0].ack.split('\r').count(), 3);
+        assert_eq!(acks[0].records[1].status, OutcomeStatus::Unchanged);
+    }
+
+    #[test]
+    fn host_outcomes_decide_the_ack() {
+        let hl7 = format!(
+            "{}\r{}\r{}",
+            DFT.replace(&format!("{NPI_A}^Doc^A^^^^^^NPI"), ""),
+            seg(
+                "IN1",
+                &[
+                    (1, "1"),
+                    (3, "PAYER1"),
+                    (4, "Acme Health"),
+                    (8, "G1"),
+                    (22, "1"),
+                    (36, "M123")
+                ]
+            ),
+            charge(1, "CG", "T1", "80", "99213"),
+        );
+        let config = Config {
+            default_billing_provider_npi: Some(NPI_C.into()),
+            ..Default::default()
+        };
+        let out = run_with(&config, &hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA", "{}", out.acks[0].ack);
+        let e = encounter(&out);
+        // No attending: the default billing provider; no performer: no rendering provider.
+        assert_eq!(e.billing_provider_npi.as_deref(), Some(NPI_C));
+        assert_eq!(e.rendering_provider_npi, None);
+        let context: AckContext =
+            revcycle_connector_abi::serde_json::from_value(out.result.ack_context.clone().unwrap())
+                .unwrap();
+        let all_applied: Vec<RecordOutcome> = (0..3)
+            .map(|index| RecordOutcome {
+                index,
+                status: OutcomeStatus::Created,
+                ..Default::default()
+            })
+            .collect();
+        let acks = acknowledge(&context, &all_applied);
+        assert_eq!(
+            acks[0].ack.split('\r').collect::<Vec<_>>()[1..],
+            ["MSA|AA|D1"]
+        );
+
+        // The host refuses the coverage (unknown payer) and the encounter (two values).
+        let outcomes = [
+            RecordOutcome {
+                index: 0,
+                status: OutcomeStatus::Updated,
+                ..Default::default()
+            },
+            RecordOutcome {
+                index: 1,
+                status: OutcomeStatus::Rejected,
+                errors: vec![FieldError {
+                    pointer: "/payer/payer_id".into(),
+                    kind: FieldErrorKind::UnknownReference,
+                    message: "no payer with this payer id is set up (POST /v1/payers)".into(),
+                }],
+                ..Default::default()
+            },
+            RecordOutcome {
+                index: 2,
+                status: OutcomeStatus::Rejected,
+                errors: vec![
+                    FieldError {
+                        pointer: "/billing_provider_npi".into(),
+                        kind: FieldErrorKind::UnknownReference,
+                        message: "no provider with this NPI is set up (POST /v1/providers)".into(),
+                    },
+                    FieldError {
+                        pointer: "/service_lines/0/charge".into(),
+                        kind: FieldErrorKind::Invalid,
+                        message: "must be greater than zero".into(),
+                    },
+                ],
+                ..Default::default()
+            },
+        ];
+        let acks = acknowledge(&context, &outcomes);
+        assert_eq!(
+            acks[0].ack.split('\r').collect::<Vec<_>>()[1..],
+            [
+                "MSA|AE|D1",
+                "ERR||IN1^1^3|204^Unknown key identifier^HL70357|E||||no payer with this payer id is set up (POST /v1/payers)",
+                "ERR||PV1^1^7|204^Unknown key identifier^HL70357|E||||no provider with this NPI is set up (POST /v1/providers)",
+                "ERR||FT1^1^11|102^Data type error^HL70357|E||||must be greater than zero",
+            ]
+        );
+        assert_eq!(acks[0].records[0].status, OutcomeStatus::Updated);
+        assert_eq!(
+            acks[0].records[1].reason.as_deref(),
+            Some("IN1^1^3: no payer with this payer id is set up (POST /v1/payers)")
+        );
+        // Through the plugin's operation, as the host calls it.
+        let plugin = Hl7v2::create(revcycle_connector_abi::serde_json::json!({})).unwrap();
+        let input = revcycle_connector_abi::serde_json::json!({
+            "context": out.result.ack_context,
+            "outcomes": outcomes,
+        });
+        let output = plugin
+            .invoke("acknowledge", input.to_string().as_bytes())
+            .unwrap();
+        let output: AcknowledgeOutput =
+            revcycle_connector_abi::serde_json::from_slice(&output).unwrap();
+        assert_eq!(output.acks, acks);
+        let err = plugin
+            .invoke("acknowledge", br#"{"context": {"x": 1}, "outcomes": []}"#)
+            .unwrap_err();
+        assert_eq!(err.code, "invalid_input");
+    }
+
+    #[test]
+    fn providers_from_the_message() {
+        // Attending (PV1-7) bills; the performer (FT1-20) renders; the orderer (FT1-21)
+        // refers when PV1-8 is empty.
+        let hl7 = format!(
+            "{DFT}\rFT1|1|T1||20240301||CG||||1|80||||||||J06.9|{NPI_B}^Roe^R^^^^^^NPI|{NPI_C}^Ord^O^^^^^^NPI||||99213"
+        );
+        let e = encounter(&run(&hl7)).clone();
+        assert_eq!(e.billing_provider_npi.as_deref(), Some(NPI_A));
+        assert_eq!(e.rendering_provider_npi.as_deref(), Some(NPI_B));
+        assert_eq!(e.referring_provider_npi.as_deref(), Some(NPI_C));
+        assert_eq!(e.service_lines[0].rendering_provider_npi, None);
+        // With the configured default, the attending still wins; without the attending and
+        // the default, no billing provider (the host refuses the encounter, naming PV1-7).
+        let bare = hl7.replace(&format!("{NPI_A}^Doc^A^^^^^^NPI"), "");
+        let e = encounter(&run(&bare)).clone();
+        assert_eq!(e.billing_provider_npi, None);
+        let out = run(&bare);
+        let context: AckContext =
+            revcycle_connector_abi::serde_json::from_value(out.result.ack_context.clone().unwrap())
+                .unwrap();
+        assert_eq!(
+            locate(&context.messages[0].records[1], "/billing_provider_npi"),
+            "PV1^1^7"
+        );
+        assert_eq!(
+            locate(&context.messages[0].records[1], "/rendering_provider_npi"),
+            "FT1^1^20"
+        );
+        assert_eq!(
+            locate(&context.messages[0].records[1], "/diagnoses/0"),
+            "FT1^1^19"
+        );
+        assert_eq!(
+            locate(&context.messages[0].records[0], "/name/family"),
+            "PID^1^5"
+        );
+        assert_eq!(locate(&context.messages[0].records[0], ""), "PID^1");
+        // A malformed configured NPI is refused at start.
+        let err = Hl7v2::create(
+            revcycle_connector_abi::serde_json::json!({"default_billing_provider_npi": "12"}),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(err.code, "invalid_config");
+    }
+
+    #[test]
+    fn credits_reverse_charges_of_the_message() {
+        let hl7 = format!(
+            "{DFT}\r{}\r{}\r{}\r{}",
+            charge(1, "CG", "T1", "80", "99213"),
+            charge(2, "CG", "T2", "40", "87880"),
+            charge(3, "CD", "T1", "-80", "99213"),
+            charge(4, "CD", "T9", "-10", "99213"),
+        );
+        let out = run(&hl7);
+        let e = encounter(&out);
+        assert_eq!(e.service_lines.len(), 1);
+        assert_eq!(e.service_lines[0].procedure_code, "87880");
+        assert_eq!(e.service_lines[0].line_number, Some(1));
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert_eq!(ack_lines(&out, 0).len(), 3);
+        assert!(
+            ack_lines(&out, 0)[2]
+                .starts_with("ERR||FT1^4^2|204^Unknown key identifier^HL70357|E||||credit (CD)")
+        );
+        // By filler order number (FT1-23) when the transaction ids differ.
+        let hl7 = format!(
+            "{DFT}\rFT1|1|A1||20240301||CG||||1|80||||||||||||ORD7||99213\r\
+             FT1|2|A2||20240301||CG||||1|40||||||||||||||87880\r\
+             FT1|3|B1||20240301||CD||||1|-80||||||||||||ORD7||99213"
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA", "{}", out.acks[0].ack);
+        assert_eq!(encounter(&out).service_lines.len(), 1);
+        assert_eq!(encounter(&out).service_lines[0].procedure_code, "87880");
+        // Everything credited: nothing left to bill is an error, not a silent no-op.
+        let hl7 = format!(
+            "{DFT}\r{}\r{}",
+            charge(1, "CG", "T1", "80", "99213"),
+            charge(2, "CD", "T1", "-80", "99213"),
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert!(ack_lines(&out, 0)[2].starts_with("ERR||FT1^1|100^"));
+    }
+
+    #[test]
+    fn table_values_are_checked() {
+        // Price type (FT1-11.2, table 0205) and currency.
+        let hl7 = format!(
+            "{DFT}\rFT1|1|T1||20240301||CG||||1|80^ZZ||||||||J06.9||||||99213\r\
+             FT1|2|T2||20240301||CG||||1|40&USD^UP||||||||J06.9||||||87880\r\
+             FT1|3|T3||20240301||CG||||1|40&EUR||||||||J06.9||||||87880"
+        );
+        let out = run(&hl7);
+        assert_eq!(
+            ack_lines(&out, 0)[2..],
+            [
+                "ERR||FT1^1^11|103^Table value not found^HL70357|E||||price type is not a value of HL7 table 0205 (AP, DC, IC, PF, TF, TP, UP)",
+                "ERR||FT1^3^11|102^Data type error^HL70357|E||||extended transaction amount is not in US dollars (USD)",
+            ]
+        );
+        assert_eq!(encounter(&out).service_lines.len(), 1);
+        assert_eq!(encounter(&out).service_lines[0].charge, "40.00");
+        // The procedure from FT1-7 when coded in CPT and FT1-25 is empty.
+        let hl7 = format!("{DFT}\rFT1|1|T1||20240301||CG|99214^Visit^C4|||1|90");
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA", "{}", out.acks[0].ack);
+        assert_eq!(encounter(&out).service_lines[0].procedure_code, "99214");
+        let out = run(&format!(
+            "{DFT}\rFT1|1|T1||20240301||CG|9921^Visit^C4|||1|90"
+        ));
+        assert!(ack_lines(&out, 0)[2].starts_with("ERR||FT1^1^7|102^"));
+    }
+
+    #[test]
+    fn invalid_sex_rejects_the_patient_and_what_depends_on_it() {
+        let hl7 = format!(
+            "{}\r{}\r{}",
+            DFT.replace("Doe^Jane", "Doe^Jane||19800101|boy"),
+            seg("IN1", &[(1, "1"), (3, "PAYER1"), (4, "Acme"), (36, "M123")]),
+            charge(1, "CG", "T1", "80", "99213"),
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert!(out.result.records.is_empty());
+        assert_eq!(
+            ack_lines(&out, 0)[2..],
+            [
+                "ERR||PID^1^8|103^Table value not found^HL70357|E||||administrative sex is not a value of HL7 table 0001 (F, M, O, U, A, N)"
+            ]
+        );
+        let records: Vec<(&str, OutcomeStatus, Option<&str>)> = out.acks[0]
+            .records
+            .iter()
+            .map(|r| (r.record_type.as_str(), r.status, r.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            records,
+            [
+                (
+                    "patient",
+                    OutcomeStatus::Rejected,
+                    Some(
+                        "PID^1^8: administrative sex is not a value of HL7 table 0001 (F, M, O, U, A, N)"
+                    )
+                ),
+                (
+                    "coverage",
+                    OutcomeStatus::Rejected,
+                    Some("its patient (PID) was rejected")
+                ),
+                (
+                    "encounter",
+                    OutcomeStatus::Rejected,
+                    Some("its patient (PID) was rejected")
+                ),
+            ]
+        );
+        assert!(!out.acks[0].ack.contains("boy"));
+        // Table 0001 values other than F and M.
+        for (value, sex) in [("A", Sex::Other), ("N", Sex::Unknown), ("U", Sex::Unknown)] {
+            let out = run(&ADT.replace("|F", &format!("|{value}")));
+            assert_eq!(out.acks[0].acknowledgment_code, "AA");
+            assert_eq!(patient(&out).sex, sex);
+        }
+    }
+
+    #[test]
+    fn every_source_location_is_in_the_mapping_table() {
+        let hl7 = format!(
+            "MSH|^~\\&|PB|HOSP|RC|BILL|20240301||DFT^P03|D1|P|2.5.1\r\
+             PID|1||M1^^^H^MR||Doe^Jane||19800101|F|||1 Main St^^Town^MA^01234||^PRN^PH^^^617^5551234|||||123456789\r\
+             PV1|1|O||||||{NPI_C}^Ref^R^^^^^^NPI|||||||||||V1\r\
+             {}\r\
+             DG1|1||R05.9^^I10|||F\r\
+             FT1|1|T1||20240301||CG||||1|80||||||||J06.9|{NPI_B}^Roe^R^^^^^^NPI|||||99213|25\r\
+             FT1|2|T2||20240302||CG||||2|40||||||||R05.9|{NPI_A}^Doc^A^^^^^^NPI|||||87880",
+            seg(
+                "IN1",
+                &[
+                    (1, "1"),
+                    (2, "P1^Plan"),
+                    (3, "PAYER1"),
+                    (4, "Acme"),
+                    (8, "G1"),
+                    (9, "Group"),
+                    (12, "20240101"),
+                    (13, "20241231"),
+                    (16, "Roe^John"),
+                    (17, "SPO"),
+                    (18, "19790101"),
+                    (19, "2 Main St^^Town^MA^01234"),
+                    (22, "1"),
+                    (36, "M123"),
+                    (43, "F"),
+                ]
+            )
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AA", "{}", out.acks[0].ack);
+        let context: AckContext =
+            revcycle_connector_abi::serde_json::from_value(out.result.ack_context.clone().unwrap())
+                .unwrap();
+        let mut checked = 0;
+        for record in &context.messages[0].records {
+            for (pointer, at) in &record.sources {
+                let parts: Vec<&str> = at.split('^').collect();
+                if parts.len() < 3 {
+                    continue; // a whole segment
+                }
+                let field: usize = parts[2].parse().unwrap();
+                let segment = if parts[0] == "PID" && pointer == "/patient_external_id" {
+                    continue;
+                } else {
+                    parts[0]
+                };
+                assert!(
+                    mapping::MAPPING.iter().any(|m| m.segment == segment
+                        && m.field == field
+                        && m.record == record.record_type
+                        && mapping::matches(m, pointer)),
+                    "{} {pointer} from {at} is not in the mapping table",
+                    record.record_type
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "{checked}");
+    }
+
+    #[test]
+    fn readme_mapping_table_is_current() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .unwrap();
+        let start = "<!-- hl7v2-mapping:start -->\n";
+        let end = "<!-- hl7v2-mapping:end -->";
+        let from = readme
+            .find(start)
+            .expect("README has the HL7 v2 mapping markers")
+            + start.len();
+        let to = readme[from..].find(end).unwrap() + from;
+        if std::env::var_os("HL7V2_BLESS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+            let text = format!(
+                "{}{}{}",
+                &readme[..from],
+                mapping::markdown_table(),
+                &readme[to..]
+            );
+            std::fs::write(path, text).unwrap();
+            return;
+        }
+        assert_eq!(
+            &readme[from..to],
+            mapping::markdown_table(),
+            "README's HL7 v2 mapping table differs from connectors/hl7v2/src/mapping.rs"
+        );
     }
 }

@@ -21,12 +21,18 @@ pub enum ErrorCode {
     RequiredFieldMissing,
     /// 102: data type error.
     DataType,
+    /// 103: table value not found.
+    TableValueNotFound,
     /// 200: unsupported message type.
     UnsupportedMessageType,
     /// 201: unsupported event code.
     UnsupportedEventCode,
     /// 203: unsupported version id.
     UnsupportedVersionId,
+    /// 204: unknown key identifier (a reference to something the receiver does not know).
+    UnknownKey,
+    /// 207: application internal error (the receiver could not apply valid data).
+    ApplicationInternal,
 }
 
 impl ErrorCode {
@@ -35,9 +41,12 @@ impl ErrorCode {
             ErrorCode::SegmentSequence => 100,
             ErrorCode::RequiredFieldMissing => 101,
             ErrorCode::DataType => 102,
+            ErrorCode::TableValueNotFound => 103,
             ErrorCode::UnsupportedMessageType => 200,
             ErrorCode::UnsupportedEventCode => 201,
             ErrorCode::UnsupportedVersionId => 203,
+            ErrorCode::UnknownKey => 204,
+            ErrorCode::ApplicationInternal => 207,
         }
     }
 
@@ -47,9 +56,12 @@ impl ErrorCode {
             ErrorCode::SegmentSequence => "Segment sequence error",
             ErrorCode::RequiredFieldMissing => "Required field missing",
             ErrorCode::DataType => "Data type error",
+            ErrorCode::TableValueNotFound => "Table value not found",
             ErrorCode::UnsupportedMessageType => "Unsupported message type",
             ErrorCode::UnsupportedEventCode => "Unsupported event code",
             ErrorCode::UnsupportedVersionId => "Unsupported version id",
+            ErrorCode::UnknownKey => "Unknown key identifier",
+            ErrorCode::ApplicationInternal => "Application internal error",
         }
     }
 
@@ -59,9 +71,12 @@ impl ErrorCode {
             ErrorCode::SegmentSequence => "segment_sequence_error",
             ErrorCode::RequiredFieldMissing => "required_field_missing",
             ErrorCode::DataType => "data_type_error",
+            ErrorCode::TableValueNotFound => "table_value_not_found",
             ErrorCode::UnsupportedMessageType => "unsupported_message_type",
             ErrorCode::UnsupportedEventCode => "unsupported_event_code",
             ErrorCode::UnsupportedVersionId => "unsupported_version_id",
+            ErrorCode::UnknownKey => "unknown_key_identifier",
+            ErrorCode::ApplicationInternal => "application_internal_error",
         }
     }
 }
@@ -111,30 +126,74 @@ pub enum Kind {
     Dft,
 }
 
+/// One record of a message: what it became (or why it was withheld) and where its values
+/// came from.
+pub struct MappedRecord {
+    /// `patient`, `coverage` or `encounter`.
+    pub record_type: &'static str,
+    /// The segment the record starts at (`PID^1`, `IN1^2`, `PV1^1`).
+    pub segment: Location,
+    /// The canonical record; `None` when this plugin already rejected it.
+    pub record: Option<ImportRecord>,
+    /// Problems of the record: an error withholds it, a warning drops one value.
+    pub errors: Vec<MessageError>,
+    /// Errors in parts of an applied record (a charge that is not billed); they make the
+    /// ACK an AE but do not withhold the record.
+    pub part_errors: Vec<MessageError>,
+    /// Why a record without errors of its own is withheld (its patient was rejected).
+    pub withheld_reason: Option<&'static str>,
+    /// Canonical JSON pointer (a prefix) to the HL7 location its value came from.
+    pub sources: Vec<(String, Location)>,
+}
+
+impl MappedRecord {
+    fn new(record_type: &'static str, segment: Location) -> Self {
+        MappedRecord {
+            record_type,
+            segment,
+            record: None,
+            errors: Vec::new(),
+            part_errors: Vec::new(),
+            withheld_reason: None,
+            sources: Vec::new(),
+        }
+    }
+}
+
 /// What a message mapped to.
 pub struct Mapped {
-    pub records: Vec<ImportRecord>,
+    pub records: Vec<MappedRecord>,
+    /// Problems of the message as a whole (a required segment missing).
     pub errors: Vec<MessageError>,
+}
+
+/// Connector settings the mapping needs.
+#[derive(Clone, Debug, Default)]
+pub struct MapOptions {
+    pub source_system: String,
+    /// The billing provider when the message names none (PV1-7 without an NPI).
+    pub default_billing_provider_npi: Option<String>,
 }
 
 struct Mapper<'a> {
     msg: &'a Message,
     source_system: &'a str,
+    options: &'a MapOptions,
     errors: Vec<MessageError>,
 }
 
-/// Maps a message whose header was already checked.
-pub fn map_message(msg: &Message, kind: Kind, source_system: &str) -> Mapped {
+/// Maps a message whose header was already checked. Each record stands alone: a record with
+/// an error is withheld (with the records that depend on it), the others are emitted.
+pub fn map_message(msg: &Message, kind: Kind, options: &MapOptions) -> Mapped {
     let mut m = Mapper {
         msg,
-        source_system,
+        source_system: &options.source_system,
+        options,
         errors: Vec::new(),
     };
     let records = m.records(kind);
-    let failed = m.errors.iter().any(|e| e.severity == Severity::Error);
     Mapped {
-        // A message with an error is not applied in part.
-        records: if failed { Vec::new() } else { records },
+        records,
         errors: m.errors,
     }
 }
@@ -145,6 +204,10 @@ fn loc(segment: &str, sequence: usize, field: usize) -> Location {
         sequence,
         field,
     }
+}
+
+fn has_error(errors: &[MessageError]) -> bool {
+    errors.iter().any(|e| e.severity == Severity::Error)
 }
 
 impl Mapper<'_> {
@@ -186,7 +249,23 @@ impl Mapper<'_> {
         }
     }
 
-    fn records(&mut self, kind: Kind) -> Vec<ImportRecord> {
+    /// Administrative sex (HL7 table 0001); a value outside the table is an error, never
+    /// read as unknown.
+    fn sex(&mut self, seg: &Segment, field: usize, location: Location) -> Sex {
+        match sex(self.text(seg, field, 1).as_deref()) {
+            Some(sex) => sex,
+            None => {
+                self.error(
+                    ErrorCode::TableValueNotFound,
+                    location,
+                    "administrative sex is not a value of HL7 table 0001 (F, M, O, U, A, N)",
+                );
+                Sex::Unknown
+            }
+        }
+    }
+
+    fn records(&mut self, kind: Kind) -> Vec<MappedRecord> {
         let mut records = Vec::new();
         let Some(pid) = self.msg.segment("PID") else {
             self.error(
@@ -196,15 +275,46 @@ impl Mapper<'_> {
             );
             return records;
         };
+        let message_errors = std::mem::take(&mut self.errors);
+
+        let mut patient_record = MappedRecord::new("patient", loc("PID", 1, 0));
         let patient = self.patient(pid);
-        let coverages = self.coverages(&patient.external_id);
-        let encounter = match kind {
-            Kind::Adt => None,
-            Kind::Dft => self.encounter(&patient.external_id),
-        };
-        records.push(ImportRecord::Patient(patient));
-        records.extend(coverages.into_iter().map(ImportRecord::Coverage));
-        records.extend(encounter.map(ImportRecord::Encounter));
+        patient_record.errors = std::mem::take(&mut self.errors);
+        patient_record.sources = patient_sources();
+        let patient_ok = !has_error(&patient_record.errors);
+        let patient_id = patient.external_id.clone();
+        if patient_ok {
+            patient_record.record = Some(ImportRecord::Patient(patient));
+        }
+        records.push(patient_record);
+
+        let guarantor = self.msg.segment("GT1");
+        for (i, (in1, in2)) in in1_groups(self.msg).into_iter().enumerate() {
+            let seq = i + 1;
+            let mut r = MappedRecord::new("coverage", loc("IN1", seq, 0));
+            let coverage = self.coverage(seq, in1, &in2, guarantor, &patient_id);
+            r.errors = std::mem::take(&mut self.errors);
+            r.sources = coverage_sources(seq, in1, guarantor);
+            if !patient_ok {
+                r.withheld_reason = Some("its patient (PID) was rejected");
+            } else if !has_error(&r.errors) {
+                r.record = Some(ImportRecord::Coverage(coverage));
+            }
+            records.push(r);
+        }
+
+        if kind == Kind::Dft {
+            let mut r = MappedRecord::new("encounter", loc("PV1", 1, 0));
+            let encounter = self.encounter(&patient_id, &mut r);
+            r.errors.extend(std::mem::take(&mut self.errors));
+            if !patient_ok {
+                r.withheld_reason = Some("its patient (PID) was rejected");
+            } else if let Some(e) = encounter.filter(|_| !has_error(&r.errors)) {
+                r.record = Some(ImportRecord::Encounter(e));
+            }
+            records.push(r);
+        }
+        self.errors = message_errors;
         records
     }
 
@@ -269,7 +379,7 @@ impl Mapper<'_> {
         patient.other_names = names.collect();
 
         patient.birth_date = self.date(self.text(pid, 7, 1), loc("PID", 1, 7));
-        patient.sex = sex(self.text(pid, 8, 1).as_deref());
+        patient.sex = self.sex(pid, 8, loc("PID", 1, 8));
         patient.address = self.address(pid.repetitions(11));
         let (phone, email) = self.telecom(pid.repetitions(13));
         patient.phone = phone;
@@ -366,28 +476,6 @@ impl Mapper<'_> {
 
     // ----- IN1 / IN2 / GT1 ----------------------------------------------------------------
 
-    fn coverages(&mut self, patient_external_id: &str) -> Vec<Coverage> {
-        // IN1 with the IN2 segments that follow it.
-        let mut groups: Vec<(&Segment, Vec<&Segment>)> = Vec::new();
-        for seg in &self.msg.segments {
-            match seg.id.as_str() {
-                "IN1" => groups.push((seg, Vec::new())),
-                "IN2" => {
-                    if let Some((_, in2)) = groups.last_mut() {
-                        in2.push(seg);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let guarantor = self.msg.segment("GT1");
-        groups
-            .into_iter()
-            .enumerate()
-            .map(|(i, (in1, in2))| self.coverage(i + 1, in1, &in2, guarantor, patient_external_id))
-            .collect()
-    }
-
     fn coverage(
         &mut self,
         seq: usize,
@@ -483,14 +571,14 @@ impl Mapper<'_> {
             member_id,
             name: self.person_name(name),
             birth_date: self.date(self.text(seg, dob, 1), loc(id, sequence, dob)),
-            sex: sex(self.text(seg, sex_field, 1).as_deref()),
+            sex: self.sex(seg, sex_field, loc(id, sequence, sex_field)),
             address: self.address(seg.repetitions(address)),
         }
     }
 
     // ----- PV1 / FT1 / DG1 / PR1 ----------------------------------------------------------
 
-    fn encounter(&mut self, patient_external_id: &str) -> Option<Encounter> {
+    fn encounter(&mut self, patient_external_id: &str, r: &mut MappedRecord) -> Option<Encounter> {
         let Some(pv1) = self.msg.segment("PV1") else {
             self.error(
                 ErrorCode::SegmentSequence,
@@ -512,6 +600,24 @@ impl Mapper<'_> {
         let admit = self.date(self.text(pv1, 44, 1), loc("PV1", 1, 44));
 
         let mut diagnoses = self.diagnoses();
+        let mut sources = vec![
+            ("/external_id".to_owned(), loc("PV1", 1, 19)),
+            ("/patient_external_id".to_owned(), loc("PID", 1, 3)),
+            ("/billing_provider_npi".to_owned(), loc("PV1", 1, 7)),
+            ("/referring_provider_npi".to_owned(), loc("PV1", 1, 8)),
+            ("/rendering_provider_npi".to_owned(), loc("PV1", 1, 7)),
+            ("/date_of_service".to_owned(), loc("PV1", 1, 44)),
+            ("/end_date".to_owned(), loc("PV1", 1, 44)),
+        ];
+        let mut dx_sources: Vec<(String, Location)> = self
+            .msg
+            .segments("DG1")
+            .enumerate()
+            .filter_map(|(i, dg1)| {
+                let code = icd10cm(&self.text(dg1, 3, 1)?)?;
+                Some((code, loc("DG1", i + 1, 3)))
+            })
+            .collect();
 
         let ft1s: Vec<&Segment> = self.msg.segments("FT1").collect();
         if ft1s.is_empty() {
@@ -521,26 +627,145 @@ impl Mapper<'_> {
                 "required segment FT1 is missing",
             );
         }
-        let mut lines = Vec::new();
-        for (i, ft1) in ft1s.into_iter().enumerate() {
-            if let Some(line) = self.service_line(i + 1, ft1, &mut diagnoses) {
-                lines.push(line);
+        // Each FT1 stands alone: a bad charge is not billed, the others are.
+        let mut lines: Vec<(usize, ServiceLine)> = Vec::new();
+        let mut credits = Vec::new();
+        for (i, ft1) in ft1s.iter().enumerate() {
+            let seq = i + 1;
+            let record_errors = std::mem::take(&mut self.errors);
+            let mapped = self.transaction(seq, ft1);
+            let line_errors = std::mem::replace(&mut self.errors, record_errors);
+            let failed = has_error(&line_errors);
+            r.part_errors.extend(line_errors);
+            if failed {
+                continue;
+            }
+            match mapped {
+                Some(Transaction::Charge(mut line, codes)) => {
+                    for code in codes {
+                        let index = match diagnoses.iter().position(|d| *d == code) {
+                            Some(i) => i,
+                            None => {
+                                dx_sources.push((code.clone(), loc("FT1", seq, 19)));
+                                diagnoses.push(code);
+                                diagnoses.len() - 1
+                            }
+                        };
+                        let pointer = u8::try_from(index + 1).unwrap_or(u8::MAX);
+                        if !line.diagnosis_pointers.contains(&pointer)
+                            && line.diagnosis_pointers.len() < 4
+                        {
+                            line.diagnosis_pointers.push(pointer);
+                        }
+                    }
+                    lines.push((seq, *line));
+                }
+                Some(Transaction::Credit(keys)) => credits.push((seq, keys)),
+                None => {}
             }
         }
-        self.procedures(&lines);
-
-        let rendering = attending.or_else(|| {
-            lines
+        // A credit (CD) reverses the charge of this message with the same transaction id
+        // (FT1-2), else the same filler order number (FT1-23).
+        for (seq, (transaction_id, filler_order)) in credits {
+            let found = lines
                 .iter()
-                .find_map(|l: &ServiceLine| l.rendering_provider_npi.clone())
+                .position(|(_, l)| {
+                    transaction_id.is_some() && l.line_control_number == transaction_id
+                })
+                .or_else(|| {
+                    lines.iter().position(|(s, _)| {
+                        filler_order.is_some()
+                            && ft1s.get(s - 1).and_then(|ft1| self.text(ft1, 23, 1)) == filler_order
+                    })
+                });
+            match found {
+                Some(i) => {
+                    lines.remove(i);
+                }
+                None => r.part_errors.push(MessageError {
+                    code: ErrorCode::UnknownKey,
+                    severity: Severity::Error,
+                    location: loc("FT1", seq, 2),
+                    detail: "credit (CD) matches no charge (CG) of this message by transaction \
+                             id (FT1-2) or filler order number (FT1-23); send it with the \
+                             charge it reverses",
+                }),
+            }
+        }
+        let line_list: Vec<ServiceLine> = lines.iter().map(|(_, l)| l.clone()).collect();
+        let pr1_errors = std::mem::take(&mut self.errors);
+        self.procedures(&line_list);
+        r.part_errors
+            .extend(std::mem::replace(&mut self.errors, pr1_errors));
+
+        for (i, code) in diagnoses.iter().enumerate() {
+            if let Some((_, at)) = dx_sources.iter().find(|(c, _)| c == code) {
+                sources.push((format!("/diagnoses/{i}"), at.clone()));
+            }
+        }
+
+        // Rendering: the performing provider (FT1-20) when every charge names the same one,
+        // else the attending (PV1-7). Referring: PV1-8, else the ordering provider (FT1-21).
+        // Billing: the attending (PV1-7), else the connector's default billing provider.
+        let performers: Vec<Option<String>> = lines
+            .iter()
+            .map(|(_, l)| l.rendering_provider_npi.clone())
+            .collect();
+        let common_performer = match performers.first() {
+            Some(Some(first)) if performers.iter().all(|p| p.as_ref() == Some(first)) => {
+                Some(first.clone())
+            }
+            _ => None,
+        };
+        let rendering = common_performer.clone().or_else(|| attending.clone());
+        if common_performer.is_some()
+            && let Some((seq, _)) = lines.first()
+        {
+            sources.push(("/rendering_provider_npi".to_owned(), loc("FT1", *seq, 20)));
+        }
+        let ordering = ft1s.iter().enumerate().find_map(|(i, ft1)| {
+            let npi = self.plain_npi(ft1, 21)?;
+            Some((i + 1, npi))
         });
-        for (n, line) in lines.iter_mut().enumerate() {
+        let referring = match (referring, ordering) {
+            (Some(r), _) => Some(r),
+            (None, Some((seq, npi))) if Some(&npi) != rendering.as_ref() => {
+                sources.push(("/referring_provider_npi".to_owned(), loc("FT1", seq, 21)));
+                Some(npi)
+            }
+            _ => None,
+        };
+        let billing = attending
+            .clone()
+            .or_else(|| self.options.default_billing_provider_npi.clone());
+
+        let mut out_lines = Vec::new();
+        for (n, (seq, mut line)) in lines.into_iter().enumerate() {
             line.line_number = Some(n as u32 + 1);
             if line.rendering_provider_npi == rendering {
                 line.rendering_provider_npi = None;
             }
+            let at = |field| loc("FT1", seq, field);
+            let base = format!("/service_lines/{n}");
+            sources.push((base.clone(), at(0)));
+            for (member, field) in [
+                ("procedure_code", procedure_field(ft1s[seq - 1])),
+                ("modifiers", 26),
+                ("units", 10),
+                ("charge", 11),
+                ("diagnosis_pointers", 19),
+                ("service_date", 4),
+                ("rendering_provider_npi", 20),
+                ("line_control_number", 2),
+            ] {
+                sources.push((format!("{base}/{member}"), at(field)));
+            }
+            if n == 0 {
+                sources.push(("/date_of_service".to_owned(), at(4)));
+            }
+            out_lines.push(line);
         }
-        let mut dates: Vec<&String> = lines
+        let mut dates: Vec<&String> = out_lines
             .iter()
             .filter_map(|l| l.service_date.as_ref())
             .collect();
@@ -550,8 +775,18 @@ impl Mapper<'_> {
             .last()
             .filter(|last| Some(**last) != dates.first().copied())
             .map(|d| (*d).clone());
-        if lines.is_empty() {
-            // Only payments or adjustments: nothing to code.
+        r.sources = sources;
+        if out_lines.is_empty() {
+            if has_error(&r.part_errors) {
+                r.withheld_reason = Some("none of its charges (FT1) can be billed");
+            } else if !ft1s.is_empty() && !has_error(&self.errors) {
+                // Every charge was credited.
+                self.error(
+                    ErrorCode::SegmentSequence,
+                    loc("FT1", 1, 0),
+                    "no charge (FT1 of type CG) of this message is left to bill",
+                );
+            }
             return None;
         }
         Some(Encounter {
@@ -561,12 +796,25 @@ impl Mapper<'_> {
             date_of_service: date_of_service.unwrap_or_default(),
             end_date,
             place_of_service: None,
-            billing_provider_npi: None,
+            billing_provider_npi: billing,
             rendering_provider_npi: rendering,
             referring_provider_npi: referring,
             service_facility_npi: None,
             diagnoses,
-            service_lines: lines,
+            service_lines: out_lines,
+        })
+    }
+
+    /// An NPI in an XCN field without reporting errors (a malformed one is reported where
+    /// the field is read as the line's provider).
+    fn plain_npi(&self, seg: &Segment, field: usize) -> Option<String> {
+        seg.repetitions(field).iter().find_map(|rep| {
+            let is_npi = [self.rep_text(rep, 9), self.rep_text(rep, 13)]
+                .iter()
+                .flatten()
+                .any(|v| v.eq_ignore_ascii_case("NPI"));
+            self.rep_text(rep, 1)
+                .filter(|v| is_npi && v.len() == 10 && v.bytes().all(|b| b.is_ascii_digit()))
         })
     }
 
@@ -634,34 +882,62 @@ impl Mapper<'_> {
         codes
     }
 
-    fn service_line(
-        &mut self,
-        seq: usize,
-        ft1: &Segment,
-        diagnoses: &mut Vec<String>,
-    ) -> Option<ServiceLine> {
+    /// One FT1. Errors go to `self.errors` (the caller scopes them to this transaction).
+    fn transaction(&mut self, seq: usize, ft1: &Segment) -> Option<Transaction> {
+        let at = |field| loc("FT1", seq, field);
         match self
             .text(ft1, 6, 1)
             .map(|t| t.to_ascii_uppercase())
             .as_deref()
         {
             Some("CG") => {}
-            Some(_) => return None, // credits, payments, adjustments: not coded services
+            Some("CD") => {
+                return Some(Transaction::Credit((
+                    self.text(ft1, 2, 1),
+                    self.text(ft1, 23, 1),
+                )));
+            }
+            Some("PY") => {
+                self.error(
+                    ErrorCode::ApplicationInternal,
+                    at(6),
+                    "payment (PY) transactions are not posted from HL7; post patient payments \
+                     with POST /v1/patients/{id}/payments",
+                );
+                return None;
+            }
+            Some("AJ") => {
+                self.error(
+                    ErrorCode::ApplicationInternal,
+                    at(6),
+                    "adjustment (AJ) transactions are not posted from HL7; adjustments come \
+                     from remittances (835)",
+                );
+                return None;
+            }
+            Some(_) => {
+                self.error(
+                    ErrorCode::TableValueNotFound,
+                    at(6),
+                    "transaction type is not a value of HL7 table 0017 (CG, CD, PY, AJ)",
+                );
+                return None;
+            }
             None => {
                 self.error(
                     ErrorCode::RequiredFieldMissing,
-                    loc("FT1", seq, 6),
+                    at(6),
                     "transaction type is missing",
                 );
                 return None;
             }
         }
         let service_date = match self.text(ft1, 4, 1) {
-            Some(v) => self.date(Some(v), loc("FT1", seq, 4)),
+            Some(v) => self.date(Some(v), at(4)),
             None => {
                 self.error(
                     ErrorCode::RequiredFieldMissing,
-                    loc("FT1", seq, 4),
+                    at(4),
                     "transaction date is missing",
                 );
                 None
@@ -672,7 +948,7 @@ impl Mapper<'_> {
             Some(q) => decimal(&q).unwrap_or_else(|| {
                 self.error(
                     ErrorCode::DataType,
-                    loc("FT1", seq, 10),
+                    at(10),
                     "transaction quantity is not a number",
                 );
                 String::new()
@@ -682,7 +958,7 @@ impl Mapper<'_> {
             None => {
                 self.error(
                     ErrorCode::RequiredFieldMissing,
-                    loc("FT1", seq, 11),
+                    at(11),
                     "extended transaction amount is missing",
                 );
                 String::new()
@@ -690,17 +966,37 @@ impl Mapper<'_> {
             Some(a) => decimal(&a).map(money).unwrap_or_else(|| {
                 self.error(
                     ErrorCode::DataType,
-                    loc("FT1", seq, 11),
+                    at(11),
                     "extended transaction amount is not a number",
                 );
                 String::new()
             }),
         };
-        let procedure_code = match self.text(ft1, 25, 1) {
+        // CP: price (MO: quantity & denomination) ^ price type (table 0205).
+        if let Some(currency) = self.msg.text(ft1, 11, 1, 2)
+            && !currency.eq_ignore_ascii_case("USD")
+        {
+            self.error(
+                ErrorCode::DataType,
+                at(11),
+                "extended transaction amount is not in US dollars (USD)",
+            );
+        }
+        if let Some(price_type) = self.text(ft1, 11, 2)
+            && !PRICE_TYPES.contains(&price_type.to_ascii_uppercase().as_str())
+        {
+            self.error(
+                ErrorCode::TableValueNotFound,
+                at(11),
+                "price type is not a value of HL7 table 0205 (AP, DC, IC, PF, TF, TP, UP)",
+            );
+        }
+        let field = procedure_field(ft1);
+        let procedure_code = match self.text(ft1, field, 1) {
             None => {
                 self.error(
                     ErrorCode::RequiredFieldMissing,
-                    loc("FT1", seq, 25),
+                    at(25),
                     "procedure code is missing",
                 );
                 String::new()
@@ -708,7 +1004,7 @@ impl Mapper<'_> {
             Some(code) => procedure_code(&code).unwrap_or_else(|| {
                 self.error(
                     ErrorCode::DataType,
-                    loc("FT1", seq, 25),
+                    at(field),
                     "procedure code is not a CPT or HCPCS code",
                 );
                 String::new()
@@ -725,50 +1021,43 @@ impl Mapper<'_> {
             } else {
                 self.error(
                     ErrorCode::DataType,
-                    loc("FT1", seq, 26),
+                    at(26),
                     "procedure modifier is not two letters or digits, or more than four",
                 );
             }
         }
-        let mut pointers: Vec<u8> = Vec::new();
+        let mut codes: Vec<String> = Vec::new();
         for rep in ft1.repetitions(19) {
             let Some(code) = self.rep_text(rep, 1) else {
                 continue;
             };
-            let Some(code) = icd10cm(&code) else {
-                self.error(
+            match icd10cm(&code) {
+                Some(code) => codes.push(code),
+                None => self.error(
                     ErrorCode::DataType,
-                    loc("FT1", seq, 19),
+                    at(19),
                     "diagnosis code is not an ICD-10-CM code",
-                );
-                continue;
-            };
-            let index = match diagnoses.iter().position(|d| *d == code) {
-                Some(i) => i,
-                None => {
-                    diagnoses.push(code);
-                    diagnoses.len() - 1
-                }
-            };
-            let pointer = u8::try_from(index + 1).unwrap_or(u8::MAX);
-            if !pointers.contains(&pointer) && pointers.len() < 4 {
-                pointers.push(pointer);
+                ),
             }
         }
-        let rendering_provider_npi = self.npi(ft1, 20, loc("FT1", seq, 20));
-        Some(ServiceLine {
-            line_number: None,
-            procedure_code,
-            modifiers,
-            units,
-            charge,
-            diagnosis_pointers: pointers,
-            service_date,
-            place_of_service: None,
-            rendering_provider_npi,
-            ndc: None,
-            line_control_number: self.text(ft1, 2, 1),
-        })
+        let rendering_provider_npi = self.npi(ft1, 20, at(20));
+        self.npi(ft1, 21, at(21));
+        Some(Transaction::Charge(
+            Box::new(ServiceLine {
+                line_number: None,
+                procedure_code,
+                modifiers,
+                units,
+                charge,
+                diagnosis_pointers: Vec::new(),
+                service_date,
+                place_of_service: None,
+                rendering_provider_npi,
+                ndc: None,
+                line_control_number: self.text(ft1, 2, 1),
+            }),
+            codes,
+        ))
     }
 
     /// PR1 procedures: codes must be well formed; one with no charge line is reported as a
@@ -807,6 +1096,92 @@ impl Mapper<'_> {
 
 // ----- value helpers ------------------------------------------------------------------------
 
+/// IN1 with the IN2 segments that follow it.
+fn in1_groups(msg: &Message) -> Vec<(&Segment, Vec<&Segment>)> {
+    let mut groups: Vec<(&Segment, Vec<&Segment>)> = Vec::new();
+    for seg in &msg.segments {
+        match seg.id.as_str() {
+            "IN1" => groups.push((seg, Vec::new())),
+            "IN2" => {
+                if let Some((_, in2)) = groups.last_mut() {
+                    in2.push(seg);
+                }
+            }
+            _ => {}
+        }
+    }
+    groups
+}
+
+/// Where a patient's values come from (PID, from [`crate::mapping::MAPPING`]).
+fn patient_sources() -> Vec<(String, Location)> {
+    crate::mapping::MAPPING
+        .iter()
+        .filter(|m| m.record == "patient")
+        .flat_map(|m| {
+            m.pointers
+                .iter()
+                .map(move |p| ((*p).to_owned(), loc(m.segment, 1, m.field)))
+        })
+        .collect()
+}
+
+/// Where coverage `seq`'s values come from: its IN1, or GT1 for a subscriber taken from
+/// the guarantor.
+fn coverage_sources(
+    seq: usize,
+    in1: &Segment,
+    guarantor: Option<&Segment>,
+) -> Vec<(String, Location)> {
+    let from_guarantor =
+        in1.repetitions(16).first().is_none_or(|r| r.is_empty()) && guarantor.is_some();
+    let mut out = vec![("/patient_external_id".to_owned(), loc("PID", 1, 3))];
+    for m in crate::mapping::MAPPING
+        .iter()
+        .filter(|m| m.record == "coverage")
+    {
+        for p in m.pointers {
+            let at = match (from_guarantor, m.field) {
+                (true, 16) => loc("GT1", 1, 3),
+                (true, 18) => loc("GT1", 1, 8),
+                (true, 19) => loc("GT1", 1, 5),
+                (true, 43) => loc("GT1", 1, 9),
+                _ => loc(m.segment, seq, m.field),
+            };
+            out.push(((*p).to_owned(), at));
+        }
+    }
+    out
+}
+
+/// What one FT1 is.
+enum Transaction {
+    /// A charge (CG) and its FT1-19 diagnosis codes.
+    Charge(Box<ServiceLine>, Vec<String>),
+    /// A credit (CD): its transaction id (FT1-2) and filler order number (FT1-23).
+    Credit((Option<String>, Option<String>)),
+}
+
+/// HL7 table 0205 (price type).
+const PRICE_TYPES: &[&str] = &["AP", "DC", "IC", "PF", "TF", "TP", "UP"];
+
+/// Where an FT1's procedure code is: FT1-25, else FT1-7 (transaction code) when that is
+/// coded in CPT or HCPCS (CE-3 `C4`, `CPT`, `CPT4`, `HCPCS`, `HCPT`).
+fn procedure_field(ft1: &Segment) -> usize {
+    if ft1.presence(25) == Presence::Valued {
+        return 25;
+    }
+    let system = ft1
+        .repetitions(7)
+        .first()
+        .and_then(|rep| rep.raw(3, 1))
+        .map(str::to_ascii_uppercase);
+    match system.as_deref() {
+        Some("C4" | "CPT" | "CPT4" | "HCPCS" | "HCPT" | "HC") => 7,
+        _ => 25,
+    }
+}
+
 /// `YYYYMMDD[HHMM[SS[.S]]][+/-ZZZZ]` to `YYYY-MM-DD`, checking the calendar.
 pub fn iso_date(value: &str) -> Option<String> {
     let digits = value.get(..8)?;
@@ -842,13 +1217,15 @@ pub fn iso_date(value: &str) -> Option<String> {
     ))
 }
 
-/// HL7 table 0001 (with the common 2.x extras) to canonical sex.
-fn sex(value: Option<&str>) -> Sex {
+/// HL7 table 0001 (administrative sex, v2.5.1) to canonical sex; `None` for a value outside
+/// the table. Empty and null are unknown.
+fn sex(value: Option<&str>) -> Option<Sex> {
     match value.map(str::to_ascii_uppercase).as_deref() {
-        Some("M") => Sex::Male,
-        Some("F") => Sex::Female,
-        Some("O") | Some("A") | Some("X") => Sex::Other,
-        _ => Sex::Unknown,
+        Some("M") => Some(Sex::Male),
+        Some("F") => Some(Sex::Female),
+        Some("O") | Some("A") => Some(Sex::Other),
+        None | Some("U") | Some("N") => Some(Sex::Unknown),
+        Some(_) => None,
     }
 }
 
@@ -972,7 +1349,11 @@ mod tests {
         assert_eq!(normalize_ssn("12345678"), None);
         assert_eq!(relationship(Some("spo")), SubscriberRelationship::Spouse);
         assert_eq!(relationship(Some("GRD")), SubscriberRelationship::Other);
-        assert_eq!(sex(Some("f")), Sex::Female);
+        assert_eq!(sex(Some("f")), Some(Sex::Female));
+        assert_eq!(sex(Some("N")), Some(Sex::Unknown));
+        assert_eq!(sex(None), Some(Sex::Unknown));
+        assert_eq!(sex(Some("boy")), None);
+        assert_eq!(sex(Some("X")), None);
         assert_eq!(country("CAN").as_deref(), Some("CA"));
         assert_eq!(country("USA"), None);
     }

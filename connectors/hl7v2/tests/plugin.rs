@@ -60,7 +60,10 @@ fn import(hl7: &str) -> Result<Value, InvokeError> {
 
 fn check(name: &str) -> Value {
     let text = std::fs::read_to_string(fixture(&format!("{name}.hl7"))).unwrap();
-    let output = import(&text).expect("import succeeds");
+    let mut output = import(&text).expect("import succeeds");
+    // The ACK context is opaque (for the acknowledge operation); the unit tests cover it.
+    assert!(output["ack_context"]["messages"].is_array());
+    output.as_object_mut().unwrap().remove("ack_context");
     let expected_path = fixture(&format!("{name}.expected.json"));
     if std::env::var_os("HL7V2_BLESS").is_some() {
         let pretty = serde_json::to_string_pretty(&output).unwrap() + "\n";
@@ -94,7 +97,7 @@ fn plugin_table() {
     let plugin = plugin();
     assert_eq!(plugin.name(), "hl7v2");
     assert_eq!(plugin.kind(), ConnectorKind::Ehr);
-    assert_eq!(plugin.operations(), ["import"]);
+    assert_eq!(plugin.operations(), ["import", "acknowledge"]);
 }
 
 #[test]
@@ -146,7 +149,7 @@ fn bad_msh_is_rejected() {
             "AR".to_owned(),
             "MSH|^~\\&|REVCYCLE|BILLING|EPICADT|NORTHVALLEY|20240308120000+0000||ACK|ACKMSG00900|P|2.5.1\r\
              MSA|AR|MSG00900\r\
-             ERR||MSH^1^2|102^Data type error^HL70357|E"
+             ERR||MSH^1^2|102^Data type error^HL70357|E||||field separator or encoding characters are invalid"
                 .to_owned()
         )]
     );
@@ -158,7 +161,7 @@ fn missing_pid3_mr_is_an_application_error() {
     let (code, ack) = &acks(&out)[0];
     assert_eq!(code, "AE");
     assert!(
-        ack.ends_with("\rMSA|AE|MSG00901\rERR||PID^1^3|101^Required field missing^HL70357|E"),
+        ack.ends_with("\rMSA|AE|MSG00901\rERR||PID^1^3|101^Required field missing^HL70357|E||||patient identifier list has no identifier of type MR"),
         "{ack}"
     );
     assert_eq!(out["records"], json!([]));
@@ -170,20 +173,20 @@ fn unsupported_type_is_rejected() {
     let (code, ack) = &acks(&out)[0];
     assert_eq!(code, "AR");
     assert!(
-        ack.ends_with("\rMSA|AR|MSG00902\rERR||MSH^1^9|200^Unsupported message type^HL70357|E"),
+        ack.ends_with("\rMSA|AR|MSG00902\rERR||MSH^1^9|200^Unsupported message type^HL70357|E||||message type is not supported (ADT, DFT)"),
         "{ack}"
     );
 }
 
 #[test]
-fn dft_missing_procedure_code() {
+fn dft_procedure_from_the_transaction_code_when_ft1_25_is_empty() {
+    // FT1-25 is empty in the first charge; its FT1-7 is coded in CPT (`C4`), so it is billed.
     let out = check("dft_missing_procedure");
     let (code, ack) = &acks(&out)[0];
-    assert_eq!(code, "AE");
-    assert!(
-        ack.ends_with("\rERR||FT1^1^25|101^Required field missing^HL70357|E"),
-        "{ack}"
-    );
+    assert_eq!(code, "AA", "{ack}");
+    let lines = out["records"][1]["service_lines"].as_array().unwrap();
+    assert_eq!(lines[0]["procedure_code"], "99213");
+    assert_eq!(lines[1]["procedure_code"], "36415");
 }
 
 #[test]
