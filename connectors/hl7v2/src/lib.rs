@@ -59,8 +59,8 @@
 //! Segments before the first MSH (other than batch headers) cannot be acknowledged; they give
 //! one issue without a position.
 //!
-//! Mapping: [`mapping::MAPPING`] (also the README's table). Providers: the attending (PV1-7)
-//! is the billing provider, else `default_billing_provider_npi`; the performer (FT1-20) when
+//! Mapping: [`mapping::MAPPING`] (also the README's table). Providers: the configured
+//! `default_billing_provider_npi` bills, else the attending (PV1-7); the performer (FT1-20) when
 //! all charges name the same one, else the attending, renders; the referring doctor (PV1-8),
 //! else the orderer (FT1-21), refers. `source_system` is the configured one, else MSH-4, else
 //! MSH-3.

@@ -171,7 +171,8 @@ pub struct Mapped {
 #[derive(Clone, Debug, Default)]
 pub struct MapOptions {
     pub source_system: String,
-    /// The billing provider when the message names none (PV1-7 without an NPI).
+    /// The billing provider of every encounter (a group's NPI); the attending (PV1-7) when
+    /// none is configured.
     pub default_billing_provider_npi: Option<String>,
 }
 
@@ -706,7 +707,7 @@ impl Mapper<'_> {
 
         // Rendering: the performing provider (FT1-20) when every charge names the same one,
         // else the attending (PV1-7). Referring: PV1-8, else the ordering provider (FT1-21).
-        // Billing: the attending (PV1-7), else the connector's default billing provider.
+        // Billing: the connector's default billing provider, else the attending (PV1-7).
         let performers: Vec<Option<String>> = lines
             .iter()
             .map(|(_, l)| l.rendering_provider_npi.clone())
@@ -735,9 +736,13 @@ impl Mapper<'_> {
             }
             _ => None,
         };
-        let billing = attending
+        // A configured default wins: a group practice bills under its own NPI, and its feed's
+        // attending is the individual who rendered.
+        let billing = self
+            .options
+            .default_billing_provider_npi
             .clone()
-            .or_else(|| self.options.default_billing_provider_npi.clone());
+            .or_else(|| attending.clone());
 
         let mut out_lines = Vec::new();
         for (n, (seq, mut line)) in lines.into_iter().enumerate() {

@@ -150,7 +150,7 @@ pub const MAPPING: &[FieldMap] = &[
         7,
         "encounter",
         &["/billing_provider_npi", "/rendering_provider_npi"],
-        "The attending's NPI (XCN-9 or XCN-13 `NPI`) is the billing provider, else the connector's `default_billing_provider_npi`; also the rendering provider when the charges name none.",
+        "The connector's `default_billing_provider_npi` (a group's NPI) is the billing provider when set, else the attending's NPI (XCN-9 or XCN-13 `NPI`); the attending is also the rendering provider when the charges name none.",
     ),
     row(
         "PV1",
