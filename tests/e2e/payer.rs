@@ -73,6 +73,7 @@ pub(crate) fn answer_835(pcn: &str, trace: &str) -> String {
         "N3*100 PAYER WAY".into(),
         "N4*HARTFORD*CT*06101".into(),
         "REF*2U*60054".into(),
+        "PER*BL*EDI SUPPORT*TE*8005550199".into(),
         "N1*PE*SPRINGFIELD FAMILY PRACTICE*XX*1234567893".into(),
         "LX*1".into(),
         format!("CLP*{pcn}*1*200*96*24*12*ICN-{trace}*11*1"),
@@ -283,8 +284,13 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
         post_raw(&s, "/v1/remittances/import?post=true", bad.into_bytes()).await;
     assert_eq!(status, 422, "{problem}");
     let msg = problem["errors"][0]["message"].as_str().unwrap_or_default();
-    assert!(msg.contains("segment 13 (CLP)"), "{problem}");
+    assert!(msg.contains("segment 14 (CLP)"), "{problem}");
     assert!(!msg.contains(&pcn), "no values in errors: {msg}");
+    // The pointer names the element by its place in the transaction set (ST = 1).
+    assert_eq!(
+        problem["errors"][0]["pointer"], "/transactions/0/segments/12/CLP02",
+        "{problem}"
+    );
     assert_eq!(exchanges(&s.db.url), stored);
     assert_eq!(
         s.get("/v1/remittances").await.body["items"]
@@ -590,13 +596,15 @@ QTY*90*1~
 AMT*YU*200~
 HL*3*2*19*1~
 NM1*85*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+TRN*1*PROVIDER-1~
+STC*A1:19:PR**WQ*200~
 HL*4*3*PT~
 NM1*QC*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
 TRN*2*{pcn}~
 STC*A2:20:PR*20261121*WQ*200~
 REF*1K*PAYER-ICN-1~
 DTP*472*D8*20261102~
-SE*22*0001~
+SE*24*0001~
 GE*1*42~
 IEA*1*000000042~
 "

@@ -108,7 +108,7 @@ impl Balance835 {
             let (ci, cp) = (c.index, c.position);
             let reason = format!(
                 "SVC at segment {} (service line {} of the CLP at segment {cp}) does not balance: \
-                 SVC02 less the line's CAS amounts is {expected}, SVC03 is {paid}",
+                 SVC02 less the line's CAS amounts is {expected:.2}, SVC03 is {paid:.2}",
                 l.position,
                 l.index + 1,
             );
@@ -136,7 +136,7 @@ impl Balance835 {
         {
             let reason = format!(
                 "CLP at segment {} (claim {}) does not balance: CLP03 less the CAS amounts of \
-                 the claim and its service lines is {expected}, CLP04 is {paid}",
+                 the claim and its service lines is {expected:.2}, CLP04 is {paid:.2}",
                 c.position,
                 c.index + 1,
             );
@@ -212,8 +212,8 @@ impl Balance835 {
                     && found != bpr02
                 {
                     let reason = format!(
-                        "BPR at segment {bpr_pos} does not balance: BPR02 is {bpr02}, the claims' \
-                         CLP04 less the PLB adjustment amounts add up to {found}"
+                        "BPR at segment {bpr_pos} does not balance: BPR02 is {bpr02:.2}, the claims' \
+                         CLP04 less the PLB adjustment amounts add up to {found:.2}"
                     );
                     let pointer = format!("/transactions/{}/segments/{bpr_pos}/BPR02", self.t);
                     self.error(

@@ -209,12 +209,14 @@ struct Frame {
     /// The item last matched.
     idx: usize,
     counts: Vec<u32>,
-    /// Position of the loop's first segment in the transaction set.
+    /// Position of the loop's first segment in the transaction set, and its number in the
+    /// input.
     start: usize,
+    number: usize,
 }
 
 impl Frame {
-    fn new(lp: &'static Loop, start: usize) -> Self {
+    fn new(lp: &'static Loop, start: usize, number: usize) -> Self {
         let mut counts = vec![0; lp.items.len()];
         counts[0] = 1;
         Frame {
@@ -222,6 +224,7 @@ impl Frame {
             idx: 0,
             counts,
             start,
+            number,
         }
     }
 }
@@ -236,7 +239,7 @@ struct Walk {
 }
 
 fn matches(item: &Item, seg: &Segment<'_>) -> bool {
-    seg_matches(item.trigger(), seg)
+    item.trigger().is_some_and(|t| seg_matches(t, seg))
 }
 
 fn seg_matches(spec: &Seg, seg: &Segment<'_>) -> bool {
@@ -273,7 +276,7 @@ impl Walk {
 
     fn start(&mut self, st: &Segment<'_>) {
         let root = self.guide.table();
-        self.stack.push(Frame::new(root, 1));
+        self.stack.push(Frame::new(root, 1, st.number()));
         if let Item::Seg(s) = &root.items[0] {
             self.elements(st, s);
         }
@@ -295,7 +298,8 @@ impl Walk {
             )
     }
 
-    fn missing(&mut self, seg: &Segment<'_>, frame: usize, item: usize) {
+    /// A required item of frame `frame` is missing: reported at the loop's first segment.
+    fn missing(&mut self, frame: usize, item: usize) {
         let f = &self.stack[frame];
         let it = &f.lp.items[item];
         let (rule, what) = match it {
@@ -305,28 +309,31 @@ impl Walk {
         let whose = if frame == 0 {
             format!("the {} transaction set", self.guide.name())
         } else {
-            format!("{} starting at segment {}", f.lp.describe(), f.start)
+            f.lp.describe()
         };
-        let start = f.start;
-        let e = seg
-            .error(format!(
+        let trigger = f.lp.items[0].trigger().map_or("?", |t| t.id);
+        let e = X12Error::new(
+            f.number,
+            trigger,
+            format!(
                 "{whose} has no {}: the {what} is required by {}",
                 it.describe(),
                 self.guide.name()
-            ))
-            .with_rule(rule)
-            .with_pointer(format!("/transactions/{}/segments/{start}", self.t));
+            ),
+        )
+        .in_transaction(self.t, f.start)
+        .with_rule(rule);
         self.errors.push(e);
     }
 
-    fn close(&mut self, seg: &Segment<'_>) {
+    fn close(&mut self) {
         let f = self.stack.last().expect("a frame");
         let missing: Vec<usize> = (f.idx..f.lp.items.len())
             .filter(|&k| f.counts[k] == 0 && f.lp.items[k].usage() == b'R')
             .collect();
         let frame = self.stack.len() - 1;
         for k in missing {
-            self.missing(seg, frame, k);
+            self.missing(frame, k);
         }
         self.stack.pop();
     }
@@ -372,7 +379,7 @@ impl Walk {
             return;
         };
         while self.stack.len() > depth + 1 {
-            self.close(seg);
+            self.close();
         }
         if !back {
             let f = &self.stack[depth];
@@ -380,7 +387,7 @@ impl Walk {
                 .filter(|&k| f.counts[k] == 0 && f.lp.items[k].usage() == b'R')
                 .collect();
             for k in skipped {
-                self.missing(seg, depth, k);
+                self.missing(depth, k);
             }
         }
         let f = &mut self.stack[depth];
@@ -418,7 +425,7 @@ impl Walk {
         // Enter the loop (and the loops it starts with) down to its first segment.
         let mut it = item;
         while let Item::Loop(lp) = it {
-            self.stack.push(Frame::new(lp, pos));
+            self.stack.push(Frame::new(lp, pos, seg.number()));
             it = &lp.items[0];
         }
         if let Item::Seg(s) = it {
@@ -426,9 +433,9 @@ impl Walk {
         }
         if seg.id() == "SE" {
             while self.stack.len() > 1 {
-                self.close(seg);
+                self.close();
             }
-            self.close(seg);
+            self.close();
         }
     }
 
@@ -773,10 +780,10 @@ fn envelope_elements(seg: &Segment<'_>, spec: &Seg, errors: &mut Vec<X12Error>) 
         if spec.id == "ISA" && rule == "element.format" {
             continue; // fixed widths are checked by the reader
         }
-        let rule = if rule == "element.code" || rule == "element.required" {
-            "envelope.element"
-        } else {
+        let rule = if rule == "element.too_many" {
             rule
+        } else {
+            "envelope.element"
         };
         let n = seg.number();
         errors.push(

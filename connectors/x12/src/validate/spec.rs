@@ -69,11 +69,11 @@ impl Item {
         }
     }
 
-    /// The segment that starts this item.
-    pub fn trigger(&self) -> &Seg {
+    /// The segment that starts this item (none for a loop the guide leaves empty).
+    pub fn trigger(&self) -> Option<&Seg> {
         match self {
-            Item::Seg(s) => s,
-            Item::Loop(l) => l.items[0].trigger(),
+            Item::Seg(s) => Some(s),
+            Item::Loop(l) => l.items.first()?.trigger(),
         }
     }
 
@@ -93,10 +93,10 @@ impl Item {
             Item::Loop(l) if l.id.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
                 format!("loop {} ({})", l.id, l.name)
             }
-            Item::Loop(l) => {
-                let t = l.items[0].describe();
-                format!("{t} ({})", l.name)
-            }
+            Item::Loop(l) => match l.items.first() {
+                Some(first) => format!("{} ({})", first.describe(), l.name),
+                None => l.name.to_string(),
+            },
         }
     }
 }
