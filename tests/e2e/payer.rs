@@ -291,6 +291,39 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
         problem["errors"][0]["pointer"], "/transactions/0/segments/12/CLP02",
         "{problem}"
     );
+    // An 835 without the 1000A PER*BL the guide requires: refused at the loop, as pyx12
+    // refuses it, and nothing stored.
+    let text = answer_835(&pcn, "EFT-X12-3");
+    let se = text.lines().find(|l| l.starts_with("SE*")).unwrap();
+    let count: usize = se.split('*').nth(1).unwrap().parse().unwrap();
+    let no_contact = text
+        .replace("PER*BL*EDI SUPPORT*TE*8005550199~\n", "")
+        .replace(
+            se,
+            &se.replacen(&count.to_string(), &(count - 1).to_string(), 1),
+        );
+    let (status, problem) = post_raw(
+        &s,
+        "/v1/remittances/import?post=true",
+        no_contact.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"].as_array().map(Vec::len),
+        Some(1),
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"][0]["pointer"], "/transactions/0/segments/5",
+        "{problem}"
+    );
+    let msg = problem["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("loop 1000A (Payer Identification) has no PER*BL")
+            && msg.ends_with("[rule segment.required]"),
+        "{problem}"
+    );
     assert_eq!(exchanges(&s.db.url), stored);
     assert_eq!(
         s.get("/v1/remittances").await.body["items"]

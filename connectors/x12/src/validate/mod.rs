@@ -127,7 +127,7 @@ pub fn validate_reader<R: std::io::BufRead>(mut rd: X12Reader<R>) -> Vec<X12Erro
             Ok(Some(seg)) => v.segment(&seg, &gs08),
             Ok(None) => break,
             Err(e) => {
-                let rule = e.rule.clone().unwrap_or_else(|| "envelope".into());
+                let rule = e.rule().unwrap_or("envelope").to_string();
                 v.errors.push(e.with_rule(rule));
                 break;
             }
@@ -654,8 +654,7 @@ fn valid_time(v: &str) -> bool {
 /// Checks one syntax note; the reason when it is broken.
 fn syntax_note(seg: &Segment<'_>, note: &str) -> Option<String> {
     let kind = note.as_bytes().first().copied()?;
-    let els: Vec<usize> = note[1..]
-        .as_bytes()
+    let els: Vec<usize> = note.as_bytes()[1..]
         .chunks(2)
         .filter_map(|c| std::str::from_utf8(c).ok()?.parse().ok())
         .collect();

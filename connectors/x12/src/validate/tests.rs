@@ -26,7 +26,7 @@ fn ack_999(body: &[&str]) -> String {
 fn rules(errors: &[X12Error]) -> Vec<(String, String)> {
     errors
         .iter()
-        .map(|e| (e.rule.clone().unwrap_or_default(), e.pointer()))
+        .map(|e| (e.rule().unwrap_or_default().to_string(), e.pointer()))
         .collect()
 }
 
@@ -100,7 +100,7 @@ fn a_transaction_set_under_another_guide_version_is_refused() {
         &["ST*835*0001", "BPR*I*0*C*NON************20261120"],
     );
     let errors = validate(x.as_bytes());
-    assert_eq!(errors[0].rule.as_deref(), Some("transaction.unsupported"));
+    assert_eq!(errors[0].rule(), Some("transaction.unsupported"));
     assert_eq!(errors[0].pointer(), "/transactions/0/segments/1");
     assert_eq!(
         errors.len(),
@@ -215,6 +215,6 @@ fn errors_stop_at_the_limit() {
     assert!(
         errors
             .iter()
-            .all(|e| e.rule.as_deref() == Some("segment.unexpected"))
+            .all(|e| e.rule() == Some("segment.unexpected"))
     );
 }
