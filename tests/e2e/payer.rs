@@ -1038,12 +1038,12 @@ async fn line_item_control_numbers_are_per_line_and_match_the_835(engine: Engine
     );
     let era = answer_835(&pcn, "EFT-6R-1");
     assert!(
-        era.contains(original) && era.contains("SE*22*0001~"),
+        era.contains(original) && era.contains("SE*23*0001~"),
         "{era}"
     );
     let era = era
         .replace(original, &answered)
-        .replace("SE*22*0001~", "SE*24*0001~");
+        .replace("SE*23*0001~", "SE*25*0001~");
     let (status, body) = post_raw(&s, "/v1/remittances/import?post=true", era.into_bytes()).await;
     assert_eq!(status, 200, "{body}");
     let ledger = s.get(&format!("/v1/claims/{}/ledger", id(&claim))).await;
