@@ -218,3 +218,26 @@ fn errors_stop_at_the_limit() {
             .all(|e| e.rule() == Some("segment.unexpected"))
     );
 }
+
+// Hostile input: every prefix of a real 835, and the same file with each byte replaced by a
+// delimiter, is answered (accepted or refused with a located error), never a panic.
+#[test]
+fn truncated_and_garbled_input_is_refused_not_a_panic() {
+    let file = include_bytes!("../../tests/corpus/badx12-0.2.2/X221-era-sample.edi");
+    assert!(validate(file).is_empty());
+    // (The file ends with a newline after its IEA.)
+    for n in 0..file.trim_ascii_end().len() {
+        let errors = validate(&file[..n]);
+        assert!(!errors.is_empty(), "a prefix of {n} bytes was accepted");
+        assert!(errors.len() <= MAX_ERRORS);
+    }
+    for i in 106..file.len() {
+        for b in [b'*', b'~', b':', b'^'] {
+            let mut garbled = file.to_vec();
+            garbled[i] = b;
+            for e in validate(&garbled) {
+                assert!(!e.pointer().is_empty(), "{e}");
+            }
+        }
+    }
+}
