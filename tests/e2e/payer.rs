@@ -73,6 +73,7 @@ pub(crate) fn answer_835(pcn: &str, trace: &str) -> String {
         "N3*100 PAYER WAY".into(),
         "N4*HARTFORD*CT*06101".into(),
         "REF*2U*60054".into(),
+        "PER*BL*EDI SUPPORT*TE*8005550199".into(),
         "N1*PE*SPRINGFIELD FAMILY PRACTICE*XX*1234567893".into(),
         "LX*1".into(),
         format!("CLP*{pcn}*1*200*96*24*12*ICN-{trace}*11*1"),
@@ -283,8 +284,46 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
         post_raw(&s, "/v1/remittances/import?post=true", bad.into_bytes()).await;
     assert_eq!(status, 422, "{problem}");
     let msg = problem["errors"][0]["message"].as_str().unwrap_or_default();
-    assert!(msg.contains("segment 13 (CLP)"), "{problem}");
+    assert!(msg.contains("segment 14 (CLP)"), "{problem}");
     assert!(!msg.contains(&pcn), "no values in errors: {msg}");
+    // The pointer names the element by its place in the transaction set (ST = 1).
+    assert_eq!(
+        problem["errors"][0]["pointer"], "/transactions/0/segments/12/CLP02",
+        "{problem}"
+    );
+    // An 835 without the 1000A PER*BL the guide requires: refused at the loop, as pyx12
+    // refuses it, and nothing stored.
+    let text = answer_835(&pcn, "EFT-X12-3");
+    let se = text.lines().find(|l| l.starts_with("SE*")).unwrap();
+    let count: usize = se.split('*').nth(1).unwrap().parse().unwrap();
+    let no_contact = text
+        .replace("PER*BL*EDI SUPPORT*TE*8005550199~\n", "")
+        .replace(
+            se,
+            &se.replacen(&count.to_string(), &(count - 1).to_string(), 1),
+        );
+    let (status, problem) = post_raw(
+        &s,
+        "/v1/remittances/import?post=true",
+        no_contact.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"].as_array().map(Vec::len),
+        Some(1),
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"][0]["pointer"], "/transactions/0/segments/5",
+        "{problem}"
+    );
+    let msg = problem["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("loop 1000A (Payer Identification) has no PER*BL")
+            && msg.ends_with("[rule segment.required]"),
+        "{problem}"
+    );
     assert_eq!(exchanges(&s.db.url), stored);
     assert_eq!(
         s.get("/v1/remittances").await.body["items"]
@@ -590,13 +629,15 @@ QTY*90*1~
 AMT*YU*200~
 HL*3*2*19*1~
 NM1*85*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+TRN*1*PROVIDER-1~
+STC*A1:19:PR**WQ*200~
 HL*4*3*PT~
 NM1*QC*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
 TRN*2*{pcn}~
 STC*A2:20:PR*20261121*WQ*200~
 REF*1K*PAYER-ICN-1~
 DTP*472*D8*20261102~
-SE*22*0001~
+SE*24*0001~
 GE*1*42~
 IEA*1*000000042~
 "
@@ -997,12 +1038,12 @@ async fn line_item_control_numbers_are_per_line_and_match_the_835(engine: Engine
     );
     let era = answer_835(&pcn, "EFT-6R-1");
     assert!(
-        era.contains(original) && era.contains("SE*22*0001~"),
+        era.contains(original) && era.contains("SE*23*0001~"),
         "{era}"
     );
     let era = era
         .replace(original, &answered)
-        .replace("SE*22*0001~", "SE*24*0001~");
+        .replace("SE*23*0001~", "SE*25*0001~");
     let (status, body) = post_raw(&s, "/v1/remittances/import?post=true", era.into_bytes()).await;
     assert_eq!(status, 200, "{body}");
     let ledger = s.get(&format!("/v1/claims/{}/ledger", id(&claim))).await;

@@ -224,7 +224,7 @@ fn count(url: &str, sql: &str) -> i64 {
 /// A file of several remittances: one ISA/GS, one ST/SE per (claim control number, trace
 /// number, claim total charge); each pays 96.00 of a 200.00 claim like [`answer_835`]. A
 /// `charge` other than 200 makes that remittance's claim payment not balance (CLP03 against
-/// CLP04 plus adjustments), which only posting finds.
+/// CLP04 plus adjustments), which the connector's validation refuses naming the CLP.
 fn multi_835(parts: &[(&str, &str, &str)]) -> String {
     let mut text = String::from(
         "ISA*00*          *00*          *ZZ*ACMEPAYER      *ZZ*REVCYCLE       *261120*1200*^*00501*000000601*0*P*:~\n\
@@ -237,7 +237,10 @@ fn multi_835(parts: &[(&str, &str, &str)]) -> String {
             format!("TRN*1*{trace}*1512345678"),
             "DTM*405*20261120".into(),
             "N1*PR*ACME HEALTH PLAN".into(),
+            "N3*100 PAYER WAY".into(),
+            "N4*HARTFORD*CT*06101".into(),
             "REF*2U*60054".into(),
+            "PER*BL*EDI SUPPORT*TE*8005550199".into(),
             "N1*PE*SPRINGFIELD FAMILY PRACTICE*XX*1234567893".into(),
             "LX*1".into(),
             format!("CLP*{pcn}*1*{charge}*96*24*12*ICN-{trace}*11*1"),
@@ -979,8 +982,16 @@ async fn an_835_file_posts_all_or_nothing(engine: Engine) {
     )
     .await;
     assert_eq!(status, 422, "{problem}");
+    // The second transaction set's first claim, named by position (never by its number).
     assert_eq!(
-        problem["errors"][0]["pointer"], "/remittances/1/claims/0/total_charge",
+        problem["errors"][0]["pointer"], "/transactions/1/claims/0",
+        "{problem}"
+    );
+    let msg = problem["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("CLP at segment 12 (claim 1) does not balance")
+            && msg.contains("is 97.00, CLP04 is 96.00")
+            && msg.contains("[rule balance.claim]"),
         "{problem}"
     );
     assert_eq!(count(&s.db.url, "SELECT COUNT(*) AS n FROM remittances"), 2);

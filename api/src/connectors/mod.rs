@@ -22,6 +22,7 @@ use revcycle_connector_abi::host::{self, ConnectorInstance, ConnectorsConfig, In
 use revcycle_core::audit::{AuditEvent, Outcome, SYSTEM_ORG};
 use revcycle_core::error::CoreError;
 use revcycle_core::store::DbPool;
+use revcycle_core::validation::FieldError;
 use serde::Serialize;
 
 use crate::problem::ApiError;
@@ -207,10 +208,25 @@ pub async fn invoke(
         Ok(Err(_)) => Err(ApiError::Internal),
         Ok(Ok(Ok(out))) => Ok(out),
         Ok(Ok(Err(InvokeError::Connector { error: e, .. }))) if e.code == "invalid_input" => {
-            Err(ApiError::Core(CoreError::invalid(
-                "",
-                format!("the connector refused the feed: {}", e.message),
-            )))
+            // Each finding keeps the plugin's pointer into the input (an X12 segment, a claim
+            // of an 835); a plugin that gives none is reported at the input as a whole.
+            let errors = if e.errors.is_empty() {
+                vec![FieldError::new(
+                    "",
+                    format!("the connector refused the feed: {}", e.message),
+                )]
+            } else {
+                e.errors
+                    .iter()
+                    .map(|i| {
+                        FieldError::new(
+                            i.pointer.clone(),
+                            format!("the connector refused the feed: {}", i.message),
+                        )
+                    })
+                    .collect()
+            };
+            Err(ApiError::Core(CoreError::Invalid(errors)))
         }
         Ok(Ok(Err(InvokeError::Connector { error: e, .. }))) if e.code == "panic" => {
             tracing::error!(operation = op, "connector panicked (contained)");

@@ -44,16 +44,21 @@ pub struct ImportQuery {
 /// the file is (422, the pointer naming the remittance, e.g. `/remittances/1/claims/0/...`).
 /// A remittance whose payer and trace number are already stored (and posted) is a
 /// `duplicate` and writes nothing; a file of nothing but duplicates answers 200 with status
-/// `duplicate`. A malformed file is 422 naming the segment number and the reason, and nothing
-/// is stored. Needs create on remittances (and post, with `post=true`).
+/// `duplicate`. A malformed file, or one that breaks the 835 implementation guide
+/// (005010X221A1: required segments and loops, element usage, code lists, balancing of each
+/// service line, claim and the payment), is 422 with one entry per finding: the segment's
+/// number in the file and in its transaction set, the rule, and a pointer
+/// (`/transactions/0/segments/5`, `/transactions/0/claims/2`); nothing is stored. Needs
+/// create on remittances (and post, with `post=true`).
 #[utoipa::path(tag = "remittances", params(ImportQuery),
     request_body(content = String, description = "The 835 file", content_type = "application/octet-stream"),
     responses((status = 200, description = "The stored remittances (and postings)", body = RemittanceImport),
-        (status = 422, description = "Malformed X12, or a payer that is not set up; nothing was stored", body = Problem,
+        (status = 422, description = "Malformed or non-conforming X12, or a payer that is not set up; nothing was stored", body = Problem,
             content_type = "application/problem+json",
             example = json!({"type": "urn:revcycle:problem:validation", "title": "Invalid request", "status": 422,
                 "detail": "the request has 1 invalid field(s)",
-                "errors": [{"pointer": "", "message": "the connector refused the feed: X12 segment 17 (CLP): CLP04 is not a valid amount"}]})),
+                "errors": [{"pointer": "/transactions/0/segments/5", "message": "the connector refused the feed: X12 segment 7 (N1), segment 5 of transaction set 1: loop 1000A (Payer Identification) has no PER*BL (Payer Technical Contact Information): the segment is required by 005010X221A1 [rule segment.required]"},
+                    {"pointer": "/transactions/0/claims/2", "message": "the connector refused the feed: X12 segment 31 (CLP), segment 29 of transaction set 1: CLP at segment 29 (claim 3) does not balance: CLP03 less the CAS amounts of the claim and its service lines is 140.00, CLP04 is 150.00 [rule balance.claim]"}]})),
         (status = 502, description = "The connector failed or did not answer in time", body = Problem,
             content_type = "application/problem+json")))]
 #[post("/remittances/import")]

@@ -12,6 +12,18 @@ pub struct ConnectorError {
     pub code: String,
     /// A human-readable explanation, without PHI.
     pub message: String,
+    /// For refused input: each finding with a JSON pointer (RFC 6901) to what is wrong in the
+    /// input (for X12: `/transactions/0/segments/9`, `/transactions/0/claims/2`). Absent from
+    /// the JSON when empty, so plugins built before it still interoperate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<InputIssue>,
+}
+
+/// One finding of refused input: where (a JSON pointer) and what rule it breaks (no values).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputIssue {
+    pub pointer: String,
+    pub message: String,
 }
 
 impl ConnectorError {
@@ -34,6 +46,15 @@ impl ConnectorError {
         Self {
             code: code.into(),
             message: message.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Refused input with its findings, each located by a JSON pointer.
+    pub fn invalid_input_at(message: impl Into<String>, errors: Vec<InputIssue>) -> Self {
+        Self {
+            errors,
+            ..Self::invalid_input(message)
         }
     }
 

@@ -19,7 +19,7 @@ pub mod plugin;
 #[cfg(feature = "host")]
 pub mod host;
 
-pub use error::ConnectorError;
+pub use error::{ConnectorError, InputIssue};
 pub use ffi::{ABI_VERSION, ConnectorKind};
 pub use plugin::{Connector, parse_input, to_output};
 

@@ -23,8 +23,11 @@
 //!   or `{x12: "<277>"}` (also a 277CA) -> `{responses: [ClaimStatusResponse]}`.
 //! - `parse_ack`: raw 999/TA1 bytes or `{x12}` -> `{ta1: [...], ack999: [...]}`.
 //!
-//! Malformed X12 is an `invalid_input` error naming the segment number, segment id and reason,
-//! never an element value.
+//! Inbound X12 (835, 999/TA1, 271, 277/277CA) is first validated against its implementation
+//! guide (`revcycle_x12::validate`). Malformed or non-conforming X12 is an `invalid_input`
+//! error naming the segment number (in the input and in its transaction set), segment id,
+//! rule and reason, never an element value, with one `errors[]` entry per finding carrying a
+//! JSON pointer (`/transactions/0/segments/9/PER03`, `/transactions/0/claims/2`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -32,7 +35,7 @@ use revcycle_connector_abi::canonical::v1::{
     ClaimStatusRequest, ClaimSubmission, EligibilityRequest,
 };
 use revcycle_connector_abi::{
-    Connector, ConnectorError, ConnectorKind, export_connector, parse_input, to_output,
+    Connector, ConnectorError, ConnectorKind, InputIssue, export_connector, parse_input, to_output,
 };
 use revcycle_x12::writer::Envelope;
 use revcycle_x12::x837p::{Batch837, Receiver, Submitter};
@@ -128,9 +131,38 @@ struct StatusInput {
     envelope: EnvelopeInput,
 }
 
-/// An X12 error as a connector error: segment number, id and reason (never values).
+/// An X12 error as a connector error: segment number, id, rule and reason (never values),
+/// and its JSON pointer into the input (`/transactions/0/segments/9`).
 pub fn x12_error(e: X12Error) -> ConnectorError {
-    ConnectorError::invalid_input(e.to_string())
+    refusal(vec![e])
+}
+
+/// Refused X12 input: the first error in the message, every error with its pointer.
+pub fn refusal(errors: Vec<X12Error>) -> ConnectorError {
+    let message = match errors.as_slice() {
+        [] => "the X12 input was refused".to_string(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+    };
+    let issues = errors
+        .iter()
+        .map(|e| InputIssue {
+            pointer: e.pointer(),
+            message: e.to_string(),
+        })
+        .collect();
+    ConnectorError::invalid_input_at(message, issues)
+}
+
+/// Validates inbound X12 against its implementation guide (structure, element usage, code
+/// lists; 835 balancing): every finding refuses the input.
+fn conforming(x12: &[u8]) -> Result<(), ConnectorError> {
+    let errors = revcycle_x12::validate::validate(x12);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(refusal(errors))
+    }
 }
 
 /// The X12 text of an input: raw X12 (starts with `ISA` after whitespace), or JSON `{x12}`.
@@ -146,9 +178,9 @@ fn x12_text(input: &[u8]) -> Result<Vec<u8>, ConnectorError> {
         let v: X12Input = parse_input(input)?;
         return Ok(v.x12.trim_start().as_bytes().to_vec());
     }
-    Err(ConnectorError::invalid_input(
-        "X12 segment 1 (?): the input does not start with an ISA segment",
-    ))
+    Err(refusal(vec![
+        X12Error::new(1, "?", "the input does not start with an ISA segment").with_rule("envelope"),
+    ]))
 }
 
 /// Current UTC date `CCYYMMDD` and time `HHMM`.
@@ -323,6 +355,7 @@ impl X12Connector {
     pub fn check_eligibility(&self, input: &[u8]) -> Result<Value, ConnectorError> {
         let input: EligibilityInput = parse_input(input)?;
         if let Some(x12) = input.x12 {
+            conforming(x12.trim_start().as_bytes())?;
             let responses = revcycle_x12::eligibility::parse_271(x12.trim_start().as_bytes())
                 .map_err(x12_error)?;
             return Ok(json!({ "responses": responses }));
@@ -348,6 +381,7 @@ impl X12Connector {
     pub fn claim_status(&self, input: &[u8]) -> Result<Value, ConnectorError> {
         let input: StatusInput = parse_input(input)?;
         if let Some(x12) = input.x12 {
+            conforming(x12.trim_start().as_bytes())?;
             let responses =
                 revcycle_x12::status::parse_277(x12.trim_start().as_bytes()).map_err(x12_error)?;
             return Ok(json!({ "responses": responses }));
@@ -385,6 +419,7 @@ fn digits_or(s: &str) -> String {
 /// `parse_remittance`.
 pub fn parse_remittance(input: &[u8]) -> Result<Value, ConnectorError> {
     let text = x12_text(input)?;
+    conforming(&text)?;
     let remittances = revcycle_x12::x835::parse_835_bytes(&text).map_err(x12_error)?;
     Ok(json!({ "remittances": remittances }))
 }
@@ -392,6 +427,7 @@ pub fn parse_remittance(input: &[u8]) -> Result<Value, ConnectorError> {
 /// `parse_ack`: TA1 and 999 acknowledgments.
 pub fn parse_ack(input: &[u8]) -> Result<Value, ConnectorError> {
     let text = x12_text(input)?;
+    conforming(&text)?;
     let acks = revcycle_x12::ack::parse_acks(text.as_slice()).map_err(x12_error)?;
     let ta1: Vec<Value> = acks
         .ta1

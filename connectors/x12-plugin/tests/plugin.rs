@@ -184,6 +184,97 @@ fn parse_remittance_takes_raw_835_or_json_and_names_the_bad_segment() {
     assert!(msg.contains("ISA"), "{msg}");
 }
 
+/// The refusal's findings as (pointer, message), as they cross the ABI.
+fn refusal(i: &ConnectorInstance, op: &str, input: &[u8]) -> Vec<(String, String)> {
+    match i.invoke(op, input) {
+        Err(e) => {
+            let ce = e.connector_error().expect("a connector error").clone();
+            assert_eq!(ce.code, "invalid_input");
+            ce.errors
+                .into_iter()
+                .map(|x| (x.pointer, x.message))
+                .collect()
+        }
+        Ok(_) => panic!("{op} accepted bad input"),
+    }
+}
+
+fn corpus(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../x12/tests/corpus")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn parse_remittance_refuses_what_the_guide_refuses_with_a_pointer_per_finding() {
+    let i = x12();
+    // The TR3's ERA sample posts (132.00 on one dental claim).
+    let out = invoke(
+        &i,
+        "parse_remittance",
+        &corpus("badx12-0.2.2/X221-era-sample.edi"),
+    );
+    assert_eq!(out["remittances"][0]["payment_amount"], "132.00");
+
+    // Without the required 1000A PER*BL: refused at the loop, as pyx12 refuses it.
+    let found = refusal(
+        &i,
+        "parse_remittance",
+        &corpus("derived/era-sample-without-per-bl.835"),
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "/transactions/0/segments/5");
+    assert_eq!(
+        found[0].1,
+        "X12 segment 7 (N1), segment 5 of transaction set 1: loop 1000A (Payer Identification) \
+         has no PER*BL (Payer Technical Contact Information): the segment is required by \
+         005010X221A1 [rule segment.required]"
+    );
+
+    // One claim that does not balance: the CLP by position, expected against found.
+    let found = refusal(
+        &i,
+        "parse_remittance",
+        &corpus("derived/era-sample-claim-unbalanced.835"),
+    );
+    assert_eq!(
+        found,
+        [(
+            "/transactions/0/claims/0".to_string(),
+            "X12 segment 13 (CLP), segment 11 of transaction set 1: CLP at segment 11 (claim 1) \
+             does not balance: CLP03 less the CAS amounts of the claim and its service lines is \
+             132.00, CLP04 is 140.00 [rule balance.claim]"
+                .to_string()
+        )]
+    );
+    let found = refusal(
+        &i,
+        "parse_remittance",
+        &corpus("derived/era-sample-service-line-unbalanced.835"),
+    );
+    assert_eq!(found[0].0, "/transactions/0/claims/0/service_lines/1");
+    assert!(found[0].1.contains("is 14.00, SVC03 is 15.00"), "{found:?}");
+
+    // Not X12 at all, and a bad element: pointers too.
+    assert_eq!(
+        refusal(&i, "parse_remittance", b"hello")[0].0,
+        "/segments/1"
+    );
+    let text = String::from_utf8(corpus("badx12-0.2.2/X221-era-sample.edi"))
+        .unwrap()
+        .replace("CLP*7722337*1*226*132*", "CLP*7722337*1*226*ABC*");
+    let found = refusal(&i, "parse_remittance", text.as_bytes());
+    assert_eq!(found[0].0, "/transactions/0/segments/11/CLP04");
+    assert!(
+        found
+            .iter()
+            .all(|(_, m)| !m.contains("7722337") && !m.contains("ABC"))
+    );
+}
+
 #[test]
 fn parse_ack_reads_999() {
     let i = x12();

@@ -34,6 +34,7 @@ mod error;
 pub mod reader;
 pub mod status;
 mod util;
+pub mod validate;
 pub mod writer;
 pub mod x835;
 pub mod x837p;

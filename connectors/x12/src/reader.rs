@@ -69,6 +69,8 @@ pub struct Segment<'a> {
     /// `(start, end)` of the id (index 0) and of each element.
     spans: &'a [(u32, u32)],
     delims: Delimiters,
+    /// (0-based index of the transaction set in the input, 1-based position in it).
+    txn: Option<(usize, usize)>,
 }
 
 impl<'a> Segment<'a> {
@@ -82,6 +84,12 @@ impl<'a> Segment<'a> {
     /// 1-based position of this segment in the input.
     pub fn number(&self) -> usize {
         self.number
+    }
+
+    /// The 0-based index of this segment's transaction set in the input and the segment's
+    /// 1-based position in it (ST = 1, SE = SE01), when it belongs to one.
+    pub fn transaction_position(&self) -> Option<(usize, usize)> {
+        self.txn
     }
 
     /// Number of data elements (trailing empty ones included when present in the input).
@@ -125,7 +133,11 @@ impl<'a> Segment<'a> {
 
     /// An error located at this segment.
     pub fn error(&self, reason: impl Into<String>) -> X12Error {
-        X12Error::new(self.number, self.id(), reason)
+        let e = X12Error::new(self.number, self.id(), reason);
+        match self.txn {
+            Some((t, p)) => e.in_transaction(t, p),
+            None => e,
+        }
     }
 
     /// Copies the segment into an owned form.
@@ -302,6 +314,9 @@ pub struct X12Reader<R> {
     bytes: u64,
     env: Envelope,
     done: bool,
+    /// Transaction sets started so far in the input.
+    started: usize,
+    txn: Option<(usize, usize)>,
 }
 
 impl<R: BufRead> X12Reader<R> {
@@ -317,6 +332,8 @@ impl<R: BufRead> X12Reader<R> {
             bytes: 0,
             env: Envelope::default(),
             done: false,
+            started: 0,
+            txn: None,
         }
     }
 
@@ -560,13 +577,9 @@ impl<R: BufRead> X12Reader<R> {
             return Ok(None);
         }
         self.tokenize()?;
+        self.txn = None;
         self.check_envelope()?;
-        Ok(Some(Segment {
-            number: self.number,
-            data: &self.buf,
-            spans: &self.spans,
-            delims: self.delims.expect("delimiters set"),
-        }))
+        Ok(Some(self.seg()))
     }
 
     fn seg(&self) -> Segment<'_> {
@@ -575,6 +588,7 @@ impl<R: BufRead> X12Reader<R> {
             data: &self.buf,
             spans: &self.spans,
             delims: self.delims.expect("delimiters set"),
+            txn: self.txn,
         }
     }
 
@@ -650,12 +664,16 @@ impl<R: BufRead> X12Reader<R> {
                 }
                 self.env.transaction = Some(t);
                 self.env.segments = 1;
+                self.txn = Some((self.started, 1));
+                self.started += 1;
             }
             "SE" => {
                 if !in_st {
                     return Err(s.error("SE outside a transaction set"));
                 }
                 let count = self.env.segments + 1;
+                self.txn = Some((self.started - 1, count as usize));
+                let s = self.seg();
                 let se01 = s.get(1);
                 let Ok(declared) = se01.parse::<u64>() else {
                     return Err(s.error("SE01 is not a number"));
@@ -737,6 +755,7 @@ impl<R: BufRead> X12Reader<R> {
                     return Err(s.error("segment outside a transaction set"));
                 }
                 self.env.segments += 1;
+                self.txn = Some((self.started - 1, self.env.segments as usize));
             }
         }
         Ok(())

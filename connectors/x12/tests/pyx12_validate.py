@@ -2,7 +2,7 @@
 
 Usage: python pyx12_validate.py FILE...
 Prints one JSON object per file: {"file", "valid", "errors": [every error pyx12 reported]}; exit status 0 when every file
-has no error, 1 otherwise. (pyx12's own x12valid script exits 1 whether the file passes or not.)
+has no error, 1 otherwise. A file pyx12 gives up on (no map for its GS01/GS08) is reported invalid with an "engine" error. (pyx12's own x12valid script exits 1 whether the file passes or not.)
 """
 
 import io
@@ -11,6 +11,7 @@ import logging
 import sys
 
 import pyx12.error_handler
+import pyx12.errors
 import pyx12.params
 import pyx12.x12n_document
 
@@ -18,14 +19,18 @@ import pyx12.x12n_document
 def validate(path):
     param = pyx12.params.params()
     fd_json = io.StringIO()
-    with open(path, encoding="ascii") as src:
-        valid = pyx12.x12n_document.x12n_document(
-            param=param,
-            src_file=src,
-            fd_997=None,
-            fd_html=None,
-            fd_json=fd_json,
-        )
+    with open(path, encoding="ascii", errors="replace") as src:
+        try:
+            valid = pyx12.x12n_document.x12n_document(
+                param=param,
+                src_file=src,
+                fd_997=None,
+                fd_html=None,
+                fd_json=fd_json,
+            )
+        except pyx12.errors.EngineError as exc:
+            # pyx12 gives up on the file (no map for its GS01/GS08): it does not accept it.
+            return {"file": path, "valid": False, "errors": [{"err_cde": "engine", "err_str": str(exc)}]}
     text = fd_json.getvalue().strip()
     errors = json.loads(text) if text else []
     found = []
