@@ -206,10 +206,10 @@ fn references_resolve_by_urn_relative_and_absolute_url() {
     assert_eq!(covs[2].patient_external_id, "p-elsewhere");
     assert_eq!(r.issues.len(), 1);
     assert_eq!(r.issues[0].code, codes::UNRESOLVED_REFERENCE);
-    assert!(
-        r.issues[0]
-            .message
-            .contains("Coverage/c4 (entry 5): beneficiary")
+    assert_eq!(
+        r.issues[0].message,
+        "Coverage/c4 (entry 5): /entry/5/resource/beneficiary/reference: the reference does \
+         not resolve to a Patient of this input (nor is it a Patient/<id> imported earlier)"
     );
 }
 
@@ -295,7 +295,13 @@ fn code_systems_and_pointers() {
             (codes::IGNORED_TYPES, None)
         ]
     );
-    assert!(r.issues[1].message.contains("priceOverride.currency"));
+    assert!(
+        r.issues[1]
+            .message
+            .ends_with("/resource/priceOverride/currency is not USD"),
+        "{}",
+        r.issues[1].message
+    );
     assert!(
         r.issues[2]
             .message
