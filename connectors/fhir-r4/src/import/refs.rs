@@ -96,12 +96,12 @@ impl Ctx<'_> {
                 Ok(Target::Entry(j))
             }
             Some(_) => Err(format!(
-                "{field}/reference: the reference is not to a {}",
+                "{field}/reference: the reference is not to {}",
                 or_list(types)
             )),
             None if stands_alone => Ok(Target::None),
             None => Err(format!(
-                "{field}/reference: the reference does not resolve to a {} of this input",
+                "{field}/reference: the reference does not resolve to {} of this input",
                 or_list(types)
             )),
         }
@@ -259,12 +259,18 @@ fn conditional_identifier(query: &str) -> Option<(Option<String>, String)> {
     }
 }
 
+/// "a Patient", "an Organization", "a Practitioner, PractitionerRole or Location".
 fn or_list(types: &[&str]) -> String {
-    match types {
+    let article = match types.first() {
+        Some(t) if t.starts_with(['A', 'E', 'I', 'O', 'U']) => "an",
+        _ => "a",
+    };
+    let list = match types {
         [one] => (*one).to_owned(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
         [] => String::new(),
-    }
+    };
+    format!("{article} {list}")
 }
 
 /// `Type/id` from a relative or absolute reference.
