@@ -7,6 +7,7 @@ mod billing;
 mod codes;
 mod connectors;
 mod errors;
+mod fhir;
 mod fixtures;
 mod hostile;
 mod jwks;

@@ -15,7 +15,7 @@ use super::{Ctx, Options, Res, codes};
 use crate::model::{self as m, CodeableConcept, Coding, Reference};
 
 /// Participant types (v3 ParticipationType) read as the rendering provider, in preference order.
-const RENDERING_TYPES: &[&str] = &["PPRF", "ATND", "PRF"];
+pub const RENDERING_TYPES: &[&str] = &["PPRF", "ATND", "PRF"];
 
 impl Ctx<'_> {
     pub(super) fn encounter(

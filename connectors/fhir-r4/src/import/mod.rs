@@ -21,8 +21,8 @@ use serde_json::value::RawValue;
 
 use crate::model as m;
 
-mod coverage;
-mod encounter;
+pub(crate) mod coverage;
+pub(crate) mod encounter;
 pub mod input;
 mod lines;
 mod patient;
