@@ -139,11 +139,7 @@ pub fn field_mapping() -> Vec<Row> {
             "coverage `group_number`, `group_name` / `plan_name`",
             "",
         ),
-        row(
-            "`Coverage.period`",
-            "coverage `period`",
-            "",
-        ),
+        row("`Coverage.period`", "coverage `period`", ""),
         row(
             "`Encounter.id`",
             "encounter `external_id`",

@@ -141,8 +141,20 @@ fn wrong_shape_names_the_path_not_the_value() {
     assert!(r.records.is_empty());
     let m = &r.issues[0].message;
     assert_eq!(r.issues[0].code, codes::MALFORMED);
-    assert!(m.contains("field birthDate"), "{m}");
+    assert_eq!(
+        m,
+        "Patient/p1 (entry 0): /entry/0/resource/birthDate: the field has the wrong shape"
+    );
     assert!(!m.contains("999") && !m.contains("Synthetic"), "{m}");
+
+    let mut p = patient_json("p2");
+    p["identifier"][1]["type"]["coding"] = json!({"code": "MR"});
+    let r = run(&bundle("collection", vec![entry("urn:uuid:2", p)]));
+    assert_eq!(
+        r.issues[0].message,
+        "Patient/p2 (entry 0): /entry/0/resource/identifier/1/type/coding: the field has the \
+         wrong shape"
+    );
 }
 
 fn org(id: &str) -> Value {

@@ -69,6 +69,7 @@ pub struct Options {
     /// CMS place-of-service code used when neither a Location nor the encounter class tells.
     pub default_place_of_service: Option<String>,
 }
+
 // ----- parsed resources --------------------------------------------------------------------
 
 enum Res {
@@ -222,8 +223,13 @@ impl Ctx<'_> {
             status: head.status,
             res: Res::Other,
         };
+        let prefix = match self.format {
+            Format::Bundle => format!("/entry/{}/resource", entry.position),
+            Format::Ndjson | Format::Resource => String::new(),
+        };
         if entry.id.as_deref().is_some_and(|id| !is_id(id)) {
-            self.push_issue(&entry, codes::MALFORMED, "id is not a valid FHIR id");
+            let detail = format!("{prefix}/id: id is not a valid FHIR id");
+            self.push_issue(&entry, codes::MALFORMED, &detail);
             return;
         }
         let raw = &source.raw;
@@ -248,7 +254,13 @@ impl Ctx<'_> {
         match parsed {
             Ok(res) => entry.res = res,
             Err(path) => {
-                let msg = format!("field {path} has the wrong shape");
+                // serde's `identifier[0].value` as the pointer `/identifier/0/value`.
+                let pointer: String = path
+                    .split(['.', '['])
+                    .filter(|p| !p.is_empty())
+                    .map(|p| format!("/{}", p.trim_end_matches(']')))
+                    .collect();
+                let msg = format!("{prefix}{pointer}: the field has the wrong shape");
                 self.push_issue(&entry, codes::MALFORMED, &msg);
                 // Kept (as Other) so references to it are recognised as failed, not missing.
             }
