@@ -7,6 +7,7 @@ mod billing;
 mod codes;
 mod connectors;
 mod errors;
+mod fhir;
 mod fixtures;
 mod hl7_acks;
 mod hostile;

@@ -22,11 +22,15 @@
 //!
 //! # Operation `import`
 //!
-//! Input: a FHIR R4 Bundle (`transaction`, `batch`, `collection` or `searchset`) or Bulk Data
-//! `$export` NDJSON (one resource per line), told apart by content: several lines each holding a
-//! whole JSON value are NDJSON; otherwise one document, a Bundle (a lone resource is taken as
-//! NDJSON of one line). Input that is not UTF-8/JSON, or a Bundle of another type, is an
-//! `invalid_input` error naming only the position (line and column).
+//! Input, told apart by content ([`import::input`]): one resource posted as a JSON document, a
+//! FHIR R4 Bundle of any type that carries resources (document, message, transaction,
+//! transaction-response, batch, batch-response, history, searchset, collection), or Bulk Data
+//! `$export` NDJSON (one resource per line; text that is not one JSON document but has lines
+//! holding JSON objects). Input that is not UTF-8/JSON, a Bundle of no known type or with no
+//! `entry.resource`, and input with no Patient, Coverage or Encounter are an `invalid_input`
+//! error naming only a position or pointer. References the mapping reads must resolve
+//! ([`import`]'s `refs`) or the referring record is refused; the field mapping is
+//! [`mapping::field_mapping`] (README.md's table).
 //!
 //! Output: a canonical `ImportResult` (schema 1): `records` in the order patients, coverages,
 //! encounters (each in input order), every one with `source_system` from the config and
@@ -36,7 +40,8 @@
 //! and service lines, taken from the EHR's Claim for the encounter when there is one, else from
 //! its ChargeItems plus the Procedures no ChargeItem prices (charge `0.00`: not priced).
 //! `issues` has one entry per resource not translated (`position` = Bundle entry index, 0-based,
-//! or NDJSON line, 1-based; `code` one of [`import::codes`]; the message names the resource
+//! NDJSON line, 1-based, or 0 for a lone resource; the message names the JSON pointer into the
+//! input; `code` one of [`import::codes`]; the message names the resource
 //! type/id and the field, never a value) plus one summary (no position) counting resource types
 //! not imported. Organizations, Practitioners, PractitionerRoles, Locations and RelatedPersons are
 //! read to resolve references only.
@@ -47,6 +52,7 @@
 
 pub mod decimal;
 pub mod import;
+pub mod mapping;
 pub mod model;
 
 use revcycle_connector_abi::serde_json::Value;

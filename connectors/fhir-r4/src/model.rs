@@ -395,6 +395,8 @@ pub struct Claim {
     #[serde(rename = "use")]
     pub use_: Option<String>,
     pub patient: Option<Reference>,
+    #[serde(rename = "billablePeriod")]
+    pub billable_period: Option<Period>,
     #[serde(rename = "careTeam")]
     pub care_team: Vec<ClaimCareTeam>,
     pub diagnosis: Vec<ClaimDiagnosis>,

@@ -141,8 +141,20 @@ fn wrong_shape_names_the_path_not_the_value() {
     assert!(r.records.is_empty());
     let m = &r.issues[0].message;
     assert_eq!(r.issues[0].code, codes::MALFORMED);
-    assert!(m.contains("field birthDate"), "{m}");
+    assert_eq!(
+        m,
+        "Patient/p1 (entry 0): /entry/0/resource/birthDate: the field has the wrong shape"
+    );
     assert!(!m.contains("999") && !m.contains("Synthetic"), "{m}");
+
+    let mut p = patient_json("p2");
+    p["identifier"][1]["type"]["coding"] = json!({"code": "MR"});
+    let r = run(&bundle("collection", vec![entry("urn:uuid:2", p)]));
+    assert_eq!(
+        r.issues[0].message,
+        "Patient/p2 (entry 0): /entry/0/resource/identifier/1/type/coding: the field has the \
+         wrong shape"
+    );
 }
 
 fn org(id: &str) -> Value {
@@ -206,10 +218,10 @@ fn references_resolve_by_urn_relative_and_absolute_url() {
     assert_eq!(covs[2].patient_external_id, "p-elsewhere");
     assert_eq!(r.issues.len(), 1);
     assert_eq!(r.issues[0].code, codes::UNRESOLVED_REFERENCE);
-    assert!(
-        r.issues[0]
-            .message
-            .contains("Coverage/c4 (entry 5): beneficiary")
+    assert_eq!(
+        r.issues[0].message,
+        "Coverage/c4 (entry 5): /entry/5/resource/beneficiary/reference: the reference does \
+         not resolve to a Patient of this input (nor is it a Patient/<id> imported earlier)"
     );
 }
 
@@ -295,7 +307,13 @@ fn code_systems_and_pointers() {
             (codes::IGNORED_TYPES, None)
         ]
     );
-    assert!(r.issues[1].message.contains("priceOverride.currency"));
+    assert!(
+        r.issues[1]
+            .message
+            .ends_with("/resource/priceOverride/currency is not USD"),
+        "{}",
+        r.issues[1].message
+    );
     assert!(
         r.issues[2]
             .message
@@ -423,4 +441,334 @@ fn output_serializes_as_tagged_records() {
     let v: Value = serde_json::from_slice(&revcycle_connector_abi::to_output(&r).unwrap()).unwrap();
     assert_eq!(v["records"][0]["type"], "patient");
     assert_eq!(v["schema_version"], 1);
+}
+
+fn coverages(r: &ImportResult) -> Vec<&revcycle_connector_abi::canonical::Coverage> {
+    r.records
+        .iter()
+        .filter_map(|x| match x {
+            ImportRecord::Coverage(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn issues(r: &ImportResult) -> Vec<(Option<u64>, &str, &str)> {
+    r.issues
+        .iter()
+        .map(|i| (i.position, i.code.as_str(), i.message.as_str()))
+        .collect()
+}
+
+#[test]
+fn coverage_status_is_checked_against_fm_status() {
+    let with_status = |id: &str, status: Option<&str>| {
+        let mut c = coverage(id, "Patient/p1", "Organization/o1");
+        match status {
+            Some(s) => c["status"] = json!(s),
+            None => {
+                c.as_object_mut().unwrap().remove("status");
+            }
+        }
+        entry(&format!("urn:uuid:{id}"), c)
+    };
+    let r = run(&bundle(
+        "collection",
+        vec![
+            entry("urn:uuid:o1", org("o1")),
+            with_status("active", Some("active")),
+            with_status("cancelled", Some("cancelled")),
+            with_status("draft", Some("draft")),
+            with_status("eie", Some("entered-in-error")),
+            with_status("bad", Some("terminated")),
+            with_status("none", None),
+        ],
+    ));
+    let ids: Vec<_> = coverages(&r)
+        .iter()
+        .map(|c| c.external_id.as_deref().unwrap())
+        .collect();
+    assert_eq!(ids, ["active"]);
+    let not_in_force = |what: &str| {
+        format!(
+            "status {what}: the coverage is not in force and is not imported (a coverage \
+             imported earlier is left as it was)"
+        )
+    };
+    assert_eq!(
+        issues(&r),
+        [
+            (
+                Some(2),
+                codes::SKIPPED_STATUS,
+                format!(
+                    "Coverage/cancelled (entry 2): /entry/2/resource/status: {}",
+                    not_in_force("cancelled")
+                )
+                .as_str()
+            ),
+            (
+                Some(3),
+                codes::SKIPPED_STATUS,
+                format!(
+                    "Coverage/draft (entry 3): /entry/3/resource/status: {}",
+                    not_in_force("draft")
+                )
+                .as_str()
+            ),
+            (
+                Some(4),
+                codes::SKIPPED_STATUS,
+                format!(
+                    "Coverage/eie (entry 4): /entry/4/resource/status: {}",
+                    not_in_force("entered-in-error")
+                )
+                .as_str()
+            ),
+            (
+                Some(5),
+                codes::INVALID_CODE,
+                "Coverage/bad (entry 5): /entry/5/resource/status: status is not one of active, \
+                 cancelled, draft, entered-in-error (FHIR fm-status)"
+            ),
+            (
+                Some(6),
+                codes::MISSING_REQUIRED,
+                "Coverage/none (entry 6): /entry/6/resource/status: status is missing"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn member_id_comes_from_subscriber_id_or_the_member_identifier() {
+    let mut by_identifier = coverage("c-mb", "Patient/p1", "Organization/o1");
+    by_identifier
+        .as_object_mut()
+        .unwrap()
+        .remove("subscriberId");
+    by_identifier["identifier"] = json!([
+        {"system": "urn:x:policy", "value": "POLICY-9"},
+        {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MB"}]},
+         "system": "urn:x:members", "value": "MEMBER-42"}
+    ]);
+    let mut neither = coverage("c-none", "Patient/p1", "Organization/o1");
+    neither.as_object_mut().unwrap().remove("subscriberId");
+    neither["identifier"] = json!([{"system": "urn:x:policy", "value": "POLICY-9"}]);
+    let r = run(&bundle(
+        "collection",
+        vec![
+            entry("urn:uuid:o1", org("o1")),
+            entry(
+                "urn:uuid:c1",
+                coverage("c-sub", "Patient/p1", "Organization/o1"),
+            ),
+            entry("urn:uuid:c2", by_identifier),
+            entry("urn:uuid:c3", neither),
+        ],
+    ));
+    let got: Vec<_> = coverages(&r)
+        .iter()
+        .map(|c| (c.external_id.as_deref().unwrap(), c.member_id.as_str()))
+        .collect();
+    assert_eq!(got, [("c-sub", "M-1"), ("c-mb", "MEMBER-42")]);
+    assert_eq!(
+        issues(&r),
+        [(
+            Some(3),
+            codes::MISSING_REQUIRED,
+            "Coverage/c-none (entry 3): /entry/3/resource/subscriberId: subscriberId is missing, \
+             and no identifier has type MB (member number)"
+        )]
+    );
+}
+
+fn claim_for(enc: &str, billable: Value, items: Value) -> Value {
+    json!({"resourceType": "Claim", "id": format!("claim-{enc}"), "status": "active", "use": "claim",
+           "patient": {"reference": "Patient/p1"}, "billablePeriod": billable,
+           "item": items})
+}
+
+#[test]
+fn encounter_dates_come_from_period_else_the_claim_or_procedure_dates() {
+    let enc = |id: &str| {
+        let mut e = encounter_json();
+        e["id"] = json!(id);
+        e.as_object_mut().unwrap().remove("period");
+        e
+    };
+    let cpt = json!({"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99213"}]});
+    let r = run(&bundle(
+        "collection",
+        vec![
+            // Claim: billable period and an item's serviced date.
+            entry("urn:uuid:e1", enc("from-claim")),
+            entry(
+                "urn:uuid:cl1",
+                claim_for(
+                    "from-claim",
+                    json!({"start": "2024-03-02T09:00:00Z", "end": "2024-03-04"}),
+                    json!([{"sequence": 1, "productOrService": cpt, "servicedDate": "2024-03-03",
+                            "encounter": [{"reference": "Encounter/from-claim"}]}]),
+                ),
+            ),
+            // Procedure dates only.
+            entry("urn:uuid:e2", enc("from-procedure")),
+            entry(
+                "urn:uuid:pr",
+                json!({"resourceType": "Procedure", "id": "pr", "status": "completed",
+                       "code": cpt, "subject": {"reference": "Patient/p1"},
+                       "encounter": {"reference": "Encounter/from-procedure"},
+                       "performedPeriod": {"start": "2024-04-10", "end": "2024-04-10T11:00:00Z"}}),
+            ),
+            // Nothing to take a date from.
+            entry("urn:uuid:e3", enc("no-date")),
+        ],
+    ));
+    let got: Vec<_> = encounters(&r)
+        .iter()
+        .map(|e| {
+            (
+                e.external_id.as_str(),
+                e.date_of_service.as_str(),
+                e.end_date.as_deref(),
+                e.service_lines.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("from-claim", "2024-03-02", Some("2024-03-04"), 1),
+            ("from-procedure", "2024-04-10", None, 1),
+        ]
+    );
+    assert_eq!(
+        issues(&r),
+        [(
+            Some(4),
+            codes::MISSING_REQUIRED,
+            "Encounter/no-date (entry 4): /entry/4/resource/period/start: period.start is missing \
+             or not a full date, and no Claim, Procedure or ChargeItem of the encounter has a \
+             service date"
+        )]
+    );
+}
+
+#[test]
+fn references_the_mapping_reads_must_resolve_or_the_record_is_refused_with_the_pointer() {
+    let practitioner = json!({"resourceType": "Practitioner", "id": "dr",
+        "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "1234567893"}]});
+    let with = |id: &str, f: &dyn Fn(&mut Value)| {
+        let mut e = encounter_json();
+        e["id"] = json!(id);
+        f(&mut e);
+        entry(&format!("urn:uuid:{id}"), e)
+    };
+    let r = run(&bundle(
+        "transaction",
+        vec![
+            entry("urn:uuid:dr", practitioner),
+            // Resolves in the bundle.
+            with("ok", &|e| {
+                e["participant"] = json!([{"individual": {"reference": "urn:uuid:dr"}}]);
+            }),
+            // A conditional reference by NPI stands on its own.
+            with("conditional", &|e| {
+                e["serviceProvider"] = json!({"reference":
+                    "Organization?identifier=http://hl7.org/fhir/sid/us-npi|1244567891"});
+            }),
+            // Unresolved: the rendering provider would silently be lost.
+            with("lost-provider", &|e| {
+                e["participant"] = json!([{"individual": {"reference": "Practitioner/nobody"}}]);
+            }),
+            // Unresolved: the diagnosis would silently be lost.
+            with("lost-diagnosis", &|e| {
+                e["diagnosis"] = json!([{"condition": {"reference": "urn:uuid:missing"}}]);
+            }),
+            // A participant in a role we do not read is not checked.
+            with("escort", &|e| {
+                e["participant"] = json!([{"type": [{"coding": [{"system":
+                    "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "ESC"}]}],
+                    "individual": {"reference": "RelatedPerson/unknown"}}]);
+            }),
+            // A reference to the wrong type.
+            with("wrong-type", &|e| {
+                e["location"] = json!([{"location": {"reference": "urn:uuid:dr"}}]);
+            }),
+        ],
+    ));
+    let got: Vec<_> = encounters(&r)
+        .iter()
+        .map(|e| {
+            (
+                e.external_id.as_str(),
+                e.rendering_provider_npi.as_deref(),
+                e.billing_provider_npi.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ok", Some("1234567893"), None),
+            ("conditional", None, Some("1244567891")),
+            ("escort", None, None),
+        ]
+    );
+    assert_eq!(
+        issues(&r),
+        [
+            (
+                Some(3),
+                codes::UNRESOLVED_REFERENCE,
+                "Encounter/lost-provider (entry 3): \
+                 /entry/3/resource/participant/0/individual/reference: the reference does not \
+                 resolve to a Practitioner, PractitionerRole, Organization or Location of this \
+                 input"
+            ),
+            (
+                Some(4),
+                codes::UNRESOLVED_REFERENCE,
+                "Encounter/lost-diagnosis (entry 4): \
+                 /entry/4/resource/diagnosis/0/condition/reference: the reference does not \
+                 resolve to a Condition of this input"
+            ),
+            (
+                Some(6),
+                codes::UNRESOLVED_REFERENCE,
+                "Encounter/wrong-type (entry 6): /entry/6/resource/location/0/location/reference: \
+                 the reference is not to a Location"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_lone_resource_and_a_transaction_response_are_imported() {
+    let pretty = serde_json::to_string_pretty(&patient_json("p1")).unwrap();
+    let r = import::import(pretty.as_bytes(), &opts()).expect("import");
+    assert_eq!(patients(&r).len(), 1);
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+
+    let response = json!({"resourceType": "Bundle", "type": "transaction-response", "entry": [
+        {"response": {"status": "204 No Content"}},
+        {"fullUrl": "https://ehr.example.org/fhir/Patient/p1", "resource": patient_json("p1"),
+         "response": {"status": "201 Created", "location": "Patient/p1/_history/1"}}
+    ]});
+    let r = run(&response);
+    assert_eq!(patients(&r)[0].external_id, "p1");
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+
+    let only_outcome = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "OperationOutcome", "issue": []},
+         "search": {"mode": "outcome"}}
+    ]});
+    let err = import::import(only_outcome.to_string().as_bytes(), &opts()).unwrap_err();
+    assert_eq!(err.code, "invalid_input");
+    assert_eq!(
+        err.message,
+        "the input carries no Patient, Coverage or Encounter resource (found OperationOutcome \
+         x1); Conditions, Procedures, ChargeItems and Claims are imported with their Encounter"
+    );
 }

@@ -1,0 +1,165 @@
+//! FHIR R4 feeds from the conformance corpus (connectors/fhir-r4/tests/corpus: official R4
+//! examples and Synthea bundles, nothing written for this project) imported through the real
+//! server and plugin: every input shape is read or refused with a 422 problem, and a Synthea
+//! patient bundle imports its patient while each encounter gets its answer.
+
+use revcycle_connector_abi::host::sha256_hex;
+use revcycle_e2e::{Engine, Server, plugin_library};
+use serde_json::{Value, json};
+
+use crate::on_both_engines;
+
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../connectors/fhir-r4/tests/corpus"
+);
+
+async fn start(engine: Engine, dir: &std::path::Path) -> Server {
+    let path = plugin_library("revcycle-connector-fhir-r4");
+    let toml = format!(
+        "[[connector]]\nname = \"fhir-r4\"\npath = \"{}\"\nsha256 = \"{}\"\n\
+         config = {{ source_system = \"urn:test:fhir-corpus\" }}\n",
+        path.display(),
+        sha256_hex(&std::fs::read(&path).unwrap())
+    );
+    let file = dir.join("connectors.toml");
+    std::fs::write(&file, toml).unwrap();
+    Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", file.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await
+}
+
+async fn import(s: &Server, file: &str) -> (u16, Value) {
+    let body = std::fs::read(format!("{CORPUS}/{file}")).unwrap();
+    let r = s
+        .client
+        .post(s.url("/v1/connectors/fhir-r4/import"))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+const EXAMPLES: &str = "hl7.fhir.r4.examples-4.0.1";
+
+async fn fhir_input_shapes_are_read_by_content_or_refused_with_a_problem(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(engine, dir.path()).await;
+
+    // One resource posted as pretty-printed JSON: one patient, no "line N" issues.
+    let (status, single) = import(&s, &format!("{EXAMPLES}/Patient-example.json")).await;
+    assert_eq!(status, 200, "{single}");
+    assert_eq!(
+        single["counts"],
+        json!({"created": 1, "updated": 0, "unchanged": 0, "rejected": 0}),
+        "{single}"
+    );
+    assert_eq!(single["issues"], json!([]));
+
+    // A transaction-response carrying the resource it stored: read (not 422), and its patient
+    // answered (that example has no MRN, which a patient here needs).
+    let (status, response) = import(&s, &format!("{EXAMPLES}/Bundle-bundle-response.json")).await;
+    assert_eq!(status, 200, "{response}");
+    assert_eq!(
+        response["counts"],
+        json!({"created": 0, "updated": 0, "unchanged": 0, "rejected": 1}),
+        "{response}"
+    );
+    assert_eq!(response["records"][0]["type"], "patient");
+    assert_eq!(
+        response["records"][0]["reason"],
+        "/mrn: required field is missing"
+    );
+    assert_eq!(
+        response["issues"],
+        json!([{"position": null, "code": "ignored_resource_types",
+                "message": "ignored 2 resource(s) of types not imported: Bundle x1, Parameters x1"}])
+    );
+
+    // A Coverage whose payer is not in the feed: refused with the pointer to the reference.
+    let (status, coverage) = import(&s, &format!("{EXAMPLES}/Coverage-7546D.json")).await;
+    assert_eq!(status, 200, "{coverage}");
+    assert_eq!(coverage["records"], json!([]));
+    assert_eq!(
+        coverage["issues"],
+        json!([{"position": 0, "code": "unresolved_reference",
+                "message": "Coverage/7546D (the posted resource): /payor/0/reference: the \
+                            reference does not resolve to an Organization, Patient or \
+                            RelatedPerson of this input"}])
+    );
+
+    // A batch request (no resources) and a searchset of resources we do not import: 422.
+    for (file, detail) in [
+        (
+            "Bundle-bundle-request-medsallergies.json",
+            "the connector refused the feed: /entry: the batch Bundle carries no resources \
+             (5 entries, none with entry.resource)",
+        ),
+        (
+            "Bundle-bundle-example.json",
+            "the connector refused the feed: the input carries no Patient, Coverage or \
+             Encounter resource (found Medication x1, MedicationRequest x1); Conditions, \
+             Procedures, ChargeItems and Claims are imported with their Encounter",
+        ),
+    ] {
+        let (status, problem) = import(&s, &format!("{EXAMPLES}/{file}")).await;
+        assert_eq!(status, 422, "{file}: {problem}");
+        let text = problem.to_string();
+        assert!(text.contains(detail), "{file}: {problem}");
+    }
+    // Nothing was written by the refused feeds: the one patient above only.
+    let patients = s.get("/v1/patients").await;
+    assert_eq!(patients.body["items"].as_array().unwrap().len(), 1);
+}
+on_both_engines!(fhir_input_shapes_are_read_by_content_or_refused_with_a_problem);
+
+/// Synthea v2.4 bundle (fhiry 5.2.2): 1 Patient and 21 Encounters. Synthea 2.x writes no
+/// Coverage resource (only a contained one in each ExplanationOfBenefit, without member id),
+/// its Organizations carry no NPI and its practitioner "NPIs" are 3-5 digit numbers, so no
+/// encounter here is of an NPI-carrying provider: each is answered with the billing provider
+/// rule, none vanishes. The patient has a full state name and a placeholder 999- SSN, both
+/// optional values to be dropped with a warning.
+async fn a_synthea_bundle_imports_its_patient_and_answers_every_encounter(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(engine, dir.path()).await;
+    let (status, report) = import(&s, "fhiry-5.2.2/afhir.json").await;
+    assert_eq!(status, 200, "{report}");
+    let records = report["records"].as_array().unwrap();
+    assert_eq!(
+        records.len(),
+        22,
+        "1 patient and 21 encounters, none vanished"
+    );
+    let of_type = |t: &str| records.iter().filter(|r| r["type"] == t).count();
+    assert_eq!((of_type("patient"), of_type("encounter")), (1, 21));
+
+    let patient = &records[0];
+    assert_eq!(patient["type"], "patient");
+    assert_eq!(patient["status"], "created", "{patient}");
+
+    for r in &records[1..] {
+        assert_eq!(r["status"], "rejected", "{r}");
+        // Other rules may be named after it (a request's mistakes are reported together).
+        assert!(
+            r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("/billing_provider_npi: the encounter names no billing provider"),
+            "each encounter names the billing provider rule: {r}"
+        );
+    }
+    let (_, again) = import(&s, "fhiry-5.2.2/afhir.json").await;
+    assert_eq!(again["counts"]["unchanged"], 1, "{again}");
+    assert_eq!(again["counts"]["created"], 0, "{again}");
+}
+on_both_engines!(a_synthea_bundle_imports_its_patient_and_answers_every_encounter);
