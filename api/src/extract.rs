@@ -203,6 +203,14 @@ pub fn parse_json<T: DeserializeOwned + Rules>(bytes: &[u8]) -> Result<T, ApiErr
     };
     let document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| ApiError::BadRequest("the body is not valid JSON".into()))?;
+    if !document.is_object() {
+        // Every body of this API is an object (serde would also read a struct from an array,
+        // and name its items: not what the client meant).
+        return Err(invalid(vec![FieldError::new(
+            "",
+            "the body must be a JSON object",
+        )]));
+    }
     let budget = (RECOVERY_BYTES / bytes.len().max(1)).clamp(MIN_ATTEMPTS, MAX_ATTEMPTS);
     let recovered = recover::<T>(document, first, budget);
     let mut errors = recovered.errors;
@@ -680,6 +688,12 @@ mod tests {
         status: Option<revcycle_core::codes::ClaimFrequency>,
     }
 
+    impl Rules for Body {
+        fn check(&self, e: &mut revcycle_core::validation::Errors) {
+            e.check(self.limit != Some(0), "/limit", "must be at least 1");
+        }
+    }
+
     fn pointers(e: ApiError) -> Vec<(String, String)> {
         match e {
             ApiError::Core(CoreError::Invalid(errors)) => {
@@ -698,6 +712,109 @@ mod tests {
         );
         let e = parse_json::<Body>(br#"{}"#).unwrap_err();
         assert_eq!(pointers(e)[0].0, "/mrn");
+    }
+
+    #[test]
+    fn every_bad_field_of_a_body_is_named_at_once() {
+        use revcycle_core::model::patient::PatientInput;
+        let body = br#"{"mrn": 5, "family_name": "Zebulon", "given_name": null,
+            "birth_date": "1980-02-30", "sex": "boy", "ssn": "999-12-3456", "phone": "555",
+            "address": {"line1": "1 Elm St", "city": "Springfield", "state": "Illinoisy"},
+            "colour": "crimson"}"#;
+        let found = pointers(parse_json::<PatientInput>(body).unwrap_err());
+        let mut ptrs: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        ptrs.sort();
+        assert_eq!(
+            ptrs,
+            [
+                "/address/state",
+                "/address/zip",
+                "/birth_date",
+                "/colour",
+                "/given_name",
+                "/mrn",
+                "/phone",
+                "/sex",
+                "/ssn"
+            ],
+            "{found:?}"
+        );
+        let message = |p: &str| found.iter().find(|(q, _)| q == p).unwrap().1.clone();
+        assert_eq!(message("/given_name"), "required field is missing");
+        assert_eq!(message("/address/zip"), "required field is missing");
+        assert_eq!(message("/colour"), "unknown field");
+        assert!(message("/mrn").starts_with("wrong type: expected a string"));
+        assert_eq!(message("/sex"), "sex must be \"F\", \"M\" or \"U\"");
+        assert_eq!(
+            message("/ssn"),
+            "must be a valid nine-digit social security number"
+        );
+        // No value of the body appears in any message.
+        for secret in ["Illinoisy", "boy", "999", "555", "Zebulon", "02-30"] {
+            assert!(
+                found
+                    .iter()
+                    .all(|(p, m)| !m.contains(secret) && !p.contains(secret)),
+                "{secret} {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rules_across_fields_skip_fields_that_did_not_parse() {
+        use revcycle_core::model::coverage::CoverageInput;
+        use revcycle_core::model::encounter::EncounterInput;
+        // The relationship did not parse: whether a subscriber is needed is unknown, so only
+        // the relationship is named (not the subscriber it would require or forbid).
+        let cov = br#"{"patient_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01",
+            "payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a02", "priority": "primary",
+            "member_id": "  ", "relationship": "cousin", "effective_from": "2026-13-01",
+            "effective_to": "2026-01-01"}"#;
+        let found = pointers(parse_json::<CoverageInput>(cov).unwrap_err());
+        let ptrs: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            ptrs,
+            ["/relationship", "/effective_from", "/member_id"],
+            "{found:?}"
+        );
+        // A diagnosis that does not parse keeps its place: pointers to later ones still count,
+        // a stand-in is never "listed twice", and the line's own mistakes are all named.
+        let enc = br#"{"patient_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01",
+            "billing_provider_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a04",
+            "service_date_from": "2026-11-02", "place_of_service": "11",
+            "diagnoses": ["I10", "E11", "Q99.99X", "1NVALID"],
+            "lines": [{"procedure_code": "9921", "modifiers": ["255"], "units": "0",
+                "charge": 12.5, "diagnosis_pointers": [4, 5]}]}"#;
+        let found = pointers(parse_json::<EncounterInput>(enc).unwrap_err());
+        let ptrs: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            ptrs,
+            [
+                "/diagnoses/3",
+                "/lines/0/charge",
+                "/lines/0/modifiers/0",
+                "/lines/0/procedure_code",
+                "/lines/0/units",
+                "/diagnoses/1",
+                "/diagnoses/2",
+                "/lines/0/diagnosis_pointers/1"
+            ],
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_altogether_is_named_at_its_root() {
+        use revcycle_core::model::payer::PayerInput;
+        let found = pointers(parse_json::<PayerInput>(b"[1, 2]").unwrap_err());
+        assert_eq!(
+            found,
+            [(String::new(), "the body must be a JSON object".to_string())]
+        );
+        assert!(matches!(
+            parse_json::<PayerInput>(b"{\"name\": 1, "),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]
