@@ -246,6 +246,32 @@ mod tests {
     }
 
     #[test]
+    fn unparsed_fields_hold_stand_ins_no_rule_is_reported_on() {
+        let mut e = Errors::with_unparsed(vec!["/diagnoses/1".into(), "/address".into()]);
+        assert!(e.known("/diagnoses"));
+        assert!(!e.known("/diagnoses/1"));
+        assert!(e.known("/diagnoses/10"));
+        assert!(!e.known("/address/zip"));
+        assert!(e.known("/addresses"));
+        e.add("/address/zip", "x");
+        e.add("/diagnoses/1", "x");
+        e.add("/diagnoses/0", "is not a code");
+        e.add("/payer_code", "must not be blank");
+        e.add("/payer_code", "must contain only letters and digits");
+        e.add("/payer_code", "must not be blank");
+        assert_eq!(
+            e.into_errors(),
+            [
+                FieldError::new("/diagnoses/0", "is not a code"),
+                FieldError::new(
+                    "/payer_code",
+                    "must not be blank; must contain only letters and digits"
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn json_text_errors_point_at_each_bad_field_and_never_echo_odd_names() {
         let doc = serde_json::json!({
             "family_name": "Do\u{0}e",
