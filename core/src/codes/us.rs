@@ -171,7 +171,7 @@ impl ZipCode {
     /// stores it, digits only.
     pub fn parse_lenient(s: &str) -> Result<ZipCode, CodeError> {
         let s = s.trim();
-        match s.split_once(|c: char| c == ' ' || c == '-') {
+        match s.split_once([' ', '-']) {
             Some((zip5, plus4)) if zip5.len() == 5 && plus4.trim().len() == 4 => {
                 ZipCode::parse(&format!("{zip5}{}", plus4.trim()))
             }
