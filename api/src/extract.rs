@@ -7,6 +7,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::StreamExt;
 use revcycle_core::error::CoreError;
+use revcycle_core::validation::{FieldError, Rules};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -180,28 +181,129 @@ fn safe_message(e: &serde_json::Error) -> String {
     msg
 }
 
-/// Parses a JSON body into `T`, then applies the boundary rule for text to every string in it
-/// (the same on both engines): a 422 names every offending field at once.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value = parse_shape::<T>(bytes)?;
-    // The shape is ours now, so the member names the pointers are built from are ours too.
+/// Parses a JSON body into `T` and applies the boundary rule for text to every string in it
+/// (the same on both engines). A body that fails is answered once, naming every field to fix:
+/// each value of the wrong type, each missing member, each malformed code, each text that
+/// breaks the boundary rule, and every rule of `T` (see [`Rules`]) on the fields that did parse.
+pub fn parse_json<T: DeserializeOwned + Rules>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = match parse_shape::<T>(bytes)? {
+        Ok(value) => {
+            // The shape is ours now, so the member names the pointers are built from are ours too.
+            let document: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|_| ApiError::BadRequest("the body is not valid JSON".into()))?;
+            let text = revcycle_core::validation::json_text_errors(&document);
+            if text.is_empty() {
+                return Ok(value);
+            }
+            let mut errors = text;
+            errors.extend(value.rule_errors(&[]));
+            return Err(invalid(errors));
+        }
+        Err(first) => first,
+    };
     let document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| ApiError::BadRequest("the body is not valid JSON".into()))?;
-    let errors = revcycle_core::validation::json_text_errors(&document);
-    if !errors.is_empty() {
-        return Err(ApiError::Core(CoreError::Invalid(errors)));
+    if !document.is_object() {
+        // Every body of this API is an object (serde would also read a struct from an array,
+        // and name its items: not what the client meant).
+        return Err(invalid(vec![FieldError::new(
+            "",
+            "the body must be a JSON object",
+        )]));
     }
-    Ok(value)
+    let budget = (RECOVERY_BYTES / bytes.len().max(1)).clamp(MIN_ATTEMPTS, MAX_ATTEMPTS);
+    let recovered = recover::<T>(document, first, budget);
+    let mut errors = recovered.errors;
+    if let Some((value, document)) = recovered.stand_in {
+        // Stand-ins are plain text, and members that are not ours were taken out.
+        errors.extend(
+            revcycle_core::validation::json_text_errors(&document)
+                .into_iter()
+                .filter(|e| !recovered.unparsed.iter().any(|u| within(&e.pointer, u))),
+        );
+        errors.extend(value.rule_errors(&recovered.unparsed));
+    }
+    Err(invalid(errors))
 }
 
-fn parse_shape<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn invalid(errors: Vec<FieldError>) -> ApiError {
+    ApiError::Core(CoreError::Invalid(
+        revcycle_core::validation::one_per_field(errors),
+    ))
+}
+
+/// Whether `pointer` is `at` or inside it.
+fn within(pointer: &str, at: &str) -> bool {
+    pointer == at || (pointer.starts_with(at) && pointer.as_bytes().get(at.len()) == Some(&b'/'))
+}
+
+/// Bytes of parsing a failed body may cost, spread over its attempts: a large body gets
+/// fewer attempts, so a hostile one cannot buy much work.
+const RECOVERY_BYTES: usize = 8 << 20;
+const MIN_ATTEMPTS: usize = 8;
+const MAX_ATTEMPTS: usize = 2_000;
+/// Most fields one answer names.
+const MAX_FIELD_ERRORS: usize = 100;
+
+/// One shape error: where, what to tell the client, and serde's own message (which may quote
+/// the value: it only guides the search for a stand-in and is never shown).
+struct ShapeError {
+    pointer: String,
+    message: String,
+    raw: String,
+    /// A member the client sent that the schema does not have (to take out).
+    unknown: Option<String>,
+}
+
+fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> ShapeError {
+    let at = pointer(err.path());
+    let inner = err.into_inner();
+    let raw = inner.to_string();
+    let quoted = raw.split('`').nth(1).unwrap_or_default().to_string();
+    if raw.starts_with("missing field") {
+        // The path points at the object; name the missing member.
+        return ShapeError {
+            pointer: format!("{at}/{quoted}"),
+            message: safe_message(&inner),
+            raw,
+            unknown: None,
+        };
+    }
+    if raw.starts_with("unknown field") {
+        // The path ends with the client's member name: echo it only if it could be ours.
+        let parent = at
+            .rsplit_once('/')
+            .map(|(p, _)| p)
+            .unwrap_or("")
+            .to_string();
+        let shown = if plain_name(&quoted) {
+            at.clone()
+        } else {
+            parent
+        };
+        return ShapeError {
+            pointer: shown,
+            message: safe_message(&inner),
+            raw,
+            unknown: Some(at),
+        };
+    }
+    ShapeError {
+        pointer: at,
+        message: safe_message(&inner),
+        raw,
+        unknown: None,
+    }
+}
+
+/// Parses the body; a syntax error is the client's 400, a shape error is returned to recover
+/// from.
+fn parse_shape<T: DeserializeOwned>(bytes: &[u8]) -> Result<Result<T, ShapeError>, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(de);
-    match result {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize(de) {
+        Ok(v) => Ok(Ok(v)),
         Err(err) => {
-            let at = pointer(err.path());
-            let inner = err.into_inner();
+            let inner = err.inner();
             if inner.is_syntax() || inner.is_eof() {
                 return Err(ApiError::BadRequest(format!(
                     "the body is not valid JSON (line {}, column {})",
@@ -209,24 +311,174 @@ fn parse_shape<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     inner.column()
                 )));
             }
-            let at = if inner.to_string().starts_with("missing field") {
-                // The path points at the object; name the missing member.
-                let name = inner
-                    .to_string()
-                    .split('`')
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_string();
-                format!("{at}/{name}")
-            } else {
-                at
-            };
-            Err(ApiError::Core(CoreError::invalid(at, safe_message(&inner))))
+            Ok(Err(shape_error(err)))
         }
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+/// What recovering from shape errors found.
+struct Recovered<T> {
+    /// Every shape error, in the order met.
+    errors: Vec<FieldError>,
+    /// Fields that hold stand-ins (or were taken out).
+    unparsed: Vec<String>,
+    /// The body parsed with stand-ins, and the document it was parsed from; `None` when a
+    /// field found no stand-in (or the budget ran out), so the rules cannot be checked.
+    stand_in: Option<(T, serde_json::Value)>,
+}
+
+/// Finds every shape error of a document, not only the first: each field that does not parse
+/// is reported, then given a stand-in value of the right shape (or taken out, if it is not a
+/// member of ours) and the document parsed again, until it parses or `budget` attempts are
+/// spent.
+fn recover<T: DeserializeOwned>(
+    mut doc: serde_json::Value,
+    first: ShapeError,
+    budget: usize,
+) -> Recovered<T> {
+    let parse = |doc: &serde_json::Value| -> Result<T, ShapeError> {
+        serde_path_to_error::deserialize(doc).map_err(shape_error)
+    };
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut unparsed: Vec<String> = Vec::new();
+    let mut attempts = 0;
+    let mut current = Err(first);
+    loop {
+        let failure = match current {
+            Ok(value) => {
+                return Recovered {
+                    errors,
+                    unparsed,
+                    stand_in: Some((value, doc)),
+                };
+            }
+            Err(f) => f,
+        };
+        let covered = unparsed.iter().any(|u| within(&failure.pointer, u));
+        let target = failure.unknown.clone().unwrap_or(failure.pointer.clone());
+        if !covered
+            && !errors
+                .iter()
+                .any(|e| e.pointer == failure.pointer && e.message == failure.message)
+        {
+            errors.push(FieldError::new(
+                failure.pointer.clone(),
+                failure.message.clone(),
+            ));
+        }
+        if errors.len() >= MAX_FIELD_ERRORS || target.is_empty() {
+            break;
+        }
+        // Try stand-ins until the document gets past this field.
+        let mut next = None;
+        let candidates: Vec<Option<serde_json::Value>> = if failure.unknown.is_some() {
+            vec![None]
+        } else {
+            stand_ins(&failure.raw).into_iter().map(Some).collect()
+        };
+        for candidate in candidates {
+            if attempts >= budget {
+                break;
+            }
+            attempts += 1;
+            if !put(&mut doc, &target, candidate) {
+                break;
+            }
+            let result = parse(&doc);
+            let moved_on = match &result {
+                Ok(_) => true,
+                Err(f) => f.unknown.as_ref().unwrap_or(&f.pointer) != &target,
+            };
+            if moved_on {
+                next = Some(result);
+                break;
+            }
+        }
+        match next {
+            Some(result) => {
+                if !unparsed.contains(&target) {
+                    unparsed.push(target);
+                }
+                current = result;
+            }
+            None => break,
+        }
+    }
+    Recovered {
+        errors,
+        unparsed,
+        stand_in: None,
+    }
+}
+
+/// Values of the shapes our request types take, tried in turn where a field did not parse:
+/// the first one the field's type accepts stands in for it. Values the error names as
+/// expected come first.
+fn stand_ins(raw: &str) -> Vec<serde_json::Value> {
+    use serde_json::{Value, json};
+    let mut out: Vec<Value> = Vec::new();
+    // serde names enum variants it expects in backticks after "expected"; our own rules name
+    // allowed values in double quotes. Neither part quotes the client's value.
+    let expected = raw.split_once(", expected ").map(|(_, e)| e);
+    if let Some(e) = expected {
+        out.extend(e.split('`').skip(1).step_by(2).map(|v| json!(v)));
+    }
+    let ours = expected.unwrap_or(if raw.starts_with("invalid") { "" } else { raw });
+    out.extend(ours.split('"').skip(1).step_by(2).map(|v| json!(v)));
+    out.extend([
+        Value::Null,
+        json!("1"),
+        json!("11"),
+        json!("1.00"),
+        json!("x"),
+        json!("I10"),
+        json!("99213"),
+        json!("IL"),
+        json!("62701"),
+        json!("1234567893"),
+        json!("123456789"),
+        json!("207Q00000X"),
+        json!("2000-01-01"),
+        json!("00000000-0000-0000-0000-000000000000"),
+        json!(1),
+        json!(true),
+        json!([]),
+        json!({}),
+    ]);
+    out
+}
+
+/// Sets (or, with `None`, removes) the member at `pointer`, creating it in its object if
+/// missing. False if the pointer does not lead into the document.
+fn put(doc: &mut serde_json::Value, pointer: &str, value: Option<serde_json::Value>) -> bool {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match doc.pointer_mut(parent) {
+        Some(serde_json::Value::Object(members)) => {
+            match value {
+                Some(v) => {
+                    members.insert(last, v);
+                }
+                None => {
+                    members.remove(&last);
+                }
+            }
+            true
+        }
+        Some(serde_json::Value::Array(items)) => match (last.parse::<usize>(), value) {
+            (Ok(i), Some(v)) if i < items.len() => {
+                items[i] = v;
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+impl<T: DeserializeOwned + Rules + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
 
@@ -436,6 +688,12 @@ mod tests {
         status: Option<revcycle_core::codes::ClaimFrequency>,
     }
 
+    impl Rules for Body {
+        fn check(&self, e: &mut revcycle_core::validation::Errors) {
+            e.check(self.limit != Some(0), "/limit", "must be at least 1");
+        }
+    }
+
     fn pointers(e: ApiError) -> Vec<(String, String)> {
         match e {
             ApiError::Core(CoreError::Invalid(errors)) => {
@@ -454,6 +712,109 @@ mod tests {
         );
         let e = parse_json::<Body>(br#"{}"#).unwrap_err();
         assert_eq!(pointers(e)[0].0, "/mrn");
+    }
+
+    #[test]
+    fn every_bad_field_of_a_body_is_named_at_once() {
+        use revcycle_core::model::patient::PatientInput;
+        let body = br#"{"mrn": 5, "family_name": "Zebulon", "given_name": null,
+            "birth_date": "1980-02-30", "sex": "boy", "ssn": "999-12-3456", "phone": "555",
+            "address": {"line1": "1 Elm St", "city": "Springfield", "state": "Illinoisy"},
+            "colour": "crimson"}"#;
+        let found = pointers(parse_json::<PatientInput>(body).unwrap_err());
+        let mut ptrs: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        ptrs.sort();
+        assert_eq!(
+            ptrs,
+            [
+                "/address/state",
+                "/address/zip",
+                "/birth_date",
+                "/colour",
+                "/given_name",
+                "/mrn",
+                "/phone",
+                "/sex",
+                "/ssn"
+            ],
+            "{found:?}"
+        );
+        let message = |p: &str| found.iter().find(|(q, _)| q == p).unwrap().1.clone();
+        assert_eq!(message("/given_name"), "required field is missing");
+        assert_eq!(message("/address/zip"), "required field is missing");
+        assert_eq!(message("/colour"), "unknown field");
+        assert!(message("/mrn").starts_with("wrong type: expected a string"));
+        assert_eq!(message("/sex"), "sex must be \"F\", \"M\" or \"U\"");
+        assert_eq!(
+            message("/ssn"),
+            "must be a valid nine-digit social security number"
+        );
+        // No value of the body appears in any message.
+        for secret in ["Illinoisy", "boy", "999", "555", "Zebulon", "02-30"] {
+            assert!(
+                found
+                    .iter()
+                    .all(|(p, m)| !m.contains(secret) && !p.contains(secret)),
+                "{secret} {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rules_across_fields_skip_fields_that_did_not_parse() {
+        use revcycle_core::model::coverage::CoverageInput;
+        use revcycle_core::model::encounter::EncounterInput;
+        // The relationship did not parse: whether a subscriber is needed is unknown, so only
+        // the relationship is named (not the subscriber it would require or forbid).
+        let cov = br#"{"patient_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01",
+            "payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a02", "priority": "primary",
+            "member_id": "  ", "relationship": "cousin", "effective_from": "2026-13-01",
+            "effective_to": "2026-01-01"}"#;
+        let found = pointers(parse_json::<CoverageInput>(cov).unwrap_err());
+        let ptrs: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            ptrs,
+            ["/relationship", "/effective_from", "/member_id"],
+            "{found:?}"
+        );
+        // A diagnosis that does not parse keeps its place: pointers to later ones still count,
+        // a stand-in is never "listed twice", and the line's own mistakes are all named.
+        let enc = br#"{"patient_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01",
+            "billing_provider_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a04",
+            "service_date_from": "2026-11-02", "place_of_service": "11",
+            "diagnoses": ["I10", "E11", "Q99.99X", "1NVALID"],
+            "lines": [{"procedure_code": "9921", "modifiers": ["255"], "units": "0",
+                "charge": 12.5, "diagnosis_pointers": [4, 5]}]}"#;
+        let found = pointers(parse_json::<EncounterInput>(enc).unwrap_err());
+        let ptrs: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            ptrs,
+            [
+                "/diagnoses/3",
+                "/lines/0/charge",
+                "/lines/0/modifiers/0",
+                "/lines/0/procedure_code",
+                "/lines/0/units",
+                "/diagnoses/1",
+                "/diagnoses/2",
+                "/lines/0/diagnosis_pointers/1"
+            ],
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_altogether_is_named_at_its_root() {
+        use revcycle_core::model::payer::PayerInput;
+        let found = pointers(parse_json::<PayerInput>(b"[1, 2]").unwrap_err());
+        assert_eq!(
+            found,
+            [(String::new(), "the body must be a JSON object".to_string())]
+        );
+        assert!(matches!(
+            parse_json::<PayerInput>(b"{\"name\": 1, "),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]

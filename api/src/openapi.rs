@@ -63,6 +63,99 @@ fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
         .into()
 }
 
+/// Several mistakes of one body, as one answer names them (an example per resource).
+fn invalid_body_example(path: &str) -> serde_json::Value {
+    let errors: &[(&str, &str)] = match path {
+        p if p.starts_with("/v1/patients/search") => &[
+            ("/ssn_last4", "must be exactly four digits"),
+            ("/limit", "wrong type: expected i64"),
+        ],
+        p if p.starts_with("/v1/patients") && !p.contains("/pay") => &[
+            ("/mrn", "wrong type: expected a string"),
+            ("/given_name", "required field is missing"),
+            ("/birth_date", "must be a date written YYYY-MM-DD"),
+            ("/sex", "sex must be \"F\", \"M\" or \"U\""),
+            ("/ssn", "must be a valid nine-digit social security number"),
+        ],
+        p if p.starts_with("/v1/encounters") || p == "/v1/claims/{id}" => &[
+            (
+                "/diagnoses/0",
+                "is an ICD-10-CM category or subcategory header, not a reportable code: report a more specific code",
+            ),
+            (
+                "/diagnoses/1",
+                "is not an ICD-10-CM code of the shipped code set",
+            ),
+            (
+                "/lines/0/procedure_code",
+                "procedure code must be CPT (five digits, or four digits then F, T or U) or HCPCS Level II (a letter A-V other than F, I, N or O, then four digits)",
+            ),
+            (
+                "/lines/0/modifiers/0",
+                "modifier must be exactly two letters or digits",
+            ),
+            ("/place_of_service", "required field is missing"),
+        ],
+        p if p.starts_with("/v1/coverages") => &[
+            ("/member_id", "must not be blank"),
+            ("/effective_to", "must not be before effective_from"),
+            (
+                "/subscriber",
+                "is required when the patient is not the subscriber",
+            ),
+            ("/payer_id", "no such payer"),
+        ],
+        p if p.starts_with("/v1/providers") => &[
+            ("/npi", "NPI check digit is wrong"),
+            ("/first_name", "an organization has no first name"),
+            ("/address/zip", "required field is missing"),
+        ],
+        p if p.starts_with("/v1/payers") => &[
+            ("/name", "must not be blank"),
+            ("/payer_code", "must contain only letters and digits"),
+            ("/timely_filing_days", "must be between 1 and 3650"),
+        ],
+        p if p.starts_with("/v1/remittances") => &[
+            ("/payment_date", "must be a date written YYYY-MM-DD"),
+            (
+                "/claims/0/status_code",
+                "is not an X12 835 CLP02 claim status code",
+            ),
+            (
+                "/claims/0/adjustments/0/reason",
+                "must be a claim adjustment reason code (CARC)",
+            ),
+        ],
+        _ => &[
+            ("/amount", "wrong type: expected a string"),
+            ("/reference", "must be at most 50 characters"),
+        ],
+    };
+    serde_json::json!({
+        "type": "urn:revcycle:problem:validation", "title": "Invalid request", "status": 422,
+        "detail": format!("the request has {} invalid field(s)", errors.len()),
+        "errors": errors.iter().map(|(p, m)| serde_json::json!({"pointer": p, "message": m}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+fn invalid_body_response(
+    description: &str,
+    example: serde_json::Value,
+) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .example(Some(example))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
 fn add_errors(path: &str, method: &str, op: &mut Operation) {
     let public = op
         .security
@@ -102,7 +195,10 @@ fn add_errors(path: &str, method: &str, op: &mut Operation) {
     if (method == "post" || method == "put") && op.request_body.is_some() {
         errors.push(("413", "The body is larger than the configured limit"));
         errors.push(("415", "The body is not application/json"));
-        errors.push(("422", "Invalid fields, each named by a JSON pointer"));
+        errors.push((
+            "422",
+            "Invalid fields: one answer names every field to fix (wrong type, missing, malformed, or breaking a rule), one entry each with its JSON pointer and the rule",
+        ));
     }
     if method == "post" && !path.ends_with("/search") && op.request_body.is_some() {
         errors.push(("409", "A resource with the same unique identifier exists"));
@@ -133,11 +229,18 @@ fn add_errors(path: &str, method: &str, op: &mut Operation) {
     }
     let mut responses = ResponsesBuilder::new().build();
     std::mem::swap(&mut responses, &mut op.responses);
+    let body_422 = op.request_body.is_some();
     for (code, description) in errors {
         responses
             .responses
             .entry(code.to_string())
-            .or_insert_with(|| problem_response(description));
+            .or_insert_with(|| {
+                if code == "422" && body_422 {
+                    invalid_body_response(description, invalid_body_example(path))
+                } else {
+                    problem_response(description)
+                }
+            });
     }
     op.responses = responses;
 }

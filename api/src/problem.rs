@@ -13,8 +13,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"type": "urn:revcycle:problem:validation", "title": "Invalid request",
-    "status": 422, "detail": "the request has 1 invalid field(s)",
-    "errors": [{"pointer": "/npi", "message": "NPI check digit is wrong"}]}))]
+    "status": 422, "detail": "the request has 3 invalid field(s)",
+    "errors": [{"pointer": "/npi", "message": "NPI check digit is wrong"},
+        {"pointer": "/address/zip", "message": "required field is missing"},
+        {"pointer": "/first_name", "message": "an organization has no first name"}]}))]
 pub struct Problem {
     /// Stable identifier of the kind of problem.
     #[serde(rename = "type")]
@@ -22,7 +24,8 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// One entry per invalid field (validation problems only).
+    /// One entry per invalid field (validation problems only): every field to fix, in one
+    /// answer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// For version conflicts: the version the resource is at now.

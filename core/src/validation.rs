@@ -22,15 +22,48 @@ impl FieldError {
 }
 
 /// Collects every failed rule of a request so the caller can fix them all at once.
+///
+/// A body some of whose fields did not parse (a wrong type, a missing member, a malformed
+/// code) is still checked against every other rule: those fields hold stand-in values, are
+/// listed as `unparsed`, and no rule is reported on them. A rule that relates two fields asks
+/// [`Errors::known`] of the other one first, so a stand-in never causes an error elsewhere.
 #[derive(Debug, Default)]
-pub struct Errors(Vec<FieldError>);
+pub struct Errors {
+    errors: Vec<FieldError>,
+    unparsed: Vec<String>,
+}
+
+/// Whether `pointer` is `at` or a member (at any depth) of it.
+fn within(pointer: &str, at: &str) -> bool {
+    pointer == at
+        || (pointer.len() > at.len()
+            && pointer.starts_with(at)
+            && pointer.as_bytes()[at.len()] == b'/')
+}
 
 impl Errors {
     pub fn new() -> Self {
-        Errors(Vec::new())
+        Errors::default()
+    }
+    /// Errors of a body whose fields at these pointers hold stand-ins for values that did not
+    /// parse (already reported).
+    pub fn with_unparsed(unparsed: Vec<String>) -> Self {
+        Errors {
+            errors: Vec::new(),
+            unparsed,
+        }
+    }
+    /// Whether the value at `pointer` is the client's own: neither it nor a field containing
+    /// it is a stand-in. (Members of it may be: an array with one unparsed item still has the
+    /// client's length.)
+    pub fn known(&self, pointer: &str) -> bool {
+        !self.unparsed.iter().any(|u| within(pointer, u))
     }
     pub fn add(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError::new(pointer, message));
+        let pointer = pointer.into();
+        if self.known(&pointer) {
+            self.errors.push(FieldError::new(pointer, message));
+        }
     }
     pub fn check(&mut self, ok: bool, pointer: impl Into<String>, message: impl Into<String>) {
         if !ok {
@@ -38,14 +71,51 @@ impl Errors {
         }
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.errors.is_empty()
+    }
+    /// The errors found, one per field (see [`one_per_field`]).
+    pub fn into_errors(self) -> Vec<FieldError> {
+        one_per_field(self.errors)
     }
     pub fn finish(self) -> Result<(), crate::error::CoreError> {
-        if self.0.is_empty() {
+        if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(crate::error::CoreError::Invalid(self.0))
+            Err(crate::error::CoreError::Invalid(self.into_errors()))
         }
+    }
+}
+
+/// One entry per field, in the order fields were first reported: a field that breaks several
+/// rules gets one entry naming each rule once.
+pub fn one_per_field(errors: Vec<FieldError>) -> Vec<FieldError> {
+    let mut out: Vec<FieldError> = Vec::with_capacity(errors.len());
+    for e in errors {
+        match out.iter_mut().find(|o| o.pointer == e.pointer) {
+            Some(o) => {
+                if !o.message.split("; ").any(|m| m == e.message) {
+                    o.message.push_str("; ");
+                    o.message.push_str(&e.message);
+                }
+            }
+            None => out.push(e),
+        }
+    }
+    out
+}
+
+/// A request body's rules that need no stored data. The store checks them (with the rules
+/// that do need it) before a write; the API also checks them when some fields of a body did
+/// not parse, so one answer names every field to fix.
+pub trait Rules {
+    /// Adds every rule the body breaks to `e`.
+    fn check(&self, e: &mut Errors);
+
+    /// Every rule the body breaks, one entry per field, skipping the `unparsed` fields.
+    fn rule_errors(&self, unparsed: &[String]) -> Vec<FieldError> {
+        let mut e = Errors::with_unparsed(unparsed.to_vec());
+        self.check(&mut e);
+        e.into_errors()
     }
 }
 
@@ -173,6 +243,32 @@ mod tests {
         );
         assert!(text_problem("no\0nul", TextKind::MultiLine).is_some());
         assert!(text_problem("no\u{202e}bidi", TextKind::MultiLine).is_some());
+    }
+
+    #[test]
+    fn unparsed_fields_hold_stand_ins_no_rule_is_reported_on() {
+        let mut e = Errors::with_unparsed(vec!["/diagnoses/1".into(), "/address".into()]);
+        assert!(e.known("/diagnoses"));
+        assert!(!e.known("/diagnoses/1"));
+        assert!(e.known("/diagnoses/10"));
+        assert!(!e.known("/address/zip"));
+        assert!(e.known("/addresses"));
+        e.add("/address/zip", "x");
+        e.add("/diagnoses/1", "x");
+        e.add("/diagnoses/0", "is not a code");
+        e.add("/payer_code", "must not be blank");
+        e.add("/payer_code", "must contain only letters and digits");
+        e.add("/payer_code", "must not be blank");
+        assert_eq!(
+            e.into_errors(),
+            [
+                FieldError::new("/diagnoses/0", "is not a code"),
+                FieldError::new(
+                    "/payer_code",
+                    "must not be blank; must contain only letters and digits"
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -395,8 +395,7 @@ async fn refused_transition_and_scrub_findings(engine: Engine) {
     assert_eq!(got.body["status"], "draft");
     assert_eq!(got.body["version"], claim["version"]);
 
-    // Recode the draft with a diagnosis pointer past the diagnoses and a non-billable
-    // category code: the scrubber names both by pointer and the claim stays a draft.
+    // A non-billable category code is refused at the door when the draft is recoded...
     let mut lines = claim["lines"].clone();
     for l in lines.as_array_mut().unwrap() {
         let o = l.as_object_mut().unwrap();
@@ -410,7 +409,22 @@ async fn refused_transition_and_scrub_findings(engine: Engine) {
             &json!({"place_of_service": "11", "diagnoses": ["E11", "I10"], "lines": lines}),
         )
         .await;
-    assert_eq!(recode.status, 200, "{}", recode.text);
+    assert_eq!(recode.assert_problem(422), ["/diagnoses/0"]);
+    // ...while what only the scrubber can know (the coverage no longer in force) is found at
+    // scrub: named by pointer, and the claim stays a draft.
+    let mut cov = p.coverage.clone();
+    for k in ["id", "version", "created_at", "updated_at"] {
+        cov.as_object_mut().unwrap().remove(k);
+    }
+    cov["active"] = json!(false);
+    let put = s
+        .put(
+            &format!("/v1/coverages/{}", id(&p.coverage)),
+            &format!("\"{}\"", p.coverage["version"]),
+            &cov,
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
     let scrub = s
         .post(&format!("/v1/claims/{}/scrub", id(&claim)), &json!({}))
         .await;
@@ -424,11 +438,11 @@ async fn refused_transition_and_scrub_findings(engine: Engine) {
         .filter(|f| f["severity"] == "error")
         .map(|f| f["pointer"].as_str().unwrap())
         .collect();
-    assert!(errors.contains(&"/diagnoses/0"), "{findings:?}");
+    assert!(errors.contains(&"/coverage/active"), "{findings:?}");
     // The transition route runs the same edits before ready.
     let r = s.post(&path, &json!({"to": "ready"})).await;
     let ptrs = r.assert_problem(422);
-    assert!(ptrs.contains(&"/diagnoses/0".to_string()), "{ptrs:?}");
+    assert!(ptrs.contains(&"/coverage/active".to_string()), "{ptrs:?}");
     // No charges for a claim that never became ready.
     let l = s.get(&format!("/v1/claims/{}/ledger", id(&claim))).await;
     assert_eq!(l.body["entries"], json!([]));

@@ -22,6 +22,7 @@ mod retention;
 mod rotation;
 mod schemathesis;
 mod server;
+mod validation;
 
 /// Declare one test per database engine for an `async fn(Engine)`.
 #[macro_export]

@@ -6,7 +6,7 @@
 use revcycle_connector_abi::canonical::{self, ImportRecord};
 use revcycle_core::access::OrgId;
 use revcycle_core::audit::Disclosed;
-use revcycle_core::codes::Npi;
+use revcycle_core::codes::{Npi, UsState, ZipCode};
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::coverage::CoverageInput;
 use revcycle_core::model::encounter::EncounterInput;
@@ -24,6 +24,7 @@ use uuid::Uuid;
 use crate::audit::AuditCtx;
 use crate::extract::parse_json;
 use crate::problem::ApiError;
+use revcycle_core::validation::{FieldError, Rules};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -92,50 +93,84 @@ fn api_reason(e: ApiError) -> String {
 }
 
 /// Parses a REST input from JSON we built, with the API's safe error messages.
-fn input<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
+fn input<T: serde::de::DeserializeOwned + Rules>(v: &Value) -> Result<T, String> {
     parse_json(v.to_string().as_bytes()).map_err(api_reason)
 }
 
-/// Like [`input`], but an invalid value in one of the `optional` members (EHRs send 7-digit
-/// phones and placeholder SSNs) is dropped rather than sinking the whole record; each drop
-/// is reported as a warning naming the member and the rule.
-fn input_dropping<T: serde::de::DeserializeOwned>(
+/// Every problem of a record at once: values that do not parse, text that breaks the boundary
+/// rule, and every rule of `T` that needs no stored data.
+fn all_problems<T: serde::de::DeserializeOwned + Rules>(v: &Value) -> Result<T, Vec<FieldError>> {
+    match parse_json::<T>(v.to_string().as_bytes()) {
+        Ok(t) => {
+            let errors = t.rule_errors(&[]);
+            if errors.is_empty() {
+                Ok(t)
+            } else {
+                Err(errors)
+            }
+        }
+        Err(ApiError::Core(CoreError::Invalid(errors))) => Err(errors),
+        Err(other) => Err(vec![FieldError::new("", other.to_string())]),
+    }
+}
+
+/// Like [`input`], but invalid values in the `optional` members (EHRs send 7-digit phones,
+/// placeholder SSNs, addresses without a ZIP code) are dropped rather than sinking the whole
+/// record. All of a record's problems are found in one pass: if each lies in an optional
+/// member, each member is dropped with a warning naming the field and the rule; if any lies
+/// elsewhere (a required value, a code), the record is refused naming those fields.
+/// An entry of `optional` is a member name or a path of them (`subscriber/address`).
+fn input_dropping<T: serde::de::DeserializeOwned + Rules>(
     v: &Value,
     optional: &[&str],
     validate: impl Fn(&mut T) -> Result<(), CoreError>,
 ) -> Result<(T, Vec<String>), String> {
-    let checked = |v: &Value| -> Result<T, ApiError> {
-        let mut t: T = parse_json(v.to_string().as_bytes())?;
-        validate(&mut t)?;
-        Ok(t)
+    let optional: Vec<String> = optional.iter().map(|o| format!("/{o}")).collect();
+    let member_of = |pointer: &str| {
+        optional
+            .iter()
+            .find(|o| {
+                pointer == o.as_str()
+                    || (pointer.starts_with(o.as_str())
+                        && pointer.as_bytes().get(o.len()) == Some(&b'/'))
+            })
+            .cloned()
     };
-    match checked(v) {
-        Ok(t) => Ok((t, Vec::new())),
-        Err(ApiError::Core(CoreError::Invalid(errors))) => {
-            let member = |pointer: &str| {
-                pointer
-                    .trim_start_matches('/')
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            if !errors
-                .iter()
-                .all(|f| optional.contains(&member(&f.pointer).as_str()))
-            {
-                return Err(reason_of(&CoreError::Invalid(errors)));
+    let mut record = v.clone();
+    let mut warnings = Vec::new();
+    // Dropping a member cannot make another one invalid, so a second pass finds nothing new;
+    // one pass per optional member bounds it all the same.
+    for _ in 0..=optional.len() {
+        let errors = match all_problems::<T>(&record) {
+            Ok(mut t) => {
+                validate(&mut t).map_err(|e| reason_of(&e))?;
+                return Ok((t, warnings));
             }
-            let mut trimmed = v.clone();
-            let mut warnings = Vec::new();
-            for f in &errors {
-                trimmed[member(&f.pointer)] = Value::Null;
-                warnings.push(format!("{} dropped: {}", f.pointer, f.message));
-            }
-            checked(&trimmed).map(|t| (t, warnings)).map_err(api_reason)
+            Err(errors) => errors,
+        };
+        let refusing: Vec<FieldError> = errors
+            .iter()
+            .filter(|f| member_of(&f.pointer).is_none())
+            .cloned()
+            .collect();
+        if !refusing.is_empty() {
+            return Err(reason_of(&CoreError::Invalid(refusing)));
         }
-        Err(e) => Err(api_reason(e)),
+        for f in &errors {
+            let Some(member) = member_of(&f.pointer) else {
+                continue;
+            };
+            if let Some(slot) = record.pointer_mut(&member) {
+                *slot = Value::Null;
+            }
+            warnings.push(if f.pointer == member {
+                format!("{member} dropped: {}", f.message)
+            } else {
+                format!("{member} dropped ({}: {})", f.pointer, f.message)
+            });
+        }
     }
+    Err("the record could not be made valid by dropping optional values".into())
 }
 
 fn sex(s: canonical::Sex) -> &'static str {
@@ -146,15 +181,21 @@ fn sex(s: canonical::Sex) -> &'static str {
     }
 }
 
+/// An address as the REST API takes it. Feeds write states by name and ZIP+4 in several
+/// ways: both are normalised here (USPS code; ZIP digits as stored), and a blank part is
+/// missing, so the rules say so.
 fn address(a: &Option<canonical::Address>) -> Value {
+    let present = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_string);
     match a {
         None => Value::Null,
         Some(a) => json!({
-            "line1": a.lines.first().cloned().unwrap_or_default(),
-            "line2": a.lines.get(1),
-            "city": a.city,
-            "state": a.state,
-            "zip": a.postal_code,
+            "line1": a.lines.first().and_then(|l| present(l)),
+            "line2": a.lines.get(1).and_then(|l| present(l)),
+            "city": present(&a.city),
+            "state": present(&a.state).map(|s| UsState::parse_code_or_name(&s)
+                .map_or(s, |state| state.as_str().to_string())),
+            "zip": present(&a.postal_code).map(|z| ZipCode::parse_lenient(&z)
+                .map_or(z, |zip| zip.as_str().to_string())),
         }),
     }
 }
@@ -598,4 +639,89 @@ pub fn counts(results: &[RecordResult]) -> ImportCounts {
         }
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTIONAL: &[&str] = &["phone", "email", "ssn", "middle_name", "address"];
+
+    fn patient(changes: Value) -> Value {
+        let mut v = json!({"mrn": "MRN-1", "family_name": "Doe", "given_name": "Jane",
+            "birth_date": "1980-04-02", "sex": "F", "phone": "6175550100",
+            "ssn": "123-45-6789",
+            "address": {"line1": "1 Elm St", "city": "Boston", "state": "MA", "zip": "02134"},
+            "external_ids": [{"system": "urn:ehr", "value": "p1"}]});
+        for (k, val) in changes.as_object().unwrap() {
+            v[k] = val.clone();
+        }
+        v
+    }
+
+    fn drop_from(v: &Value) -> Result<(PatientInput, Vec<String>), String> {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        input_dropping(v, OPTIONAL, |p: &mut PatientInput| p.validate(today))
+    }
+
+    #[test]
+    fn every_invalid_optional_value_is_dropped_in_one_pass() {
+        // A Synthea-style record: no ZIP code, a placeholder SSN, a seven-digit phone.
+        let v = patient(json!({"ssn": "999-12-3456", "phone": "5550100",
+            "address": {"line1": "1 Elm St", "city": "Boston", "state": "MA", "zip": null}}));
+        let (p, warnings) = drop_from(&v).unwrap();
+        assert_eq!(
+            warnings,
+            [
+                "/address dropped (/address/zip: required field is missing)",
+                "/phone dropped: must be a ten-digit US phone number",
+                "/ssn dropped: must be a valid nine-digit social security number",
+            ]
+        );
+        assert_eq!((p.address, p.phone, p.ssn), (None, None, None));
+        assert_eq!(p.mrn, "MRN-1");
+        // Nothing wrong: nothing dropped, values normalised.
+        let (p, warnings) = drop_from(&patient(json!({}))).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(p.ssn.as_deref(), Some("123456789"));
+    }
+
+    #[test]
+    fn a_required_or_coded_value_refuses_the_record_naming_each_field() {
+        let v = patient(json!({"mrn": null, "sex": "boy", "ssn": "999-12-3456",
+            "birth_date": "1980-02-30"}));
+        let reason = drop_from(&v).unwrap_err();
+        assert_eq!(
+            reason,
+            "/birth_date: must be a date written YYYY-MM-DD; /mrn: required field is missing; \
+             /sex: sex must be \"F\", \"M\" or \"U\""
+        );
+        assert!(!reason.contains("boy") && !reason.contains("999"));
+    }
+
+    #[test]
+    fn feed_addresses_are_normalised_and_blank_parts_are_missing() {
+        let a = |state: &str, zip: &str| {
+            address(&Some(canonical::Address {
+                lines: vec!["1 Elm St".into()],
+                city: "Boston".into(),
+                state: state.into(),
+                postal_code: zip.into(),
+                country: None,
+            }))
+        };
+        let v = a("Massachusetts", "021341234");
+        assert_eq!(
+            (&v["state"], &v["zip"]),
+            (&json!("MA"), &json!("021341234"))
+        );
+        let v = a("U.S. Virgin Islands", "00802 1234");
+        assert_eq!(
+            (&v["state"], &v["zip"]),
+            (&json!("VI"), &json!("008021234"))
+        );
+        // Unknown names go through as sent, for the rules to name; blanks are missing.
+        let v = a("Atlantis", " ");
+        assert_eq!((&v["state"], &v["zip"]), (&json!("Atlantis"), &Value::Null));
+    }
 }

@@ -812,6 +812,21 @@ pub struct SubmitInput {
     pub payer_id: Option<Uuid>,
 }
 
+impl revcycle_core::validation::Rules for SubmitInput {
+    fn check(&self, e: &mut revcycle_core::validation::Errors) {
+        match &self.claim_ids {
+            Some(_) if self.payer_id.is_some() => e.add("", "give either claim_ids or payer_id"),
+            None if self.payer_id.is_none() => e.add("", "give either claim_ids or payer_id"),
+            Some(ids) => e.check(
+                (1..=200).contains(&ids.len()),
+                "/claim_ids",
+                "between 1 and 200 claims per submission",
+            ),
+            None => {}
+        }
+    }
+}
+
 /// What became of one claim.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmittedClaim {
@@ -1099,9 +1114,9 @@ pub async fn submit_claims(
                 .into(),
         )));
     }
-    if input.claim_ids.is_none() == input.payer_id.is_none() {
-        return Err(CoreError::invalid("", "give either claim_ids or payer_id").into());
-    }
+    let mut e = revcycle_core::validation::Errors::new();
+    revcycle_core::validation::Rules::check(&input, &mut e);
+    e.finish()?;
     let org = who.org;
     let actor = who.subject.clone();
     let keyring = state.keyring.clone();
@@ -2495,6 +2510,29 @@ pub struct EligibilityInput {
     pub date_of_service: Option<chrono::NaiveDate>,
 }
 
+impl revcycle_core::validation::Rules for EligibilityInput {
+    fn check(&self, e: &mut revcycle_core::validation::Errors) {
+        // X12 EQ01: a service type code is one or two letters or digits; a request asks for
+        // at most 99 of them.
+        if let Some(codes) = &self.service_type_codes {
+            e.check(
+                (1..=99).contains(&codes.len()),
+                "/service_type_codes",
+                "between 1 and 99 service type codes",
+            );
+            for (i, c) in codes.iter().enumerate() {
+                e.check(
+                    (1..=2).contains(&c.len())
+                        && c.bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                    format!("/service_type_codes/{i}"),
+                    "must be an X12 service type code: one or two upper-case letters or digits",
+                );
+            }
+        }
+    }
+}
+
 /// The payer's answer, as the connector read it (canonical schema 1), and the files exchanged.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RealTimeResult {
@@ -2725,6 +2763,9 @@ pub async fn check_eligibility(
     coverage_id: Uuid,
     input: EligibilityInput,
 ) -> ApiResult<RealTimeResult> {
+    let mut e = revcycle_core::validation::Errors::new();
+    revcycle_core::validation::Rules::check(&input, &mut e);
+    e.finish()?;
     let org = who.org;
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();

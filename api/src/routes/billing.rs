@@ -11,6 +11,7 @@ use revcycle_core::store::billing::{self, ClaimTransitioned, ScrubResult};
 use revcycle_core::store::cob::{self, SecondaryClaim};
 use revcycle_core::store::posting::{self, PostingResult, UnmatchedItem};
 use revcycle_core::store::remittances;
+use revcycle_core::validation::{Errors, Rules};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -140,6 +141,18 @@ pub struct TransitionInput {
     pub reason: Option<String>,
 }
 
+impl Rules for TransitionInput {
+    fn check(&self, e: &mut Errors) {
+        e.check(
+            self.reason
+                .as_ref()
+                .is_none_or(|r| r.chars().count() <= 200),
+            "/reason",
+            "must be at most 200 characters",
+        );
+    }
+}
+
 /// Change a claim's status
 ///
 /// Moves the claim along the lifecycle: draft -> ready -> submitted -> accepted | rejected ->
@@ -176,11 +189,9 @@ pub async fn transition_claim(
         ClaimStatus::Voided => crate::auth::require(&who, Resource::Claim, Action::Void)?,
         _ => {}
     }
-    if let Some(r) = &input.reason
-        && r.chars().count() > 200
-    {
-        return Err(CoreError::invalid("/reason", "must be at most 200 characters").into());
-    }
+    let mut e = Errors::new();
+    input.check(&mut e);
+    e.finish()?;
     let (org, actor) = (who.org, who.subject.clone());
     let expected = if_match.0.map(|m| m.0);
     let keyring = state.keyring.clone();

@@ -64,6 +64,26 @@ const STATES: &[(&str, &str)] = &[
     ("AP", "Armed Forces Pacific"),
 ];
 
+/// Other names in use for some of them.
+const NAME_ALIASES: &[(&str, &str)] = &[
+    ("VI", "Virgin Islands"),
+    ("VI", "US Virgin Islands"),
+    ("VI", "United States Virgin Islands"),
+    ("VI", "Virgin Islands of the United States"),
+    ("MP", "Commonwealth of the Northern Mariana Islands"),
+    ("PR", "Commonwealth of Puerto Rico"),
+    ("DC", "Washington DC"),
+];
+
+/// A name compared without case, dots, commas or extra spaces.
+fn name_key(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c == '.' || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A USPS state, district, territory or military code (837 N402), upper case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UsState(&'static str, &'static str);
@@ -82,6 +102,31 @@ impl UsState {
 
     pub fn as_str(&self) -> &str {
         self.0
+    }
+
+    /// A state by its USPS code or by its name as EHR exports write it ("Massachusetts",
+    /// "new  york", "U.S. Virgin Islands", "District of Columbia"): case, dots and spacing do
+    /// not matter.
+    pub fn parse_code_or_name(s: &str) -> Result<UsState, CodeError> {
+        if let Ok(state) = UsState::parse(s) {
+            return Ok(state);
+        }
+        let key = name_key(s);
+        STATES
+            .iter()
+            .map(|&(c, n)| (c, n, n))
+            .chain(NAME_ALIASES.iter().map(|&(c, alias)| {
+                let name = STATES
+                    .iter()
+                    .find(|(code, _)| *code == c)
+                    .map_or("", |s| s.1);
+                (c, name, alias)
+            }))
+            .find(|(_, _, n)| name_key(n) == key)
+            .map(|(c, n, _)| UsState(c, n))
+            .ok_or(CodeError(
+                "state must be a USPS state, territory or military code, or the name of one",
+            ))
     }
 
     /// The state's name ("Illinois").
@@ -119,6 +164,19 @@ impl ZipCode {
             ));
         }
         Ok(ZipCode(digits))
+    }
+
+    /// A ZIP code as feeds write it: five digits, or ZIP+4 with a dash, a space or nothing
+    /// between the parts ("02134-1234", "02134 1234", "021341234"). Stored as [`ZipCode::parse`]
+    /// stores it, digits only.
+    pub fn parse_lenient(s: &str) -> Result<ZipCode, CodeError> {
+        let s = s.trim();
+        match s.split_once([' ', '-']) {
+            Some((zip5, plus4)) if zip5.len() == 5 && plus4.trim().len() == 4 => {
+                ZipCode::parse(&format!("{zip5}{}", plus4.trim()))
+            }
+            _ => ZipCode::parse(s),
+        }
     }
 
     /// The five or nine digits, without a dash.
@@ -204,6 +262,56 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), STATES.len());
+    }
+
+    #[test]
+    fn states_by_name_as_feeds_write_them() {
+        for (name, code) in [
+            ("Massachusetts", "MA"),
+            ("massachusetts", "MA"),
+            ("  New   York ", "NY"),
+            ("District of Columbia", "DC"),
+            ("Puerto Rico", "PR"),
+            ("U.S. Virgin Islands", "VI"),
+            ("US Virgin Islands", "VI"),
+            ("Virgin Islands", "VI"),
+            ("Guam", "GU"),
+            ("American Samoa", "AS"),
+            ("Northern Mariana Islands", "MP"),
+            ("Armed Forces Europe", "AE"),
+            ("West Virginia", "WV"),
+            ("ma", "MA"),
+        ] {
+            let s = UsState::parse_code_or_name(name).unwrap();
+            assert_eq!(s.as_str(), code, "{name}");
+        }
+        assert_eq!(
+            UsState::parse_code_or_name("Washington").unwrap().as_str(),
+            "WA"
+        );
+        // Every name of the table reads back as its code.
+        for (code, name) in STATES {
+            assert_eq!(UsState::parse_code_or_name(name).unwrap().as_str(), *code);
+        }
+        for bad in ["", "Atlantis", "Mass.", "New", "Virginia West", "Ontario"] {
+            let e = UsState::parse_code_or_name(bad).unwrap_err();
+            assert!(!e.message().contains(bad) || bad.is_empty(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn zip_plus_four_as_feeds_write_it() {
+        for (input, stored) in [
+            ("021341234", "021341234"),
+            ("02134-1234", "021341234"),
+            ("02134 1234", "021341234"),
+            (" 02134 ", "02134"),
+        ] {
+            assert_eq!(ZipCode::parse_lenient(input).unwrap().as_str(), stored);
+        }
+        for bad in ["", "2134", "02134-12", "02134 12345", "0213a", "02134-"] {
+            assert!(ZipCode::parse_lenient(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

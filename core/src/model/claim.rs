@@ -70,32 +70,40 @@ impl ClaimInput {
 
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        let replaces = self.frequency() != ClaimFrequency::Original;
-        if replaces {
-            e.check(
-                self.original_claim_id.is_some(),
-                "/original_claim_id",
-                "is required for a replacement or void claim",
-            );
-            e.check(
-                self.original_reference.is_some(),
-                "/original_reference",
-                "is required for a replacement or void claim",
-            );
-        } else {
-            e.check(
-                self.original_claim_id.is_none(),
-                "/original_claim_id",
-                "only a replacement or void claim names an original",
-            );
-            e.check(
-                self.original_reference.is_none(),
-                "/original_reference",
-                "only a replacement or void claim names an original",
-            );
-        }
-        super::common::opt_text(&mut e, "/original_reference", &self.original_reference, 50);
+        crate::validation::Rules::check(self, &mut e);
         e.finish()
+    }
+}
+
+impl crate::validation::Rules for ClaimInput {
+    fn check(&self, e: &mut Errors) {
+        if e.known("/frequency_code") {
+            let replaces = self.frequency() != ClaimFrequency::Original;
+            if replaces {
+                e.check(
+                    self.original_claim_id.is_some(),
+                    "/original_claim_id",
+                    "is required for a replacement or void claim",
+                );
+                e.check(
+                    self.original_reference.is_some(),
+                    "/original_reference",
+                    "is required for a replacement or void claim",
+                );
+            } else {
+                e.check(
+                    self.original_claim_id.is_none(),
+                    "/original_claim_id",
+                    "only a replacement or void claim names an original",
+                );
+                e.check(
+                    self.original_reference.is_none(),
+                    "/original_reference",
+                    "only a replacement or void claim names an original",
+                );
+            }
+        }
+        super::common::opt_text(e, "/original_reference", &self.original_reference, 50);
     }
 }
 
@@ -117,14 +125,21 @@ pub struct ClaimUpdate {
 impl ClaimUpdate {
     pub fn validate(&self, from: NaiveDate, to: NaiveDate) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        super::common::opt_text(
-            &mut e,
-            "/prior_authorization",
-            &self.prior_authorization,
-            50,
-        );
-        validate_coding(&self.diagnoses, &self.lines, from, to, &mut e);
+        self.check_within(Some(from), Some(to), &mut e);
         e.finish()
+    }
+
+    /// Every rule; line dates are compared with the claim's dates of service when given.
+    pub fn check_within(&self, from: Option<NaiveDate>, to: Option<NaiveDate>, e: &mut Errors) {
+        super::common::opt_text(e, "/prior_authorization", &self.prior_authorization, 50);
+        validate_coding(&self.diagnoses, &self.lines, from, to, e);
+    }
+}
+
+/// Without the claim at hand its dates of service are unknown: the store compares line dates.
+impl crate::validation::Rules for ClaimUpdate {
+    fn check(&self, e: &mut Errors) {
+        self.check_within(None, None, e);
     }
 }
 

@@ -54,41 +54,47 @@ pub struct CoverageInput {
 impl CoverageInput {
     pub fn validate(&mut self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        text(&mut e, "/member_id", &self.member_id, MAX_MEMBER_ID_LEN);
+        crate::validation::Rules::check(self, &mut e);
+        e.finish()?;
         self.member_id = self.member_id.trim().to_string();
-        opt_text(&mut e, "/group_number", &self.group_number, 50);
-        opt_text(&mut e, "/plan_name", &self.plan_name, MAX_NAME_LEN);
-        if let Some(to) = self.effective_to {
+        Ok(())
+    }
+}
+
+impl crate::validation::Rules for CoverageInput {
+    fn check(&self, e: &mut Errors) {
+        text(e, "/member_id", &self.member_id, MAX_MEMBER_ID_LEN);
+        opt_text(e, "/group_number", &self.group_number, 50);
+        opt_text(e, "/plan_name", &self.plan_name, MAX_NAME_LEN);
+        if let Some(to) = self.effective_to
+            && e.known("/effective_from")
+        {
             e.check(
                 to >= self.effective_from,
                 "/effective_to",
                 "must not be before effective_from",
             );
         }
-        match (&self.relationship, &self.subscriber) {
-            (SubscriberRelationship::SelfRelation, Some(_)) => e.add(
+        let relationship = e.known("/relationship").then_some(self.relationship);
+        let is_self = relationship == Some(SubscriberRelationship::SelfRelation);
+        match (&self.subscriber, e.known("/subscriber")) {
+            (Some(_), true) if is_self => e.add(
                 "/subscriber",
                 "must be absent when the patient is the subscriber",
             ),
-            (SubscriberRelationship::SelfRelation, None) => {}
-            (_, None) => e.add(
+            (None, true) if relationship.is_some() && !is_self => e.add(
                 "/subscriber",
                 "is required when the patient is not the subscriber",
             ),
-            (_, Some(s)) => {
-                text(
-                    &mut e,
-                    "/subscriber/family_name",
-                    &s.family_name,
-                    MAX_NAME_LEN,
-                );
-                text(&mut e, "/subscriber/given_name", &s.given_name, 35);
+            (Some(s), _) if !is_self => {
+                text(e, "/subscriber/family_name", &s.family_name, MAX_NAME_LEN);
+                text(e, "/subscriber/given_name", &s.given_name, 35);
                 if let Some(a) = &s.address {
-                    a.validate("/subscriber/address", &mut e);
+                    a.validate("/subscriber/address", e);
                 }
             }
+            _ => {}
         }
-        e.finish()
     }
 }
 
@@ -129,4 +135,14 @@ pub struct CoverageSearch {
     pub payer_id: Option<Uuid>,
     #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+}
+
+impl crate::validation::Rules for CoverageSearch {
+    fn check(&self, e: &mut Errors) {
+        e.check(
+            !self.member_id.trim().is_empty(),
+            "/member_id",
+            "must not be blank",
+        );
+    }
 }

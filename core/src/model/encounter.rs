@@ -34,12 +34,13 @@ pub struct ServiceLine {
     pub service_date: Option<NaiveDate>,
 }
 
-/// Checks shared by encounters and claims: diagnoses and service lines agree.
+/// Checks shared by encounters and claims: diagnoses and service lines agree. `from` and
+/// `to` are the dates of service (`None` when unknown: the line dates are then not compared).
 pub fn validate_coding(
     diagnoses: &[Icd10Code],
     lines: &[ServiceLine],
-    from: NaiveDate,
-    to: NaiveDate,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
     e: &mut Errors,
 ) {
     e.check(
@@ -53,16 +54,29 @@ pub fn validate_coding(
         format!("at most {MAX_DIAGNOSES} diagnoses"),
     );
     for (i, d) in diagnoses.iter().enumerate() {
-        if diagnoses[..i].contains(d) {
+        let twice = diagnoses[..i]
+            .iter()
+            .enumerate()
+            .any(|(k, earlier)| earlier == d && e.known(&format!("/diagnoses/{k}")));
+        if twice {
             e.add(format!("/diagnoses/{i}"), "diagnosis is listed twice");
-        } else if crate::codes::icd10cm::lookup(d).is_none() {
-            // Refused at the door rather than at scrub: a code that does not exist is a
-            // typo, never billable. Header (category) codes exist and pass here; whether a
-            // code is billable is the scrubber's call.
-            e.add(
+            continue;
+        }
+        match crate::codes::icd10cm::lookup(d) {
+            // Refused at the door rather than at scrub: a code that does not exist is a typo,
+            // never billable.
+            None => e.add(
                 format!("/diagnoses/{i}"),
                 "is not an ICD-10-CM code of the shipped code set",
-            );
+            ),
+            // A category or subcategory header can never be reported on a claim: the coder
+            // must pick a code under it. (The scrubber checks again at submission, against
+            // the code set in force on the date of service.)
+            Some(entry) if !entry.billable => e.add(
+                format!("/diagnoses/{i}"),
+                "is an ICD-10-CM category or subcategory header, not a reportable code: report a more specific code",
+            ),
+            Some(_) => {}
         }
     }
     e.check(
@@ -75,6 +89,7 @@ pub fn validate_coding(
         "/lines",
         format!("at most {MAX_SERVICE_LINES} service lines"),
     );
+    let diagnoses_known = e.known("/diagnoses");
     for (i, l) in lines.iter().enumerate() {
         let at = format!("/lines/{i}");
         e.check(
@@ -83,7 +98,11 @@ pub fn validate_coding(
             format!("at most {MAX_MODIFIERS} modifiers"),
         );
         for (j, m) in l.modifiers.iter().enumerate() {
-            if l.modifiers[..j].contains(m) {
+            let twice = l.modifiers[..j]
+                .iter()
+                .enumerate()
+                .any(|(k, earlier)| earlier == m && e.known(&format!("{at}/modifiers/{k}")));
+            if twice {
                 e.add(format!("{at}/modifiers/{j}"), "modifier is listed twice");
             }
         }
@@ -104,16 +123,22 @@ pub fn validate_coding(
         );
         for (j, p) in l.diagnosis_pointers.iter().enumerate() {
             let p_at = format!("{at}/diagnosis_pointers/{j}");
-            if *p == 0 || usize::from(*p) > diagnoses.len() {
+            if *p == 0 || (diagnoses_known && usize::from(*p) > diagnoses.len()) {
                 e.add(
                     p_at,
                     "diagnosis pointer refers to a diagnosis that does not exist",
                 );
-            } else if l.diagnosis_pointers[..j].contains(p) {
+            } else if l.diagnosis_pointers[..j]
+                .iter()
+                .enumerate()
+                .any(|(k, earlier)| {
+                    earlier == p && e.known(&format!("{at}/diagnosis_pointers/{k}"))
+                })
+            {
                 e.add(p_at, "diagnosis pointer is listed twice");
             }
         }
-        if let Some(d) = l.service_date {
+        if let (Some(d), Some(from), Some(to)) = (l.service_date, from, to) {
             e.check(
                 from <= d && d <= to,
                 format!("{at}/service_date"),
@@ -161,12 +186,23 @@ impl EncounterInput {
 
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
+        crate::validation::Rules::check(self, &mut e);
+        e.finish()
+    }
+}
+
+impl crate::validation::Rules for EncounterInput {
+    fn check(&self, e: &mut Errors) {
         let to = self.service_date_to();
-        e.check(
-            to >= self.service_date_from,
-            "/service_date_to",
-            "must not be before service_date_from",
-        );
+        let from_known = e.known("/service_date_from");
+        let to_known = e.known("/service_date_to");
+        if from_known {
+            e.check(
+                to >= self.service_date_from,
+                "/service_date_to",
+                "must not be before service_date_from",
+            );
+        }
         // Services are billed after they happen; the scrubber refuses any future date at
         // submission, and a date this far ahead is a typo, refused at the door.
         let latest = chrono::Utc::now().date_naive() + chrono::Days::new(MAX_DAYS_AHEAD);
@@ -180,20 +216,20 @@ impl EncounterInput {
             "/service_date_to",
             "must not be more than a year in the future",
         );
-        super::common::opt_text(
-            &mut e,
-            "/prior_authorization",
-            &self.prior_authorization,
-            50,
-        );
+        super::common::opt_text(e, "/prior_authorization", &self.prior_authorization, 50);
+        // Line dates are compared with the encounter's only when both ends are the client's.
+        let known_to = if self.service_date_to.is_some() {
+            to_known
+        } else {
+            from_known
+        };
         validate_coding(
             &self.diagnoses,
             &self.lines,
-            self.service_date_from,
-            to,
-            &mut e,
+            from_known.then_some(self.service_date_from),
+            known_to.then_some(to),
+            e,
         );
-        e.finish()
     }
 }
 

@@ -42,13 +42,27 @@ pub struct PatientInput {
 }
 
 impl PatientInput {
-    /// Check the cross-field rules and normalise phone and SSN to digits.
+    /// Check the rules and normalise phone and SSN to digits.
     pub fn validate(&mut self, today: NaiveDate) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        text(&mut e, "/mrn", &self.mrn, MAX_MRN_LEN);
-        text(&mut e, "/family_name", &self.family_name, MAX_NAME_LEN);
-        text(&mut e, "/given_name", &self.given_name, 35);
-        opt_text(&mut e, "/middle_name", &self.middle_name, 25);
+        self.check_on(today, &mut e);
+        if !e.is_empty() {
+            return e.finish();
+        }
+        self.phone = self.phone.as_deref().and_then(digits_only);
+        self.ssn = self.ssn.as_deref().and_then(digits_only);
+        self.mrn = self.mrn.trim().to_string();
+        self.family_name = self.family_name.trim().to_string();
+        self.given_name = self.given_name.trim().to_string();
+        Ok(())
+    }
+
+    /// Every rule, with `today` the last birth date allowed.
+    pub fn check_on(&self, today: NaiveDate, e: &mut Errors) {
+        text(e, "/mrn", &self.mrn, MAX_MRN_LEN);
+        text(e, "/family_name", &self.family_name, MAX_NAME_LEN);
+        text(e, "/given_name", &self.given_name, 35);
+        opt_text(e, "/middle_name", &self.middle_name, 25);
         e.check(
             self.birth_date <= today,
             "/birth_date",
@@ -60,13 +74,14 @@ impl PatientInput {
             "must be after 1880-01-01",
         );
         if let Some(a) = &self.address {
-            a.validate("/address", &mut e);
+            a.validate("/address", e);
         }
         if let Some(p) = &self.phone {
-            match digits_only(p) {
-                Some(d) if d.len() == 10 => self.phone = Some(d),
-                _ => e.add("/phone", "must be a ten-digit US phone number"),
-            }
+            e.check(
+                digits_only(p).is_some_and(|d| d.len() == 10),
+                "/phone",
+                "must be a ten-digit US phone number",
+            );
         }
         if let Some(m) = &self.email {
             let ok = m.len() <= MAX_EMAIL_LEN
@@ -75,10 +90,11 @@ impl PatientInput {
             e.check(ok, "/email", "must be an email address");
         }
         if let Some(s) = &self.ssn {
-            match digits_only(s) {
-                Some(d) if valid_ssn(&d) => self.ssn = Some(d),
-                _ => e.add("/ssn", "must be a valid nine-digit social security number"),
-            }
+            e.check(
+                digits_only(s).is_some_and(|d| valid_ssn(&d)),
+                "/ssn",
+                "must be a valid nine-digit social security number",
+            );
         }
         e.check(
             self.external_ids.len() <= MAX_EXTERNAL_IDS,
@@ -86,13 +102,15 @@ impl PatientInput {
             "too many identifiers",
         );
         for (i, x) in self.external_ids.iter().enumerate() {
-            text(&mut e, &format!("/external_ids/{i}/system"), &x.system, 200);
-            text(&mut e, &format!("/external_ids/{i}/value"), &x.value, 100);
+            text(e, &format!("/external_ids/{i}/system"), &x.system, 200);
+            text(e, &format!("/external_ids/{i}/value"), &x.value, 100);
         }
-        self.mrn = self.mrn.trim().to_string();
-        self.family_name = self.family_name.trim().to_string();
-        self.given_name = self.given_name.trim().to_string();
-        e.finish()
+    }
+}
+
+impl crate::validation::Rules for PatientInput {
+    fn check(&self, e: &mut Errors) {
+        self.check_on(chrono::Utc::now().date_naive(), e);
     }
 }
 
@@ -154,6 +172,30 @@ pub struct PatientSearch {
     pub ssn_last4: Option<String>,
     #[schema(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+}
+
+impl crate::validation::Rules for PatientSearch {
+    fn check(&self, e: &mut Errors) {
+        match (
+            &self.mrn,
+            &self.family_name,
+            &self.birth_date,
+            &self.ssn_last4,
+        ) {
+            (Some(_), None, None, None) | (None, Some(_), Some(_), None) => {}
+            (None, None, None, Some(l4)) => e.check(
+                l4.len() == 4 && l4.chars().all(|c| c.is_ascii_digit()),
+                "/ssn_last4",
+                "must be exactly four digits",
+            ),
+            (None, Some(_), None, None) => e.add("/birth_date", "is required with family_name"),
+            (None, None, Some(_), None) => e.add("/family_name", "is required with birth_date"),
+            _ => e.add(
+                "",
+                "give exactly one of: mrn; family_name with birth_date; ssn_last4",
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,8 +32,15 @@ pub struct PayerInput {
 impl PayerInput {
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        text(&mut e, "/name", &self.name, super::common::MAX_NAME_LEN);
-        text(&mut e, "/payer_code", &self.payer_code, MAX_PAYER_CODE_LEN);
+        crate::validation::Rules::check(self, &mut e);
+        e.finish()
+    }
+}
+
+impl crate::validation::Rules for PayerInput {
+    fn check(&self, e: &mut Errors) {
+        text(e, "/name", &self.name, super::common::MAX_NAME_LEN);
+        text(e, "/payer_code", &self.payer_code, MAX_PAYER_CODE_LEN);
         if !self.payer_code.chars().all(|c| c.is_ascii_alphanumeric()) {
             e.add("/payer_code", "must contain only letters and digits");
         }
@@ -44,7 +51,6 @@ impl PayerInput {
                 "must be between 1 and 3650",
             );
         }
-        e.finish()
     }
 }
 

@@ -33,30 +33,41 @@ pub struct ProviderInput {
 impl ProviderInput {
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
+        crate::validation::Rules::check(self, &mut e);
+        e.finish()
+    }
+}
+
+impl crate::validation::Rules for ProviderInput {
+    fn check(&self, e: &mut Errors) {
         opt_text(
-            &mut e,
+            e,
             "/organization_name",
             &self.organization_name,
             MAX_NAME_LEN,
         );
-        opt_text(&mut e, "/last_name", &self.last_name, MAX_NAME_LEN);
-        opt_text(&mut e, "/first_name", &self.first_name, 35);
-        match (&self.organization_name, &self.last_name) {
-            (Some(_), Some(_)) => e.add(
-                "/last_name",
-                "give organization_name or last_name, not both",
-            ),
-            (None, None) => e.add(
-                "/organization_name",
-                "organization_name or last_name is required",
-            ),
-            _ => {}
+        opt_text(e, "/last_name", &self.last_name, MAX_NAME_LEN);
+        opt_text(e, "/first_name", &self.first_name, 35);
+        if e.known("/organization_name") && e.known("/last_name") {
+            match (&self.organization_name, &self.last_name) {
+                (Some(_), Some(_)) => e.add(
+                    "/last_name",
+                    "give organization_name or last_name, not both",
+                ),
+                (None, None) => e.add(
+                    "/organization_name",
+                    "organization_name or last_name is required",
+                ),
+                _ => {}
+            }
         }
-        if self.organization_name.is_some() && self.first_name.is_some() {
+        if self.organization_name.is_some()
+            && self.first_name.is_some()
+            && e.known("/organization_name")
+        {
             e.add("/first_name", "an organization has no first name");
         }
-        self.address.validate("/address", &mut e);
-        e.finish()
+        self.address.validate("/address", e);
     }
 }
 

@@ -172,7 +172,14 @@ pub struct RemittanceInput {
 impl RemittanceInput {
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
-        text(&mut e, "/trace_number", &self.trace_number, 50);
+        crate::validation::Rules::check(self, &mut e);
+        e.finish()
+    }
+}
+
+impl crate::validation::Rules for RemittanceInput {
+    fn check(&self, e: &mut Errors) {
+        text(e, "/trace_number", &self.trace_number, 50);
         e.check(
             self.claims.len() <= MAX_CLAIM_PAYMENTS,
             "/claims",
@@ -181,7 +188,7 @@ impl RemittanceInput {
         for (i, c) in self.claims.iter().enumerate() {
             let at = format!("/claims/{i}");
             text(
-                &mut e,
+                e,
                 &format!("{at}/patient_control_number"),
                 &c.patient_control_number,
                 38,
@@ -195,7 +202,7 @@ impl RemittanceInput {
                 format!("{at}/status_code"),
                 "is not an X12 835 CLP02 claim status code",
             );
-            check_adjustments(&c.adjustments, &format!("{at}/adjustments"), &mut e);
+            check_adjustments(&c.adjustments, &format!("{at}/adjustments"), e);
             for (j, l) in c.lines.iter().enumerate() {
                 if let Some(lcn) = &l.line_control_number {
                     e.check(
@@ -204,22 +211,17 @@ impl RemittanceInput {
                         "must be at most 50 characters",
                     );
                 }
-                check_adjustments(
-                    &l.adjustments,
-                    &format!("{at}/lines/{j}/adjustments"),
-                    &mut e,
-                );
+                check_adjustments(&l.adjustments, &format!("{at}/lines/{j}/adjustments"), e);
             }
         }
         for (i, p) in self.provider_adjustments.iter().enumerate() {
             text(
-                &mut e,
+                e,
                 &format!("/provider_adjustments/{i}/reason"),
                 &p.reason,
                 2,
             );
         }
-        e.finish()
     }
 }
 

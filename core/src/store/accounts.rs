@@ -247,6 +247,23 @@ pub struct PatientPaymentInput {
     pub reference: Option<String>,
 }
 
+impl crate::validation::Rules for PatientPaymentInput {
+    fn check(&self, e: &mut crate::validation::Errors) {
+        e.check(
+            !(self.amount.is_negative() || self.amount.is_zero()),
+            "/amount",
+            PatientPaymentError::NotPositive.to_string(),
+        );
+        e.check(
+            self.reference
+                .as_ref()
+                .is_none_or(|r| r.chars().count() <= 50),
+            "/reference",
+            "must be at most 50 characters",
+        );
+    }
+}
+
 /// What a patient payment did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PatientPaymentResult {
@@ -268,14 +285,9 @@ pub fn patient_payment(
     patient_id: Uuid,
     input: &PatientPaymentInput,
 ) -> CoreResult<PatientPaymentResult> {
-    if let Some(r) = &input.reference
-        && r.chars().count() > 50
-    {
-        return Err(CoreError::invalid(
-            "/reference",
-            "must be at most 50 characters",
-        ));
-    }
+    let mut e = crate::validation::Errors::new();
+    crate::validation::Rules::check(input, &mut e);
+    e.finish()?;
     let a = account(conn, org, patient_id)?;
     let to = match input.claim_id {
         Some(c) => {

@@ -164,23 +164,33 @@ fn total(lines: &[ServiceLine]) -> Decimal {
 /// Create a claim from a coded encounter: copy its coding, pick the payer from its coverage,
 /// assign a patient control number and total the charges. Run inside a transaction.
 pub fn create(conn: &mut DbConnection, org: OrgId, input: &ClaimInput) -> CoreResult<Claim> {
-    input.validate()?;
-    let enc = super::encounters::get(conn, org, input.encounter_id).map_err(|e| match e {
-        CoreError::NotFound { .. } => CoreError::invalid("/encounter_id", "no such encounter"),
-        other => other,
-    })?;
+    // The rules and the references, all in one answer.
+    let mut e = crate::validation::Errors::new();
+    crate::validation::Rules::check(input, &mut e);
+    let enc = match super::encounters::get(conn, org, input.encounter_id) {
+        Ok(enc) => Some(enc),
+        Err(CoreError::NotFound { .. }) => {
+            e.add("/encounter_id", "no such encounter");
+            None
+        }
+        Err(other) => return Err(other),
+    };
     if let Some(orig) = input.original_claim_id {
-        let original = get(conn, org, orig).map_err(|e| match e {
-            CoreError::NotFound { .. } => CoreError::invalid("/original_claim_id", "no such claim"),
-            other => other,
-        })?;
-        if original.patient_id != enc.patient_id {
-            return Err(CoreError::invalid(
+        match get(conn, org, orig) {
+            Ok(original) => e.check(
+                enc.as_ref()
+                    .is_none_or(|enc| original.patient_id == enc.patient_id),
                 "/original_claim_id",
                 "the original claim is for another patient",
-            ));
+            ),
+            Err(CoreError::NotFound { .. }) => e.add("/original_claim_id", "no such claim"),
+            Err(other) => return Err(other),
         }
     }
+    e.finish()?;
+    let enc = enc.ok_or(CoreError::NotFound {
+        resource: "encounter",
+    })?;
     let payer_id: Option<String> = match enc.coverage_id {
         None => None,
         Some(c) => coverages::table

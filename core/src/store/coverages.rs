@@ -72,8 +72,12 @@ impl CoverageRow {
 }
 
 /// The patient and payer a coverage names must exist in the caller's org.
-fn check_references(conn: &mut DbConnection, org: OrgId, input: &CoverageInput) -> CoreResult<()> {
-    let mut e = Errors::new();
+fn check_references(
+    conn: &mut DbConnection,
+    org: OrgId,
+    input: &CoverageInput,
+    e: &mut Errors,
+) -> CoreResult<()> {
     e.check(
         super::patients::exists(conn, org, input.patient_id)?,
         "/patient_id",
@@ -85,7 +89,7 @@ fn check_references(conn: &mut DbConnection, org: OrgId, input: &CoverageInput) 
         .count()
         .get_result(conn)?;
     e.check(payer > 0, "/payer_id", "no such payer");
-    e.finish()
+    Ok(())
 }
 
 pub fn create(
@@ -94,8 +98,12 @@ pub fn create(
     org: OrgId,
     input: &mut CoverageInput,
 ) -> CoreResult<Coverage> {
+    // The rules and the references, all in one answer.
+    let mut e = Errors::new();
+    crate::validation::Rules::check(&*input, &mut e);
+    check_references(conn, org, input, &mut e)?;
+    e.finish()?;
     input.validate()?;
-    check_references(conn, org, input)?;
     let keys = keyring.keys(conn, org)?;
     let id = new_id();
     let c = RowCrypt {
@@ -172,10 +180,18 @@ pub fn update(
     expected_version: i32,
     input: &mut CoverageInput,
 ) -> CoreResult<Coverage> {
+    let mut e = Errors::new();
+    crate::validation::Rules::check(&*input, &mut e);
+    if !e.is_empty() {
+        // An invalid body is 422 whether or not the id exists, with every field named.
+        check_references(conn, org, input, &mut e)?;
+        std::mem::take(&mut e).finish()?;
+    }
     input.validate()?;
     let keys = keyring.keys(conn, org)?;
     let current = get_with(conn, &keys, org, id)?;
-    check_references(conn, org, input)?;
+    check_references(conn, org, input, &mut e)?;
+    e.finish()?;
     let c = RowCrypt {
         keys: &keys,
         org,

@@ -74,8 +74,12 @@ fn provider_role_ok(
 }
 
 /// Every id an encounter names must exist in the caller's org, and fit together.
-fn check_references(conn: &mut DbConnection, org: OrgId, input: &EncounterInput) -> CoreResult<()> {
-    let mut e = Errors::new();
+fn check_references(
+    conn: &mut DbConnection,
+    org: OrgId,
+    input: &EncounterInput,
+    e: &mut Errors,
+) -> CoreResult<()> {
     e.check(
         super::patients::exists(conn, org, input.patient_id)?,
         "/patient_id",
@@ -114,7 +118,7 @@ fn check_references(conn: &mut DbConnection, org: OrgId, input: &EncounterInput)
             Some(true) => {}
         }
     }
-    e.finish()
+    Ok(())
 }
 
 /// Lines with their service date filled in from the encounter.
@@ -134,8 +138,11 @@ pub fn create(
     org: OrgId,
     input: &EncounterInput,
 ) -> CoreResult<Encounter> {
-    input.validate()?;
-    check_references(conn, org, input)?;
+    // The rules and the references, all in one answer.
+    let mut e = Errors::new();
+    crate::validation::Rules::check(input, &mut e);
+    check_references(conn, org, input, &mut e)?;
+    e.finish()?;
     let id = new_id();
     let t = now();
     diesel::insert_into(encounters::table)
@@ -184,9 +191,16 @@ pub fn update(
     expected_version: i32,
     input: &EncounterInput,
 ) -> CoreResult<Encounter> {
-    input.validate()?;
+    let mut e = Errors::new();
+    crate::validation::Rules::check(input, &mut e);
+    if !e.is_empty() {
+        // An invalid body is 422 whether or not the id exists, with every field named.
+        check_references(conn, org, input, &mut e)?;
+        std::mem::take(&mut e).finish()?;
+    }
     let current = get(conn, org, id)?;
-    check_references(conn, org, input)?;
+    check_references(conn, org, input, &mut e)?;
+    e.finish()?;
     let updated = diesel::update(
         encounters::table
             .filter(encounters::org_id.eq(org.as_str()))

@@ -302,6 +302,10 @@ pub fn search(
     let mut q = patients::table
         .filter(patients::org_id.eq(org.as_str()))
         .into_boxed();
+    // Every rule of the search at once; the arms below refuse nothing more.
+    let mut e = crate::validation::Errors::new();
+    crate::validation::Rules::check(search, &mut e);
+    e.finish()?;
     match (
         &search.mrn,
         &search.family_name,

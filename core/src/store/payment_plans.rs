@@ -160,6 +160,21 @@ fn paid_since(entries: &[crate::billing::ledger::LedgerEntry], since: DateTime<U
         .sum::<Decimal>()
 }
 
+impl crate::validation::Rules for PaymentPlanInput {
+    fn check(&self, e: &mut crate::validation::Errors) {
+        e.check(
+            (2..=MAX_INSTALLMENTS).contains(&self.installments),
+            "/installments",
+            format!("must be 2 to {MAX_INSTALLMENTS}"),
+        );
+        e.check(
+            self.amount.is_none_or(|a| a.as_decimal() > Decimal::ZERO),
+            "/amount",
+            "must be greater than zero",
+        );
+    }
+}
+
 /// Agree a plan over what the patient owes now. One active plan per patient (409 otherwise).
 pub fn create(
     conn: &mut DbConnection,
@@ -167,12 +182,9 @@ pub fn create(
     patient_id: Uuid,
     input: &PaymentPlanInput,
 ) -> CoreResult<PaymentPlan> {
-    if !(2..=MAX_INSTALLMENTS).contains(&input.installments) {
-        return Err(CoreError::invalid(
-            "/installments",
-            format!("must be 2 to {MAX_INSTALLMENTS}"),
-        ));
-    }
+    let mut e = crate::validation::Errors::new();
+    crate::validation::Rules::check(input, &mut e);
+    e.finish()?;
     let balance = super::accounts::patient_balance(conn, org, patient_id)?;
     let due = balance.patient_due;
     let total = match input.amount {

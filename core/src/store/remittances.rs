@@ -57,15 +57,16 @@ pub fn create(
     org: OrgId,
     input: &RemittanceInput,
 ) -> CoreResult<Remittance> {
-    input.validate()?;
+    // The rules and the reference, all in one answer.
+    let mut e = crate::validation::Errors::new();
+    crate::validation::Rules::check(input, &mut e);
     let payer: i64 = payers::table
         .filter(payers::org_id.eq(org.as_str()))
         .filter(payers::id.eq(input.payer_id.to_string()))
         .count()
         .get_result(conn)?;
-    if payer == 0 {
-        return Err(CoreError::invalid("/payer_id", "no such payer"));
-    }
+    e.check(payer > 0, "/payer_id", "no such payer");
+    e.finish()?;
     let id = new_id();
     let t = now();
     let body = RemittanceBody {
