@@ -424,3 +424,23 @@ fn output_serializes_as_tagged_records() {
     assert_eq!(v["records"][0]["type"], "patient");
     assert_eq!(v["schema_version"], 1);
 }
+
+#[test]
+fn patient_mrn_keeps_the_system_of_its_identifier() {
+    let mut p = patient_json("p1");
+    p["identifier"][1]["system"] = json!("urn:oid:2.16.840.1.113883.19.5");
+    let r = run(&bundle("collection", vec![entry("urn:uuid:1", p)]));
+    let p = patients(&r)[0];
+    assert_eq!(p.mrn.as_deref(), Some("MRN-7"));
+    // The system of the MR identifier, not of the first identifier listed.
+    assert_eq!(
+        p.mrn_system.as_deref(),
+        Some("urn:oid:2.16.840.1.113883.19.5")
+    );
+    // No system on the MR identifier: none invented.
+    let r = run(&bundle(
+        "collection",
+        vec![entry("urn:uuid:1", patient_json("p1"))],
+    ));
+    assert_eq!(patients(&r)[0].mrn_system, None);
+}
