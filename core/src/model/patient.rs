@@ -8,6 +8,7 @@ use crate::codes::AdministrativeSex;
 use crate::validation::Errors;
 
 const MAX_MRN_LEN: usize = 50;
+const MAX_MRN_SYSTEM_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 254;
 const MAX_EXTERNAL_IDS: usize = 20;
 
@@ -18,9 +19,15 @@ const MAX_EXTERNAL_IDS: usize = 20;
     "address": {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"},
     "phone": "2175550100", "ssn": "123-45-6789"}))]
 pub struct PatientInput {
-    /// Medical record number at the practice; unique within the organization.
+    /// Medical record number; unique within the organization together with `mrn_system`.
     #[schema(max_length = 50)]
     pub mrn: String,
+    /// Who assigned the MRN (its namespace): FHIR `Identifier.system` or HL7 PID-3.4, e.g.
+    /// `urn:oid:2.16.840.1.113883.19.5`. Absent for the practice's own numbers. The same MRN
+    /// under two systems belongs to two patients.
+    #[serde(default)]
+    #[schema(max_length = 200, example = "urn:oid:2.16.840.1.113883.19.5")]
+    pub mrn_system: Option<String>,
     #[schema(max_length = 60)]
     pub family_name: String,
     #[schema(max_length = 35)]
@@ -46,6 +53,7 @@ impl PatientInput {
     pub fn validate(&mut self, today: NaiveDate) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
         text(&mut e, "/mrn", &self.mrn, MAX_MRN_LEN);
+        opt_text(&mut e, "/mrn_system", &self.mrn_system, MAX_MRN_SYSTEM_LEN);
         text(&mut e, "/family_name", &self.family_name, MAX_NAME_LEN);
         text(&mut e, "/given_name", &self.given_name, 35);
         opt_text(&mut e, "/middle_name", &self.middle_name, 25);
@@ -90,6 +98,7 @@ impl PatientInput {
             text(&mut e, &format!("/external_ids/{i}/value"), &x.value, 100);
         }
         self.mrn = self.mrn.trim().to_string();
+        self.mrn_system = self.mrn_system.as_ref().map(|s| s.trim().to_string());
         self.family_name = self.family_name.trim().to_string();
         self.given_name = self.given_name.trim().to_string();
         e.finish()
@@ -123,6 +132,8 @@ fn valid_ssn(d: &str) -> bool {
 pub struct Patient {
     pub id: Uuid,
     pub mrn: String,
+    /// The MRN's assigning authority; absent for the practice's own numbers.
+    pub mrn_system: Option<String>,
     pub family_name: String,
     pub given_name: String,
     pub middle_name: Option<String>,
@@ -141,12 +152,16 @@ pub struct Patient {
 }
 
 /// Exact-match search over encrypted identifiers (served by blind indexes). Give exactly one
-/// of: `mrn`; `family_name` with `birth_date`; `ssn_last4`.
+/// of: `mrn` (optionally with `mrn_system`); `family_name` with `birth_date`; `ssn_last4`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"family_name": "Doe", "birth_date": "1980-04-02"}))]
 pub struct PatientSearch {
     pub mrn: Option<String>,
+    /// With `mrn`: only the MRN assigned by this system. Without it, an MRN search finds the
+    /// value under every system.
+    #[serde(default)]
+    pub mrn_system: Option<String>,
     pub family_name: Option<String>,
     #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub birth_date: Option<NaiveDate>,
