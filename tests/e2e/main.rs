@@ -9,6 +9,7 @@ mod connectors;
 mod errors;
 mod fixtures;
 mod hostile;
+mod identity;
 mod jwks;
 mod master_key;
 mod payer;
