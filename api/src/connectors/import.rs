@@ -11,7 +11,7 @@ use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::coverage::{CoverageInput, CoverageSearch};
 use revcycle_core::model::encounter::EncounterInput;
 use revcycle_core::model::identity;
-use revcycle_core::model::patient::{PatientInput, PatientSearch};
+use revcycle_core::model::patient::PatientInput;
 use revcycle_core::phi::OrgKeys;
 use revcycle_core::store::import_links::{self, Link};
 use revcycle_core::store::{
@@ -339,21 +339,15 @@ impl Importer<'_> {
         // hand or by another feed) with the same MRN *in the same system* is the same patient,
         // provided the identity data agrees. A bare MRN value never matches across systems.
         if link.is_none() {
-            let found = patients::search(
+            let found = patients::find_by_mrn(
                 conn,
                 self.keyring,
                 self.org,
-                &PatientSearch {
-                    mrn: Some(parsed.mrn.clone()),
-                    mrn_system: Some(parsed.mrn_system.clone().unwrap_or_default()),
-                    family_name: None,
-                    birth_date: None,
-                    ssn_last4: None,
-                    limit: Some(1),
-                },
+                parsed.mrn_system.as_deref(),
+                &parsed.mrn,
             )
             .map_err(|e| reason_of(&e))?;
-            if let Some(existing) = found.first() {
+            if let Some(existing) = &found {
                 let differ = identity::patient_differences(existing, &parsed);
                 if !differ.is_empty() {
                     return Err(identity::conflict_reason(

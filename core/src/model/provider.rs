@@ -38,6 +38,11 @@ impl ProviderInput {
     pub fn validate(&self) -> Result<(), crate::error::CoreError> {
         let mut e = Errors::new();
         e.check(!self.roles.is_empty(), "/roles", "give at least one role");
+        e.check(
+            self.roles.len() <= ProviderRole::ALL.len(),
+            "/roles",
+            "at most four roles",
+        );
         opt_text(
             &mut e,
             "/organization_name",

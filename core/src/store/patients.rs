@@ -315,8 +315,12 @@ pub fn search(
     let mut q = patients::table
         .filter(patients::org_id.eq(org.as_str()))
         .into_boxed();
-    if search.mrn_system.is_some() && search.mrn.is_none() {
-        return Err(CoreError::invalid("/mrn", "is required with mrn_system"));
+    match (&search.mrn, &search.mrn_system) {
+        (None, Some(_)) => return Err(CoreError::invalid("/mrn", "is required with mrn_system")),
+        (_, Some(system)) if system.trim().is_empty() => {
+            return Err(CoreError::invalid("/mrn_system", "must not be blank"));
+        }
+        _ => {}
     }
     match (
         &search.mrn,
@@ -377,6 +381,28 @@ pub fn search(
         .select(PatientRow::as_select())
         .load(conn)?;
     rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
+}
+
+/// The patient whose MRN is `mrn` in the namespace `system` (None: the practice's own numbers,
+/// recorded without a system), if any: (system, MRN) is unique, so at most one. Never a match
+/// on the bare value under another system.
+pub fn find_by_mrn(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    system: Option<&str>,
+    mrn: &str,
+) -> CoreResult<Option<Patient>> {
+    let keys = keyring.keys(conn, org)?;
+    let bidx = keys.index(IndexPurpose::Mrn, &normalize::mrn_in_system(system, mrn));
+    patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .filter(patients::mrn_bidx.eq(bidx))
+        .select(PatientRow::as_select())
+        .get_result(conn)
+        .optional()?
+        .map(|r| r.decrypt(&keys, org))
+        .transpose()
 }
 
 /// Key rotation: re-encrypts up to `limit` of the org's patients that are not under the
@@ -582,6 +608,16 @@ mod tests {
         assert_eq!(search_in(&mut conn, acme), vec![a.id]);
         assert_eq!(search_in(&mut conn, other), vec![b.id]);
         assert!(search_in(&mut conn, Some("urn:oid:9.9")).is_empty());
+        // Finding one patient by its identifier: in its namespace only.
+        let find = |conn: &mut DbConnection, system: Option<&str>| {
+            find_by_mrn(conn, &keyring, org, system, "12-345")
+                .unwrap()
+                .map(|p| p.id)
+        };
+        assert_eq!(find(&mut conn, acme), Some(a.id));
+        assert_eq!(find(&mut conn, other), Some(b.id));
+        assert_eq!(find(&mut conn, None), Some(c.id));
+        assert_eq!(find(&mut conn, Some("urn:oid:9.9")), None);
     }
 
     #[test]
