@@ -200,14 +200,14 @@ async fn solo_practitioner_bills_and_renders_under_one_npi(engine: Engine) {
     let old = s
         .post(
             "/v1/providers",
-            &json!({"role": "both", "npi": "1093742113", "last_name": "Old", "address": address}),
+            &json!({"role": "both", "npi": "1093742116", "last_name": "Old", "address": address}),
         )
         .await;
     assert_eq!(old.assert_problem(422).len(), 1, "{}", old.text);
     let none = s
         .post(
             "/v1/providers",
-            &json!({"roles": [], "npi": "1093742113", "last_name": "None", "address": address}),
+            &json!({"roles": [], "npi": "1093742116", "last_name": "None", "address": address}),
         )
         .await;
     assert_eq!(none.assert_problem(422), ["/roles"]);
@@ -223,11 +223,22 @@ async fn solo_practitioner_bills_and_renders_under_one_npi(engine: Engine) {
         assert!(ids.contains(&id(&solo)), "{role}: {}", list.text);
     }
 
-    // One claim with the same provider as billing and rendering provider, end to end.
+    // One claim with the same provider as billing and rendering provider, end to end: a
+    // self-insured patient of the solo practice.
+    let mut body = fixtures::patient_body();
+    body["mrn"] = json!("MRN-SOLO-1");
+    let patient = s.create("/v1/patients", &body).await;
+    let coverage = s
+        .create(
+            "/v1/coverages",
+            &json!({"patient_id": patient["id"], "payer_id": p.payer["id"], "priority": "primary",
+                "member_id": "SOLO123456", "relationship": "self", "effective_from": "2026-01-01"}),
+        )
+        .await;
     let enc = s
         .create(
             "/v1/encounters",
-            &fixtures::encounter_body(&p.patient, &p.coverage, &solo, &solo),
+            &fixtures::encounter_body(&patient, &coverage, &solo, &solo),
         )
         .await;
     assert_eq!(enc["billing_provider_id"], enc["rendering_provider_id"]);
@@ -248,7 +259,7 @@ async fn solo_practitioner_bills_and_renders_under_one_npi(engine: Engine) {
     let referring = s
         .create(
             "/v1/providers",
-            &json!({"roles": ["referring", "supervising"], "npi": "1093742113",
+            &json!({"roles": ["referring", "supervising"], "npi": "1093742116",
                 "last_name": "Refers", "first_name": "Rita", "address": address}),
         )
         .await;
