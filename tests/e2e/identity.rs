@@ -120,7 +120,7 @@ async fn same_mrn_under_two_systems_is_two_patients(engine: Engine) {
     assert_eq!(found(json!({"mrn": "12345"})).await, both);
     assert_eq!(
         found(json!({"mrn": "12345", "mrn_system": "urn:oid:2.16.840.1.113883.19.5"})).await,
-        [xcda_id.clone()]
+        std::slice::from_ref(&xcda_id)
     );
 
     // Another source (an HL7 feed) names the first MRN system's 12345 (PID-3.4 as an ISO OID)
