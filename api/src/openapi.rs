@@ -457,6 +457,7 @@ const NON_BLANK: &[&str] = &[
     "name",
     "payer_code",
     "mrn",
+    "mrn_system",
     "family_name",
     "given_name",
     "middle_name",

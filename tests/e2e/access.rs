@@ -411,7 +411,7 @@ async fn every_role_meets_the_matrix_on_every_route(engine: Engine) {
                     json!({"name": format!("Plan {n}"), "payer_code": format!("P{n:04}"), "claim_filing_indicator": "CI"})
                 }
                 Resource::Provider => {
-                    json!({"role": "rendering", "npi": fixtures::RENDERING_NPI, "last_name": "Osler",
+                    json!({"roles": ["rendering"], "npi": fixtures::RENDERING_NPI, "last_name": "Osler",
                     "first_name": "William", "taxonomy": "207R00000X"})
                 }
                 Resource::Patient => {

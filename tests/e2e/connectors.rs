@@ -88,7 +88,7 @@ fn standard(dir: &Path) -> PathBuf {
     )
 }
 
-async fn start(engine: Engine, dir: &Path, extra: &[(&str, &str)]) -> Server {
+pub(crate) async fn start(engine: Engine, dir: &Path, extra: &[(&str, &str)]) -> Server {
     let toml = standard(dir);
     let mut env = vec![
         ("REVCYCLE_CONNECTORS", toml.to_str().unwrap().to_string()),
@@ -99,7 +99,7 @@ async fn start(engine: Engine, dir: &Path, extra: &[(&str, &str)]) -> Server {
     Server::start_with(engine, &env).await
 }
 
-async fn import(s: &Server, name: &str, body: &[u8]) -> (u16, Value) {
+pub(crate) async fn import(s: &Server, name: &str, body: &[u8]) -> (u16, Value) {
     let r = s
         .client
         .post(s.url(&format!("/v1/connectors/{name}/import")))
@@ -201,7 +201,7 @@ async fn reference_data(s: &Server) {
     }
     s.create(
         "/v1/providers",
-        &json!({"role": "billing", "npi": "1244567891", "tin": "12-3456789",
+        &json!({"roles": ["billing"], "npi": "1244567891", "tin": "12-3456789",
             "organization_name": "Fixture Clinic", "taxonomy": "207Q00000X",
             "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
     )
@@ -209,7 +209,7 @@ async fn reference_data(s: &Server) {
     for npi in ["1234567893", "1987654328"] {
         s.create(
             "/v1/providers",
-            &json!({"role": "rendering", "npi": npi, "last_name": "Fixture", "first_name": "Doc",
+            &json!({"roles": ["rendering"], "npi": npi, "last_name": "Fixture", "first_name": "Doc",
                 "taxonomy": "207R00000X",
                 "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
         )

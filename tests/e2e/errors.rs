@@ -268,7 +268,7 @@ async fn invalid_input_is_pointed_at(engine: Engine) {
     let p = practice(&s).await;
 
     // Bad NPI check digit.
-    let mut prov = json!({"role": "billing", "npi": "1234567890", "organization_name": "X",
+    let mut prov = json!({"roles": ["billing"], "npi": "1234567890", "organization_name": "X",
         "address": {"line1": "1 A St", "city": "Springfield", "state": "IL", "zip": "62701"}});
     let r = s.post("/v1/providers", &prov).await;
     assert_eq!(r.assert_problem(422), vec!["/npi"]);

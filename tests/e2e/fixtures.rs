@@ -87,7 +87,7 @@ pub async fn practice(s: &Server) -> Practice {
     let billing = s
         .create(
             "/v1/providers",
-            &json!({"role": "billing", "npi": BILLING_NPI, "tin": "12-3456789",
+            &json!({"roles": ["billing"], "npi": BILLING_NPI, "tin": "12-3456789",
                 "organization_name": "Springfield Family Practice", "taxonomy": "207Q00000X",
                 "address": {"line1": "100 Main St", "city": "Springfield", "state": "IL", "zip": "62701-1234"}}),
         )
@@ -95,7 +95,7 @@ pub async fn practice(s: &Server) -> Practice {
     let rendering = s
         .create(
             "/v1/providers",
-            &json!({"role": "rendering", "npi": RENDERING_NPI, "last_name": "Osler", "first_name": "William",
+            &json!({"roles": ["rendering"], "npi": RENDERING_NPI, "last_name": "Osler", "first_name": "William",
                 "taxonomy": "207R00000X",
                 "address": {"line1": "100 Main St", "city": "Springfield", "state": "IL", "zip": "62701"}}),
         )

@@ -11,6 +11,7 @@ mod fhir;
 mod fixtures;
 mod hl7_acks;
 mod hostile;
+mod identity;
 mod jwks;
 mod master_key;
 mod payer;

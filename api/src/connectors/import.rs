@@ -6,11 +6,12 @@
 use revcycle_connector_abi::canonical::{self, ImportRecord};
 use revcycle_core::access::OrgId;
 use revcycle_core::audit::Disclosed;
-use revcycle_core::codes::{Npi, UsState, ZipCode};
+use revcycle_core::codes::{Npi, ProviderRole, UsState, ZipCode};
 use revcycle_core::error::{CoreError, CoreResult};
-use revcycle_core::model::coverage::CoverageInput;
+use revcycle_core::model::coverage::{CoverageInput, CoverageSearch};
 use revcycle_core::model::encounter::EncounterInput;
-use revcycle_core::model::patient::{PatientInput, PatientSearch};
+use revcycle_core::model::identity;
+use revcycle_core::model::patient::PatientInput;
 use revcycle_core::phi::OrgKeys;
 use revcycle_core::store::import_links::{self, Link};
 use revcycle_core::store::{
@@ -203,6 +204,7 @@ fn address(a: &Option<canonical::Address>) -> Value {
 fn patient_json(p: &canonical::Patient) -> Value {
     json!({
         "mrn": p.mrn,
+        "mrn_system": p.mrn_system,
         "family_name": p.name.family,
         "given_name": p.name.given.first().cloned().unwrap_or_default(),
         "middle_name": p.name.given.get(1),
@@ -367,32 +369,33 @@ impl Importer<'_> {
     fn patient(&self, conn: &mut DbConnection, p: &canonical::Patient) -> Result<Applied, String> {
         let v = patient_json(p);
         let today = self.today;
-        let (mut parsed, warnings): (PatientInput, _) = input_dropping(
+        let (parsed, warnings): (PatientInput, _) = input_dropping(
             &v,
             &["phone", "email", "ssn", "middle_name", "address"],
             |p: &mut PatientInput| p.validate(today),
         )?;
         let (key, mut link) = self.link_of(conn, &p.source_system, "Patient", &p.external_id)?;
         let content = self.content(&v);
-        // A patient registered by hand (or by another feed) with the same MRN is the same
-        // patient: link it rather than refuse the import as a duplicate.
-        if link.is_none()
-            && let Some(mrn) = &p.mrn
-        {
-            let found = patients::search(
+        // Not imported from this record before: a patient already on file (registered by
+        // hand or by another feed) with the same MRN *in the same system* is the same patient,
+        // provided the identity data agrees. A bare MRN value never matches across systems.
+        if link.is_none() {
+            let found = patients::find_by_mrn(
                 conn,
                 self.keyring,
                 self.org,
-                &PatientSearch {
-                    mrn: Some(mrn.clone()),
-                    family_name: None,
-                    birth_date: None,
-                    ssn_last4: None,
-                    limit: Some(1),
-                },
+                parsed.mrn_system.as_deref(),
+                &parsed.mrn,
             )
             .map_err(|e| reason_of(&e))?;
-            if let Some(existing) = found.first() {
+            if let Some(existing) = &found {
+                let differ = identity::patient_differences(existing, &parsed);
+                if !differ.is_empty() {
+                    return Err(identity::conflict_reason(
+                        &differ,
+                        "the patient with this MRN and MRN system",
+                    ));
+                }
                 link = Some(Link {
                     record_id: existing.id,
                     content_key: String::new(),
@@ -415,8 +418,15 @@ impl Importer<'_> {
             },
             &mut |c, id| {
                 let current = patients::get(c, keyring, org, id)?;
+                // Other systems' ids for this patient are kept, not replaced.
+                let mut input = parsed.clone();
+                for x in current.external_ids.iter().rev() {
+                    if !input.external_ids.contains(x) {
+                        input.external_ids.insert(0, x.clone());
+                    }
+                }
                 let updated =
-                    patients::update(c, keyring, org, id, current.version, &mut parsed, today)?;
+                    patients::update(c, keyring, org, id, current.version, &mut input, today)?;
                 Ok(Disclosed::of(&updated))
             },
         )?;
@@ -483,13 +493,49 @@ impl Importer<'_> {
         });
         let (parsed, warnings): (CoverageInput, _) =
             input_dropping(&v, &["group_number", "plan_name"], CoverageInput::validate)?;
-        // Feeds do not always identify coverages: the member id and order stand in.
-        let external = c
-            .external_id
-            .clone()
-            .unwrap_or_else(|| format!("{}|{}|{priority}", c.patient_external_id, c.member_id));
-        let (key, link) = self.link_of(conn, &c.source_system, "Coverage", &external)?;
+        // Feeds do not always identify coverages: the payer, member id and order stand in.
+        let external = c.external_id.clone().unwrap_or_else(|| {
+            format!(
+                "{}|{}|{}|{priority}",
+                c.patient_external_id, payer.payer_code, c.member_id
+            )
+        });
+        let (key, mut link) = self.link_of(conn, &c.source_system, "Coverage", &external)?;
         let content = self.content(&v);
+        // Not imported from this record before: this patient's coverage on file with the same
+        // payer and member id (never the member id alone) is the same coverage, provided the
+        // subscriber's identity agrees. Another patient's coverage under the same member id
+        // (a family plan) is never taken over.
+        if link.is_none() {
+            let found = coverages::search(
+                conn,
+                self.keyring,
+                self.org,
+                &CoverageSearch {
+                    member_id: parsed.member_id.clone(),
+                    payer_id: Some(payer.id),
+                    limit: Some(200),
+                },
+            )
+            .map_err(|e| reason_of(&e))?;
+            let same_patient = found
+                .iter()
+                .filter(|x| x.patient_id == patient)
+                .min_by_key(|x| (x.priority != parsed.priority, x.id));
+            if let Some(existing) = same_patient {
+                let differ = identity::coverage_differences(existing, &parsed);
+                if !differ.is_empty() {
+                    return Err(identity::conflict_reason(
+                        &differ,
+                        "the patient's coverage with this payer and member id",
+                    ));
+                }
+                link = Some(Link {
+                    record_id: existing.id,
+                    content_key: String::new(),
+                });
+            }
+        }
         let (keyring, org) = (self.keyring, self.org);
         let mut create_input = parsed.clone();
         let mut update_input = parsed;
@@ -515,10 +561,12 @@ impl Importer<'_> {
         Ok((status, id, patient, warnings))
     }
 
+    /// The provider with this NPI (one NPI is one provider), which must hold `role`.
     fn provider_by_npi(
         &self,
         conn: &mut DbConnection,
         npi: &Option<String>,
+        role: ProviderRole,
         at: &str,
     ) -> Result<Option<Uuid>, String> {
         let Some(npi) = npi else { return Ok(None) };
@@ -535,7 +583,18 @@ impl Importer<'_> {
         )
         .map_err(|e| reason_of(&e))?;
         match found.items.first() {
-            Some(p) => Ok(Some(p.id)),
+            Some(p) if p.has_role(role) => Ok(Some(p.id)),
+            Some(p) => Err(format!(
+                "{at}: the provider with this NPI does not have the {} role (its roles: {}); \
+                 add it with PUT /v1/providers/{}",
+                role.as_str(),
+                p.roles
+                    .iter()
+                    .map(ProviderRole::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                p.id
+            )),
             None => Err(format!(
                 "{at}: no provider with this NPI is set up (POST /v1/providers)"
             )),
@@ -549,10 +608,19 @@ impl Importer<'_> {
     ) -> Result<Applied, String> {
         let patient = self.patient_of(conn, &e.source_system, &e.patient_external_id)?;
         let billing = self
-            .provider_by_npi(conn, &e.billing_provider_npi, "/billing_provider_npi")?
+            .provider_by_npi(
+                conn,
+                &e.billing_provider_npi,
+                ProviderRole::Billing,
+                "/billing_provider_npi",
+            )?
             .ok_or("/billing_provider_npi: the encounter names no billing provider")?;
-        let rendering =
-            self.provider_by_npi(conn, &e.rendering_provider_npi, "/rendering_provider_npi")?;
+        let rendering = self.provider_by_npi(
+            conn,
+            &e.rendering_provider_npi,
+            ProviderRole::Rendering,
+            "/rendering_provider_npi",
+        )?;
         // The patient's primary coverage in force on the date of service, if any.
         let coverage = coverages::list(
             conn,
@@ -600,7 +668,20 @@ impl Importer<'_> {
             "lines": lines,
         });
         let parsed: EncounterInput = input(&v)?;
+        // An encounter is matched on (source, visit number) only, and an import never moves
+        // it to another patient.
         let (key, link) = self.link_of(conn, &e.source_system, "Encounter", &e.external_id)?;
+        if let Some(l) = &link {
+            let on_file =
+                encounters::get(conn, self.org, l.record_id).map_err(|e| reason_of(&e))?;
+            let differ = identity::encounter_differences(on_file.patient_id, patient);
+            if !differ.is_empty() {
+                return Err(identity::conflict_reason(
+                    &differ,
+                    "the encounter with this visit number",
+                ));
+            }
+        }
         let content = self.content(&v);
         let org = self.org;
         let create_input = parsed.clone();

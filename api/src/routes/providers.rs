@@ -32,8 +32,12 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Create a provider
 ///
-/// A billing provider (the practice or group that is paid, 837P loop 2010AA) or a rendering
-/// provider (the clinician, loop 2310B). The NPI's check digit is verified.
+/// One NPI is one provider, with the set of claim slots it may fill in `roles`: `billing`
+/// (the practice or group that is paid, 837P loop 2010AA), `rendering` (the clinician, loop
+/// 2310B), `referring` (2310A), `supervising` (2310D). A solo practitioner who bills under
+/// their own NPI is one provider with `["billing", "rendering"]`. A second provider with the
+/// same NPI gets 409: add the role to the existing one (`PUT`). The NPI's check digit is
+/// verified.
 #[utoipa::path(tag = "providers", request_body = ProviderInput,
     responses((status = 201, description = "Created", body = Provider,
         headers(("Location" = String, description = "URL of the new provider"), ("ETag" = String)))))]
@@ -62,6 +66,7 @@ pub async fn create_provider(
 pub struct ProviderQuery {
     #[param(value_type = Option<String>, example = "1234567893")]
     pub npi: Option<Npi>,
+    /// Only providers holding this role (among others).
     #[param(value_type = Option<String>, example = "billing")]
     pub role: Option<ProviderRole>,
     pub active: Option<bool>,

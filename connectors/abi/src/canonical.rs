@@ -215,6 +215,10 @@ pub mod v1 {
         /// The patient's id in that system.
         pub external_id: String,
         pub mrn: Option<String>,
+        /// The namespace of `mrn`: who assigned it (FHIR `Identifier.system`, HL7 PID-3.4
+        /// assigning authority). A patient is matched on this and `mrn` together, never on the
+        /// bare value. Added in schema 1 as an optional field: absent reads as `None`.
+        pub mrn_system: Option<String>,
         /// The legal/official name.
         pub name: PersonName,
         /// Other names (maiden, alias).
@@ -732,6 +736,24 @@ pub mod v1 {
             assert!(back == patient);
             let debug = format!("{back:?}");
             assert!(!debug.contains("Doe") && !debug.contains("6789"), "{debug}");
+        }
+
+        #[test]
+        fn mrn_system_is_additive_both_ways() {
+            // A plugin built before the field existed: the host reads no system.
+            let old: Patient =
+                serde_json::from_value(json!({"external_id": "p-1", "mrn": "12345"})).unwrap();
+            assert_eq!(old.mrn_system, None);
+            // A host built before it ignores the field (unknown fields are ignored).
+            let new = Patient {
+                mrn: Some("12345".into()),
+                mrn_system: Some("urn:oid:2.16.840.1.113883.19.5".into()),
+                ..Default::default()
+            };
+            let value = serde_json::to_value(&new).unwrap();
+            assert_eq!(value["mrn_system"], "urn:oid:2.16.840.1.113883.19.5");
+            let back: Patient = serde_json::from_value(value).unwrap();
+            assert!(back == new);
         }
 
         #[test]

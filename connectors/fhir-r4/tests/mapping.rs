@@ -772,3 +772,23 @@ fn a_lone_resource_and_a_transaction_response_are_imported() {
          x1); Conditions, Procedures, ChargeItems and Claims are imported with their Encounter"
     );
 }
+
+#[test]
+fn patient_mrn_keeps_the_system_of_its_identifier() {
+    let mut p = patient_json("p1");
+    p["identifier"][1]["system"] = json!("urn:oid:2.16.840.1.113883.19.5");
+    let r = run(&bundle("collection", vec![entry("urn:uuid:1", p)]));
+    let p = patients(&r)[0];
+    assert_eq!(p.mrn.as_deref(), Some("MRN-7"));
+    // The system of the MR identifier, not of the first identifier listed.
+    assert_eq!(
+        p.mrn_system.as_deref(),
+        Some("urn:oid:2.16.840.1.113883.19.5")
+    );
+    // No system on the MR identifier: none invented.
+    let r = run(&bundle(
+        "collection",
+        vec![entry("urn:uuid:1", patient_json("p1"))],
+    ));
+    assert_eq!(patients(&r)[0].mrn_system, None);
+}

@@ -809,7 +809,12 @@ mod tests {
         assert_eq!(out.result.records.len(), 1);
         let p = patient(&out);
         assert_eq!(p.source_system, "HOSP");
-        assert_eq!(p.external_id, "M1");
+        // PID-3.4 is part of the patient's identity in the feed.
+        assert_eq!(p.external_id, "M1^^^H");
+        assert_eq!(
+            (p.mrn.as_deref(), p.mrn_system.as_deref()),
+            (Some("M1"), Some("H"))
+        );
         assert_eq!(p.sex, Sex::Female);
         assert_eq!(
             ack_lines(&out, 0),
@@ -817,6 +822,37 @@ mod tests {
                 "MSH|^~\\&|RC|BILL|ADT|HOSP|20240301120000+0000||ACK^A04^ACK|ACKC1|P|2.5.1",
                 "MSA|AA|C1"
             ]
+        );
+    }
+
+    #[test]
+    fn assigning_authority_of_the_mrn() {
+        let with = |cx: &str| {
+            let hl7 = format!(
+                "MSH|^~\\&|ADT|HOSP|RC|BILL|20240301||ADT^A04|C1|P|2.5.1\rPID|1||{cx}||Doe^Jane||19800101|F"
+            );
+            let p = patient(&run(&hl7)).clone();
+            (p.mrn, p.mrn_system, p.external_id)
+        };
+        // An ISO universal id reads as FHIR writes the same authority.
+        assert_eq!(
+            with("12345^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
+            (
+                Some("12345".into()),
+                Some("urn:oid:2.16.840.1.113883.19.5".into()),
+                "12345^^^urn:oid:2.16.840.1.113883.19.5".into()
+            )
+        );
+        // Another universal id type: kept as given; only a namespace id: that.
+        assert_eq!(
+            with("12345^^^&http://hosp.example&URI^MR").1.as_deref(),
+            Some("http://hosp.example")
+        );
+        assert_eq!(with("12345^^^CLINIC^MR").1.as_deref(), Some("CLINIC"));
+        // No PID-3.4: no authority, and the MRN alone identifies the patient in this feed.
+        assert_eq!(
+            with("12345^^^^MR"),
+            (Some("12345".into()), None, "12345".into())
         );
     }
 
@@ -829,7 +865,7 @@ mod tests {
         let out = run(hl7);
         assert_eq!(out.acks[0].acknowledgment_code, "AA");
         let p = patient(&out);
-        assert_eq!(p.external_id, "M2");
+        assert_eq!(p.external_id, "M2^^^H");
         assert_eq!(p.name.family, "Doe&Roe");
         assert_eq!(p.name.given, ["Ann\nMarie"]);
         assert_eq!(p.other_names.len(), 1);

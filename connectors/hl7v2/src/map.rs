@@ -332,14 +332,17 @@ impl Mapper<'_> {
             match kind.as_deref() {
                 Some("MR") if patient.mrn.is_none() => {
                     patient.mrn = self.rep_text(rep, 1);
+                    patient.mrn_system = self.assigning_authority(rep);
                 }
                 Some("SS") if ss_from_ids.is_none() => ss_from_ids = self.rep_text(rep, 1),
                 _ => {}
             }
         }
-        match &patient.mrn {
-            Some(mrn) => patient.external_id = mrn.clone(),
-            None => self.error(
+        match (&patient.mrn, &patient.mrn_system) {
+            // The same MRN under two assigning authorities is two patients.
+            (Some(mrn), Some(authority)) => patient.external_id = format!("{mrn}^^^{authority}"),
+            (Some(mrn), None) => patient.external_id = mrn.clone(),
+            (None, _) => self.error(
                 ErrorCode::RequiredFieldMissing,
                 loc("PID", 1, 3),
                 "patient identifier list has no identifier of type MR",
@@ -398,6 +401,18 @@ impl Mapper<'_> {
             }
         }
         patient
+    }
+
+    /// CX-4, the assigning authority (HD): its universal id when there is one (an ISO OID
+    /// reads as `urn:oid:...`, the form FHIR uses for the same authority), else its namespace id.
+    fn assigning_authority(&self, rep: &Repetition) -> Option<String> {
+        let universal = self.msg.rep_text(rep, 4, 2);
+        let universal_type = self.msg.rep_text(rep, 4, 3);
+        match (universal, universal_type) {
+            (Some(oid), Some(t)) if t.eq_ignore_ascii_case("ISO") => Some(format!("urn:oid:{oid}")),
+            (Some(id), _) => Some(id),
+            (None, _) => self.msg.rep_text(rep, 4, 1),
+        }
     }
 
     /// An XPN repetition.

@@ -70,6 +70,7 @@ impl Discloses for Patient {
             None => {}
         }
         d.field("external_ids", !self.external_ids.is_empty());
+        d.field("mrn_system", self.mrn_system.is_some());
     }
 }
 
@@ -250,6 +251,7 @@ mod tests {
         Patient {
             id: Uuid::from_u128(n),
             mrn: "M1".into(),
+            mrn_system: None,
             family_name: "F".into(),
             given_name: "G".into(),
             middle_name: None,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::codes::{
     ClaimFrequency, Icd10Code, Modifier, Npi, PlaceOfService, ProcedureCode, ProcedureCodeKind,
-    SubscriberRelationship, Tin, icd10cm,
+    ProviderRole, SubscriberRelationship, Tin, icd10cm,
 };
 use crate::model::claim::{Claim, MAX_PATIENT_CONTROL_NUMBER_LEN};
 use crate::model::coverage::Coverage;
@@ -141,6 +141,8 @@ pub struct ProviderFacts {
     pub npi: Option<String>,
     pub tin: Option<String>,
     pub has_taxonomy: bool,
+    /// The claim slots the provider may fill (a set: one NPI, several roles).
+    pub roles: Vec<ProviderRole>,
 }
 
 impl ProviderFacts {
@@ -149,6 +151,7 @@ impl ProviderFacts {
             npi: Some(p.npi.as_str().to_string()),
             tin: p.tin.as_ref().map(|t| t.as_str().to_string()),
             has_taxonomy: p.taxonomy.is_some(),
+            roles: p.roles.clone(),
         }
     }
 }
@@ -558,6 +561,15 @@ fn providers(input: &ScrubInput, out: &mut Out) {
             }
         }
     }
+    // A provider whose roles changed after the encounter was coded: named in a slot it no
+    // longer fills. (A provider not found has no NPI, reported above.)
+    if b.npi.is_some() && !b.roles.contains(&ProviderRole::Billing) {
+        out.error(
+            "billing_provider.role",
+            "/billing_provider/roles",
+            "the billing provider does not have the billing role",
+        );
+    }
     if !b.has_taxonomy {
         out.warning(
             "billing_provider.taxonomy_missing",
@@ -578,6 +590,13 @@ fn providers(input: &ScrubInput, out: &mut Out) {
                         "rendering_provider.npi",
                         "/rendering_provider/npi",
                         e.message(),
+                    );
+                }
+                if !r.roles.contains(&ProviderRole::Rendering) {
+                    out.error(
+                        "rendering_provider.role",
+                        "/rendering_provider/roles",
+                        "the rendering provider does not have the rendering role",
                     );
                 }
             }
@@ -765,11 +784,13 @@ mod tests {
                 npi: Some("1234567893".into()),
                 tin: Some("123456789".into()),
                 has_taxonomy: true,
+                roles: vec![ProviderRole::Billing],
             },
             rendering_provider: Some(ProviderFacts {
                 npi: Some("1245319599".into()),
                 tin: None,
                 has_taxonomy: true,
+                roles: vec![ProviderRole::Rendering],
             }),
             coverage: Some(CoverageFacts {
                 patient_id: id(2),
@@ -1062,6 +1083,24 @@ mod tests {
                 "/billing_provider/taxonomy",
                 |i| i.billing_provider.has_taxonomy = false,
                 |i| i.rendering_provider.as_mut().unwrap().has_taxonomy = false,
+            ),
+            (
+                "billing_provider.role",
+                E,
+                "/billing_provider/roles",
+                |i| i.billing_provider.roles = vec![ProviderRole::Rendering],
+                // A solo practitioner: one NPI, billing and rendering.
+                |i| i.billing_provider.roles = vec![ProviderRole::Billing, ProviderRole::Rendering],
+            ),
+            (
+                "rendering_provider.role",
+                E,
+                "/rendering_provider/roles",
+                |i| i.rendering_provider.as_mut().unwrap().roles = vec![ProviderRole::Referring],
+                |i| {
+                    i.rendering_provider.as_mut().unwrap().roles =
+                        vec![ProviderRole::Billing, ProviderRole::Rendering]
+                },
             ),
             (
                 "rendering_provider.npi_missing",

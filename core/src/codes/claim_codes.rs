@@ -274,28 +274,30 @@ impl AdministrativeSex {
 }
 
 code_enum! {
-    /// Which claim slots a provider record may fill.
+    /// A claim slot a provider may fill. One NPI is one provider, holding any set of roles
+    /// (a solo practitioner bills and renders under the same NPI).
     pub enum ProviderRole {
-        /// Billing provider (loop 2010AA): the practice that is paid.
+        /// Billing provider (837P loop 2010AA): the practice that is paid.
         Billing = "billing",
         /// Rendering provider (loop 2310B): the clinician who gave the service.
         Rendering = "rendering",
-        /// Both, e.g. a solo practitioner billing under their own NPI.
-        Both = "both",
+        /// Referring provider (loop 2310A).
+        Referring = "referring",
+        /// Supervising provider (loop 2310D).
+        Supervising = "supervising",
     }
-    rule = "provider role must be \"billing\", \"rendering\" or \"both\"",
-    description = "Whether the provider may be used as billing provider, rendering provider, or both",
+    rule = "provider role must be \"billing\", \"rendering\", \"referring\" or \"supervising\"",
+    description = "A claim slot the provider may fill: billing, rendering, referring or supervising",
 }
 
 impl ProviderRole {
-    /// May be named as the billing provider.
-    pub fn can_bill(&self) -> bool {
-        matches!(self, ProviderRole::Billing | ProviderRole::Both)
-    }
-
-    /// May be named as the rendering provider.
-    pub fn can_render(&self) -> bool {
-        matches!(self, ProviderRole::Rendering | ProviderRole::Both)
+    /// A role set in canonical form: sorted (billing, rendering, referring, supervising) and
+    /// without repeats.
+    pub fn canonical_set(roles: &[ProviderRole]) -> Vec<ProviderRole> {
+        let mut out = roles.to_vec();
+        out.sort();
+        out.dedup();
+        out
     }
 }
 
@@ -488,10 +490,15 @@ mod tests {
     fn provider_role() {
         use ProviderRole::*;
         check_all(ProviderRole::ALL, ProviderRole::as_str, ProviderRole::parse);
-        assert_eq!(serde_json::to_string(&Both).unwrap(), "\"both\"");
         assert_eq!(
-            [Billing, Rendering, Both].map(|r| (r.can_bill(), r.can_render())),
-            [(true, false), (false, true), (true, true)]
+            serde_json::to_string(&Supervising).unwrap(),
+            "\"supervising\""
+        );
+        // The retired combined value is not a role.
+        assert!(ProviderRole::parse("both").is_err());
+        assert_eq!(
+            ProviderRole::canonical_set(&[Rendering, Billing, Rendering]),
+            [Billing, Rendering]
         );
         rejects_without_echo::<ProviderRole>("\"Billing\"", "provider role", "`Billing`");
     }

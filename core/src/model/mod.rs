@@ -6,6 +6,7 @@ pub mod claim;
 pub mod common;
 pub mod coverage;
 pub mod encounter;
+pub mod identity;
 pub mod patient;
 pub mod payer;
 pub mod provider;

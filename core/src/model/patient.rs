@@ -8,6 +8,7 @@ use crate::codes::AdministrativeSex;
 use crate::validation::Errors;
 
 const MAX_MRN_LEN: usize = 50;
+const MAX_MRN_SYSTEM_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 254;
 const MAX_EXTERNAL_IDS: usize = 20;
 
@@ -18,9 +19,15 @@ const MAX_EXTERNAL_IDS: usize = 20;
     "address": {"line1": "12 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"},
     "phone": "2175550100", "ssn": "123-45-6789"}))]
 pub struct PatientInput {
-    /// Medical record number at the practice; unique within the organization.
+    /// Medical record number; unique within the organization together with `mrn_system`.
     #[schema(max_length = 50)]
     pub mrn: String,
+    /// Who assigned the MRN (its namespace): FHIR `Identifier.system` or HL7 PID-3.4, e.g.
+    /// `urn:oid:2.16.840.1.113883.19.5`. Absent for the practice's own numbers. The same MRN
+    /// under two systems belongs to two patients.
+    #[serde(default)]
+    #[schema(max_length = 200, example = "urn:oid:2.16.840.1.113883.19.5")]
+    pub mrn_system: Option<String>,
     #[schema(max_length = 60)]
     pub family_name: String,
     #[schema(max_length = 35)]
@@ -52,6 +59,7 @@ impl PatientInput {
         self.phone = self.phone.as_deref().and_then(digits_only);
         self.ssn = self.ssn.as_deref().and_then(digits_only);
         self.mrn = self.mrn.trim().to_string();
+        self.mrn_system = self.mrn_system.as_ref().map(|s| s.trim().to_string());
         self.family_name = self.family_name.trim().to_string();
         self.given_name = self.given_name.trim().to_string();
         Ok(())
@@ -60,6 +68,7 @@ impl PatientInput {
     /// Every rule, with `today` the last birth date allowed.
     pub fn check_on(&self, today: NaiveDate, e: &mut Errors) {
         text(e, "/mrn", &self.mrn, MAX_MRN_LEN);
+        opt_text(e, "/mrn_system", &self.mrn_system, MAX_MRN_SYSTEM_LEN);
         text(e, "/family_name", &self.family_name, MAX_NAME_LEN);
         text(e, "/given_name", &self.given_name, 35);
         opt_text(e, "/middle_name", &self.middle_name, 25);
@@ -141,6 +150,8 @@ fn valid_ssn(d: &str) -> bool {
 pub struct Patient {
     pub id: Uuid,
     pub mrn: String,
+    /// The MRN's assigning authority; absent for the practice's own numbers.
+    pub mrn_system: Option<String>,
     pub family_name: String,
     pub given_name: String,
     pub middle_name: Option<String>,
@@ -159,12 +170,16 @@ pub struct Patient {
 }
 
 /// Exact-match search over encrypted identifiers (served by blind indexes). Give exactly one
-/// of: `mrn`; `family_name` with `birth_date`; `ssn_last4`.
+/// of: `mrn` (optionally with `mrn_system`); `family_name` with `birth_date`; `ssn_last4`.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"family_name": "Doe", "birth_date": "1980-04-02"}))]
 pub struct PatientSearch {
     pub mrn: Option<String>,
+    /// With `mrn`: only the MRN assigned by this system. Without it, an MRN search finds the
+    /// value under every system.
+    #[serde(default)]
+    pub mrn_system: Option<String>,
     pub family_name: Option<String>,
     #[serde(default, deserialize_with = "crate::codes::date::de_opt")]
     pub birth_date: Option<NaiveDate>,
@@ -194,6 +209,13 @@ impl crate::validation::Rules for PatientSearch {
                 "",
                 "give exactly one of: mrn; family_name with birth_date; ssn_last4",
             ),
+        }
+        match (&self.mrn, &self.mrn_system) {
+            (None, Some(_)) => e.add("/mrn", "is required with mrn_system"),
+            (_, Some(system)) if system.trim().is_empty() => {
+                e.add("/mrn_system", "must not be blank")
+            }
+            _ => {}
         }
     }
 }

@@ -9,11 +9,15 @@ use crate::validation::Errors;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"role": "billing", "npi": "1234567893", "tin": "123456789",
-    "organization_name": "Springfield Family Practice", "taxonomy": "207Q00000X",
+#[schema(example = json!({"roles": ["billing", "rendering"], "npi": "1234567893",
+    "tin": "123456789", "last_name": "Osler", "first_name": "William", "taxonomy": "207Q00000X",
     "address": {"line1": "100 Main St", "city": "Springfield", "state": "IL", "zip": "62701"}}))]
 pub struct ProviderInput {
-    pub role: ProviderRole,
+    /// The claim slots this NPI may fill: a solo practitioner who bills under their own NPI
+    /// and sees the patients is `["billing", "rendering"]`. At least one; order and repeats do
+    /// not matter.
+    #[schema(min_items = 1, max_items = 4)]
+    pub roles: Vec<ProviderRole>,
     pub npi: Npi,
     /// Federal tax id; required of a billing provider before its claims can be submitted.
     pub tin: Option<Tin>,
@@ -40,6 +44,12 @@ impl ProviderInput {
 
 impl crate::validation::Rules for ProviderInput {
     fn check(&self, e: &mut Errors) {
+        e.check(!self.roles.is_empty(), "/roles", "give at least one role");
+        e.check(
+            self.roles.len() <= ProviderRole::ALL.len(),
+            "/roles",
+            "at most four roles",
+        );
         opt_text(
             e,
             "/organization_name",
@@ -74,7 +84,8 @@ impl crate::validation::Rules for ProviderInput {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Provider {
     pub id: Uuid,
-    pub role: ProviderRole,
+    /// The claim slots this NPI may fill, sorted.
+    pub roles: Vec<ProviderRole>,
     pub npi: Npi,
     pub tin: Option<Tin>,
     pub organization_name: Option<String>,
@@ -86,4 +97,11 @@ pub struct Provider {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Provider {
+    /// Whether this provider may fill the claim slot `role`.
+    pub fn has_role(&self, role: ProviderRole) -> bool {
+        self.roles.contains(&role)
+    }
 }

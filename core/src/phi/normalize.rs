@@ -15,6 +15,17 @@ pub fn mrn(s: &str) -> String {
         .collect()
 }
 
+/// An MRN in its namespace, for the index that makes (system, MRN) unique. Without a system
+/// this is [`mrn`] itself, so rows written before systems existed keep their index; with one,
+/// the input starts with a tab, which [`mrn`] never leaves in a value, so the two kinds never
+/// collide. The system is compared as given, trimmed (URIs and OIDs are case-sensitive).
+pub fn mrn_in_system(system: Option<&str>, value: &str) -> String {
+    match system.map(str::trim).filter(|s| !s.is_empty()) {
+        None => mrn(value),
+        Some(system) => format!("\t{}:{system}\t{}", system.len(), mrn(value)),
+    }
+}
+
 /// Payer member id: same rule as [`mrn`].
 pub fn member_id(s: &str) -> String {
     mrn(s)
@@ -114,6 +125,22 @@ fn ssn_digits(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mrn_in_system_keeps_old_rows_and_separates_systems() {
+        assert_eq!(mrn_in_system(None, " a12-345 "), mrn(" a12-345 "));
+        assert_eq!(mrn_in_system(Some("  "), "12345"), "12345");
+        let a = mrn_in_system(Some("urn:oid:1.2.36.146.595.217.0.1"), "12345");
+        let b = mrn_in_system(Some("urn:oid:2.16.840.1.113883.19.5"), "12345");
+        assert_ne!(a, b);
+        assert_ne!(a, mrn("12345"));
+        assert_eq!(
+            a,
+            mrn_in_system(Some(" urn:oid:1.2.36.146.595.217.0.1 "), "12-345")
+        );
+        // A bare value loses its whitespace, so it can never start like a qualified one.
+        assert!(a.starts_with('\t') && !mrn("\t12345").starts_with('\t'));
+    }
 
     #[test]
     fn mrn_and_member_id() {

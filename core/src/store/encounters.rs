@@ -8,7 +8,7 @@ use super::{
     to_db, to_json,
 };
 use crate::access::OrgId;
-use crate::codes::Money;
+use crate::codes::{Money, ProviderRole};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
@@ -57,20 +57,32 @@ impl EncounterRow {
     }
 }
 
-/// Provider roles that may fill a slot on a claim.
+/// Whether the provider may fill a claim slot: None if there is no such provider, else the
+/// role check and the roles it has (for the message).
 fn provider_role_ok(
     conn: &mut DbConnection,
     org: OrgId,
     id: Uuid,
-    wanted: &str,
-) -> CoreResult<Option<bool>> {
-    let role: Option<String> = providers::table
+    wanted: ProviderRole,
+) -> CoreResult<Option<(bool, String)>> {
+    let roles: Option<String> = providers::table
         .filter(providers::org_id.eq(org.as_str()))
         .filter(providers::id.eq(id.to_string()))
-        .select(providers::role)
+        .select(providers::roles)
         .get_result(conn)
         .optional()?;
-    Ok(role.map(|r| r == wanted || r == "both"))
+    Ok(roles.map(|r| {
+        let ok = r.split(',').any(|x| x == wanted.as_str());
+        (ok, r.replace(',', ", "))
+    }))
+}
+
+/// The 422 message for a provider named in a slot its roles do not include.
+fn lacks_role(wanted: ProviderRole, has: &str) -> String {
+    format!(
+        "provider does not have the {wanted} role (its roles: {has}); add it with PUT /v1/providers/{{id}}",
+        wanted = wanted.as_str()
+    )
 }
 
 /// Every id an encounter names must exist in the caller's org, and fit together.
@@ -100,22 +112,22 @@ fn check_references(
             Some(_) => {}
         }
     }
-    match provider_role_ok(conn, org, input.billing_provider_id, "billing")? {
+    match provider_role_ok(conn, org, input.billing_provider_id, ProviderRole::Billing)? {
         None => e.add("/billing_provider_id", "no such provider"),
-        Some(false) => e.add(
+        Some((false, has)) => e.add(
             "/billing_provider_id",
-            "provider is not set up as a billing provider",
+            lacks_role(ProviderRole::Billing, &has),
         ),
-        Some(true) => {}
+        Some((true, _)) => {}
     }
     if let Some(r) = input.rendering_provider_id {
-        match provider_role_ok(conn, org, r, "rendering")? {
+        match provider_role_ok(conn, org, r, ProviderRole::Rendering)? {
             None => e.add("/rendering_provider_id", "no such provider"),
-            Some(false) => e.add(
+            Some((false, has)) => e.add(
                 "/rendering_provider_id",
-                "provider is not set up as a rendering provider",
+                lacks_role(ProviderRole::Rendering, &has),
             ),
-            Some(true) => {}
+            Some((true, _)) => {}
         }
     }
     Ok(())

@@ -34,6 +34,7 @@ struct PatientRow {
     email_ct: Option<Vec<u8>>,
     ssn_ct: Option<Vec<u8>>,
     external_ids_ct: Option<Vec<u8>>,
+    mrn_system_ct: Option<Vec<u8>>,
     active: bool,
     version: i32,
     key_version: i32,
@@ -54,6 +55,7 @@ impl PatientRow {
         Ok(Patient {
             id,
             mrn: c.dec("mrn_ct", &self.mrn_ct)?,
+            mrn_system: c.dec_opt("mrn_system_ct", self.mrn_system_ct.as_deref())?,
             family_name: c.dec("family_name_ct", &self.family_name_ct)?,
             given_name: c.dec("given_name_ct", &self.given_name_ct)?,
             middle_name: c.dec_opt("middle_name_ct", self.middle_name_ct.as_deref())?,
@@ -97,7 +99,11 @@ struct Sealed {
     email_ct: Option<Vec<u8>>,
     ssn_ct: Option<Vec<u8>>,
     external_ids_ct: Option<Vec<u8>>,
+    mrn_system_ct: Option<Vec<u8>>,
+    /// (system, MRN): unique in the org.
     mrn_bidx: String,
+    /// The MRN alone, for searches.
+    mrn_value_bidx: String,
     name_dob_bidx: String,
     ssn4_bidx: Option<String>,
     key_version: i32,
@@ -125,7 +131,12 @@ fn seal(keys: &OrgKeys, org: OrgId, id: Uuid, p: &PatientInput) -> Sealed {
         ssn_ct: c.enc_opt("ssn_ct", p.ssn.as_deref()),
         external_ids_ct: (!p.external_ids.is_empty())
             .then(|| c.enc_json("external_ids_ct", &p.external_ids)),
-        mrn_bidx: keys.index(IndexPurpose::Mrn, &normalize::mrn(&p.mrn)),
+        mrn_system_ct: c.enc_opt("mrn_system_ct", p.mrn_system.as_deref()),
+        mrn_bidx: keys.index(
+            IndexPurpose::Mrn,
+            &normalize::mrn_in_system(p.mrn_system.as_deref(), &p.mrn),
+        ),
+        mrn_value_bidx: keys.index(IndexPurpose::Mrn, &normalize::mrn(&p.mrn)),
         name_dob_bidx: keys.index(
             IndexPurpose::FamilyNameDob,
             &normalize::family_name_dob(&p.family_name, p.birth_date),
@@ -141,7 +152,9 @@ fn seal(keys: &OrgKeys, org: OrgId, id: Uuid, p: &PatientInput) -> Sealed {
 
 fn duplicate_mrn(e: diesel::result::Error) -> CoreError {
     match CoreError::from(e) {
-        CoreError::Conflict(_) => CoreError::Conflict("a patient with this MRN exists".into()),
+        CoreError::Conflict(_) => CoreError::Conflict(
+            "a patient with this MRN and MRN system (assigning authority) exists".into(),
+        ),
         other => other,
     }
 }
@@ -312,10 +325,18 @@ pub fn search(
         &search.birth_date,
         &search.ssn_last4,
     ) {
-        (Some(mrn), None, None, None) => {
-            q = q
-                .filter(patients::mrn_bidx.eq(keys.index(IndexPurpose::Mrn, &normalize::mrn(mrn))));
-        }
+        (Some(mrn), None, None, None) => match &search.mrn_system {
+            // In one namespace: at most one patient.
+            Some(system) => {
+                let input = normalize::mrn_in_system(Some(system), mrn);
+                q = q.filter(patients::mrn_bidx.eq(keys.index(IndexPurpose::Mrn, &input)));
+            }
+            // The value under every system (and none).
+            None => {
+                let input = normalize::mrn(mrn);
+                q = q.filter(patients::mrn_value_bidx.eq(keys.index(IndexPurpose::Mrn, &input)));
+            }
+        },
         (None, Some(name), Some(dob), None) => {
             let bidx = keys.index(
                 IndexPurpose::FamilyNameDob,
@@ -359,6 +380,28 @@ pub fn search(
     rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
 }
 
+/// The patient whose MRN is `mrn` in the namespace `system` (None: the practice's own numbers,
+/// recorded without a system), if any: (system, MRN) is unique, so at most one. Never a match
+/// on the bare value under another system.
+pub fn find_by_mrn(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    system: Option<&str>,
+    mrn: &str,
+) -> CoreResult<Option<Patient>> {
+    let keys = keyring.keys(conn, org)?;
+    let bidx = keys.index(IndexPurpose::Mrn, &normalize::mrn_in_system(system, mrn));
+    patients::table
+        .filter(patients::org_id.eq(org.as_str()))
+        .filter(patients::mrn_bidx.eq(bidx))
+        .select(PatientRow::as_select())
+        .get_result(conn)
+        .optional()?
+        .map(|r| r.decrypt(&keys, org))
+        .transpose()
+}
+
 /// Key rotation: re-encrypts up to `limit` of the org's patients that are not under the
 /// active data key, and recomputes their blind indexes from the decrypted values. Contents,
 /// versions and ETags do not change. Returns how many rows were rewritten.
@@ -381,6 +424,7 @@ pub(crate) fn rotate_batch(
         let p = row.decrypt(keys, org)?;
         let input = PatientInput {
             mrn: p.mrn,
+            mrn_system: p.mrn_system,
             family_name: p.family_name,
             given_name: p.given_name,
             middle_name: p.middle_name,
@@ -435,6 +479,7 @@ mod tests {
     fn input(mrn: &str, family: &str) -> PatientInput {
         PatientInput {
             mrn: mrn.into(),
+            mrn_system: None,
             family_name: family.into(),
             given_name: "Ann".into(),
             middle_name: None,
@@ -484,6 +529,95 @@ mod tests {
     }
 
     #[test]
+    fn one_mrn_under_two_systems_is_two_patients() {
+        let (mut conn, keyring, org) = setup();
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let in_system = |system: Option<&str>, family: &str| {
+            let mut p = input("12345", family);
+            p.mrn_system = system.map(str::to_string);
+            p
+        };
+        let acme = Some("urn:oid:1.2.36.146.595.217.0.1");
+        let other = Some("urn:oid:2.16.840.1.113883.19.5");
+        let a = create(
+            &mut conn,
+            &keyring,
+            org,
+            &mut in_system(acme, "Alpha"),
+            today,
+        )
+        .unwrap();
+        let b = create(
+            &mut conn,
+            &keyring,
+            org,
+            &mut in_system(other, "Bravo"),
+            today,
+        )
+        .unwrap();
+        let c = create(
+            &mut conn,
+            &keyring,
+            org,
+            &mut in_system(None, "Charlie"),
+            today,
+        )
+        .unwrap();
+        assert_eq!(a.mrn_system.as_deref(), acme);
+        assert_eq!(
+            get(&mut conn, &keyring, org, b.id)
+                .unwrap()
+                .mrn_system
+                .as_deref(),
+            other
+        );
+        assert_eq!(c.mrn_system, None);
+        // The same (system, MRN) twice is refused, naming no value.
+        let err = create(
+            &mut conn,
+            &keyring,
+            org,
+            &mut in_system(acme, "Delta"),
+            today,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, CoreError::Conflict(m) if !m.contains("12345")),
+            "{err:?}"
+        );
+        let search_in = |conn: &mut DbConnection, system: Option<&str>| {
+            let s = PatientSearch {
+                mrn: Some("12345".into()),
+                mrn_system: system.map(str::to_string),
+                family_name: None,
+                birth_date: None,
+                ssn_last4: None,
+                limit: None,
+            };
+            search(conn, &keyring, org, &s)
+                .unwrap()
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        };
+        // By the bare value: every system; in a system: that patient only.
+        assert_eq!(search_in(&mut conn, None), vec![a.id, b.id, c.id]);
+        assert_eq!(search_in(&mut conn, acme), vec![a.id]);
+        assert_eq!(search_in(&mut conn, other), vec![b.id]);
+        assert!(search_in(&mut conn, Some("urn:oid:9.9")).is_empty());
+        // Finding one patient by its identifier: in its namespace only.
+        let find = |conn: &mut DbConnection, system: Option<&str>| {
+            find_by_mrn(conn, &keyring, org, system, "12-345")
+                .unwrap()
+                .map(|p| p.id)
+        };
+        assert_eq!(find(&mut conn, acme), Some(a.id));
+        assert_eq!(find(&mut conn, other), Some(b.id));
+        assert_eq!(find(&mut conn, None), Some(c.id));
+        assert_eq!(find(&mut conn, Some("urn:oid:9.9")), None);
+    }
+
+    #[test]
     fn search_finds_by_mrn_and_by_name_and_birth_date() {
         let (mut conn, keyring, org) = setup();
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
@@ -498,6 +632,7 @@ mod tests {
         create(&mut conn, &keyring, org, &mut input("B-1", "Bravo"), today).unwrap();
         let by_mrn = PatientSearch {
             mrn: Some(" a-1 ".into()),
+            mrn_system: None,
             family_name: None,
             birth_date: None,
             ssn_last4: None,
@@ -513,6 +648,7 @@ mod tests {
         );
         let by_name = PatientSearch {
             mrn: None,
+            mrn_system: None,
             family_name: Some("o'brien".into()),
             birth_date: Some(NaiveDate::from_ymd_opt(1990, 5, 17).unwrap()),
             ssn_last4: None,

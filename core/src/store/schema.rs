@@ -39,7 +39,6 @@ diesel::table! {
     providers (id) {
         id -> Text,
         org_id -> Text,
-        role -> Text,
         npi -> Text,
         tin -> Nullable<Text>,
         organization_name -> Nullable<Text>,
@@ -55,6 +54,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        roles -> Text,
     }
 }
 
@@ -81,6 +81,8 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        mrn_system_ct -> Nullable<Binary>,
+        mrn_value_bidx -> Text,
     }
 }
 

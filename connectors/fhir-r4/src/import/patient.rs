@@ -33,15 +33,14 @@ impl Ctx<'_> {
             self.issue_at(i, codes::INVALID_CODE, "/gender", GENDER_RULE);
             return None;
         };
-        let mrn = p
-            .identifier
-            .iter()
-            .find(|id| {
-                id.type_
-                    .as_ref()
-                    .is_some_and(|t| t.has(Some(SYS_V2_0203), "MR"))
-            })
-            .and_then(|id| non_empty(id.value.as_deref()));
+        // The MRN with its namespace: Identifier.system says who assigned the value.
+        let mr = p.identifier.iter().find(|id| {
+            id.type_
+                .as_ref()
+                .is_some_and(|t| t.has(Some(SYS_V2_0203), "MR"))
+        });
+        let mrn = mr.and_then(|id| non_empty(id.value.as_deref()));
+        let mrn_system = mr.and_then(|id| non_empty(id.system.as_deref()));
         let ssn = p
             .identifier
             .iter()
@@ -57,6 +56,7 @@ impl Ctx<'_> {
             source_system: self.opts.source_system.clone(),
             external_id,
             mrn,
+            mrn_system,
             name,
             other_names,
             birth_date: p.birth_date.as_deref().and_then(full_date),
