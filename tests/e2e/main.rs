@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod billing;
+mod cob;
 mod codes;
 mod connectors;
 mod errors;

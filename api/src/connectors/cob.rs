@@ -33,7 +33,10 @@ fn adjustments(list: &[Adjustment]) -> Vec<canonical::Adjustment> {
             group: a.group.text(),
             reason: a.reason.clone(),
             amount: amount(a.amount.0.as_decimal()),
-            quantity: a.quantity.as_ref().map(|q| q.as_decimal().normalize().to_string()),
+            quantity: a
+                .quantity
+                .as_ref()
+                .map(|q| q.as_decimal().normalize().to_string()),
         })
         .collect()
 }

@@ -8,8 +8,14 @@ use serde_json::Value;
 /// The keys a payer connector's `config` must give, with what each one is in the files.
 pub const REQUIRED: &[(&str, &str)] = &[
     ("submitter_name", "the submitter's name, 837P 1000A NM103"),
-    ("contact_name", "the submitter's contact person, 837P 1000A PER02"),
-    ("contact_phone", "the submitter's telephone, 837P 1000A PER04"),
+    (
+        "contact_name",
+        "the submitter's contact person, 837P 1000A PER02",
+    ),
+    (
+        "contact_phone",
+        "the submitter's telephone, 837P 1000A PER04",
+    ),
     (
         "production",
         "ISA15: true sends production files (P), false test files (T)",

@@ -235,7 +235,11 @@ impl X12Connector {
                 )
             })?
         };
-        let phone_digits = config.contact_phone.chars().filter(char::is_ascii_digit).count();
+        let phone_digits = config
+            .contact_phone
+            .chars()
+            .filter(char::is_ascii_digit)
+            .count();
         if !(10..=20).contains(&phone_digits) {
             return Err(ConnectorError::invalid_config(
                 "x12 configuration: config.contact_phone must be a telephone number of 10 to 20 \

@@ -174,7 +174,10 @@ fn submit_claims_writes_an_837p_and_a_receipt() {
     let out = invoke(&i, "submit_claims", input.to_string().as_bytes());
     let text = out["x12"].as_str().unwrap();
     assert!(text.starts_with("ISA*00*"));
-    assert!(text.contains("*000000042*0*P*:~"), "ISA15 from production: {text}");
+    assert!(
+        text.contains("*000000042*0*P*:~"),
+        "ISA15 from production: {text}"
+    );
     assert!(
         text.contains(
             "\nNM1*41*2*Family Clinic Billing*****46*REVCYCLE~\n\

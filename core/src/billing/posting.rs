@@ -132,7 +132,9 @@ pub struct CobBasis {
 impl PostingClaim {
     /// The claim the entries are posted to.
     fn ledger_claim(&self) -> Uuid {
-        self.cob.as_ref().map_or(self.claim_id, |c| c.charge_claim_id)
+        self.cob
+            .as_ref()
+            .map_or(self.claim_id, |c| c.charge_claim_id)
     }
 }
 

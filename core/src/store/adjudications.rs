@@ -223,7 +223,9 @@ pub fn earlier_adjudications(
     for (i, id) in earlier_claims(conn, org, claim_id)?.into_iter().enumerate() {
         let claim = claims::get(conn, org, id)?;
         let Some(adj) = posted(conn, org, &claim)? else {
-            let which = ["primary", "secondary", "tertiary"].get(i).unwrap_or(&"earlier");
+            let which = ["primary", "secondary", "tertiary"]
+                .get(i)
+                .unwrap_or(&"earlier");
             return Err(CoreError::invalid(
                 "/coordination_of_benefits",
                 format!(

@@ -93,30 +93,26 @@ pub fn is_secondary(conn: &mut DbConnection, org: OrgId, claim_id: Uuid) -> Core
     Ok(n > 0)
 }
 
-/// The claims tied to this one by coordination of benefits: its primary (when it is a
-/// secondary claim) and its secondary (when it has one). They bill the same services to
-/// different payers, so they are not duplicates of each other.
+/// The claims tied to this one by coordination of benefits: every claim of its chain (the
+/// primary's, the secondary and the tertiary claim). They bill the same services to different
+/// payers, so they are not duplicates of each other.
 pub fn linked(conn: &mut DbConnection, org: OrgId, claim_id: Uuid) -> CoreResult<Vec<Uuid>> {
-    let id = claim_id.to_string();
-    let rows: Vec<(String, String)> = claim_cob::table
-        .filter(claim_cob::org_id.eq(org.as_str()))
-        .filter(
-            claim_cob::claim_id
-                .eq(&id)
-                .or(claim_cob::primary_claim_id.eq(&id)),
-        )
-        .select((claim_cob::claim_id, claim_cob::primary_claim_id))
-        .load(conn)?;
-    let mut out = Vec::new();
-    for (secondary, primary) in rows {
-        for x in [secondary, primary] {
-            let x = parse_id(&x)?;
-            if x != claim_id {
-                out.push(x);
-            }
-        }
+    let root = super::adjudications::charge_claim(conn, org, claim_id)?;
+    let mut chain = vec![root];
+    let mut at = root;
+    while chain.len() < 8 {
+        let next: Option<String> = claim_cob::table
+            .filter(claim_cob::org_id.eq(org.as_str()))
+            .filter(claim_cob::primary_claim_id.eq(at.to_string()))
+            .select(claim_cob::claim_id)
+            .get_result(conn)
+            .optional()?;
+        let Some(next) = next else { break };
+        at = parse_id(&next)?;
+        chain.push(at);
     }
-    Ok(out)
+    chain.retain(|c| *c != claim_id);
+    Ok(chain)
 }
 
 /// Every secondary claim id of the organization among `ids`.
@@ -137,10 +133,7 @@ pub fn secondary_ids(conn: &mut DbConnection, org: OrgId, ids: &[Uuid]) -> CoreR
 }
 
 /// The API's view of a payer's posted decision, for every line of its claim.
-fn adjudication(
-    primary: &Claim,
-    adj: &super::adjudications::Adjudication,
-) -> PrimaryAdjudication {
+fn adjudication(primary: &Claim, adj: &super::adjudications::Adjudication) -> PrimaryAdjudication {
     let view = |adjs: &[crate::model::remittance::Adjustment]| -> Vec<PriorAdjustment> {
         adjs.iter()
             .map(|a| PriorAdjustment {
@@ -248,10 +241,8 @@ pub fn create_secondary(
                 .into(),
         ));
     };
-    let mut prior: Vec<PrimaryAdjudication> = decisions
-        .iter()
-        .map(|(c, a)| adjudication(c, a))
-        .collect();
+    let mut prior: Vec<PrimaryAdjudication> =
+        decisions.iter().map(|(c, a)| adjudication(c, a)).collect();
     prior.push(adjudication(&primary, &own));
     let created = claims::create(
         conn,
@@ -325,7 +316,12 @@ pub fn get_secondary(
         .ok_or_else(|| CoreError::Internal("a secondary claim with no earlier payer".into()))?;
     Ok(SecondaryClaim {
         claim: claims::get(conn, org, claim_id)?,
-        priority: if prior.len() > 1 { "tertiary" } else { "secondary" }.into(),
+        priority: if prior.len() > 1 {
+            "tertiary"
+        } else {
+            "secondary"
+        }
+        .into(),
         primary: first,
         earlier_payers: prior,
         created_at: utc(at),

@@ -263,11 +263,7 @@ fn posting_claims(
                         charge: l.line.charge,
                     })
                     .collect();
-                let on_root = || {
-                    entries
-                        .iter()
-                        .filter(move |e| e.claim_id == Some(root.id))
-                };
+                let on_root = || entries.iter().filter(move |e| e.claim_id == Some(root.id));
                 // What this payer still owes: the insurance part of its entries on the charge
                 // claim.
                 let insurance: Decimal = on_root()

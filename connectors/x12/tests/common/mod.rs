@@ -323,7 +323,8 @@ pub fn tertiary() -> ClaimSubmission {
     second.patient_responsibility = Some("4.00".into());
     second.line_adjudications[0].paid_amount = "16.00".into();
     second.line_adjudications[0].adjudication_date = Some("2024-04-02".into());
-    second.line_adjudications[0].adjustments = vec![adj("OA", "23", "130.00"), adj("PR", "2", "4.00")];
+    second.line_adjudications[0].adjustments =
+        vec![adj("OA", "23", "130.00"), adj("PR", "2", "4.00")];
     second.line_adjudications[1].paid_amount = "0.00".into();
     second.line_adjudications[1].adjudication_date = Some("2024-04-02".into());
     second.line_adjudications[1].adjustments = vec![adj("OA", "23", "50.00")];
