@@ -21,6 +21,7 @@ mod retention;
 mod rotation;
 mod schemathesis;
 mod server;
+mod submitter;
 
 /// Declare one test per database engine for an `async fn(Engine)`.
 #[macro_export]
