@@ -53,6 +53,11 @@ fn assert_pyx12_clean(files: &[PathBuf]) {
     }
 }
 
+/// CAS adjustments as (group, reason, cents).
+type Cas = Vec<(String, String, i64)>;
+/// A line's decision: procedure, paid cents, units, adjustments.
+type LineDecision = (String, i64, String, Cas);
+
 /// The payer's decision as an 835 states it: per SVC, (SVC01, SVC03, SVC05, its CAS as
 /// (group, reason, cents)); and CLP04, CLP05, CLP07, BPR16.
 struct Decision {
@@ -60,14 +65,14 @@ struct Decision {
     patient_responsibility: i64,
     payer_claim_number: String,
     date: String,
-    lines: Vec<(String, i64, String, Vec<(String, String, i64)>)>,
+    lines: Vec<LineDecision>,
 }
 
 fn decision_of(x835: &str) -> Decision {
     let segs = segments(x835);
     let bpr = segs.iter().find(|s| s[0] == "BPR").unwrap();
     let clp = segs.iter().find(|s| s[0] == "CLP").unwrap();
-    let mut lines: Vec<(String, i64, String, Vec<(String, String, i64)>)> = Vec::new();
+    let mut lines: Vec<LineDecision> = Vec::new();
     for s in &segs {
         match s[0].as_str() {
             "SVC" => lines.push((s[1].clone(), cents(&s[3]), s[5].clone(), Vec::new())),
@@ -97,7 +102,8 @@ struct Carried {
     paid: i64,
     patient_responsibility: i64,
     payer_claim_number: String,
-    lines: Vec<(String, i64, String, Vec<(String, String, i64)>, String)>,
+    /// Each with its DTP*573 date.
+    lines: Vec<(LineDecision, String)>,
 }
 
 fn carried(x837: &str, payer_code: &str) -> Carried {
@@ -146,10 +152,7 @@ fn carried(x837: &str, payer_code: &str) -> Carried {
             }
             assert_eq!(segs[j][0..3], ["DTP", "573", "D8"], "2430 DTP*573");
             lines.push((
-                svd[3].clone(),
-                cents(&svd[2]),
-                svd[5].clone(),
-                cas,
+                (svd[3].clone(), cents(&svd[2]), svd[5].clone(), cas),
                 segs[j][3].clone(),
             ));
             i = j;
@@ -175,12 +178,12 @@ fn assert_carries(x837: &str, payer_code: &str, x835: &str) {
     );
     assert_eq!(c.payer_claim_number, d.payer_claim_number, "REF*F8 = CLP07");
     assert_eq!(c.lines.len(), d.lines.len(), "one 2430 per SVC");
-    for (got, want) in c.lines.iter().zip(&d.lines) {
+    for ((got, date), want) in c.lines.iter().zip(&d.lines) {
         assert_eq!(got.0, want.0, "SVD03 = SVC01");
         assert_eq!(got.1, want.1, "SVD02 = SVC03");
         assert_eq!(got.2, want.2, "SVD05 = SVC05");
         assert_eq!(got.3, want.3, "2430 CAS = SVC CAS");
-        assert_eq!(got.4, d.date, "DTP*573 = BPR16");
+        assert_eq!(*date, d.date, "DTP*573 = BPR16");
     }
 }
 

@@ -98,7 +98,9 @@ fn the_submitter_contact_and_usage_indicator_are_required() {
         let mut c = config();
         c.as_object_mut().unwrap().remove(key);
         let loaded = load(&spec(c)).expect("load plugin");
-        let err = loaded.create().err().expect("refused without the key");
+        let Err(err) = loaded.create() else {
+            panic!("created without {key}");
+        };
         let msg = err.to_string();
         assert!(msg.contains(&format!("config.{key} is required")), "{msg}");
     }

@@ -184,8 +184,8 @@ fn posting_claims(
         let root = super::adjudications::charge_claim(conn, org, c.id)?;
         if root != c.id {
             charge_of.insert(c.id, root);
-            if !charge_claims.contains_key(&root) {
-                charge_claims.insert(root, claims::get(conn, org, root)?);
+            if let std::collections::btree_map::Entry::Vacant(slot) = charge_claims.entry(root) {
+                slot.insert(claims::get(conn, org, root)?);
             }
         }
     }
