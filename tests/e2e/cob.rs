@@ -190,7 +190,7 @@ fn assert_carries(x837: &str, payer_code: &str, x835: &str) {
 /// The secondary payer's answer: it pays what the primary left except 3.60 of coinsurance;
 /// the primary's impact is OA-23.
 fn secondary_835(pcn: &str, trace: &str) -> String {
-    let body = [
+    let body = vec![
         "ST*835*0001".to_string(),
         "BPR*I*20.4*C*ACH*CCP*01*011000015*DA*123456*1512345678**01*011000028*DA*98765*20261204"
             .into(),
@@ -217,16 +217,52 @@ fn secondary_835(pcn: &str, trace: &str) -> String {
         "DTM*472*20261102".into(),
         "CAS*OA*23*44".into(),
     ];
-    let mut x = String::from(
-        "ISA*00*          *00*          *ZZ*SECONDMUTUAL   *ZZ*REVCYCLE       *261204*0900*^*00501*000000777*0*P*:~\n\
-         GS*HP*SECONDMUTUAL*REVCYCLE*20261204*0900*777*X*005010X221A1~\n",
+    envelope_835("SECONDMUTUAL", 777, &body)
+}
+
+/// The tertiary payer's answer: it pays the 3.60 the secondary left on line 1; the earlier
+/// payers' impact is OA-23.
+fn tertiary_835(pcn: &str, trace: &str) -> String {
+    let body = vec![
+        "ST*835*0001".to_string(),
+        "BPR*I*3.6*C*ACH*CCP*01*011000015*DA*123456*1512345678**01*011000028*DA*98765*20261211"
+            .into(),
+        format!("TRN*1*{trace}*1880000088"),
+        "DTM*405*20261211".into(),
+        "N1*PR*THIRD FUND".into(),
+        "N3*9 FUND ROAD".into(),
+        "N4*DES MOINES*IA*50309".into(),
+        "REF*2U*88888".into(),
+        "PER*BL*PROVIDER SERVICES*TE*8005550188".into(),
+        "N1*PE*SPRINGFIELD FAMILY PRACTICE*XX*1234567893".into(),
+        "LX*1".into(),
+        format!("CLP*{pcn}*3*200*3.6*0*MC*TF-{trace}*11*1"),
+        format!(
+            "NM1*QC*1*{}*{}****MI*TER112233",
+            FAMILY.to_uppercase(),
+            GIVEN.to_uppercase()
+        ),
+        "SVC*HC:99214:25*150*3.6**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*OA*23*146.4".into(),
+        "SVC*HC:83036*50*0**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*OA*23*50".into(),
+    ];
+    envelope_835("THIRDFUND", 888, &body)
+}
+
+fn envelope_835(sender: &str, control: u32, body: &[String]) -> String {
+    let mut x = format!(
+        "ISA*00*          *00*          *ZZ*{sender:<15}*ZZ*REVCYCLE       *261204*0900*^*00501*{control:09}*0*P*:~\n\
+         GS*HP*{sender}*REVCYCLE*20261204*0900*{control}*X*005010X221A1~\n",
     );
-    for s in &body {
+    for s in body {
         x.push_str(s);
         x.push_str("~\n");
     }
     x.push_str(&format!(
-        "SE*{}*0001~\nGE*1*777~\nIEA*1*000000777~\n",
+        "SE*{}*0001~\nGE*1*{control}~\nIEA*1*{control:09}~\n",
         body.len() + 1
     ));
     x
@@ -525,6 +561,57 @@ async fn secondary_and_tertiary_claims_carry_the_earlier_payers_decisions(engine
             .collect::<Vec<_>>(),
         ["CAS*OA*23*132", "CAS*PR*2*3.6", "DTP*573*D8*20261204"]
     );
+
+    // The tertiary payer's 835 settles the rest: the patient owes nothing.
+    let posted = import(&s, &tertiary_835(&pcn(&tertiary), "EFT-TER-1")).await;
+    let posting = &posted["remittances"][0]["posting"];
+    assert_eq!(posting["unmatched"], json!([]), "{posted}");
+    assert_eq!(posting["claims"][0]["claim_id"], tertiary["id"], "{posted}");
+    assert_eq!(posting["claims"][0]["status_after"], "paid", "{posted}");
+    let ledger = s.get(&format!("/v1/claims/{}/ledger", id(&primary))).await;
+    let entries: Vec<(String, String, String)> = ledger.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["payer_id"] == payer3["id"])
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["amount"].as_str().unwrap().to_string(),
+                e["claim_line_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (
+                "patient_responsibility_transfer".to_string(),
+                "-3.60".to_string(),
+                line(0)
+            ),
+            ("insurance_payment".into(), "-3.60".into(), line(0)),
+        ],
+        "{}",
+        ledger.text
+    );
+    assert_eq!(
+        ledger.body["balance"]["insurance"], "0.00",
+        "{}",
+        ledger.text
+    );
+    assert_eq!(ledger.body["balance"]["patient"], "0.00", "{}", ledger.text);
+    let bal = s
+        .get(&format!("/v1/patients/{}/balance", id(&p.patient)))
+        .await;
+    assert_eq!(bal.body["patient_due"], "0.00", "{}", bal.text);
+    // No payer follows the tertiary one.
+    s.post(
+        &format!("/v1/claims/{}/secondary", id(&tertiary)),
+        &json!({}),
+    )
+    .await
+    .assert_problem(409);
 
     // Every 837P the server wrote passes the implementation guide's validator.
     assert_pyx12_clean(&[primary_file, secondary_file, tertiary_file]);

@@ -478,7 +478,17 @@ fn plan_claim(
             for (svc, line_id) in cp.lines.iter().zip(&lines) {
                 let svc_pr = pr_sum(&svc.adjustments);
                 pr_total += svc_pr;
-                let denied = svc.paid.0.is_zero() && svc_pr.is_zero() && !svc.charge.0.is_zero();
+                // For a later payer, a line whose only adjustment is the earlier payers' impact
+                // (CARC 23) was settled before it: nothing was denied.
+                let settled_before = claim.cob.is_some()
+                    && svc
+                        .adjustments
+                        .iter()
+                        .all(|a| a.reason == "23" || a.amount.0.is_zero());
+                let denied = svc.paid.0.is_zero()
+                    && svc_pr.is_zero()
+                    && !svc.charge.0.is_zero()
+                    && !settled_before;
                 any_line_denied |= denied;
                 post_service(claim, *line_id, svc, denied, &mut entries, &mut denials, r);
             }
