@@ -932,6 +932,104 @@ mod tests {
     }
 
     #[test]
+    fn a_later_payer_posts_onto_the_charge_claim_and_settles_the_patient_share() {
+        // Claim 20 bills the secondary payer for claim 10's lines; the primary left 18.00 of
+        // line 1 and 6.00 of line 2 to the patient.
+        let primary = claim(10, &[("99214", &[], "150.00"), ("83036", &[], "50.00")]);
+        let mut c = claim(20, &[("99214", &[], "150.00"), ("83036", &[], "50.00")]);
+        c.lines = primary.lines.clone();
+        c.cob = Some(CobBasis {
+            charge_claim_id: primary.claim_id,
+            patient_share: vec![
+                (primary.lines[0].line_id, Decimal::new(1800, 2)),
+                (primary.lines[1].line_id, Decimal::new(600, 2)),
+            ],
+        });
+        c.patient_control_number = "PCN20".into();
+        let claims = vec![clp(
+            "PCN20",
+            "2",
+            "200.00",
+            "20.40",
+            vec![],
+            vec![
+                svc(
+                    "99214",
+                    &[],
+                    "150.00",
+                    "14.40",
+                    vec![
+                        adj(AdjustmentGroup::OA, "23", "132.00"),
+                        adj(AdjustmentGroup::PR, "2", "3.60"),
+                    ],
+                ),
+                svc(
+                    "83036",
+                    &[],
+                    "50.00",
+                    "6.00",
+                    vec![adj(AdjustmentGroup::OA, "23", "44.00")],
+                ),
+            ],
+        )];
+        let plan = plan_posting(rem(1, "20.40", &claims, &[]), std::slice::from_ref(&c)).unwrap();
+        let got: Vec<(EntryKind, Uuid, Option<Uuid>, Decimal)> = plan
+            .entries
+            .iter()
+            .map(|e| (e.kind, e.claim_id.unwrap(), e.claim_line_id, e.amount))
+            .collect();
+        let (l1, l2) = (primary.lines[0].line_id, primary.lines[1].line_id);
+        let p = primary.claim_id;
+        assert_eq!(
+            got,
+            [
+                (
+                    EntryKind::PatientResponsibilityTransfer,
+                    p,
+                    Some(l1),
+                    Decimal::new(-1800, 2)
+                ),
+                (
+                    EntryKind::PatientResponsibilityTransfer,
+                    p,
+                    Some(l2),
+                    Decimal::new(-600, 2)
+                ),
+                (
+                    EntryKind::InsurancePayment,
+                    p,
+                    Some(l1),
+                    Decimal::new(-1440, 2)
+                ),
+                (
+                    EntryKind::PatientResponsibilityTransfer,
+                    p,
+                    Some(l1),
+                    Decimal::new(360, 2)
+                ),
+                (
+                    EntryKind::InsurancePayment,
+                    p,
+                    Some(l2),
+                    Decimal::new(-600, 2)
+                ),
+            ]
+        );
+        // Nothing remains with insurance; the patient keeps 3.60; the claim is paid.
+        let (ins, pat, _) =
+            plan.entries
+                .iter()
+                .fold((Decimal::ZERO, Decimal::ZERO, Decimal::ZERO), |acc, e| {
+                    let (a, b, c) = e.effect();
+                    (acc.0 + a, acc.1 + b, acc.2 + c)
+                });
+        assert_eq!((ins, pat), (Decimal::ZERO, Decimal::new(-2040, 2)));
+        assert_eq!(plan.claim_status_changes[0].to, ClaimStatus::Paid);
+        assert_eq!(plan.claim_postings[0].claim_id, c.claim_id);
+        assert!(plan.denials.is_empty());
+    }
+
+    #[test]
     fn lines_are_matched_by_their_ref_6r_first() {
         // Two lines of one code; the payer answers in the other order and adjudicates the
         // first under another code: only REF*6R tells them apart.
