@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod billing;
+mod cob;
 mod codes;
 mod connectors;
 mod errors;
@@ -24,6 +25,7 @@ mod rotation;
 mod schemathesis;
 mod server;
 mod validation;
+mod submitter;
 
 /// Declare one test per database engine for an `async fn(Engine)`.
 #[macro_export]

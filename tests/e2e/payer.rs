@@ -13,13 +13,17 @@ use serde_json::{Value, json};
 use crate::fixtures::{FAMILY, MEMBER_ID, SUBSCRIBER_FAMILY, id, practice};
 use crate::on_both_engines;
 
+/// The submitter keys every payer connector's config must give (inline TOML table entries).
+pub(crate) const SUBMITTER: &str = "submitter_name = \"Springfield Billing\", \
+     contact_name = \"Dana Reyes\", contact_phone = \"217-555-0142\", production = false";
+
 pub(crate) fn connectors_toml(dir: &Path) -> PathBuf {
     let path = plugin_library("revcycle-connector-x12");
     let sha = sha256_hex(&std::fs::read(&path).unwrap());
     let text = format!(
         "[[connector]]\nname = \"x12\"\npath = \"{}\"\nsha256 = \"{sha}\"\n\
          config = {{ outbox = \"outbox\", inbox = \"inbox\", poll_seconds = 1, \
-         sender_id = \"REVCYCLE\", receiver_id = \"CLEARINGHOUSE\" }}\n",
+         sender_id = \"REVCYCLE\", receiver_id = \"CLEARINGHOUSE\", {SUBMITTER} }}\n",
         path.display()
     );
     std::fs::create_dir_all(dir.join("outbox")).unwrap();
@@ -922,7 +926,7 @@ async fn outbox_and_inbox_files_are_private(engine: Engine) {
         format!(
             "[[connector]]\nname = \"x12\"\npath = \"{}\"\nsha256 = \"{sha}\"\n\
              config = {{ outbox = \"x12/outbox\", inbox = \"inbox\", poll_seconds = 1, \
-             sender_id = \"REVCYCLE\", receiver_id = \"CLEARINGHOUSE\" }}\n",
+             sender_id = \"REVCYCLE\", receiver_id = \"CLEARINGHOUSE\", {SUBMITTER} }}\n",
             path.display()
         ),
     )

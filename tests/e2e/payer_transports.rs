@@ -487,6 +487,8 @@ async fn a_failed_http_submission_leaves_the_claims_ready(engine: Engine) {
         format!(
             "[[connector]]\nname = \"x12\"\npath = \"{}\"\nsha256 = \"{sha}\"\n\
              [connector.config]\nsubmit_url = \"{}/837\"\nbearer_token_env = \"TEST_CH_TOKEN\"\n\
+             submitter_name = \"Springfield Billing\"\ncontact_name = \"Dana Reyes\"\n\
+             contact_phone = \"217-555-0142\"\nproduction = false\n\
              [connector.config.payers.\"99999\"]\nsubmit_url = \"http://127.0.0.1:{dead}/837\"\n",
             plugin.display(),
             ch.url

@@ -8,9 +8,11 @@
 //! - `mllp`: the HL7 v2 MLLP listener.
 
 pub mod acknowledge;
+pub mod cob;
 pub mod import;
 pub mod mllp;
 pub mod payer;
+pub mod submitter;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -84,13 +86,26 @@ fn kind_name(k: ConnectorKind) -> &'static str {
 
 impl Connectors {
     /// Loads what `path` lists. A configuration file that cannot be read or parsed stops the
-    /// server; a plugin that fails its checks is refused, logged and audited.
+    /// server, and so does a payer connector whose `config` lacks the submitter keys
+    /// ([`submitter::REQUIRED`]); a plugin that fails its checks is refused, logged and
+    /// audited.
     pub fn load(path: &Path, timeout: Duration, pool: &DbPool) -> Result<Connectors, StartupError> {
         let config = ConnectorsConfig::from_file(path)
             .map_err(|e| StartupError::Refused(format!("{}: {e}", path.display())))?;
         let mut list = Vec::new();
         for spec in &config.connectors {
-            let loaded = host::load(spec).map_err(|e| e.to_string()).and_then(|c| {
+            let library = host::load(spec);
+            if let Ok(c) = &library
+                && c.kind() == ConnectorKind::Payer
+                && let Err(reason) = submitter::check(&spec.config)
+            {
+                return Err(StartupError::Refused(format!(
+                    "{}: connector \"{}\": {reason}",
+                    path.display(),
+                    spec.name
+                )));
+            }
+            let loaded = library.map_err(|e| e.to_string()).and_then(|c| {
                 let instance = c.create_with(&spec.config).map_err(|e| e.to_string())?;
                 Ok((c, instance))
             });

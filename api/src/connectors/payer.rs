@@ -963,7 +963,7 @@ mod erased {
         }
     }
 }
-use erased::Str;
+pub(super) use erased::Str;
 
 fn sex(code: &str) -> canonical::Sex {
     match code {
@@ -1001,7 +1001,7 @@ fn demographics(patient: &revcycle_core::model::patient::Patient) -> canonical::
 
 /// The subscriber of a coverage (the patient when the relationship is `self`) and the
 /// relationship code.
-fn subscriber_of(
+pub(super) fn subscriber_of(
     coverage: &revcycle_core::model::coverage::Coverage,
     patient: &canonical::Demographics,
 ) -> (canonical::Subscriber, String) {
@@ -1088,8 +1088,10 @@ fn claim_submission(
     if relationship != "self" {
         value["patient"] = serde_json::to_value(&patient_demo).unwrap_or(Value::Null);
     }
-    let submission: canonical::ClaimSubmission = serde_json::from_value(value)
+    let mut submission: canonical::ClaimSubmission = serde_json::from_value(value)
         .map_err(|_| CoreError::Internal("the claim does not map to a submission".into()))?;
+    // A secondary or tertiary claim carries the earlier payers' decisions (2320/2330/2430).
+    submission.prior_payers = super::cob::prior_payers(conn, keyring, org, &patient_demo, claim)?;
     Ok((submission, claim.patient_id))
 }
 

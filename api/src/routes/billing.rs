@@ -32,23 +32,26 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_secondary_claim);
 }
 
-/// Bill the secondary payer
+/// Bill the next payer (secondary, then tertiary)
 ///
-/// Coordination of benefits: once the primary payer has adjudicated the claim (paid,
-/// partially_paid, denied, appealed or closed), creates a `draft` claim for the same services
-/// billed to the patient's active secondary coverage on the date of service, carrying the
-/// primary's adjudication: what it paid and each CAS adjustment, per line and at claim level,
-/// net of reversals (the 837P's loops 2320/2430). The secondary claim posts no charges (the
-/// services were charged on the primary claim, whose balance it asks the secondary payer to
-/// cover). One secondary claim per primary claim (409). Remittances for secondary claims go
-/// to the unmatched work queue for now. Accepts an `Idempotency-Key`.
+/// Coordination of benefits: once a payer has adjudicated the claim (paid, partially_paid,
+/// denied, appealed or closed) and its remittance is posted, creates a `draft` claim for the
+/// same services billed to the patient's next active coverage on the date of service: the
+/// secondary coverage for a primary claim, the tertiary coverage for a secondary claim. The
+/// new claim carries every earlier payer's decision as its posted remittance gave it (paid,
+/// patient responsibility, each CAS adjustment per line and at claim level, net of CLP02 22
+/// reversals), which its 837P sends as loops 2320/2330A/2330B/2430. It posts no charges (the
+/// services were charged on the primary claim); its payer's 835 posts onto the primary
+/// claim's lines, settling what the earlier payers left to the patient. One such claim per
+/// claim (409); 409 also when the payer's decision is not posted yet. Accepts an
+/// `Idempotency-Key`.
 #[utoipa::path(tag = "billing",
-    params(("id" = Uuid, Path, description = "Primary claim id"),
+    params(("id" = Uuid, Path, description = "The claim the next payer follows (a primary or a secondary claim)"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key answers with the first response")),
     responses(
-        (status = 201, description = "The secondary claim and the adjudication it carries", body = SecondaryClaim),
-        (status = 409, description = "Not yet adjudicated by the primary payer, or a secondary claim exists", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The patient has no active secondary coverage on the date of service", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The secondary (or tertiary) claim and the decisions it carries", body = SecondaryClaim),
+        (status = 409, description = "Not yet adjudicated (or its remittance not posted), a next payer's claim exists, or the claim is tertiary", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The patient has no active coverage of the next priority on the date of service", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such claim", body = Problem, content_type = "application/problem+json")))]
 #[post("/claims/{id}/secondary")]
 pub async fn create_secondary_claim(
@@ -79,8 +82,8 @@ pub async fn create_secondary_claim(
 
 /// Read a secondary claim's coordination of benefits
 ///
-/// The secondary claim with the primary payer's adjudication it carries; 404 when the claim
-/// is not a secondary claim.
+/// The secondary (or tertiary) claim with the earlier payers' decisions it carries; 404 when
+/// the claim follows no other claim.
 #[utoipa::path(tag = "billing", params(("id" = Uuid, Path, description = "Secondary claim id")),
     responses(
         (status = 200, description = "The secondary claim and the adjudication it carries", body = SecondaryClaim),

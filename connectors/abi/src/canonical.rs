@@ -429,6 +429,9 @@ pub mod v1 {
         pub patient_responsibility: Option<String>,
         pub claim_adjustments: Vec<Adjustment>,
         pub line_adjudications: Vec<LineAdjudication>,
+        /// That payer's claim filing indicator (2320 SBR09: `CI`, `MB`, `MC`...); the file's
+        /// own when absent.
+        pub claim_filing_indicator: Option<String>,
     }
 
     /// A professional claim ready to send to a payer.

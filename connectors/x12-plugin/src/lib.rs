@@ -4,12 +4,16 @@
 //!
 //! # Configuration (JSON at create)
 //!
-//! All optional: `sender_id`, `receiver_id` (ISA06/ISA08 and GS02/GS03, default `REVCYCLE` /
-//! `CLEARINGHOUSE`), `sender_qualifier`, `receiver_qualifier` (default `ZZ`),
-//! `submitter_name`, `submitter_id` (1000A NM109, default the sender id), `contact_name`,
-//! `contact_phone`, `receiver_name` (1000B), `production` (ISA15, default false),
-//! `ack_requested` (ISA14, default false). The host's keys `outbox`, `inbox` (and others) are
-//! ignored here.
+//! Required (the files we send name who sends them and whether they are real): `submitter_name`
+//! (1000A NM103), `contact_name` (1000A PER02), `contact_phone` (1000A PER04) and `production`
+//! (ISA15: `true` writes `P`, `false` writes `T`). A configuration without one of them is
+//! refused, naming the key: there is no placeholder contact and no silent test flag.
+//!
+//! Optional: `sender_id`, `receiver_id` (ISA06/ISA08 and GS02/GS03, default `REVCYCLE` /
+//! `CLEARINGHOUSE`), `sender_qualifier`, `receiver_qualifier` (default `ZZ`), `submitter_id`
+//! (1000A NM109, default the sender id), `contact_email` (1000A PER06), `receiver_name`
+//! (1000B), `ack_requested` (ISA14, default false). The host's keys `outbox`, `inbox` (and
+//! others) are ignored here.
 //!
 //! # Operations
 //!
@@ -60,9 +64,41 @@ struct Config {
     submitter_id: Option<String>,
     contact_name: String,
     contact_phone: String,
+    contact_email: Option<String>,
     receiver_name: String,
     production: bool,
     ack_requested: bool,
+}
+
+/// The keys every configuration must give, and what each is in the files.
+pub const REQUIRED_KEYS: &[(&str, &str)] = &[
+    ("submitter_name", "the submitter's name, 1000A NM103"),
+    ("contact_name", "the submitter's contact, 1000A PER02"),
+    ("contact_phone", "the submitter's telephone, 1000A PER04"),
+    (
+        "production",
+        "ISA15: true for production files (P), false for test files (T)",
+    ),
+];
+
+/// The first required key `config` lacks (or gives with the wrong type), with why it is needed.
+pub fn missing_required_key(config: &Value) -> Option<String> {
+    for (key, what) in REQUIRED_KEYS {
+        let ok = match (config.get(key), *key) {
+            (Some(Value::Bool(_)), "production") => true,
+            (Some(Value::String(s)), k) if k != "production" => !s.trim().is_empty(),
+            _ => false,
+        };
+        if !ok {
+            let kind = if *key == "production" {
+                "a boolean"
+            } else {
+                "a non-empty string"
+            };
+            return Some(format!("config.{key} is required ({kind}: {what})"));
+        }
+    }
+    None
 }
 
 impl Default for Config {
@@ -72,10 +108,11 @@ impl Default for Config {
             receiver_id: "CLEARINGHOUSE".into(),
             sender_qualifier: "ZZ".into(),
             receiver_qualifier: "ZZ".into(),
-            submitter_name: "Revcycle".into(),
+            submitter_name: String::new(),
             submitter_id: None,
-            contact_name: "Billing Office".into(),
-            contact_phone: "8005550100".into(),
+            contact_name: String::new(),
+            contact_phone: String::new(),
+            contact_email: None,
             receiver_name: "Clearinghouse".into(),
             production: false,
             ack_requested: false,
@@ -217,9 +254,12 @@ fn valid_time(t: &str) -> bool {
 impl X12Connector {
     /// Reads and checks the configuration.
     pub fn from_config(config: &Value) -> Result<Self, ConnectorError> {
-        let config: Config = if config.is_null() {
-            Config::default()
-        } else {
+        if let Some(reason) = missing_required_key(config) {
+            return Err(ConnectorError::invalid_config(format!(
+                "x12 configuration: {reason}"
+            )));
+        }
+        let config: Config = {
             serde_json::from_value(config.clone()).map_err(|_| {
                 ConnectorError::invalid_config(
                     "x12 configuration: sender/receiver ids and names must be strings, \
@@ -227,6 +267,17 @@ impl X12Connector {
                 )
             })?
         };
+        let phone_digits = config
+            .contact_phone
+            .chars()
+            .filter(char::is_ascii_digit)
+            .count();
+        if !(10..=20).contains(&phone_digits) {
+            return Err(ConnectorError::invalid_config(
+                "x12 configuration: config.contact_phone must be a telephone number of 10 to 20 \
+                 digits (1000A PER04)",
+            ));
+        }
         for (what, id) in [
             ("sender_id", &config.sender_id),
             ("receiver_id", &config.receiver_id),
@@ -317,7 +368,7 @@ impl X12Connector {
                     .unwrap_or_else(|| self.config.sender_id.clone()),
                 contact_name: self.config.contact_name.clone(),
                 phone: self.config.contact_phone.clone(),
-                email: None,
+                email: self.config.contact_email.clone(),
             },
             // 1000B names the receiver the envelope is addressed to.
             Receiver {

@@ -40,6 +40,16 @@ fn plugin_path() -> &'static Path {
     })
 }
 
+fn spec(config: Value) -> PluginSpec {
+    let path = plugin_path().to_owned();
+    PluginSpec {
+        name: "x12".into(),
+        sha256: sha256_hex(&std::fs::read(&path).expect("read plugin")),
+        path,
+        config,
+    }
+}
+
 fn instance(config: Value) -> ConnectorInstance {
     let path = plugin_path().to_owned();
     let spec = PluginSpec {
@@ -64,10 +74,53 @@ fn instance(config: Value) -> ConnectorInstance {
 }
 
 fn x12() -> ConnectorInstance {
-    instance(json!({
+    instance(config())
+}
+
+/// A complete configuration: the submitter, its contact and ISA15 are required.
+fn config() -> Value {
+    json!({
         "sender_id": "REVCYCLE", "receiver_id": "CLEARINGHOUSE",
-        "submitter_name": "Family Clinic Billing", "outbox": "/nonexistent/out"
-    }))
+        "submitter_name": "Family Clinic Billing", "contact_name": "Dana Reyes",
+        "contact_phone": "217-555-0142", "contact_email": "billing@familyclinic.example",
+        "production": true, "outbox": "/nonexistent/out"
+    })
+}
+
+#[test]
+fn the_submitter_contact_and_usage_indicator_are_required() {
+    for key in [
+        "submitter_name",
+        "contact_name",
+        "contact_phone",
+        "production",
+    ] {
+        let mut c = config();
+        c.as_object_mut().unwrap().remove(key);
+        let loaded = load(&spec(c)).expect("load plugin");
+        let Err(err) = loaded.create() else {
+            panic!("created without {key}");
+        };
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("config.{key} is required")), "{msg}");
+    }
+    // `production` must be a boolean, a name a non-empty string.
+    let mut c = config();
+    c["production"] = json!("yes");
+    let msg = load(&spec(c)).unwrap().create().err().unwrap().to_string();
+    assert!(msg.contains("config.production is required"), "{msg}");
+    let mut c = config();
+    c["contact_name"] = json!("  ");
+    let msg = load(&spec(c)).unwrap().create().err().unwrap().to_string();
+    assert!(msg.contains("config.contact_name is required"), "{msg}");
+    // No configuration at all is refused too (no placeholder submitter).
+    let msg = load(&spec(Value::Null))
+        .unwrap()
+        .create()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("config.submitter_name is required"), "{msg}");
 }
 
 fn claim() -> Value {
@@ -123,7 +176,25 @@ fn submit_claims_writes_an_837p_and_a_receipt() {
     let out = invoke(&i, "submit_claims", input.to_string().as_bytes());
     let text = out["x12"].as_str().unwrap();
     assert!(text.starts_with("ISA*00*"));
-    assert!(text.contains("*000000042*"));
+    assert!(
+        text.contains("*000000042*0*P*:~"),
+        "ISA15 from production: {text}"
+    );
+    assert!(
+        text.contains(
+            "\nNM1*41*2*Family Clinic Billing*****46*REVCYCLE~\n\
+             PER*IC*Dana Reyes*TE*2175550142*EM*billing@familyclinic.example~\n"
+        ),
+        "{text}"
+    );
+    let test_files = instance(json!({"submitter_name": "Family Clinic Billing",
+        "contact_name": "Dana Reyes", "contact_phone": "2175550142", "production": false}));
+    let out_t = invoke(&test_files, "submit_claims", input.to_string().as_bytes());
+    assert!(
+        out_t["x12"].as_str().unwrap().contains("*000000042*0*T*:~"),
+        "{}",
+        out_t["x12"]
+    );
     assert!(text.contains("\nCLM*PCN-0001*200*"), "{text}");
     assert!(
         text.contains("NM1*85*2*Family Clinic*****XX*1234567893~"),

@@ -730,6 +730,12 @@ fn write_other_payer<W: Write>(
     c: &ClaimSubmission,
     p: &PriorPayerAdjudication,
 ) -> Result<(), X12Error> {
+    let filing = p
+        .claim_filing_indicator
+        .as_deref()
+        .map(text)
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| batch.claim_filing_indicator.clone());
     t.seg(
         "SBR",
         &[
@@ -741,7 +747,7 @@ fn write_other_payer<W: Write>(
             "",
             "",
             "",
-            &batch.claim_filing_indicator,
+            &filing,
         ],
     )?;
     t.cas(&p.claim_adjustments)?;
@@ -970,6 +976,7 @@ pub fn read_837p<R: BufRead>(input: R) -> Result<Vec<ClaimSubmission>, X12Error>
                     priority: read_priority(&seg.get(1)),
                     relationship: read_relationship(&seg.get(2)),
                     group_number: seg.opt(3),
+                    claim_filing_indicator: seg.opt(9),
                     ..PriorPayerAdjudication::default()
                 });
             }

@@ -79,7 +79,8 @@ fn key_fields(c: &ClaimSubmission) -> serde_json::Value {
             l.units, l.diagnosis_pointers, l.service_date, l.line_control_number
         ])).collect::<Vec<_>>(),
         "prior": c.prior_payers.iter().map(|p| serde_json::json!([
-            p.payer.payer_id, cents(&p.paid_amount), p.payer_claim_number,
+            p.payer.payer_id, format!("{:?}", p.priority), cents(&p.paid_amount),
+            p.payer_claim_number, p.claim_filing_indicator.as_deref().unwrap_or("CI"),
             p.line_adjudications.iter().map(|l| (l.line_number, l.procedure_code.clone(),
                 l.adjustments.len())).collect::<Vec<_>>()
         ])).collect::<Vec<_>>(),
@@ -88,7 +89,14 @@ fn key_fields(c: &ClaimSubmission) -> serde_json::Value {
 
 #[test]
 fn claims_round_trip_through_837p() {
-    let claims = vec![primary_self(), dependent(), secondary(), replacement()];
+    let claims = vec![
+        primary_self(),
+        dependent(),
+        secondary(),
+        tertiary(),
+        replacement(),
+        void(),
+    ];
     let text = to_837p_string(&batch(7), &claims).unwrap();
     let back = read_837p(text.as_bytes()).unwrap();
     assert_eq!(back.len(), claims.len());
@@ -181,9 +189,18 @@ fn generated_837p_files_are_valid_for_pyx12() {
         ("dependent", vec![dependent()]),
         ("secondary", vec![secondary()]),
         ("replacement", vec![replacement()]),
+        ("tertiary", vec![tertiary()]),
+        ("void", vec![void()]),
         (
             "all",
-            vec![primary_self(), dependent(), secondary(), replacement()],
+            vec![
+                primary_self(),
+                dependent(),
+                secondary(),
+                tertiary(),
+                replacement(),
+                void(),
+            ],
         ),
     ];
     let mut files = Vec::new();

@@ -23,6 +23,12 @@
 //!   Re-adjudication then arrives as an ordinary CLP, in the same or a later remittance.
 //! - PLB adjustments are provider-level entries carrying the PLB amount as is (our sign
 //!   convention and the 835's agree: positive means the practice is owed more).
+//! - Coordination of benefits: a secondary (or tertiary) claim has no charges of its own; its
+//!   payer's decision posts onto the primary claim's lines. For each line the payer decided,
+//!   what the patient owes on it now moves back from the patient to insurance (the balance
+//!   billed to this payer), then the payment and the adjustments post as above, so this
+//!   payer's PR is what the patient still owes. CARC 23 (the impact of prior payers'
+//!   adjudication) repeats what the earlier payers already settled and is not posted again.
 //!
 //! Posting the same 835 twice must change nothing: the store refuses a second remittance with the
 //! same payer and trace number (TRN02) before it calls this.
@@ -106,6 +112,30 @@ pub struct PostingClaim {
     pub lines: Vec<PostingLine>,
     /// Oldest first.
     pub postings: Vec<PriorPosting>,
+    /// Set when this claim bills a later payer (secondary, tertiary) for services whose
+    /// charges live on an earlier claim.
+    pub cob: Option<CobBasis>,
+}
+
+/// Coordination of benefits: what a later payer's claim settles. Its `lines` are the charge
+/// claim's lines (with this claim's own line control numbers, which its payer echoes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CobBasis {
+    /// The claim whose lines carry the charges (the primary's claim): every entry goes there.
+    pub charge_claim_id: Uuid,
+    /// Per line of the charge claim: what the patient owes on it now (the earlier payers'
+    /// patient responsibility less what the patient paid). Posting this payer's decision on a
+    /// line first moves that amount back to insurance, for this payer to pay or adjust.
+    pub patient_share: Vec<(Uuid, Decimal)>,
+}
+
+impl PostingClaim {
+    /// The claim the entries are posted to.
+    fn ledger_claim(&self) -> Uuid {
+        self.cob
+            .as_ref()
+            .map_or(self.claim_id, |c| c.charge_claim_id)
+    }
 }
 
 /// A status change the plan makes; the store records it as a lifecycle transition.
@@ -422,12 +452,43 @@ fn plan_claim(
         }
         code => {
             let lines = match_lines(&cp.lines, &claim.lines);
+            if let Some(cob) = &claim.cob {
+                let decided: Vec<Uuid> = if cp.lines.is_empty() {
+                    claim.lines.iter().map(|l| l.line_id).collect()
+                } else {
+                    lines.iter().flatten().copied().collect()
+                };
+                for (line, share) in &cob.patient_share {
+                    if share.is_zero() || !decided.contains(line) {
+                        continue;
+                    }
+                    let e = NewLedgerEntry::new(
+                        EntryKind::PatientResponsibilityTransfer,
+                        Side::InsuranceToPatient,
+                        -*share,
+                    )
+                    .claim(cob.charge_claim_id, Some(*line))
+                    .patient(claim.patient_id)
+                    .payer(claim.payer_id);
+                    entries.push(stamp(e, r));
+                }
+            }
             let mut pr_total = Decimal::ZERO;
             let mut any_line_denied = false;
             for (svc, line_id) in cp.lines.iter().zip(&lines) {
                 let svc_pr = pr_sum(&svc.adjustments);
                 pr_total += svc_pr;
-                let denied = svc.paid.0.is_zero() && svc_pr.is_zero() && !svc.charge.0.is_zero();
+                // For a later payer, a line whose only adjustment is the earlier payers' impact
+                // (CARC 23) was settled before it: nothing was denied.
+                let settled_before = claim.cob.is_some()
+                    && svc
+                        .adjustments
+                        .iter()
+                        .all(|a| a.reason == "23" || a.amount.0.is_zero());
+                let denied = svc.paid.0.is_zero()
+                    && svc_pr.is_zero()
+                    && !svc.charge.0.is_zero()
+                    && !settled_before;
                 any_line_denied |= denied;
                 post_service(claim, *line_id, svc, denied, &mut entries, &mut denials, r);
             }
@@ -518,7 +579,7 @@ fn payment(
     remarks: &[String],
 ) -> NewLedgerEntry {
     let mut e = NewLedgerEntry::new(EntryKind::InsurancePayment, Side::Insurance, -paid)
-        .claim(claim.claim_id, line)
+        .claim(claim.ledger_claim(), line)
         .patient(claim.patient_id)
         .payer(claim.payer_id);
     e.remarks = remarks.to_vec();
@@ -563,7 +624,7 @@ fn post_adjustments(
 ) {
     for a in adjs {
         let amount = a.amount.0.as_decimal();
-        if amount.is_zero() {
+        if amount.is_zero() || (claim.cob.is_some() && a.reason == "23") {
             continue;
         }
         if denied {
@@ -584,7 +645,7 @@ fn post_adjustments(
             (Side::Insurance, -amount)
         };
         let mut e = NewLedgerEntry::new(kind, side, signed)
-            .claim(claim.claim_id, line)
+            .claim(claim.ledger_claim(), line)
             .patient(claim.patient_id)
             .payer(claim.payer_id);
         e.group = Some(a.group);
@@ -597,7 +658,7 @@ fn post_adjustments(
 /// Our line for each SVC: the line its REF*6R names, then same code and modifiers (any order),
 /// then same code, then the line at the same position; `None` posts at claim level. Each of our
 /// lines is used once.
-fn match_lines(svcs: &[ServicePayment], ours: &[PostingLine]) -> Vec<Option<Uuid>> {
+pub fn match_lines(svcs: &[ServicePayment], ours: &[PostingLine]) -> Vec<Option<Uuid>> {
     let mut used = vec![false; ours.len()];
     let mut out = vec![None; svcs.len()];
     fn sorted(m: &[Modifier]) -> Vec<&str> {
@@ -824,6 +885,7 @@ mod tests {
                 })
                 .collect(),
             postings: vec![],
+            cob: None,
         }
     }
 
@@ -867,6 +929,104 @@ mod tests {
                 ],
             )],
         )
+    }
+
+    #[test]
+    fn a_later_payer_posts_onto_the_charge_claim_and_settles_the_patient_share() {
+        // Claim 20 bills the secondary payer for claim 10's lines; the primary left 18.00 of
+        // line 1 and 6.00 of line 2 to the patient.
+        let primary = claim(10, &[("99214", &[], "150.00"), ("83036", &[], "50.00")]);
+        let mut c = claim(20, &[("99214", &[], "150.00"), ("83036", &[], "50.00")]);
+        c.lines = primary.lines.clone();
+        c.cob = Some(CobBasis {
+            charge_claim_id: primary.claim_id,
+            patient_share: vec![
+                (primary.lines[0].line_id, Decimal::new(1800, 2)),
+                (primary.lines[1].line_id, Decimal::new(600, 2)),
+            ],
+        });
+        c.patient_control_number = "PCN20".into();
+        let claims = vec![clp(
+            "PCN20",
+            "2",
+            "200.00",
+            "20.40",
+            vec![],
+            vec![
+                svc(
+                    "99214",
+                    &[],
+                    "150.00",
+                    "14.40",
+                    vec![
+                        adj(AdjustmentGroup::OA, "23", "132.00"),
+                        adj(AdjustmentGroup::PR, "2", "3.60"),
+                    ],
+                ),
+                svc(
+                    "83036",
+                    &[],
+                    "50.00",
+                    "6.00",
+                    vec![adj(AdjustmentGroup::OA, "23", "44.00")],
+                ),
+            ],
+        )];
+        let plan = plan_posting(rem(1, "20.40", &claims, &[]), std::slice::from_ref(&c)).unwrap();
+        let got: Vec<(EntryKind, Uuid, Option<Uuid>, Decimal)> = plan
+            .entries
+            .iter()
+            .map(|e| (e.kind, e.claim_id.unwrap(), e.claim_line_id, e.amount))
+            .collect();
+        let (l1, l2) = (primary.lines[0].line_id, primary.lines[1].line_id);
+        let p = primary.claim_id;
+        assert_eq!(
+            got,
+            [
+                (
+                    EntryKind::PatientResponsibilityTransfer,
+                    p,
+                    Some(l1),
+                    Decimal::new(-1800, 2)
+                ),
+                (
+                    EntryKind::PatientResponsibilityTransfer,
+                    p,
+                    Some(l2),
+                    Decimal::new(-600, 2)
+                ),
+                (
+                    EntryKind::InsurancePayment,
+                    p,
+                    Some(l1),
+                    Decimal::new(-1440, 2)
+                ),
+                (
+                    EntryKind::PatientResponsibilityTransfer,
+                    p,
+                    Some(l1),
+                    Decimal::new(360, 2)
+                ),
+                (
+                    EntryKind::InsurancePayment,
+                    p,
+                    Some(l2),
+                    Decimal::new(-600, 2)
+                ),
+            ]
+        );
+        // Nothing remains with insurance; the patient keeps 3.60; the claim is paid.
+        let (ins, pat, _) =
+            plan.entries
+                .iter()
+                .fold((Decimal::ZERO, Decimal::ZERO, Decimal::ZERO), |acc, e| {
+                    let (a, b, c) = e.effect();
+                    (acc.0 + a, acc.1 + b, acc.2 + c)
+                });
+        assert_eq!((ins, pat), (Decimal::ZERO, Decimal::new(-2040, 2)));
+        assert_eq!(plan.claim_status_changes[0].to, ClaimStatus::Paid);
+        assert_eq!(plan.claim_postings[0].claim_id, c.claim_id);
+        assert!(plan.denials.is_empty());
     }
 
     #[test]

@@ -111,6 +111,7 @@ fn posting_claim(n: usize, charges: &[i64]) -> PostingClaim {
             })
             .collect(),
         postings: vec![],
+        cob: None,
     }
 }
 

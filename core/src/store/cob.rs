@@ -2,12 +2,11 @@
 //! goes to the patient's secondary coverage carrying the primary's adjudication (what it paid
 //! and each CAS adjustment, per line), as the 837P's COB loops need.
 //!
-//! The money stays on the primary claim: a secondary claim posts no charges of its own (that
-//! would bill the same services twice), and its balance is what the primary left to the
-//! patient. Remittances naming a secondary claim are not posted automatically yet: they go to
-//! the unmatched work queue for a biller.
-
-use std::collections::BTreeMap;
+//! A tertiary claim follows a secondary one the same way, carrying both earlier payers'
+//! decisions. The money stays on the primary claim: a later payer's claim posts no charges of
+//! its own (that would bill the same services twice). Its remittance posts onto the primary
+//! claim's lines (see `billing::posting`): the patient's share the earlier payers left moves
+//! back to insurance, and the later payer's payment and adjustments settle it.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -15,11 +14,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::ledger::{self, cents};
+use super::ledger::cents;
 use super::schema::{claim_cob, claims as claims_table, coverages};
 use super::{DbConnection, claims, from_json, parse_id, to_json};
 use crate::access::OrgId;
-use crate::billing::ledger::{EntryKind, Side};
 use crate::error::{CoreError, CoreResult};
 use crate::model::claim::{Claim, ClaimInput, ClaimStatus};
 use crate::model::common::{now, utc};
@@ -63,12 +61,26 @@ pub struct PrimaryAdjudication {
     pub claim_adjustments: Vec<PriorAdjustment>,
 }
 
-/// The secondary claim and the adjudication it carries.
+/// The secondary (or tertiary) claim and the earlier payers' decisions it carries.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SecondaryClaim {
     pub claim: Claim,
+    /// `secondary` or `tertiary`: which coverage this claim bills.
+    #[schema(example = "secondary")]
+    pub priority: String,
+    /// The primary payer's decision.
     pub primary: PrimaryAdjudication,
+    /// Every earlier payer's decision, the primary's first (two for a tertiary claim).
+    pub earlier_payers: Vec<PrimaryAdjudication>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The stored decisions: a list, or (rows written before tertiary billing) one object.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Many(Vec<PrimaryAdjudication>),
+    One(PrimaryAdjudication),
 }
 
 /// Whether `claim_id` is a secondary claim.
@@ -81,30 +93,26 @@ pub fn is_secondary(conn: &mut DbConnection, org: OrgId, claim_id: Uuid) -> Core
     Ok(n > 0)
 }
 
-/// The claims tied to this one by coordination of benefits: its primary (when it is a
-/// secondary claim) and its secondary (when it has one). They bill the same services to
-/// different payers, so they are not duplicates of each other.
+/// The claims tied to this one by coordination of benefits: every claim of its chain (the
+/// primary's, the secondary and the tertiary claim). They bill the same services to different
+/// payers, so they are not duplicates of each other.
 pub fn linked(conn: &mut DbConnection, org: OrgId, claim_id: Uuid) -> CoreResult<Vec<Uuid>> {
-    let id = claim_id.to_string();
-    let rows: Vec<(String, String)> = claim_cob::table
-        .filter(claim_cob::org_id.eq(org.as_str()))
-        .filter(
-            claim_cob::claim_id
-                .eq(&id)
-                .or(claim_cob::primary_claim_id.eq(&id)),
-        )
-        .select((claim_cob::claim_id, claim_cob::primary_claim_id))
-        .load(conn)?;
-    let mut out = Vec::new();
-    for (secondary, primary) in rows {
-        for x in [secondary, primary] {
-            let x = parse_id(&x)?;
-            if x != claim_id {
-                out.push(x);
-            }
-        }
+    let root = super::adjudications::charge_claim(conn, org, claim_id)?;
+    let mut chain = vec![root];
+    let mut at = root;
+    while chain.len() < 8 {
+        let next: Option<String> = claim_cob::table
+            .filter(claim_cob::org_id.eq(org.as_str()))
+            .filter(claim_cob::primary_claim_id.eq(at.to_string()))
+            .select(claim_cob::claim_id)
+            .get_result(conn)
+            .optional()?;
+        let Some(next) = next else { break };
+        at = parse_id(&next)?;
+        chain.push(at);
     }
-    Ok(out)
+    chain.retain(|c| *c != claim_id);
+    Ok(chain)
 }
 
 /// Every secondary claim id of the organization among `ids`.
@@ -124,77 +132,44 @@ pub fn secondary_ids(conn: &mut DbConnection, org: OrgId, ids: &[Uuid]) -> CoreR
     Ok(out)
 }
 
-fn adjudication(
-    conn: &mut DbConnection,
-    org: OrgId,
-    primary: &Claim,
-) -> CoreResult<PrimaryAdjudication> {
-    let entries = ledger::for_claim(conn, org, primary.id)?;
-    let kinds: BTreeMap<Uuid, EntryKind> = entries.iter().map(|e| (e.id, e.kind)).collect();
-    let mut paid: BTreeMap<Option<Uuid>, Decimal> = BTreeMap::new();
-    let mut adjs: BTreeMap<(Option<Uuid>, String, String), Decimal> = BTreeMap::new();
-    let mut pr = Decimal::ZERO;
-    for e in entries
-        .iter()
-        .filter(|e| e.remittance_id.is_some() || e.reverses.is_some())
-    {
-        let kind = match (e.kind, e.reverses) {
-            (EntryKind::Reversal, Some(r)) => kinds.get(&r).copied().unwrap_or(e.kind),
-            (k, _) => k,
-        };
-        match kind {
-            EntryKind::InsurancePayment => *paid.entry(e.claim_line_id).or_default() -= e.amount,
-            _ => {
-                let (Some(group), Some(carc)) = (e.group, e.carc.clone()) else {
-                    continue;
-                };
-                // Adjustments reduce the insurance part (negative entries); a transfer to the
-                // patient carries its amount as is.
-                let amount = if e.side == Side::InsuranceToPatient {
-                    pr += e.amount;
-                    e.amount
-                } else {
-                    -e.amount
-                };
-                *adjs
-                    .entry((e.claim_line_id, super::to_db(&group), carc))
-                    .or_default() += amount;
-            }
-        }
-    }
-    let adjustments_of = |line: Option<Uuid>| -> Vec<PriorAdjustment> {
+/// The API's view of a payer's posted decision, for every line of its claim.
+fn adjudication(primary: &Claim, adj: &super::adjudications::Adjudication) -> PrimaryAdjudication {
+    let view = |adjs: &[crate::model::remittance::Adjustment]| -> Vec<PriorAdjustment> {
         adjs.iter()
-            .filter(|((l, _, _), a)| *l == line && !a.is_zero())
-            .map(|((_, g, c), a)| PriorAdjustment {
-                group: g.clone(),
-                carc: c.clone(),
-                amount: cents(*a),
+            .map(|a| PriorAdjustment {
+                group: super::to_db(&a.group),
+                carc: a.reason.clone(),
+                amount: cents(a.amount.0.as_decimal()),
             })
             .collect()
     };
-    Ok(PrimaryAdjudication {
+    PrimaryAdjudication {
         primary_claim_id: primary.id,
         payer_id: primary.payer_id,
         primary_status: primary.status,
-        paid: cents(paid.values().copied().sum()),
-        patient_responsibility: cents(pr),
+        paid: cents(adj.paid),
+        patient_responsibility: cents(adj.patient_responsibility),
         lines: primary
             .lines
             .iter()
-            .map(|l| PriorLine {
-                line_number: l.line_number,
-                procedure_code: l.line.procedure_code.as_str().to_string(),
-                charge: l.line.charge.as_decimal(),
-                paid: cents(paid.get(&Some(l.id)).copied().unwrap_or_default()),
-                adjustments: adjustments_of(Some(l.id)),
+            .map(|l| {
+                let done = adj.lines.iter().find(|a| a.line_id == l.id);
+                PriorLine {
+                    line_number: l.line_number,
+                    procedure_code: l.line.procedure_code.as_str().to_string(),
+                    charge: l.line.charge.as_decimal(),
+                    paid: cents(done.map(|d| d.paid).unwrap_or_default()),
+                    adjustments: done.map(|d| view(&d.adjustments)).unwrap_or_default(),
+                }
             })
             .collect(),
-        claim_adjustments: adjustments_of(None),
-    })
+        claim_adjustments: view(&adj.claim_adjustments),
+    }
 }
 
-/// Create the secondary claim for an adjudicated primary claim, billed to the patient's
-/// active secondary coverage on the date of service.
+/// Create the next payer's claim for an adjudicated claim: the secondary claim of a primary
+/// claim, or the tertiary claim of a secondary one, billed to the patient's active coverage of
+/// that priority on the date of service and carrying every earlier payer's posted decision.
 pub fn create_secondary(
     conn: &mut DbConnection,
     org: OrgId,
@@ -210,31 +185,36 @@ pub fn create_secondary(
             | ClaimStatus::Closed
     ) {
         return Err(CoreError::Conflict(format!(
-            "the primary payer has not adjudicated this claim yet (it is {})",
+            "the payer has not adjudicated this claim yet (it is {})",
             primary.status.as_str()
         )));
     }
-    if is_secondary(conn, org, primary_id)? {
-        return Err(CoreError::Conflict(
-            "this claim is itself a secondary claim; tertiary billing is not supported".into(),
-        ));
-    }
+    let earlier = super::adjudications::earlier_claims(conn, org, primary_id)?;
+    let next = match earlier.len() {
+        0 => "secondary",
+        1 => "tertiary",
+        _ => {
+            return Err(CoreError::Conflict(
+                "this claim is a tertiary claim; no payer follows the tertiary one".into(),
+            ));
+        }
+    };
     let existing: i64 = claim_cob::table
         .filter(claim_cob::org_id.eq(org.as_str()))
         .filter(claim_cob::primary_claim_id.eq(primary_id.to_string()))
         .count()
         .get_result(conn)?;
     if existing > 0 {
-        return Err(CoreError::Conflict(
-            "a secondary claim for this claim exists".into(),
-        ));
+        return Err(CoreError::Conflict(format!(
+            "a {next} claim for this claim exists"
+        )));
     }
     let dos = primary.service_date_from;
     let candidates: Vec<(String, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> =
         coverages::table
             .filter(coverages::org_id.eq(org.as_str()))
             .filter(coverages::patient_id.eq(primary.patient_id.to_string()))
-            .filter(coverages::priority.eq("secondary"))
+            .filter(coverages::priority.eq(next))
             .filter(coverages::active.eq(true))
             .order(coverages::id.asc())
             .select((
@@ -250,10 +230,20 @@ pub fn create_secondary(
     else {
         return Err(CoreError::invalid(
             "/coverage",
-            "the patient has no active secondary coverage on the date of service",
+            format!("the patient has no active {next} coverage on the date of service"),
         ));
     };
-    let prior = adjudication(conn, org, &primary)?;
+    // Every earlier payer's decision, posted from its remittance (409 when one is missing).
+    let decisions = super::adjudications::earlier_adjudications(conn, org, primary_id)?;
+    let Some(own) = super::adjudications::posted(conn, org, &primary)? else {
+        return Err(CoreError::Conflict(
+            "the payer's decision on this claim is not posted: post its remittance (835) first"
+                .into(),
+        ));
+    };
+    let mut prior: Vec<PrimaryAdjudication> =
+        decisions.iter().map(|(c, a)| adjudication(c, a)).collect();
+    prior.push(adjudication(&primary, &own));
     let created = claims::create(
         conn,
         org,
@@ -287,18 +277,21 @@ pub fn create_secondary(
         .execute(conn)
         .map_err(|e| match CoreError::from(e) {
             CoreError::Conflict(_) => {
-                CoreError::Conflict("a secondary claim for this claim exists".into())
+                CoreError::Conflict(format!("a {next} claim for this claim exists"))
             }
             other => other,
         })?;
     Ok(SecondaryClaim {
         claim: claims::get(conn, org, created.id)?,
-        primary: prior,
+        priority: next.into(),
+        primary: prior[0].clone(),
+        earlier_payers: prior,
         created_at: utc(t),
     })
 }
 
-/// The secondary claim with the adjudication it carries (404 when `claim_id` is not one).
+/// The secondary (or tertiary) claim with the decisions it carries (404 when `claim_id`
+/// follows no other claim).
 pub fn get_secondary(
     conn: &mut DbConnection,
     org: OrgId,
@@ -313,9 +306,24 @@ pub fn get_secondary(
     let (adj, at) = row.ok_or(CoreError::NotFound {
         resource: "secondary claim",
     })?;
+    let prior = match from_json::<Stored>(&adj, "earlier payers' decisions")? {
+        Stored::Many(v) => v,
+        Stored::One(p) => vec![p],
+    };
+    let first = prior
+        .first()
+        .cloned()
+        .ok_or_else(|| CoreError::Internal("a secondary claim with no earlier payer".into()))?;
     Ok(SecondaryClaim {
         claim: claims::get(conn, org, claim_id)?,
-        primary: from_json(&adj, "primary adjudication")?,
+        priority: if prior.len() > 1 {
+            "tertiary"
+        } else {
+            "secondary"
+        }
+        .into(),
+        primary: first,
+        earlier_payers: prior,
         created_at: utc(at),
     })
 }

@@ -5,6 +5,7 @@
 //! cached statement whose LIMIT parameter is rebound, re-parsing it on every call.
 
 pub mod accounts;
+pub mod adjudications;
 pub mod audit;
 pub mod audit_intake;
 pub mod audit_writer;

@@ -27,7 +27,7 @@ use super::{DbConnection, ListParams, claims, from_json, ledger, new_id, parse_i
 use crate::access::OrgId;
 use crate::billing::ledger::{Balances, LedgerEntry};
 use crate::billing::posting::{
-    PostingClaim, PostingError, PostingLine, PriorPosting, RemittanceRef, plan_posting,
+    CobBasis, PostingClaim, PostingError, PostingLine, PriorPosting, RemittanceRef, plan_posting,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
@@ -177,7 +177,21 @@ fn posting_claims(
     candidates: &[Claim],
 ) -> CoreResult<Vec<PostingClaim>> {
     let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
-    let entries = ledger::for_claims(conn, org, &ids)?;
+    // A later payer's claim posts onto the claim that carries the charges (its chain's first).
+    let mut charge_claims: BTreeMap<Uuid, Claim> = BTreeMap::new();
+    let mut charge_of: BTreeMap<Uuid, Uuid> = BTreeMap::new();
+    for c in candidates {
+        let root = super::adjudications::charge_claim(conn, org, c.id)?;
+        if root != c.id {
+            charge_of.insert(c.id, root);
+            if let std::collections::btree_map::Entry::Vacant(slot) = charge_claims.entry(root) {
+                slot.insert(claims::get(conn, org, root)?);
+            }
+        }
+    }
+    let mut ledger_ids = ids.clone();
+    ledger_ids.extend(charge_claims.keys().copied().filter(|k| !ids.contains(k)));
+    let entries = ledger::for_claims(conn, org, &ledger_ids)?;
     let balances = Balances::fold(entries.iter().map(|e| &e.entry));
     let by_id: BTreeMap<Uuid, &LedgerEntry> = entries.iter().map(|e| (e.id, e)).collect();
     let id_strings: Vec<String> = ids.iter().map(Uuid::to_string).collect();
@@ -213,16 +227,8 @@ fn posting_claims(
                 payer_claim_number = r.payer_claim_number.clone();
             }
         }
-        out.push(PostingClaim {
-            claim_id: c.id,
-            patient_id: c.patient_id,
-            payer_id: c.payer_id,
-            patient_control_number: c.patient_control_number.clone(),
-            payer_claim_number,
-            status: c.status,
-            insurance_balance: balances.claim(c.id).insurance,
-            lines: c
-                .lines
+        let own_lines = || -> Vec<PostingLine> {
+            c.lines
                 .iter()
                 .map(|l| PostingLine {
                     line_id: l.id,
@@ -231,8 +237,71 @@ fn posting_claims(
                     modifiers: l.line.modifiers.clone(),
                     charge: l.line.charge,
                 })
-                .collect(),
+                .collect()
+        };
+        let (lines, insurance_balance, cob) = match charge_of
+            .get(&c.id)
+            .and_then(|root| charge_claims.get(root))
+        {
+            None => (own_lines(), balances.claim(c.id).insurance, None),
+            Some(root) => {
+                // The charge claim's lines, each with this claim's line control number (the
+                // one this payer was sent and echoes).
+                let lines: Vec<PostingLine> = root
+                    .lines
+                    .iter()
+                    .map(|l| PostingLine {
+                        line_id: l.id,
+                        control_number: c
+                            .lines
+                            .iter()
+                            .find(|o| o.line_number == l.line_number)
+                            .map(|o| o.control_number())
+                            .unwrap_or_default(),
+                        procedure_code: l.line.procedure_code.clone(),
+                        modifiers: l.line.modifiers.clone(),
+                        charge: l.line.charge,
+                    })
+                    .collect();
+                let on_root = || entries.iter().filter(move |e| e.claim_id == Some(root.id));
+                // What this payer still owes: the insurance part of its entries on the charge
+                // claim.
+                let insurance: Decimal = on_root()
+                    .filter(|e| e.payer_id.is_some() && e.payer_id == c.payer_id)
+                    .map(|e| e.effect().0)
+                    .sum();
+                let share = root
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        let owed: Decimal = on_root()
+                            .filter(|e| e.claim_line_id == Some(l.id))
+                            .map(|e| e.effect().1)
+                            .sum();
+                        (l.id, owed.max(Decimal::ZERO))
+                    })
+                    .collect();
+                (
+                    lines,
+                    insurance,
+                    Some(CobBasis {
+                        charge_claim_id: root.id,
+                        patient_share: share,
+                    }),
+                )
+            }
+        };
+        out.push(PostingClaim {
+            claim_id: c.id,
+            patient_id: c.patient_id,
+            payer_id: c.payer_id,
+            patient_control_number: c.patient_control_number.clone(),
+            payer_claim_number,
+            status: c.status,
+            insurance_balance,
+            lines,
             postings,
+            cob,
         });
     }
     Ok(out)
@@ -284,11 +353,6 @@ pub fn post_remittance(
             .collect();
         candidates.extend(claims::get_many(conn, org, &more)?);
     }
-    // Secondary claims are not posted automatically yet (their balance lives on the primary
-    // claim): their payments go to the work queue.
-    let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
-    let secondary = super::cob::secondary_ids(conn, org, &ids)?;
-    candidates.retain(|c| !secondary.contains(&c.id));
     let posting_claims = posting_claims(conn, org, &candidates)?;
     let plan =
         plan_posting(RemittanceRef::from(&rem), &posting_claims).map_err(|e| posting_error(&e))?;

@@ -232,6 +232,7 @@ pub fn secondary() -> ClaimSubmission {
         relationship: SubscriberRelationship::SelfInsured,
         group_number: Some("GRP-77".into()),
         payer_claim_number: Some("PCN-A1".into()),
+        claim_filing_indicator: Some("CI".into()),
         paid_amount: "140.00".into(),
         paid_date: Some("2024-03-15".into()),
         patient_responsibility: Some("20.00".into()),
@@ -284,5 +285,58 @@ pub fn replacement() -> ClaimSubmission {
     c.claim_control_number = "CLM-1004".into();
     c.frequency_code = "7".into();
     c.original_claim_number = Some("PCN-A1".into());
+    c
+}
+
+fn adj(group: &str, reason: &str, amount: &str) -> Adjustment {
+    Adjustment {
+        group: group.into(),
+        reason: reason.into(),
+        amount: amount.into(),
+        quantity: None,
+    }
+}
+
+/// Tertiary claim: the primary paid part of it (as in [`secondary`]), then the secondary paid
+/// most of what the primary left, reporting the primary's impact as OA-23.
+pub fn tertiary() -> ClaimSubmission {
+    let mut c = secondary();
+    c.claim_control_number = "CLM-1006".into();
+    c.priority = CoveragePriority::Tertiary;
+    c.payer = PayerRef {
+        name: "Third Fund".into(),
+        payer_id: Some("THRDF".into()),
+    };
+    c.subscriber.member_id = Some("TF-909".into());
+    let mut second = c.prior_payers[0].clone();
+    second.payer = PayerRef {
+        name: "Second Mutual".into(),
+        payer_id: Some("SECMU".into()),
+    };
+    second.priority = CoveragePriority::Secondary;
+    second.subscriber.member_id = Some("SM-555".into());
+    second.group_number = None;
+    second.claim_filing_indicator = Some("MC".into());
+    second.payer_claim_number = Some("SM-CLAIM-9".into());
+    second.paid_amount = "16.00".into();
+    second.paid_date = Some("2024-04-02".into());
+    second.patient_responsibility = Some("4.00".into());
+    second.line_adjudications[0].paid_amount = "16.00".into();
+    second.line_adjudications[0].adjudication_date = Some("2024-04-02".into());
+    second.line_adjudications[0].adjustments =
+        vec![adj("OA", "23", "130.00"), adj("PR", "2", "4.00")];
+    second.line_adjudications[1].paid_amount = "0.00".into();
+    second.line_adjudications[1].adjudication_date = Some("2024-04-02".into());
+    second.line_adjudications[1].adjustments = vec![adj("OA", "23", "50.00")];
+    c.prior_payers.push(second);
+    c
+}
+
+/// Void (frequency 8) of an earlier claim.
+pub fn void() -> ClaimSubmission {
+    let mut c = primary_self();
+    c.claim_control_number = "CLM-1005".into();
+    c.frequency_code = "8".into();
+    c.original_claim_number = Some("PCN-A2".into());
     c
 }
