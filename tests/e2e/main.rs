@@ -12,6 +12,7 @@ mod hostile;
 mod jwks;
 mod master_key;
 mod payer;
+mod payer_identification;
 mod payer_transports;
 mod phi;
 mod readme;

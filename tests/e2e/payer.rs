@@ -31,7 +31,7 @@ pub(crate) fn connectors_toml(dir: &Path) -> PathBuf {
 
 /// A server with the X12 payer connector of [`connectors_toml`] under `dir`, without rate
 /// limiting (the tests submit and poll in quick succession).
-async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
+pub(crate) async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
     let toml = connectors_toml(dir);
     Server::start_with(
         engine,
@@ -44,7 +44,7 @@ async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
 }
 
 /// Submits one claim through the payer connector; the answer must be 200.
-async fn submit(s: &Server, claim: &Value) -> revcycle_e2e::Resp {
+pub(crate) async fn submit(s: &Server, claim: &Value) -> revcycle_e2e::Resp {
     let r = s
         .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
         .await;
@@ -53,7 +53,7 @@ async fn submit(s: &Server, claim: &Value) -> revcycle_e2e::Resp {
 }
 
 /// A claim's patient control number (CLM01), which the payer echoes in CLP01.
-fn pcn_of(claim: &Value) -> String {
+pub(crate) fn pcn_of(claim: &Value) -> String {
     claim["patient_control_number"]
         .as_str()
         .unwrap()
@@ -632,7 +632,7 @@ async fn inbox_applies_277ca_acceptance(engine: Engine) {
 on_both_engines!(inbox_applies_277ca_acceptance);
 
 /// A 999 for group `gcn` of an 837P (transaction `0001`): accepted.
-fn accepting_999(gcn: &str, isa13: u32) -> String {
+pub(crate) fn accepting_999(gcn: &str, isa13: u32) -> String {
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*{isa13:09}*0*P*:~\n\
          GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*{isa13}*X*005010X231A1~\n\
@@ -648,7 +648,7 @@ fn accepting_999(gcn: &str, isa13: u32) -> String {
 }
 
 /// Waits until the inbox poller has moved `name` into `processed/`.
-async fn processed(s: &Server, inbox: &Path, name: &str) {
+pub(crate) async fn processed(s: &Server, inbox: &Path, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !inbox.join("processed").join(name).exists() {
         assert!(
@@ -681,7 +681,7 @@ async fn processed(s: &Server, inbox: &Path, name: &str) {
 }
 
 /// "from>to" of a claim's status history.
-async fn history(s: &Server, claim: &Value) -> Vec<String> {
+pub(crate) async fn history(s: &Server, claim: &Value) -> Vec<String> {
     let ledger = s.get(&format!("/v1/claims/{}/ledger", id(claim))).await;
     assert_eq!(ledger.status, 200, "{}", ledger.text);
     ledger.body["transitions"]
