@@ -48,8 +48,16 @@ async fn assert_paid_exactly(s: &Server, claim: &Value) {
     assert_eq!(claim_status(s, claim).await, "paid");
     let ledger = s.get(&format!("/v1/claims/{}/ledger", id(claim))).await;
     assert_eq!(ledger.status, 200, "{}", ledger.text);
-    assert_eq!(ledger.body["balance"]["insurance"], "0.00", "{}", ledger.text);
-    assert_eq!(ledger.body["balance"]["patient"], "24.00", "{}", ledger.text);
+    assert_eq!(
+        ledger.body["balance"]["insurance"], "0.00",
+        "{}",
+        ledger.text
+    );
+    assert_eq!(
+        ledger.body["balance"]["patient"], "24.00",
+        "{}",
+        ledger.text
+    );
     assert_eq!(
         history(s, claim).await,
         ["draft>ready", "ready>submitted", "submitted>paid"]
@@ -117,7 +125,10 @@ async fn an_835_naming_its_payer_by_trn03_posts(engine: Engine) {
     assert_eq!(body["status"], "processed", "{body}");
     assert_eq!(body["unidentified"], json!([]), "{body}");
     assert_eq!(body["remittances"][0]["payer_id"], p.payer["id"], "{body}");
-    assert_eq!(body["remittances"][0]["posting"]["totals"]["posted_paid"], "96.00");
+    assert_eq!(
+        body["remittances"][0]["posting"]["totals"]["posted_paid"],
+        "96.00"
+    );
     assert_paid_exactly(&s, &claim).await;
 
     // The 999 accepting the 837P comes after the 835.
@@ -134,10 +145,18 @@ async fn an_835_naming_its_payer_by_trn03_posts(engine: Engine) {
 
     // Another payer cannot take the same EIN.
     let other = s
-        .create("/v1/payers", &json!({"name": "Other Plan", "payer_code": "OTHER1",
-            "claim_filing_indicator": "CI"}))
+        .create(
+            "/v1/payers",
+            &json!({"name": "Other Plan", "payer_code": "OTHER1",
+            "claim_filing_indicator": "CI"}),
+        )
         .await;
-    let r = set_identifiers(&s, &other, json!([{"qualifier": "ein", "value": "512345678"}])).await;
+    let r = set_identifiers(
+        &s,
+        &other,
+        json!([{"qualifier": "ein", "value": "512345678"}]),
+    )
+    .await;
     r.assert_problem(409);
     // An EIN is nine digits.
     let r = set_identifiers(&s, &other, json!([{"qualifier": "ein", "value": "51234"}])).await;
@@ -178,14 +197,28 @@ async fn an_unknown_payer_is_queued_then_posts_once_linked(engine: Engine) {
         item["identifiers"],
         json!([{"qualifier": "ein", "value": "512345678", "source": "TRN03"}])
     );
-    for phi in [FAMILY.to_uppercase().as_str(), MEMBER_ID, SELF_MEMBER, "QUILLONETTE"] {
-        assert!(!q.text.contains(phi), "the work queue shows PHI: {}", q.text);
+    for phi in [
+        FAMILY.to_uppercase().as_str(),
+        MEMBER_ID,
+        SELF_MEMBER,
+        "QUILLONETTE",
+    ] {
+        assert!(
+            !q.text.contains(phi),
+            "the work queue shows PHI: {}",
+            q.text
+        );
     }
     // The file is recorded, waiting.
     let exchange_id = item["exchange_id"].as_str().unwrap().to_string();
 
     // Linking the payer by its EIN resolves and posts it.
-    let r = set_identifiers(&s, &p.payer, json!([{"qualifier": "ein", "value": "512345678"}])).await;
+    let r = set_identifiers(
+        &s,
+        &p.payer,
+        json!([{"qualifier": "ein", "value": "512345678"}]),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let q = s.get("/v1/work-queues/unidentified-remittances").await;
     assert_eq!(q.body["items"], json!([]), "{}", q.text);
@@ -200,14 +233,27 @@ async fn an_unknown_payer_is_queued_then_posts_once_linked(engine: Engine) {
     assert_eq!(rem["file_name"], "era-unknown.835");
     assert_eq!(rem["exchange_id"], exchange_id.as_str());
     let (inbound, _) = claim_files(&s, &claim).await;
-    assert_eq!(inbound, [("835".to_string(), "era-unknown.835".to_string())]);
+    assert_eq!(
+        inbound,
+        [("835".to_string(), "era-unknown.835".to_string())]
+    );
 
     // The same file again is a duplicate: nothing is queued or posted twice.
-    std::fs::write(inbox.join("era-unknown-again.835"), ig_835(&pcn, "EFT-UNK-1")).unwrap();
+    std::fs::write(
+        inbox.join("era-unknown-again.835"),
+        ig_835(&pcn, "EFT-UNK-1"),
+    )
+    .unwrap();
     processed(&s, &inbox, "era-unknown-again.835").await;
     let q = s.get("/v1/work-queues/unidentified-remittances").await;
     assert_eq!(q.body["items"], json!([]), "{}", q.text);
-    assert_eq!(s.get("/v1/remittances").await.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.get("/v1/remittances").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_paid_exactly(&s, &claim).await;
 }
 on_both_engines!(an_unknown_payer_is_queued_then_posts_once_linked);
@@ -235,18 +281,27 @@ async fn a_queued_remittance_is_resolved_by_naming_its_payer(engine: Engine) {
     let path = format!("/v1/work-queues/unidentified-remittances/{item}/resolve");
 
     let r = s
-        .post(&path, &json!({"payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0aff"}))
+        .post(
+            &path,
+            &json!({"payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0aff"}),
+        )
         .await;
     assert_eq!(r.assert_problem(422), ["/payer_id"]);
     assert_eq!(claim_status(&s, &claim).await, "submitted");
 
     let r = s
-        .post(&path, &json!({"payer_id": p.payer["id"], "remember_identifiers": true}))
+        .post(
+            &path,
+            &json!({"payer_id": p.payer["id"], "remember_identifiers": true}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["item"]["state"], "resolved");
     assert_eq!(r.body["item"]["payer_id"], p.payer["id"]);
-    assert_eq!(r.body["remittance"]["posting"]["totals"]["posted_paid"], "96.00");
+    assert_eq!(
+        r.body["remittance"]["posting"]["totals"]["posted_paid"],
+        "96.00"
+    );
     assert_paid_exactly(&s, &claim).await;
     let (inbound, _) = claim_files(&s, &claim).await;
     assert_eq!(inbound, [("835".to_string(), "era-api.835".to_string())]);
@@ -279,7 +334,10 @@ async fn an_835_posted_in_a_separate_call_is_in_the_claims_exchanges(engine: Eng
     .await;
     assert_eq!(status, 200, "{body}");
     let exchange_id = body["exchange_id"].as_str().unwrap().to_string();
-    let rem_id = body["remittances"][0]["remittance_id"].as_str().unwrap().to_string();
+    let rem_id = body["remittances"][0]["remittance_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let rem = s.get(&format!("/v1/remittances/{rem_id}")).await;
     assert_eq!(rem.body["file_name"], "era-later.835", "{}", rem.text);
     assert_eq!(rem.body["exchange_id"], exchange_id.as_str());
@@ -289,7 +347,9 @@ async fn an_835_posted_in_a_separate_call_is_in_the_claims_exchanges(engine: Eng
     let (inbound, _) = claim_files(&s, &claim).await;
     assert_eq!(inbound, Vec::<(String, String)>::new());
 
-    let posted = s.post(&format!("/v1/remittances/{rem_id}/post"), &json!({})).await;
+    let posted = s
+        .post(&format!("/v1/remittances/{rem_id}/post"), &json!({}))
+        .await;
     assert_eq!(posted.status, 200, "{}", posted.text);
     assert_paid_exactly(&s, &claim).await;
     let (inbound, _) = claim_files(&s, &claim).await;
