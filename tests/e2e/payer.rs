@@ -374,7 +374,7 @@ async fn inbox_applies_999_rejections_and_sets_bad_files_aside(engine: Engine) {
 }
 on_both_engines!(inbox_applies_999_rejections_and_sets_bad_files_aside);
 
-const ANSWER_271: &str = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1016*^*00501*000000031*0*P*:~
+pub(crate) const ANSWER_271: &str = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1016*^*00501*000000031*0*P*:~
 GS*HB*CLEARINGHOUSE*REVCYCLE*20261120*1016*31*X*005010X279A1~
 ST*271*0001*005010X279A1~
 BHT*0022*11*0001*20261120*1016~
@@ -393,7 +393,7 @@ GE*1*31~
 IEA*1*000000031~
 ";
 
-fn answer_277(pcn: &str) -> String {
+pub(crate) fn answer_277(pcn: &str) -> String {
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261121*0900*^*00501*000000041*0*P*:~
 GS*HN*CLEARINGHOUSE*REVCYCLE*20261121*0900*41*X*005010X212~
@@ -488,6 +488,15 @@ pub(crate) async fn http_stub(
     format!("http://{addr}")
 }
 
+/// TRN02 of the first TRN of an X12 request (the submitter's trace number).
+pub(crate) fn trace_of(x12: &str) -> String {
+    x12.split('~')
+        .map(str::trim)
+        .find_map(|seg| seg.strip_prefix("TRN*1*"))
+        .map(|rest| rest.split('*').next().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
 /// A loopback clearinghouse API: answers POST /eligibility with a 271 and POST /claim-status
 /// with a 277 for `pcn`; keeps what it was sent.
 pub(crate) async fn clearinghouse(
@@ -495,10 +504,16 @@ pub(crate) async fn clearinghouse(
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) -> String {
     http_stub(move |request| {
+        // The answer echoes the request's trace number (TRN02), as a clearinghouse's does.
+        let trace = trace_of(&request.body);
         let answer = if request.request_line.starts_with("POST /eligibility") {
-            ANSWER_271.to_string()
+            ANSWER_271.replacen("TRN*2*ELIG-1*", &format!("TRN*2*{trace}*"), 1)
         } else {
-            answer_277(&pcn.lock().unwrap())
+            answer_277(&pcn.lock().unwrap()).replacen(
+                "TRN*2*STAT-1~",
+                &format!("TRN*2*{trace}~"),
+                1,
+            )
         };
         seen.lock().unwrap().push(request.body);
         (200, answer)

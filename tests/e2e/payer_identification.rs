@@ -356,3 +356,121 @@ async fn an_835_posted_in_a_separate_call_is_in_the_claims_exchanges(engine: Eng
     assert_eq!(inbound, [("835".to_string(), "era-later.835".to_string())]);
 }
 on_both_engines!(an_835_posted_in_a_separate_call_is_in_the_claims_exchanges);
+
+/// A 271 or 277 that does not answer the request we sent (another trace number, another
+/// subscriber, another claim) is refused with the rule and the place, never shown as the
+/// answer, and recorded as failed; the answer that does match is taken.
+async fn real_time_answers_must_match_the_request(engine: Engine) {
+    use crate::payer::{ANSWER_271, answer_277, connectors_toml, http_stub, trace_of};
+    // What the stub does with the request: 0 echoes it, 1 answers another trace number,
+    // 2 another subscriber, 3 another claim.
+    let mode = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let m = mode.clone();
+    let url = http_stub(move |request| {
+        let trace = trace_of(&request.body);
+        let eligibility = request.request_line.starts_with("POST /eligibility");
+        let mut answer = if eligibility {
+            ANSWER_271.replacen("TRN*2*ELIG-1*", &format!("TRN*2*{trace}*"), 1)
+        } else {
+            let pcn = request
+                .body
+                .split('~')
+                .find_map(|s| s.trim().strip_prefix("REF*EJ*"))
+                .unwrap_or_default()
+                .to_string();
+            answer_277(&pcn).replacen("TRN*2*STAT-1~", &format!("TRN*2*{trace}~"), 1)
+        };
+        match m.load(std::sync::atomic::Ordering::SeqCst) {
+            1 => answer = answer.replacen(&format!("TRN*2*{trace}"), "TRN*2*SOMEONE-ELSES", 1),
+            2 => answer = answer.replacen("*MI*SELF123456~", "*MI*OTHER99999~", 1),
+            3 => answer = answer.replacen("REF*EJ*", "REF*EJ*X", 1),
+            _ => {}
+        }
+        (200, answer)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = connectors_toml(dir.path());
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "poll_seconds = 1,",
+        &format!("poll_seconds = 1, clearinghouse_url = \"{url}\","),
+    );
+    std::fs::write(&toml, text).unwrap();
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_CONNECTORS", toml.to_str().unwrap()),
+            ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
+        ],
+    )
+    .await;
+    let (p, claim) = ready_claim(&s).await;
+    let eligibility = format!(
+        "/v1/coverages/{}/eligibility",
+        claim["coverage_id"].as_str().unwrap()
+    );
+    let status = format!("/v1/claims/{}/status", id(&claim));
+    let set = |n: usize| mode.store(n, std::sync::atomic::Ordering::SeqCst);
+
+    set(0);
+    let r = s
+        .post(&eligibility, &json!({"provider_id": p.billing["id"]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.post(&status, &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["responses"][0]["member_id"], SELF_MEMBER);
+
+    let refused = |r: &revcycle_e2e::Resp, needle: &str| {
+        r.assert_problem(502);
+        let detail = r.body["detail"].as_str().unwrap();
+        assert!(detail.contains(needle), "{detail}");
+        for value in ["SOMEONE-ELSES", "OTHER99999", SELF_MEMBER, "ZEBULONOVICH"] {
+            assert!(!r.text.contains(value), "{}", r.text);
+        }
+    };
+    set(1);
+    let r = s
+        .post(&eligibility, &json!({"provider_id": p.billing["id"]}))
+        .await;
+    refused(
+        &r,
+        "/responses/0/trace_number: the 271's TRN02 is not the 270's trace number",
+    );
+    let r = s.post(&status, &json!({})).await;
+    refused(
+        &r,
+        "/responses/0/trace_number: the 277's TRN02 is not the 276's trace number",
+    );
+    set(2);
+    let r = s
+        .post(&eligibility, &json!({"provider_id": p.billing["id"]}))
+        .await;
+    refused(&r, "/responses/0/subscriber/member_id");
+    let r = s.post(&status, &json!({})).await;
+    refused(&r, "/responses/0/member_id");
+    set(3);
+    let r = s.post(&status, &json!({})).await;
+    refused(
+        &r,
+        "/responses/0/claim_control_number: the 277's REF*EJ is not the claim the 276 asked about",
+    );
+
+    // Each refused answer is recorded, failed, with the rule.
+    let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let failed = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM x12_exchanges WHERE direction = 'in' AND status = 'failed' \
+         AND detail LIKE '/responses/0/%'",
+    )
+    .get_result::<N>(&mut conn)
+    .unwrap()
+    .n;
+    assert_eq!(failed, 5);
+}
+on_both_engines!(real_time_answers_must_match_the_request);

@@ -2309,7 +2309,8 @@ async fn real_time(
     }
     let sender = link.transport.sender_of(&route);
     let control = allocate_control_number(state, sender.clone()).await?;
-    let mut input = json!({"requests": [request], "control_number": control, "sender_id": sender});
+    let mut input =
+        json!({"requests": [request.clone()], "control_number": control, "sender_id": sender});
     if let Some(r) = &route.receiver_id {
         input["receiver_id"] = json!(r);
     }
@@ -2334,6 +2335,9 @@ async fn real_time(
     )
     .await?;
     let responses = parsed["responses"].as_array().cloned().unwrap_or_default();
+    // An answer to another request is recorded as failed and never shown as the answer.
+    let refused = real_time_check::mismatch(kinds.1, &request, &responses);
+    let answer_detail = refused.clone();
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
     let icn = format!("{control:09}");
@@ -2373,10 +2377,15 @@ async fn real_time(
                     interchange_control_number: ricn,
                     group_control_number: rgcn,
                     claim_ids: claim_ids.clone(),
-                    status: "processed".into(),
+                    status: if answer_detail.is_some() {
+                        "failed".into()
+                    } else {
+                        "processed".into()
+                    },
                     payer_id: Some(payer_id),
                     transport: Some("http".into()),
                     answers: vec![sent.id],
+                    detail: answer_detail.clone(),
                     ..Default::default()
                 },
                 &answer,
@@ -2389,6 +2398,12 @@ async fn real_time(
     })
     .await
     .map_err(|_| ApiError::Internal)??;
+    if let Some(why) = refused {
+        return Err(ApiError::BadGateway(format!(
+            "the clearinghouse's {} does not answer this request ({why}); it is recorded as failed and not used",
+            kinds.1
+        )));
+    }
     Ok(RealTimeResult {
         exchange_ids: ids,
         responses,

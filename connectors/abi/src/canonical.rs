@@ -633,6 +633,8 @@ pub mod v1 {
         #[serde(default = "schema_version")]
         pub schema_version: u32,
         pub trace_number: Option<String>,
+        /// The subscriber's member id the answer is about (the 277's NM1*IL NM109).
+        pub member_id: Option<String>,
         pub claim_control_number: String,
         pub payer_claim_number: Option<String>,
         pub statuses: Vec<ClaimStatus>,
