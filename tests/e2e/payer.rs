@@ -323,14 +323,20 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
 }
 on_both_engines!(claim_round_trip_through_outbox_and_inbox);
 
+/// The ST02 our 837P of group `gcn` went out with (the control number's last four digits).
+pub(crate) fn st02_of(gcn: &str) -> String {
+    format!("{:04}", gcn.parse::<u32>().unwrap() % 10_000)
+}
+
 /// A 999 for group `gcn` of an 837P: rejected.
 pub(crate) fn rejecting_999(gcn: &str) -> String {
+    let st02 = st02_of(gcn);
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*000000777*0*P*:~\n\
          GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*777*X*005010X231A1~\n\
          ST*999*0001*005010X231A1~\n\
          AK1*HC*{gcn}*005010X222A1~\n\
-         AK2*837*0001*005010X222A1~\n\
+         AK2*837*{st02}*005010X222A1~\n\
          IK5*R*5~\n\
          AK9*R*1*1*0~\n\
          SE*6*0001~\n\
@@ -648,12 +654,13 @@ on_both_engines!(inbox_applies_277ca_acceptance);
 
 /// A 999 for group `gcn` of an 837P (transaction `0001`): accepted.
 pub(crate) fn accepting_999(gcn: &str, isa13: u32) -> String {
+    let st02 = st02_of(gcn);
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*{isa13:09}*0*P*:~\n\
          GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*{isa13}*X*005010X231A1~\n\
          ST*999*0001*005010X231A1~\n\
          AK1*HC*{gcn}*005010X222A1~\n\
-         AK2*837*0001*005010X222A1~\n\
+         AK2*837*{st02}*005010X222A1~\n\
          IK5*A~\n\
          AK9*A*1*1*1~\n\
          SE*6*0001~\n\

@@ -474,3 +474,65 @@ async fn real_time_answers_must_match_the_request(engine: Engine) {
     assert_eq!(failed, 5);
 }
 on_both_engines!(real_time_answers_must_match_the_request);
+
+/// A 999 answers the transaction set (AK2 ST02) of the group (AK1 GS06) it names: an AK2 for
+/// a transaction set we did not send in that group moves nothing; the AK2/IK5 of ours decides,
+/// whatever the group's AK9 says.
+async fn a_999_answers_the_exact_transaction_set(engine: Engine) {
+    use crate::payer::st02_of;
+    let dir = tempfile::tempdir().unwrap();
+    let s = payer_server(engine, dir.path()).await;
+    let (_, claim) = ready_claim(&s).await;
+    let sub = submit(&s, &claim).await;
+    let gcn = sub.body["interchange_control_number"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('0')
+        .to_string();
+    let st02 = st02_of(&gcn);
+    let ack = |isa13: u32, sets: &[(&str, &str)], ak9: &str| {
+        let mut body = vec![format!("AK1*HC*{gcn}*005010X222A1")];
+        for (st, ik5) in sets {
+            body.push(format!("AK2*837*{st}*005010X222A1"));
+            body.push(format!("IK5*{ik5}"));
+        }
+        body.push(format!(
+            "AK9*{ak9}*{n}*{n}*{ok}",
+            n = sets.len(),
+            ok = sets.iter().filter(|s| s.1 == "A").count()
+        ));
+        let mut text = format!(
+            "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*{isa13:09}*0*P*:~\n\
+             GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*{isa13}*X*005010X231A1~\n\
+             ST*999*0001*005010X231A1~\n"
+        );
+        for seg in &body {
+            text.push_str(seg);
+            text.push_str("~\n");
+        }
+        text.push_str(&format!(
+            "SE*{}*0001~\nGE*1*{isa13}~\nIEA*1*{isa13:09}~\n",
+            body.len() + 2
+        ));
+        text
+    };
+    let inbox = dir.path().join("inbox");
+    // Another transaction set of the group, rejected: ours is not answered.
+    std::fs::write(inbox.join("other-set.999"), ack(921, &[("9999", "R")], "R")).unwrap();
+    processed(&s, &inbox, "other-set.999").await;
+    assert_eq!(claim_status(&s, &claim).await, "submitted");
+    let (_, acks) = claim_files(&s, &claim).await;
+    assert_eq!(acks, Vec::<(String, String)>::new());
+
+    // Partially accepted group: ours rejected (IK5 R), another accepted.
+    std::fs::write(
+        inbox.join("partial.999"),
+        ack(922, &[(st02.as_str(), "R"), ("9999", "A")], "P"),
+    )
+    .unwrap();
+    processed(&s, &inbox, "partial.999").await;
+    assert_eq!(claim_status(&s, &claim).await, "rejected");
+    let (_, acks) = claim_files(&s, &claim).await;
+    assert_eq!(acks, [("999".to_string(), "partial.999".to_string())]);
+}
+on_both_engines!(a_999_answers_the_exact_transaction_set);

@@ -1607,6 +1607,58 @@ fn answered_by(
     Ok((sent.into_iter().map(|e| e.id).collect(), claims))
 }
 
+/// The outbound 837Ps of functional group `gcn` (GS06, as a 999's AK102 names it), with the
+/// verdict the 999 gives each: its AK2/IK5 for the transaction set (ST02) the 837P went out
+/// as, or, when the 999 lists no 837 transaction set, the group's AK9. A transaction set the
+/// 999 does not list is not answered by it.
+fn answered_by_999(
+    conn: &mut DbConnection,
+    org: OrgId,
+    ack: &Value,
+) -> CoreResult<Vec<(x12_exchanges::Exchange, bool)>> {
+    let gcn = ack["group_control_number"]
+        .as_str()
+        .unwrap_or_default()
+        .trim();
+    let same = |a: &str, b: &str| a.trim_start_matches('0') == b.trim_start_matches('0');
+    let sent: Vec<_> = x12_exchanges::recent(conn, org, 500)?
+        .into_iter()
+        .filter(|e| e.direction == "out" && e.kind == "837" && e.status == "sent")
+        .filter(|e| {
+            e.group_control_number
+                .as_deref()
+                .is_some_and(|g| same(g, gcn))
+        })
+        .collect();
+    let sets: Vec<&Value> = ack["transactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["transaction_id"] == "837")
+        .collect();
+    let group_accepted = ack["accepted"] == true;
+    Ok(sent
+        .into_iter()
+        .filter_map(|e| {
+            if sets.is_empty() {
+                return Some((e, group_accepted));
+            }
+            let st02 = e.transaction_control_number.clone();
+            let set = sets.iter().find(|t| match &st02 {
+                Some(st) => same(t["control_number"].as_str().unwrap_or_default(), st),
+                // Recorded before transaction numbers were: the group decides.
+                None => true,
+            })?;
+            let accepted = if st02.is_some() {
+                set["accepted"] == true
+            } else {
+                group_accepted
+            };
+            Some((e, accepted))
+        })
+        .collect())
+}
+
 /// Whether `answers` holds the latest 837P `claim` went out in. An acknowledgment of an earlier
 /// submission (the claim was since corrected and sent again) is recorded but moves nothing.
 fn answers_latest(
@@ -1762,28 +1814,29 @@ async fn apply_acks(
                 continue;
             }
             let gcn = a["group_control_number"].as_str().unwrap_or_default();
-            let rejected = a["accepted"] != true;
-            let (answers, claim_ids) = answered_by(c, org, gcn)?;
-            for id in claim_ids {
-                if !answers_latest(c, org, id, &answers)? {
-                    plan.noted.push(id);
-                    continue;
+            for (sent, accepted) in answered_by_999(c, org, a)? {
+                let answers = [sent.id];
+                for id in sent.claim_ids {
+                    if !answers_latest(c, org, id, &answers)? {
+                        plan.noted.push(id);
+                        continue;
+                    }
+                    plan.moves.push(if accepted {
+                        (
+                            id,
+                            ClaimStatus::Accepted,
+                            format!("999 accepted group {gcn}"),
+                        )
+                    } else {
+                        (
+                            id,
+                            ClaimStatus::Rejected,
+                            format!("999 rejected group {gcn}"),
+                        )
+                    });
                 }
-                plan.moves.push(if rejected {
-                    (
-                        id,
-                        ClaimStatus::Rejected,
-                        format!("999 rejected group {gcn}"),
-                    )
-                } else {
-                    (
-                        id,
-                        ClaimStatus::Accepted,
-                        format!("999 accepted group {gcn}"),
-                    )
-                });
+                plan.answers.push(sent.id);
             }
-            plan.answers.extend(answers);
         }
         for t in out["ta1"].as_array().into_iter().flatten() {
             let icn = t["control_number"].as_str().unwrap_or_default();

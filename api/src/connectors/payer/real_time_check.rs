@@ -91,7 +91,8 @@ mod tests {
                 .unwrap()
                 .starts_with("/responses/0/trace_number: the 271 has no TRN")
         );
-        let other_member = json!({"trace_number": "ABC123", "subscriber": {"member_id": "MEMBERBBB"}});
+        let other_member =
+            json!({"trace_number": "ABC123", "subscriber": {"member_id": "MEMBERBBB"}});
         let m = mismatch("271", &req, &[other_member]).unwrap();
         assert!(m.starts_with("/responses/0/subscriber/member_id:"), "{m}");
         assert!(!m.contains("MEMBERBBB") && !m.contains("MEMBERAAA"), "{m}");
