@@ -47,12 +47,12 @@ pub(super) fn mismatch(answer: &str, request: &Value, responses: &[Value]) -> Op
                 Some(_) => {}
             }
         }
-        if let (Some(m), Some(got)) = (member, text(r, &format!("/{member_at}"))) {
-            if !same(got, m) {
-                return Some(format!(
-                    "/responses/{i}/{member_at}: the {answer}'s subscriber (NM1*IL NM109) is not the {sent}'s"
-                ));
-            }
+        if let (Some(m), Some(got)) = (member, text(r, &format!("/{member_at}")))
+            && !same(got, m)
+        {
+            return Some(format!(
+                "/responses/{i}/{member_at}: the {answer}'s subscriber (NM1*IL NM109) is not the {sent}'s"
+            ));
         }
         if answer == "277"
             && let Some(c) = claim
@@ -108,7 +108,7 @@ mod tests {
         let req = json!({"trace_number": "T1", "subscriber": {"member_id": "M1"},
             "claim_control_number": "PCN1"});
         let ok = json!({"trace_number": "T1", "member_id": "M1", "claim_control_number": "PCN1"});
-        assert_eq!(mismatch("277", &req, &[ok.clone()]), None);
+        assert_eq!(mismatch("277", &req, std::slice::from_ref(&ok)), None);
         let mut other_claim = ok.clone();
         other_claim["claim_control_number"] = json!("PCN2");
         assert_eq!(
