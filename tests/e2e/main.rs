@@ -16,6 +16,7 @@ mod identity;
 mod jwks;
 mod master_key;
 mod payer;
+mod payer_identification;
 mod payer_transports;
 mod phi;
 mod readme;
@@ -24,8 +25,8 @@ mod retention;
 mod rotation;
 mod schemathesis;
 mod server;
-mod validation;
 mod submitter;
+mod validation;
 
 /// Declare one test per database engine for an `async fn(Engine)`.
 #[macro_export]

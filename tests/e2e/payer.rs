@@ -35,7 +35,7 @@ pub(crate) fn connectors_toml(dir: &Path) -> PathBuf {
 
 /// A server with the X12 payer connector of [`connectors_toml`] under `dir`, without rate
 /// limiting (the tests submit and poll in quick succession).
-async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
+pub(crate) async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
     let toml = connectors_toml(dir);
     Server::start_with(
         engine,
@@ -48,7 +48,7 @@ async fn payer_server(engine: Engine, dir: &std::path::Path) -> Server {
 }
 
 /// Submits one claim through the payer connector; the answer must be 200.
-async fn submit(s: &Server, claim: &Value) -> revcycle_e2e::Resp {
+pub(crate) async fn submit(s: &Server, claim: &Value) -> revcycle_e2e::Resp {
     let r = s
         .post("/v1/claims/submit", &json!({"claim_ids": [claim["id"]]}))
         .await;
@@ -57,7 +57,7 @@ async fn submit(s: &Server, claim: &Value) -> revcycle_e2e::Resp {
 }
 
 /// A claim's patient control number (CLM01), which the payer echoes in CLP01.
-fn pcn_of(claim: &Value) -> String {
+pub(crate) fn pcn_of(claim: &Value) -> String {
     claim["patient_control_number"]
         .as_str()
         .unwrap()
@@ -366,14 +366,20 @@ async fn claim_round_trip_through_outbox_and_inbox(engine: Engine) {
 }
 on_both_engines!(claim_round_trip_through_outbox_and_inbox);
 
+/// The ST02 our 837P of group `gcn` went out with (the control number's last four digits).
+pub(crate) fn st02_of(gcn: &str) -> String {
+    format!("{:04}", gcn.parse::<u32>().unwrap() % 10_000)
+}
+
 /// A 999 for group `gcn` of an 837P: rejected.
 pub(crate) fn rejecting_999(gcn: &str) -> String {
+    let st02 = st02_of(gcn);
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*000000777*0*P*:~\n\
          GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*777*X*005010X231A1~\n\
          ST*999*0001*005010X231A1~\n\
          AK1*HC*{gcn}*005010X222A1~\n\
-         AK2*837*0001*005010X222A1~\n\
+         AK2*837*{st02}*005010X222A1~\n\
          IK5*R*5~\n\
          AK9*R*1*1*0~\n\
          SE*6*0001~\n\
@@ -417,7 +423,7 @@ async fn inbox_applies_999_rejections_and_sets_bad_files_aside(engine: Engine) {
 }
 on_both_engines!(inbox_applies_999_rejections_and_sets_bad_files_aside);
 
-const ANSWER_271: &str = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1016*^*00501*000000031*0*P*:~
+pub(crate) const ANSWER_271: &str = "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1016*^*00501*000000031*0*P*:~
 GS*HB*CLEARINGHOUSE*REVCYCLE*20261120*1016*31*X*005010X279A1~
 ST*271*0001*005010X279A1~
 BHT*0022*11*0001*20261120*1016~
@@ -436,7 +442,7 @@ GE*1*31~
 IEA*1*000000031~
 ";
 
-fn answer_277(pcn: &str) -> String {
+pub(crate) fn answer_277(pcn: &str) -> String {
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261121*0900*^*00501*000000041*0*P*:~
 GS*HN*CLEARINGHOUSE*REVCYCLE*20261121*0900*41*X*005010X212~
@@ -531,6 +537,15 @@ pub(crate) async fn http_stub(
     format!("http://{addr}")
 }
 
+/// TRN02 of the first TRN of an X12 request (the submitter's trace number).
+pub(crate) fn trace_of(x12: &str) -> String {
+    x12.split('~')
+        .map(str::trim)
+        .find_map(|seg| seg.strip_prefix("TRN*1*"))
+        .map(|rest| rest.split('*').next().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
 /// A loopback clearinghouse API: answers POST /eligibility with a 271 and POST /claim-status
 /// with a 277 for `pcn`; keeps what it was sent.
 pub(crate) async fn clearinghouse(
@@ -538,10 +553,16 @@ pub(crate) async fn clearinghouse(
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) -> String {
     http_stub(move |request| {
+        // The answer echoes the request's trace number (TRN02), as a clearinghouse's does.
+        let trace = trace_of(&request.body);
         let answer = if request.request_line.starts_with("POST /eligibility") {
-            ANSWER_271.to_string()
+            ANSWER_271.replacen("TRN*2*ELIG-1*", &format!("TRN*2*{trace}*"), 1)
         } else {
-            answer_277(&pcn.lock().unwrap())
+            answer_277(&pcn.lock().unwrap()).replacen(
+                "TRN*2*STAT-1~",
+                &format!("TRN*2*{trace}~"),
+                1,
+            )
         };
         seen.lock().unwrap().push(request.body);
         (200, answer)
@@ -677,13 +698,14 @@ async fn inbox_applies_277ca_acceptance(engine: Engine) {
 on_both_engines!(inbox_applies_277ca_acceptance);
 
 /// A 999 for group `gcn` of an 837P (transaction `0001`): accepted.
-fn accepting_999(gcn: &str, isa13: u32) -> String {
+pub(crate) fn accepting_999(gcn: &str, isa13: u32) -> String {
+    let st02 = st02_of(gcn);
     format!(
         "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261120*1100*^*00501*{isa13:09}*0*P*:~\n\
          GS*FA*CLEARINGHOUSE*REVCYCLE*20261120*1100*{isa13}*X*005010X231A1~\n\
          ST*999*0001*005010X231A1~\n\
          AK1*HC*{gcn}*005010X222A1~\n\
-         AK2*837*0001*005010X222A1~\n\
+         AK2*837*{st02}*005010X222A1~\n\
          IK5*A~\n\
          AK9*A*1*1*1~\n\
          SE*6*0001~\n\
@@ -693,7 +715,7 @@ fn accepting_999(gcn: &str, isa13: u32) -> String {
 }
 
 /// Waits until the inbox poller has moved `name` into `processed/`.
-async fn processed(s: &Server, inbox: &Path, name: &str) {
+pub(crate) async fn processed(s: &Server, inbox: &Path, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !inbox.join("processed").join(name).exists() {
         assert!(
@@ -726,7 +748,7 @@ async fn processed(s: &Server, inbox: &Path, name: &str) {
 }
 
 /// "from>to" of a claim's status history.
-async fn history(s: &Server, claim: &Value) -> Vec<String> {
+pub(crate) async fn history(s: &Server, claim: &Value) -> Vec<String> {
     let ledger = s.get(&format!("/v1/claims/{}/ledger", id(claim))).await;
     assert_eq!(ledger.status, 200, "{}", ledger.text);
     ledger.body["transitions"]

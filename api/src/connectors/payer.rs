@@ -30,22 +30,26 @@ use revcycle_core::billing::lifecycle;
 use revcycle_core::billing::scrub::Severity;
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::claim::{Claim, ClaimStatus};
-use revcycle_core::model::remittance::RemittanceInput;
-use revcycle_core::store::payers::PayerFilter;
-use revcycle_core::store::posting::PostingResult;
 use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
 use revcycle_core::store::{
-    self, DbConnection, KeyRing, ListParams, billing, claims, coverages, patients, payers, posting,
-    providers, remittances,
+    self, DbConnection, KeyRing, ListParams, billing, claims, coverages, patients, payers,
+    providers,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{State, invoke};
+
+mod real_time_check;
+mod remit;
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
+pub use remit::{
+    ImportedRemittance, RemittanceImport, ResolveInput, Resolved, import_835, resolve_named,
+    resolve_unidentified,
+};
 
 /// Where a bearer token is read from when a request is made (never the TOML itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -433,331 +437,6 @@ async fn call(
     let out = invoke(link.instance.clone(), op, input, state.connectors.timeout).await?;
     serde_json::from_slice(&out)
         .map_err(|_| ApiError::BadGateway("the connector's output is not JSON".into()))
-}
-
-// ---------------------------------------------------------------------------------------------
-// 835 import
-
-/// One remittance of an imported 835.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ImportedRemittance {
-    pub remittance_id: Uuid,
-    pub payer_id: Uuid,
-    pub trace_number: String,
-    /// This payer's trace number was already stored (and, with posting, posted): nothing was
-    /// written for it this time.
-    pub duplicate: bool,
-    /// What posting did, when posting was asked for.
-    pub posting: Option<PostingResult>,
-}
-
-/// What importing an 835 did.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[schema(example = json!({"exchange_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a09", "status": "processed",
-    "remittances": [{"remittance_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a0a",
-        "payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a02", "trace_number": "EFT0001",
-        "duplicate": false, "posting": null}]}))]
-pub struct RemittanceImport {
-    /// The stored (encrypted) file.
-    pub exchange_id: Uuid,
-    /// `processed`, or `duplicate` when every remittance in the file was already stored (and
-    /// posted, when posting was asked for): the file changed nothing.
-    pub status: String,
-    pub remittances: Vec<ImportedRemittance>,
-}
-
-impl Mask for RemittanceImport {
-    fn mask(&mut self, _: &View) {}
-}
-
-impl Discloses for RemittanceImport {
-    fn disclose(&self, d: &mut Disclosed) {
-        for r in &self.remittances {
-            r.disclose(d);
-        }
-    }
-}
-
-impl Discloses for ImportedRemittance {
-    fn disclose(&self, d: &mut Disclosed) {
-        if let Some(p) = &self.posting {
-            p.disclose(d);
-        }
-    }
-}
-
-impl Mask for ImportedRemittance {
-    fn mask(&mut self, _: &View) {}
-}
-
-/// A canonical remittance as the store's input, its payer found by payer id (N1*PR REF*2U or
-/// the payer identification) among the org's payers' codes, else by exact name.
-fn remittance_input(
-    conn: &mut DbConnection,
-    org: OrgId,
-    index: usize,
-    r: &canonical::Remittance,
-) -> CoreResult<RemittanceInput> {
-    let mut payer = None;
-    if let Some(code) = r.payer.payer_id.as_deref().filter(|c| !c.trim().is_empty()) {
-        let filter = PayerFilter {
-            payer_code: Some(code.trim().to_string()),
-            active: None,
-        };
-        payer = payers::list(conn, org, &filter, &ListParams::default())?
-            .items
-            .into_iter()
-            .next();
-    }
-    let payer = payer.ok_or_else(|| {
-        CoreError::invalid(
-            format!("/remittances/{index}/payer"),
-            "no payer with this 835 payer id is set up (payer_code)",
-        )
-    })?;
-    let at = format!("/remittances/{index}");
-    let date = r
-        .payment_date
-        .clone()
-        .unwrap_or_else(|| chrono::Utc::now().date_naive().to_string());
-    let adjustments = |adj: &[canonical::Adjustment]| -> Vec<Value> {
-        adj.iter()
-            .map(|a| {
-                json!({"group": a.group, "reason": a.reason, "amount": a.amount,
-                       "quantity": a.quantity})
-            })
-            .collect()
-    };
-    let claims: Vec<Value> = r
-        .claims
-        .iter()
-        .map(|c| {
-            json!({
-                "patient_control_number": c.claim_control_number,
-                "status_code": c.status_code,
-                "total_charge": c.total_charge,
-                "paid": c.paid_amount,
-                "patient_responsibility": c.patient_responsibility,
-                "payer_claim_number": c.payer_claim_number,
-                "adjustments": adjustments(&c.adjustments),
-                "lines": c.service_lines.iter().map(|l| json!({
-                    "line_control_number": l.line_control_number.as_deref()
-                        .map(str::trim).filter(|v| !v.is_empty() && v.len() <= 50),
-                    "procedure_code": l.procedure_code,
-                    "modifiers": l.modifiers,
-                    "charge": l.charge,
-                    "paid": l.paid_amount,
-                    "units": l.paid_units,
-                    "service_date": l.service_date,
-                    "adjustments": adjustments(&l.adjustments),
-                    "remarks": l.remark_codes,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let method = r
-        .payment_method
-        .as_deref()
-        .filter(|m| matches!(*m, "ACH" | "CHK" | "BOP" | "FWT" | "NON"))
-        .unwrap_or("NON");
-    let value = json!({
-        "payer_id": payer.id,
-        "trace_number": r.trace_number,
-        "payment_date": date,
-        "payment_method": method,
-        "total_paid": r.payment_amount,
-        "claims": claims,
-        "provider_adjustments": r.provider_adjustments.iter().map(|p| json!({
-            "reason": p.reason_code, "reference": p.reference, "amount": p.amount,
-        })).collect::<Vec<_>>(),
-    });
-    // serde's message can quote a value: give the place only.
-    serde_json::from_value(value).map_err(|_| {
-        CoreError::invalid(
-            at,
-            "the remittance cannot be stored: an amount, code or date is out of range",
-        )
-    })
-}
-
-/// Parses an 835 through the payer connector and, in one transaction, stores the file
-/// (encrypted) and every remittance in it, posting them when `post`: a file with several
-/// remittances (several ST/SE, several payers' TRNs) is stored and posted all or nothing. A
-/// remittance whose payer and trace number are already stored (and posted) is a duplicate
-/// and writes nothing; a file of nothing but duplicates is recorded as `duplicate`.
-/// A malformed file is a 422 naming the segment and stores nothing.
-#[allow(clippy::too_many_arguments)]
-pub async fn import_835(
-    state: &AppState,
-    org: OrgId,
-    actor: String,
-    audit: AuditCtx,
-    raw: Vec<u8>,
-    file_name: Option<String>,
-    post: bool,
-    transport: &'static str,
-) -> ApiResult<RemittanceImport> {
-    let link = payer_link(state)?;
-    let out = call(state, &link, "parse_remittance", raw.clone()).await?;
-    let parsed: Vec<canonical::Remittance> =
-        serde_json::from_value(out.get("remittances").cloned().unwrap_or(Value::Null)).map_err(
-            |_| ApiError::BadGateway("the connector's output is not a list of remittances".into()),
-        )?;
-    let keyring = state.keyring.clone();
-    let pool = state.pool.clone();
-    let result = web::block(move || -> CoreResult<RemittanceImport> {
-        let mut conn = pool
-            .get()
-            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
-        let conn = &mut conn;
-        // Every remittance must map before anything is stored.
-        let inputs = parsed
-            .iter()
-            .enumerate()
-            .map(|(i, r)| remittance_input(conn, org, i, r))
-            .collect::<CoreResult<Vec<_>>>()?;
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, input) in inputs.iter().enumerate() {
-            if !seen.insert((input.payer_id, input.trace_number.trim().to_string())) {
-                return Err(CoreError::invalid(
-                    format!("/remittances/{i}/trace_number"),
-                    "the file has this payer's trace number twice",
-                ));
-            }
-        }
-        let import_one = |c: &mut DbConnection,
-                          input: &RemittanceInput,
-                          claim_ids: &mut Vec<Uuid>|
-         -> CoreResult<ImportedRemittance> {
-            let existing = remittances::list(
-                c,
-                org,
-                &remittances::RemittanceFilter {
-                    payer_id: Some(input.payer_id),
-                    trace_number: Some(input.trace_number.trim().to_string()),
-                },
-                &ListParams::default(),
-            )?
-            .items
-            .into_iter()
-            .next();
-            let mut duplicate = existing.is_some();
-            let rem = match existing {
-                Some(r) => r,
-                None => {
-                    let rem = remittances::create(c, org, input)?;
-                    audit.with("create", "Remittance").append_in_tx(
-                        c,
-                        201,
-                        Some(rem.id),
-                        &Disclosed::of(&rem),
-                    )?;
-                    rem
-                }
-            };
-            let posting = if post {
-                let p = posting::post_remittance(c, org, rem.id, &actor)?;
-                if !p.replayed {
-                    duplicate = false;
-                    audit.with("post", "Remittance").append_in_tx(
-                        c,
-                        200,
-                        Some(rem.id),
-                        &Disclosed::of(&p),
-                    )?;
-                }
-                claim_ids.extend(p.claims.iter().map(|pc| pc.claim_id));
-                Some(p)
-            } else {
-                None
-            };
-            Ok(ImportedRemittance {
-                remittance_id: rem.id,
-                payer_id: rem.payer_id,
-                trace_number: rem.trace_number,
-                duplicate,
-                posting,
-            })
-        };
-        let (icn, gcn) = control_numbers(&raw);
-        let attempt = |conn: &mut DbConnection| {
-            store::write_transaction(conn, |c| {
-                let mut done = Vec::new();
-                let mut claim_ids = Vec::new();
-                for (i, input) in inputs.iter().enumerate() {
-                    let item = import_one(c, input, &mut claim_ids)
-                        .map_err(|e| within_remittance(i, e))?;
-                    done.push(item);
-                }
-                let all_duplicates = !done.is_empty() && done.iter().all(|r| r.duplicate);
-                let status = if all_duplicates {
-                    "duplicate"
-                } else {
-                    "processed"
-                };
-                claim_ids.sort();
-                claim_ids.dedup();
-                let e = x12_exchanges::record(
-                    c,
-                    &keyring,
-                    org,
-                    &ExchangeInput {
-                        direction: "in",
-                        kind: "835".into(),
-                        file_name: file_name.clone(),
-                        interchange_control_number: icn.clone(),
-                        group_control_number: gcn.clone(),
-                        transaction_control_number: None,
-                        claim_ids,
-                        status: status.into(),
-                        payer_id: None,
-                        transport: Some(transport.into()),
-                        answers: Vec::new(),
-                        detail: all_duplicates.then(|| {
-                            "every payer and trace number in the file was already posted".into()
-                        }),
-                    },
-                    &raw,
-                )?;
-                audit.with("x12.receive", "X12Exchange").append_in_tx(
-                    c,
-                    201,
-                    Some(e.id),
-                    &Disclosed::default(),
-                )?;
-                Ok(RemittanceImport {
-                    exchange_id: e.id,
-                    status: status.into(),
-                    remittances: done,
-                })
-            })
-        };
-        // Two imports of one file at once race on the unique trace number; the loser tries
-        // again and finds the winner's remittances (a duplicate).
-        match attempt(conn) {
-            Err(CoreError::Conflict(_)) => attempt(conn),
-            other => other,
-        }
-    })
-    .await
-    .map_err(|_| ApiError::Internal)??;
-    Ok(result)
-}
-
-/// An error of the `index`th remittance of a file, its pointers made file-wide.
-fn within_remittance(index: usize, e: CoreError) -> CoreError {
-    match e {
-        CoreError::Invalid(errors) => CoreError::Invalid(
-            errors
-                .into_iter()
-                .map(|mut f| {
-                    f.pointer = format!("/remittances/{index}{}", f.pointer);
-                    f
-                })
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 /// ISA13 and GS06 of a file, when it has them (no other element is read).
@@ -1945,6 +1624,58 @@ fn answered_by(
     Ok((sent.into_iter().map(|e| e.id).collect(), claims))
 }
 
+/// The outbound 837Ps of functional group `gcn` (GS06, as a 999's AK102 names it), with the
+/// verdict the 999 gives each: its AK2/IK5 for the transaction set (ST02) the 837P went out
+/// as, or, when the 999 lists no 837 transaction set, the group's AK9. A transaction set the
+/// 999 does not list is not answered by it.
+fn answered_by_999(
+    conn: &mut DbConnection,
+    org: OrgId,
+    ack: &Value,
+) -> CoreResult<Vec<(x12_exchanges::Exchange, bool)>> {
+    let gcn = ack["group_control_number"]
+        .as_str()
+        .unwrap_or_default()
+        .trim();
+    let same = |a: &str, b: &str| a.trim_start_matches('0') == b.trim_start_matches('0');
+    let sent: Vec<_> = x12_exchanges::recent(conn, org, 500)?
+        .into_iter()
+        .filter(|e| e.direction == "out" && e.kind == "837" && e.status == "sent")
+        .filter(|e| {
+            e.group_control_number
+                .as_deref()
+                .is_some_and(|g| same(g, gcn))
+        })
+        .collect();
+    let sets: Vec<&Value> = ack["transactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["transaction_id"] == "837")
+        .collect();
+    let group_accepted = ack["accepted"] == true;
+    Ok(sent
+        .into_iter()
+        .filter_map(|e| {
+            if sets.is_empty() {
+                return Some((e, group_accepted));
+            }
+            let st02 = e.transaction_control_number.clone();
+            let set = sets.iter().find(|t| match &st02 {
+                Some(st) => same(t["control_number"].as_str().unwrap_or_default(), st),
+                // Recorded before transaction numbers were: the group decides.
+                None => true,
+            })?;
+            let accepted = if st02.is_some() {
+                set["accepted"] == true
+            } else {
+                group_accepted
+            };
+            Some((e, accepted))
+        })
+        .collect())
+}
+
 /// Whether `answers` holds the latest 837P `claim` went out in. An acknowledgment of an earlier
 /// submission (the claim was since corrected and sent again) is recorded but moves nothing.
 fn answers_latest(
@@ -2100,28 +1831,29 @@ async fn apply_acks(
                 continue;
             }
             let gcn = a["group_control_number"].as_str().unwrap_or_default();
-            let rejected = a["accepted"] != true;
-            let (answers, claim_ids) = answered_by(c, org, gcn)?;
-            for id in claim_ids {
-                if !answers_latest(c, org, id, &answers)? {
-                    plan.noted.push(id);
-                    continue;
+            for (sent, accepted) in answered_by_999(c, org, a)? {
+                let answers = [sent.id];
+                for id in sent.claim_ids {
+                    if !answers_latest(c, org, id, &answers)? {
+                        plan.noted.push(id);
+                        continue;
+                    }
+                    plan.moves.push(if accepted {
+                        (
+                            id,
+                            ClaimStatus::Accepted,
+                            format!("999 accepted group {gcn}"),
+                        )
+                    } else {
+                        (
+                            id,
+                            ClaimStatus::Rejected,
+                            format!("999 rejected group {gcn}"),
+                        )
+                    });
                 }
-                plan.moves.push(if rejected {
-                    (
-                        id,
-                        ClaimStatus::Rejected,
-                        format!("999 rejected group {gcn}"),
-                    )
-                } else {
-                    (
-                        id,
-                        ClaimStatus::Accepted,
-                        format!("999 accepted group {gcn}"),
-                    )
-                });
+                plan.answers.push(sent.id);
             }
-            plan.answers.extend(answers);
         }
         for t in out["ta1"].as_array().into_iter().flatten() {
             let icn = t["control_number"].as_str().unwrap_or_default();
@@ -2670,7 +2402,8 @@ async fn real_time(
     }
     let sender = link.transport.sender_of(&route);
     let control = allocate_control_number(state, sender.clone()).await?;
-    let mut input = json!({"requests": [request], "control_number": control, "sender_id": sender});
+    let mut input =
+        json!({"requests": [request.clone()], "control_number": control, "sender_id": sender});
     if let Some(r) = &route.receiver_id {
         input["receiver_id"] = json!(r);
     }
@@ -2695,6 +2428,9 @@ async fn real_time(
     )
     .await?;
     let responses = parsed["responses"].as_array().cloned().unwrap_or_default();
+    // An answer to another request is recorded as failed and never shown as the answer.
+    let refused = real_time_check::mismatch(kinds.1, &request, &responses);
+    let answer_detail = refused.clone();
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
     let icn = format!("{control:09}");
@@ -2734,10 +2470,15 @@ async fn real_time(
                     interchange_control_number: ricn,
                     group_control_number: rgcn,
                     claim_ids: claim_ids.clone(),
-                    status: "processed".into(),
+                    status: if answer_detail.is_some() {
+                        "failed".into()
+                    } else {
+                        "processed".into()
+                    },
                     payer_id: Some(payer_id),
                     transport: Some("http".into()),
                     answers: vec![sent.id],
+                    detail: answer_detail.clone(),
                     ..Default::default()
                 },
                 &answer,
@@ -2750,6 +2491,12 @@ async fn real_time(
     })
     .await
     .map_err(|_| ApiError::Internal)??;
+    if let Some(why) = refused {
+        return Err(ApiError::BadGateway(format!(
+            "the clearinghouse's {} does not answer this request ({why}); it is recorded as failed and not used",
+            kinds.1
+        )));
+    }
     Ok(RealTimeResult {
         exchange_ids: ids,
         responses,

@@ -20,6 +20,7 @@ pub mod payers;
 pub mod providers;
 pub mod remittances;
 pub mod reports;
+pub mod work_queues;
 
 /// Cursor pagination parameters shared by every list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(claims::configure)
             .configure(remittances::configure)
             .configure(billing::configure)
+            .configure(work_queues::configure)
             .configure(accounts::configure)
             .configure(reports::configure)
             .configure(keys::configure)

@@ -38,7 +38,10 @@ pub struct ImportQuery {
 ///
 /// The body is an 835 file as the payer sends it. The payer connector parses it (envelopes,
 /// loops, BPR02 balanced against the claims and PLBs); each remittance's payer is found by
-/// its payer id among the payers' `payer_code`s. The file (kept encrypted) and all its
+/// the ids the file gives it (TRN03, N1*PR N103/N104, 1000A REF) among the payers'
+/// `identifiers` and `payer_code`s. A remittance whose payer is not known is not refused: it
+/// is listed in `unidentified` and waits in `GET /v1/work-queues/unidentified-remittances`
+/// until a payer is linked (the file's status is then `queued`). The file (kept encrypted) and all its
 /// remittances (several ST/SE or several payers' TRNs) are stored, and with `post=true`
 /// posted, in one transaction with their audit events: if one cannot be posted, nothing from
 /// the file is (422, the pointer naming the remittance, e.g. `/remittances/1/claims/0/...`).
@@ -53,7 +56,7 @@ pub struct ImportQuery {
 #[utoipa::path(tag = "remittances", params(ImportQuery),
     request_body(content = String, description = "The 835 file", content_type = "application/octet-stream"),
     responses((status = 200, description = "The stored remittances (and postings)", body = RemittanceImport),
-        (status = 422, description = "Malformed or non-conforming X12, or a payer that is not set up; nothing was stored", body = Problem,
+        (status = 422, description = "Malformed or non-conforming X12, or a remittance that cannot be stored; nothing was stored", body = Problem,
             content_type = "application/problem+json",
             example = json!({"type": "urn:revcycle:problem:validation", "title": "Invalid request", "status": 422,
                 "detail": "the request has 1 invalid field(s)",

@@ -1,4 +1,5 @@
 use actix_web::{HttpResponse, get, post, put, web};
+use revcycle_core::access::{Action, Principal, Resource};
 use revcycle_core::model::Page;
 use revcycle_core::model::payer::{Payer, PayerInput};
 use revcycle_core::store::payers::{self, PayerFilter};
@@ -7,7 +8,9 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::PageQuery;
+use crate::audit::AuditCtx;
 use crate::authz::{Authorized, act, res};
+use crate::connectors::payer;
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
@@ -43,6 +46,7 @@ pub async fn create_payer(
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
     let org = who.org;
+    let resolver = resolver(&who, &audit);
     db::create(
         &state,
         &who,
@@ -50,9 +54,37 @@ pub async fn create_payer(
         "/v1/payers",
         key.0,
         body.hash,
-        move |c| payers::create(c, org, &body.value),
+        move |c| {
+            let p = payers::create(c, org, &body.value)?;
+            resolve_named(c, org, resolver.as_ref(), &p)?;
+            Ok(p)
+        },
     )
     .await
+}
+
+/// Who resolves the unidentified remittances a payer's identifiers name: the caller, when
+/// they may store and post remittances.
+fn resolver(who: &Principal, audit: &AuditCtx) -> Option<(AuditCtx, String)> {
+    let may = crate::auth::require(who, Resource::Remittance, Action::Create).is_ok()
+        && crate::auth::require(who, Resource::Remittance, Action::Post).is_ok();
+    may.then(|| (audit.clone(), who.subject.clone()))
+}
+
+/// Resolves the open work items the payer's identifiers now name (each in a savepoint: an
+/// item that cannot post stays in the queue and does not undo the payer's change).
+fn resolve_named(
+    c: &mut revcycle_core::store::DbConnection,
+    org: revcycle_core::access::OrgId,
+    resolver: Option<&(AuditCtx, String)>,
+    p: &Payer,
+) -> revcycle_core::error::CoreResult<()> {
+    if let Some((audit, actor)) = resolver
+        && !p.identifiers.is_empty()
+    {
+        payer::resolve_named(c, org, audit, actor, p.id)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -111,8 +143,12 @@ pub async fn update_payer(
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
+    let resolver = resolver(&who, &audit);
+    let org = who.org;
     db::update(&state, &who, audit, move |c| {
-        payers::update(c, who.org, id, if_match.0, &body.value)
+        let p = payers::update(c, org, id, if_match.0, &body.value)?;
+        resolve_named(c, org, resolver.as_ref(), &p)?;
+        Ok(p)
     })
     .await
 }

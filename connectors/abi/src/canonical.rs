@@ -556,6 +556,19 @@ pub mod v1 {
         pub amount: String,
     }
 
+    /// One id a payer gave itself in a file.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct PayerIdentifier {
+        /// What kind of id: `ein` (employer id number), `payer_id` (payer or clearinghouse
+        /// payer id), `cms_plan_id` (CMS national plan id), `naic` (NAIC company code), `hin`
+        /// (health industry number) or `submitter_id`.
+        pub qualifier: String,
+        pub value: String,
+        /// Where it was read, e.g. `TRN03`, `N1*PR N104`, `REF*2U` (element names only).
+        pub source: String,
+    }
+
     /// A remittance advice (one 835 transaction).
     #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(default)]
@@ -563,6 +576,9 @@ pub mod v1 {
         #[serde(default = "schema_version")]
         pub schema_version: u32,
         pub payer: PayerRef,
+        /// Every id the remittance gives its payer by, in file order (an 835's TRN03, N1*PR
+        /// N103/N104 and 1000A REFs), so the host can find the payer by any id it knows.
+        pub payer_identifiers: Vec<PayerIdentifier>,
         pub payee_npi: Option<String>,
         pub payee_tin: Option<String>,
         /// TRN02: check or EFT trace number.
@@ -704,6 +720,8 @@ pub mod v1 {
         #[serde(default = "schema_version")]
         pub schema_version: u32,
         pub trace_number: Option<String>,
+        /// The subscriber's member id the answer is about (the 277's NM1*IL NM109).
+        pub member_id: Option<String>,
         pub claim_control_number: String,
         pub payer_claim_number: Option<String>,
         pub statuses: Vec<ClaimStatus>,

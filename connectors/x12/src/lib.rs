@@ -31,6 +31,7 @@
 pub mod ack;
 pub mod eligibility;
 mod error;
+pub mod payer_id;
 pub mod reader;
 pub mod status;
 mod util;

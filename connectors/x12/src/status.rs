@@ -161,10 +161,17 @@ pub fn parse_277<R: BufRead>(input: R) -> Result<Vec<ClaimStatusResponse>, X12Er
     let mut out = Vec::new();
     let mut current: Option<ClaimStatusResponse> = None;
     let mut in_claim = false;
+    let mut member: Option<String> = None;
     while let Some(seg) = rd.next_segment()? {
         let id = seg.id();
         match id {
-            "ISA" | "GS" | "GE" | "IEA" | "BHT" | "NM1" | "PER" | "DMG" | "QTY" | "AMT" => {}
+            "NM1" => {
+                // 2100D subscriber: the claims after it are about this member.
+                if seg.get(1) == "IL" {
+                    member = seg.opt(9);
+                }
+            }
+            "ISA" | "GS" | "GE" | "IEA" | "BHT" | "PER" | "DMG" | "QTY" | "AMT" => {}
             "ST" => {
                 if seg.get(1) != "277" {
                     return Err(seg.error("transaction set is not a 277"));
@@ -181,6 +188,7 @@ pub fn parse_277<R: BufRead>(input: R) -> Result<Vec<ClaimStatusResponse>, X12Er
                 current = Some(ClaimStatusResponse {
                     schema_version: SCHEMA_VERSION,
                     trace_number: seg.opt(2),
+                    member_id: member.clone(),
                     ..ClaimStatusResponse::default()
                 });
             }

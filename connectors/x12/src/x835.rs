@@ -334,7 +334,10 @@ impl Machine835 {
                 if trace.is_empty() {
                     return Err(seg.error("TRN02 (trace number) is missing"));
                 }
-                self.header_mut().trace_number = trace.into_owned();
+                let payer = crate::payer_id::from_trn03(&seg.get(3));
+                let h = self.header_mut();
+                h.trace_number = trace.into_owned();
+                h.payer_identifiers.extend(payer);
             }
             ("CUR" | "REF" | "DTM", Header) => {}
             ("N1", Header | Payer | Payee) => match seg.get(1).as_ref() {
@@ -342,7 +345,9 @@ impl Machine835 {
                     self.state = Payer;
                     let name = seg.get(2).into_owned();
                     let id = seg.opt(4);
+                    let alias = crate::payer_id::from_n1(&seg.get(3), &seg.get(4));
                     let h = self.header_mut();
+                    h.payer_identifiers.extend(alias);
                     h.payer.name = name;
                     if h.payer.payer_id.is_none() {
                         h.payer.payer_id = id;
@@ -363,6 +368,8 @@ impl Machine835 {
             },
             ("N2" | "N3" | "N4" | "PER", Payer) | ("N2" | "N3" | "N4" | "RDM", Payee) => {}
             ("REF", Payer) => {
+                let alias = crate::payer_id::from_ref(&seg.get(1), &seg.get(2));
+                self.header_mut().payer_identifiers.extend(alias);
                 if seg.get(1) == "2U" {
                     let id = seg.opt(2);
                     self.header_mut().payer.payer_id = id;

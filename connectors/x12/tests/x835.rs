@@ -219,3 +219,46 @@ fn newlines_between_segments_are_tolerated() {
     let b = parse_835(base().replace('\n', "").as_bytes()).unwrap();
     assert!(a == b);
 }
+
+#[test]
+fn every_payer_id_the_guide_allows_is_reported_in_file_order() {
+    // 1000A with the CMS plan id in N103/N104 and every REF the guide allows there; TRN03 is
+    // an id other than "1" + EIN.
+    let text = base()
+        .replacen(
+            "TRN*1*EFT20240315A*1512345678~",
+            "TRN*1*EFT20240315A*87726~",
+            1,
+        )
+        .replacen(
+            "N1*PR*ACME HEALTH PLAN~",
+            "N1*PR*ACME HEALTH PLAN*XV*PLAN0012345~",
+            1,
+        )
+        .replacen(
+            "REF*2U*ACME1~",
+            "REF*2U*ACME1~\nREF*EO*SUBMIT77~\nREF*HI*HIN555~\nREF*NF*60054~",
+            1,
+        )
+        // Three more segments in the transaction set.
+        .replacen("SE*50*0001~", "SE*53*0001~", 1);
+    let remits = parse_835(text.as_bytes()).unwrap();
+    let got: Vec<(&str, &str, &str)> = remits[0]
+        .payer_identifiers
+        .iter()
+        .map(|p| (p.qualifier.as_str(), p.value.as_str(), p.source.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("payer_id", "87726", "TRN03"),
+            ("cms_plan_id", "PLAN0012345", "N1*PR N104 (XV)"),
+            ("payer_id", "ACME1", "REF*2U"),
+            ("submitter_id", "SUBMIT77", "REF*EO"),
+            ("hin", "HIN555", "REF*HI"),
+            ("naic", "60054", "REF*NF"),
+        ]
+    );
+    // N104 stays the canonical payer id unless a REF*2U follows.
+    assert_eq!(remits[0].payer.payer_id.as_deref(), Some("ACME1"));
+}

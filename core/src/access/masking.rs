@@ -163,6 +163,7 @@ nothing_to_mask!(
     crate::store::billing::ClaimTransitioned,
     crate::store::posting::PostingResult,
     crate::store::posting::UnmatchedItem,
+    crate::store::unidentified::UnidentifiedRemittance,
     crate::store::accounts::ClaimLedger,
     crate::store::accounts::PatientBalance,
     crate::store::accounts::PatientPaymentResult,

@@ -170,6 +170,12 @@ impl Discloses for crate::store::posting::UnmatchedItem {
     }
 }
 
+impl Discloses for crate::store::unidentified::UnidentifiedRemittance {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.fields.insert("remittance");
+    }
+}
+
 impl Discloses for crate::store::accounts::ClaimLedger {
     fn disclose(&self, d: &mut Disclosed) {
         d.patient_ids.insert(self.patient_id);

@@ -253,6 +253,10 @@ pub struct Remittance {
     pub provider_adjustments: Vec<ProviderAdjustment>,
     /// `received` until the billing engine posts it.
     pub status: String,
+    /// The recorded X12 file (835) the remittance came in, when it came in one.
+    pub exchange_id: Option<Uuid>,
+    /// That file's name, when the import or the inbox gave one.
+    pub file_name: Option<String>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

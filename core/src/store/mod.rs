@@ -32,6 +32,7 @@ pub mod rewrap;
 pub mod rotation;
 pub mod schema;
 pub mod sql_types;
+pub mod unidentified;
 pub mod x12_exchanges;
 
 pub use connection::{

@@ -2,13 +2,15 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::pagination::finish_page;
-use super::schema::payers;
+use super::schema::{payer_identifiers, payers};
 use super::{DbConnection, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
-use crate::model::payer::{DEFAULT_TIMELY_FILING_DAYS, Payer, PayerInput};
+use crate::model::payer::{
+    DEFAULT_TIMELY_FILING_DAYS, FoundPayerId, Payer, PayerIdQualifier, PayerIdentifier, PayerInput,
+};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = payers)]
@@ -36,6 +38,7 @@ impl PayerRow {
             )?,
             timely_filing_days: self.timely_filing_days,
             active: self.active,
+            identifiers: Vec::new(),
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
@@ -77,6 +80,9 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
         }
         other => other?,
     };
+    if let Some(ids) = &input.identifiers {
+        replace_identifiers(conn, org, id, ids)?;
+    }
     get(conn, org, id)
 }
 
@@ -89,6 +95,158 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Payer> {
         .optional()?
         .ok_or(CoreError::NotFound { resource: "payer" })?
         .into_model()
+        .and_then(|p| with_identifiers(conn, org, vec![p]))
+        .map(|mut v| v.remove(0))
+}
+
+/// Fills in the payers' identifiers (one query).
+fn with_identifiers(
+    conn: &mut DbConnection,
+    org: OrgId,
+    mut list: Vec<Payer>,
+) -> CoreResult<Vec<Payer>> {
+    let ids: Vec<String> = list.iter().map(|p| p.id.to_string()).collect();
+    let rows: Vec<(String, String, String)> = payer_identifiers::table
+        .filter(payer_identifiers::org_id.eq(org.as_str()))
+        .filter(payer_identifiers::payer_id.eq_any(ids))
+        .select((
+            payer_identifiers::payer_id,
+            payer_identifiers::qualifier,
+            payer_identifiers::value,
+        ))
+        .load(conn)?;
+    for (payer, qualifier, value) in rows {
+        let qualifier = PayerIdQualifier::parse(&qualifier)
+            .ok_or_else(|| CoreError::Internal("stored payer id qualifier is unknown".into()))?;
+        if let Some(p) = list.iter_mut().find(|p| p.id.to_string() == payer) {
+            p.identifiers.push(PayerIdentifier { qualifier, value });
+        }
+    }
+    for p in &mut list {
+        p.identifiers.sort();
+    }
+    Ok(list)
+}
+
+/// Replaces a payer's identifiers. An id another payer of the org already has is a conflict
+/// naming its place in the list.
+pub fn replace_identifiers(
+    conn: &mut DbConnection,
+    org: OrgId,
+    payer: Uuid,
+    ids: &[PayerIdentifier],
+) -> CoreResult<()> {
+    diesel::delete(
+        payer_identifiers::table
+            .filter(payer_identifiers::org_id.eq(org.as_str()))
+            .filter(payer_identifiers::payer_id.eq(payer.to_string())),
+    )
+    .execute(conn)?;
+    for (i, id) in ids.iter().enumerate() {
+        add_identifier(conn, org, payer, id).map_err(|e| match e {
+            CoreError::Conflict(_) => CoreError::Conflict(format!(
+                "identifiers/{i}: another payer is known by this identifier"
+            )),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// Adds one identifier to a payer; nothing when the payer has it already; a conflict when
+/// another payer of the org has it.
+pub fn add_identifier(
+    conn: &mut DbConnection,
+    org: OrgId,
+    payer: Uuid,
+    id: &PayerIdentifier,
+) -> CoreResult<()> {
+    let id = id.normalized();
+    let owner: Option<String> = payer_identifiers::table
+        .filter(payer_identifiers::org_id.eq(org.as_str()))
+        .filter(payer_identifiers::qualifier.eq(id.qualifier.as_str()))
+        .filter(payer_identifiers::value.eq(&id.value))
+        .select(payer_identifiers::payer_id)
+        .first(conn)
+        .optional()?;
+    match owner {
+        Some(p) if p == payer.to_string() => return Ok(()),
+        Some(_) => {
+            return Err(CoreError::Conflict(
+                "another payer is known by this identifier".into(),
+            ));
+        }
+        None => {}
+    }
+    diesel::insert_into(payer_identifiers::table)
+        .values((
+            payer_identifiers::id.eq(new_id().to_string()),
+            payer_identifiers::org_id.eq(org.as_str()),
+            payer_identifiers::payer_id.eq(payer.to_string()),
+            payer_identifiers::qualifier.eq(id.qualifier.as_str()),
+            payer_identifiers::value.eq(&id.value),
+            payer_identifiers::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map_err(|e| match CoreError::from(e) {
+            CoreError::Conflict(_) => {
+                CoreError::Conflict("another payer is known by this identifier".into())
+            }
+            other => other,
+        })?;
+    Ok(())
+}
+
+/// Which payer a remittance names, from every id it gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identified {
+    /// Every id that names a payer names this one.
+    Payer(Uuid),
+    /// No id names a payer of the organization.
+    Unknown,
+    /// The ids name different payers: nothing is posted to either.
+    Ambiguous(Vec<Uuid>),
+}
+
+/// Finds the payer a remittance names: each found id is looked up among the payers'
+/// identifiers of its kind, and a `payer_id` or `cms_plan_id` also among the payers'
+/// `payer_code`s. Ids that match no payer are ignored (a payer has ids we do not know).
+pub fn identify(
+    conn: &mut DbConnection,
+    org: OrgId,
+    found: &[FoundPayerId],
+) -> CoreResult<Identified> {
+    let mut hits = std::collections::BTreeSet::new();
+    for f in found {
+        let value = f.value.trim().to_ascii_uppercase();
+        if value.is_empty() {
+            continue;
+        }
+        let by_alias: Vec<String> = payer_identifiers::table
+            .filter(payer_identifiers::org_id.eq(org.as_str()))
+            .filter(payer_identifiers::qualifier.eq(f.qualifier.as_str()))
+            .filter(payer_identifiers::value.eq(&value))
+            .select(payer_identifiers::payer_id)
+            .load(conn)?;
+        hits.extend(by_alias);
+        if f.qualifier.matches_payer_code() {
+            let by_code: Vec<String> = payers::table
+                .filter(payers::org_id.eq(org.as_str()))
+                .filter(payers::payer_code.eq(f.value.trim()))
+                .select(payers::id)
+                .load(conn)?;
+            hits.extend(by_code);
+        }
+    }
+    let ids = hits
+        .iter()
+        .map(|s| parse_id(s))
+        .collect::<CoreResult<Vec<_>>>()?;
+    Ok(match ids.as_slice() {
+        [] => Identified::Unknown,
+        [one] => Identified::Payer(*one),
+        _ => Identified::Ambiguous(ids),
+    })
 }
 
 pub fn update(
@@ -119,6 +277,9 @@ pub fn update(
     ))
     .execute(conn)?;
     check_versioned_update(updated, Some(current.version), "payer")?;
+    if let Some(ids) = &input.identifiers {
+        replace_identifiers(conn, org, id, ids)?;
+    }
     get(conn, org, id)
 }
 
@@ -148,6 +309,7 @@ pub fn list(
         .into_iter()
         .map(PayerRow::into_model)
         .collect::<CoreResult<Vec<_>>>()?;
+    let items = with_identifiers(conn, org, items)?;
     let (items, next_cursor) = finish_page(items, limit, |p| p.id);
     Ok(Page { items, next_cursor })
 }

@@ -512,6 +512,11 @@ pub fn post_remittance(
         remittances::updated_at.eq(at),
     ))
     .execute(conn)?;
+    // The file the remittance came in names the claims it touched, whichever call posted it.
+    if let Some(exchange) = rem.exchange_id {
+        let touched: Vec<Uuid> = result.claims.iter().map(|c| c.claim_id).collect();
+        super::x12_exchanges::link_claims(conn, org, exchange, &touched)?;
+    }
     Ok(result)
 }
 

@@ -4,7 +4,7 @@ use uuid::Uuid;
 use super::pagination::finish_page;
 use super::schema::{payers, remittances};
 use super::sql_types::DbDecimal;
-use super::{DbConnection, ListParams, from_db, from_json, new_id, parse_id, to_json};
+use super::{DbConnection, ListParams, from_db, from_json, new_id, opt_id, parse_id, to_json};
 use crate::access::OrgId;
 use crate::codes::Money;
 use crate::error::{CoreError, CoreResult};
@@ -26,6 +26,8 @@ struct RemittanceRow {
     version: i32,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
+    exchange_id: Option<String>,
+    file_name: Option<String>,
 }
 
 impl RemittanceRow {
@@ -44,6 +46,8 @@ impl RemittanceRow {
             claims: body.claims,
             provider_adjustments: body.provider_adjustments,
             status: self.status,
+            exchange_id: opt_id(self.exchange_id)?,
+            file_name: self.file_name,
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
@@ -56,6 +60,18 @@ pub fn create(
     conn: &mut DbConnection,
     org: OrgId,
     input: &RemittanceInput,
+) -> CoreResult<Remittance> {
+    create_from_file(conn, org, input, None, None)
+}
+
+/// Store a remittance read from a file: the file's exchange and name are kept with it, so
+/// whichever call posts it links the file to the claims it touched.
+pub fn create_from_file(
+    conn: &mut DbConnection,
+    org: OrgId,
+    input: &RemittanceInput,
+    exchange_id: Option<Uuid>,
+    file_name: Option<&str>,
 ) -> CoreResult<Remittance> {
     // The rules and the reference, all in one answer.
     let mut e = crate::validation::Errors::new();
@@ -87,6 +103,8 @@ pub fn create(
             remittances::version.eq(1),
             remittances::created_at.eq(t),
             remittances::updated_at.eq(t),
+            remittances::exchange_id.eq(exchange_id.map(|e| e.to_string())),
+            remittances::file_name.eq(file_name),
         ))
         .execute(conn)
         .map_err(|e| match CoreError::from(e) {

@@ -195,6 +195,8 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        exchange_id -> Nullable<Text>,
+        file_name -> Nullable<Text>,
     }
 }
 
@@ -439,6 +441,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    payer_identifiers (id) {
+        id -> Text,
+        org_id -> Text,
+        payer_id -> Text,
+        qualifier -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    unidentified_remittances (id) {
+        id -> Text,
+        org_id -> Text,
+        exchange_id -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        remittance_index -> Integer,
+        payer_name -> Text,
+        identifiers -> Text,
+        reason -> Text,
+        trace_number -> Text,
+        payment_date -> Date,
+        total_paid -> Dec,
+        body -> Text,
+        post -> Bool,
+        state -> Text,
+        payer_id -> Nullable<Text>,
+        remittance_id -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -450,6 +491,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     key_rotations,
     org_keys,
     payers,
+    payer_identifiers,
+    unidentified_remittances,
     providers,
     patients,
     coverages,

@@ -175,6 +175,36 @@ pub fn set_status(
     get(conn, org, id)
 }
 
+/// Adds claims to those an exchange names (a remittance file posted after its import, by
+/// whichever call); claims it names already are kept once.
+pub fn link_claims(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    claims: &[Uuid],
+) -> CoreResult<Exchange> {
+    let current = get(conn, org, id)?;
+    let mut all = current.claim_ids.clone();
+    for c in claims {
+        if !all.contains(c) {
+            all.push(*c);
+        }
+    }
+    if all.len() == current.claim_ids.len() {
+        return Ok(current);
+    }
+    let text = serde_json::to_string(&all)
+        .map_err(|_| CoreError::Internal("claim ids do not serialise".into()))?;
+    diesel::update(
+        x12_exchanges::table
+            .filter(x12_exchanges::org_id.eq(org.as_str()))
+            .filter(x12_exchanges::id.eq(id.to_string())),
+    )
+    .set(x12_exchanges::claim_ids.eq(text))
+    .execute(conn)?;
+    get(conn, org, id)
+}
+
 /// Every exchange that names the claim (submissions, acknowledgments, remittances, status
 /// requests), oldest first, at most `limit`.
 pub fn of_claim(
