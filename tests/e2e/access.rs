@@ -28,7 +28,24 @@ async fn every_route_with_a_foreign_id_is_not_found(engine: Engine) {
                 "payment_method": "ACH", "total_paid": "0.00", "claims": []}),
         )
         .await;
+    // A remittance queued because its payer was unknown, as the inbox would queue one.
+    let queued_id = uuid::Uuid::now_v7().to_string();
+    {
+        use diesel::connection::SimpleConnection;
+        let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
+        conn.batch_execute(&format!(
+            "INSERT INTO unidentified_remittances (id, org_id, remittance_index, payer_name, \
+             identifiers, reason, trace_number, payment_date, total_paid, body, post, state, \
+             version, created_at) VALUES ('{queued_id}', '{}', 0, 'UNKNOWN PAYER', '[]', \
+             'unknown_payer', 'EFT-Q-1', '2026-11-20', '96.00', '{{}}', false, 'open', 1, \
+             '2026-12-06 00:00:00')",
+            org_of(&s)
+        ))
+        .expect("queue a remittance");
+    }
+    let queued = json!({ "id": queued_id });
     let ids: Vec<(&str, &Value)> = vec![
+        ("work-queues", &queued),
         ("payers", &p.payer),
         ("providers", &p.billing),
         ("patients", &p.patient),

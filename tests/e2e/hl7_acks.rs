@@ -50,7 +50,7 @@ async fn providers(s: &Server) -> (Value, Value) {
     let billing = s
         .create(
             "/v1/providers",
-            &json!({"role": "billing", "npi": BILLING_NPI, "tin": "12-3456789",
+            &json!({"roles": ["billing"], "npi": BILLING_NPI, "tin": "12-3456789",
                 "organization_name": "Fixture Clinic", "taxonomy": "207Q00000X",
                 "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
         )
@@ -58,7 +58,7 @@ async fn providers(s: &Server) -> (Value, Value) {
     let rendering = s
         .create(
             "/v1/providers",
-            &json!({"role": "rendering", "npi": RENDERING_NPI, "last_name": "Fixture",
+            &json!({"roles": ["rendering"], "npi": RENDERING_NPI, "last_name": "Fixture",
                 "first_name": "Doc", "taxonomy": "207R00000X",
                 "address": {"line1": "1 Clinic Way", "city": "Springfield", "state": "IL", "zip": "62701"}}),
         )

@@ -90,7 +90,7 @@ async fn patients_payers_and_providers_name_every_mistake_at_once(engine: Engine
     let r = s
         .post(
             "/v1/providers",
-            &json!({"role": "billing", "npi": "1234567890", "tin": "12-34",
+            &json!({"roles": ["billing"], "npi": "1234567890", "tin": "12-34",
                 "organization_name": "Springfield Family Practice", "first_name": "Ann",
                 "taxonomy": "207Q0000", "address": {"line1": "100 Main St", "city": "Springfield",
                 "state": "IL"}}),
