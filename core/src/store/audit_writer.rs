@@ -3,19 +3,21 @@
 //! commits them together, then answers each request. True group commit: an idle writer commits
 //! at once, and the events that arrive while a commit is in flight form the next batch.
 //!
-//! It runs on a connection of its own: behind the request pool's queue, every waiting read
+//! It runs on connections of its own: behind the request pool's queue, every waiting read
 //! would also wait for a connection for its event. Between batches it links committed events
 //! to their patients (see [`super::audit::index_patients`]).
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use super::{DbConnection, DbPool, audit, audit_intake, build_pool};
+use super::{DbConnection, DbPool, Engine, audit, audit_intake, build_pool};
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, CoreResult};
 
 /// Most events one group commit writes.
 const MAX_BATCH: usize = 512;
+/// Writer threads (and connections) on PostgreSQL.
+const PG_WRITERS: usize = 4;
 /// How often the writer links committed events to their patients, and for how long at most
 /// (it goes on from there next time).
 const INDEX_EVERY: Duration = Duration::from_secs(1);
@@ -35,14 +37,26 @@ pub struct GroupCommitWriter {
 }
 
 impl GroupCommitWriter {
-    /// Starts the writer thread on a connection of its own to `database_url`.
+    /// Starts the writer on connections of its own to `database_url`: one thread on SQLite
+    /// (it has one writer at a time anyway), [`PG_WRITERS`] on PostgreSQL, which commit
+    /// batches side by side (the server merges their WAL flushes), so one batch's commit no
+    /// longer holds up the next.
     pub fn start(database_url: &str) -> CoreResult<GroupCommitWriter> {
-        let pool = build_pool(database_url, 1)?;
+        let writers = match Engine::of_url(database_url) {
+            Engine::Postgres => PG_WRITERS,
+            Engine::Sqlite => 1,
+        };
+        let pool = build_pool(database_url, writers as u32)?;
         let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("audit-writer".into())
-            .spawn(move || run(pool, rx))
-            .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..writers {
+            let (pool, rx) = (pool.clone(), rx.clone());
+            std::thread::Builder::new()
+                .name(format!("audit-writer-{n}"))
+                // The first thread also links committed events to their patients.
+                .spawn(move || run(pool, &rx, n == 0))
+                .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
+        }
         Ok(GroupCommitWriter { jobs: tx })
     }
 
@@ -69,23 +83,30 @@ impl GroupCommitWriter {
     }
 }
 
-fn run(pool: DbPool, rx: mpsc::Receiver<Job>) {
+fn run(pool: DbPool, rx: &Mutex<mpsc::Receiver<Job>>, links: bool) {
     let mut indexed_at = Instant::now();
     loop {
-        match rx.recv_timeout(INDEX_EVERY) {
-            Ok(first) => commit(&pool, &rx, first),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        // One thread gathers a batch at a time; it commits after letting the next gather.
+        let batch = {
+            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+            match rx.recv_timeout(INDEX_EVERY) {
+                Ok(first) => Some(gather(&rx, first)),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        if let Some(jobs) = batch {
+            commit(&pool, jobs);
         }
-        if indexed_at.elapsed() >= INDEX_EVERY {
+        if links && indexed_at.elapsed() >= INDEX_EVERY {
             link_patients(&pool);
             indexed_at = Instant::now();
         }
     }
 }
 
-/// Commits `first` and the jobs queued behind it as one batch and answers them.
-fn commit(pool: &DbPool, rx: &mpsc::Receiver<Job>, first: Job) {
+/// `first` and the jobs queued behind it, up to [`MAX_BATCH`] events.
+fn gather(rx: &mpsc::Receiver<Job>, first: Job) -> Vec<Job> {
     let mut jobs: Vec<Job> = vec![first];
     let mut count = jobs[0].events.len();
     while count < MAX_BATCH {
@@ -93,6 +114,12 @@ fn commit(pool: &DbPool, rx: &mpsc::Receiver<Job>, first: Job) {
         count += job.events.len();
         jobs.push(job);
     }
+    jobs
+}
+
+/// Commits `jobs` as one batch and answers them.
+fn commit(pool: &DbPool, jobs: Vec<Job>) {
+    let count: usize = jobs.iter().map(|j| j.events.len()).sum();
     let started = Instant::now();
     // Kept per job: if the batch fails, each job is retried alone, so one request's event
     // that cannot be written fails that request only, never its neighbours in the batch.
