@@ -191,8 +191,9 @@ impl AuditWriter {
     pub fn start(
         database_url: &str,
         refusal_window: std::time::Duration,
+        writers: Option<usize>,
     ) -> Result<Arc<AuditWriter>, CoreError> {
-        let writer = Arc::new(GroupCommitWriter::start(database_url)?);
+        let writer = Arc::new(GroupCommitWriter::start(database_url, writers)?);
         let refusals = Arc::new(RefusalTally {
             window_secs: refusal_window.as_secs().max(1) as i64,
             counts: Default::default(),

@@ -112,6 +112,9 @@ pub struct ConfigArgs {
     /// chained.
     #[arg(long, env = "REVCYCLE_AUDIT_SEQUENCE_INTERVAL_MS", global = true)]
     pub audit_sequence_interval_ms: Option<u64>,
+    /// PostgreSQL: connections the audit writer commits batches on side by side (default 4).
+    #[arg(long, env = "REVCYCLE_AUDIT_WRITERS", global = true)]
+    pub audit_writers: Option<usize>,
     /// Token verification: dev (local HS256 key) or jwks (identity provider's keys).
     #[arg(long, value_enum, env = "REVCYCLE_AUTH_MODE", global = true)]
     pub auth_mode: Option<AuthMode>,
@@ -179,6 +182,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     audit_refusal_window_secs: Option<u64>,
     audit_sequence_interval_ms: Option<u64>,
+    audit_writers: Option<usize>,
     auth_mode: Option<AuthMode>,
     jwks_file: Option<PathBuf>,
     jwks_url: Option<String>,
@@ -222,6 +226,7 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub audit_refusal_window_secs: u64,
     pub audit_sequence_interval_ms: u64,
+    pub audit_writers: Option<usize>,
     pub auth_mode: AuthMode,
     pub jwks_file: Option<PathBuf>,
     pub jwks_url: Option<String>,
@@ -351,6 +356,7 @@ impl Config {
                 .or(file.audit_sequence_interval_ms)
                 .unwrap_or(DEFAULT_AUDIT_SEQUENCE_INTERVAL_MS)
                 .clamp(1, 86_400_000),
+            audit_writers: args.audit_writers.or(file.audit_writers),
             trusted_proxies: if args.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {

@@ -162,6 +162,7 @@ impl Runtime {
         let audit = audit_writer(
             &self.config.database_url,
             std::time::Duration::from_secs(self.config.audit_refusal_window_secs),
+            self.config.audit_writers,
         )?;
         if audit.enabled() {
             revcycle_core::store::audit_intake::spawn_sequencer(
@@ -205,6 +206,7 @@ pub const UNAUDITED_ENV: &str = "REVCYCLE_UNAUDITED_BENCHMARK";
 fn audit_writer(
     database_url: &str,
     refusal_window: std::time::Duration,
+    writers: Option<usize>,
 ) -> Result<Arc<crate::audit::AuditWriter>, StartupError> {
     if cfg!(feature = "unaudited-benchmark") && std::env::var(UNAUDITED_ENV).is_ok_and(|v| v == "1")
     {
@@ -216,6 +218,7 @@ fn audit_writer(
     Ok(crate::audit::AuditWriter::start(
         database_url,
         refusal_window,
+        writers,
     )?)
 }
 

@@ -38,6 +38,9 @@ struct Args {
     /// `--mode audit`: audit events written to the audited server's trail before measuring.
     #[arg(long, default_value_t = 0)]
     prefill_audit_events: u64,
+    /// `--mode audit`: the servers' `REVCYCLE_AUDIT_WRITERS` (PostgreSQL writer connections).
+    #[arg(long)]
+    audit_writers: Option<usize>,
     /// `--mode prefill`: the database whose trail to grow (a server may be running on it).
     #[arg(long)]
     database_url: Option<String>,
@@ -282,11 +285,18 @@ async fn seeded(engine: Engine, args: &Args, audited: bool) -> (Arc<Server>, Arc
     let mut env = vec![
         ("REVCYCLE_WORKERS", workers.as_str()),
         // With debug for the audit writer, the batch sizes of its group commits are counted.
-        ("REVCYCLE_LOG", "warn,revcycle_api::audit=debug"),
+        (
+            "REVCYCLE_LOG",
+            "warn,revcycle_core::store::audit_writer=debug",
+        ),
         ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
     ];
     if !audited {
         env.push(("REVCYCLE_UNAUDITED_BENCHMARK", "1"));
+    }
+    let writers = args.audit_writers.map(|n| n.to_string());
+    if let Some(n) = &writers {
+        env.push(("REVCYCLE_AUDIT_WRITERS", n.as_str()));
     }
     let s = Server::start_with(engine, &env).await;
     let mut ids = Vec::new();

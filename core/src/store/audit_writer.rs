@@ -41,9 +41,10 @@ impl GroupCommitWriter {
     /// (it has one writer at a time anyway), [`PG_WRITERS`] on PostgreSQL, which commit
     /// batches side by side (the server merges their WAL flushes), so one batch's commit no
     /// longer holds up the next.
-    pub fn start(database_url: &str) -> CoreResult<GroupCommitWriter> {
+    /// `writers` overrides the thread count on PostgreSQL (SQLite always has one).
+    pub fn start(database_url: &str, writers: Option<usize>) -> CoreResult<GroupCommitWriter> {
         let writers = match Engine::of_url(database_url) {
-            Engine::Postgres => PG_WRITERS,
+            Engine::Postgres => writers.unwrap_or(PG_WRITERS).clamp(1, 16),
             Engine::Sqlite => 1,
         };
         let pool = build_pool(database_url, writers as u32)?;
