@@ -112,7 +112,7 @@ pub struct ConfigArgs {
     /// chained.
     #[arg(long, env = "REVCYCLE_AUDIT_SEQUENCE_INTERVAL_MS", global = true)]
     pub audit_sequence_interval_ms: Option<u64>,
-    /// PostgreSQL: connections the audit writer commits batches on side by side (default 4).
+    /// PostgreSQL: connections the audit writer commits batches on side by side (default 1).
     #[arg(long, env = "REVCYCLE_AUDIT_WRITERS", global = true)]
     pub audit_writers: Option<usize>,
     /// Token verification: dev (local HS256 key) or jwks (identity provider's keys).
