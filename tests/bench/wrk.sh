@@ -70,8 +70,9 @@ request = function()
 end
 LUA
 cat >"$work/create.lua" <<LUA
+-- thread_id is a global: setup() sets it in each thread's own Lua state.
 local n = 0
-local thread_id = 0
+thread_id = 0
 local counter = 0
 setup = function(thread) counter = counter + 1; thread:set("thread_id", counter) end
 request = function()
