@@ -163,3 +163,80 @@ async fn a_synthea_bundle_imports_its_patient_and_answers_every_encounter(engine
     assert_eq!(again["counts"]["created"], 0, "{again}");
 }
 on_both_engines!(a_synthea_bundle_imports_its_patient_and_answers_every_encounter);
+
+/// PostgreSQL: a bulk import (here 1,000 patients as Bulk Data NDJSON) refreshes the planner
+/// statistics of the tables it wrote, so that plans made while they were empty do not outlive
+/// the load; a small import leaves them alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_import_refreshes_the_planner_statistics_on_postgres() {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Analyzed {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(Engine::Postgres, dir.path()).await;
+    let analyze_count = || {
+        let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
+        diesel::sql_query(
+            "SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'patients'",
+        )
+        .get_result::<Analyzed>(&mut conn)
+        .unwrap()
+        .n
+    };
+    let ndjson = |from: usize, n: usize| -> Vec<u8> {
+        let mut out = String::new();
+        for i in from..from + n {
+            out.push_str(
+                &json!({"resourceType": "Patient", "id": format!("bulk-{i}"),
+                    "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                        "system": "urn:test:bulk", "value": format!("BULK{i:06}")}],
+                    "name": [{"family": "Bulk", "given": ["Pat"]}],
+                    "gender": "female", "birthDate": "1970-01-01"})
+                .to_string(),
+            );
+            out.push('\n');
+        }
+        out.into_bytes()
+    };
+    let post = |body: Vec<u8>| {
+        let s = &s;
+        async move {
+            let r = s
+                .client
+                .post(s.url("/v1/connectors/fhir-r4/import"))
+                .bearer_auth(&s.token)
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            assert_eq!(status, 200, "{v}");
+            v
+        }
+    };
+    let before = analyze_count();
+    let small = post(ndjson(0, 10)).await;
+    assert_eq!(small["counts"]["created"], 10, "{}", small["counts"]);
+    assert_eq!(analyze_count(), before, "ten records do not call for it");
+    let bulk = post(ndjson(10, 1000)).await;
+    assert_eq!(bulk["counts"]["created"], 1000, "{}", bulk["counts"]);
+    let mut after = analyze_count();
+    // The statistics view is updated when the analyzing backend reports, a moment later.
+    for _ in 0..50 {
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = analyze_count();
+    }
+    assert_eq!(
+        after,
+        before + 1,
+        "the bulk import analyzed the patients table once"
+    );
+}

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{AuditCtx, note};
 use crate::auth::{Auth, require};
-use crate::connectors::import::{ImportCounts, Importer, RecordResult, counts};
+use crate::connectors::import::{ImportCounts, Importer, RecordResult, RecordStatus, counts};
 use crate::connectors::{ConnectorInfo, State, acknowledge, invoke};
 use crate::extract::FeedBody;
 use crate::problem::{ApiError, ApiResult};
@@ -147,6 +147,16 @@ pub async fn run_import(
         };
         let mut disclosed = Disclosed::default();
         let results = importer.apply(&mut conn, &records, &mut disclosed);
+        let written = results
+            .iter()
+            .filter(|r| matches!(r.status, RecordStatus::Created | RecordStatus::Updated))
+            .count();
+        if written >= revcycle_core::store::BULK_ANALYZE_ROWS
+            && let Err(e) = revcycle_core::store::refresh_import_statistics(&mut conn)
+        {
+            // The import is committed; stale statistics only cost speed until the next one.
+            tracing::warn!(error = %e, "planner statistics were not refreshed after an import");
+        }
         Ok::<_, CoreError>((results, disclosed))
     })
     .await

@@ -102,6 +102,20 @@ pub(crate) fn check_versioned_update(
 }
 
 /// An in-memory SQLite database with the schema, a key ring and one org, for unit tests.
+/// Rows written by one bulk import after which the imported tables' statistics are refreshed.
+pub const BULK_ANALYZE_ROWS: usize = 1000;
+
+/// Refreshes PostgreSQL's planner statistics of the tables an EHR import writes, after a bulk
+/// load: plans chosen from statistics that still call a table empty walk whole indexes once
+/// it has grown (autovacuum may be off, or behind). SQLite needs nothing here.
+pub fn refresh_import_statistics(conn: &mut DbConnection) -> CoreResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("ANALYZE patients, coverages, encounters, import_links")?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     use std::sync::Arc;
