@@ -267,8 +267,7 @@ async fn unauthenticated_requests_are_recorded_in_the_system_chain(engine: Engin
 on_both_engines!(unauthenticated_requests_are_recorded_in_the_system_chain);
 
 fn sql(s: &Server, statements: &str) {
-    let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
-    conn.batch_execute(statements).expect(statements);
+    s.sql(statements);
 }
 
 /// Lets the test (standing in for someone with direct database access) alter audit rows.

@@ -21,7 +21,7 @@ fn connect(s: &Server) -> DbConnection {
 }
 
 fn sql(s: &Server, statements: &str) {
-    connect(s).batch_execute(statements).expect(statements);
+    s.sql(statements);
 }
 
 fn fails(s: &Server, statement: &str) -> bool {

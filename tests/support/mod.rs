@@ -346,6 +346,23 @@ impl Server {
         .expect("sign")
     }
 
+    /// Runs SQL on this server's database beside the live server, standing in for someone
+    /// with direct access. On PostgreSQL, DDL may be picked as the deadlock victim against the
+    /// audit sequencer's locks; it is retried (the whole batch rolled back), as they would.
+    pub fn sql(&self, statements: &str) {
+        use diesel::connection::SimpleConnection;
+        let mut conn = revcycle_core::store::connect(&self.db.url).expect("connect");
+        for attempt in 1.. {
+            match conn.batch_execute(statements) {
+                Ok(()) => return,
+                Err(e) if attempt < 10 && e.to_string().contains("deadlock") => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("{statements}: {e}"),
+            }
+        }
+    }
+
     /// The server process's id (for reading its memory use from /proc).
     pub fn pid(&self) -> u32 {
         self.child.id()

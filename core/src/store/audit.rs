@@ -40,7 +40,7 @@ const LOCK_CLASS: i64 = 7_270_002;
 /// the chain's appenders.
 const PURGE_LOCK_CLASS: i64 = 7_270_003;
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_null = true)]
 pub(super) struct Row {
     pub(super) org_id: String,

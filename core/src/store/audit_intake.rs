@@ -50,77 +50,6 @@ pub fn record(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()
     }
 }
 
-#[derive(QueryableByName)]
-struct IntakeRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    intake_id: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    org_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-    #[diesel(sql_type = diesel::sql_types::Timestamp)]
-    occurred_at: chrono::NaiveDateTime,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    actor: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    roles: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    client_id: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    purpose_of_use: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    action: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    resource_type: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    resource_id: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    patient_ids: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    fields_disclosed: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    outcome: String,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    http_status: i32,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    request_id: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    source_ip: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    user_agent: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Binary>)]
-    break_glass_reason_ct: Option<Vec<u8>>,
-}
-
-impl IntakeRow {
-    fn into_event(self) -> CoreResult<AuditEvent> {
-        let row = Row {
-            org_id: self.org_id,
-            sequence: 0,
-            id: self.id,
-            occurred_at: self.occurred_at,
-            actor: self.actor,
-            roles: self.roles,
-            client_id: self.client_id,
-            purpose_of_use: self.purpose_of_use,
-            action: self.action,
-            resource_type: self.resource_type,
-            resource_id: self.resource_id,
-            patient_ids: self.patient_ids,
-            fields_disclosed: self.fields_disclosed,
-            outcome: self.outcome,
-            http_status: self.http_status,
-            request_id: self.request_id,
-            source_ip: self.source_ip,
-            user_agent: self.user_agent,
-            break_glass_reason_ct: self.break_glass_reason_ct,
-            prev_hash: vec![0; 32],
-            hash: vec![0; 32],
-        };
-        Ok(row.into_chained()?.event)
-    }
-}
-
 /// Chains up to `max` of the org's oldest intake events in one transaction and returns how
 /// many. An event that cannot be read back fails the batch: it stays in the intake, reported,
 /// never dropped.
@@ -132,9 +61,15 @@ pub fn sequence_org(conn: &mut DbConnection, org: Uuid, max: i64) -> CoreResult<
         // The head row lock first: a second sequencer of this org waits here, then finds the
         // rows this one took already gone.
         super::audit::lock_head_pg(conn, org)?;
-        let mut rows: Vec<IntakeRow> = diesel::sql_query(
-            "DELETE FROM audit_intake WHERE intake_id IN (SELECT intake_id FROM audit_intake \
-             WHERE org_id = $1 ORDER BY intake_id LIMIT $2) RETURNING *",
+        // Read back as audit rows, unchained (sequence 0, zero hashes), oldest first.
+        let rows: Vec<Row> = diesel::sql_query(
+            "WITH taken AS (DELETE FROM audit_intake WHERE intake_id IN (SELECT intake_id \
+             FROM audit_intake WHERE org_id = $1 ORDER BY intake_id LIMIT $2) RETURNING *) \
+             SELECT org_id, 0::int8 AS sequence, id, occurred_at, actor, roles, client_id, \
+             purpose_of_use, action, resource_type, resource_id, patient_ids, fields_disclosed, \
+             outcome, http_status, request_id, source_ip, user_agent, break_glass_reason_ct, \
+             decode(repeat('00', 32), 'hex') AS prev_hash, \
+             decode(repeat('00', 32), 'hex') AS hash FROM taken ORDER BY intake_id",
         )
         .bind::<diesel::sql_types::Text, _>(org.to_string())
         .bind::<diesel::sql_types::BigInt, _>(max)
@@ -142,10 +77,9 @@ pub fn sequence_org(conn: &mut DbConnection, org: Uuid, max: i64) -> CoreResult<
         if rows.is_empty() {
             return Ok(0);
         }
-        rows.sort_by_key(|r| r.intake_id);
         let events = rows
             .into_iter()
-            .map(IntakeRow::into_event)
+            .map(|r| r.into_chained().map(|c| c.event))
             .collect::<CoreResult<Vec<_>>>()?;
         chain_pg(conn, org, events)
     })

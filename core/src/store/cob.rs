@@ -115,23 +115,6 @@ pub fn linked(conn: &mut DbConnection, org: OrgId, claim_id: Uuid) -> CoreResult
     Ok(chain)
 }
 
-/// Every secondary claim id of the organization among `ids`.
-pub fn secondary_ids(conn: &mut DbConnection, org: OrgId, ids: &[Uuid]) -> CoreResult<Vec<Uuid>> {
-    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let found: Vec<String> = claim_cob::table
-            .filter(claim_cob::org_id.eq(org.as_str()))
-            .filter(claim_cob::claim_id.eq_any(chunk.to_vec()))
-            .select(claim_cob::claim_id)
-            .load(conn)?;
-        for f in found {
-            out.push(parse_id(&f)?);
-        }
-    }
-    Ok(out)
-}
-
 /// The API's view of a payer's posted decision, for every line of its claim.
 fn adjudication(primary: &Claim, adj: &super::adjudications::Adjudication) -> PrimaryAdjudication {
     let view = |adjs: &[crate::model::remittance::Adjustment]| -> Vec<PriorAdjustment> {
