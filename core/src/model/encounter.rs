@@ -254,3 +254,139 @@ pub struct Encounter {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Where an imported service line came from: keyed hashes of the ids its sender gave the
+/// charge (HL7 FT1-2 transaction id, FT1-23 filler order number), never the ids themselves.
+/// Kept beside the encounter's lines, position for position, so a later message can credit
+/// the charge.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineSource {
+    pub transaction: Option<String>,
+    pub order: Option<String>,
+}
+
+impl LineSource {
+    /// The keys a credit of this line is remembered under.
+    pub fn keys(&self) -> Vec<String> {
+        self.transaction
+            .iter()
+            .chain(&self.order)
+            .cloned()
+            .collect()
+    }
+}
+
+/// What a credit (a reversal of an earlier charge) does to an encounter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditEffect {
+    /// Remove the line at this position.
+    Reverse(usize),
+    /// The charge was credited before: nothing to do (a resent credit).
+    AlreadyCredited,
+}
+
+/// Why a credit cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditRefusal {
+    /// No line of the encounter, and no earlier credit, carries the ids the credit names.
+    NotFound,
+    /// The charge is the encounter's only line: an encounter bills at least one line.
+    LastLine,
+    /// The encounter is on a claim (not voided): a claim is never changed behind the
+    /// biller's back.
+    OnClaim(String),
+}
+
+impl CreditRefusal {
+    pub fn message(&self) -> String {
+        match self {
+            CreditRefusal::NotFound => {
+                "the charge it reverses was not found: no charge of this visit \
+                 has this transaction id (FT1-2) or filler order number (FT1-23)"
+                    .into()
+            }
+            CreditRefusal::LastLine => "the charge it reverses is the visit's only charge, and an \
+                 encounter bills at least one line: correct the encounter instead"
+                .into(),
+            CreditRefusal::OnClaim(status) => format!(
+                "the charge it reverses is on a claim in status {status}: a claim is never \
+                 changed silently. Void or correct the claim, then send the credit again"
+            ),
+        }
+    }
+}
+
+/// Which line a credit reverses: the line with the same transaction id, else the same filler
+/// order number. A credit whose ids were credited before changes nothing. `claim_status` is
+/// the status of a claim (not voided) built from the encounter, if any.
+pub fn credit_target(
+    sources: &[LineSource],
+    credited: &[String],
+    credit: &LineSource,
+    lines: usize,
+    claim_status: Option<&str>,
+) -> Result<CreditEffect, CreditRefusal> {
+    let by = |key: &Option<String>, pick: fn(&LineSource) -> &Option<String>| {
+        key.as_ref()
+            .and_then(|k| sources.iter().position(|s| pick(s).as_ref() == Some(k)))
+    };
+    let found = by(&credit.transaction, |s| &s.transaction)
+        .or_else(|| by(&credit.order, |s| &s.order))
+        .filter(|&i| i < lines);
+    match found {
+        Some(i) => {
+            if let Some(status) = claim_status {
+                return Err(CreditRefusal::OnClaim(status.to_owned()));
+            }
+            if lines <= 1 {
+                return Err(CreditRefusal::LastLine);
+            }
+            Ok(CreditEffect::Reverse(i))
+        }
+        None if credit.keys().iter().any(|k| credited.contains(k)) => {
+            Ok(CreditEffect::AlreadyCredited)
+        }
+        None => Err(CreditRefusal::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod credit_tests {
+    use super::*;
+
+    fn src(t: Option<&str>, o: Option<&str>) -> LineSource {
+        LineSource {
+            transaction: t.map(str::to_owned),
+            order: o.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_credit_reverses_the_line_with_its_transaction_id_else_its_order() {
+        let sources = [src(Some("t1"), Some("o1")), src(Some("t2"), Some("o2"))];
+        let credit = |t, o| credit_target(&sources, &[], &src(t, o), 2, None);
+        assert_eq!(credit(Some("t2"), None), Ok(CreditEffect::Reverse(1)));
+        assert_eq!(credit(Some("tx"), Some("o1")), Ok(CreditEffect::Reverse(0)));
+        assert_eq!(credit(Some("t9"), Some("o9")), Err(CreditRefusal::NotFound));
+        assert_eq!(credit(None, None), Err(CreditRefusal::NotFound));
+    }
+
+    #[test]
+    fn a_resent_credit_changes_nothing_and_claims_and_last_lines_are_never_touched() {
+        let sources = [src(Some("t1"), None)];
+        let credited = ["t2".to_owned()];
+        assert_eq!(
+            credit_target(&sources, &credited, &src(Some("t2"), None), 1, None),
+            Ok(CreditEffect::AlreadyCredited)
+        );
+        assert_eq!(
+            credit_target(&sources, &credited, &src(Some("t1"), None), 1, None),
+            Err(CreditRefusal::LastLine)
+        );
+        let two = [src(Some("t1"), None), src(Some("t3"), None)];
+        assert_eq!(
+            credit_target(&two, &[], &src(Some("t1"), None), 2, Some("submitted")),
+            Err(CreditRefusal::OnClaim("submitted".into()))
+        );
+    }
+}

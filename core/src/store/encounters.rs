@@ -12,7 +12,7 @@ use crate::codes::{Money, ProviderRole};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
-use crate::model::encounter::{Encounter, EncounterInput, ServiceLine};
+use crate::model::encounter::{Encounter, EncounterInput, LineSource, ServiceLine};
 use crate::validation::Errors;
 
 #[derive(Queryable, Selectable)]
@@ -230,12 +230,108 @@ pub fn update(
         encounters::prior_authorization.eq(input.prior_authorization.clone()),
         encounters::diagnoses.eq(to_json(&input.diagnoses)),
         encounters::lines.eq(to_json(&dated_lines(input))),
+        // New lines lose the link to the feed's charge ids (an import sets it again).
+        encounters::line_sources.eq("[]"),
         encounters::version.eq(expected_version + 1),
         encounters::updated_at.eq(now()),
     ))
     .execute(conn)?;
     check_versioned_update(updated, Some(current.version), "encounter")?;
     get(conn, org, id)
+}
+
+/// The feed ids of each line (parallel to `lines`) and the keys of the charges credited.
+pub fn line_sources(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+) -> CoreResult<(Vec<LineSource>, Vec<String>)> {
+    let (sources, credited): (String, String) = encounters::table
+        .filter(encounters::org_id.eq(org.as_str()))
+        .filter(encounters::id.eq(id.to_string()))
+        .select((encounters::line_sources, encounters::credited_sources))
+        .get_result(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound {
+            resource: "encounter",
+        })?;
+    Ok((
+        from_json(&sources, "line sources")?,
+        from_json(&credited, "credited sources")?,
+    ))
+}
+
+/// Records where the encounter's lines came from (after an import wrote them).
+pub fn set_line_sources(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    sources: &[LineSource],
+) -> CoreResult<()> {
+    diesel::update(
+        encounters::table
+            .filter(encounters::org_id.eq(org.as_str()))
+            .filter(encounters::id.eq(id.to_string())),
+    )
+    .set(encounters::line_sources.eq(to_json(&sources)))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Removes the line at `index` (a credited charge) and remembers the keys it was credited
+/// under, as a new version of the encounter.
+pub fn remove_credited_line(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    expected_version: i32,
+    index: usize,
+) -> CoreResult<Encounter> {
+    let current = get(conn, org, id)?;
+    let (mut sources, mut credited) = line_sources(conn, org, id)?;
+    let mut lines = current.lines.clone();
+    if index >= lines.len() {
+        return Err(CoreError::NotFound {
+            resource: "service line",
+        });
+    }
+    lines.remove(index);
+    if index < sources.len() {
+        let gone = sources.remove(index);
+        credited.extend(gone.keys());
+    }
+    let updated = diesel::update(
+        encounters::table
+            .filter(encounters::org_id.eq(org.as_str()))
+            .filter(encounters::id.eq(id.to_string()))
+            .filter(encounters::version.eq(expected_version)),
+    )
+    .set((
+        encounters::lines.eq(to_json(&lines)),
+        encounters::line_sources.eq(to_json(&sources)),
+        encounters::credited_sources.eq(to_json(&credited)),
+        encounters::version.eq(expected_version + 1),
+        encounters::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    check_versioned_update(updated, Some(current.version), "encounter")?;
+    get(conn, org, id)
+}
+
+/// The status of a claim built from the encounter that is not voided, if any.
+pub fn live_claim_status(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+) -> CoreResult<Option<String>> {
+    use super::schema::claims;
+    Ok(claims::table
+        .filter(claims::org_id.eq(org.as_str()))
+        .filter(claims::encounter_id.eq(id.to_string()))
+        .filter(claims::status.ne("voided"))
+        .select(claims::status)
+        .first::<String>(conn)
+        .optional()?)
 }
 
 #[derive(Debug, Default, Clone)]

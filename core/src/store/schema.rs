@@ -127,6 +127,8 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        line_sources -> Text,
+        credited_sources -> Text,
     }
 }
 
