@@ -368,3 +368,148 @@ async fn acknowledgments_say_what_was_applied(engine: Engine) {
     );
 }
 on_both_engines!(acknowledgments_say_what_was_applied);
+
+/// A credit (FT1-6 `CD`) naming its charge by transaction id (FT1-2).
+fn credit(set_id: &str, transaction: &str, code: &str, amount: &str) -> String {
+    seg(
+        "FT1",
+        &[
+            (1, set_id),
+            (2, transaction),
+            (4, "20261102"),
+            (6, "CD"),
+            (10, "1"),
+            (11, amount),
+            (25, code),
+        ],
+    )
+}
+
+/// A credit sent in a later message than its charge reverses that charge (found by the
+/// FT1-2 the charge was stored with), over HTTP and MLLP alike; a credit naming no charge of
+/// the visit is refused at FT1-2 with ERR-3 204; a resent credit changes nothing; a charge
+/// already on a claim is never changed behind the biller's back.
+async fn a_credit_reverses_a_charge_sent_in_an_earlier_message(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(engine, dir.path(), true).await;
+    providers(&s).await;
+    let port = mllp_port(&s).await;
+
+    // Message 1 charges two lines.
+    let charges = dft(
+        "DFT0101",
+        "V7101",
+        "",
+        &[
+            charge("1", "CG", "99213", "80.00", RENDERING_NPI),
+            charge("2", "CG", "87880", "40.00", RENDERING_NPI),
+        ],
+    );
+    let report = import(&s, "hl7v2", &charges).await;
+    assert_eq!(
+        body(report["acks"][0]["ack"].as_str().unwrap()),
+        ["MSA|AA|DFT0101"],
+        "{report}"
+    );
+    let encounter_id = report["records"][1]["id"].as_str().unwrap().to_string();
+    let encounter = s.get(&format!("/v1/encounters/{encounter_id}")).await.body;
+    assert_eq!(encounter["total_charge"], "120.00", "{encounter}");
+
+    // Message 2 credits the first by its FT1-2 (over MLLP): AA, one line left.
+    let credit_t1 = dft(
+        "DFT0102",
+        "V7101",
+        "",
+        &[credit("1", "T1", "99213", "-80.00")],
+    );
+    assert_eq!(
+        body(&over_mllp(&port, &credit_t1).await),
+        ["MSA|AA|DFT0102"]
+    );
+    let encounter = s.get(&format!("/v1/encounters/{encounter_id}")).await.body;
+    let lines: Vec<(&str, &str)> = encounter["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["procedure_code"].as_str().unwrap(),
+                l["charge"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(lines, [("87880", "40.00")], "{encounter}");
+    assert_eq!(encounter["total_charge"], "40.00");
+    let version = encounter["version"].clone();
+
+    // The same credit again, over HTTP: AA, nothing changes.
+    let again = import(&s, "hl7v2", &credit_t1).await;
+    assert_eq!(
+        again["counts"],
+        json!({"created": 0, "updated": 0, "unchanged": 2, "rejected": 0}),
+        "{again}"
+    );
+    assert_eq!(
+        body(again["acks"][0]["ack"].as_str().unwrap()),
+        ["MSA|AA|DFT0102"]
+    );
+    assert_eq!(
+        body(&over_mllp(&port, &credit_t1).await),
+        ["MSA|AA|DFT0102"]
+    );
+    let encounter = s.get(&format!("/v1/encounters/{encounter_id}")).await.body;
+    assert_eq!(encounter["version"], version);
+    assert_eq!(encounter["total_charge"], "40.00");
+
+    // A credit naming no charge of the visit: AE, one ERR at FT1-2, nothing changes.
+    let unknown = dft(
+        "DFT0103",
+        "V7101",
+        "",
+        &[credit("1", "T9", "99213", "-80.00")],
+    );
+    let expected = [
+        "MSA|AE|DFT0103".to_string(),
+        "ERR||FT1^1^2|204^Unknown key identifier^HL70357|E||||the charge it reverses was not found: no charge of this visit has this transaction id (FT1-2) or filler order number (FT1-23)".to_string(),
+    ];
+    let report = import(&s, "hl7v2", &unknown).await;
+    assert_eq!(
+        body(report["acks"][0]["ack"].as_str().unwrap()),
+        expected,
+        "{report}"
+    );
+    assert_eq!(
+        report["counts"],
+        json!({"created": 0, "updated": 0, "unchanged": 1, "rejected": 1})
+    );
+    assert_eq!(body(&over_mllp(&port, &unknown).await), expected);
+    let encounter = s.get(&format!("/v1/encounters/{encounter_id}")).await.body;
+    assert_eq!(encounter["version"], version);
+
+    // Once the visit is on a claim, a credit is refused rather than changing what was billed.
+    let claim = s
+        .create("/v1/claims", &json!({"encounter_id": encounter_id}))
+        .await;
+    let credit_t2 = dft(
+        "DFT0104",
+        "V7101",
+        "",
+        &[credit("1", "T2", "87880", "-40.00")],
+    );
+    let report = import(&s, "hl7v2", &credit_t2).await;
+    assert_eq!(
+        body(report["acks"][0]["ack"].as_str().unwrap()),
+        [
+            "MSA|AE|DFT0104".to_string(),
+            format!(
+                "ERR||FT1^1^2|206^Application record locked^HL70357|E||||the charge it reverses is on a claim in status {}: a claim is never changed silently. Void or correct the claim, then send the credit again",
+                claim["status"].as_str().unwrap()
+            ),
+        ],
+        "{report}"
+    );
+    let encounter = s.get(&format!("/v1/encounters/{encounter_id}")).await.body;
+    assert_eq!(encounter["version"], version);
+    assert_eq!(encounter["total_charge"], "40.00");
+}
+on_both_engines!(a_credit_reverses_a_charge_sent_in_an_earlier_message);

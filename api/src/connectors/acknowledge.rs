@@ -69,6 +69,8 @@ fn kind_of(message: &str) -> FieldErrorKind {
         || message.contains("not found")
     {
         FieldErrorKind::UnknownReference
+    } else if message.contains("is on a claim") {
+        FieldErrorKind::Locked
     } else if message.contains("could not be stored") {
         FieldErrorKind::Internal
     } else if message.contains("names no")

@@ -202,6 +202,8 @@ pub mod v1 {
         pub ndc: Option<String>,
         /// The submitter's line id (REF*6R), echoed back on the remittance.
         pub line_control_number: Option<String>,
+        /// The order this charge fills (HL7 FT1-23), by which a later credit may name it.
+        pub filler_order_number: Option<String>,
     }
 
     // ----- EHR feed: patients, coverage, encounters ----------------------------------------
@@ -269,6 +271,19 @@ pub mod v1 {
         /// ICD-10-CM codes in order, principal first.
         pub diagnoses: Vec<String>,
         pub service_lines: Vec<ServiceLine>,
+        /// Credits (reversals) of charges sent in earlier messages of this visit, each naming
+        /// the charge by the ids its sender gave it. Added in schema 1 as an optional field:
+        /// absent reads as none.
+        pub credits: Vec<LineCredit>,
+    }
+
+    /// A credit of an earlier charge: the charge's transaction id (HL7 FT1-2, the line's
+    /// `line_control_number`) or its filler order number (FT1-23).
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(default)]
+    pub struct LineCredit {
+        pub transaction_id: Option<String>,
+        pub filler_order_number: Option<String>,
     }
 
     /// One record of an import.
@@ -335,6 +350,9 @@ pub mod v1 {
         UnknownReference,
         /// The host could not store the record (not the sender's fault).
         Internal,
+        /// The record may not be changed now (an encounter already on a claim). An older
+        /// side reads it as `invalid`.
+        Locked,
         /// A value breaks a rule (format, code set, range); also any kind this side does
         /// not know.
         #[default]

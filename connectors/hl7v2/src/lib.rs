@@ -55,7 +55,9 @@
 //! PR1). A record with an error is withheld (a patient's coverages and encounter with it); a
 //! charge (FT1) with an error is not billed while the other charges are (the ACK is AE).
 //! FT1-6 (table 0017): `CG` charge; `CD` credit reversing the charge of the same message
-//! with the same FT1-2 (else FT1-23); `PY` and `AJ` are refused (207: not posted from HL7).
+//! with the same FT1-2 (else FT1-23), else passed to the host as a credit of the visit
+//! (`Encounter.credits`), which reverses the charge an earlier message sent with those ids
+//! or refuses it (ERR at FT1-2); `PY` and `AJ` are refused (207: not posted from HL7).
 //! Segments before the first MSH (other than batch headers) cannot be acknowledged; they give
 //! one issue without a position.
 //!
@@ -352,6 +354,7 @@ fn host_error_code(kind: FieldErrorKind) -> ErrorCode {
         FieldErrorKind::Invalid => ErrorCode::DataType,
         FieldErrorKind::UnknownReference => ErrorCode::UnknownKey,
         FieldErrorKind::Internal => ErrorCode::ApplicationInternal,
+        FieldErrorKind::Locked => ErrorCode::RecordLocked,
     }
 }
 
@@ -758,7 +761,7 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use revcycle_connector_abi::canonical::v1::{Encounter, FieldError, Patient, Sex};
+    use revcycle_connector_abi::canonical::v1::{Encounter, FieldError, LineCredit, Patient, Sex};
 
     const TS: &str = "20240301120000+0000";
 
@@ -1369,12 +1372,49 @@ mod tests {
         assert_eq!(e.service_lines.len(), 1);
         assert_eq!(e.service_lines[0].procedure_code, "87880");
         assert_eq!(e.service_lines[0].line_number, Some(1));
-        assert_eq!(out.acks[0].acknowledgment_code, "AE");
-        assert_eq!(ack_lines(&out, 0).len(), 3);
-        assert!(
-            ack_lines(&out, 0)[2]
-                .starts_with("ERR||FT1^4^2|204^Unknown key identifier^HL70357|E||||credit (CD)")
+        assert_eq!(
+            e.service_lines[0].line_control_number.as_deref(),
+            Some("T2")
         );
+        // The credit naming no charge of this message is the host's to match against the
+        // visit's earlier charges; refused there, its ERR points at its FT1-2.
+        assert_eq!(
+            e.credits,
+            [LineCredit {
+                transaction_id: Some("T9".into()),
+                filler_order_number: None,
+            }]
+        );
+        assert_eq!(out.acks[0].acknowledgment_code, "AA", "{}", out.acks[0].ack);
+        let context: AckContext =
+            revcycle_connector_abi::serde_json::from_value(out.result.ack_context.clone().unwrap())
+                .unwrap();
+        assert_eq!(
+            locate(&context.messages[0].records[1], "/credits/0"),
+            "FT1^4^2"
+        );
+        // A message of credits alone is a record for the host, with no lines.
+        let hl7 = format!("{DFT}\r{}", charge(1, "CD", "T1", "-80", "99213"));
+        let out = run(&hl7);
+        let e = encounter(&out);
+        assert!(e.service_lines.is_empty());
+        assert_eq!(e.credits.len(), 1);
+        assert_eq!(e.credits[0].transaction_id.as_deref(), Some("T1"));
+        // A credit naming no charge at all (no FT1-2, no FT1-23) is refused here.
+        let hl7 = format!(
+            "{DFT}\r{}\rFT1|2|||20240301||CD||||1|-80||||||||||||||99213",
+            charge(1, "CG", "T1", "80", "99213"),
+        );
+        let out = run(&hl7);
+        assert_eq!(out.acks[0].acknowledgment_code, "AE");
+        assert!(
+            ack_lines(&out, 0)[2].starts_with(
+                "ERR||FT1^2^2|101^Required field missing^HL70357|E||||credit (CD) names no charge"
+            ),
+            "{:?}",
+            ack_lines(&out, 0)
+        );
+        assert_eq!(encounter(&out).service_lines.len(), 1);
         // By filler order number (FT1-23) when the transaction ids differ.
         let hl7 = format!(
             "{DFT}\rFT1|1|A1||20240301||CG||||1|80||||||||||||ORD7||99213\r\

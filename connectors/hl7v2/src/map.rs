@@ -6,8 +6,8 @@
 use std::fmt;
 
 use revcycle_connector_abi::canonical::v1::{
-    Address, Coverage, CoveragePriority, Encounter, ImportRecord, Patient, PayerRef, Period,
-    PersonName, ServiceLine, Sex, Subscriber, SubscriberRelationship,
+    Address, Coverage, CoveragePriority, Encounter, ImportRecord, LineCredit, Patient, PayerRef,
+    Period, PersonName, ServiceLine, Sex, Subscriber, SubscriberRelationship,
 };
 
 use crate::parse::{Message, Presence, Repetition, Segment};
@@ -31,6 +31,8 @@ pub enum ErrorCode {
     UnsupportedVersionId,
     /// 204: unknown key identifier (a reference to something the receiver does not know).
     UnknownKey,
+    /// 206: application record locked (the record may not be changed now).
+    RecordLocked,
     /// 207: application internal error (the receiver could not apply valid data).
     ApplicationInternal,
 }
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedEventCode => 201,
             ErrorCode::UnsupportedVersionId => 203,
             ErrorCode::UnknownKey => 204,
+            ErrorCode::RecordLocked => 206,
             ErrorCode::ApplicationInternal => 207,
         }
     }
@@ -61,6 +64,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedEventCode => "Unsupported event code",
             ErrorCode::UnsupportedVersionId => "Unsupported version id",
             ErrorCode::UnknownKey => "Unknown key identifier",
+            ErrorCode::RecordLocked => "Application record locked",
             ErrorCode::ApplicationInternal => "Application internal error",
         }
     }
@@ -76,6 +80,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedEventCode => "unsupported_event_code",
             ErrorCode::UnsupportedVersionId => "unsupported_version_id",
             ErrorCode::UnknownKey => "unknown_key_identifier",
+            ErrorCode::RecordLocked => "application_record_locked",
             ErrorCode::ApplicationInternal => "application_internal_error",
         }
     }
@@ -681,7 +686,10 @@ impl Mapper<'_> {
             }
         }
         // A credit (CD) reverses the charge of this message with the same transaction id
-        // (FT1-2), else the same filler order number (FT1-23).
+        // (FT1-2), else the same filler order number (FT1-23); a credit that names no charge
+        // of this message goes to the host, which reverses the charge of an earlier message
+        // of the visit with those ids (or refuses it, naming FT1-2).
+        let mut earlier_credits: Vec<(usize, LineCredit)> = Vec::new();
         for (seq, (transaction_id, filler_order)) in credits {
             let found = lines
                 .iter()
@@ -689,23 +697,30 @@ impl Mapper<'_> {
                     transaction_id.is_some() && l.line_control_number == transaction_id
                 })
                 .or_else(|| {
-                    lines.iter().position(|(s, _)| {
-                        filler_order.is_some()
-                            && ft1s.get(s - 1).and_then(|ft1| self.text(ft1, 23, 1)) == filler_order
+                    lines.iter().position(|(_, l)| {
+                        filler_order.is_some() && l.filler_order_number == filler_order
                     })
                 });
             match found {
                 Some(i) => {
                     lines.remove(i);
                 }
-                None => r.part_errors.push(MessageError {
-                    code: ErrorCode::UnknownKey,
-                    severity: Severity::Error,
-                    location: loc("FT1", seq, 2),
-                    detail: "credit (CD) matches no charge (CG) of this message by transaction \
-                             id (FT1-2) or filler order number (FT1-23); send it with the \
-                             charge it reverses",
-                }),
+                None if transaction_id.is_none() && filler_order.is_none() => {
+                    r.part_errors.push(MessageError {
+                        code: ErrorCode::RequiredFieldMissing,
+                        severity: Severity::Error,
+                        location: loc("FT1", seq, 2),
+                        detail: "credit (CD) names no charge: transaction id (FT1-2) and \
+                                 filler order number (FT1-23) are both missing",
+                    })
+                }
+                None => earlier_credits.push((
+                    seq,
+                    LineCredit {
+                        transaction_id,
+                        filler_order_number: filler_order,
+                    },
+                )),
             }
         }
         let line_list: Vec<ServiceLine> = lines.iter().map(|(_, l)| l.clone()).collect();
@@ -795,8 +810,11 @@ impl Mapper<'_> {
             .last()
             .filter(|last| Some(**last) != dates.first().copied())
             .map(|d| (*d).clone());
+        for (k, (seq, _)) in earlier_credits.iter().enumerate() {
+            sources.push((format!("/credits/{k}"), loc("FT1", *seq, 2)));
+        }
         r.sources = sources;
-        if out_lines.is_empty() {
+        if out_lines.is_empty() && earlier_credits.is_empty() {
             if has_error(&r.part_errors) {
                 r.withheld_reason = Some("none of its charges (FT1) can be billed");
             } else if !ft1s.is_empty() && !has_error(&self.errors) {
@@ -822,6 +840,7 @@ impl Mapper<'_> {
             service_facility_npi: None,
             diagnoses,
             service_lines: out_lines,
+            credits: earlier_credits.into_iter().map(|(_, c)| c).collect(),
         })
     }
 
@@ -1075,6 +1094,7 @@ impl Mapper<'_> {
                 rendering_provider_npi,
                 ndc: None,
                 line_control_number: self.text(ft1, 2, 1),
+                filler_order_number: self.text(ft1, 23, 1),
             }),
             codes,
         ))

@@ -184,8 +184,8 @@ pub const MAPPING: &[FieldMap] = &[
         "FT1",
         2,
         "encounter",
-        &["/service_lines/*/line_control_number"],
-        "The transaction id; a credit (CD) reverses the charge with the same FT1-2.",
+        &["/service_lines/*/line_control_number", "/credits/*"],
+        "The transaction id; a credit (CD) reverses the charge with the same FT1-2 in the same message, else the charge of an earlier message of the visit (PV1-19) that Revcycle stored with that FT1-2. A credit matching no charge is refused (ERR-3 204 at FT1-2); a resent credit changes nothing; a charge already on a claim is never changed (the credit is refused).",
     ),
     row(
         "FT1",
@@ -203,7 +203,7 @@ pub const MAPPING: &[FieldMap] = &[
         6,
         "encounter",
         &[],
-        "Table 0017: `CG` is a service line; `CD` reverses a charge of the same message; `PY` and `AJ` are not posted (the charge is refused with an error); any other value is refused.",
+        "Table 0017: `CG` is a service line; `CD` reverses a charge of the same message or of an earlier message of the visit (see FT1-2); `PY` and `AJ` are not posted (the charge is refused with an error); any other value is refused.",
     ),
     row(
         "FT1",
@@ -254,8 +254,8 @@ pub const MAPPING: &[FieldMap] = &[
         "FT1",
         23,
         "encounter",
-        &[],
-        "Filler order number: matches a credit (CD) to its charge when FT1-2 does not.",
+        &["/service_lines/*/filler_order_number", "/credits/*"],
+        "Filler order number: matches a credit (CD) to its charge when FT1-2 does not, in the same message or an earlier one of the visit.",
     ),
     row(
         "FT1",

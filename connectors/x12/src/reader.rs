@@ -460,11 +460,6 @@ impl<R: BufRead> X12Reader<R> {
             || segment == el
             || component == el
             || component == segment
-            // A release character equal to a delimiter would make every such delimiter an
-            // escape: the partner agreement and the ISA contradict each other.
-            || self
-                .release
-                .is_some_and(|r| r == el || r == component || r == segment || Some(r) == repetition)
         {
             return Err(self.err(
                 "ISA",
@@ -504,9 +499,7 @@ impl<R: BufRead> X12Reader<R> {
                 .map_err(|e| self.io_err(e))?;
             self.bytes += n as u64;
             self.number += 1;
-            // n == 0: end of input right after an escaped terminator, which is still the last
-            // byte of buf; without this check the escape test below would loop forever.
-            if n == 0 || self.buf.last() != Some(&d.segment) {
+            if self.buf.last() != Some(&d.segment) {
                 let id = self.leading_id();
                 return Err(self.err(&id, "truncated input: segment has no terminator"));
             }

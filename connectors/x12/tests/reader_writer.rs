@@ -110,40 +110,6 @@ fn a_release_character_escapes_delimiters_both_ways() {
     );
 }
 
-/// Found by the fuzzer: input that ends right after an escaped terminator looped forever.
-#[test]
-fn input_ending_in_an_escaped_terminator_is_truncated_not_endless() {
-    let d = Delimiters {
-        release: Some(b'?'),
-        ..Delimiters::default()
-    };
-    let bytes = write(d, &[("NTE", vec!["ADD", "X"])]);
-    let text = String::from_utf8(bytes).unwrap();
-    let cut = &text[..text.find("NTE*ADD*X~").unwrap() + "NTE*ADD*X".len()];
-    let hostile = format!("{cut}?~");
-    let mut r = X12Reader::with_release(hostile.as_bytes(), b'?');
-    let e = loop {
-        match r.next_segment() {
-            Ok(Some(_)) => continue,
-            Ok(None) => panic!("a truncated interchange read as complete"),
-            Err(e) => break e,
-        }
-    };
-    assert!(e.reason.contains("no terminator"), "{e}");
-}
-
-/// A release character that is also one of the ISA's delimiters makes the input ambiguous.
-#[test]
-fn a_release_character_equal_to_a_delimiter_is_refused() {
-    let bytes = write(Delimiters::default(), &[("REF", vec!["EI", "1"])]);
-    for rel in [b'*', b':', b'~', b'^'] {
-        let mut r = X12Reader::with_release(bytes.as_slice(), rel);
-        let e = r.next_segment().err().expect("refused");
-        assert_eq!(e.segment_id, "ISA");
-        assert!(e.reason.contains("conflicting delimiters"), "{e}");
-    }
-}
-
 #[test]
 fn several_interchanges_with_different_delimiters_follow_each_other() {
     let a = write(Delimiters::default(), &[("REF", vec!["EI", "1"])]);

@@ -257,6 +257,7 @@ impl Ctx<'_> {
             service_facility_npi: facility,
             diagnoses,
             service_lines: lines,
+            credits: Vec::new(),
         })
     }
 

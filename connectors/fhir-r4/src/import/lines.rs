@@ -82,6 +82,7 @@ impl Ctx<'_> {
             rendering_provider_npi: rendering.filter(|r| Some(r) != enc.rendering.as_ref()),
             ndc,
             line_control_number: self.external_id(j),
+            filler_order_number: None,
         })
     }
 
@@ -115,6 +116,7 @@ impl Ctx<'_> {
             rendering_provider_npi: rendering.filter(|r| Some(r) != enc.rendering.as_ref()),
             ndc: None,
             line_control_number: self.external_id(j),
+            filler_order_number: None,
         })
     }
 
@@ -241,6 +243,7 @@ impl Ctx<'_> {
             rendering_provider_npi: rendering.filter(|r| Some(r) != enc.rendering.as_ref()),
             ndc: None,
             line_control_number: (!claim_id.is_empty()).then(|| format!("{claim_id}-{seq}")),
+            filler_order_number: None,
         })
     }
 }
