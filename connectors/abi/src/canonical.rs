@@ -726,6 +726,23 @@ pub mod v1 {
         pub payer_claim_number: Option<String>,
         pub statuses: Vec<ClaimStatus>,
         pub rejections: Vec<Rejection>,
+        /// HL03 of the level the answer is at: `PT` (277CA), `22` or `23` for a claim; `20`,
+        /// `21` or `19` for a 277CA's payer, information receiver or provider status, which
+        /// answers no claim.
+        pub level: Option<String>,
+        /// The 277CA's 2200B TRN02 above the claim: the information receiver's trace number,
+        /// which echoes the BHT03 of the 837P the claim went in.
+        pub batch_reference: Option<String>,
+    }
+
+    impl ClaimStatusResponse {
+        /// Whether the answer is about one claim (not a 277CA's batch or provider level).
+        /// An answer without a level (an older plugin) is taken as a claim's.
+        pub fn is_claim(&self) -> bool {
+            self.level
+                .as_deref()
+                .is_none_or(|l| matches!(l, "PT" | "22" | "23"))
+        }
     }
 
     #[cfg(test)]

@@ -306,7 +306,12 @@ pub(super) async fn apply_acks(
     .await
 }
 
-/// 277CA: category A1-A5 accepts a claim, A3/A6/A7/A8 and R* reject it (matched by CLM01).
+/// 277CA: category A1/A2/A5 accepts a claim, A3/A4/A6/A7/A8 and R* reject it. A claim is named
+/// by its patient control number (2200D TRN02 echoes CLM01) among this organization's claims
+/// only, and the 277CA answers the 837P whose BHT03 (our ISA13) its 2200B TRN02 echoes: a
+/// 277CA of another submission of the claim (an earlier one, since corrected and sent again),
+/// or of no submission of ours, is recorded and moves nothing. Statuses at the payer,
+/// information receiver and provider levels name no claim.
 pub(super) async fn apply_277(
     state: &AppState,
     who: &Principal,
@@ -336,10 +341,17 @@ pub(super) async fn apply_277(
                 r.claim_control_number.clone()
             }
         };
-        let pcns: Vec<String> = responses.iter().map(key).collect();
+        let responses: Vec<&canonical::ClaimStatusResponse> =
+            responses.iter().filter(|r| r.is_claim()).collect();
+        let pcns: Vec<String> = responses.iter().map(|r| key(r)).collect();
         let found = claims::by_control_numbers(c, org, &pcns)?;
-        let mut moves = Vec::new();
-        for r in &responses {
+        let same = |a: &str, b: &str| a.trim_start_matches('0') == b.trim_start_matches('0');
+        let mut plan = AckPlan {
+            moves: Vec::new(),
+            noted: Vec::new(),
+            answers: Vec::new(),
+        };
+        for r in responses {
             let Some(cat) = r.statuses.first().map(|s| s.category_code.clone()) else {
                 continue;
             };
@@ -354,27 +366,37 @@ pub(super) async fn apply_277(
                 .iter()
                 .filter(|c| c.patient_control_number.to_ascii_uppercase() == pcn)
             {
-                moves.push((claim.id, to, format!("277CA category {cat}")));
+                let sent: Vec<x12_exchanges::Exchange> =
+                    x12_exchanges::of_claim(c, org, claim.id, HISTORY_LIMIT)?
+                        .into_iter()
+                        .filter(|e| e.direction == "out" && e.kind == "837" && e.status == "sent")
+                        .collect();
+                // The 837P it answers: the one its batch reference names, else (a 277CA
+                // without 2200B TRN02) the claim's latest.
+                let answered = match r.batch_reference.as_deref().map(str::trim) {
+                    Some(batch) if !batch.is_empty() => sent.iter().rev().find(|e| {
+                        e.interchange_control_number
+                            .as_deref()
+                            .is_some_and(|icn| same(icn, batch))
+                    }),
+                    _ => sent.last(),
+                };
+                let Some(answered) = answered else {
+                    plan.noted.push(claim.id);
+                    continue;
+                };
+                plan.answers.push(answered.id);
+                if sent.last().map(|e| e.id) != Some(answered.id) {
+                    plan.noted.push(claim.id);
+                    continue;
+                }
+                plan.moves
+                    .push((claim.id, to, format!("277CA category {cat}")));
             }
         }
-        // It answers the latest 837P each claim went out in.
-        let mut answers = Vec::new();
-        for (id, _, _) in &moves {
-            if let Some(e) = x12_exchanges::of_claim(c, org, *id, 200)?
-                .into_iter()
-                .rev()
-                .find(|e| e.direction == "out" && e.kind == "837" && e.status == "sent")
-            {
-                answers.push(e.id);
-            }
-        }
-        answers.sort();
-        answers.dedup();
-        Ok(AckPlan {
-            moves,
-            noted: Vec::new(),
-            answers,
-        })
+        plan.answers.sort();
+        plan.answers.dedup();
+        Ok(plan)
     };
     record_and_apply(state, who, audit, raw, name, "277CA".into(), "inbox", plan).await?;
     Ok(())
