@@ -169,6 +169,7 @@ pub(super) async fn record_and_apply<F>(
     name: String,
     kind: String,
     transport: &'static str,
+    control_numbers: (Option<String>, Option<String>),
     plan: F,
 ) -> ApiResult<String>
 where
@@ -185,7 +186,7 @@ where
         store::write_transaction(&mut conn, |c| {
             let plan = plan(c)?;
             let summary = plan.summary(&kind);
-            let (icn, gcn) = control_numbers(&raw);
+            let (icn, gcn) = control_numbers.clone();
             let mut claim_ids: Vec<Uuid> = plan.moves.iter().map(|m| m.0).collect();
             claim_ids.extend(plan.noted.iter().copied());
             claim_ids.sort();
@@ -233,6 +234,7 @@ pub(super) async fn apply_acks(
 ) -> ApiResult<String> {
     let link = payer_link(state)?;
     let out = call(state, &link, "parse_ack", raw.clone()).await?;
+    let control_numbers = envelopes_of(&out).control_numbers();
     let org = who.org;
     let plan = move |c: &mut DbConnection| -> CoreResult<AckPlan> {
         let mut plan = AckPlan {
@@ -301,6 +303,7 @@ pub(super) async fn apply_acks(
         name,
         kind.to_string(),
         transport,
+        control_numbers,
         plan,
     )
     .await
@@ -328,6 +331,7 @@ pub(super) async fn apply_277(
         serde_json::to_vec(&json!({ "x12": text })).map_err(|_| ApiError::Internal)?,
     )
     .await?;
+    let control_numbers = envelopes_of(&out).control_numbers();
     let responses: Vec<canonical::ClaimStatusResponse> =
         serde_json::from_value(out["responses"].clone()).unwrap_or_default();
     let org = who.org;
@@ -398,6 +402,17 @@ pub(super) async fn apply_277(
         plan.answers.dedup();
         Ok(plan)
     };
-    record_and_apply(state, who, audit, raw, name, "277CA".into(), "inbox", plan).await?;
+    record_and_apply(
+        state,
+        who,
+        audit,
+        raw,
+        name,
+        "277CA".into(),
+        "inbox",
+        control_numbers,
+        plan,
+    )
+    .await?;
     Ok(())
 }

@@ -37,9 +37,9 @@ pub(super) async fn send_over_http(
         None => None,
     };
     let control = allocate_control_number(state, group.sender.clone()).await?;
-    let x12 = build_837p(state, link, &group, control).await?;
+    let (x12, envelopes) = build_837p(state, link, &group, control).await?;
     let icn = format!("{control:09}");
-    let mut input = exchange_of(&group, "http", &icn, control);
+    let mut input = exchange_of(&group, "http", &envelopes);
     input.status = "sending".into();
     let claim_ids = input.claim_ids.clone();
 
@@ -143,8 +143,16 @@ pub(super) async fn send_over_http(
         claim_ids,
     };
     // 4. An acknowledgment in the response is applied like one from the inbox.
+    let kind = match &sent {
+        Ok(body) => read_envelope(state, link, body.clone())
+            .await
+            .ok()
+            .and_then(|e| e.transaction_kind().map(str::to_string))
+            .filter(|k| k == "999" || k == "TA1"),
+        Err(_) => None,
+    };
     if let Ok(body) = sent
-        && let Some(kind) = transaction_kind(&body).filter(|k| k == "999" || k == "TA1")
+        && let Some(kind) = kind
     {
         let name = format!("837P-{icn}-response.{}", kind.to_ascii_lowercase());
         match apply_acks(

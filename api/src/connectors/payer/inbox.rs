@@ -155,7 +155,7 @@ pub async fn poll_once(
             Ok(done) => {
                 tracing::info!(file = %name, kind = %done.kind, status = %done.status, "payer inbox file applied")
             }
-            Err((kind, reason)) => {
+            Err((received, reason)) => {
                 // The reason names segments, rules and control numbers only (never values).
                 tracing::warn!(file = %name, %reason, "payer inbox file failed; moved to failed/");
                 let failed = inbox.join("failed");
@@ -165,9 +165,9 @@ pub async fn poll_once(
                         use std::io::Write;
                         f.write_all(format!("{reason}\n").as_bytes())
                     });
-                if let Some(kind) = kind
+                if let Some(received) = received
                     && let Err(e) =
-                        record_failed(state, org, audit, raw, name.clone(), kind, reason).await
+                        record_failed(state, org, audit, raw, name.clone(), received, reason).await
                 {
                     tracing::warn!(file = %name, reason = %describe(e), "a failed inbox file could not be recorded");
                 }
@@ -195,19 +195,40 @@ pub(super) fn describe(e: ApiError) -> String {
     }
 }
 
-/// Applies one inbox file; on failure, its transaction set (if it is X12) and why.
+/// What a received file is, as the plugin read its envelope: its transaction set (`835`,
+/// `999`, `TA1`, `277`) and its ISA13 and GS06.
+pub(super) struct Received {
+    kind: String,
+    control_numbers: (Option<String>, Option<String>),
+}
+
+/// Applies one inbox file; on failure, what it is (if it is X12) and why.
 pub(super) async fn apply_file(
     state: &web::Data<AppState>,
     who: &Principal,
     audit: AuditCtx,
     raw: Vec<u8>,
     name: String,
-) -> Result<Applied, (Option<String>, String)> {
-    let kind = transaction_kind(&raw).ok_or((
-        None,
-        "not an X12 interchange with a transaction set".to_string(),
-    ))?;
-    let fail = |e: ApiError| (Some(kind.clone()), describe(e));
+) -> Result<Applied, (Option<Received>, String)> {
+    let not_x12 = || {
+        (
+            None,
+            "not an X12 interchange with a transaction set".to_string(),
+        )
+    };
+    let link = payer_link(state).map_err(|e| (None, describe(e)))?;
+    let envelopes = read_envelope(state, &link, raw.clone())
+        .await
+        .map_err(|_| not_x12())?;
+    let kind = envelopes
+        .transaction_kind()
+        .map(str::to_string)
+        .ok_or_else(not_x12)?;
+    let received = || Received {
+        kind: kind.clone(),
+        control_numbers: envelopes.control_numbers(),
+    };
+    let fail = |e: ApiError| (Some(received()), describe(e));
     let status = match kind.as_str() {
         "835" => {
             import_835(
@@ -238,7 +259,7 @@ pub(super) async fn apply_file(
         }
         other => {
             return Err((
-                Some(kind.clone()),
+                Some(received()),
                 format!("transaction set {other} is not handled"),
             ));
         }
@@ -253,7 +274,7 @@ pub(super) async fn record_failed(
     audit: AuditCtx,
     raw: Vec<u8>,
     name: String,
-    kind: String,
+    received: Received,
     reason: String,
 ) -> ApiResult<()> {
     let keyring = state.keyring.clone();
@@ -263,7 +284,10 @@ pub(super) async fn record_failed(
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
         store::write_transaction(&mut conn, |c| {
-            let (icn, gcn) = control_numbers(&raw);
+            let Received {
+                kind,
+                control_numbers: (icn, gcn),
+            } = received;
             let e = x12_exchanges::record(
                 c,
                 &keyring,

@@ -28,7 +28,7 @@ pub(super) async fn send_to_outbox(
 ) -> ApiResult<(SubmittedExchange, Vec<SubmittedClaim>)> {
     let org = who.org;
     let control = allocate_control_number(state, group.sender.clone()).await?;
-    let x12 = build_837p(state, link, &group, control).await?;
+    let (x12, envelopes) = build_837p(state, link, &group, control).await?;
     let icn = format!("{control:09}");
     let file_name = format!("837P-{icn}-{}.x12", Uuid::now_v7().simple());
     let path = outbox.join(&file_name);
@@ -51,7 +51,7 @@ pub(super) async fn send_to_outbox(
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
     let actor = who.subject.clone();
-    let mut input = exchange_of(&group, "outbox", &icn, control);
+    let mut input = exchange_of(&group, "outbox", &envelopes);
     input.file_name = Some(file_name.clone());
     let audit = audit.clone();
     let icn2 = icn.clone();

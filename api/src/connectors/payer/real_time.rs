@@ -136,12 +136,13 @@ pub(super) async fn real_time(
     )
     .await?;
     let responses = parsed["responses"].as_array().cloned().unwrap_or_default();
+    let answer_control_numbers = envelopes_of(&parsed).control_numbers();
     // An answer to another request is recorded as failed and never shown as the answer.
     let refused = real_time_check::mismatch(kinds.1, &request, &responses);
     let answer_detail = refused.clone();
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
-    let icn = format!("{control:09}");
+    let (sent_icn, sent_gcn) = envelopes_of(&out).control_numbers();
     let claim_ids: Vec<Uuid> = target.claim_id.into_iter().collect();
     let patient_id = target.patient_id;
     let payer_id = target.payer_id;
@@ -157,8 +158,8 @@ pub(super) async fn real_time(
                 &ExchangeInput {
                     direction: "out",
                     kind: kinds.0.into(),
-                    interchange_control_number: Some(icn.clone()),
-                    group_control_number: Some(control.to_string()),
+                    interchange_control_number: sent_icn.clone(),
+                    group_control_number: sent_gcn.clone(),
                     claim_ids: claim_ids.clone(),
                     status: "sent".into(),
                     payer_id: Some(payer_id),
@@ -167,7 +168,7 @@ pub(super) async fn real_time(
                 },
                 x12.as_bytes(),
             )?;
-            let (ricn, rgcn) = control_numbers(&answer);
+            let (ricn, rgcn) = answer_control_numbers.clone();
             let got = x12_exchanges::record(
                 c,
                 &keyring,

@@ -369,7 +369,7 @@ pub(super) async fn build_837p(
     link: &PayerLink,
     group: &Group,
     control: u32,
-) -> ApiResult<String> {
+) -> ApiResult<(String, canonical::Envelopes)> {
     let submissions: Vec<&canonical::ClaimSubmission> =
         group.items.iter().map(|(_, s, _)| s).collect();
     let mut request = json!({"claims": submissions, "control_number": control,
@@ -387,10 +387,12 @@ pub(super) async fn build_837p(
         serde_json::to_vec(&request).map_err(|_| ApiError::Internal)?,
     )
     .await?;
-    out.get("x12")
+    let x12 = out
+        .get("x12")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| ApiError::BadGateway("the connector returned no 837P".into()))
+        .ok_or_else(|| ApiError::BadGateway("the connector returned no 837P".into()))?;
+    Ok((x12, envelopes_of(&out)))
 }
 
 /// In the caller's transaction: moves a group's claims to `submitted` with their audit events.
@@ -432,19 +434,26 @@ pub(super) fn mark_submitted(
     Ok(submitted)
 }
 
+/// The outbound exchange of a group's 837P, its ISA13, GS06 and ST02 as the plugin wrote them.
 pub(super) fn exchange_of(
     group: &Group,
     transport: &str,
-    icn: &str,
-    control: u32,
+    sent: &canonical::Envelopes,
 ) -> ExchangeInput {
+    let (icn, gcn) = sent.control_numbers();
     ExchangeInput {
         direction: "out",
         kind: "837".into(),
         file_name: None,
-        interchange_control_number: Some(icn.to_string()),
-        group_control_number: Some(control.to_string()),
-        transaction_control_number: Some(format!("{:04}", control % 10_000)),
+        interchange_control_number: icn,
+        group_control_number: gcn,
+        transaction_control_number: sent
+            .interchanges
+            .iter()
+            .flat_map(|i| &i.groups)
+            .flat_map(|g| &g.transactions)
+            .map(|t| t.control_number.clone())
+            .next(),
         claim_ids: group.items.iter().map(|(c, _, _)| c.id).collect(),
         status: "sent".into(),
         payer_id: Some(group.payer_id),
