@@ -2,10 +2,10 @@
 
 use revcycle_connector_abi::canonical::v1 as canonical;
 use revcycle_core::access::OrgId;
+use revcycle_core::codes::{CoveragePriority, SubscriberRelationship};
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::claim::Claim;
 use revcycle_core::store::{DbConnection, KeyRing, coverages, patients, payers, providers};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub(super) fn person_name(
@@ -91,6 +91,31 @@ pub(super) fn demographics(
     }
 }
 
+/// A payer as the connector names it (NM1*PR: name and payer id).
+pub(super) fn payer_ref(payer: &revcycle_core::model::payer::Payer) -> canonical::PayerRef {
+    canonical::PayerRef {
+        name: payer.name.clone(),
+        payer_id: Some(payer.payer_code.clone()),
+    }
+}
+
+fn priority(p: CoveragePriority) -> canonical::CoveragePriority {
+    match p {
+        CoveragePriority::Primary => canonical::CoveragePriority::Primary,
+        CoveragePriority::Secondary => canonical::CoveragePriority::Secondary,
+        CoveragePriority::Tertiary => canonical::CoveragePriority::Tertiary,
+    }
+}
+
+fn relationship_code(r: SubscriberRelationship) -> canonical::SubscriberRelationship {
+    match r {
+        SubscriberRelationship::SelfRelation => canonical::SubscriberRelationship::SelfInsured,
+        SubscriberRelationship::Spouse => canonical::SubscriberRelationship::Spouse,
+        SubscriberRelationship::Child => canonical::SubscriberRelationship::Child,
+        SubscriberRelationship::Other => canonical::SubscriberRelationship::Other,
+    }
+}
+
 /// The subscriber of a coverage (the patient when the relationship is `self`) and the
 /// relationship code.
 pub(crate) fn subscriber_of(
@@ -141,49 +166,77 @@ pub(super) fn claim_submission(
     };
     let patient_demo = demographics(&patient);
     let (subscriber, relationship) = subscriber_of(&coverage, &patient_demo);
-    let mut value = json!({
-        "claim_control_number": claim.patient_control_number,
-        "frequency_code": claim.frequency_code.text(),
-        "original_claim_number": claim.original_reference,
-        "billing_provider": {
-            "name": billing.organization_name.clone()
-                .or_else(|| billing.last_name.clone()).unwrap_or_default(),
-            "npi": billing.npi.text(),
-            "tin": billing.tin.as_ref().map(Str::text).unwrap_or_default().replace('-', ""),
-            "taxonomy_code": billing.taxonomy.as_ref().map(Str::text),
-            "address": address(&billing.address),
+    let lines = claim
+        .lines
+        .iter()
+        .map(|l| {
+            Ok(canonical::ServiceLine {
+                line_number: Some(u32::try_from(l.line_number).map_err(|_| {
+                    CoreError::Internal("the claim does not map to a submission".into())
+                })?),
+                procedure_code: l.line.procedure_code.text(),
+                modifiers: l.line.modifiers.iter().map(Str::text).collect(),
+                units: l.line.units.text(),
+                charge: l.line.charge.to_string(),
+                diagnosis_pointers: l.line.diagnosis_pointers.clone(),
+                service_date: Some(
+                    l.line
+                        .service_date
+                        .unwrap_or(claim.service_date_from)
+                        .to_string(),
+                ),
+                line_control_number: Some(l.control_number()),
+                ..Default::default()
+            })
+        })
+        .collect::<CoreResult<Vec<_>>>()?;
+    let submission = canonical::ClaimSubmission {
+        schema_version: canonical::SCHEMA_VERSION,
+        claim_control_number: claim.patient_control_number.clone(),
+        frequency_code: claim.frequency_code.text(),
+        original_claim_number: claim.original_reference.clone(),
+        billing_provider: canonical::BillingProvider {
+            name: billing
+                .organization_name
+                .clone()
+                .or_else(|| billing.last_name.clone())
+                .unwrap_or_default(),
+            npi: billing.npi.text(),
+            tin: billing
+                .tin
+                .as_ref()
+                .map(Str::text)
+                .unwrap_or_default()
+                .replace('-', ""),
+            taxonomy_code: billing.taxonomy.as_ref().map(Str::text),
+            address: address(&billing.address),
+            phone: None,
         },
-        "rendering_provider": rendering.as_ref().map(provider_ref),
-        "payer": {"name": payer.name, "payer_id": payer.payer_code},
-        "priority": coverage.priority.text(),
-        "subscriber": subscriber,
-        "group_number": coverage.group_number,
-        "relationship": relationship,
-        "place_of_service": claim.place_of_service.text(),
-        "total_charge": claim.total_charge.to_string(),
-        "diagnoses": claim.diagnoses.iter().map(Str::text).collect::<Vec<_>>(),
-        "lines": claim.lines.iter().map(|l| json!({
-            "line_number": l.line_number,
-            "procedure_code": l.line.procedure_code.text(),
-            "modifiers": l.line.modifiers.iter().map(Str::text).collect::<Vec<_>>(),
-            "units": l.line.units.text(),
-            "charge": l.line.charge.to_string(),
-            "diagnosis_pointers": l.line.diagnosis_pointers,
-            "service_date": l.line.service_date.unwrap_or(claim.service_date_from).to_string(),
-            "line_control_number": l.control_number(),
-        })).collect::<Vec<_>>(),
-        "prior_authorization": claim.prior_authorization,
-        "accepts_assignment": true,
-        "benefits_assigned": true,
-        "release_of_information": true,
-    });
-    if relationship != "self" {
-        value["patient"] = serde_json::to_value(&patient_demo).unwrap_or(Value::Null);
-    }
-    let mut submission: canonical::ClaimSubmission = serde_json::from_value(value)
-        .map_err(|_| CoreError::Internal("the claim does not map to a submission".into()))?;
-    // A secondary or tertiary claim carries the earlier payers' decisions (2320/2330/2430).
-    submission.prior_payers =
-        crate::connectors::cob::prior_payers(conn, keyring, org, &patient_demo, claim)?;
+        rendering_provider: rendering.as_ref().map(provider_ref),
+        referring_provider: None,
+        service_facility: None,
+        payer: payer_ref(&payer),
+        priority: priority(coverage.priority),
+        subscriber,
+        group_number: coverage.group_number.clone(),
+        relationship: relationship_code(coverage.relationship),
+        patient: (relationship != "self").then(|| patient_demo.clone()),
+        place_of_service: claim.place_of_service.text(),
+        total_charge: claim.total_charge.to_string(),
+        diagnoses: claim.diagnoses.iter().map(Str::text).collect(),
+        lines,
+        prior_authorization: claim.prior_authorization.clone(),
+        accepts_assignment: Some(true),
+        benefits_assigned: Some(true),
+        release_of_information: Some(true),
+        // A secondary or tertiary claim carries the earlier payers' decisions (2320/2330/2430).
+        prior_payers: crate::connectors::cob::prior_payers(
+            conn,
+            keyring,
+            org,
+            &patient_demo,
+            claim,
+        )?,
+    };
     Ok((submission, claim.patient_id))
 }

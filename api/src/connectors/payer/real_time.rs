@@ -1,6 +1,7 @@
 //! Real-time eligibility (270/271) and claim status (276/277) over a clearinghouse HTTP API.
 
 use actix_web::web;
+use revcycle_connector_abi::canonical::v1 as canonical;
 use revcycle_core::access::{Mask, Principal, View};
 use revcycle_core::audit::{Disclosed, Discloses};
 use revcycle_core::error::{CoreError, CoreResult};
@@ -243,15 +244,21 @@ pub async fn check_eligibility(
         };
         let demo = demographics(&patient);
         let (subscriber, relationship) = subscriber_of(&coverage, &demo);
-        let request = json!({
-            "trace_number": Uuid::now_v7().simple().to_string()[..30].to_string(),
-            "payer": {"name": payer.name, "payer_id": payer.payer_code},
-            "provider": provider_ref(&provider),
-            "subscriber": subscriber,
-            "dependent": if relationship == "self" { Value::Null } else { serde_json::to_value(&demo).unwrap_or(Value::Null) },
-            "service_type_codes": input.service_type_codes.unwrap_or_else(|| vec!["30".into()]),
-            "date_of_service": input.date_of_service.map(|d| d.to_string()),
-        });
+        let request = canonical::EligibilityRequest {
+            schema_version: canonical::SCHEMA_VERSION,
+            trace_number: Some(Uuid::now_v7().simple().to_string()[..30].to_string()),
+            payer: payer_ref(&payer),
+            provider: provider_ref(&provider),
+            subscriber,
+            dependent: (relationship != "self").then_some(demo),
+            service_type_codes: input
+                .service_type_codes
+                .unwrap_or_else(|| vec!["30".into()]),
+            date_of_service: input.date_of_service.map(|d| d.to_string()),
+        };
+        let request = serde_json::to_value(&request).map_err(|_| {
+            CoreError::Internal("the eligibility request does not serialize".into())
+        })?;
         let target = RealTimeTarget {
             payer_id: payer.id,
             payer_code: Some(payer.payer_code.clone()),
@@ -293,17 +300,24 @@ pub async fn claim_status(
         let claim = claims::get(conn, org, claim_id)?;
         let (submission, patient_id) = claim_submission(conn, &keyring, org, &claim)?;
         let billing = providers::get(conn, org, claim.billing_provider_id)?;
-        let request = json!({
-            "trace_number": Uuid::now_v7().simple().to_string()[..30].to_string(),
-            "payer": submission.payer,
-            "provider": provider_ref(&billing),
-            "subscriber": submission.subscriber,
-            "patient": submission.patient,
-            "claim_control_number": claim.patient_control_number,
-            "total_charge": claim.total_charge.to_string(),
-            "service_period": {"start": claim.service_date_from.to_string(),
-                               "end": claim.service_date_to.to_string()},
-        });
+        let request = canonical::ClaimStatusRequest {
+            schema_version: canonical::SCHEMA_VERSION,
+            trace_number: Some(Uuid::now_v7().simple().to_string()[..30].to_string()),
+            payer: submission.payer.clone(),
+            provider: provider_ref(&billing),
+            subscriber: submission.subscriber.clone(),
+            patient: submission.patient.clone(),
+            claim_control_number: claim.patient_control_number.clone(),
+            payer_claim_number: None,
+            total_charge: Some(claim.total_charge.to_string()),
+            service_period: canonical::Period {
+                start: Some(claim.service_date_from.to_string()),
+                end: Some(claim.service_date_to.to_string()),
+            },
+        };
+        let request = serde_json::to_value(&request).map_err(|_| {
+            CoreError::Internal("the claim status request does not serialize".into())
+        })?;
         let target = RealTimeTarget {
             payer_id: claim.payer_id.unwrap_or_default(),
             payer_code: submission.payer.payer_id.clone(),
