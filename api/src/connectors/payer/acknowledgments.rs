@@ -359,11 +359,8 @@ pub(super) async fn apply_277(
             let Some(cat) = r.statuses.first().map(|s| s.category_code.clone()) else {
                 continue;
             };
-            let to = match cat.as_str() {
-                "A1" | "A2" | "A5" => ClaimStatus::Accepted,
-                "A3" | "A4" | "A6" | "A7" | "A8" => ClaimStatus::Rejected,
-                c if c.starts_with('R') => ClaimStatus::Rejected,
-                _ => continue,
+            let Some(to) = lifecycle::claim_acknowledgment_status(&cat) else {
+                continue;
             };
             let pcn = key(r).trim().to_ascii_uppercase();
             for claim in found
