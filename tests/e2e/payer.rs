@@ -697,6 +697,192 @@ async fn inbox_applies_277ca_acceptance(engine: Engine) {
 }
 on_both_engines!(inbox_applies_277ca_acceptance);
 
+/// A 277CA for the claim `pcn` (2200D TRN02 echoes CLM01) sent in the 837P whose BHT03 was
+/// `batch` (2200B TRN02), with the claim's STC01 `status` (`A2:20:PR` accepted, `A7:21:PR`
+/// rejected), as interchange `isa13`.
+fn claim_277ca(pcn: &str, batch: &str, status: &str, isa13: u32) -> String {
+    let (qty, amt) = if status.starts_with("A2") {
+        ("90", "YU")
+    } else {
+        ("AA", "YY")
+    };
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*REVCYCLE       *261121*0900*^*00501*{isa13:09}*0*P*:~
+GS*HN*CLEARINGHOUSE*REVCYCLE*20261121*0900*{isa13}*X*005010X214~
+ST*277*0001*005010X214~
+BHT*0085*08*BATCH{isa13}*20261121*0900*TH~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH PLAN*****PI*60054~
+TRN*1*0091182~
+DTP*050*D8*20261121~
+DTP*009*D8*20261121~
+HL*2*1*21*1~
+NM1*41*2*SPRINGFIELD BILLING*****46*REVCYCLE~
+TRN*2*{batch}~
+STC*A1:19:PR*20261121*WQ*200~
+QTY*{qty}*1~
+AMT*{amt}*200~
+HL*3*2*19*1~
+NM1*85*2*SPRINGFIELD FAMILY PRACTICE*****XX*1234567893~
+TRN*1*PROVIDER-1~
+STC*A1:19:PR**WQ*200~
+HL*4*3*PT~
+NM1*QC*1*ZEBULONOVICH*QUILLONETTE****MI*SELF123456~
+TRN*2*{pcn}~
+STC*{status}*20261121*WQ*200~
+REF*1K*PAYER-ICN-1~
+DTP*472*D8*20261102~
+SE*24*0001~
+GE*1*{isa13}~
+IEA*1*{isa13:09}~
+"
+    )
+}
+
+/// A 277CA moves only the claim it names by CLM01, of this organization, in the submission
+/// whose BHT03 its 2200B TRN02 echoes: one naming another organization's claim, or our claim
+/// under another batch, moves nothing; one answering a claim's earlier 837P (the claim was
+/// since corrected and sent again) moves nothing; a repeat changes nothing. Each is recorded.
+async fn a_277ca_moves_only_the_claims_of_the_submission_it_answers(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = payer_server(engine, dir.path()).await;
+    let inbox = dir.path().join("inbox");
+    let icn_of = |r: &revcycle_e2e::Resp| {
+        r.body["interchange_control_number"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Ours (the inbox's organization), sent in 837P 000000001.
+    let (_, ours) = ready_claim(&s).await;
+    let first = icn_of(&submit(&s, &ours).await);
+    assert_eq!(first, "000000001");
+    // Another organization's claim, sent under the same sender id in 837P 000000002.
+    let own_token = s.token.clone();
+    let (_, other_token) = s.new_org("Shelbyville Billing");
+    s.token = other_token.clone();
+    let (_, theirs) = ready_claim(&s).await;
+    assert_eq!(icn_of(&submit(&s, &theirs).await), "000000002");
+    s.token = own_token.clone();
+
+    // A 277CA in our inbox accepting their claim, in their batch: not ours to move.
+    std::fs::write(
+        inbox.join("other-org.277"),
+        claim_277ca(&pcn_of(&theirs), "000000002", "A2:20:PR", 51),
+    )
+    .unwrap();
+    processed(&s, &inbox, "other-org.277").await;
+    // Our claim under a batch it was not sent in.
+    std::fs::write(
+        inbox.join("other-batch.277"),
+        claim_277ca(&pcn_of(&ours), "000000002", "A7:21:PR", 52),
+    )
+    .unwrap();
+    processed(&s, &inbox, "other-batch.277").await;
+    let ours_path = format!("/v1/claims/{}", id(&ours));
+    assert_eq!(s.get(&ours_path).await.body["status"], "submitted");
+    s.token = other_token.clone();
+    let got = s.get(&format!("/v1/claims/{}", id(&theirs))).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.body["status"], "submitted", "{}", got.text);
+    s.token = own_token.clone();
+
+    // Its own batch's rejection moves it.
+    std::fs::write(
+        inbox.join("reject-1.277"),
+        claim_277ca(&pcn_of(&ours), &first, "A7:21:PR", 53),
+    )
+    .unwrap();
+    processed(&s, &inbox, "reject-1.277").await;
+    assert_eq!(s.get(&ours_path).await.body["status"], "rejected");
+
+    // Corrected and sent again in 837P 000000003.
+    for to in ["draft", "ready"] {
+        let t = s
+            .post(
+                &format!("/v1/claims/{}/transition", id(&ours)),
+                &json!({"to": to}),
+            )
+            .await;
+        assert_eq!(t.status, 200, "{}", t.text);
+    }
+    let second = icn_of(&submit(&s, &ours).await);
+    assert_eq!(second, "000000003");
+
+    // The first 837P's rejection again: the resubmission stays submitted.
+    std::fs::write(
+        inbox.join("reject-2.277"),
+        claim_277ca(&pcn_of(&ours), &first, "A7:21:PR", 54),
+    )
+    .unwrap();
+    processed(&s, &inbox, "reject-2.277").await;
+    assert_eq!(s.get(&ours_path).await.body["status"], "submitted");
+
+    // The second one's acceptance moves it; its repeat does not.
+    for (name, isa13) in [("accept-1.277", 55), ("accept-2.277", 56)] {
+        std::fs::write(
+            inbox.join(name),
+            claim_277ca(&pcn_of(&ours), &second, "A2:20:PR", isa13),
+        )
+        .unwrap();
+        processed(&s, &inbox, name).await;
+        assert_eq!(s.get(&ours_path).await.body["status"], "accepted");
+    }
+    assert_eq!(
+        history(&s, &ours).await,
+        [
+            "draft>ready",
+            "ready>submitted",
+            "submitted>rejected",
+            "rejected>draft",
+            "draft>ready",
+            "ready>submitted",
+            "submitted>accepted"
+        ]
+    );
+    s.token = other_token;
+    assert_eq!(
+        history(&s, &theirs).await,
+        ["draft>ready", "ready>submitted"]
+    );
+    s.token = own_token;
+
+    // Each 277CA is nested under the 837P it answers; the one of another batch under none.
+    let ex = s.get(&format!("/v1/claims/{}/exchanges", id(&ours))).await;
+    assert_eq!(ex.status, 200, "{}", ex.text);
+    let items = ex.body["items"].as_array().unwrap();
+    let acks_of = |icn: &str| -> Vec<String> {
+        items
+            .iter()
+            .find(|i| i["direction"] == "out" && i["interchange_control_number"] == icn)
+            .unwrap_or_else(|| panic!("no 837P {icn} in {}", ex.text))["acks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["file_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        acks_of(&first),
+        ["reject-1.277", "reject-2.277"],
+        "{}",
+        ex.text
+    );
+    assert_eq!(
+        acks_of(&second),
+        ["accept-1.277", "accept-2.277"],
+        "{}",
+        ex.text
+    );
+    let loose: Vec<&str> = items
+        .iter()
+        .filter(|i| i["direction"] == "in")
+        .map(|i| i["file_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(loose, ["other-batch.277"], "{}", ex.text);
+}
+on_both_engines!(a_277ca_moves_only_the_claims_of_the_submission_it_answers);
+
 /// A 999 for group `gcn` of an 837P (transaction `0001`): accepted.
 pub(crate) fn accepting_999(gcn: &str, isa13: u32) -> String {
     let st02 = st02_of(gcn);

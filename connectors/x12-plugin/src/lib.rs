@@ -26,6 +26,12 @@
 //! - `claim_status`: `{requests: [ClaimStatusRequest], control_number}` -> `{x12: "<276>"}`;
 //!   or `{x12: "<277>"}` (also a 277CA) -> `{responses: [ClaimStatusResponse]}`.
 //! - `parse_ack`: raw 999/TA1 bytes or `{x12}` -> `{ta1: [...], ack999: [...]}`.
+//! - `read_envelope`: raw X12 bytes or `{x12}` -> `Envelopes` (`{interchanges: [...]}`: ISA
+//!   sender/receiver ids, ISA13, ISA15, GS and ST headers), read as far as the file is well
+//!   formed, so the host learns what a received file is without reading X12 itself.
+//!
+//! Every operation that builds or reads X12 also returns its `interchanges` (canonical
+//! `InterchangeEnvelope`s): the host takes control numbers from them, never from the bytes.
 //!
 //! Inbound X12 (835, 999/TA1, 271, 277/277CA) is first validated against its implementation
 //! guide (`revcycle_x12::validate`). Malformed or non-conforming X12 is an `invalid_input`
@@ -36,7 +42,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use revcycle_connector_abi::canonical::v1::{
-    ClaimStatusRequest, ClaimSubmission, EligibilityRequest,
+    ClaimStatusRequest, ClaimSubmission, EligibilityRequest, Envelopes,
 };
 use revcycle_connector_abi::{
     Connector, ConnectorError, ConnectorKind, InputIssue, export_connector, parse_input, to_output,
@@ -394,6 +400,7 @@ impl X12Connector {
         let x12 = String::from_utf8(bytes)
             .map_err(|_| ConnectorError::internal("the 837P is not UTF-8"))?;
         Ok(json!({
+            "interchanges": envelopes(x12.as_bytes())?.interchanges,
             "x12": x12,
             "receipt": summary.receipt(None),
             "interchange_control_number": summary.interchange_control_number,
@@ -409,7 +416,8 @@ impl X12Connector {
             conforming(x12.trim_start().as_bytes())?;
             let responses = revcycle_x12::eligibility::parse_271(x12.trim_start().as_bytes())
                 .map_err(x12_error)?;
-            return Ok(json!({ "responses": responses }));
+            let interchanges = envelopes(x12.trim_start().as_bytes())?.interchanges;
+            return Ok(json!({ "responses": responses, "interchanges": interchanges }));
         }
         if input.requests.is_empty() {
             return Err(ConnectorError::invalid_input(
@@ -423,6 +431,7 @@ impl X12Connector {
                 .map_err(x12_error)?;
         let x12 = String::from_utf8(out).map_err(|_| ConnectorError::internal("270 not UTF-8"))?;
         Ok(json!({
+            "interchanges": envelopes(x12.as_bytes())?.interchanges,
             "x12": x12,
             "interchange_control_number": format!("{:09}", env.interchange.control_number),
         }))
@@ -435,7 +444,8 @@ impl X12Connector {
             conforming(x12.trim_start().as_bytes())?;
             let responses =
                 revcycle_x12::status::parse_277(x12.trim_start().as_bytes()).map_err(x12_error)?;
-            return Ok(json!({ "responses": responses }));
+            let interchanges = envelopes(x12.trim_start().as_bytes())?.interchanges;
+            return Ok(json!({ "responses": responses, "interchanges": interchanges }));
         }
         if input.requests.is_empty() {
             return Err(ConnectorError::invalid_input(
@@ -455,6 +465,7 @@ impl X12Connector {
             .map_err(x12_error)?;
         let x12 = String::from_utf8(out).map_err(|_| ConnectorError::internal("276 not UTF-8"))?;
         Ok(json!({
+            "interchanges": envelopes(x12.as_bytes())?.interchanges,
             "x12": x12,
             "interchange_control_number": format!("{:09}", env.interchange.control_number),
         }))
@@ -472,7 +483,21 @@ pub fn parse_remittance(input: &[u8]) -> Result<Value, ConnectorError> {
     let text = x12_text(input)?;
     conforming(&text)?;
     let remittances = revcycle_x12::x835::parse_835_bytes(&text).map_err(x12_error)?;
-    Ok(json!({ "remittances": remittances }))
+    let interchanges = envelopes(&text)?.interchanges;
+    Ok(json!({ "remittances": remittances, "interchanges": interchanges }))
+}
+
+/// The envelopes of X12 this plugin built or has validated.
+fn envelopes(x12: &[u8]) -> Result<Envelopes, ConnectorError> {
+    revcycle_x12::envelope::read_envelopes(x12).map_err(x12_error)
+}
+
+/// `read_envelope`: what a received file is (its ISA, GS and ST headers), read as far as it is
+/// well formed; the file is not validated (the parse operations do that).
+pub fn read_envelope(input: &[u8]) -> Result<Value, ConnectorError> {
+    let text = x12_text(input)?;
+    serde_json::to_value(envelopes(&text)?)
+        .map_err(|_| ConnectorError::internal("the envelopes do not serialize"))
 }
 
 /// `parse_ack`: TA1 and 999 acknowledgments.
@@ -531,7 +556,8 @@ pub fn parse_ack(input: &[u8]) -> Result<Value, ConnectorError> {
             })
         })
         .collect();
-    Ok(json!({ "ta1": ta1, "ack999": ack999 }))
+    let interchanges = envelopes(&text)?.interchanges;
+    Ok(json!({ "ta1": ta1, "ack999": ack999, "interchanges": interchanges }))
 }
 
 impl Connector for X12Connector {
@@ -544,6 +570,7 @@ impl Connector for X12Connector {
         "check_eligibility",
         "claim_status",
         "parse_ack",
+        "read_envelope",
     ];
 
     fn create(config: Value) -> Result<Self, ConnectorError> {
@@ -557,6 +584,7 @@ impl Connector for X12Connector {
             "check_eligibility" => self.check_eligibility(input)?,
             "claim_status" => self.claim_status(input)?,
             "parse_ack" => parse_ack(input)?,
+            "read_envelope" => read_envelope(input)?,
             _ => return Err(ConnectorError::unknown_operation(op)),
         };
         to_output(&out)

@@ -358,6 +358,25 @@ fn parse_ack_reads_999() {
     assert_eq!(out["ta1"], json!([]));
 }
 
+/// The envelope facts come from the plugin, with every parse result and on their own.
+#[test]
+fn envelopes_are_reported_with_results_and_on_request() {
+    let i = x12();
+    let expected = json!([{
+        "sender_qualifier": "ZZ", "sender_id": "CLEARINGHOUSE", "receiver_qualifier": "ZZ",
+        "receiver_id": "REVCYCLE", "control_number": "000000777", "usage_indicator": "P",
+        "ta1": false,
+        "groups": [{"functional_id": "FA", "sender_code": "CLEARINGHOUSE",
+            "receiver_code": "REVCYCLE", "control_number": "777", "version": "005010X231A1",
+            "transactions": [{"id": "999", "control_number": "0001",
+                "implementation": "005010X231A1"}]}]
+    }]);
+    let out = invoke(&i, "read_envelope", ACK_999.as_bytes());
+    assert_eq!(out["interchanges"], expected);
+    let out = invoke(&i, "parse_ack", ACK_999.as_bytes());
+    assert_eq!(out["interchanges"], expected);
+}
+
 #[test]
 fn claim_status_writes_276_and_reads_277() {
     let i = x12();

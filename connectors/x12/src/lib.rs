@@ -30,6 +30,7 @@
 
 pub mod ack;
 pub mod eligibility;
+pub mod envelope;
 mod error;
 pub mod payer_id;
 pub mod reader;

@@ -162,6 +162,10 @@ pub fn parse_277<R: BufRead>(input: R) -> Result<Vec<ClaimStatusResponse>, X12Er
     let mut current: Option<ClaimStatusResponse> = None;
     let mut in_claim = false;
     let mut member: Option<String> = None;
+    // HL03 of the current level, and the 2200B TRN02 (BHT03 of the 837P) of the current
+    // information receiver.
+    let mut level: Option<String> = None;
+    let mut batch_reference: Option<String> = None;
     while let Some(seg) = rd.next_segment()? {
         let id = seg.id();
         match id {
@@ -180,15 +184,27 @@ pub fn parse_277<R: BufRead>(input: R) -> Result<Vec<ClaimStatusResponse>, X12Er
             "HL" => {
                 out.extend(current.take());
                 in_claim = false;
+                level = seg.opt(3);
+                if level.as_deref() == Some("21") {
+                    batch_reference = None;
+                }
             }
-            "SE" => out.extend(current.take()),
+            "SE" => {
+                out.extend(current.take());
+                batch_reference = None;
+            }
             "TRN" => {
                 out.extend(current.take());
                 in_claim = true;
+                if level.as_deref() == Some("21") {
+                    batch_reference = seg.opt(2);
+                }
                 current = Some(ClaimStatusResponse {
                     schema_version: SCHEMA_VERSION,
                     trace_number: seg.opt(2),
                     member_id: member.clone(),
+                    level: level.clone(),
+                    batch_reference: batch_reference.clone(),
                     ..ClaimStatusResponse::default()
                 });
             }

@@ -247,6 +247,20 @@ pub fn acknowledgment_moves(from: ClaimStatus, to: ClaimStatus) -> bool {
     ) && check(from, to).is_ok()
 }
 
+/// Where a 277CA claim status category (STC01-1) sends the claim it names: `A1`
+/// (acknowledged), `A2` (accepted into adjudication) and `A5` (split) accept it; `A3`, `A4`,
+/// `A6`, `A7`, `A8` (returned, not found, rejected for missing, invalid or relational data) and
+/// the `R` categories reject it. Any other category (pending, finalized...) is not an
+/// acknowledgment's to apply. Whether the move happens is [`acknowledgment_moves`]'s call.
+pub fn claim_acknowledgment_status(category: &str) -> Option<ClaimStatus> {
+    match category {
+        "A1" | "A2" | "A5" => Some(Accepted),
+        "A3" | "A4" | "A6" | "A7" | "A8" => Some(Rejected),
+        c if c.starts_with('R') => Some(Rejected),
+        _ => None,
+    }
+}
+
 /// A refused transition, with what would have been allowed so the caller can say so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a claim cannot move from {} to {}", .from.as_str(), .to.as_str())]
@@ -387,5 +401,26 @@ mod tests {
         let t = Transition::new(Draft, Ready, at, "user-1", Some("scrub passed".into())).unwrap();
         assert_eq!((t.from, t.to), (Draft, Ready));
         assert!(Transition::new(Closed, Draft, at, "user-1", None).is_err());
+    }
+
+    #[test]
+    fn a_277ca_category_accepts_or_rejects_or_leaves_the_claim() {
+        for (category, to) in [
+            ("A1", Some(Accepted)),
+            ("A2", Some(Accepted)),
+            ("A5", Some(Accepted)),
+            ("A3", Some(Rejected)),
+            ("A4", Some(Rejected)),
+            ("A6", Some(Rejected)),
+            ("A7", Some(Rejected)),
+            ("A8", Some(Rejected)),
+            ("R3", Some(Rejected)),
+            ("P1", None),
+            ("F1", None),
+            ("E0", None),
+            ("", None),
+        ] {
+            assert_eq!(claim_acknowledgment_status(category), to, "{category}");
+        }
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{call, control_numbers, payer_link};
+use super::{call, envelopes_of, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -307,6 +307,7 @@ pub async fn import_835(
 ) -> ApiResult<RemittanceImport> {
     let link = payer_link(state)?;
     let out = call(state, &link, "parse_remittance", raw.clone()).await?;
+    let (icn, gcn) = envelopes_of(&out).control_numbers();
     let parsed: Vec<canonical::Remittance> =
         serde_json::from_value(out.get("remittances").cloned().unwrap_or(Value::Null)).map_err(
             |_| ApiError::BadGateway("the connector's output is not a list of remittances".into()),
@@ -318,7 +319,6 @@ pub async fn import_835(
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
         let conn = &mut conn;
-        let (icn, gcn) = control_numbers(&raw);
         let attempt = |conn: &mut DbConnection| {
             store::write_transaction(conn, |c| {
                 // Every remittance must map before anything is stored.

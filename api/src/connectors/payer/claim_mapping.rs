@@ -1,0 +1,242 @@
+//! Stored claims, patients, coverages and providers as the canonical connector messages.
+
+use revcycle_connector_abi::canonical::v1 as canonical;
+use revcycle_core::access::OrgId;
+use revcycle_core::codes::{CoveragePriority, SubscriberRelationship};
+use revcycle_core::error::{CoreError, CoreResult};
+use revcycle_core::model::claim::Claim;
+use revcycle_core::store::{DbConnection, KeyRing, coverages, patients, payers, providers};
+use uuid::Uuid;
+
+pub(super) fn person_name(
+    family: &str,
+    given: &str,
+    middle: Option<&str>,
+) -> canonical::PersonName {
+    let mut g = vec![given.to_string()];
+    if let Some(m) = middle.filter(|m| !m.is_empty()) {
+        g.push(m.to_string());
+    }
+    canonical::PersonName {
+        family: family.to_string(),
+        given: g,
+        ..Default::default()
+    }
+}
+
+pub(super) fn address(a: &revcycle_core::model::common::Address) -> canonical::Address {
+    let mut lines = vec![a.line1.clone()];
+    if let Some(l2) = a.line2.as_ref().filter(|l| !l.is_empty()) {
+        lines.push(l2.clone());
+    }
+    canonical::Address {
+        lines,
+        city: a.city.clone(),
+        state: a.state.text(),
+        postal_code: a.zip.text().replace('-', ""),
+        country: None,
+    }
+}
+
+/// Serialised code values as their text.
+mod erased {
+    pub trait Str {
+        fn text(&self) -> String;
+    }
+    impl<T: serde::Serialize> Str for T {
+        fn text(&self) -> String {
+            match serde_json::to_value(self) {
+                Ok(serde_json::Value::String(s)) => s,
+                Ok(other) => other.to_string(),
+                Err(_) => String::new(),
+            }
+        }
+    }
+}
+pub(crate) use erased::Str;
+
+pub(super) fn sex(code: &str) -> canonical::Sex {
+    match code {
+        "F" => canonical::Sex::Female,
+        "M" => canonical::Sex::Male,
+        _ => canonical::Sex::Unknown,
+    }
+}
+
+pub(super) fn provider_ref(p: &revcycle_core::model::provider::Provider) -> canonical::ProviderRef {
+    canonical::ProviderRef {
+        npi: p.npi.text(),
+        name: p.organization_name.clone().or_else(|| p.last_name.clone()),
+        first_name: if p.organization_name.is_some() {
+            None
+        } else {
+            p.first_name.clone()
+        },
+        taxonomy_code: p.taxonomy.as_ref().map(Str::text),
+    }
+}
+
+pub(super) fn demographics(
+    patient: &revcycle_core::model::patient::Patient,
+) -> canonical::Demographics {
+    canonical::Demographics {
+        name: person_name(
+            &patient.family_name,
+            &patient.given_name,
+            patient.middle_name.as_deref(),
+        ),
+        birth_date: Some(patient.birth_date.to_string()),
+        sex: sex(&patient.sex.text()),
+        address: patient.address.as_ref().map(address),
+    }
+}
+
+/// A payer as the connector names it (NM1*PR: name and payer id).
+pub(super) fn payer_ref(payer: &revcycle_core::model::payer::Payer) -> canonical::PayerRef {
+    canonical::PayerRef {
+        name: payer.name.clone(),
+        payer_id: Some(payer.payer_code.clone()),
+    }
+}
+
+fn priority(p: CoveragePriority) -> canonical::CoveragePriority {
+    match p {
+        CoveragePriority::Primary => canonical::CoveragePriority::Primary,
+        CoveragePriority::Secondary => canonical::CoveragePriority::Secondary,
+        CoveragePriority::Tertiary => canonical::CoveragePriority::Tertiary,
+    }
+}
+
+fn relationship_code(r: SubscriberRelationship) -> canonical::SubscriberRelationship {
+    match r {
+        SubscriberRelationship::SelfRelation => canonical::SubscriberRelationship::SelfInsured,
+        SubscriberRelationship::Spouse => canonical::SubscriberRelationship::Spouse,
+        SubscriberRelationship::Child => canonical::SubscriberRelationship::Child,
+        SubscriberRelationship::Other => canonical::SubscriberRelationship::Other,
+    }
+}
+
+/// The subscriber of a coverage (the patient when the relationship is `self`) and the
+/// relationship code.
+pub(crate) fn subscriber_of(
+    coverage: &revcycle_core::model::coverage::Coverage,
+    patient: &canonical::Demographics,
+) -> (canonical::Subscriber, String) {
+    let relationship = coverage.relationship.text();
+    let subscriber = match (&coverage.subscriber, relationship.as_str()) {
+        (Some(s), r) if r != "self" => canonical::Subscriber {
+            member_id: Some(coverage.member_id.clone()),
+            name: person_name(&s.family_name, &s.given_name, None),
+            birth_date: Some(s.birth_date.to_string()),
+            sex: sex(&s.sex.text()),
+            address: s.address.as_ref().map(address),
+        },
+        _ => canonical::Subscriber {
+            member_id: Some(coverage.member_id.clone()),
+            name: patient.name.clone(),
+            birth_date: patient.birth_date.clone(),
+            sex: patient.sex,
+            address: patient.address.clone(),
+        },
+    };
+    (subscriber, relationship)
+}
+
+/// The canonical submission of a stored claim: patient, coverage and subscriber decrypted
+/// through `core`, payer and providers as set up.
+pub(super) fn claim_submission(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    claim: &Claim,
+) -> CoreResult<(canonical::ClaimSubmission, Uuid)> {
+    let payer_id = claim
+        .payer_id
+        .ok_or_else(|| CoreError::invalid("/payer_id", "the claim has no payer"))?;
+    let payer = payers::get(conn, org, payer_id)?;
+    let coverage_id = claim
+        .coverage_id
+        .ok_or_else(|| CoreError::invalid("/coverage_id", "the claim has no coverage"))?;
+    let coverage = coverages::get(conn, keyring, org, coverage_id)?;
+    let patient = patients::get(conn, keyring, org, claim.patient_id)?;
+    let billing = providers::get(conn, org, claim.billing_provider_id)?;
+    let rendering = match claim.rendering_provider_id {
+        Some(id) => Some(providers::get(conn, org, id)?),
+        None => None,
+    };
+    let patient_demo = demographics(&patient);
+    let (subscriber, relationship) = subscriber_of(&coverage, &patient_demo);
+    let lines = claim
+        .lines
+        .iter()
+        .map(|l| {
+            Ok(canonical::ServiceLine {
+                line_number: Some(u32::try_from(l.line_number).map_err(|_| {
+                    CoreError::Internal("the claim does not map to a submission".into())
+                })?),
+                procedure_code: l.line.procedure_code.text(),
+                modifiers: l.line.modifiers.iter().map(Str::text).collect(),
+                units: l.line.units.text(),
+                charge: l.line.charge.to_string(),
+                diagnosis_pointers: l.line.diagnosis_pointers.clone(),
+                service_date: Some(
+                    l.line
+                        .service_date
+                        .unwrap_or(claim.service_date_from)
+                        .to_string(),
+                ),
+                line_control_number: Some(l.control_number()),
+                ..Default::default()
+            })
+        })
+        .collect::<CoreResult<Vec<_>>>()?;
+    let submission = canonical::ClaimSubmission {
+        schema_version: canonical::SCHEMA_VERSION,
+        claim_control_number: claim.patient_control_number.clone(),
+        frequency_code: claim.frequency_code.text(),
+        original_claim_number: claim.original_reference.clone(),
+        billing_provider: canonical::BillingProvider {
+            name: billing
+                .organization_name
+                .clone()
+                .or_else(|| billing.last_name.clone())
+                .unwrap_or_default(),
+            npi: billing.npi.text(),
+            tin: billing
+                .tin
+                .as_ref()
+                .map(Str::text)
+                .unwrap_or_default()
+                .replace('-', ""),
+            taxonomy_code: billing.taxonomy.as_ref().map(Str::text),
+            address: address(&billing.address),
+            phone: None,
+        },
+        rendering_provider: rendering.as_ref().map(provider_ref),
+        referring_provider: None,
+        service_facility: None,
+        payer: payer_ref(&payer),
+        priority: priority(coverage.priority),
+        subscriber,
+        group_number: coverage.group_number.clone(),
+        relationship: relationship_code(coverage.relationship),
+        patient: (relationship != "self").then(|| patient_demo.clone()),
+        place_of_service: claim.place_of_service.text(),
+        total_charge: claim.total_charge.to_string(),
+        diagnoses: claim.diagnoses.iter().map(Str::text).collect(),
+        lines,
+        prior_authorization: claim.prior_authorization.clone(),
+        accepts_assignment: Some(true),
+        benefits_assigned: Some(true),
+        release_of_information: Some(true),
+        // A secondary or tertiary claim carries the earlier payers' decisions (2320/2330/2430).
+        prior_payers: crate::connectors::cob::prior_payers(
+            conn,
+            keyring,
+            org,
+            &patient_demo,
+            claim,
+        )?,
+    };
+    Ok((submission, claim.patient_id))
+}

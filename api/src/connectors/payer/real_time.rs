@@ -1,0 +1,342 @@
+//! Real-time eligibility (270/271) and claim status (276/277) over a clearinghouse HTTP API.
+
+use actix_web::web;
+use revcycle_connector_abi::canonical::v1 as canonical;
+use revcycle_core::access::{Mask, Principal, View};
+use revcycle_core::audit::{Disclosed, Discloses};
+use revcycle_core::error::{CoreError, CoreResult};
+use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
+use revcycle_core::store::{self, claims, coverages, patients, payers, providers};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::*;
+use crate::audit::AuditCtx;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// `POST /v1/coverages/{id}/eligibility`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"provider_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a03", "service_type_codes": ["30"]}))]
+pub struct EligibilityInput {
+    /// The provider asking (NM1*1P), by id.
+    pub provider_id: Uuid,
+    /// X12 service type codes (EQ01); default `30` (health benefit plan coverage).
+    pub service_type_codes: Option<Vec<String>>,
+    pub date_of_service: Option<chrono::NaiveDate>,
+}
+
+impl revcycle_core::validation::Rules for EligibilityInput {
+    fn check(&self, e: &mut revcycle_core::validation::Errors) {
+        // X12 EQ01: a service type code is one or two letters or digits; a request asks for
+        // at most 99 of them.
+        if let Some(codes) = &self.service_type_codes {
+            e.check(
+                (1..=99).contains(&codes.len()),
+                "/service_type_codes",
+                "between 1 and 99 service type codes",
+            );
+            for (i, c) in codes.iter().enumerate() {
+                e.check(
+                    (1..=2).contains(&c.len())
+                        && c.bytes()
+                            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                    format!("/service_type_codes/{i}"),
+                    "must be an X12 service type code: one or two upper-case letters or digits",
+                );
+            }
+        }
+    }
+}
+
+/// The payer's answer, as the connector read it (canonical schema 1), and the files exchanged.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RealTimeResult {
+    /// The request and the answer, recorded (encrypted).
+    pub exchange_ids: Vec<Uuid>,
+    /// Canonical `EligibilityResponse`s or `ClaimStatusResponse`s.
+    #[schema(value_type = Vec<Object>)]
+    pub responses: Vec<Value>,
+    #[serde(skip)]
+    pub patient_id: Uuid,
+}
+
+impl Mask for RealTimeResult {
+    fn mask(&mut self, _: &View) {}
+}
+
+impl Discloses for RealTimeResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        if !self.responses.is_empty() {
+            d.fields.insert("subscriber");
+            d.fields.insert("member_id");
+        }
+    }
+}
+
+/// The payer of a real-time request and the claim it is about (276), for routing and the
+/// exchange record.
+pub(super) struct RealTimeTarget {
+    payer_id: Uuid,
+    payer_code: Option<String>,
+    claim_id: Option<Uuid>,
+    patient_id: Uuid,
+}
+
+/// Request out, answer in: the plugin builds the request, the clearinghouse answers, the
+/// plugin reads the answer; both files are recorded with the request's audit event.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn real_time(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    op: &'static str,
+    path: &str,
+    kinds: (&'static str, &'static str),
+    request: Value,
+    target: RealTimeTarget,
+) -> ApiResult<RealTimeResult> {
+    let link = payer_link(state)?;
+    let org = who.org;
+    let route = link
+        .transport
+        .route(target.payer_id, target.payer_code.as_deref());
+    if route.clearinghouse.is_none() {
+        return Err(ApiError::Core(CoreError::Unavailable(
+            "no clearinghouse_url is configured for this payer".into(),
+        )));
+    }
+    let sender = link.transport.sender_of(&route);
+    let control = allocate_control_number(state, sender.clone()).await?;
+    let mut input =
+        json!({"requests": [request.clone()], "control_number": control, "sender_id": sender});
+    if let Some(r) = &route.receiver_id {
+        input["receiver_id"] = json!(r);
+    }
+    let out = call(
+        state,
+        &link,
+        op,
+        serde_json::to_vec(&input).map_err(|_| ApiError::Internal)?,
+    )
+    .await?;
+    let x12 = out["x12"]
+        .as_str()
+        .ok_or_else(|| ApiError::BadGateway("the connector built no request".into()))?
+        .to_string();
+    let answer = post_to_clearinghouse(state, &route, path, x12.clone()).await?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let parsed = call(
+        state,
+        &link,
+        op,
+        serde_json::to_vec(&json!({ "x12": text })).map_err(|_| ApiError::Internal)?,
+    )
+    .await?;
+    let responses = parsed["responses"].as_array().cloned().unwrap_or_default();
+    let answer_control_numbers = envelopes_of(&parsed).control_numbers();
+    // An answer to another request is recorded as failed and never shown as the answer.
+    let refused = real_time_check::mismatch(kinds.1, &request, &responses);
+    let answer_detail = refused.clone();
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let (sent_icn, sent_gcn) = envelopes_of(&out).control_numbers();
+    let claim_ids: Vec<Uuid> = target.claim_id.into_iter().collect();
+    let patient_id = target.patient_id;
+    let payer_id = target.payer_id;
+    let ids = web::block(move || -> CoreResult<Vec<Uuid>> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        store::write_transaction(&mut conn, |c| {
+            let sent = x12_exchanges::record(
+                c,
+                &keyring,
+                org,
+                &ExchangeInput {
+                    direction: "out",
+                    kind: kinds.0.into(),
+                    interchange_control_number: sent_icn.clone(),
+                    group_control_number: sent_gcn.clone(),
+                    claim_ids: claim_ids.clone(),
+                    status: "sent".into(),
+                    payer_id: Some(payer_id),
+                    transport: Some("http".into()),
+                    ..Default::default()
+                },
+                x12.as_bytes(),
+            )?;
+            let (ricn, rgcn) = answer_control_numbers.clone();
+            let got = x12_exchanges::record(
+                c,
+                &keyring,
+                org,
+                &ExchangeInput {
+                    direction: "in",
+                    kind: kinds.1.into(),
+                    interchange_control_number: ricn,
+                    group_control_number: rgcn,
+                    claim_ids: claim_ids.clone(),
+                    status: if answer_detail.is_some() {
+                        "failed".into()
+                    } else {
+                        "processed".into()
+                    },
+                    payer_id: Some(payer_id),
+                    transport: Some("http".into()),
+                    answers: vec![sent.id],
+                    detail: answer_detail.clone(),
+                    ..Default::default()
+                },
+                &answer,
+            )?;
+            let mut d = Disclosed::default();
+            d.patient_ids.insert(patient_id);
+            audit.append_in_tx(c, 200, Some(sent.id), &d)?;
+            Ok(vec![sent.id, got.id])
+        })
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    if let Some(why) = refused {
+        return Err(ApiError::BadGateway(format!(
+            "the clearinghouse's {} does not answer this request ({why}); it is recorded as failed and not used",
+            kinds.1
+        )));
+    }
+    Ok(RealTimeResult {
+        exchange_ids: ids,
+        responses,
+        patient_id,
+    })
+}
+
+/// Eligibility of a coverage, asked of the payer in real time (270 out, 271 in).
+pub async fn check_eligibility(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    coverage_id: Uuid,
+    input: EligibilityInput,
+) -> ApiResult<RealTimeResult> {
+    let mut e = revcycle_core::validation::Errors::new();
+    revcycle_core::validation::Rules::check(&input, &mut e);
+    e.finish()?;
+    let org = who.org;
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let (request, target) = web::block(move || -> CoreResult<(Value, RealTimeTarget)> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let conn = &mut conn;
+        let coverage = coverages::get(conn, &keyring, org, coverage_id)?;
+        let patient = patients::get(conn, &keyring, org, coverage.patient_id)?;
+        let payer = payers::get(conn, org, coverage.payer_id)?;
+        let provider = match providers::get(conn, org, input.provider_id) {
+            Err(CoreError::NotFound { .. }) => {
+                return Err(CoreError::invalid("/provider_id", "no such provider"));
+            }
+            other => other?,
+        };
+        let demo = demographics(&patient);
+        let (subscriber, relationship) = subscriber_of(&coverage, &demo);
+        let request = canonical::EligibilityRequest {
+            schema_version: canonical::SCHEMA_VERSION,
+            trace_number: Some(Uuid::now_v7().simple().to_string()[..30].to_string()),
+            payer: payer_ref(&payer),
+            provider: provider_ref(&provider),
+            subscriber,
+            dependent: (relationship != "self").then_some(demo),
+            service_type_codes: input
+                .service_type_codes
+                .unwrap_or_else(|| vec!["30".into()]),
+            date_of_service: input.date_of_service.map(|d| d.to_string()),
+        };
+        let request = serde_json::to_value(&request).map_err(|_| {
+            CoreError::Internal("the eligibility request does not serialize".into())
+        })?;
+        let target = RealTimeTarget {
+            payer_id: payer.id,
+            payer_code: Some(payer.payer_code.clone()),
+            claim_id: None,
+            patient_id: patient.id,
+        };
+        Ok((request, target))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    real_time(
+        state,
+        who,
+        audit,
+        "check_eligibility",
+        "/eligibility",
+        ("270", "271"),
+        request,
+        target,
+    )
+    .await
+}
+
+/// A claim's status, asked of the payer in real time (276 out, 277 in).
+pub async fn claim_status(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    claim_id: Uuid,
+) -> ApiResult<RealTimeResult> {
+    let org = who.org;
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let (request, target) = web::block(move || -> CoreResult<(Value, RealTimeTarget)> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let conn = &mut conn;
+        let claim = claims::get(conn, org, claim_id)?;
+        let (submission, patient_id) = claim_submission(conn, &keyring, org, &claim)?;
+        let billing = providers::get(conn, org, claim.billing_provider_id)?;
+        let request = canonical::ClaimStatusRequest {
+            schema_version: canonical::SCHEMA_VERSION,
+            trace_number: Some(Uuid::now_v7().simple().to_string()[..30].to_string()),
+            payer: submission.payer.clone(),
+            provider: provider_ref(&billing),
+            subscriber: submission.subscriber.clone(),
+            patient: submission.patient.clone(),
+            claim_control_number: claim.patient_control_number.clone(),
+            payer_claim_number: None,
+            total_charge: Some(claim.total_charge.to_string()),
+            service_period: canonical::Period {
+                start: Some(claim.service_date_from.to_string()),
+                end: Some(claim.service_date_to.to_string()),
+            },
+        };
+        let request = serde_json::to_value(&request).map_err(|_| {
+            CoreError::Internal("the claim status request does not serialize".into())
+        })?;
+        let target = RealTimeTarget {
+            payer_id: claim.payer_id.unwrap_or_default(),
+            payer_code: submission.payer.payer_id.clone(),
+            claim_id: Some(claim.id),
+            patient_id,
+        };
+        Ok((request, target))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+    real_time(
+        state,
+        who,
+        audit,
+        "claim_status",
+        "/claim-status",
+        ("276", "277"),
+        request,
+        target,
+    )
+    .await
+}

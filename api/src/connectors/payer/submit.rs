@@ -1,0 +1,464 @@
+//! Claim submission: scrub the claims, group them by payer, build each payer's 837P with the
+//! plugin and send it over that payer's transport.
+
+use actix_web::web;
+use revcycle_connector_abi::canonical::v1 as canonical;
+use revcycle_core::access::{Mask, OrgId, Principal, View};
+use revcycle_core::audit::{Disclosed, Discloses};
+use revcycle_core::billing::scrub::Severity;
+use revcycle_core::error::{CoreError, CoreResult};
+use revcycle_core::model::claim::{Claim, ClaimStatus};
+use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
+use revcycle_core::store::{self, DbConnection, KeyRing, ListParams, billing, claims};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::*;
+use crate::audit::AuditCtx;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// `POST /v1/claims/submit`: claim ids, or every `ready` claim of a payer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"claim_ids": ["0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a07"]}))]
+pub struct SubmitInput {
+    pub claim_ids: Option<Vec<Uuid>>,
+    pub payer_id: Option<Uuid>,
+}
+
+impl revcycle_core::validation::Rules for SubmitInput {
+    fn check(&self, e: &mut revcycle_core::validation::Errors) {
+        match &self.claim_ids {
+            Some(_) if self.payer_id.is_some() => e.add("", "give either claim_ids or payer_id"),
+            None if self.payer_id.is_none() => e.add("", "give either claim_ids or payer_id"),
+            Some(ids) => e.check(
+                (1..=200).contains(&ids.len()),
+                "/claim_ids",
+                "between 1 and 200 claims per submission",
+            ),
+            None => {}
+        }
+    }
+}
+
+/// What became of one claim.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubmittedClaim {
+    pub claim_id: Uuid,
+    /// `submitted`; `refused` (see findings); or `not_sent`: its payer's transport failed,
+    /// the claim stays `ready` and can be submitted again.
+    pub status: &'static str,
+    pub patient_control_number: Option<String>,
+    /// Why it was refused or not sent: the scrubber's errors, or one finding naming the
+    /// problem.
+    pub findings: Vec<Finding>,
+    /// The exchange (file or HTTP transmission) it went in, or was attempted in.
+    pub exchange_id: Option<Uuid>,
+    #[serde(skip)]
+    pub patient_id: Option<Uuid>,
+}
+
+/// One 837P interchange of a submission: one per payer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubmittedExchange {
+    pub exchange_id: Uuid,
+    pub payer_id: Uuid,
+    /// `outbox` or `http`.
+    pub transport: String,
+    /// The file's name in the outbox (outbox transport).
+    pub file_name: Option<String>,
+    pub interchange_control_number: String,
+    /// `sent`, or `failed` (nothing was delivered; its claims stay `ready`).
+    pub status: String,
+    /// Why it failed (HTTP status or unreachable), or what the clearinghouse's
+    /// acknowledgment in the response said.
+    pub detail: Option<String>,
+    pub claim_ids: Vec<Uuid>,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"exchange_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a09", "file_name": "837P-000000001-0193a0c47d2e7cc09c555b1f3e1f0a09.x12",
+    "interchange_control_number": "000000001",
+    "exchanges": [{"exchange_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a09",
+        "payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a02", "transport": "outbox",
+        "file_name": "837P-000000001-0193a0c47d2e7cc09c555b1f3e1f0a09.x12",
+        "interchange_control_number": "000000001", "status": "sent", "detail": null,
+        "claim_ids": ["0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a07"]}],
+    "claims": [{"claim_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a07", "status": "submitted",
+        "patient_control_number": "C01JD4Q8W3M5XK2P9RTA", "findings": [],
+        "exchange_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a09"}]}))]
+pub struct SubmitResult {
+    /// The first exchange that was sent (with one payer, the only one); absent when nothing
+    /// was sent.
+    pub exchange_id: Option<Uuid>,
+    pub file_name: Option<String>,
+    pub interchange_control_number: Option<String>,
+    /// One interchange per payer, in the order of the claims.
+    pub exchanges: Vec<SubmittedExchange>,
+    pub claims: Vec<SubmittedClaim>,
+}
+
+impl Mask for SubmitResult {
+    fn mask(&mut self, _: &View) {}
+}
+
+impl Discloses for SubmitResult {
+    fn disclose(&self, d: &mut Disclosed) {
+        for c in &self.claims {
+            if let Some(p) = c.patient_id {
+                d.patient_ids.insert(p);
+            }
+        }
+        if !self.exchanges.is_empty() {
+            d.fields.insert("claim_837p");
+        }
+    }
+}
+
+/// Why a claim was not submitted: a scrubber edit, or a submission check.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Finding {
+    pub edit: String,
+    /// `error`.
+    pub severity: String,
+    /// RFC 6901 pointer into the claim (or the related record) to what must change.
+    pub pointer: String,
+    pub message: String,
+}
+
+pub(super) fn finding(edit: &str, message: &str) -> Finding {
+    Finding {
+        edit: edit.to_string(),
+        severity: "error".into(),
+        pointer: String::new(),
+        message: message.to_string(),
+    }
+}
+
+/// A claim cleared for submission: the stored claim, its canonical submission, its patient.
+pub(super) type ReadyClaim = (Claim, canonical::ClaimSubmission, Uuid);
+
+/// Submits claims: scrub each (errors refuse it), group the rest by payer, and send each
+/// payer's 837P the way that payer is configured (outbox file or HTTP POST), recording the
+/// exchange and moving its claims to `submitted`. When every payer's transmission failed, the
+/// answer is 502 (the claims stay `ready`); otherwise the failed payers' claims are `not_sent`.
+pub async fn submit_claims(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    input: SubmitInput,
+) -> ApiResult<SubmitResult> {
+    let link = payer_link(state)?;
+    if !link.transport.can_submit() {
+        return Err(ApiError::Core(CoreError::Unavailable(
+            "the payer connector has no outbox or submit_url configured (config in \
+             connectors.toml)"
+                .into(),
+        )));
+    }
+    let mut e = revcycle_core::validation::Errors::new();
+    revcycle_core::validation::Rules::check(&input, &mut e);
+    e.finish()?;
+    let org = who.org;
+    let actor = who.subject.clone();
+    let keyring = state.keyring.clone();
+    let pool = state.pool.clone();
+    let today = chrono::Utc::now().date_naive();
+    // 1. Scrub and build, reading only.
+    let (mut results, ready) = web::block(move || -> CoreResult<_> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        let conn = &mut conn;
+        let ids: Vec<Uuid> = match (&input.claim_ids, input.payer_id) {
+            (Some(ids), _) => ids.clone(),
+            (None, Some(payer)) => {
+                let filter = claims::ClaimFilter {
+                    payer_id: Some(payer),
+                    status: Some(ClaimStatus::Ready),
+                    ..Default::default()
+                };
+                let page = ListParams {
+                    limit: Some(200),
+                    cursor: None,
+                };
+                claims::list(conn, org, &filter, &page)?
+                    .items
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect()
+            }
+            (None, None) => Vec::new(),
+        };
+        if ids.is_empty() || ids.len() > 200 {
+            return Err(CoreError::invalid(
+                "/claim_ids",
+                "between 1 and 200 claims per submission",
+            ));
+        }
+        let mut results = Vec::new();
+        let mut ready: Vec<ReadyClaim> = Vec::new();
+        for id in ids {
+            let claim = match claims::get(conn, org, id) {
+                Ok(c) => c,
+                Err(CoreError::NotFound { .. }) => {
+                    results.push(SubmittedClaim {
+                        claim_id: id,
+                        status: "refused",
+                        patient_control_number: None,
+                        findings: vec![finding("claim.not_found", "no such claim")],
+                        exchange_id: None,
+                        patient_id: None,
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let refuse = |findings| SubmittedClaim {
+                claim_id: id,
+                status: "refused",
+                patient_control_number: Some(claim.patient_control_number.clone()),
+                findings,
+                exchange_id: None,
+                patient_id: Some(claim.patient_id),
+            };
+            if claim.status != ClaimStatus::Ready {
+                results.push(refuse(vec![finding(
+                    "claim.not_ready",
+                    &format!(
+                        "the claim is {}; only ready claims are submitted",
+                        claim.status.text()
+                    ),
+                )]));
+                continue;
+            }
+            // A ready claim is only scrubbed: nothing is written.
+            let scrub = billing::scrub_claim(conn, &keyring, org, id, today, &actor)?;
+            let errors: Vec<Finding> = scrub
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| Finding {
+                    edit: f.edit.to_string(),
+                    severity: "error".into(),
+                    pointer: f.pointer.clone(),
+                    message: f.message.clone(),
+                })
+                .collect();
+            if !errors.is_empty() {
+                results.push(refuse(errors));
+                continue;
+            }
+            match claim_submission(conn, &keyring, org, &claim) {
+                Ok((s, patient)) => ready.push((claim.clone(), s, patient)),
+                Err(CoreError::Invalid(errs)) => results.push(refuse(
+                    errs.iter()
+                        .map(|e| Finding {
+                            edit: "submission.data".into(),
+                            severity: "error".into(),
+                            pointer: e.pointer.clone(),
+                            message: e.message.clone(),
+                        })
+                        .collect(),
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((results, ready))
+    })
+    .await
+    .map_err(|_| ApiError::Internal)??;
+
+    // 2. One interchange per payer, each over that payer's transport.
+    let mut groups: Vec<(Uuid, Option<String>, Vec<ReadyClaim>)> = Vec::new();
+    for item in ready {
+        let Some(payer_id) = item.0.payer_id else {
+            continue; // claim_submission refused it already
+        };
+        match groups.iter_mut().find(|g| g.0 == payer_id) {
+            Some(g) => g.2.push(item),
+            None => groups.push((payer_id, item.1.payer.payer_id.clone(), vec![item])),
+        }
+    }
+    let mut exchanges = Vec::new();
+    for (payer_id, payer_code, items) in groups {
+        let route = link.transport.route(payer_id, payer_code.as_deref());
+        let Some(submission) = route.submission.clone() else {
+            for (claim, _, patient) in items {
+                results.push(SubmittedClaim {
+                    claim_id: claim.id,
+                    status: "refused",
+                    patient_control_number: Some(claim.patient_control_number.clone()),
+                    findings: vec![finding(
+                        "submission.transport",
+                        "no outbox or submit_url is configured for this claim's payer",
+                    )],
+                    exchange_id: None,
+                    patient_id: Some(patient),
+                });
+            }
+            continue;
+        };
+        let group = Group {
+            payer_id,
+            sender: link.transport.sender_of(&route),
+            route,
+            items,
+        };
+        let (exchange, claims) = match submission {
+            Submission::Outbox(dir) => {
+                send_to_outbox(state, &link, who, &audit, group, dir).await?
+            }
+            Submission::Http(endpoint) => {
+                send_over_http(state, &link, who, &audit, group, endpoint).await?
+            }
+        };
+        results.extend(claims);
+        exchanges.push(exchange);
+    }
+    if !exchanges.is_empty() && exchanges.iter().all(|e| e.status == "failed") {
+        let why: Vec<String> = exchanges.iter().filter_map(|e| e.detail.clone()).collect();
+        return Err(ApiError::BadGateway(format!(
+            "the 837P could not be delivered ({}); the claims stay ready and nothing was \
+             submitted",
+            why.join("; ")
+        )));
+    }
+    let first = exchanges.iter().find(|e| e.status == "sent");
+    Ok(SubmitResult {
+        exchange_id: first.map(|e| e.exchange_id),
+        file_name: first.and_then(|e| e.file_name.clone()),
+        interchange_control_number: first.map(|e| e.interchange_control_number.clone()),
+        claims: results,
+        exchanges,
+    })
+}
+
+/// One payer's claims and how they travel.
+pub(super) struct Group {
+    pub(super) payer_id: Uuid,
+    pub(super) route: Route,
+    /// ISA06: whose control number counter is used.
+    pub(super) sender: String,
+    pub(super) items: Vec<ReadyClaim>,
+}
+
+/// Takes the next interchange control number of `sender` in its own short write transaction
+/// (committed before the file is built, so no lock is held across the plugin or the network).
+pub(super) async fn allocate_control_number(state: &AppState, sender: String) -> ApiResult<u32> {
+    let pool = state.pool.clone();
+    web::block(move || -> CoreResult<u32> {
+        let mut conn = pool
+            .get()
+            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
+        store::write_transaction(&mut conn, |c| {
+            x12_exchanges::allocate_control_number(c, &sender)
+        })
+    })
+    .await
+    .map_err(|_| ApiError::Internal)?
+    .map_err(ApiError::from)
+}
+
+/// The 837P of a group, built by the plugin with the payer's envelope ids.
+pub(super) async fn build_837p(
+    state: &AppState,
+    link: &PayerLink,
+    group: &Group,
+    control: u32,
+) -> ApiResult<(String, canonical::Envelopes)> {
+    let submissions: Vec<&canonical::ClaimSubmission> =
+        group.items.iter().map(|(_, s, _)| s).collect();
+    let mut request = json!({"claims": submissions, "control_number": control,
+                             "sender_id": group.sender});
+    if let Some(r) = &group.route.receiver_id {
+        request["receiver_id"] = json!(r);
+    }
+    if let Some(r) = &group.route.receiver_name {
+        request["receiver_name"] = json!(r);
+    }
+    let out = call(
+        state,
+        link,
+        "submit_claims",
+        serde_json::to_vec(&request).map_err(|_| ApiError::Internal)?,
+    )
+    .await?;
+    let x12 = out
+        .get("x12")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::BadGateway("the connector returned no 837P".into()))?;
+    Ok((x12, envelopes_of(&out)))
+}
+
+/// In the caller's transaction: moves a group's claims to `submitted` with their audit events.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn mark_submitted(
+    c: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    audit: &AuditCtx,
+    actor: &str,
+    items: &[ReadyClaim],
+    icn: &str,
+    exchange_id: Uuid,
+) -> CoreResult<Vec<SubmittedClaim>> {
+    let mut submitted = Vec::new();
+    for (claim, _, patient) in items {
+        let t = billing::transition(
+            c,
+            keyring,
+            org,
+            claim.id,
+            ClaimStatus::Submitted,
+            actor,
+            Some(format!("837P interchange {icn}")),
+            None,
+        )?;
+        audit
+            .with("submit", "Claim")
+            .append_in_tx(c, 200, Some(claim.id), &Disclosed::of(&t))?;
+        submitted.push(SubmittedClaim {
+            claim_id: claim.id,
+            status: "submitted",
+            patient_control_number: Some(claim.patient_control_number.clone()),
+            findings: Vec::new(),
+            exchange_id: Some(exchange_id),
+            patient_id: Some(*patient),
+        });
+    }
+    Ok(submitted)
+}
+
+/// The outbound exchange of a group's 837P, its ISA13, GS06 and ST02 as the plugin wrote them.
+pub(super) fn exchange_of(
+    group: &Group,
+    transport: &str,
+    sent: &canonical::Envelopes,
+) -> ExchangeInput {
+    let (icn, gcn) = sent.control_numbers();
+    ExchangeInput {
+        direction: "out",
+        kind: "837".into(),
+        file_name: None,
+        interchange_control_number: icn,
+        group_control_number: gcn,
+        transaction_control_number: sent
+            .interchanges
+            .iter()
+            .flat_map(|i| &i.groups)
+            .flat_map(|g| &g.transactions)
+            .map(|t| t.control_number.clone())
+            .next(),
+        claim_ids: group.items.iter().map(|(c, _, _)| c.id).collect(),
+        status: "sent".into(),
+        payer_id: Some(group.payer_id),
+        transport: Some(transport.into()),
+        answers: Vec::new(),
+        detail: None,
+    }
+}
