@@ -21,8 +21,9 @@ pub fn genesis(org: Uuid) -> [u8; 32] {
 }
 
 /// Length-prefixed, fixed-order encoding: unambiguous (no two events encode alike) and
-/// independent of any serializer's whims.
-fn canonical(sequence: i64, e: &AuditEvent) -> Vec<u8> {
+/// independent of any serializer's whims. Both the chain and the Merkle tree's leaves hash it;
+/// proofs hand it out so anyone can recompute an event's leaf hash.
+pub fn canonical(sequence: i64, e: &AuditEvent) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     let mut bytes = |b: &[u8]| {
         out.extend_from_slice(&(b.len() as u32).to_be_bytes());
