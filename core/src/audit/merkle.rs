@@ -312,7 +312,11 @@ mod tests {
         for n in 1..=8 {
             frontier.push(leaves[n - 1]);
             assert_eq!(hex::encode(root(&leaves[..n])), CT_ROOTS[n - 1], "size {n}");
-            assert_eq!(hex::encode(frontier.root()), CT_ROOTS[n - 1], "frontier {n}");
+            assert_eq!(
+                hex::encode(frontier.root()),
+                CT_ROOTS[n - 1],
+                "frontier {n}"
+            );
             // What is stored round-trips, and nothing else parses as a frontier.
             let bytes = frontier.to_bytes();
             assert_eq!(
@@ -349,7 +353,13 @@ mod tests {
         for (index, want) in inclusion {
             let want: Vec<Hash> = want.iter().map(|s| h(s)).collect();
             assert_eq!(inclusion_proof(&leaves, index).unwrap(), want);
-            assert!(verify_inclusion(&leaves[index], index as u64, 8, &want, &root8));
+            assert!(verify_inclusion(
+                &leaves[index],
+                index as u64,
+                8,
+                &want,
+                &root8
+            ));
         }
         let consistency: [(usize, usize, &[&str]); 3] = [
             (
@@ -421,7 +431,10 @@ mod tests {
             for m in 0..=n {
                 let p = consistency_proof(tree, m).unwrap();
                 let old = root(&tree[..m]);
-                assert!(verify_consistency(m as u64, n as u64, &old, &r, &p), "{m}->{n}");
+                assert!(
+                    verify_consistency(m as u64, n as u64, &old, &r, &p),
+                    "{m}->{n}"
+                );
                 if m > 0 && m < n {
                     let mut bad = p.clone();
                     let last = bad.len() - 1;
