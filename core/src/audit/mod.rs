@@ -12,6 +12,7 @@
 
 pub mod accounting;
 pub mod chain;
+pub mod checkpoint;
 pub mod disclosure;
 pub mod event;
 pub mod export;
