@@ -208,3 +208,73 @@ pub fn orgs(conn: &mut DbConnection) -> CoreResult<Vec<Uuid>> {
         diesel::sql_query("SELECT org_id FROM audit_tree_heads ORDER BY org_id").load(conn)?;
     rows.iter().map(|r| parse_id(&r.org_id)).collect()
 }
+
+/// How an org's trail compares with a published checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeCheck {
+    /// The events recompute the checkpoint's root at its size.
+    Matches { size: u64 },
+    /// The trail lacks events the checkpoint covers (the newest ones removed, or a hole):
+    /// `first_missing` is the first sequence number not found.
+    Missing { first_missing: i64, size: u64 },
+    /// The trail has every event the checkpoint covers, but they hash to another root: events
+    /// were altered or replaced.
+    RootMismatch { size: u64 },
+}
+
+/// Recomputes the org's tree from its events (leaf hashes from the events themselves, not
+/// the stored ones, so an edited event cannot hide behind its old leaf) up to `size`, and
+/// compares its root with `root`. Events removed by a retention purge count by their stored
+/// leaf hashes, which purges keep.
+pub fn check_against(
+    conn: &mut DbConnection,
+    org: Uuid,
+    size: u64,
+    root: &Hash,
+) -> CoreResult<TreeCheck> {
+    let size_i = i64::try_from(size).unwrap_or(i64::MAX);
+    let purged = super::audit::latest_anchor(conn, org)?.map_or(0, |a| a.sequence.min(size_i));
+    let mut f = Frontier::default();
+    if purged > 0 {
+        match leaves(conn, org, 0, purged) {
+            Ok(ls) => ls.into_iter().for_each(|l| f.push(l)),
+            Err(_) => {
+                return Ok(TreeCheck::Missing {
+                    first_missing: 1,
+                    size,
+                });
+            }
+        }
+    }
+    let mut missing = None;
+    let mut after = purged;
+    while after < size_i && missing.is_none() {
+        let page = list(conn, org, &AuditFilter::default(), after, 1000)?;
+        if page.is_empty() {
+            missing = Some(after + 1);
+            break;
+        }
+        for e in page {
+            if e.sequence > size_i {
+                break;
+            }
+            if e.sequence != after + 1 {
+                missing = Some(after + 1);
+                break;
+            }
+            f.push(event_leaf(e.sequence, &e.event));
+            after = e.sequence;
+        }
+    }
+    if let Some(first_missing) = missing {
+        return Ok(TreeCheck::Missing {
+            first_missing,
+            size,
+        });
+    }
+    if &f.root() == root {
+        Ok(TreeCheck::Matches { size })
+    } else {
+        Ok(TreeCheck::RootMismatch { size })
+    }
+}
