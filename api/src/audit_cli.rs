@@ -74,8 +74,16 @@ pub fn verify(
         None => None,
     };
     let org = org.or(given.as_ref().map(|(o, _)| *o));
-    let (_rt, mut conn, chains) = open_chains(config, org)?;
+    let (_rt, mut conn, mut chains) = open_chains(config, org)?;
     let publisher = Publisher::new(&cp_config.dir);
+    if org.is_none() {
+        // A chain deleted whole leaves no row behind, but its published checkpoints remain.
+        for o in publisher.orgs()? {
+            if !chains.contains(&o) {
+                chains.push(o);
+            }
+        }
+    }
     let mut verifier: Option<NoteVerifier> = None;
     let mut broken = 0;
     for org in chains {

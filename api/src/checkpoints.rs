@@ -95,7 +95,7 @@ pub fn load_key(path: &Path) -> CoreResult<NoteSigner> {
         .read_to_string(&mut text)
         .map_err(|e| err(e.to_string()))?;
     let bad = || err("is not a signed-note Ed25519 private key".into());
-    let parts: Vec<&str> = text.trim().split('+').collect();
+    let parts: Vec<&str> = text.trim().splitn(5, '+').collect();
     let ["PRIVATE", "KEY", name, _id, key] = parts.as_slice() else {
         return Err(bad());
     };
@@ -120,6 +120,26 @@ impl Publisher {
 
     fn org_dir(&self, org: Uuid) -> PathBuf {
         self.dir.join(org.to_string())
+    }
+
+    /// Every org with a published checkpoint.
+    pub fn orgs(&self) -> CoreResult<Vec<Uuid>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(CoreError::Unavailable(format!(
+                    "reading the checkpoint directory: {e}"
+                )));
+            }
+        };
+        let mut orgs: Vec<Uuid> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| Uuid::parse_str(&e.file_name().to_string_lossy()).ok())
+            .filter(|o| self.org_dir(*o).join("latest").exists())
+            .collect();
+        orgs.sort();
+        Ok(orgs)
     }
 
     /// The org's latest published signed note, if any.
@@ -291,5 +311,46 @@ pub fn spawn(pool: DbPool, cp: Arc<Checkpointer>, every_events: u64, every_secs:
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "audit checkpoint thread could not start");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_is_created_private_reloads_and_is_refused_when_readable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        // Enough keys that some base64 holds a '+', the key file's own separator.
+        for i in 0..20 {
+            let path = dir.path().join(format!("keys/k{i}"));
+            let created = load_or_create_key(&path, "revcycle").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            let reloaded = load_or_create_key(&path, "revcycle").unwrap();
+            assert_eq!(reloaded.verifier_key(), created.verifier_key());
+        }
+        let path = dir.path().join("keys/k0");
+        for bad in [0o640, 0o604, 0o644] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(bad)).unwrap();
+            let err = load_key(&path).err().unwrap().to_string();
+            assert!(err.contains("accessible by group or others"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_published_size_is_never_overwritten_with_another_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Publisher::new(dir.path());
+        let org = Uuid::now_v7();
+        p.publish(org, 5, "o\n5\na\n").unwrap();
+        p.publish(org, 7, "o\n7\nb\n").unwrap();
+        // Republishing the same note is harmless; a different one of that size is a fork.
+        p.publish(org, 5, "o\n5\na\n").unwrap();
+        assert!(p.publish(org, 5, "o\n5\nc\n").is_err());
+        assert_eq!(p.at(org, 5).unwrap().as_deref(), Some("o\n5\na\n"));
+        // An older checkpoint does not replace a newer latest.
+        assert_eq!(p.latest(org).unwrap().as_deref(), Some("o\n7\nb\n"));
+        assert_eq!(p.orgs().unwrap(), vec![org]);
     }
 }
