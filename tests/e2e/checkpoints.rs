@@ -397,7 +397,7 @@ async fn proofs_verify_with_independent_implementations(engine: Engine) {
         .await;
     assert_eq!(r.assert_problem(422), ["/from"]);
 
-    // Proof requests are audited like every audit read.
+    // Proof requests are audited like every audit read, refused ones included.
     let proofs = s
         .call(
             "GET",
@@ -408,8 +408,10 @@ async fn proofs_verify_with_independent_implementations(engine: Engine) {
         )
         .await;
     assert_eq!(proofs.status, 200);
-    assert!(
-        proofs.body["items"].as_array().unwrap().len() as u64 >= size + 1,
+    // One per event proven, the consistency proof, and the three refused.
+    assert_eq!(
+        proofs.body["items"].as_array().unwrap().len() as u64,
+        size + 4,
         "{}",
         proofs.text
     );
