@@ -2,6 +2,15 @@
 //! org creation, key rotation and re-wrapping), which happen outside any request.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use revcycle_core::audit::checkpoint::{NoteVerifier, origin};
+use revcycle_core::audit::merkle;
+use revcycle_core::store::audit_tree::{self, TreeCheck};
+
+use crate::checkpoints::{Checkpointer, Publisher, load_key};
 
 use revcycle_core::audit::{AuditEvent, AuditRecord, Exporter, SYSTEM_ORG, Verification};
 use revcycle_core::error::CoreError;
@@ -38,10 +47,99 @@ pub fn record(
     Ok(())
 }
 
-pub fn verify(config: Config, org: Option<Uuid>) -> Result<(), StartupError> {
-    let (_rt, mut conn, chains) = open_chains(config, org)?;
+pub fn verify(
+    config: Config,
+    org: Option<Uuid>,
+    checkpoint_file: Option<PathBuf>,
+    key: Option<String>,
+) -> Result<(), StartupError> {
+    let cp_config = config.audit_checkpoints.clone();
+    // The checkpoint given on the command line names its org in its origin.
+    let given = match &checkpoint_file {
+        Some(path) => {
+            let note = std::fs::read_to_string(path)?;
+            let org = note
+                .lines()
+                .next()
+                .and_then(|o| o.rsplit('/').next())
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .ok_or_else(|| {
+                    StartupError::Refused(format!(
+                        "{}: the checkpoint's origin does not name an org",
+                        path.display()
+                    ))
+                })?;
+            Some((org, note))
+        }
+        None => None,
+    };
+    let org = org.or(given.as_ref().map(|(o, _)| *o));
+    let (_rt, mut conn, mut chains) = open_chains(config, org)?;
+    let publisher = Publisher::new(&cp_config.dir);
+    if org.is_none() {
+        // A chain deleted whole leaves no row behind, but its published checkpoints remain.
+        for o in publisher.orgs()? {
+            if !chains.contains(&o) {
+                chains.push(o);
+            }
+        }
+    }
+    let mut verifier: Option<NoteVerifier> = None;
     let mut broken = 0;
     for org in chains {
+        let note = match &given {
+            Some((o, n)) if *o == org => Some(n.clone()),
+            Some(_) => None,
+            None => publisher.latest(org)?,
+        };
+        if let Some(note) = note {
+            if verifier.is_none() {
+                verifier = Some(match &key {
+                    Some(k) => {
+                        NoteVerifier::parse(k).map_err(|e| StartupError::Refused(e.to_string()))?
+                    }
+                    None => NoteVerifier::parse(&load_key(&cp_config.key_file)?.verifier_key())
+                        .map_err(|e| StartupError::Refused(e.to_string()))?,
+                });
+            }
+            let v = verifier.as_ref().expect("set above");
+            let name = chain_name(org);
+            match v.verify(&note) {
+                Err(e) => {
+                    broken += 1;
+                    println!("{name}: CHECKPOINT REFUSED: {e}");
+                }
+                Ok(cp) if cp.origin != origin(&cp_config.name, org) => {
+                    broken += 1;
+                    println!(
+                        "{name}: CHECKPOINT REFUSED: its origin {} is another log's",
+                        cp.origin
+                    );
+                }
+                Ok(cp) => match audit_tree::check_against(&mut conn, org, cp.size, &cp.root)? {
+                    TreeCheck::Matches { size } => {
+                        println!(
+                            "{name}: checkpoint OK, the trail's first {size} events match the signed root"
+                        )
+                    }
+                    TreeCheck::Missing {
+                        first_missing,
+                        size,
+                    } => {
+                        broken += 1;
+                        println!(
+                            "{name}: EVENTS MISSING: the signed checkpoint covers {size} events; the first missing is sequence {first_missing}"
+                        );
+                    }
+                    TreeCheck::RootMismatch { size } => {
+                        broken += 1;
+                        println!(
+                            "{name}: ROOT MISMATCH: the trail's first {size} events do not hash to the signed checkpoint's root: events were altered or replaced"
+                        );
+                    }
+                },
+            }
+        }
         let total = store_audit::count(&mut conn, org, &AuditFilter::default())?;
         let bar = progress(total, "verifying");
         let check = store_audit::verify_chain(&mut conn, org, |n| bar.set_position(n))?;
@@ -233,5 +331,95 @@ pub fn export(config: Config, args: AuditExportArgs) -> Result<(), StartupError>
     out.flush()?;
     bar.finish_and_clear();
     eprintln!("exported {} audit events of org {org}", x.written());
+    Ok(())
+}
+
+/// `revcycle audit checkpoint`: signs and publishes a checkpoint of each tree now.
+pub fn checkpoint(config: Config, org: Option<Uuid>) -> Result<(), StartupError> {
+    let cp = Checkpointer::open(&config.audit_checkpoints)?;
+    let dir = config.audit_checkpoints.dir.clone();
+    let (_rt, mut conn, chains) = open_chains(config, org)?;
+    for org in chains {
+        match cp.checkpoint(&mut conn, org)? {
+            Some(note) => println!(
+                "{}: checkpoint of {} events published in {}",
+                chain_name(org),
+                crate::checkpoints::size_of(&note).unwrap_or(0),
+                dir.join(org.to_string()).display()
+            ),
+            None => println!("{}: no events yet", chain_name(org)),
+        }
+    }
+    println!("verifier key: {}", cp.signer.verifier_key());
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct ProofFile {
+    sequence: i64,
+    tree_size: i64,
+    event_canonical: String,
+    proof: Vec<String>,
+    checkpoint: Option<String>,
+}
+
+/// `revcycle audit verify-proof`: everything from files and the key, nothing from a database.
+pub fn verify_proof(
+    proof: &Path,
+    checkpoint: Option<&Path>,
+    key: &str,
+) -> Result<(), StartupError> {
+    let refused = |why: String| StartupError::Refused(why);
+    let p: ProofFile = serde_json::from_str(&std::fs::read_to_string(proof)?)
+        .map_err(|e| refused(format!("{}: not a proof: {e}", proof.display())))?;
+    let note = match checkpoint {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => p
+            .checkpoint
+            .clone()
+            .ok_or_else(|| refused("the proof carries no checkpoint: give --checkpoint".into()))?,
+    };
+    let verifier = NoteVerifier::parse(key).map_err(|e| refused(e.to_string()))?;
+    let cp = verifier
+        .verify(&note)
+        .map_err(|e| refused(format!("checkpoint: {e}")))?;
+    if cp.size != p.tree_size as u64 {
+        return Err(refused(format!(
+            "the proof is for a tree of {} events, the checkpoint for {}",
+            p.tree_size, cp.size
+        )));
+    }
+    let hash = |s: &str| -> Result<merkle::Hash, StartupError> {
+        STANDARD
+            .decode(s)
+            .ok()
+            .and_then(|b| <merkle::Hash>::try_from(b.as_slice()).ok())
+            .ok_or_else(|| refused("a proof hash is not base64 of 32 bytes".into()))
+    };
+    let canonical = STANDARD
+        .decode(&p.event_canonical)
+        .map_err(|_| refused("the event is not base64".into()))?;
+    let path = p
+        .proof
+        .iter()
+        .map(|h| hash(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let leaf = merkle::leaf_hash(&canonical);
+    if p.sequence < 1
+        || !merkle::verify_inclusion(&leaf, (p.sequence - 1) as u64, cp.size, &path, &cp.root)
+    {
+        return Err(refused(format!(
+            "the proof does not show event {} in the signed tree of {} events",
+            p.sequence, cp.size
+        )));
+    }
+    println!(
+        "OK: event {} is leaf {} of the tree of {} events signed in {} (leaf hash {})",
+        p.sequence,
+        p.sequence - 1,
+        cp.size,
+        cp.origin,
+        hex::encode(leaf)
+    );
     Ok(())
 }

@@ -76,11 +76,42 @@ pub enum CodesCommand {
 pub enum AuditCommand {
     /// Recompute the hash chains and report the first broken link of each (exit status 1 if
     /// any chain is broken).
+    /// Also checks each chain against its latest published checkpoint (the checkpoint
+    /// directory, or --checkpoint): a trail shorter than the checkpoint, or with another root
+    /// at its size, is reported with the first missing sequence.
     Verify {
         /// Only this organization's chain (default: every chain, the system chain included;
         /// the system chain's id is 00000000-0000-0000-0000-000000000000).
         #[arg(long)]
         org: Option<Uuid>,
+        /// A signed checkpoint to check against instead of the published ones (its origin
+        /// names the org).
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        /// The verifier key (`name+id+key`) the checkpoints must be signed with (default: the
+        /// configured checkpoint key file's).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Sign and publish a checkpoint of each org's audit tree now.
+    Checkpoint {
+        /// Only this organization's tree.
+        #[arg(long)]
+        org: Option<Uuid>,
+    },
+    /// Check an inclusion proof offline (no database, no server): the event's canonical
+    /// bytes hash to the leaf, the proof leads to the root, and the signed checkpoint of that
+    /// size states the root under the given key.
+    VerifyProof {
+        /// The proof, as `GET /v1/audit-events/{sequence}/proof` returns it (JSON).
+        #[arg(long)]
+        proof: std::path::PathBuf,
+        /// The signed checkpoint (default: the one inside the proof).
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        /// The verifier key (`name+id+key`) you trust.
+        #[arg(long)]
+        key: String,
     },
     /// Export an organization's audit events for offline work, with a progress bar.
     Export(AuditExportArgs),
@@ -388,7 +419,19 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             }
             Ok(())
         }
-        Command::Audit(AuditCommand::Verify { org }) => crate::audit_cli::verify(config, org),
+        Command::Audit(AuditCommand::Verify {
+            org,
+            checkpoint,
+            key,
+        }) => crate::audit_cli::verify(config, org, checkpoint, key),
+        Command::Audit(AuditCommand::Checkpoint { org }) => {
+            crate::audit_cli::checkpoint(config, org)
+        }
+        Command::Audit(AuditCommand::VerifyProof {
+            proof,
+            checkpoint,
+            key,
+        }) => crate::audit_cli::verify_proof(&proof, checkpoint.as_deref(), &key),
         Command::Audit(AuditCommand::Export(args)) => crate::audit_cli::export(config, args),
         Command::Audit(AuditCommand::Purge { org, dry_run }) => {
             crate::audit_cli::purge(config, org, dry_run)

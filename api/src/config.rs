@@ -28,6 +28,12 @@ pub const DEFAULT_MAX_REQUESTS_PER_SOURCE: usize = 256;
 /// Refused requests that name no organization are counted per source over this many seconds.
 pub const DEFAULT_AUDIT_REFUSAL_WINDOW_SECS: u64 = 60;
 const DEFAULT_AUDIT_SEQUENCE_INTERVAL_MS: u64 = 20;
+/// A checkpoint after this many new events of an org...
+pub const DEFAULT_AUDIT_CHECKPOINT_EVENTS: u64 = 1000;
+/// ...or this long after its first event not yet covered.
+pub const DEFAULT_AUDIT_CHECKPOINT_SECS: u64 = 60;
+/// Names the checkpoints' log origins (`<name>/audit/<org id>`) and their signing key.
+pub const DEFAULT_AUDIT_CHECKPOINT_NAME: &str = "revcycle";
 pub const DEFAULT_CONNECTOR_TIMEOUT_SECS: u64 = 30;
 /// JWKS re-read even when no token asks for it, so a key the IdP withdrew stops working.
 pub const DEFAULT_JWKS_REFRESH_SECS: u64 = 600;
@@ -163,6 +169,23 @@ pub struct ConfigArgs {
     /// years, 72 months; less than six years, 2192 days, is refused).
     #[arg(long, env = "REVCYCLE_AUDIT_RETENTION_DAYS", global = true)]
     pub audit_retention_days: Option<u64>,
+    /// Ed25519 key file signing audit checkpoints (created 0600 on first run; refused when
+    /// group/world accessible; default: DATA_DIR/audit-checkpoint.key).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_KEY_FILE", global = true)]
+    pub audit_checkpoint_key_file: Option<PathBuf>,
+    /// Directory signed audit checkpoints are published to, outside the database (one
+    /// append-only file per checkpoint and a `latest`, per org; default: DATA_DIR/checkpoints).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_DIR", global = true)]
+    pub audit_checkpoint_dir: Option<PathBuf>,
+    /// A checkpoint after this many new events of an org (default 1000).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_EVENTS", global = true)]
+    pub audit_checkpoint_events: Option<u64>,
+    /// ...or at most this many seconds after an org's trail grew (default 60).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_SECS", global = true)]
+    pub audit_checkpoint_secs: Option<u64>,
+    /// Key name and origin prefix of the checkpoints (default `revcycle`).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_NAME", global = true)]
+    pub audit_checkpoint_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -197,6 +220,11 @@ struct FileConfig {
     connectors: Option<PathBuf>,
     connector_timeout_secs: Option<u64>,
     audit_retention_days: Option<u64>,
+    audit_checkpoint_key_file: Option<PathBuf>,
+    audit_checkpoint_dir: Option<PathBuf>,
+    audit_checkpoint_events: Option<u64>,
+    audit_checkpoint_secs: Option<u64>,
+    audit_checkpoint_name: Option<String>,
 }
 
 /// Where the master key (which wraps every organization's data keys) comes from.
@@ -239,6 +267,17 @@ pub struct Config {
     pub connector_timeout_secs: u64,
     /// How long audit events are kept before a purge may remove them.
     pub audit_retention: Retention,
+    /// Signed checkpoints of the audit trail: key, where they are published, how often.
+    pub audit_checkpoints: CheckpointConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointConfig {
+    pub key_file: PathBuf,
+    pub dir: PathBuf,
+    pub every_events: u64,
+    pub every_secs: u64,
+    pub name: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -391,6 +430,33 @@ impl Config {
                 .unwrap_or(DEFAULT_CONNECTOR_TIMEOUT_SECS)
                 .max(1),
             audit_retention,
+            audit_checkpoints: CheckpointConfig {
+                key_file: args
+                    .audit_checkpoint_key_file
+                    .clone()
+                    .or(file.audit_checkpoint_key_file)
+                    .unwrap_or_else(|| data_dir.join("audit-checkpoint.key")),
+                dir: args
+                    .audit_checkpoint_dir
+                    .clone()
+                    .or(file.audit_checkpoint_dir)
+                    .unwrap_or_else(|| data_dir.join("checkpoints")),
+                every_events: args
+                    .audit_checkpoint_events
+                    .or(file.audit_checkpoint_events)
+                    .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_EVENTS)
+                    .max(1),
+                every_secs: args
+                    .audit_checkpoint_secs
+                    .or(file.audit_checkpoint_secs)
+                    .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_SECS)
+                    .max(1),
+                name: args
+                    .audit_checkpoint_name
+                    .clone()
+                    .or(file.audit_checkpoint_name)
+                    .unwrap_or_else(|| DEFAULT_AUDIT_CHECKPOINT_NAME.into()),
+            },
             data_dir,
         })
     }

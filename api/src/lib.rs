@@ -4,6 +4,7 @@ pub mod audit;
 pub mod audit_cli;
 pub mod auth;
 pub mod authz;
+pub mod checkpoints;
 pub mod cli;
 pub mod config;
 pub mod connectors;

@@ -566,12 +566,20 @@ mod tests {
                 }
                 // Every write carries a body, except commands that take none: admin commands,
                 // billing commands on one record (scrub a claim, post a remittance, bill the
-                // secondary payer, ask the payer for a claim's status), and purging the audit
-                // trail past retention (`dry_run` is a query parameter).
+                // secondary payer, ask the payer for a claim's status), purging the audit
+                // trail past retention (`dry_run` is a query parameter), and signing a
+                // checkpoint of it now.
                 let command = path.starts_with("/v1/admin/")
-                    || ["/scrub", "/post", "/secondary", "/status", "/purge"]
-                        .iter()
-                        .any(|verb| path.ends_with(verb));
+                    || [
+                        "/scrub",
+                        "/post",
+                        "/secondary",
+                        "/status",
+                        "/purge",
+                        "/checkpoint",
+                    ]
+                    .iter()
+                    .any(|verb| path.ends_with(verb));
                 if (method == "post" || method == "put") && !command {
                     assert!(
                         op["requestBody"].is_object(),

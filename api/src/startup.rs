@@ -170,7 +170,19 @@ impl Runtime {
                 std::time::Duration::from_millis(self.config.audit_sequence_interval_ms),
             )?;
         }
+        let checkpoints = Arc::new(crate::checkpoints::Checkpointer::open(
+            &self.config.audit_checkpoints,
+        )?);
+        if audit.enabled() {
+            crate::checkpoints::spawn(
+                self.pool.clone(),
+                checkpoints.clone(),
+                self.config.audit_checkpoints.every_events,
+                self.config.audit_checkpoints.every_secs,
+            );
+        }
         Ok(AppState {
+            checkpoints,
             connectors: Arc::new(connectors),
             pool: self.pool.clone(),
             keyring: self.keyring.clone(),

@@ -27,4 +27,6 @@ pub struct AppState {
     pub connectors: Arc<crate::connectors::Connectors>,
     /// How long audit events are kept before a purge may remove them.
     pub audit_retention: revcycle_core::audit::Retention,
+    /// Signs and publishes the audit trail's checkpoints.
+    pub checkpoints: Arc<crate::checkpoints::Checkpointer>,
 }

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 mod billing;
+mod checkpoints;
 mod cob;
 mod codes;
 mod connectors;

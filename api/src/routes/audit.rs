@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use revcycle_core::access::{Capability, OrgId};
 use revcycle_core::audit::accounting::{self, DisclosureEntry};
+use revcycle_core::audit::merkle;
 use revcycle_core::audit::{
     Anchor, AuditRecord, Disclosed, ExportFormat, Exporter, Outcome, Verification,
 };
@@ -24,7 +25,13 @@ use crate::problem::ApiResult;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list_audit_events)
+    // The fixed paths before `/audit-events/{sequence}/proof`.
+    cfg.service(audit_checkpoint)
+        .service(make_audit_checkpoint)
+        .service(audit_checkpoint_key)
+        .service(audit_consistency_proof)
+        .service(audit_inclusion_proof)
+        .service(list_audit_events)
         .service(verify_audit_chain)
         .service(export_audit_events)
         .service(purge_audit_events)
@@ -535,4 +542,278 @@ pub async fn patient_disclosures(
         to,
         items,
     }))
+}
+
+/// The header that carries the checkpoints' verifier key.
+pub const VERIFIER_KEY_HEADER: &str = "X-Checkpoint-Verifier-Key";
+
+fn note_response(state: &AppState, note: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((VERIFIER_KEY_HEADER, state.checkpoints.signer.verifier_key()))
+        .body(note)
+}
+
+/// The latest signed checkpoint
+///
+/// Your organization's latest published checkpoint of its audit trail's Merkle tree (RFC
+/// 6962), as a C2SP signed note (`text/plain`): the origin line `<name>/audit/<org id>`, the
+/// tree size, the base64 root hash, an empty line, and the Ed25519 signature line. The
+/// verifier key is in the `X-Checkpoint-Verifier-Key` header and at
+/// `/v1/audit-events/checkpoint/key`. The same files are published outside the database, in
+/// the operator's checkpoint directory. When none has been published yet, one is made. Needs
+/// `audit.read`.
+#[utoipa::path(tag = "audit",
+    responses((status = 200, description = "The signed note", content_type = "text/plain", body = String,
+        headers(("X-Checkpoint-Verifier-Key" = String, description = "The signed-note verifier key")))))]
+#[get("/audit-events/checkpoint")]
+pub async fn audit_checkpoint(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+) -> ApiResult<HttpResponse> {
+    note(&req, "checkpoint.read", Some(RESOURCE));
+    require_capability(&who, Capability::AuditRead)?;
+    let org = who.org;
+    let cp = state.checkpoints.clone();
+    let note = crate::db::run(&state, move |c| match cp.publisher.latest(org.0)? {
+        Some(n) => Ok(Some(n)),
+        None => cp.checkpoint(c, org.0),
+    })
+    .await?
+    .ok_or(CoreError::NotFound {
+        resource: "checkpoint",
+    })?;
+    Ok(note_response(&state, note))
+}
+
+/// Make a checkpoint now
+///
+/// Chains every event your organization has waiting, then signs and publishes a checkpoint of
+/// the whole tree (or returns the published one of that size). Needs `audit.read`.
+#[utoipa::path(tag = "audit",
+    responses((status = 200, description = "The signed note", content_type = "text/plain", body = String)))]
+#[post("/audit-events/checkpoint")]
+pub async fn make_audit_checkpoint(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+) -> ApiResult<HttpResponse> {
+    note(&req, "checkpoint.create", Some(RESOURCE));
+    require_capability(&who, Capability::AuditRead)?;
+    let org = who.org;
+    let cp = state.checkpoints.clone();
+    let note = crate::db::run(&state, move |c| cp.checkpoint(c, org.0))
+        .await?
+        .ok_or(CoreError::NotFound {
+            resource: "checkpoint",
+        })?;
+    Ok(note_response(&state, note))
+}
+
+/// The checkpoints' verifier key
+///
+/// The Ed25519 public key that signs the checkpoints, as a signed-note verifier key:
+/// `<name>+<key id, 8 hex digits>+<base64(0x01 || 32-byte public key)>`. Keep your own copy:
+/// a checkpoint is only as good as the key you check it with. Needs `audit.read`.
+#[utoipa::path(tag = "audit",
+    responses((status = 200, description = "The verifier key", content_type = "text/plain", body = String)))]
+#[get("/audit-events/checkpoint/key")]
+pub async fn audit_checkpoint_key(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+) -> ApiResult<HttpResponse> {
+    note(&req, "checkpoint.read", Some(RESOURCE));
+    require_capability(&who, Capability::AuditRead)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{}\n", state.checkpoints.signer.verifier_key())))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProofQuery {
+    /// The tree size to prove against: a published checkpoint's (default: the latest
+    /// published checkpoint's).
+    #[param(minimum = 1)]
+    pub checkpoint: Option<i64>,
+}
+
+/// An inclusion proof (RFC 6962 audit path).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InclusionProofReport {
+    pub sequence: i64,
+    /// `sequence - 1`.
+    pub leaf_index: i64,
+    pub tree_size: i64,
+    /// Base64 of the event's canonical encoding; its leaf hash is
+    /// `SHA-256(0x00 || canonical)`.
+    pub event_canonical: String,
+    /// Base64 of the leaf hash.
+    pub leaf_hash: String,
+    /// Base64 of each sibling hash, from the leaf up (RFC 9162 §2.1.3).
+    pub proof: Vec<String>,
+    /// Base64 of the tree's root at `tree_size`.
+    pub root_hash: String,
+    /// The published signed checkpoint of `tree_size`, when there is one.
+    pub checkpoint: Option<String>,
+}
+
+/// A consistency proof (RFC 6962 §2.1.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyProofReport {
+    pub from: i64,
+    pub to: i64,
+    /// Base64 of the roots at `from` and `to`.
+    pub from_root: String,
+    pub to_root: String,
+    /// Base64 of each proof hash (RFC 9162 §2.1.4).
+    pub proof: Vec<String>,
+}
+
+fn b64(h: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// The tree size a proof is for: asked for, or the latest published checkpoint's; never past
+/// the tree.
+fn proof_size(
+    c: &mut DbConnection,
+    cp: &crate::checkpoints::Checkpointer,
+    org: Uuid,
+    asked: Option<i64>,
+    pointer: &str,
+) -> Result<i64, CoreError> {
+    settle(c, org)?;
+    let tree = revcycle_core::store::audit_tree::head(c, org)?.map_or(0, |f| f.size() as i64);
+    let size = match asked {
+        Some(s) => s,
+        None => cp
+            .publisher
+            .latest(org)?
+            .and_then(|n| crate::checkpoints::size_of(&n))
+            .map_or(tree, |s| s as i64),
+    };
+    if size < 1 || size > tree {
+        return Err(CoreError::invalid(
+            pointer,
+            format!("must be a tree size between 1 and {tree}"),
+        ));
+    }
+    Ok(size)
+}
+
+/// Prove an event is in the trail
+///
+/// An RFC 6962 inclusion proof of the event at `sequence` in your organization's tree of
+/// `checkpoint` events, with the event in canonical form (so its leaf hash can be recomputed)
+/// and the signed checkpoint of that size when one was published. Check it with
+/// `revcycle audit verify-proof` or any RFC 6962 verifier. Needs `audit.read`.
+#[utoipa::path(tag = "audit", params(("sequence" = i64, Path, description = "The event's sequence number"), ProofQuery),
+    responses((status = 200, description = "The proof", body = InclusionProofReport)))]
+#[get("/audit-events/{sequence}/proof")]
+pub async fn audit_inclusion_proof(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+    sequence: web::Path<i64>,
+    q: crate::extract::Query<ProofQuery>,
+) -> ApiResult<HttpResponse> {
+    note(&req, "proof", Some(RESOURCE));
+    require_capability(&who, Capability::AuditRead)?;
+    let sequence = sequence.into_inner();
+    let org = who.org;
+    let cp = state.checkpoints.clone();
+    let asked = q.checkpoint;
+    let report = crate::db::run_long(&state, move |c| {
+        let size = proof_size(c, &cp, org.0, asked, "/checkpoint")?;
+        if sequence < 1 || sequence > size {
+            return Err(CoreError::invalid(
+                "/sequence",
+                format!("must be between 1 and the tree size {size}"),
+            ));
+        }
+        let event = store_audit::list(c, org.0, &AuditFilter::default(), sequence - 1, 1)?
+            .into_iter()
+            .find(|e| e.sequence == sequence)
+            .ok_or(CoreError::NotFound {
+                resource: "audit event",
+            })?;
+        let leaves = revcycle_core::store::audit_tree::leaves(c, org.0, 0, size)?;
+        let index = usize::try_from(sequence - 1).unwrap_or(usize::MAX);
+        let proof = merkle::inclusion_proof(&leaves, index)
+            .ok_or_else(|| CoreError::Internal("inclusion proof of a leaf in range".into()))?;
+        let canonical = revcycle_core::audit::chain::canonical(sequence, &event.event);
+        Ok(InclusionProofReport {
+            sequence,
+            leaf_index: sequence - 1,
+            tree_size: size,
+            leaf_hash: b64(&merkle::leaf_hash(&canonical)),
+            event_canonical: b64(&canonical),
+            proof: proof.iter().map(|h| b64(h)).collect(),
+            root_hash: b64(&merkle::root(&leaves)),
+            checkpoint: cp.publisher.at(org.0, size as u64)?,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The older tree size.
+    #[param(minimum = 1)]
+    pub from: Option<i64>,
+    /// The newer tree size (default: the latest published checkpoint's).
+    #[param(minimum = 1)]
+    pub to: Option<i64>,
+}
+
+/// Prove the trail only grew
+///
+/// An RFC 6962 consistency proof that your organization's tree of `from` events is a prefix
+/// of its tree of `to` events: nothing covered by the older checkpoint was removed or changed.
+/// Needs `audit.read`.
+#[utoipa::path(tag = "audit", params(ConsistencyQuery),
+    responses((status = 200, description = "The proof", body = ConsistencyProofReport)))]
+#[get("/audit-events/consistency")]
+pub async fn audit_consistency_proof(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Auth(who): Auth,
+    q: crate::extract::Query<ConsistencyQuery>,
+) -> ApiResult<HttpResponse> {
+    note(&req, "proof", Some(RESOURCE));
+    require_capability(&who, Capability::AuditRead)?;
+    let org = who.org;
+    let cp = state.checkpoints.clone();
+    let Some(from) = q.from else {
+        return Err(CoreError::invalid("/from", "is required").into());
+    };
+    let asked = q.to;
+    let report = crate::db::run_long(&state, move |c| {
+        let to = proof_size(c, &cp, org.0, asked, "/to")?;
+        if from < 1 || from > to {
+            return Err(CoreError::invalid(
+                "/from",
+                format!("must be between 1 and `to` ({to})"),
+            ));
+        }
+        let leaves = revcycle_core::store::audit_tree::leaves(c, org.0, 0, to)?;
+        let m = usize::try_from(from).unwrap_or(usize::MAX);
+        let proof = merkle::consistency_proof(&leaves, m)
+            .ok_or_else(|| CoreError::Internal("consistency proof in range".into()))?;
+        Ok(ConsistencyProofReport {
+            from,
+            to,
+            from_root: b64(&merkle::root(&leaves[..m])),
+            to_root: b64(&merkle::root(&leaves)),
+            proof: proof.iter().map(|h| b64(h)).collect(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
 }

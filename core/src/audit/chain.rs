@@ -21,8 +21,9 @@ pub fn genesis(org: Uuid) -> [u8; 32] {
 }
 
 /// Length-prefixed, fixed-order encoding: unambiguous (no two events encode alike) and
-/// independent of any serializer's whims.
-fn canonical(sequence: i64, e: &AuditEvent) -> Vec<u8> {
+/// independent of any serializer's whims. Both the chain and the Merkle tree's leaves hash it;
+/// proofs hand it out so anyone can recompute an event's leaf hash.
+pub fn canonical(sequence: i64, e: &AuditEvent) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     let mut bytes = |b: &[u8]| {
         out.extend_from_slice(&(b.len() as u32).to_be_bytes());
@@ -86,6 +87,16 @@ pub fn link_hash(prev: &[u8; 32], sequence: i64, event: &AuditEvent) -> [u8; 32]
     h.update(prev);
     h.update(canonical(sequence, event));
     h.finalize().into()
+}
+
+/// The chain hash of the event at `sequence` following `prev`, and its Merkle leaf hash, from
+/// one encoding of the event.
+pub fn link_and_leaf(prev: &[u8; 32], sequence: i64, event: &AuditEvent) -> ([u8; 32], [u8; 32]) {
+    let bytes = canonical(sequence, event);
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(&bytes);
+    (h.finalize().into(), super::merkle::leaf_hash(&bytes))
 }
 
 /// An event as stored: its place in the chain and the hashes that bind it there.

@@ -5,15 +5,18 @@
 //! - `event`: the event (names of disclosed fields, never their values).
 //! - `chain`: canonical encoding, chaining and verification.
 //! - `disclosure`: which patients and PHI fields a response body carries.
+//! - `merkle`: the RFC 6962 Merkle tree over the events, its proofs and their checks.
 //! - `export`: the API's record and the NDJSON, CSV and FHIR R4 formats.
 //! - `accounting`: which events an accounting of disclosures (45 CFR 164.528) lists.
 //! - `retention`: how long events are kept, and the anchor a purge leaves.
 
 pub mod accounting;
 pub mod chain;
+pub mod checkpoint;
 pub mod disclosure;
 pub mod event;
 pub mod export;
+pub mod merkle;
 pub mod retention;
 
 pub use chain::{

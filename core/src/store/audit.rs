@@ -28,8 +28,10 @@ use uuid::Uuid;
 use super::schema::{audit_anchors, audit_event_patients, audit_events, audit_patient_index};
 use super::{DbConnection, from_json, parse_id, to_json};
 use crate::access::OrgId;
+use crate::audit::chain::link_and_leaf;
+use crate::audit::merkle::Hash;
 use crate::audit::{
-    Anchor, AuditEvent, ChainVerifier, ChainedEvent, Outcome, Verification, genesis, link_hash,
+    Anchor, AuditEvent, ChainVerifier, ChainedEvent, Outcome, Verification, genesis,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::phi::{FieldContext, OrgKeys};
@@ -301,6 +303,7 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
         DbConnection::Postgresql(c) => insert_pg(c, &batch)?,
         DbConnection::Sqlite(c) => insert_sqlite(c, &batch.rows)?,
     }
+    batch.extend_trees(conn)?;
     if postgres {
         let heads: BTreeMap<Uuid, (i64, [u8; 32])> = batch.heads().collect();
         for (org, head) in heads {
@@ -431,6 +434,8 @@ pub(super) struct Batch {
     /// With each event's place in the order the caller gave.
     chained: Vec<(usize, ChainedEvent)>,
     rows: Vec<Row>,
+    /// Per org: the sequence the batch follows, and its events' Merkle leaf hashes.
+    trees: BTreeMap<Uuid, (i64, Vec<(i64, Hash)>)>,
 }
 
 impl Batch {
@@ -439,7 +444,12 @@ impl Batch {
         let (mut sequence, mut prev) = head;
         for (i, event) in events {
             sequence += 1;
-            let hash = link_hash(&prev, sequence, &event);
+            let (hash, leaf) = link_and_leaf(&prev, sequence, &event);
+            self.trees
+                .entry(event.org)
+                .or_insert_with(|| (head.0, Vec::new()))
+                .1
+                .push((sequence, leaf));
             let c = ChainedEvent {
                 sequence,
                 prev_hash: prev,
@@ -457,6 +467,14 @@ impl Batch {
         self.chained
             .iter()
             .map(|(_, c)| (c.event.org, (c.sequence, c.hash)))
+    }
+
+    /// Grows each org's Merkle tree by the batch's leaves (after the events are in).
+    pub(super) fn extend_trees(&self, conn: &mut DbConnection) -> CoreResult<()> {
+        for (org, (after, leaves)) in &self.trees {
+            super::audit_tree::extend(conn, *org, *after, leaves)?;
+        }
+        Ok(())
     }
 
     pub(super) fn into_chained(mut self) -> Vec<ChainedEvent> {
@@ -581,6 +599,7 @@ pub(super) fn chain_pg(
     if let DbConnection::Postgresql(c) = conn {
         insert_pg(c, &batch)?;
     }
+    batch.extend_trees(conn)?;
     if let Some((_, head)) = last {
         set_head_pg(conn, org, head)?;
     }
@@ -1232,6 +1251,51 @@ mod tests {
         );
         assert_eq!(count(&mut conn, org.0, &by_patient).unwrap(), 2);
         assert_eq!(chains(&mut conn).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_merkle_tree_grows_with_the_chain_and_catches_up() {
+        use crate::audit::merkle::{self, event_leaf};
+        use crate::store::audit_tree;
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let other = Uuid::now_v7();
+        for n in [1usize, 2, 5, 9] {
+            let mut batch: Vec<AuditEvent> = (0..n)
+                .map(|i| event(org, &format!("u{i}"), vec![]))
+                .collect();
+            batch.push(event(other, "o", vec![]));
+            write_transaction(&mut conn, |c| append(c, batch)).unwrap();
+        }
+        let leaves_of = |conn: &mut DbConnection| -> Vec<Hash> {
+            list(conn, org, &AuditFilter::default(), 0, 100)
+                .unwrap()
+                .iter()
+                .map(|e| event_leaf(e.sequence, &e.event))
+                .collect()
+        };
+        let leaves = leaves_of(&mut conn);
+        assert_eq!(leaves.len(), 17);
+        let head = audit_tree::head(&mut conn, org).unwrap().unwrap();
+        assert_eq!(head.size(), 17);
+        assert_eq!(head.root(), merkle::root(&leaves));
+        assert_eq!(audit_tree::leaves(&mut conn, org, 0, 17).unwrap(), leaves);
+        assert_eq!(
+            audit_tree::head(&mut conn, other).unwrap().unwrap().size(),
+            4
+        );
+
+        // A chain whose tree head is gone (as for chains older than the tree) is caught up
+        // from its events on its next append.
+        diesel::sql_query("DELETE FROM audit_tree_heads")
+            .execute(&mut conn)
+            .unwrap();
+        write_transaction(&mut conn, |c| append(c, vec![event(org, "late", vec![])])).unwrap();
+        let leaves = leaves_of(&mut conn);
+        let head = audit_tree::head(&mut conn, org).unwrap().unwrap();
+        assert_eq!(head.size(), 18);
+        assert_eq!(head.root(), merkle::root(&leaves));
+        assert_eq!(audit_tree::leaves(&mut conn, org, 0, 18).unwrap(), leaves);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod adjudications;
 pub mod audit;
 pub mod audit_intake;
+pub mod audit_tree;
 pub mod audit_writer;
 pub mod billing;
 pub mod claims;

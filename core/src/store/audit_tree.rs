@@ -1,0 +1,280 @@
+//! Storage of each org's Merkle tree (see [`crate::audit::merkle`]): a leaf hash per event in
+//! `audit_tree_leaves`, and the org's frontier in `audit_tree_heads`.
+//!
+//! The tree grows where events get their sequence numbers, in the same transaction: SQLite's
+//! appender, PostgreSQL's sequencer (under the org's chain-head row lock). An append reads the
+//! frontier, pushes the batch's leaves (O(log n) each) and writes it back with the leaves; no
+//! append rebuilds anything. Leaf hashes are stored rather than recomputed from events because a
+//! retention purge removes events, and the roots and proofs of every size still need them; they
+//! carry nothing about a patient.
+//!
+//! A chain that predates the tree (or whose tree fell behind) is caught up from its events on
+//! its next append. A tree that cannot follow its chain (events deleted outside a purge, or a
+//! chain purged before the tree existed) is left as it is, with a warning: the append itself
+//! never fails for it, and `verify` reports the damage against the published checkpoints.
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::audit::{AuditFilter, list};
+use super::{DbConnection, parse_id};
+use crate::audit::merkle::{Frontier, Hash, event_leaf};
+use crate::error::{CoreError, CoreResult};
+
+#[derive(QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    size: i64,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    frontier: Vec<u8>,
+}
+
+/// The org's stored frontier (`None` before its first tree append).
+pub fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<Option<Frontier>> {
+    let row: Option<HeadRow> =
+        diesel::sql_query("SELECT size, frontier FROM audit_tree_heads WHERE org_id = $1")
+            .bind::<diesel::sql_types::Text, _>(org.to_string())
+            .get_result(conn)
+            .optional()?;
+    row.map(|r| {
+        Frontier::from_bytes(u64::try_from(r.size).unwrap_or(u64::MAX), &r.frontier)
+            .ok_or_else(|| CoreError::Internal("audit tree head is malformed".into()))
+    })
+    .transpose()
+}
+
+fn set_head(conn: &mut DbConnection, org: Uuid, f: &Frontier) -> CoreResult<()> {
+    diesel::sql_query(
+        "INSERT INTO audit_tree_heads (org_id, size, frontier) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier",
+    )
+    .bind::<diesel::sql_types::Text, _>(org.to_string())
+    .bind::<diesel::sql_types::BigInt, _>(f.size() as i64)
+    .bind::<diesel::sql_types::Binary, _>(f.to_bytes())
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts leaf hashes in one statement, the same text for every batch size. A leaf already
+/// there stays (a tree caught up after its head row was lost finds its old leaves).
+fn insert_leaves(conn: &mut DbConnection, org: Uuid, leaves: &[(i64, Hash)]) -> CoreResult<()> {
+    if leaves.is_empty() {
+        return Ok(());
+    }
+    let org_s = org.to_string();
+    match conn {
+        DbConnection::Postgresql(c) => {
+            use diesel::sql_types::{Array, BigInt, Binary, Text};
+            diesel::sql_query(
+                "INSERT INTO audit_tree_leaves (org_id, sequence, leaf_hash) \
+                 SELECT $1, s, h FROM unnest($2::int8[], $3::bytea[]) AS t(s, h) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind::<Text, _>(&org_s)
+            .bind::<Array<BigInt>, _>(leaves.iter().map(|(s, _)| *s).collect::<Vec<_>>())
+            .bind::<Array<Binary>, _>(leaves.iter().map(|(_, h)| h.to_vec()).collect::<Vec<_>>())
+            .execute(c)?;
+        }
+        DbConnection::Sqlite(c) => {
+            let rows: Vec<(i64, String)> =
+                leaves.iter().map(|(s, h)| (*s, hex::encode(h))).collect();
+            let json = serde_json::to_string(&rows)
+                .map_err(|e| CoreError::Internal(format!("audit tree leaves: {e}")))?;
+            diesel::sql_query(
+                "INSERT OR IGNORE INTO audit_tree_leaves (org_id, sequence, leaf_hash) \
+                 SELECT $1, value ->> 0, unhex(value ->> 1) FROM json_each($2)",
+            )
+            .bind::<diesel::sql_types::Text, _>(&org_s)
+            .bind::<diesel::sql_types::Text, _>(&json)
+            .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Catches the tree up with the chain's events `(f.size(), through]`, recomputing their leaf
+/// hashes; false when the events are not all there (then nothing is written).
+fn catch_up(
+    conn: &mut DbConnection,
+    org: Uuid,
+    f: &mut Frontier,
+    through: i64,
+) -> CoreResult<bool> {
+    let mut leaves: Vec<(i64, Hash)> = Vec::new();
+    let mut after = f.size() as i64;
+    while after < through {
+        let page = list(conn, org, &AuditFilter::default(), after, 1000)?;
+        if page.is_empty() {
+            return Ok(false);
+        }
+        for e in page {
+            if e.sequence > through {
+                break;
+            }
+            if e.sequence != after + 1 {
+                return Ok(false);
+            }
+            leaves.push((e.sequence, event_leaf(e.sequence, &e.event)));
+            after = e.sequence;
+        }
+    }
+    for (_, h) in &leaves {
+        f.push(*h);
+    }
+    insert_leaves(conn, org, &leaves)?;
+    Ok(true)
+}
+
+/// Extends the org's tree with the leaves of events just chained after sequence `after`,
+/// inside the appender's transaction (which holds the org's chain).
+pub(super) fn extend(
+    conn: &mut DbConnection,
+    org: Uuid,
+    after: i64,
+    leaves: &[(i64, Hash)],
+) -> CoreResult<()> {
+    let mut f = head(conn, org)?.unwrap_or_default();
+    if (f.size() as i64) < after && !catch_up(conn, org, &mut f, after)? {
+        tracing::warn!(%org, tree_size = f.size(), chain_head = after,
+            "audit tree cannot follow the chain (events missing); verify will report it");
+        return Ok(());
+    }
+    if f.size() as i64 != after {
+        tracing::warn!(%org, tree_size = f.size(), chain_head = after,
+            "audit tree is ahead of the chain (events removed); verify will report it");
+        return Ok(());
+    }
+    for (_, h) in leaves {
+        f.push(*h);
+    }
+    insert_leaves(conn, org, leaves)?;
+    set_head(conn, org, &f)
+}
+
+#[derive(QueryableByName)]
+struct LeafRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    sequence: i64,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    leaf_hash: Vec<u8>,
+}
+
+/// The org's stored leaf hashes for sequences `(after, through]`, in order; an error when one
+/// is missing or malformed.
+pub fn leaves(
+    conn: &mut DbConnection,
+    org: Uuid,
+    after: i64,
+    through: i64,
+) -> CoreResult<Vec<Hash>> {
+    let rows: Vec<LeafRow> = diesel::sql_query(
+        "SELECT sequence, leaf_hash FROM audit_tree_leaves \
+         WHERE org_id = $1 AND sequence > $2 AND sequence <= $3 ORDER BY sequence",
+    )
+    .bind::<diesel::sql_types::Text, _>(org.to_string())
+    .bind::<diesel::sql_types::BigInt, _>(after)
+    .bind::<diesel::sql_types::BigInt, _>(through)
+    .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, r) in rows.into_iter().enumerate() {
+        let want = after + 1 + i as i64;
+        if r.sequence != want {
+            return Err(CoreError::Internal(format!(
+                "audit tree: the leaf of sequence {want} is missing"
+            )));
+        }
+        out.push(
+            <Hash>::try_from(r.leaf_hash.as_slice())
+                .map_err(|_| CoreError::Internal("audit tree leaf is malformed".into()))?,
+        );
+    }
+    if (out.len() as i64) != through - after {
+        return Err(CoreError::Internal(format!(
+            "audit tree: the leaf of sequence {} is missing",
+            after + out.len() as i64 + 1
+        )));
+    }
+    Ok(out)
+}
+
+/// Every org with a tree.
+pub fn orgs(conn: &mut DbConnection) -> CoreResult<Vec<Uuid>> {
+    #[derive(QueryableByName)]
+    struct OrgRow {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        org_id: String,
+    }
+    let rows: Vec<OrgRow> =
+        diesel::sql_query("SELECT org_id FROM audit_tree_heads ORDER BY org_id").load(conn)?;
+    rows.iter().map(|r| parse_id(&r.org_id)).collect()
+}
+
+/// How an org's trail compares with a published checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeCheck {
+    /// The events recompute the checkpoint's root at its size.
+    Matches { size: u64 },
+    /// The trail lacks events the checkpoint covers (the newest ones removed, or a hole):
+    /// `first_missing` is the first sequence number not found.
+    Missing { first_missing: i64, size: u64 },
+    /// The trail has every event the checkpoint covers, but they hash to another root: events
+    /// were altered or replaced.
+    RootMismatch { size: u64 },
+}
+
+/// Recomputes the org's tree from its events (leaf hashes from the events themselves, not
+/// the stored ones, so an edited event cannot hide behind its old leaf) up to `size`, and
+/// compares its root with `root`. Events removed by a retention purge count by their stored
+/// leaf hashes, which purges keep.
+pub fn check_against(
+    conn: &mut DbConnection,
+    org: Uuid,
+    size: u64,
+    root: &Hash,
+) -> CoreResult<TreeCheck> {
+    let size_i = i64::try_from(size).unwrap_or(i64::MAX);
+    let purged = super::audit::latest_anchor(conn, org)?.map_or(0, |a| a.sequence.min(size_i));
+    let mut f = Frontier::default();
+    if purged > 0 {
+        match leaves(conn, org, 0, purged) {
+            Ok(ls) => ls.into_iter().for_each(|l| f.push(l)),
+            Err(_) => {
+                return Ok(TreeCheck::Missing {
+                    first_missing: 1,
+                    size,
+                });
+            }
+        }
+    }
+    let mut missing = None;
+    let mut after = purged;
+    while after < size_i && missing.is_none() {
+        let page = list(conn, org, &AuditFilter::default(), after, 1000)?;
+        if page.is_empty() {
+            missing = Some(after + 1);
+            break;
+        }
+        for e in page {
+            if e.sequence > size_i {
+                break;
+            }
+            if e.sequence != after + 1 {
+                missing = Some(after + 1);
+                break;
+            }
+            f.push(event_leaf(e.sequence, &e.event));
+            after = e.sequence;
+        }
+    }
+    if let Some(first_missing) = missing {
+        return Ok(TreeCheck::Missing {
+            first_missing,
+            size,
+        });
+    }
+    if &f.root() == root {
+        Ok(TreeCheck::Matches { size })
+    } else {
+        Ok(TreeCheck::RootMismatch { size })
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE audit_tree_heads;
+DROP TABLE audit_tree_leaves;
