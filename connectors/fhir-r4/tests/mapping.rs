@@ -821,14 +821,17 @@ fn insurance_coverages_that_cannot_be_imported_are_answered_with_their_rule() {
                               {"coverage": {"display": "Acme Health"}},
                               {"coverage": {"reference": "Coverage/elsewhere"}}]}),
             ),
-            // 3: contained Coverages without and with a member id, and a dangling `#`.
+            // 3: contained Coverages without and with a member id, a dangling `#`, and a
+            // contained Coverage of the wrong shape.
             entry(
                 "urn:uuid:4",
                 json!({"resourceType": "ExplanationOfBenefit", "id": "eob1",
-                "contained": [contained_cov("a", None), contained_cov("b", Some("M-2"))],
+                "contained": [contained_cov("a", None), contained_cov("b", Some("M-2")),
+                              json!({"resourceType": "Coverage", "id": "d", "subscriberId": 5})],
                 "insurance": [{"coverage": {"reference": "#a"}},
                               {"coverage": {"reference": "#b"}},
-                              {"coverage": {"reference": "#c"}}]}),
+                              {"coverage": {"reference": "#c"}},
+                              {"coverage": {"reference": "#d"}}]}),
             ),
         ],
     ));
@@ -880,6 +883,13 @@ fn insurance_coverages_that_cannot_be_imported_are_answered_with_their_rule() {
                 codes::UNRESOLVED_REFERENCE,
                 "ExplanationOfBenefit/eob1 (entry 3): /entry/3/resource/insurance/2/coverage/\
                  reference: the reference does not resolve to a contained Coverage; not \
+                 imported as a coverage"
+            ),
+            (
+                Some(3),
+                codes::MALFORMED,
+                "ExplanationOfBenefit/eob1 (entry 3): /entry/3/resource/contained/2: the \
+                 Coverage contained here (named by insurance/3) has the wrong shape; not \
                  imported as a coverage"
             ),
         ]

@@ -412,8 +412,19 @@ impl Ctx<'_> {
                     );
                     return;
                 };
-                let cov: Option<m::Coverage> = parse_typed(&contained[k]).ok();
-                if cov.as_ref().and_then(coverage::member_id).is_none() {
+                let cov: m::Coverage = match parse_typed(&contained[k]) {
+                    Ok(cov) => cov,
+                    Err(_) => {
+                        let rule = format!(
+                            "the Coverage contained here (named by insurance/{n}) has the wrong \
+                             shape; {not_imported}"
+                        );
+                        let at = format!("/contained/{k}");
+                        self.issue_at(j, codes::MALFORMED, &at, &rule);
+                        return;
+                    }
+                };
+                if coverage::member_id(&cov).is_none() {
                     let rule = format!(
                         "the Coverage contained here (named by insurance/{n}) has no \
                          subscriberId, and no identifier has type MB (member number); \
