@@ -1,7 +1,8 @@
 //! FHIR R4 feeds from the conformance corpus (connectors/fhir-r4/tests/corpus: official R4
 //! examples and Synthea bundles, nothing written for this project) imported through the real
 //! server and plugin: every input shape is read or refused with a 422 problem, and a Synthea
-//! patient bundle imports its patient while each encounter gets its answer.
+//! patient bundle (2.x and 3.x) imports its patient while each encounter and each coverage it
+//! names gets its answer.
 
 use revcycle_connector_abi::host::sha256_hex;
 use revcycle_e2e::{Engine, Server, plugin_library};
@@ -163,6 +164,150 @@ async fn a_synthea_bundle_imports_its_patient_and_answers_every_encounter(engine
     assert_eq!(again["counts"]["created"], 0, "{again}");
 }
 on_both_engines!(a_synthea_bundle_imports_its_patient_and_answers_every_encounter);
+
+/// Synthea 3.x-era sample (synthea's flexporter test patient, corpus/synthea-3): 1 Patient,
+/// 37 Encounters, 49 Claims and 37 ExplanationOfBenefits in one transaction Bundle. Synthea 3
+/// names every provider by a conditional reference and writes its Organizations and
+/// Practitioners to separate bundles: each encounter's billing provider (`serviceProvider`,
+/// `Organization?identifier=<synthea>|<uuid>`) resolves to nothing in the feed and carries no
+/// NPI, so the plugin refuses every encounter with that rule (the practitioners' NPIs,
+/// 9999962229 and 9999999559, fail the check digit and the codes are SNOMED CT only, but those
+/// rules are not reached). Its coverage is only a display on each Claim ("Humana", "Medicare")
+/// and a Coverage without member id contained in each ExplanationOfBenefit: each is answered
+/// as not imported with its rule, none vanishes.
+async fn a_synthea_3_bundle_imports_its_patient_and_answers_every_encounter_and_coverage(
+    engine: Engine,
+) {
+    const FILE: &str = "synthea-3/sample_complete_patient.json";
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(format!("{CORPUS}/{FILE}")).unwrap()).unwrap();
+    let entries = bundle["entry"].as_array().unwrap();
+    let of_type = |t: &str| -> Vec<(usize, &Value)> {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e["resource"]["resourceType"] == t)
+            .map(|(n, e)| (n, &e["resource"]))
+            .collect()
+    };
+    let (encounters, claims, eobs) = (
+        of_type("Encounter"),
+        of_type("Claim"),
+        of_type("ExplanationOfBenefit"),
+    );
+    assert_eq!(
+        (
+            of_type("Patient").len(),
+            encounters.len(),
+            claims.len(),
+            eobs.len()
+        ),
+        (1, 37, 49, 37)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(engine, dir.path()).await;
+    let started = std::time::Instant::now();
+    let (status, report) = import(&s, FILE).await;
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{report}");
+    eprintln!("{engine:?}: the Synthea 3 bundle imported in {took:?}");
+
+    // The patient: the one record, created.
+    assert_eq!(
+        report["counts"],
+        json!({"created": 1, "updated": 0, "unchanged": 0, "rejected": 0}),
+        "{}",
+        report["counts"]
+    );
+    let records = report["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["type"], "patient");
+    assert_eq!(records[0]["status"], "created");
+    let patient_id = records[0]["id"].as_str().unwrap().to_owned();
+
+    // Everything else is an issue, one per encounter and per coverage named, and a summary.
+    let mut expected: Vec<Value> = Vec::new();
+    for (n, e) in &encounters {
+        let id = e["id"].as_str().unwrap();
+        expected.push(
+            json!({"position": n, "code": "unresolved_reference", "message": format!(
+            "Encounter/{id} (entry {n}): /entry/{n}/resource/serviceProvider/reference: the \
+             reference does not resolve to a Practitioner, PractitionerRole, Organization or \
+             Location of this input")}),
+        );
+    }
+    for (n, c) in &claims {
+        let id = c["id"].as_str().unwrap();
+        assert_eq!(c["insurance"].as_array().unwrap().len(), 1);
+        assert!(c["insurance"][0]["coverage"].get("reference").is_none());
+        expected.push(
+            json!({"position": n, "code": "missing_required", "message": format!(
+            "Claim/{id} (entry {n}): /entry/{n}/resource/insurance/0/coverage: the coverage is \
+             named by display or identifier only (no Coverage resource, no member id); not \
+             imported as a coverage")}),
+        );
+    }
+    for (n, e) in &eobs {
+        let id = e["id"].as_str().unwrap();
+        assert_eq!(e["insurance"][0]["coverage"]["reference"], "#coverage");
+        let k = e["contained"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["resourceType"] == "Coverage" && c["id"] == "coverage")
+            .unwrap();
+        expected.push(
+            json!({"position": n, "code": "missing_required", "message": format!(
+            "ExplanationOfBenefit/{id} (entry {n}): /entry/{n}/resource/contained/{k}/\
+             subscriberId: the Coverage contained here (named by insurance/0) has no \
+             subscriberId, and no identifier has type MB (member number); not imported as a \
+             coverage")}),
+        );
+    }
+    expected.push(
+        json!({"position": null, "code": "ignored_resource_types", "message":
+        "ignored 166 resource(s) of types not imported: CarePlan x4, CareTeam x4, \
+         DiagnosticReport x41, DocumentReference x37, Medication x4, MedicationAdministration \
+         x4, MedicationRequest x12, Observation x58, Provenance x1, SupplyDelivery x1"}),
+    );
+    let mut issues = report["issues"].as_array().unwrap().clone();
+    let key = |v: &Value| {
+        (
+            v["position"].as_u64().unwrap_or(u64::MAX),
+            v["message"].to_string(),
+        )
+    };
+    issues.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(issues.len(), 37 + 49 + 37 + 1);
+    assert_eq!(issues, expected);
+
+    // Nothing but the patient was written: no coverage, no encounter.
+    let coverages = s.get("/v1/coverages").await;
+    assert_eq!(coverages.body["items"], json!([]), "{}", coverages.body);
+    let written = s.get("/v1/encounters").await;
+    assert_eq!(written.body["items"], json!([]), "{}", written.body);
+
+    // Resent: the patient unchanged, the same answers.
+    let (status, again) = import(&s, FILE).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        again["counts"],
+        json!({"created": 0, "updated": 0, "unchanged": 1, "rejected": 0}),
+        "{}",
+        again["counts"]
+    );
+    assert_eq!(again["records"][0]["id"], patient_id.as_str());
+    let mut issues_again = again["issues"].as_array().unwrap().clone();
+    issues_again.sort_by_key(key);
+    assert_eq!(issues_again, issues);
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "an 824 KB bundle imports in under 30 s: {took:?}"
+    );
+}
+on_both_engines!(a_synthea_3_bundle_imports_its_patient_and_answers_every_encounter_and_coverage);
 
 /// PostgreSQL: a bulk import (here 1,000 patients as Bulk Data NDJSON) refreshes the planner
 /// statistics of the tables it wrote, so that plans made while they were empty do not outlive

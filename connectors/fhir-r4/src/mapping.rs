@@ -141,6 +141,13 @@ pub fn field_mapping() -> Vec<Row> {
         ),
         row("`Coverage.period`", "coverage `period`", ""),
         row(
+            "`Claim.insurance.coverage`, `ExplanationOfBenefit.insurance.coverage`",
+            "none (issue)",
+            "a Coverage entry of the feed is imported as its own record; a contained Coverage, \
+             a display or a reference to nothing in the feed is answered with an issue naming \
+             the rule (`missing_required` for no member id), never dropped",
+        ),
+        row(
             "`Encounter.id`",
             "encounter `external_id`",
             "`entered-in-error` / `cancelled` not imported",

@@ -401,6 +401,25 @@ pub struct Claim {
     pub care_team: Vec<ClaimCareTeam>,
     pub diagnosis: Vec<ClaimDiagnosis>,
     pub item: Vec<ClaimItem>,
+    pub contained: Vec<Box<RawValue>>,
+    pub insurance: Vec<Insurance>,
+}
+
+/// `Claim.insurance` / `ExplanationOfBenefit.insurance`: only the coverage it names is read,
+/// to say what becomes of it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Insurance {
+    pub coverage: Option<Reference>,
+}
+
+/// An ExplanationOfBenefit is not imported; its insurance (often a contained Coverage, as
+/// Synthea writes it) is read so that coverage is answered rather than dropped.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExplanationOfBenefit {
+    pub contained: Vec<Box<RawValue>>,
+    pub insurance: Vec<Insurance>,
 }
 
 // ----- containers ----------------------------------------------------------------------------

@@ -164,7 +164,8 @@ fn input_resources(file: &str) -> Vec<(u64, String, Option<String>)> {
         .collect()
 }
 
-/// Types read only to resolve references or to build an encounter's lines and diagnoses.
+/// Types read only to resolve references, to build an encounter's lines and diagnoses, or (an
+/// ExplanationOfBenefit) to answer the coverage its insurance names.
 const SUPPORTING: &[&str] = &[
     "RelatedPerson",
     "Organization",
@@ -175,6 +176,7 @@ const SUPPORTING: &[&str] = &[
     "Procedure",
     "ChargeItem",
     "Claim",
+    "ExplanationOfBenefit",
 ];
 
 fn record_type(r: &ImportRecord) -> &'static str {

@@ -35,10 +35,12 @@ fn fixtures_are_valid_fhir_r4_with_valid_npis() {
 }
 
 /// Every file of the conformance corpus is valid R4 for `fhir.resources` (the official examples
-/// and the Synthea bundles alike). The only problems are our own NPI check on the Synthea
-/// bundle, whose practitioner "NPIs" are Synthea 2.x sequence numbers: the plugin passes NPIs as
-/// sent, and the host refuses every encounter naming one (`tests/e2e/connectors.rs`, the Synthea
-/// test), so the file is tolerated here and its encounters are rejected downstream.
+/// and the Synthea bundles alike, each Bundle with its Patient). The only problems are our own
+/// NPI check on the Synthea bundles: Synthea 2.x practitioner "NPIs" are sequence numbers, and
+/// the Synthea 3.x sample names its practitioners by conditional references to 10-digit NPIs
+/// (9999962229, 9999999559) that fail the check digit. The plugin passes NPIs as sent and the
+/// host refuses encounters naming a bad one, so the files are tolerated here and their
+/// encounters answered downstream (`tests/e2e/fhir.rs`, the Synthea tests).
 #[test]
 fn corpus_files_are_valid_fhir_r4_and_only_the_synthea_npis_fail_the_check_digit() {
     let python = venv_bin().join("python");
@@ -52,7 +54,7 @@ fn corpus_files_are_valid_fhir_r4_and_only_the_synthea_npis_fail_the_check_digit
         }
     }
     files.sort();
-    assert_eq!(files.len(), 26, "{files:?}");
+    assert_eq!(files.len(), 27, "{files:?}");
     let out = Command::new(python)
         .arg(here("tests/validate_fixtures.py"))
         .args(&files)
@@ -69,7 +71,9 @@ fn corpus_files_are_valid_fhir_r4_and_only_the_synthea_npis_fail_the_check_digit
         [
             "corpus/fhiry-5.2.2/afhir.json: NPI 290 fails the Luhn check",
             "corpus/fhiry-5.2.2/afhir.json: NPI 46290 fails the Luhn check",
-            "48 passed, 2 failed",
+            "corpus/synthea-3/sample_complete_patient.json: NPI 9999962229 fails the Luhn check",
+            "corpus/synthea-3/sample_complete_patient.json: NPI 9999999559 fails the Luhn check",
+            "47 passed, 4 failed",
         ],
         "{}",
         String::from_utf8_lossy(&out.stderr)

@@ -792,3 +792,106 @@ fn patient_mrn_keeps_the_system_of_its_identifier() {
     ));
     assert_eq!(patients(&r)[0].mrn_system, None);
 }
+
+/// The coverage a Claim or ExplanationOfBenefit names in `insurance` is never dropped: a
+/// Coverage entry of the feed is its own record, anything else gets an issue with its rule.
+#[test]
+fn insurance_coverages_that_cannot_be_imported_are_answered_with_their_rule() {
+    let coverage = json!({"resourceType": "Coverage", "id": "cov1", "status": "active",
+        "subscriberId": "M-1", "beneficiary": {"reference": "urn:uuid:1"},
+        "payor": [{"display": "Acme Health"}]});
+    let contained_cov = |id: &str, member: Option<&str>| {
+        let mut c = json!({"resourceType": "Coverage", "id": id, "status": "active",
+            "beneficiary": {"reference": "urn:uuid:1"}, "payor": [{"display": "Acme Health"}]});
+        if let Some(m) = member {
+            c["subscriberId"] = json!(m);
+        }
+        c
+    };
+    let r = run(&bundle(
+        "collection",
+        vec![
+            entry("urn:uuid:1", patient_json("p1")),
+            entry("urn:uuid:2", coverage),
+            // 2: names the feed's Coverage (a record), a display, a reference to nothing here.
+            entry(
+                "urn:uuid:3",
+                json!({"resourceType": "Claim", "id": "cl1", "use": "claim",
+                "insurance": [{"coverage": {"reference": "urn:uuid:2"}},
+                              {"coverage": {"display": "Acme Health"}},
+                              {"coverage": {"reference": "Coverage/elsewhere"}}]}),
+            ),
+            // 3: contained Coverages without and with a member id, a dangling `#`, and a
+            // contained Coverage of the wrong shape.
+            entry(
+                "urn:uuid:4",
+                json!({"resourceType": "ExplanationOfBenefit", "id": "eob1",
+                "contained": [contained_cov("a", None), contained_cov("b", Some("M-2")),
+                              json!({"resourceType": "Coverage", "id": "d", "subscriberId": 5})],
+                "insurance": [{"coverage": {"reference": "#a"}},
+                              {"coverage": {"reference": "#b"}},
+                              {"coverage": {"reference": "#c"}},
+                              {"coverage": {"reference": "#d"}}]}),
+            ),
+        ],
+    ));
+    let coverages: Vec<_> = r
+        .records
+        .iter()
+        .filter(|x| matches!(x, ImportRecord::Coverage(_)))
+        .collect();
+    assert_eq!(coverages.len(), 1);
+    let issues: Vec<(Option<u64>, &str, &str)> = r
+        .issues
+        .iter()
+        .filter(|i| i.code != codes::NOT_LINKED)
+        .map(|i| (i.position, i.code.as_str(), i.message.as_str()))
+        .collect();
+    assert_eq!(
+        issues,
+        [
+            (
+                Some(2),
+                codes::MISSING_REQUIRED,
+                "Claim/cl1 (entry 2): /entry/2/resource/insurance/1/coverage: the coverage is \
+                 named by display or identifier only (no Coverage resource, no member id); not \
+                 imported as a coverage"
+            ),
+            (
+                Some(2),
+                codes::UNRESOLVED_REFERENCE,
+                "Claim/cl1 (entry 2): /entry/2/resource/insurance/2/coverage/reference: the \
+                 reference does not resolve to a Coverage of this input; not imported as a \
+                 coverage"
+            ),
+            (
+                Some(3),
+                codes::MISSING_REQUIRED,
+                "ExplanationOfBenefit/eob1 (entry 3): /entry/3/resource/contained/0/subscriberId: \
+                 the Coverage contained here (named by insurance/0) has no subscriberId, and no \
+                 identifier has type MB (member number); not imported as a coverage"
+            ),
+            (
+                Some(3),
+                codes::UNSUPPORTED_VALUE,
+                "ExplanationOfBenefit/eob1 (entry 3): /entry/3/resource/contained/1: a contained \
+                 Coverage (named by insurance/1) is not imported as a coverage: send it as a \
+                 Coverage resource of the feed"
+            ),
+            (
+                Some(3),
+                codes::UNRESOLVED_REFERENCE,
+                "ExplanationOfBenefit/eob1 (entry 3): /entry/3/resource/insurance/2/coverage/\
+                 reference: the reference does not resolve to a contained Coverage; not \
+                 imported as a coverage"
+            ),
+            (
+                Some(3),
+                codes::MALFORMED,
+                "ExplanationOfBenefit/eob1 (entry 3): /entry/3/resource/contained/2: the \
+                 Coverage contained here (named by insurance/3) has the wrong shape; not \
+                 imported as a coverage"
+            ),
+        ]
+    );
+}

@@ -3,9 +3,10 @@
 
     validate_fixtures.py FILE...   (*.json: one resource or Bundle; *.ndjson: one per line)
 
-Also checks every NPI (system http://hl7.org/fhir/sid/us-npi) with the Luhn check over the
-80840 prefix. Prints one line per problem and exits 1 if there is any; prints "N passed, 0 failed"
-style totals otherwise.
+Also checks every NPI (system http://hl7.org/fhir/sid/us-npi, in an identifier or in a
+conditional reference `Type?identifier=<system>|<npi>`) with the Luhn check over the 80840
+prefix, once per file and value. Prints one line per problem and exits 1 if there is any;
+prints "N passed, 0 failed" style totals otherwise.
 """
 
 import json
@@ -33,6 +34,9 @@ def npis(value):
     if isinstance(value, dict):
         if value.get("system") == NPI_SYSTEM and "value" in value:
             yield value["value"]
+        ref = value.get("reference")
+        if isinstance(ref, str) and f"identifier={NPI_SYSTEM}|" in ref:
+            yield ref.split(f"identifier={NPI_SYSTEM}|", 1)[1].split("&", 1)[0]
         for v in value.values():
             yield from npis(v)
     elif isinstance(value, list):
@@ -46,7 +50,7 @@ def check(label, data, problems):
         get_fhir_model_class(rtype).parse_obj(data)
     except Exception as e:  # noqa: BLE001 - any failure is a fixture problem
         problems.append(f"{label}: {rtype}: {e}")
-    for value in npis(data):
+    for value in dict.fromkeys(npis(data)):
         if not npi_ok(value):
             problems.append(f"{label}: NPI {value} fails the Luhn check")
 

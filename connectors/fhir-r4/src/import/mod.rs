@@ -85,6 +85,8 @@ enum Res {
     Procedure(m::Procedure),
     ChargeItem(m::ChargeItem),
     Claim(m::Claim),
+    /// Read only for the coverage its insurance names.
+    ExplanationOfBenefit(m::ExplanationOfBenefit),
     /// Not imported (or unreadable: an issue was already written).
     Other,
 }
@@ -168,6 +170,7 @@ pub fn import(input: &[u8], opts: &Options) -> Result<c::ImportResult, Connector
         }
     }
     ctx.report_unlinked(&used);
+    ctx.report_insurance();
     result.records.extend(patients);
     result.records.extend(coverages);
     result.records.extend(encounters);
@@ -246,6 +249,15 @@ impl Ctx<'_> {
             "Procedure" => parse_typed(raw).map(Res::Procedure),
             "ChargeItem" => parse_typed(raw).map(Res::ChargeItem),
             "Claim" => parse_typed(raw).map(Res::Claim),
+            // Not imported itself: one we cannot read stays in the ignored summary.
+            "ExplanationOfBenefit" => Ok(parse_typed(raw)
+                .map(Res::ExplanationOfBenefit)
+                .unwrap_or_else(|_| {
+                    *ignored
+                        .entry("ExplanationOfBenefit".to_owned())
+                        .or_default() += 1;
+                    Res::Other
+                })),
             other => {
                 *ignored.entry(other.to_owned()).or_default() += 1;
                 Ok(Res::Other)
@@ -348,6 +360,112 @@ impl Ctx<'_> {
             return true;
         }
         false
+    }
+
+    /// The coverage each Claim or ExplanationOfBenefit names in `insurance` is answered, never
+    /// dropped: one that is a Coverage entry of this input is a record (or an issue) of its own;
+    /// any other (a contained Coverage, a display, a reference to nothing here) cannot become a
+    /// coverage record, and an issue says why, with the rule that refuses it.
+    fn report_insurance(&self) {
+        for j in 0..self.entries.len() {
+            let (contained, insurance) = match &self.entries[j].res {
+                Res::Claim(cl) => (&cl.contained, &cl.insurance),
+                Res::ExplanationOfBenefit(eob) => (&eob.contained, &eob.insurance),
+                _ => continue,
+            };
+            for (n, ins) in insurance.iter().enumerate() {
+                let Some(r) = ins.coverage.as_ref() else {
+                    continue;
+                };
+                self.insurance_coverage(j, contained, n, r);
+            }
+        }
+    }
+
+    fn insurance_coverage(
+        &self,
+        j: usize,
+        contained: &[Box<RawValue>],
+        n: usize,
+        r: &m::Reference,
+    ) {
+        let field = format!("/insurance/{n}/coverage");
+        let not_imported = "not imported as a coverage";
+        match r.reference.as_deref().map(str::trim) {
+            Some(local) if local.starts_with('#') => {
+                let id = &local[1..];
+                let found = contained.iter().enumerate().find_map(|(k, raw)| {
+                    let head: m::Head = parse_typed(raw).ok()?;
+                    (head.resource_type.as_deref() == Some("Coverage")
+                        && head.id.as_deref() == Some(id))
+                    .then_some(k)
+                });
+                let Some(k) = found else {
+                    let rule = format!(
+                        "the reference does not resolve to a contained Coverage; {not_imported}"
+                    );
+                    self.issue_at(
+                        j,
+                        codes::UNRESOLVED_REFERENCE,
+                        &format!("{field}/reference"),
+                        &rule,
+                    );
+                    return;
+                };
+                let cov: m::Coverage = match parse_typed(&contained[k]) {
+                    Ok(cov) => cov,
+                    Err(_) => {
+                        let rule = format!(
+                            "the Coverage contained here (named by insurance/{n}) has the wrong \
+                             shape; {not_imported}"
+                        );
+                        let at = format!("/contained/{k}");
+                        self.issue_at(j, codes::MALFORMED, &at, &rule);
+                        return;
+                    }
+                };
+                if coverage::member_id(&cov).is_none() {
+                    let rule = format!(
+                        "the Coverage contained here (named by insurance/{n}) has no \
+                         subscriberId, and no identifier has type MB (member number); \
+                         {not_imported}"
+                    );
+                    let at = format!("/contained/{k}/subscriberId");
+                    self.issue_at(j, codes::MISSING_REQUIRED, &at, &rule);
+                } else {
+                    let rule = format!(
+                        "a contained Coverage (named by insurance/{n}) is {not_imported}: send \
+                         it as a Coverage resource of the feed"
+                    );
+                    let at = format!("/contained/{k}");
+                    self.issue_at(j, codes::UNSUPPORTED_VALUE, &at, &rule);
+                }
+            }
+            Some(_) => {
+                if let Some(k) = self.resolve(r)
+                    && matches!(self.entries[k].res, Res::Coverage(_))
+                {
+                    // A Coverage of this input: answered as its own record.
+                    return;
+                }
+                let rule = format!(
+                    "the reference does not resolve to a Coverage of this input; {not_imported}"
+                );
+                self.issue_at(
+                    j,
+                    codes::UNRESOLVED_REFERENCE,
+                    &format!("{field}/reference"),
+                    &rule,
+                );
+            }
+            None => {
+                let rule = format!(
+                    "the coverage is named by display or identifier only (no Coverage \
+                     resource, no member id); {not_imported}"
+                );
+                self.issue_at(j, codes::MISSING_REQUIRED, &field, &rule);
+            }
+        }
     }
 
     fn report_unlinked(&self, used: &HashSet<usize>) {
