@@ -207,11 +207,8 @@ async fn a_synthea_3_bundle_imports_its_patient_and_answers_every_encounter_and_
 
     let dir = tempfile::tempdir().unwrap();
     let s = start(engine, dir.path()).await;
-    let started = std::time::Instant::now();
     let (status, report) = import(&s, FILE).await;
-    let took = started.elapsed();
     assert_eq!(status, 200, "{report}");
-    eprintln!("{engine:?}: the Synthea 3 bundle imported in {took:?}");
 
     // The patient: the one record, created.
     assert_eq!(
@@ -302,10 +299,6 @@ async fn a_synthea_3_bundle_imports_its_patient_and_answers_every_encounter_and_
     let mut issues_again = again["issues"].as_array().unwrap().clone();
     issues_again.sort_by_key(key);
     assert_eq!(issues_again, issues);
-    assert!(
-        took < std::time::Duration::from_secs(30),
-        "an 824 KB bundle imports in under 30 s: {took:?}"
-    );
 }
 on_both_engines!(a_synthea_3_bundle_imports_its_patient_and_answers_every_encounter_and_coverage);
 
