@@ -187,7 +187,7 @@ pub fn last_sequence(conn: &mut DbConnection, org: Uuid) -> CoreResult<i64> {
 }
 
 /// The last event of an org's chain: (sequence, hash).
-fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
+pub(super) fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
     let org_s = org.to_string();
     // By the primary key, newest first: a plan stale statistics cannot turn into a walk of
     // the org's whole range (max() was once planned on the time index).

@@ -92,27 +92,44 @@ fn insert_leaves(conn: &mut DbConnection, org: Uuid, leaves: &[(i64, Hash)]) -> 
     Ok(())
 }
 
-/// Catches the tree up with the chain's events `(f.size(), through]`, recomputing their leaf
-/// hashes; false when the events are not all there (then nothing is written).
+/// Most events one append catches up. A trail that predates the tree (a million events after
+/// an upgrade) is caught up over several appends, each bounded in time and memory, instead of
+/// in one transaction that holds every leaf and stalls every audited request behind it.
+const CATCH_UP_PER_APPEND: i64 = 20_000;
+
+/// How far [`catch_up`] got.
+enum CatchUp {
+    /// The tree now covers the chain through `through`.
+    Done,
+    /// Some events were added; more remain for the next append.
+    Partly,
+    /// The events are not all there (nothing was written).
+    Broken,
+}
+
+/// Catches the tree up with the chain's events `(f.size(), through]`, at most `limit` of them,
+/// recomputing their leaf hashes.
 fn catch_up(
     conn: &mut DbConnection,
     org: Uuid,
     f: &mut Frontier,
     through: i64,
-) -> CoreResult<bool> {
+    limit: i64,
+) -> CoreResult<CatchUp> {
     let mut leaves: Vec<(i64, Hash)> = Vec::new();
     let mut after = f.size() as i64;
-    while after < through {
+    let stop = through.min(after.saturating_add(limit));
+    while after < stop {
         let page = list(conn, org, &AuditFilter::default(), after, 1000)?;
         if page.is_empty() {
-            return Ok(false);
+            return Ok(CatchUp::Broken);
         }
         for e in page {
-            if e.sequence > through {
+            if e.sequence > stop {
                 break;
             }
             if e.sequence != after + 1 {
-                return Ok(false);
+                return Ok(CatchUp::Broken);
             }
             leaves.push((e.sequence, event_leaf(e.sequence, &e.event)));
             after = e.sequence;
@@ -122,7 +139,11 @@ fn catch_up(
         f.push(*h);
     }
     insert_leaves(conn, org, &leaves)?;
-    Ok(true)
+    Ok(if after == through {
+        CatchUp::Done
+    } else {
+        CatchUp::Partly
+    })
 }
 
 /// Extends the org's tree with the leaves of events just chained after sequence `after`,
@@ -133,11 +154,28 @@ pub(super) fn extend(
     after: i64,
     leaves: &[(i64, Hash)],
 ) -> CoreResult<()> {
+    extend_bounded(conn, org, after, leaves, CATCH_UP_PER_APPEND)
+}
+
+fn extend_bounded(
+    conn: &mut DbConnection,
+    org: Uuid,
+    after: i64,
+    leaves: &[(i64, Hash)],
+    limit: i64,
+) -> CoreResult<()> {
     let mut f = head(conn, org)?.unwrap_or_default();
-    if (f.size() as i64) < after && !catch_up(conn, org, &mut f, after)? {
-        tracing::warn!(%org, tree_size = f.size(), chain_head = after,
-            "audit tree cannot follow the chain (events missing); verify will report it");
-        return Ok(());
+    if (f.size() as i64) < after {
+        match catch_up(conn, org, &mut f, after, limit)? {
+            CatchUp::Done => {}
+            // This batch's events are caught up from the trail by a later append.
+            CatchUp::Partly => return set_head(conn, org, &f),
+            CatchUp::Broken => {
+                tracing::warn!(%org, tree_size = f.size(), chain_head = after,
+                    "audit tree cannot follow the chain (events missing); verify will report it");
+                return Ok(());
+            }
+        }
     }
     if f.size() as i64 != after {
         tracing::warn!(%org, tree_size = f.size(), chain_head = after,
@@ -276,5 +314,52 @@ pub fn check_against(
         Ok(TreeCheck::Matches { size })
     } else {
         Ok(TreeCheck::RootMismatch { size })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditEvent;
+    use crate::audit::merkle::{self, event_leaf};
+    use crate::store::audit::{append, list};
+    use crate::store::testing::setup;
+    use crate::store::write_transaction;
+
+    /// A trail older than the tree is caught up a bounded number of events per append, and
+    /// after enough appends the tree covers every event with the right root.
+    #[test]
+    fn a_long_untreed_trail_is_caught_up_in_bounded_steps() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let events = |n: usize| -> Vec<AuditEvent> {
+            (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
+        };
+        write_transaction(&mut conn, |c| append(c, events(25))).unwrap();
+        // As for a chain written before the tree existed.
+        diesel::sql_query("DELETE FROM audit_tree_heads")
+            .execute(&mut conn)
+            .unwrap();
+        let size = |conn: &mut DbConnection| head(conn, org).unwrap().unwrap().size();
+        let mut sizes = Vec::new();
+        for _ in 0..4 {
+            write_transaction(&mut conn, |c| {
+                let (chain_head, _) = crate::store::audit::head(c, org)?;
+                extend_bounded(c, org, chain_head, &[], 10)
+            })
+            .unwrap();
+            sizes.push(size(&mut conn));
+        }
+        assert_eq!(sizes, [10, 20, 25, 25]);
+        write_transaction(&mut conn, |c| append(c, events(1))).unwrap();
+        let leaves: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 100)
+            .unwrap()
+            .iter()
+            .map(|e| event_leaf(e.sequence, &e.event))
+            .collect();
+        assert_eq!(leaves.len(), 26);
+        let f = head(&mut conn, org).unwrap().unwrap();
+        assert_eq!(f.size(), 26);
+        assert_eq!(f.root(), merkle::root(&leaves));
     }
 }
