@@ -360,42 +360,30 @@ async fn proofs_verify_with_independent_implementations(engine: Engine) {
     assert!(root.verify_consistency(&forged, &proof).is_err());
 
     // Out-of-range sizes are refused with a pointer, never a 500.
-    let r = s
-        .call(
-            "GET",
-            &format!("/v1/audit-events/1/proof?checkpoint={}", size + 1_000_000),
-            Some(&auditor),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.assert_problem(422), ["/checkpoint"]);
-    let r = s
-        .call(
-            "GET",
-            &format!(
+    let out_of_range = [
+        (
+            format!("/v1/audit-events/1/proof?checkpoint={}", size + 1_000_000),
+            "/checkpoint",
+        ),
+        (
+            format!(
                 "/v1/audit-events/{}/proof?checkpoint={old_size}",
                 old_size + 1
             ),
-            Some(&auditor),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.assert_problem(422), ["/sequence"]);
-    let r = s
-        .call(
-            "GET",
-            &format!(
+            "/sequence",
+        ),
+        (
+            format!(
                 "/v1/audit-events/consistency?from={}&to={old_size}",
                 old_size + 1
             ),
-            Some(&auditor),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.assert_problem(422), ["/from"]);
+            "/from",
+        ),
+    ];
+    for (path, pointer) in &out_of_range {
+        let r = s.call("GET", path, Some(&auditor), None, &[]).await;
+        assert_eq!(r.assert_problem(422), [*pointer], "{path}");
+    }
 
     // Proof requests are audited like every audit read, refused ones included.
     let proofs = s

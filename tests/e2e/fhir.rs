@@ -36,7 +36,11 @@ async fn start(engine: Engine, dir: &std::path::Path) -> Server {
 }
 
 async fn import(s: &Server, file: &str) -> (u16, Value) {
-    let body = std::fs::read(format!("{CORPUS}/{file}")).unwrap();
+    import_bytes(s, std::fs::read(format!("{CORPUS}/{file}")).unwrap()).await
+}
+
+/// Posts `body` to the FHIR connector's import: the status and the JSON answer.
+async fn import_bytes(s: &Server, body: Vec<u8>) -> (u16, Value) {
     let r = s
         .client
         .post(s.url("/v1/connectors/fhir-r4/import"))
@@ -342,17 +346,7 @@ async fn a_bulk_import_refreshes_the_planner_statistics_on_postgres() {
     let post = |body: Vec<u8>| {
         let s = &s;
         async move {
-            let r = s
-                .client
-                .post(s.url("/v1/connectors/fhir-r4/import"))
-                .bearer_auth(&s.token)
-                .header("content-type", "application/octet-stream")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+            let (status, v) = import_bytes(s, body).await;
             assert_eq!(status, 200, "{v}");
             v
         }
