@@ -8,7 +8,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use revcycle_core::audit::checkpoint::{NoteVerifier, origin};
 use revcycle_core::audit::merkle;
-use revcycle_core::store::audit_tree::{self, TreeCheck};
+use revcycle_core::store::audit_tree::TreeCheck;
+use revcycle_core::store::audit_verification::{self, TrailCheck};
 
 use crate::checkpoints::{Checkpointer, Publisher, load_key};
 
@@ -87,24 +88,25 @@ pub fn verify(
     let mut verifier: Option<NoteVerifier> = None;
     let mut broken = 0;
     for org in chains {
+        let name = chain_name(org);
         let note = match &given {
             Some((o, n)) if *o == org => Some(n.clone()),
             Some(_) => None,
             None => publisher.latest(org)?,
         };
+        // The checkpoint the trail is held to: signed by the trusted key, for this org's log.
+        let mut checkpoint = None;
         if let Some(note) = note {
             if verifier.is_none() {
-                verifier = Some(match &key {
-                    Some(k) => {
-                        NoteVerifier::parse(k).map_err(|e| StartupError::Refused(e.to_string()))?
-                    }
-                    None => NoteVerifier::parse(&load_key(&cp_config.key_file)?.verifier_key())
-                        .map_err(|e| StartupError::Refused(e.to_string()))?,
-                });
+                let vkey = match &key {
+                    Some(k) => k.clone(),
+                    None => load_key(&cp_config.key_file)?.verifier_key(),
+                };
+                verifier = Some(
+                    NoteVerifier::parse(&vkey).map_err(|e| StartupError::Refused(e.to_string()))?,
+                );
             }
-            let v = verifier.as_ref().expect("set above");
-            let name = chain_name(org);
-            match v.verify(&note) {
+            match verifier.as_ref().expect("set above").verify(&note) {
                 Err(e) => {
                     broken += 1;
                     println!("{name}: CHECKPOINT REFUSED: {e}");
@@ -116,66 +118,110 @@ pub fn verify(
                         cp.origin
                     );
                 }
-                Ok(cp) => match audit_tree::check_against(&mut conn, org, cp.size, &cp.root)? {
-                    TreeCheck::Matches { size } => {
-                        println!(
-                            "{name}: checkpoint OK, the trail's first {size} events match the signed root"
-                        )
-                    }
-                    TreeCheck::Missing {
-                        first_missing,
-                        size,
-                    } => {
-                        broken += 1;
-                        println!(
-                            "{name}: EVENTS MISSING: the signed checkpoint covers {size} events; the first missing is sequence {first_missing}"
-                        );
-                    }
-                    TreeCheck::RootMismatch { size } => {
-                        broken += 1;
-                        println!(
-                            "{name}: ROOT MISMATCH: the trail's first {size} events do not hash to the signed checkpoint's root: events were altered or replaced"
-                        );
-                    }
-                },
+                Ok(cp) => checkpoint = Some(cp),
             }
         }
         let total = store_audit::count(&mut conn, org, &AuditFilter::default())?;
         let bar = progress(total, "verifying");
-        let check = store_audit::verify_chain(&mut conn, org, |n| bar.set_position(n))?;
+        let check = audit_verification::verify_trail(&mut conn, org, checkpoint.as_ref(), |n| {
+            bar.set_position(n)
+        })?;
         bar.finish_and_clear();
-        let name = chain_name(org);
-        let report = ChainReport::of(&check);
-        let from = match &check.anchor {
-            Some(a) => format!(
-                " (from the anchor at sequence {}: {} events purged, the latest purge at {} removed {} older than {})",
-                a.sequence,
-                a.sequence,
-                a.purged_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                a.purged_count,
-                a.cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
-            None => String::new(),
-        };
-        match check.verification {
-            Verification::Intact { checked } => {
-                println!("{name}: OK, {checked} events checked{from}")
-            }
-            Verification::Broken { sequence, .. } => {
-                broken += 1;
-                println!(
-                    "{name}: BROKEN at sequence {sequence} after {} intact events: {}{from}",
-                    report.checked,
-                    report.reason.unwrap_or_default()
-                );
-            }
+        if !check.is_intact() {
+            broken += 1;
+        }
+        for line in describe(&check) {
+            println!("{name}: {line}");
         }
     }
     if broken > 0 {
         return Err(StartupError::Refused(format!(
             "{broken} audit chain(s) failed verification"
         )));
+    }
+    Ok(())
+}
+
+/// One line per part of a trail's verification, for the terminal.
+fn describe(check: &TrailCheck) -> Vec<String> {
+    let mut lines = Vec::new();
+    match check.checkpoint {
+        None => {}
+        Some(TreeCheck::Matches { size }) => lines.push(format!(
+            "checkpoint OK, the trail's first {size} events match the signed root"
+        )),
+        Some(TreeCheck::Missing {
+            first_missing,
+            size,
+        }) => lines.push(format!(
+            "EVENTS MISSING: the signed checkpoint covers {size} events; the first missing is sequence {first_missing}"
+        )),
+        Some(TreeCheck::RootMismatch { size }) => lines.push(format!(
+            "ROOT MISMATCH: the trail's first {size} events do not hash to the signed checkpoint's root: events were altered or replaced"
+        )),
+    }
+    let report = ChainReport::of(&check.chain);
+    let from = match &check.chain.anchor {
+        Some(a) => format!(
+            " (from the anchor at sequence {}: {} events purged, the latest purge at {} removed {} older than {})",
+            a.sequence,
+            a.sequence,
+            a.purged_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            a.purged_count,
+            a.cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+        None => String::new(),
+    };
+    lines.push(match check.chain.verification {
+        Verification::Intact { checked } => format!("OK, {checked} events checked{from}"),
+        Verification::Broken { sequence, .. } => format!(
+            "BROKEN at sequence {sequence} after {} intact events: {}{from}",
+            report.checked,
+            report.reason.unwrap_or_default()
+        ),
+    });
+    let links = &check.patient_index;
+    if links.missing > 0 {
+        lines.push(format!(
+            "PATIENT LINKS MISSING: {} links the events call for are not in the patient index (the first at sequence {}); the accounting of disclosures reads the events and is unaffected; run `revcycle audit reindex` to restore the patient filter",
+            links.missing,
+            links.first_missing.unwrap_or_default()
+        ));
+    }
+    if links.extra > 0 {
+        lines.push(format!(
+            "PATIENT LINKS EXTRA: {} links in the patient index name a patient their event does not (the first at sequence {}); every read ignores them",
+            links.extra,
+            links.first_extra.unwrap_or_default()
+        ));
+    }
+    if links.is_intact() {
+        lines.push(format!(
+            "patient index OK through sequence {}",
+            links.indexed_through
+        ));
+    }
+    lines
+}
+
+/// `revcycle audit reindex`: each chain's (or one org's) patient index rebuilt from the
+/// events, with a progress bar.
+pub fn reindex(config: Config, org: Option<Uuid>) -> Result<(), StartupError> {
+    let (_rt, mut conn, chains) = open_chains(config, org)?;
+    for org in chains {
+        let bar = progress(0, "reindexing");
+        let done = revcycle_core::store::audit_links::reindex(&mut conn, org, |n, total| {
+            bar.set_length(total);
+            bar.set_position(n);
+        })?;
+        bar.finish_and_clear();
+        println!(
+            "{}: {} missing patient links restored, {} newer events linked",
+            chain_name(org),
+            done.restored,
+            done.linked
+        );
     }
     Ok(())
 }
@@ -212,6 +258,9 @@ fn chain_name(org: Uuid) -> String {
 /// retention cutoff, in a transaction of its own, with a progress bar and the counts printed.
 pub fn purge(config: Config, org: Option<Uuid>, dry_run: bool) -> Result<(), StartupError> {
     let retention = config.audit_retention;
+    // A purge is checkpointed at once: the published checkpoints then show the trail after
+    // it, and proofs for the surviving events verify against them.
+    let checkpointer = Checkpointer::open(&config.audit_checkpoints)?;
     let (_rt, mut conn, chains) = open_chains(config, org)?;
     // One cutoff for the whole run, so every chain is held to the same instant.
     let cutoff = retention.cutoff(chrono::Utc::now());
@@ -243,6 +292,12 @@ pub fn purge(config: Config, org: Option<Uuid>, dry_run: bool) -> Result<(), Sta
                 "{name}: purged {} events (through sequence {s}) and {} patient links",
                 r.events, r.patient_links
             ),
+        }
+        if !dry_run && let Some(note) = checkpointer.checkpoint(&mut conn, org)? {
+            println!(
+                "{name}: checkpoint of {} events published",
+                crate::checkpoints::size_of(&note).unwrap_or(0)
+            );
         }
     }
     let verb = if dry_run { "would purge" } else { "purged" };

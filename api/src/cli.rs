@@ -78,7 +78,8 @@ pub enum AuditCommand {
     /// any chain is broken).
     /// Also checks each chain against its latest published checkpoint (the checkpoint
     /// directory, or --checkpoint): a trail shorter than the checkpoint, or with another root
-    /// at its size, is reported with the first missing sequence.
+    /// at its size, is reported with the first missing sequence. And recomputes the patient
+    /// index from the events: links missing or extra are reported.
     Verify {
         /// Only this organization's chain (default: every chain, the system chain included;
         /// the system chain's id is 00000000-0000-0000-0000-000000000000).
@@ -112,6 +113,13 @@ pub enum AuditCommand {
         /// The verifier key (`name+id+key`) you trust.
         #[arg(long)]
         key: String,
+    },
+    /// Rebuild the patient index of the audit trail from the events (the links `verify`
+    /// reports missing), with a progress bar.
+    Reindex {
+        /// Only this organization's chain (default: every chain).
+        #[arg(long)]
+        org: Option<Uuid>,
     },
     /// Export an organization's audit events for offline work, with a progress bar.
     Export(AuditExportArgs),
@@ -432,6 +440,7 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             checkpoint,
             key,
         }) => crate::audit_cli::verify_proof(&proof, checkpoint.as_deref(), &key),
+        Command::Audit(AuditCommand::Reindex { org }) => crate::audit_cli::reindex(config, org),
         Command::Audit(AuditCommand::Export(args)) => crate::audit_cli::export(config, args),
         Command::Audit(AuditCommand::Purge { org, dry_run }) => {
             crate::audit_cli::purge(config, org, dry_run)

@@ -173,7 +173,8 @@ impl Runtime {
         let checkpoints = Arc::new(crate::checkpoints::Checkpointer::open(
             &self.config.audit_checkpoints,
         )?);
-        if audit.enabled() {
+        let treed = !untreed_benchmark();
+        if audit.enabled() && treed {
             crate::checkpoints::spawn(
                 self.pool.clone(),
                 checkpoints.clone(),
@@ -214,6 +215,25 @@ impl Runtime {
 /// Environment variable that switches auditing off, honoured only by builds with the
 /// `unaudited-benchmark` feature (to measure what auditing costs); release builds ignore it.
 pub const UNAUDITED_ENV: &str = "REVCYCLE_UNAUDITED_BENCHMARK";
+
+/// Environment variable that switches the audit trail's Merkle tree and checkpoints off,
+/// honoured only by builds with the `unaudited-benchmark` feature (to measure their share of
+/// the audit cost); release builds ignore it.
+pub const UNTREED_ENV: &str = "REVCYCLE_UNTREED_BENCHMARK";
+
+/// Whether this is a benchmark server auditing without the tree (see [`UNTREED_ENV`]); it
+/// switches the tree off for the process when so.
+fn untreed_benchmark() -> bool {
+    let off =
+        cfg!(feature = "unaudited-benchmark") && std::env::var(UNTREED_ENV).is_ok_and(|v| v == "1");
+    if off {
+        tracing::warn!(
+            "AUDIT TREE IS OFF: benchmark build, {UNTREED_ENV}=1; no checkpoint is made"
+        );
+        revcycle_core::store::audit_tree::set_maintained(false);
+    }
+    off
+}
 
 fn audit_writer(
     database_url: &str,

@@ -138,6 +138,16 @@ async fn removals_are_caught_against_the_published_checkpoint(engine: Engine) {
         "{out}"
     );
 
+    // The API holds the trail to the same published checkpoint.
+    let api = s
+        .call("GET", "/v1/audit-events/verify", Some(&auditor), None, &[])
+        .await;
+    assert_eq!(api.status, 200, "{}", api.text);
+    assert_eq!(api.body["status"], "broken", "{}", api.text);
+    assert_eq!(api.body["checkpoint"]["status"], "events_missing");
+    assert_eq!(api.body["checkpoint"]["size"], size);
+    assert_eq!(api.body["checkpoint"]["first_missing"], newest);
+
     // The last 20.
     let first = newest - 19;
     s.sql(&format!(
@@ -405,3 +415,221 @@ async fn proofs_verify_with_independent_implementations(engine: Engine) {
     );
 }
 on_both_engines!(proofs_verify_with_independent_implementations);
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(s: &Server, query: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    let mut conn = revcycle_core::store::connect(&s.db.url).expect("connect");
+    diesel::sql_query(query)
+        .get_result::<Count>(&mut conn)
+        .unwrap_or_else(|e| panic!("{query}: {e}"))
+        .n
+}
+
+/// The sequence numbers of a patient's events through the patient filter.
+async fn filtered(s: &Server, auditor: &str, patient: &str) -> Vec<i64> {
+    let r = s
+        .call(
+            "GET",
+            &format!("/v1/audit-events?patient_id={patient}&limit=1000"),
+            Some(auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["sequence"].as_i64().unwrap())
+        .collect()
+}
+
+async fn disclosures(s: &Server, auditor: &str, patient: &str) -> Vec<i64> {
+    let r = s
+        .call(
+            "GET",
+            &format!("/v1/patients/{patient}/disclosures?include=all"),
+            Some(auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["audit_sequence"].as_i64().unwrap())
+        .collect()
+}
+
+/// The patient index is derived from the events and checked against them: links deleted (or
+/// added) by a database administrator are reported by `verify` (CLI and API), the accounting
+/// of disclosures and the export never depend on them, and `audit reindex` restores them.
+async fn the_patient_index_is_checked_against_the_events_and_rebuilt(engine: Engine) {
+    let s = Server::start(engine).await;
+    let p = practice(&s).await;
+    let org = org_of(&s);
+    let patient = id(&p.patient).to_string();
+    let auditor = token(&s, &org, "co-1", &["compliance_officer"], &[]);
+    let reader = token(
+        &s,
+        &org,
+        "res-1",
+        &["biller"],
+        &["--purpose-of-use", "HRESCH"],
+    );
+    for _ in 0..5 {
+        let r = s
+            .call(
+                "GET",
+                &format!("/v1/patients/{patient}"),
+                Some(&reader),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    // Every event so far linked (the command links what the background indexer has not).
+    let out = s.admin(&["audit", "reindex", "--org", &org]);
+    assert!(
+        out.contains(&format!("{org}: 0 missing patient links restored")),
+        "{out}"
+    );
+    let (ok, out) = verify(&s, &["--org", &org]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("{org}: patient index OK through sequence")),
+        "{out}"
+    );
+    // The links up to the watermark are all written and stay put while the test runs (the
+    // background indexer only links newer events).
+    let through = count(
+        &s,
+        &format!("SELECT indexed_through AS n FROM audit_patient_index WHERE org_id = '{org}'"),
+    );
+    let linked = count(
+        &s,
+        &format!(
+            "SELECT count(*) AS n FROM audit_event_patients WHERE org_id = '{org}' AND patient_id = '{patient}' AND sequence <= {through}"
+        ),
+    );
+    assert!(
+        linked >= 6,
+        "the patient's creation and five reads at least: {linked}"
+    );
+    let before_filter = filtered(&s, &auditor, &patient).await;
+    let before_disclosures = disclosures(&s, &auditor, &patient).await;
+    assert!(before_disclosures.len() >= 5, "{before_disclosures:?}");
+    // An event that does not name the patient: the org's first (the payer's creation).
+    let unrelated = count(
+        &s,
+        &format!(
+            "SELECT min(sequence) AS n FROM audit_events WHERE org_id = '{org}' AND patient_ids NOT LIKE '%{patient}%'"
+        ),
+    );
+    assert!(!before_filter.contains(&unrelated));
+
+    // A database administrator deletes the patient's links and links another event to them.
+    match s.engine {
+        Engine::Sqlite => s.sql("DROP TRIGGER audit_event_patients_no_delete;"),
+        Engine::Postgres => s.sql("ALTER TABLE audit_event_patients DISABLE TRIGGER USER"),
+    }
+    s.sql(&format!(
+        "DELETE FROM audit_event_patients WHERE org_id = '{org}' AND patient_id = '{patient}' AND sequence <= {through};
+         INSERT INTO audit_event_patients (org_id, patient_id, sequence) VALUES ('{org}', '{patient}', {unrelated});"
+    ));
+
+    let (ok, out) = verify(&s, &["--org", &org]);
+    assert!(!ok, "a damaged index fails verification: {out}");
+    assert!(
+        out.contains(&format!("{org}: PATIENT LINKS MISSING: {linked} links")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{org}: PATIENT LINKS EXTRA: 1 links in the patient index name a patient their event does not (the first at sequence {unrelated})"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{org}: OK,")),
+        "the chain itself is intact: {out}"
+    );
+    let api = s
+        .call("GET", "/v1/audit-events/verify", Some(&auditor), None, &[])
+        .await;
+    assert_eq!(api.status, 200, "{}", api.text);
+    assert_eq!(api.body["status"], "broken", "{}", api.text);
+    let index = &api.body["patient_index"];
+    assert_eq!(index["status"], "broken");
+    assert_eq!(index["missing_links"], linked);
+    assert_eq!(index["extra_links"], 1);
+    assert_eq!(index["first_extra_at"], unrelated);
+
+    // The accounting of disclosures reads the events: every access is still listed.
+    let now = disclosures(&s, &auditor, &patient).await;
+    for seq in &before_disclosures {
+        assert!(
+            now.contains(seq),
+            "disclosure {seq} still accounted: {now:?}"
+        );
+    }
+    // So does an export filtered by the patient.
+    let export = s
+        .call(
+            "GET",
+            &format!("/v1/audit-events/export?patient_id={patient}"),
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(export.status, 200);
+    let exported: Vec<i64> = export
+        .text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["sequence"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    for seq in &before_filter {
+        assert!(exported.contains(seq), "event {seq} exported: {exported:?}");
+    }
+    assert!(!exported.contains(&unrelated));
+    // The patient filter reads the index: the linked events are gone from it until the
+    // rebuild, and the hand-made link adds nothing.
+    let damaged = filtered(&s, &auditor, &patient).await;
+    assert!(!damaged.contains(&unrelated));
+    assert!(!damaged.contains(&before_filter[0]), "{damaged:?}");
+
+    let out = s.admin(&["audit", "reindex", "--org", &org]);
+    assert!(
+        out.contains(&format!("{org}: {linked} missing patient links restored")),
+        "{out}"
+    );
+    let rebuilt = filtered(&s, &auditor, &patient).await;
+    for seq in &before_filter {
+        assert!(
+            rebuilt.contains(seq),
+            "event {seq} found again: {rebuilt:?}"
+        );
+    }
+    assert!(!rebuilt.contains(&unrelated));
+    // The extra link stays visible to every later check: rows are never deleted by hand.
+    let (ok, out) = verify(&s, &["--org", &org]);
+    assert!(!ok, "{out}");
+    assert!(!out.contains("PATIENT LINKS MISSING"), "{out}");
+    assert!(out.contains("PATIENT LINKS EXTRA: 1 links"), "{out}");
+}
+on_both_engines!(the_patient_index_is_checked_against_the_events_and_rebuilt);

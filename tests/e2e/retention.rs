@@ -343,6 +343,12 @@ async fn the_cli_purges_every_chain_with_counts(engine: Engine) {
         "{out}"
     );
     assert_eq!(sequences(&s, org)[0], 5);
+    // Checkpointed at once: the trail after the purge (the 5 events, the dry run's and the
+    // purge's own) is signed and published.
+    assert!(
+        out.contains(&format!("{o}: checkpoint of 7 events published")),
+        "{out}"
+    );
 
     let verify = s.admin(&["audit", "verify"]);
     assert!(
@@ -350,6 +356,12 @@ async fn the_cli_purges_every_chain_with_counts(engine: Engine) {
             "{o}: OK, 3 events checked (from the anchor at sequence 4"
         )),
         "the chain's last event, the dry run's and the purge's own: {verify}"
+    );
+    assert!(
+        verify.contains(&format!(
+            "{o}: checkpoint OK, the trail's first 7 events match the signed root"
+        )),
+        "purged events count by the leaf hashes the purge keeps: {verify}"
     );
     assert!(verify.contains("(system): OK"), "{verify}");
     let export = s.admin(&["audit", "export", "--org", &o]);
@@ -361,6 +373,124 @@ async fn the_cli_purges_every_chain_with_counts(engine: Engine) {
     assert_eq!(actions, ["\"read\"", "\"audit.purge\"", "\"audit.purge\""]);
 }
 on_both_engines!(the_cli_purges_every_chain_with_counts);
+
+fn b64(v: &Value) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().unwrap())
+        .unwrap()
+}
+
+/// A purge is checkpointed at once, and the proofs of the surviving events verify (with
+/// ct-merkle, an independent RFC 6962 implementation) against that checkpoint, which is also
+/// consistent with the one made before the purge: a purge shortens what is stored, never the
+/// tree.
+async fn proofs_verify_against_the_checkpoint_a_purge_makes(engine: Engine) {
+    use ct_merkle::{ConsistencyProof, InclusionProof, RootHash};
+    use sha2::Sha256;
+
+    let s = Server::start(engine).await;
+    let org = old_org(&s);
+    history(&s, org, Uuid::now_v7(), &[9, 8, 7, 0, 0]);
+    let o = org.to_string();
+    let admin = token(&s, &o, "adm-1", &["admin"], &[]);
+    let auditor = token(&s, &o, "co-1", &["compliance_officer"], &[]);
+    let before = s
+        .call(
+            "POST",
+            "/v1/audit-events/checkpoint",
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(before.status, 200, "{}", before.text);
+    let old_size: u64 = before.text.lines().nth(1).unwrap().parse().unwrap();
+    assert_eq!(old_size, 5);
+
+    let done = purge(&s, &admin, "").await;
+    assert_eq!(done["events_purged"], 3);
+    let size = done["checkpoint_size"]
+        .as_u64()
+        .expect("a checkpoint after the purge");
+    assert!(size > old_size, "{size}");
+    let dir = s.data_dir.join("checkpoints").join(&o);
+    let note = std::fs::read_to_string(dir.join(format!("{size:020}"))).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("latest")).unwrap(), note);
+    let root_of = |note: &str| -> [u8; 32] {
+        b64(&Value::String(note.lines().nth(2).unwrap().into()))
+            .try_into()
+            .unwrap()
+    };
+    let root = RootHash::<Sha256>::new(root_of(&note).into(), size);
+
+    for sequence in 4..=size {
+        let r = s
+            .call(
+                "GET",
+                &format!("/v1/audit-events/{sequence}/proof?checkpoint={size}"),
+                Some(&auditor),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["checkpoint"], note.as_str());
+        let proof: Vec<u8> = r.body["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(b64)
+            .collect();
+        let proof = InclusionProof::<Sha256>::try_from_bytes(proof).unwrap();
+        root.verify_inclusion(&b64(&r.body["event_canonical"]), sequence - 1, &proof)
+            .unwrap_or_else(|e| panic!("event {sequence}: {e:?}"));
+    }
+    // A purged event has nothing left to prove.
+    let gone = s
+        .call(
+            "GET",
+            &format!("/v1/audit-events/2/proof?checkpoint={size}"),
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    gone.assert_problem(404);
+
+    let r = s
+        .call(
+            "GET",
+            &format!("/v1/audit-events/consistency?from={old_size}&to={size}"),
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let proof: Vec<u8> = r.body["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(b64)
+        .collect();
+    let proof = ConsistencyProof::<Sha256>::try_from_bytes(proof).unwrap();
+    let old_root = RootHash::<Sha256>::new(root_of(&before.text).into(), old_size);
+    root.verify_consistency(&old_root, &proof).unwrap();
+
+    let v = s
+        .call("GET", "/v1/audit-events/verify", Some(&auditor), None, &[])
+        .await;
+    assert_eq!(v.body["status"], "ok", "{}", v.text);
+    assert_eq!(v.body["checkpoint"]["status"], "ok", "{}", v.text);
+    // The latest published checkpoint: this one, or a timed one made since.
+    assert!(
+        v.body["checkpoint"]["size"].as_u64().unwrap() >= size,
+        "{}",
+        v.text
+    );
+}
+on_both_engines!(proofs_verify_against_the_checkpoint_a_purge_makes);
 
 /// Runs `revcycle serve` with `env` and returns its failure output; panics if it starts.
 fn serve_refused(s: &Server, env: &[(&str, &str)]) -> String {

@@ -13,7 +13,9 @@
 //! a share of unaudited, p99s, and each server's peak RSS. `--prefill-audit-events N` first
 //! grows the audited server's trail to N events behind its back, so that its connections
 //! (opened while the tables were empty) meet a grown table with the plans and statistics
-//! they had (autovacuum is off on the machines we measure on).
+//! they had (autovacuum is off on the machines we measure on). `--baseline untreed` compares
+//! instead with a server that audits without the Merkle tree and its checkpoints (both then
+//! get the prefilled trail): the share of the audit cost that the tree is.
 //!
 //! `--mode prefill --database-url URL --org ID --prefill-audit-events N`: only grows that
 //! org's trail (used by `tests/bench/wrk.sh`).
@@ -66,6 +68,11 @@ struct Args {
     /// Records per feed in `--mode import`.
     #[arg(long, default_value_t = 2000)]
     records: usize,
+    /// `--mode audit`: what the audited server is compared with: `unaudited` (auditing off)
+    /// or `untreed` (audited, without the Merkle tree and its checkpoints, to measure their
+    /// share; both servers then get the prefilled trail).
+    #[arg(long, default_value = "unaudited")]
+    baseline: String,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -280,7 +287,19 @@ async fn api_rounds(
     }
 }
 
-async fn seeded(engine: Engine, args: &Args, audited: bool) -> (Arc<Server>, Arc<Vec<String>>) {
+/// How a server of `--mode audit` runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Auditing {
+    Full,
+    Off,
+    WithoutTree,
+}
+
+async fn seeded(
+    engine: Engine,
+    args: &Args,
+    auditing: Auditing,
+) -> (Arc<Server>, Arc<Vec<String>>) {
     let workers = args.workers.to_string();
     let mut env = vec![
         ("REVCYCLE_WORKERS", workers.as_str()),
@@ -291,8 +310,10 @@ async fn seeded(engine: Engine, args: &Args, audited: bool) -> (Arc<Server>, Arc
         ),
         ("REVCYCLE_RATE_LIMIT_PER_SECOND", "0"),
     ];
-    if !audited {
-        env.push(("REVCYCLE_UNAUDITED_BENCHMARK", "1"));
+    match auditing {
+        Auditing::Full => {}
+        Auditing::Off => env.push(("REVCYCLE_UNAUDITED_BENCHMARK", "1")),
+        Auditing::WithoutTree => env.push(("REVCYCLE_UNTREED_BENCHMARK", "1")),
     }
     let writers = args.audit_writers.map(|n| n.to_string());
     if let Some(n) = &writers {
@@ -368,8 +389,13 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
 async fn audit_cost(args: &Args) {
     // Safe: set before any thread that reads the environment starts.
     unsafe { std::env::set_var("REVCYCLE_E2E_BIN_FEATURES", "unaudited-benchmark") };
+    let (baseline, base_name) = match args.baseline.as_str() {
+        "unaudited" => (Auditing::Off, "unaudited"),
+        "untreed" => (Auditing::WithoutTree, "untreed"),
+        other => panic!("--baseline is `unaudited` or `untreed`, not `{other}`"),
+    };
     println!(
-        "audited vs unaudited: {} s x {} rounds each, server workers {}, {} audit events prefilled",
+        "audited vs {base_name}: {} s x {} rounds each, server workers {}, {} audit events prefilled",
         args.seconds, args.rounds, args.workers, args.prefill_audit_events
     );
     println!(
@@ -378,20 +404,23 @@ async fn audit_cost(args: &Args) {
         "conns",
         "work",
         "audited req/s",
-        "unaudited req/s",
+        format!("{base_name} req/s"),
         "ratio",
         "audited p99",
-        "unaudited p99"
+        format!("{base_name} p99")
     );
     for engine in [Engine::Sqlite, Engine::Postgres] {
         let wanted = engine_name(engine);
         if args.engines != "both" && args.engines != wanted {
             continue;
         }
-        let (audited, a_ids) = seeded(engine, args, true).await;
-        let (plain, p_ids) = seeded(engine, args, false).await;
+        let (audited, a_ids) = seeded(engine, args, Auditing::Full).await;
+        let (plain, p_ids) = seeded(engine, args, baseline).await;
         if args.prefill_audit_events > 0 {
             prefill_audit(&audited, args.prefill_audit_events);
+            if baseline == Auditing::WithoutTree {
+                prefill_audit(&plain, args.prefill_audit_events);
+            }
         }
         for &concurrency in &args.concurrency {
             for w in [Workload::Read, Workload::Create] {
@@ -451,7 +480,7 @@ async fn audit_cost(args: &Args) {
                 .unwrap_or_else(|| "unknown".into())
         };
         println!(
-            "{:<11} peak RSS: audited server {}, unaudited server {}",
+            "{:<11} peak RSS: audited server {}, {base_name} server {}",
             "",
             rss(&audited),
             rss(&plain)

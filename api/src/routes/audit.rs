@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use revcycle_core::access::{Capability, OrgId};
 use revcycle_core::audit::accounting::{self, DisclosureEntry};
+use revcycle_core::audit::checkpoint::origin;
 use revcycle_core::audit::merkle;
 use revcycle_core::audit::{
     Anchor, AuditRecord, Disclosed, ExportFormat, Exporter, Outcome, Verification,
@@ -14,6 +15,9 @@ use revcycle_core::audit::{
 use revcycle_core::error::CoreError;
 use revcycle_core::store::audit::{self as store_audit, AuditFilter, ChainCheck, PurgeReport};
 use revcycle_core::store::audit_intake::settle;
+use revcycle_core::store::audit_links::LinkCheck;
+use revcycle_core::store::audit_tree::TreeCheck;
+use revcycle_core::store::audit_verification::{self, TrailCheck};
 use revcycle_core::store::{DbConnection, KeyRing, patients};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -73,6 +77,7 @@ impl AuditQuery {
             from: self.from,
             to: self.to,
             up_to: None,
+            patient_from_events: false,
         }
     }
 }
@@ -186,6 +191,101 @@ pub struct ChainReport {
     /// Present once the chain has been purged: verification started from the anchor the
     /// latest purge left, not from genesis.
     pub anchor: Option<AnchorReport>,
+    /// The trail against the latest checkpoint published outside the database (absent when
+    /// none is published yet).
+    pub checkpoint: Option<CheckpointReport>,
+    /// The patient index recomputed from the events (absent from the chain-only report).
+    pub patient_index: Option<PatientIndexReport>,
+}
+
+/// How the trail compares with the latest signed checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "events_missing", "size": 120, "first_missing": 101}))]
+pub struct CheckpointReport {
+    /// `ok` (the trail's first `size` events hash to the signed root), `events_missing` (the
+    /// trail lacks events the checkpoint covers: the newest removed, or a hole),
+    /// `root_mismatch` (events altered or replaced), or `refused` (the published checkpoint's
+    /// signature or origin does not verify).
+    pub status: &'static str,
+    /// The checkpoint's tree size.
+    pub size: Option<u64>,
+    /// The first sequence number the checkpoint covers that the trail lacks.
+    pub first_missing: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// How the patient index compares with the events' own patient lists.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "broken", "indexed_through": 5120, "missing_links": 26,
+    "first_missing_at": 17, "extra_links": 0, "first_extra_at": null}))]
+pub struct PatientIndexReport {
+    /// `ok` or `broken`. Missing links hide events from the patient filter until `revcycle
+    /// audit reindex` restores them; the accounting of disclosures and exports read the
+    /// events themselves and are unaffected. Extra links are ignored by every read.
+    pub status: &'static str,
+    /// The index covers the events up to this sequence; newer ones are matched by their own
+    /// patient lists.
+    pub indexed_through: i64,
+    pub missing_links: i64,
+    /// The first event whose links are missing.
+    pub first_missing_at: Option<i64>,
+    pub extra_links: i64,
+    /// The first event with a link its own patient list does not call for.
+    pub first_extra_at: Option<i64>,
+}
+
+impl PatientIndexReport {
+    pub fn of(l: &LinkCheck) -> PatientIndexReport {
+        PatientIndexReport {
+            status: if l.is_intact() { "ok" } else { "broken" },
+            indexed_through: l.indexed_through,
+            missing_links: l.missing,
+            first_missing_at: l.first_missing,
+            extra_links: l.extra,
+            first_extra_at: l.first_extra,
+        }
+    }
+}
+
+impl CheckpointReport {
+    pub fn of(t: &TreeCheck) -> CheckpointReport {
+        match *t {
+            TreeCheck::Matches { size } => CheckpointReport {
+                status: "ok",
+                size: Some(size),
+                first_missing: None,
+                reason: None,
+            },
+            TreeCheck::Missing {
+                first_missing,
+                size,
+            } => CheckpointReport {
+                status: "events_missing",
+                size: Some(size),
+                first_missing: Some(first_missing),
+                reason: Some(format!(
+                    "the signed checkpoint covers {size} events; the first missing is sequence {first_missing}"
+                )),
+            },
+            TreeCheck::RootMismatch { size } => CheckpointReport {
+                status: "root_mismatch",
+                size: Some(size),
+                first_missing: None,
+                reason: Some(format!(
+                    "the trail's first {size} events do not hash to the signed root: events were altered or replaced"
+                )),
+            },
+        }
+    }
+
+    fn refused(why: String) -> CheckpointReport {
+        CheckpointReport {
+            status: "refused",
+            size: None,
+            first_missing: None,
+            reason: Some(why),
+        }
+    }
 }
 
 /// Where a purged chain starts: the events before it were removed by retention purges.
@@ -228,6 +328,8 @@ impl ChainReport {
                 broken_at: None,
                 reason: None,
                 anchor,
+                checkpoint: None,
+                patient_index: None,
             },
             Verification::Broken {
                 sequence,
@@ -239,12 +341,33 @@ impl ChainReport {
                 broken_at: Some(sequence),
                 reason: Some(why.describe()),
                 anchor,
+                checkpoint: None,
+                patient_index: None,
             },
         }
     }
 }
 
-/// Verify the audit chain
+impl ChainReport {
+    /// The whole trail's report: `status` is `ok` only when the chain, the checkpoint
+    /// comparison and the patient index all are.
+    pub fn of_trail(check: &TrailCheck, refused: Option<String>) -> ChainReport {
+        let mut r = ChainReport::of(&check.chain);
+        r.checkpoint = match (refused, &check.checkpoint) {
+            (Some(why), _) => Some(CheckpointReport::refused(why)),
+            (None, Some(t)) => Some(CheckpointReport::of(t)),
+            (None, None) => None,
+        };
+        r.patient_index = Some(PatientIndexReport::of(&check.patient_index));
+        let checkpoint_ok = r.checkpoint.as_ref().is_none_or(|c| c.status == "ok");
+        if !check.is_intact() || !checkpoint_ok {
+            r.status = "broken";
+        }
+        r
+    }
+}
+
+/// Verify the audit trail
 ///
 /// Recomputes your organization's hash chain from its first event and reports the first
 /// broken link (its sequence number and what it means) or `ok` with the number of events
@@ -252,6 +375,12 @@ impl ChainReport {
 /// has been purged, verification starts from the latest purge's anchor (the last purged
 /// event's sequence and hash), which the first remaining event must link to; the report
 /// says how many events were purged, up to which sequence, and when.
+///
+/// It also recomputes the Merkle tree from the events and compares it with the latest signed
+/// checkpoint published outside the database, which catches the removal of the newest events
+/// (or of the whole trail) that the chain alone cannot; and recomputes the patient index from
+/// the events' own patient lists, reporting links missing or extra. `status` is `broken` if
+/// any part is.
 #[utoipa::path(tag = "audit",
     responses((status = 200, description = "The verification result", body = ChainReport)))]
 #[get("/audit-events/verify")]
@@ -264,12 +393,26 @@ pub async fn verify_audit_chain(
     require_capability(&who, Capability::AuditRead)?;
     let org = who.org;
     // A whole-chain walk: bounded by the database, not by the read timeout.
+    let cp = state.checkpoints.clone();
     let report = crate::db::run_long(&state, move |c| {
         settle(c, org.0)?;
-        store_audit::verify_chain(c, org.0, |_| {})
+        // The published checkpoint is held to the server's own key and this org's origin.
+        let (checkpoint, refused) = match cp.publisher.latest(org.0)? {
+            None => (None, None),
+            Some(note) => match cp.verifier().verify(&note) {
+                Err(e) => (None, Some(e.to_string())),
+                Ok(c) if c.origin != origin(&cp.name, org.0) => (
+                    None,
+                    Some(format!("its origin {} is another log's", c.origin)),
+                ),
+                Ok(c) => (Some(c), None),
+            },
+        };
+        let check = audit_verification::verify_trail(c, org.0, checkpoint.as_ref(), |_| {})?;
+        Ok(ChainReport::of_trail(&check, refused))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ChainReport::of(&report)))
+    Ok(HttpResponse::Ok().json(report))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -304,6 +447,9 @@ pub async fn export_audit_events(
     // A snapshot: the chain as it stood when the export began, so the count is exact.
     let (filter, count) = {
         let mut filter = q.filter();
+        // An export is evidence: a patient's events come from their own patient lists, not
+        // from the index, so a deleted link cannot hide one.
+        filter.patient_from_events = true;
         crate::db::run(&state, move |c| {
             settle(c, org.0)?;
             filter.up_to = Some(store_audit::last_sequence(c, org.0)?);
@@ -397,6 +543,9 @@ pub struct PurgeResult {
     pub recorded_as: i64,
     /// The anchor the chain now verifies from (absent if it was never purged).
     pub anchor: Option<AnchorReport>,
+    /// The size of the signed checkpoint published right after the purge (absent for a dry
+    /// run): the trail after the purge, which proofs of the surviving events verify against.
+    pub checkpoint_size: Option<u64>,
 }
 
 impl PurgeResult {
@@ -410,6 +559,7 @@ impl PurgeResult {
             through_sequence: r.through_sequence,
             recorded_as: r.recorded_as,
             anchor: r.anchor.as_ref().map(AnchorReport::of),
+            checkpoint_size: None,
         }
     }
 }
@@ -445,9 +595,17 @@ pub async fn purge_audit_events(
     );
     let org = who.org;
     // Bounded by the database, not by the read timeout: a first purge may be large.
-    let report = crate::db::run_long(&state, move |c| {
+    let cp = state.checkpoints.clone();
+    let (report, checkpoint) = crate::db::run_long(&state, move |c| {
         settle(c, org.0)?;
-        store_audit::purge(c, org.0, cutoff, dry_run, record, |_, _| {})
+        let report = store_audit::purge(c, org.0, cutoff, dry_run, record, |_, _| {})?;
+        // Checkpointed at once, so the published trail shows the purge.
+        let checkpoint = if dry_run {
+            None
+        } else {
+            cp.checkpoint(c, org.0)?
+        };
+        Ok((report, checkpoint))
     })
     .await?;
     tracing::info!(
@@ -457,7 +615,9 @@ pub async fn purge_audit_events(
         through = report.through_sequence.unwrap_or(0),
         "audit purge"
     );
-    let mut resp = HttpResponse::Ok().json(PurgeResult::of(&report, &retention));
+    let mut result = PurgeResult::of(&report, &retention);
+    result.checkpoint_size = checkpoint.as_deref().and_then(crate::checkpoints::size_of);
+    let mut resp = HttpResponse::Ok().json(result);
     resp.extensions_mut().insert(AuditedInTx);
     Ok(resp)
 }
@@ -522,6 +682,9 @@ pub async fn patient_disclosures(
             patient: Some(patient),
             from: Some(from),
             to: Some(to),
+            // The accounting reads the events' own patient lists (which their hashes cover),
+            // never the index, so a deleted link cannot hide an access from it.
+            patient_from_events: true,
             ..AuditFilter::default()
         };
         let mut items = Vec::new();

@@ -25,10 +25,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{audit_anchors, audit_event_patients, audit_events, audit_patient_index};
+pub use super::audit_links::{INDEX_BATCH, index_patients, index_patients_for};
+use super::audit_links::{indexed_through, link_pending, register_chain};
+use super::schema::{audit_anchors, audit_event_patients, audit_events};
 use super::{DbConnection, from_json, parse_id, to_json};
 use crate::access::OrgId;
-use crate::audit::chain::link_and_leaf;
+use crate::audit::chain::{link_and_leaf, link_hash};
 use crate::audit::merkle::Hash;
 use crate::audit::{
     Anchor, AuditEvent, ChainVerifier, ChainedEvent, Outcome, Verification, genesis,
@@ -266,20 +268,6 @@ pub(super) fn set_head_pg(
     Ok(())
 }
 
-/// Makes sure the patient indexer knows of the org's chain (a new chain has nothing linked).
-pub(super) fn register_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<()> {
-    let row = (
-        audit_patient_index::org_id.eq(org.to_string()),
-        audit_patient_index::indexed_through.eq(0_i64),
-    );
-    let insert = diesel::insert_into(audit_patient_index::table).values(row);
-    match conn {
-        DbConnection::Postgresql(c) => insert.on_conflict_do_nothing().execute(c)?,
-        DbConnection::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-    };
-    Ok(())
-}
-
 /// Appends `events` to their orgs' chains inside the caller's write transaction, in the order
 /// given within each org, and returns them chained (in the order given).
 ///
@@ -313,112 +301,6 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
     Ok(batch.into_chained())
 }
 
-/// Most events one [`index_patients`] transaction links.
-pub const INDEX_BATCH: i64 = 5000;
-
-/// Writes the patient links of up to [`INDEX_BATCH`] of the org's events not yet linked, in
-/// one transaction that also moves the org's watermark past them, and returns how many
-/// events it linked. Safe with any number of indexers: see [`link_pending`].
-pub fn index_patients(conn: &mut DbConnection, org: Uuid) -> CoreResult<usize> {
-    super::write_transaction(conn, |conn| link_pending(conn, org, false))
-}
-
-/// [`index_patients`] inside the caller's write transaction. The watermark row is locked
-/// (SQLite's write transaction; `FOR UPDATE` on PostgreSQL, which unless `wait` skips an
-/// org another transaction is linking or purging rather than waiting for it), and a link
-/// written twice is ignored.
-fn link_pending(conn: &mut DbConnection, org: Uuid, wait: bool) -> CoreResult<usize> {
-    let org_s = org.to_string();
-    let watermark = audit_patient_index::table
-        .find(&org_s)
-        .select(audit_patient_index::indexed_through);
-    let through: Option<i64> = match conn {
-        DbConnection::Postgresql(c) if wait => watermark.for_update().get_result(c).optional()?,
-        DbConnection::Postgresql(c) => watermark
-            .for_update()
-            .skip_locked()
-            .get_result(c)
-            .optional()?,
-        DbConnection::Sqlite(c) => watermark.get_result(c).optional()?,
-    };
-    let Some(through) = through else {
-        return Ok(0);
-    };
-    // The next batch of events past the watermark: how many, and the last one's sequence.
-    let (count, last): (i64, Option<i64>) = diesel::sql_query(
-        "SELECT count(*) AS count, max(sequence) AS last FROM (SELECT sequence FROM audit_events \
-         WHERE org_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3) AS batch",
-    )
-    .bind::<diesel::sql_types::Text, _>(&org_s)
-    .bind::<diesel::sql_types::BigInt, _>(through)
-    .bind::<diesel::sql_types::BigInt, _>(INDEX_BATCH)
-    .get_result::<BatchSpan>(conn)
-    .map(|b| (b.count, b.last))?;
-    let Some(last) = last else {
-        return Ok(0);
-    };
-    // One statement links the whole batch, the database unpacking each event's patient list
-    // itself: row by row through diesel, the links cost the writer more than the events.
-    // A list that is not JSON fails the statement, and the watermark stays where it is: the
-    // patient filter goes on finding those events by their patient lists.
-    let link = match conn {
-        DbConnection::Postgresql(_) => {
-            "INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
-             SELECT e.org_id, p.id, e.sequence FROM audit_events e \
-             CROSS JOIN LATERAL jsonb_array_elements_text(e.patient_ids::jsonb) AS p(id) \
-             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
-             ON CONFLICT DO NOTHING"
-        }
-        DbConnection::Sqlite(_) => {
-            "INSERT OR IGNORE INTO audit_event_patients (org_id, patient_id, sequence) \
-             SELECT e.org_id, p.value, e.sequence FROM audit_events e, json_each(e.patient_ids) p \
-             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3"
-        }
-    };
-    diesel::sql_query(link)
-        .bind::<diesel::sql_types::Text, _>(&org_s)
-        .bind::<diesel::sql_types::BigInt, _>(through)
-        .bind::<diesel::sql_types::BigInt, _>(last)
-        .execute(conn)?;
-    diesel::update(audit_patient_index::table.find(&org_s))
-        .set(audit_patient_index::indexed_through.eq(last))
-        .execute(conn)?;
-    Ok(count as usize)
-}
-
-#[derive(QueryableByName)]
-struct BatchSpan {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    count: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    last: Option<i64>,
-}
-
-/// Links every org's unlinked events, [`INDEX_BATCH`] at a time, until none are left or
-/// `budget` has run out, and returns how many it linked. Every org gets a batch each time,
-/// so an org with a long backlog does not hold the others up.
-pub fn index_patients_for(
-    conn: &mut DbConnection,
-    budget: std::time::Duration,
-) -> CoreResult<usize> {
-    let started = std::time::Instant::now();
-    let orgs: Vec<String> = audit_patient_index::table
-        .select(audit_patient_index::org_id)
-        .load(conn)?;
-    let mut linked = 0;
-    for org in orgs {
-        let org = parse_id(&org)?;
-        loop {
-            let n = index_patients(conn, org)?;
-            linked += n;
-            if n < INDEX_BATCH as usize || started.elapsed() >= budget {
-                break;
-            }
-        }
-    }
-    Ok(linked)
-}
-
 /// Events grouped by org, each group in the order given.
 pub(super) fn by_org(events: Vec<AuditEvent>) -> BTreeMap<Uuid, Vec<(usize, AuditEvent)>> {
     let mut groups: BTreeMap<Uuid, Vec<(usize, AuditEvent)>> = BTreeMap::new();
@@ -442,14 +324,20 @@ impl Batch {
     /// Chains one org's events after `head` (sequence, hash).
     pub(super) fn extend(&mut self, head: (i64, [u8; 32]), events: Vec<(usize, AuditEvent)>) {
         let (mut sequence, mut prev) = head;
+        let treed = super::audit_tree::maintained();
         for (i, event) in events {
             sequence += 1;
-            let (hash, leaf) = link_and_leaf(&prev, sequence, &event);
-            self.trees
-                .entry(event.org)
-                .or_insert_with(|| (head.0, Vec::new()))
-                .1
-                .push((sequence, leaf));
+            let hash = if treed {
+                let (hash, leaf) = link_and_leaf(&prev, sequence, &event);
+                self.trees
+                    .entry(event.org)
+                    .or_insert_with(|| (head.0, Vec::new()))
+                    .1
+                    .push((sequence, leaf));
+                hash
+            } else {
+                link_hash(&prev, sequence, &event)
+            };
             let c = ChainedEvent {
                 sequence,
                 prev_hash: prev,
@@ -705,6 +593,10 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
     /// Events up to this sequence only: an export's snapshot of the chain when it began.
     pub up_to: Option<i64>,
+    /// Match `patient` in each event's own patient list only, never through the patient
+    /// index: slower (every event in range is read), and correct whatever became of the
+    /// index. For the accounting of disclosures and exports.
+    pub patient_from_events: bool,
 }
 
 pub const MAX_PAGE: i64 = 1000;
@@ -719,6 +611,13 @@ macro_rules! matching {
         let filter: &AuditFilter = $filter;
         let mut q = $q.filter(a::org_id.eq(org_s.clone()));
         match filter.patient {
+            Some(p) if filter.patient_from_events => {
+                q = q.filter(a::sequence.gt(after));
+                if let Some(up_to) = filter.up_to {
+                    q = q.filter(a::sequence.le(up_to));
+                }
+                q = q.filter(a::patient_ids.like(named_in_list(p)));
+            }
             // The sequence range goes inside, so that the engine looks up the patient's events
             // one by one instead of walking the org's whole range and testing each.
             Some(p) => {
@@ -754,21 +653,18 @@ macro_rules! matching {
     }};
 }
 
-/// How far the org's events are linked to their patients (0: none are).
-fn indexed_through(conn: &mut DbConnection, org: &str) -> CoreResult<i64> {
-    Ok(audit_patient_index::table
-        .find(org)
-        .select(audit_patient_index::indexed_through)
-        .get_result::<i64>(conn)
-        .optional()?
-        .unwrap_or(0))
+/// The LIKE pattern of a patient in an event's JSON patient list: a UUID holds neither `%`
+/// nor `_`, and the quotes keep it whole.
+fn named_in_list(patient: Uuid) -> String {
+    format!("%\"{patient}\"%")
 }
 
 /// "The event is one of the patient's", for events after `after` and up to `up_to`: linked to
 /// the patient, or newer than `linked` (the watermark, read beforehand) and naming the patient
 /// in its own list. A watermark read beforehand can only be lower than the one the query
 /// sees, never higher (it only grows, and it commits with its links): the newest events may
-/// be found both ways, never neither.
+/// be found both ways, never neither. A linked event must name the patient in its own list
+/// too (which its hash covers), so a link added by hand finds nothing.
 fn patient_events(
     org: &str,
     patient: Uuid,
@@ -785,8 +681,7 @@ fn patient_events(
     use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Bool, Text};
     let up_to = up_to.unwrap_or(i64::MAX);
-    // LIKE on the JSON list: a UUID holds neither `%` nor `_`, and the quotes keep it whole.
-    let named = format!("%\"{patient}\"%");
+    let named = named_in_list(patient);
     Box::new(
         sql::<Bool>(
             "\"audit_events\".\"sequence\" IN (SELECT l.sequence FROM audit_event_patients l \
@@ -806,8 +701,9 @@ fn patient_events(
         .sql(" AND t.sequence <= ")
         .bind::<BigInt, _>(up_to)
         .sql(" AND t.patient_ids LIKE ")
-        .bind::<Text, _>(named)
-        .sql(")"),
+        .bind::<Text, _>(named.clone())
+        .sql(") AND \"audit_events\".\"patient_ids\" LIKE ")
+        .bind::<Text, _>(named),
     )
 }
 

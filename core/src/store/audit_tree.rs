@@ -97,6 +97,20 @@ fn insert_leaves(conn: &mut DbConnection, org: Uuid, leaves: &[(i64, Hash)]) -> 
 /// in one transaction that holds every leaf and stalls every audited request behind it.
 const CATCH_UP_PER_APPEND: i64 = 20_000;
 
+/// Whether appends grow the trees. Only a benchmark build switches it off, to measure what
+/// the tree costs; a later append with it on catches the tree up (bounded, as above).
+static MAINTAINED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Benchmarks only: appends stop growing the trees (`false`) or grow them again (`true`).
+pub fn set_maintained(on: bool) {
+    MAINTAINED.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether appends grow the trees (always, outside benchmarks).
+pub fn maintained() -> bool {
+    MAINTAINED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// How far [`catch_up`] got.
 enum CatchUp {
     /// The tree now covers the chain through `through`.
@@ -125,9 +139,10 @@ fn catch_up(
             return Ok(CatchUp::Broken);
         }
         for e in page {
-            if e.sequence > stop {
+            if after == stop {
                 break;
             }
+            // A gap, even one that jumps past `stop`, is a missing event.
             if e.sequence != after + 1 {
                 return Ok(CatchUp::Broken);
             }
@@ -293,9 +308,10 @@ pub fn check_against(
             break;
         }
         for e in page {
-            if e.sequence > size_i {
+            if after == size_i {
                 break;
             }
+            // A gap, even one that jumps past the checkpoint's size, is a missing event.
             if e.sequence != after + 1 {
                 missing = Some(after + 1);
                 break;
@@ -361,5 +377,47 @@ mod tests {
         let f = head(&mut conn, org).unwrap().unwrap();
         assert_eq!(f.size(), 26);
         assert_eq!(f.root(), merkle::root(&leaves));
+    }
+
+    /// A hole in what a checkpoint covers is reported at its first sequence, even when the
+    /// trail goes on past the checkpoint (a head kept elsewhere numbers new events after the
+    /// removed ones); a catch-up meeting such a hole writes nothing.
+    #[test]
+    fn a_hole_reaching_past_the_checkpoint_is_missing_events_not_an_endless_walk() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let events = |n: usize| -> Vec<AuditEvent> {
+            (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
+        };
+        write_transaction(&mut conn, |c| append(c, events(10))).unwrap();
+        let f = head(&mut conn, org).unwrap().unwrap();
+        let leaves = leaves(&mut conn, org, 0, 8).unwrap();
+        let root8 = merkle::root(&leaves);
+        assert_eq!(
+            check_against(&mut conn, org, 8, &root8).unwrap(),
+            TreeCheck::Matches { size: 8 }
+        );
+        assert_eq!(
+            check_against(&mut conn, org, 10, &f.root()).unwrap(),
+            TreeCheck::Matches { size: 10 }
+        );
+        diesel::sql_query("DROP TRIGGER audit_events_no_delete")
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query("DELETE FROM audit_events WHERE sequence BETWEEN 6 AND 8")
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(
+            check_against(&mut conn, org, 8, &root8).unwrap(),
+            TreeCheck::Missing {
+                first_missing: 6,
+                size: 8
+            }
+        );
+        diesel::sql_query("DELETE FROM audit_tree_heads")
+            .execute(&mut conn)
+            .unwrap();
+        write_transaction(&mut conn, |c| extend_bounded(c, org, 10, &[], 100)).unwrap();
+        assert!(head(&mut conn, org).unwrap().is_none(), "nothing written");
     }
 }
