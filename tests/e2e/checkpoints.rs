@@ -197,8 +197,25 @@ async fn removals_are_caught_against_the_published_checkpoint(engine: Engine) {
 }
 on_both_engines!(removals_are_caught_against_the_published_checkpoint);
 
-fn b64(s: &Value) -> Vec<u8> {
+pub(crate) fn b64(s: &Value) -> Vec<u8> {
     STANDARD.decode(s.as_str().unwrap()).unwrap()
+}
+
+/// A proof answer's hashes, concatenated (as ct-merkle reads a proof).
+pub(crate) fn proof_bytes(body: &Value) -> Vec<u8> {
+    body["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(b64)
+        .collect()
+}
+
+/// `GET path` as `who`, which must answer 200.
+pub(crate) async fn get_ok(s: &Server, who: &str, path: &str) -> revcycle_e2e::Resp {
+    let r = s.call("GET", path, Some(who), None, &[]).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.text);
+    r
 }
 
 /// The signed checkpoint checked by Python's `cryptography` (OpenSSL's Ed25519), with the key
@@ -431,43 +448,25 @@ fn count(s: &Server, query: &str) -> i64 {
         .n
 }
 
-/// The sequence numbers of a patient's events through the patient filter.
-async fn filtered(s: &Server, auditor: &str, patient: &str) -> Vec<i64> {
-    let r = s
-        .call(
-            "GET",
-            &format!("/v1/audit-events?patient_id={patient}&limit=1000"),
-            Some(auditor),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.body["items"]
+/// The sequence numbers in `field` of the items `path` lists.
+async fn listed(s: &Server, who: &str, path: &str, field: &str) -> Vec<i64> {
+    get_ok(s, who, path).await.body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["sequence"].as_i64().unwrap())
+        .map(|e| e[field].as_i64().unwrap())
         .collect()
 }
 
+/// The sequence numbers of a patient's events through the patient filter.
+async fn filtered(s: &Server, auditor: &str, patient: &str) -> Vec<i64> {
+    let path = format!("/v1/audit-events?patient_id={patient}&limit=1000");
+    listed(s, auditor, &path, "sequence").await
+}
+
 async fn disclosures(s: &Server, auditor: &str, patient: &str) -> Vec<i64> {
-    let r = s
-        .call(
-            "GET",
-            &format!("/v1/patients/{patient}/disclosures?include=all"),
-            Some(auditor),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["audit_sequence"].as_i64().unwrap())
-        .collect()
+    let path = format!("/v1/patients/{patient}/disclosures?include=all");
+    listed(s, auditor, &path, "audit_sequence").await
 }
 
 /// The patient index is derived from the events and checked against them: links deleted (or

@@ -13,6 +13,7 @@ use revcycle_e2e::{Engine, Server};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::checkpoints::{b64, get_ok, proof_bytes};
 use crate::fixtures::token;
 use crate::on_both_engines;
 
@@ -374,13 +375,6 @@ async fn the_cli_purges_every_chain_with_counts(engine: Engine) {
 }
 on_both_engines!(the_cli_purges_every_chain_with_counts);
 
-fn b64(v: &Value) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(v.as_str().unwrap())
-        .unwrap()
-}
-
 /// A purge is checkpointed at once, and the proofs of the surviving events verify (with
 /// ct-merkle, an independent RFC 6962 implementation) against that checkpoint, which is also
 /// consistent with the one made before the purge: a purge shortens what is stored, never the
@@ -425,24 +419,10 @@ async fn proofs_verify_against_the_checkpoint_a_purge_makes(engine: Engine) {
     let root = RootHash::<Sha256>::new(root_of(&note).into(), size);
 
     for sequence in 4..=size {
-        let r = s
-            .call(
-                "GET",
-                &format!("/v1/audit-events/{sequence}/proof?checkpoint={size}"),
-                Some(&auditor),
-                None,
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
+        let path = format!("/v1/audit-events/{sequence}/proof?checkpoint={size}");
+        let r = get_ok(&s, &auditor, &path).await;
         assert_eq!(r.body["checkpoint"], note.as_str());
-        let proof: Vec<u8> = r.body["proof"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(b64)
-            .collect();
-        let proof = InclusionProof::<Sha256>::try_from_bytes(proof).unwrap();
+        let proof = InclusionProof::<Sha256>::try_from_bytes(proof_bytes(&r.body)).unwrap();
         root.verify_inclusion(&b64(&r.body["event_canonical"]), sequence - 1, &proof)
             .unwrap_or_else(|e| panic!("event {sequence}: {e:?}"));
     }
@@ -458,23 +438,9 @@ async fn proofs_verify_against_the_checkpoint_a_purge_makes(engine: Engine) {
         .await;
     gone.assert_problem(404);
 
-    let r = s
-        .call(
-            "GET",
-            &format!("/v1/audit-events/consistency?from={old_size}&to={size}"),
-            Some(&auditor),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let proof: Vec<u8> = r.body["proof"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(b64)
-        .collect();
-    let proof = ConsistencyProof::<Sha256>::try_from_bytes(proof).unwrap();
+    let path = format!("/v1/audit-events/consistency?from={old_size}&to={size}");
+    let r = get_ok(&s, &auditor, &path).await;
+    let proof = ConsistencyProof::<Sha256>::try_from_bytes(proof_bytes(&r.body)).unwrap();
     let old_root = RootHash::<Sha256>::new(root_of(&before.text).into(), old_size);
     root.verify_consistency(&old_root, &proof).unwrap();
 
