@@ -904,10 +904,9 @@ pub async fn audit_inclusion_proof(
             .ok_or(CoreError::NotFound {
                 resource: "audit event",
             })?;
-        let leaves = revcycle_core::store::audit_tree::leaves(c, org.0, 0, size)?;
-        let index = usize::try_from(sequence - 1).unwrap_or(usize::MAX);
-        let proof = merkle::inclusion_proof(&leaves, index)
-            .ok_or_else(|| CoreError::Internal("inclusion proof of a leaf in range".into()))?;
+        let (proof, root) =
+            revcycle_core::store::audit_tree::inclusion_proof(c, org.0, sequence, size)?
+                .ok_or_else(|| CoreError::Internal("inclusion proof of a leaf in range".into()))?;
         let canonical = revcycle_core::audit::chain::canonical(sequence, &event.event);
         Ok(InclusionProofReport {
             sequence,
@@ -916,7 +915,7 @@ pub async fn audit_inclusion_proof(
             leaf_hash: b64(&merkle::leaf_hash(&canonical)),
             event_canonical: b64(&canonical),
             proof: proof.iter().map(|h| b64(h)).collect(),
-            root_hash: b64(&merkle::root(&leaves)),
+            root_hash: b64(&root),
             checkpoint: cp.publisher.at(org.0, size as u64)?,
         })
     })
@@ -965,15 +964,14 @@ pub async fn audit_consistency_proof(
                 format!("must be between 1 and `to` ({to})"),
             ));
         }
-        let leaves = revcycle_core::store::audit_tree::leaves(c, org.0, 0, to)?;
-        let m = usize::try_from(from).unwrap_or(usize::MAX);
-        let proof = merkle::consistency_proof(&leaves, m)
-            .ok_or_else(|| CoreError::Internal("consistency proof in range".into()))?;
+        let (proof, from_root, to_root) =
+            revcycle_core::store::audit_tree::consistency_proof(c, org.0, from, to)?
+                .ok_or_else(|| CoreError::Internal("consistency proof in range".into()))?;
         Ok(ConsistencyProofReport {
             from,
             to,
-            from_root: b64(&merkle::root(&leaves[..m])),
-            to_root: b64(&merkle::root(&leaves)),
+            from_root: b64(&from_root),
+            to_root: b64(&to_root),
             proof: proof.iter().map(|h| b64(h)).collect(),
         })
     })

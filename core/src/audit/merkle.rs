@@ -131,55 +131,100 @@ pub fn root(leaves: &[Hash]) -> Hash {
 /// The inclusion proof (audit path, RFC 6962 §2.1.1) of leaf `index` in the tree of `leaves`;
 /// `None` when `index` is out of range.
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
-    fn path(m: usize, d: &[Hash], out: &mut Vec<Hash>) {
-        if d.len() <= 1 {
-            return;
-        }
-        let k = split(d.len());
-        if m < k {
-            path(m, &d[..k], out);
-            out.push(root(&d[k..]));
-        } else {
-            path(m - k, &d[k..], out);
-            out.push(root(&d[..k]));
-        }
-    }
-    if index >= leaves.len() {
-        return None;
-    }
-    let mut out = Vec::new();
-    path(index, leaves, &mut out);
-    Some(out)
+    let Ok(proof) = inclusion_proof_by::<std::convert::Infallible>(
+        leaves.len() as u64,
+        index as u64,
+        &mut |a, b| Ok(root(&leaves[a as usize..b as usize])),
+    );
+    proof
 }
 
 /// The consistency proof (RFC 6962 §2.1.2) that the tree of the first `old_size` leaves is a
 /// prefix of the tree of all `leaves`; `None` when `old_size` exceeds them.
 pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Option<Vec<Hash>> {
-    fn subproof(m: usize, d: &[Hash], whole: bool, out: &mut Vec<Hash>) {
-        let n = d.len();
-        if m == n {
-            if !whole {
-                out.push(root(d));
-            }
-            return;
+    let Ok(proof) = consistency_proof_by::<std::convert::Infallible>(
+        leaves.len() as u64,
+        old_size as u64,
+        &mut |a, b| Ok(root(&leaves[a as usize..b as usize])),
+    );
+    proof
+}
+/// The inclusion proof of leaf `index` in a tree of `size` leaves, with `mth(start, end)`
+/// giving `MTH(D[start:end])` for each subtree the proof names (every one is a node of the
+/// tree: a perfect subtree, or the right edge). `None` when `index` is out of range.
+pub fn inclusion_proof_by<E>(
+    size: u64,
+    index: u64,
+    mth: &mut impl FnMut(u64, u64) -> Result<Hash, E>,
+) -> Result<Option<Vec<Hash>>, E> {
+    fn path<E>(
+        m: u64,
+        start: u64,
+        end: u64,
+        mth: &mut impl FnMut(u64, u64) -> Result<Hash, E>,
+        out: &mut Vec<Hash>,
+    ) -> Result<(), E> {
+        if end - start <= 1 {
+            return Ok(());
         }
-        let k = split(n);
-        if m <= k {
-            subproof(m, &d[..k], whole, out);
-            out.push(root(&d[k..]));
+        let k = split((end - start) as usize) as u64;
+        if m < k {
+            path(m, start, start + k, mth, out)?;
+            out.push(mth(start + k, end)?);
         } else {
-            subproof(m - k, &d[k..], false, out);
-            out.push(root(&d[..k]));
+            path(m - k, start + k, end, mth, out)?;
+            out.push(mth(start, start + k)?);
         }
+        Ok(())
     }
-    if old_size > leaves.len() {
-        return None;
+    if index >= size {
+        return Ok(None);
     }
     let mut out = Vec::new();
-    if old_size > 0 && old_size < leaves.len() {
-        subproof(old_size, leaves, true, &mut out);
+    path(index, 0, size, mth, &mut out)?;
+    Ok(Some(out))
+}
+
+/// The consistency proof that the tree of `old_size` leaves is a prefix of the tree of
+/// `size`, with `mth` as for [`inclusion_proof_by`]. `None` when `old_size` exceeds `size`.
+pub fn consistency_proof_by<E>(
+    size: u64,
+    old_size: u64,
+    mth: &mut impl FnMut(u64, u64) -> Result<Hash, E>,
+) -> Result<Option<Vec<Hash>>, E> {
+    fn subproof<E>(
+        m: u64,
+        start: u64,
+        end: u64,
+        whole: bool,
+        mth: &mut impl FnMut(u64, u64) -> Result<Hash, E>,
+        out: &mut Vec<Hash>,
+    ) -> Result<(), E> {
+        let n = end - start;
+        if m == n {
+            if !whole {
+                out.push(mth(start, end)?);
+            }
+            return Ok(());
+        }
+        let k = split(n as usize) as u64;
+        if m <= k {
+            subproof(m, start, start + k, whole, mth, out)?;
+            out.push(mth(start + k, end)?);
+        } else {
+            subproof(m - k, start + k, end, false, mth, out)?;
+            out.push(mth(start, start + k)?);
+        }
+        Ok(())
     }
-    Some(out)
+    if old_size > size {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    if old_size > 0 && old_size < size {
+        subproof(old_size, 0, size, true, mth, &mut out)?;
+    }
+    Ok(Some(out))
 }
 
 /// Checks an inclusion proof (RFC 9162 §2.1.3.2): that `leaf` is leaf `index` of the tree of

@@ -13,12 +13,14 @@
 //! chain purged before the tree existed) is left as it is, with a warning: the append itself
 //! never fails for it, and `verify` reports the damage against the published checkpoints.
 
+use std::collections::BTreeMap;
+
 use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::audit::{AuditFilter, list};
 use super::{DbConnection, parse_id};
-use crate::audit::merkle::{Frontier, Hash, event_leaf};
+use crate::audit::merkle::{self, Frontier, Hash, event_leaf};
 use crate::error::{CoreError, CoreResult};
 
 #[derive(QueryableByName)]
@@ -250,6 +252,190 @@ pub fn leaves(
     Ok(out)
 }
 
+/// Leaves per block (migration 000024): a proof reads the hash of each complete block and the
+/// leaves of at most three blocks (the one it descends into, the one an older tree ends in,
+/// and the last, partial one), not every leaf.
+const BLOCK: u64 = 1024;
+/// Most blocks whose leaves are read at once when hashing blocks for the first time.
+const BLOCKS_PER_READ: u64 = 64;
+
+/// The hashes of the org's first `count` blocks: those stored, and the others hashed from
+/// their leaves and stored (the first proofs of a grown tree read its leaves once).
+fn block_hashes(conn: &mut DbConnection, org: Uuid, count: u64) -> CoreResult<Vec<Hash>> {
+    #[derive(QueryableByName)]
+    struct BlockRow {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        block: i64,
+        #[diesel(sql_type = diesel::sql_types::Binary)]
+        hash: Vec<u8>,
+    }
+    let rows: Vec<BlockRow> = diesel::sql_query(
+        "SELECT block, hash FROM audit_tree_blocks WHERE org_id = $1 AND block < $2 ORDER BY block",
+    )
+    .bind::<diesel::sql_types::Text, _>(org.to_string())
+    .bind::<diesel::sql_types::BigInt, _>(count as i64)
+    .load(conn)?;
+    let mut out: Vec<Option<Hash>> = vec![None; count as usize];
+    for r in rows {
+        let h = <Hash>::try_from(r.hash.as_slice())
+            .map_err(|_| CoreError::Internal("audit tree block is malformed".into()))?;
+        if let Some(slot) = usize::try_from(r.block).ok().and_then(|b| out.get_mut(b)) {
+            *slot = Some(h);
+        }
+    }
+    let mut b = 0;
+    while b < count {
+        if out[b as usize].is_some() {
+            b += 1;
+            continue;
+        }
+        let mut end = b;
+        while end < count && end - b < BLOCKS_PER_READ && out[end as usize].is_none() {
+            end += 1;
+        }
+        let ls = leaves(conn, org, (b * BLOCK) as i64, (end * BLOCK) as i64)?;
+        let hashed: Vec<(u64, Hash)> = ls
+            .chunks(BLOCK as usize)
+            .enumerate()
+            .map(|(i, chunk)| (b + i as u64, merkle::root(chunk)))
+            .collect();
+        super::write_transaction(conn, |conn| {
+            for (block, hash) in &hashed {
+                let insert = match conn {
+                    DbConnection::Postgresql(_) => {
+                        "INSERT INTO audit_tree_blocks (org_id, block, hash) VALUES ($1, $2, $3) \
+                         ON CONFLICT DO NOTHING"
+                    }
+                    DbConnection::Sqlite(_) => {
+                        "INSERT OR IGNORE INTO audit_tree_blocks (org_id, block, hash) \
+                         VALUES ($1, $2, $3)"
+                    }
+                };
+                diesel::sql_query(insert)
+                    .bind::<diesel::sql_types::Text, _>(org.to_string())
+                    .bind::<diesel::sql_types::BigInt, _>(*block as i64)
+                    .bind::<diesel::sql_types::Binary, _>(hash.to_vec())
+                    .execute(conn)?;
+            }
+            Ok(())
+        })?;
+        for (block, hash) in hashed {
+            out[block as usize] = Some(hash);
+        }
+        b = end;
+    }
+    Ok(out.into_iter().map(|h| h.expect("every block hashed")).collect())
+}
+
+/// What the proofs of one tree size read: its complete blocks' hashes, and the leaves of the
+/// blocks a proof descends into.
+struct Subtrees {
+    size: u64,
+    blocks: Vec<Hash>,
+    leaves: BTreeMap<u64, Vec<Hash>>,
+}
+
+impl Subtrees {
+    /// For the tree of `size` leaves, with the leaves of blocks `descend` (and of the last,
+    /// partial block) at hand.
+    fn load(
+        conn: &mut DbConnection,
+        org: Uuid,
+        size: u64,
+        descend: &[u64],
+    ) -> CoreResult<Subtrees> {
+        let complete = size / BLOCK;
+        let blocks = block_hashes(conn, org, complete)?;
+        let mut wanted = descend.to_vec();
+        wanted.push(complete);
+        let mut at_hand = BTreeMap::new();
+        for b in wanted {
+            if b * BLOCK < size && !at_hand.contains_key(&b) {
+                let end = ((b + 1) * BLOCK).min(size);
+                at_hand.insert(b, leaves(conn, org, (b * BLOCK) as i64, end as i64)?);
+            }
+        }
+        Ok(Subtrees {
+            size,
+            blocks,
+            leaves: at_hand,
+        })
+    }
+
+    /// `MTH(D[start:end])` of a node of the tree: within one block (from its hash or its
+    /// leaves), or starting at a block boundary and ending at one or at the tree's end (every
+    /// larger node does: RFC 6962 splits at powers of two).
+    fn mth(&self, start: u64, end: u64) -> CoreResult<Hash> {
+        let unplanned = || CoreError::Internal("audit tree: a proof needs an unplanned subtree".into());
+        let first = start / BLOCK;
+        if first == (end - 1) / BLOCK {
+            if start % BLOCK == 0 && end - start == BLOCK {
+                return self.blocks.get(first as usize).copied().ok_or_else(unplanned);
+            }
+            let at = self.leaves.get(&first).ok_or_else(unplanned)?;
+            let off = first * BLOCK;
+            let range = (start - off) as usize..(end - off) as usize;
+            return Ok(merkle::root(at.get(range).ok_or_else(unplanned)?));
+        }
+        if start % BLOCK != 0 || (end % BLOCK != 0 && end != self.size) {
+            return Err(unplanned());
+        }
+        self.prefix_root(start, end)
+    }
+
+    /// `MTH(D[start:end])` for `start` at a block boundary and any `end` up to the size: the
+    /// blocks in between, then the part of a block left.
+    fn prefix_root(&self, start: u64, end: u64) -> CoreResult<Hash> {
+        let mut units: Vec<Hash> = self
+            .blocks
+            .get((start / BLOCK) as usize..(end / BLOCK) as usize)
+            .ok_or_else(|| CoreError::Internal("audit tree: blocks missing".into()))?
+            .to_vec();
+        if end % BLOCK != 0 {
+            units.push(self.mth((end / BLOCK) * BLOCK, end)?);
+        }
+        Ok(merkle::root(&units))
+    }
+}
+
+/// The inclusion proof of the event at `sequence` in the org's tree of `size` leaves, and that
+/// tree's root; `None` when `sequence` is not in it.
+pub fn inclusion_proof(
+    conn: &mut DbConnection,
+    org: Uuid,
+    sequence: i64,
+    size: i64,
+) -> CoreResult<Option<(Vec<Hash>, Hash)>> {
+    if sequence < 1 || sequence > size {
+        return Ok(None);
+    }
+    let (size, index) = (size as u64, (sequence - 1) as u64);
+    let t = Subtrees::load(conn, org, size, &[index / BLOCK])?;
+    let Some(proof) = merkle::inclusion_proof_by(size, index, &mut |a, b| t.mth(a, b))? else {
+        return Ok(None);
+    };
+    Ok(Some((proof, t.prefix_root(0, size)?)))
+}
+
+/// The consistency proof from the org's tree of `from` leaves to its tree of `to`, with both
+/// roots; `None` unless `1 <= from <= to`.
+pub fn consistency_proof(
+    conn: &mut DbConnection,
+    org: Uuid,
+    from: i64,
+    to: i64,
+) -> CoreResult<Option<(Vec<Hash>, Hash, Hash)>> {
+    if from < 1 || from > to {
+        return Ok(None);
+    }
+    let (m, n) = (from as u64, to as u64);
+    let t = Subtrees::load(conn, org, n, &[(m - 1) / BLOCK, m / BLOCK])?;
+    let Some(proof) = merkle::consistency_proof_by(n, m, &mut |a, b| t.mth(a, b))? else {
+        return Ok(None);
+    };
+    Ok(Some((proof, t.prefix_root(0, m)?, t.prefix_root(0, n)?)))
+}
+
 /// Every org with a tree.
 pub fn orgs(conn: &mut DbConnection) -> CoreResult<Vec<Uuid>> {
     #[derive(QueryableByName)]
@@ -419,5 +605,67 @@ mod tests {
             .unwrap();
         write_transaction(&mut conn, |c| extend_bounded(c, org, 10, &[], 100)).unwrap();
         assert!(head(&mut conn, org).unwrap().is_none(), "nothing written");
+    }
+
+    /// Proofs read block hashes and a few blocks' leaves, and equal the proofs computed from
+    /// every leaf, at sizes on and around block boundaries; the block hashes are stored the
+    /// first time and read afterwards.
+    #[test]
+    fn proofs_from_block_hashes_equal_proofs_from_every_leaf() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let n = 3 * BLOCK as usize + 5;
+        let events: Vec<AuditEvent> = (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect();
+        write_transaction(&mut conn, |c| append(c, events)).unwrap();
+        let all = leaves(&mut conn, org, 0, n as i64).unwrap();
+        let stored = |conn: &mut DbConnection| -> i64 {
+            #[derive(QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            diesel::sql_query("SELECT count(*) AS n FROM audit_tree_blocks")
+                .get_result::<N>(conn)
+                .unwrap()
+                .n
+        };
+        assert_eq!(stored(&mut conn), 0);
+        let b = BLOCK as i64;
+        let sizes = [1, 2, 5, b - 1, b, b + 1, 2 * b, 2 * b + 3, 3 * b, n as i64];
+        for &size in &sizes {
+            let part = &all[..size as usize];
+            for seq in [1, 2, b - 1, b, b + 1, 2 * b + 1, size / 2 + 1, size] {
+                if seq > size {
+                    continue;
+                }
+                let (proof, root) = inclusion_proof(&mut conn, org, seq, size).unwrap().unwrap();
+                assert_eq!(root, merkle::root(part), "root of {size}");
+                assert_eq!(
+                    Some(proof),
+                    merkle::inclusion_proof(part, (seq - 1) as usize),
+                    "event {seq} in {size}"
+                );
+            }
+            for &from in &sizes {
+                if from > size {
+                    continue;
+                }
+                let (proof, old, new) = consistency_proof(&mut conn, org, from, size)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(old, merkle::root(&all[..from as usize]));
+                assert_eq!(new, merkle::root(part));
+                assert_eq!(
+                    Some(proof),
+                    merkle::consistency_proof(part, from as usize),
+                    "{from} -> {size}"
+                );
+            }
+        }
+        assert_eq!(stored(&mut conn), 3, "the three complete blocks, hashed once");
+        assert!(inclusion_proof(&mut conn, org, 0, 10).unwrap().is_none());
+        assert!(inclusion_proof(&mut conn, org, 11, 10).unwrap().is_none());
+        assert!(consistency_proof(&mut conn, org, 11, 10).unwrap().is_none());
+        assert!(consistency_proof(&mut conn, org, 0, 10).unwrap().is_none());
     }
 }
