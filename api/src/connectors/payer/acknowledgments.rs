@@ -9,10 +9,12 @@ use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::claim::ClaimStatus;
 use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
 use revcycle_core::store::{self, DbConnection, KeyRing, billing, claims};
-use serde_json::{Value, json};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::*;
+use super::envelope::envelopes_of;
+use super::exchanges::HISTORY_LIMIT;
+use super::{call, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -45,12 +47,9 @@ pub(super) fn answered_by(
 pub(super) fn answered_by_999(
     conn: &mut DbConnection,
     org: OrgId,
-    ack: &Value,
+    ack: &canonical::FunctionalGroupAck,
 ) -> CoreResult<Vec<(x12_exchanges::Exchange, bool)>> {
-    let gcn = ack["group_control_number"]
-        .as_str()
-        .unwrap_or_default()
-        .trim();
+    let gcn = ack.group_control_number.trim();
     let same = |a: &str, b: &str| a.trim_start_matches('0') == b.trim_start_matches('0');
     let sent: Vec<_> = x12_exchanges::recent(conn, org, 500)?
         .into_iter()
@@ -61,13 +60,12 @@ pub(super) fn answered_by_999(
                 .is_some_and(|g| same(g, gcn))
         })
         .collect();
-    let sets: Vec<&Value> = ack["transactions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["transaction_id"] == "837")
+    let sets: Vec<&canonical::TransactionSetAck> = ack
+        .transactions
+        .iter()
+        .filter(|t| t.transaction_id == "837")
         .collect();
-    let group_accepted = ack["accepted"] == true;
+    let group_accepted = ack.accepted;
     Ok(sent
         .into_iter()
         .filter_map(|e| {
@@ -76,12 +74,12 @@ pub(super) fn answered_by_999(
             }
             let st02 = e.transaction_control_number.clone();
             let set = sets.iter().find(|t| match &st02 {
-                Some(st) => same(t["control_number"].as_str().unwrap_or_default(), st),
+                Some(st) => same(&t.control_number, st),
                 // Recorded before transaction numbers were: the group decides.
                 None => true,
             })?;
             let accepted = if st02.is_some() {
-                set["accepted"] == true
+                set.accepted
             } else {
                 group_accepted
             };
@@ -234,7 +232,13 @@ pub(super) async fn apply_acks(
 ) -> ApiResult<String> {
     let link = payer_link(state)?;
     let out = call(state, &link, "parse_ack", raw.clone()).await?;
-    let control_numbers = envelopes_of(&out).control_numbers();
+    let acks = canonical::Acknowledgments::deserialize(&out).map_err(|_| {
+        ApiError::BadGateway("the connector's acknowledgments are not readable".into())
+    })?;
+    let control_numbers = canonical::Envelopes {
+        interchanges: acks.interchanges,
+    }
+    .control_numbers();
     let org = who.org;
     let plan = move |c: &mut DbConnection| -> CoreResult<AckPlan> {
         let mut plan = AckPlan {
@@ -242,11 +246,11 @@ pub(super) async fn apply_acks(
             noted: Vec::new(),
             answers: Vec::new(),
         };
-        for a in out["ack999"].as_array().into_iter().flatten() {
-            if a["functional_id"] != "HC" {
+        for a in &acks.ack999 {
+            if a.functional_id != "HC" {
                 continue;
             }
-            let gcn = a["group_control_number"].as_str().unwrap_or_default();
+            let gcn = a.group_control_number.as_str();
             for (sent, accepted) in answered_by_999(c, org, a)? {
                 let answers = [sent.id];
                 for id in sent.claim_ids {
@@ -271,10 +275,10 @@ pub(super) async fn apply_acks(
                 plan.answers.push(sent.id);
             }
         }
-        for t in out["ta1"].as_array().into_iter().flatten() {
-            let icn = t["control_number"].as_str().unwrap_or_default();
+        for t in &acks.ta1 {
+            let icn = t.control_number.as_str();
             let (answers, claim_ids) = answered_by(c, org, icn)?;
-            if t["accepted"] == true {
+            if t.accepted {
                 plan.answers.extend(answers);
                 continue;
             }
@@ -323,12 +327,15 @@ pub(super) async fn apply_277(
     name: String,
 ) -> ApiResult<()> {
     let link = payer_link(state)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
+    let input = canonical::ClaimStatusInput {
+        x12: Some(String::from_utf8_lossy(&raw).into_owned()),
+        ..Default::default()
+    };
     let out = call(
         state,
         &link,
         "claim_status",
-        serde_json::to_vec(&json!({ "x12": text })).map_err(|_| ApiError::Internal)?,
+        serde_json::to_vec(&input).map_err(|_| ApiError::Internal)?,
     )
     .await?;
     let control_numbers = envelopes_of(&out).control_numbers();
