@@ -17,3 +17,4 @@ pub mod model;
 pub mod phi;
 pub mod store;
 pub mod validation;
+pub mod workflows;

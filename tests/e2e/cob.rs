@@ -34,7 +34,7 @@ fn cents(s: &str) -> i64 {
 }
 
 /// Runs pyx12 on `files`; every file must have no error.
-fn assert_pyx12_clean(files: &[PathBuf]) {
+pub(crate) fn assert_pyx12_clean(files: &[PathBuf]) {
     let bin = python_tool("pyx12", &["pyx12==4.0.0"]);
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../connectors/x12/tests/pyx12_validate.py");
@@ -537,10 +537,11 @@ async fn secondary_and_tertiary_claims_carry_the_earlier_payers_decisions(engine
         ["SBR*P*18*******CI", "SBR*S*18*******CI"],
         "{tertiary_837}"
     );
+    // Its own SBR09 is its payer's claim filing indicator (Third Fund: MC).
     assert!(
         segments(&tertiary_837)
             .iter()
-            .any(|x| text(x) == "SBR*T*18*******CI"),
+            .any(|x| text(x) == "SBR*T*18*******MC"),
         "{tertiary_837}"
     );
     assert!(

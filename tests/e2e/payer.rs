@@ -1273,3 +1273,44 @@ async fn line_item_control_numbers_are_per_line_and_match_the_835(engine: Engine
     assert_eq!(paid_on(&lines[1]), ["-24.00"], "{}", ledger.text);
 }
 on_both_engines!(line_item_control_numbers_are_per_line_and_match_the_835);
+
+/// A claim to a Medicare Part B payer is filed as Medicare (2000B SBR09 `MB`, from the payer's
+/// claim filing indicator), and pyx12 accepts the 837P.
+async fn a_medicare_payer_files_its_claims_as_medicare_part_b(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = payer_server(engine, dir.path()).await;
+    let p = practice(&s).await;
+    let medicare = s
+        .create(
+            "/v1/payers",
+            &json!({"name": "Medicare Part B", "payer_code": "00952", "claim_filing_indicator": "MB"}),
+        )
+        .await;
+    assert_eq!(medicare["claim_filing_indicator"], "MB");
+    let coverage = s
+        .create(
+            "/v1/coverages",
+            &json!({"patient_id": p.patient["id"], "payer_id": medicare["id"], "priority": "primary",
+                "member_id": "1EG4TE5MK73", "relationship": "self", "effective_from": "2026-01-01"}),
+        )
+        .await;
+    let claim = ready_claim_dated(&s, &p, &coverage, "2026-11-02").await;
+    assert_eq!(claim["payer_id"], medicare["id"]);
+    let r = submit(&s, &claim).await;
+    assert_eq!(r.body["claims"][0]["status"], "submitted", "{}", r.text);
+    let path = dir
+        .path()
+        .join("outbox")
+        .join(r.body["file_name"].as_str().unwrap());
+    let x12 = std::fs::read_to_string(&path).unwrap();
+    let sbrs: Vec<&str> = x12
+        .split('~')
+        .map(str::trim)
+        .filter(|s| s.starts_with("SBR*"))
+        .collect();
+    assert_eq!(sbrs, ["SBR*P*18*******MB"], "{x12}");
+    assert!(x12.contains("\nSBR*P*18*******MB~"), "{x12}");
+    assert!(x12.contains("*PI*00952~"), "{x12}");
+    crate::cob::assert_pyx12_clean(&[path]);
+}
+on_both_engines!(a_medicare_payer_files_its_claims_as_medicare_part_b);

@@ -26,6 +26,7 @@ mod outbox;
 mod real_time;
 mod real_time_check;
 mod remit;
+mod remit_mapping;
 mod submit;
 mod transport;
 
@@ -39,16 +40,6 @@ use serde_json::Value;
 use super::{State, invoke};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
-
-use self::exchanges::HISTORY_LIMIT;
-use self::http::*;
-use self::inbox::describe;
-use self::transport::is_loopback;
-use acknowledgments::*;
-use claim_mapping::*;
-use envelope::*;
-use outbox::*;
-use submit::*;
 
 pub(super) use claim_mapping::{Str, subscriber_of};
 pub use exchanges::{ClaimExchange, ClaimExchanges, ExchangeAck, claim_exchanges};

@@ -42,7 +42,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use revcycle_connector_abi::canonical::v1::{
-    ClaimStatusRequest, ClaimSubmission, EligibilityRequest, Envelopes,
+    AckElementError, AckSegmentError, Acknowledgments, CheckEligibilityInput, ClaimStatusInput,
+    EnvelopeOverrides, Envelopes, FunctionalGroupAck, InterchangeAck, SubmitClaimsInput,
+    TransactionSetAck,
 };
 use revcycle_connector_abi::{
     Connector, ConnectorError, ConnectorKind, InputIssue, export_connector, parse_input, to_output,
@@ -126,52 +128,9 @@ impl Default for Config {
     }
 }
 
-/// The envelope fields an outbound operation may override.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct EnvelopeInput {
-    control_number: Option<u32>,
-    sender_id: Option<String>,
-    receiver_id: Option<String>,
-    date: Option<String>,
-    time: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct SubmitInput {
-    claims: Vec<ClaimSubmission>,
-    #[serde(flatten)]
-    envelope: EnvelopeInput,
-    #[serde(default)]
-    claim_filing_indicator: Option<String>,
-    /// 1000B NM103 for this file (the configured `receiver_name` otherwise).
-    #[serde(default)]
-    receiver_name: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct X12Input {
     x12: String,
-}
-
-#[derive(Deserialize)]
-struct EligibilityInput {
-    #[serde(default)]
-    requests: Vec<EligibilityRequest>,
-    #[serde(default)]
-    x12: Option<String>,
-    #[serde(flatten)]
-    envelope: EnvelopeInput,
-}
-
-#[derive(Deserialize)]
-struct StatusInput {
-    #[serde(default)]
-    requests: Vec<ClaimStatusRequest>,
-    #[serde(default)]
-    x12: Option<String>,
-    #[serde(flatten)]
-    envelope: EnvelopeInput,
 }
 
 /// An X12 error as a connector error: segment number, id, rule and reason (never values),
@@ -297,7 +256,11 @@ impl X12Connector {
         Ok(X12Connector { config })
     }
 
-    fn envelope(&self, e: &EnvelopeInput, functional_id: &str) -> Result<Envelope, ConnectorError> {
+    fn envelope(
+        &self,
+        e: &EnvelopeOverrides,
+        functional_id: &str,
+    ) -> Result<Envelope, ConnectorError> {
         let control = e
             .control_number
             .ok_or_else(|| ConnectorError::invalid_input("control_number is required"))?;
@@ -356,7 +319,7 @@ impl X12Connector {
 
     /// `submit_claims`: one 837P interchange for all claims.
     pub fn submit_claims(&self, input: &[u8]) -> Result<Value, ConnectorError> {
-        let input: SubmitInput = parse_input(input)?;
+        let input: SubmitClaimsInput = parse_input(input)?;
         if input.claims.is_empty() {
             return Err(ConnectorError::invalid_input("claims must not be empty"));
         }
@@ -411,7 +374,7 @@ impl X12Connector {
 
     /// `check_eligibility`: a 270 out, or a 271 in.
     pub fn check_eligibility(&self, input: &[u8]) -> Result<Value, ConnectorError> {
-        let input: EligibilityInput = parse_input(input)?;
+        let input: CheckEligibilityInput = parse_input(input)?;
         if let Some(x12) = input.x12 {
             conforming(x12.trim_start().as_bytes())?;
             let responses = revcycle_x12::eligibility::parse_271(x12.trim_start().as_bytes())
@@ -439,7 +402,7 @@ impl X12Connector {
 
     /// `claim_status`: a 276 out, or a 277 (277CA) in.
     pub fn claim_status(&self, input: &[u8]) -> Result<Value, ConnectorError> {
-        let input: StatusInput = parse_input(input)?;
+        let input: ClaimStatusInput = parse_input(input)?;
         if let Some(x12) = input.x12 {
             conforming(x12.trim_start().as_bytes())?;
             let responses =
@@ -505,59 +468,70 @@ pub fn parse_ack(input: &[u8]) -> Result<Value, ConnectorError> {
     let text = x12_text(input)?;
     conforming(&text)?;
     let acks = revcycle_x12::ack::parse_acks(text.as_slice()).map_err(x12_error)?;
-    let ta1: Vec<Value> = acks
-        .ta1
-        .iter()
-        .map(|t| {
-            json!({
-                "control_number": t.control_number,
-                "date": t.date,
-                "time": t.time,
-                "status": t.status,
-                "note_code": t.note_code,
-                "accepted": t.accepted(),
+    let out = Acknowledgments {
+        ta1: acks.ta1.iter().map(interchange_ack).collect(),
+        ack999: acks.ack999.iter().map(group_ack).collect(),
+        interchanges: envelopes(&text)?.interchanges,
+    };
+    serde_json::to_value(out)
+        .map_err(|_| ConnectorError::internal("the acknowledgments do not serialize"))
+}
+
+fn interchange_ack(t: &revcycle_x12::ack::Ta1) -> InterchangeAck {
+    InterchangeAck {
+        control_number: t.control_number.clone(),
+        date: t.date.clone(),
+        time: t.time.clone(),
+        status: t.status.clone(),
+        note_code: t.note_code.clone(),
+        accepted: t.accepted(),
+    }
+}
+
+fn group_ack(a: &revcycle_x12::ack::Ack999) -> FunctionalGroupAck {
+    FunctionalGroupAck {
+        functional_id: a.functional_id.clone(),
+        group_control_number: a.group_control_number.clone(),
+        version: a.version.clone(),
+        status: a.status.clone(),
+        accepted: a.accepted(),
+        included: a.included,
+        received: a.received,
+        accepted_count: a.accepted,
+        codes: a.codes.clone(),
+        transactions: a
+            .transactions
+            .iter()
+            .map(|t| TransactionSetAck {
+                transaction_id: t.transaction_id.clone(),
+                control_number: t.control_number.clone(),
+                implementation: t.implementation.clone(),
+                status: t.status.clone(),
+                accepted: t.accepted(),
+                codes: t.codes.clone(),
+                errors: t
+                    .errors
+                    .iter()
+                    .map(|e| AckSegmentError {
+                        segment_id: e.segment_id.clone(),
+                        position: e.position,
+                        loop_id: e.loop_id.clone(),
+                        code: e.code.clone(),
+                        elements: e
+                            .elements
+                            .iter()
+                            .map(|x| AckElementError {
+                                position: x.position,
+                                component: x.component,
+                                element_reference: x.element_reference.clone(),
+                                code: x.code.clone(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
             })
-        })
-        .collect();
-    let ack999: Vec<Value> = acks
-        .ack999
-        .iter()
-        .map(|a| {
-            json!({
-                "functional_id": a.functional_id,
-                "group_control_number": a.group_control_number,
-                "version": a.version,
-                "status": a.status,
-                "accepted": a.accepted(),
-                "included": a.included,
-                "received": a.received,
-                "accepted_count": a.accepted,
-                "codes": a.codes,
-                "transactions": a.transactions.iter().map(|t| json!({
-                    "transaction_id": t.transaction_id,
-                    "control_number": t.control_number,
-                    "implementation": t.implementation,
-                    "status": t.status,
-                    "accepted": t.accepted(),
-                    "codes": t.codes,
-                    "errors": t.errors.iter().map(|e| json!({
-                        "segment_id": e.segment_id,
-                        "position": e.position,
-                        "loop_id": e.loop_id,
-                        "code": e.code,
-                        "elements": e.elements.iter().map(|x| json!({
-                            "position": x.position,
-                            "component": x.component,
-                            "element_reference": x.element_reference,
-                            "code": x.code,
-                        })).collect::<Vec<_>>(),
-                    })).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let interchanges = envelopes(&text)?.interchanges;
-    Ok(json!({ "ta1": ta1, "ack999": ack999, "interchanges": interchanges }))
+            .collect(),
+    }
 }
 
 impl Connector for X12Connector {

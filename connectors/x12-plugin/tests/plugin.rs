@@ -358,6 +358,42 @@ fn parse_ack_reads_999() {
     assert_eq!(out["ta1"], json!([]));
 }
 
+/// `parse_ack` answers in the ABI's `Acknowledgments` shape, member for member (the host reads
+/// it typed); IK404, the bad value, is never carried.
+#[test]
+fn parse_ack_output_is_the_abi_acknowledgments() {
+    let i = x12();
+    let out = invoke(&i, "parse_ack", ACK_999.as_bytes());
+    assert_eq!(
+        out["ack999"],
+        json!([{
+            "functional_id": "HC", "group_control_number": "1", "version": "005010X222A1",
+            "status": "P", "accepted": true, "included": 2, "received": 2, "accepted_count": 1,
+            "codes": [],
+            "transactions": [
+                {"transaction_id": "837", "control_number": "0001",
+                 "implementation": "005010X222A1", "status": "A", "accepted": true,
+                 "codes": [], "errors": []},
+                {"transaction_id": "837", "control_number": "0002",
+                 "implementation": "005010X222A1", "status": "R", "accepted": false,
+                 "codes": ["5"],
+                 "errors": [
+                    {"segment_id": "NM1", "position": 8, "loop_id": "2010", "code": "8",
+                     "elements": [{"position": 9, "component": null,
+                        "element_reference": "67", "code": "7"}]},
+                    {"segment_id": "DMG", "position": 12, "loop_id": null, "code": "8",
+                     "elements": [{"position": 2, "component": 1,
+                        "element_reference": "1251", "code": "8"}]}
+                 ]}
+            ]
+        }])
+    );
+    assert!(!out.to_string().contains("BADVALUE"));
+    let typed: revcycle_connector_abi::canonical::Acknowledgments =
+        serde_json::from_value(out.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), out);
+}
+
 /// The envelope facts come from the plugin, with every parse result and on their own.
 #[test]
 fn envelopes_are_reported_with_results_and_on_request() {

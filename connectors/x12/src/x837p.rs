@@ -218,6 +218,7 @@ fn group_claims(claims: &[ClaimSubmission]) -> Grouped<'_> {
             c.payer.payer_id.as_deref().unwrap_or(""),
             priority_code(c.priority),
             c.group_number.as_deref().unwrap_or(""),
+            c.claim_filing_indicator.as_deref().unwrap_or(""),
             if is_self(c) { "self" } else { "dependent" },
         ]);
         let subs = &mut providers[bi].1;
@@ -477,6 +478,7 @@ pub fn write_837p_transaction<W: Write>(
             let has_children = if sg.patients.is_empty() { "0" } else { "1" };
             t.seg("HL", &[&sub_hl, &bp_hl, "22", has_children])?;
             let self_rel = if is_self(c) { "18" } else { "" };
+            let filing = claim_filing_indicator(batch, c.claim_filing_indicator.as_deref());
             t.seg(
                 "SBR",
                 &[
@@ -488,7 +490,7 @@ pub fn write_837p_transaction<W: Write>(
                     "",
                     "",
                     "",
-                    &batch.claim_filing_indicator,
+                    &filing,
                 ],
             )?;
             let sub = &c.subscriber;
@@ -724,18 +726,20 @@ fn provider_nm1<W: Write>(
     )
 }
 
+/// SBR09: the payer's own claim filing indicator when given, else the file's.
+fn claim_filing_indicator(batch: &Batch837, own: Option<&str>) -> String {
+    own.map(text)
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| batch.claim_filing_indicator.clone())
+}
+
 fn write_other_payer<W: Write>(
     t: &mut Tx<'_, W>,
     batch: &Batch837,
     c: &ClaimSubmission,
     p: &PriorPayerAdjudication,
 ) -> Result<(), X12Error> {
-    let filing = p
-        .claim_filing_indicator
-        .as_deref()
-        .map(text)
-        .filter(|f| !f.is_empty())
-        .unwrap_or_else(|| batch.claim_filing_indicator.clone());
+    let filing = claim_filing_indicator(batch, p.claim_filing_indicator.as_deref());
     t.seg(
         "SBR",
         &[

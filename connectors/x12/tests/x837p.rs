@@ -158,6 +158,25 @@ fn hierarchy_groups_claims_and_points_at_parents() {
     assert_eq!(read_837p(text.as_bytes()).unwrap().len(), 5);
 }
 
+/// SBR09 is the claim's own payer's filing indicator when the claim gives one (the file's
+/// otherwise), and claims filed differently never share a subscriber loop.
+#[test]
+fn each_claim_is_filed_under_its_payers_claim_filing_indicator() {
+    let mut medicare = primary_self();
+    medicare.claim_filing_indicator = Some("MB".into());
+    let text = to_837p_string(&batch(9), std::slice::from_ref(&medicare)).unwrap();
+    let sbrs: Vec<&str> = text.lines().filter(|l| l.starts_with("SBR*")).collect();
+    assert_eq!(sbrs, ["SBR*P*18*GRP-77******MB~"]);
+    let mut commercial = primary_self();
+    commercial.claim_control_number = "CLM-1009".into();
+    let text = to_837p_string(&batch(10), &[medicare, commercial]).unwrap();
+    let sbrs: Vec<&str> = text.lines().filter(|l| l.starts_with("SBR*")).collect();
+    assert_eq!(
+        sbrs,
+        ["SBR*P*18*GRP-77******MB~", "SBR*P*18*GRP-77******CI~"]
+    );
+}
+
 #[test]
 fn bad_claims_are_refused_without_quoting_values() {
     let mut c = primary_self();

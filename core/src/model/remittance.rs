@@ -38,6 +38,18 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
+    /// The method of a BPR04 code, exactly as the JSON value is written (`ACH`, `CHK`...).
+    pub fn parse(code: &str) -> Option<PaymentMethod> {
+        Some(match code {
+            "ACH" => PaymentMethod::ACH,
+            "CHK" => PaymentMethod::CHK,
+            "BOP" => PaymentMethod::BOP,
+            "FWT" => PaymentMethod::FWT,
+            "NON" => PaymentMethod::NON,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             PaymentMethod::ACH => "ACH",
@@ -142,7 +154,7 @@ pub struct ProviderAdjustment {
     pub amount: SignedMoney,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"payer_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a02",
     "trace_number": "EFT-20261115-0042", "payment_date": "2026-11-15", "payment_method": "ACH",

@@ -6,8 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::pagination::finish_page;
@@ -19,7 +18,9 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
 use crate::model::payer::FoundPayerId;
-use crate::model::remittance::RemittanceInput;
+use crate::model::remittance::{
+    ClaimPayment, PaymentMethod, ProviderAdjustment, RemittanceInput, SignedMoney,
+};
 
 /// One remittance waiting for its payer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -65,7 +66,51 @@ pub struct UnidentifiedRemittance {
     pub created_at: DateTime<Utc>,
 }
 
-/// A remittance to queue: its body is the remittance as stored, without a payer.
+/// A queued remittance as its `body` column keeps it: the remittance input without a payer.
+/// The members and their JSON are those of [`RemittanceInput`], so a body is read the same
+/// way whether this type wrote it or the importer wrote it before this type existed (the
+/// canonical remittance re-keyed into those members, amounts as the file gave them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueuedRemittance {
+    pub trace_number: String,
+    #[serde(deserialize_with = "crate::codes::date::de")]
+    pub payment_date: NaiveDate,
+    pub payment_method: PaymentMethod,
+    pub total_paid: SignedMoney,
+    pub claims: Vec<ClaimPayment>,
+    #[serde(default)]
+    pub provider_adjustments: Vec<ProviderAdjustment>,
+}
+
+impl QueuedRemittance {
+    /// The remittance without its payer (`payer_id` is not kept).
+    pub fn of(input: &RemittanceInput) -> QueuedRemittance {
+        QueuedRemittance {
+            trace_number: input.trace_number.clone(),
+            payment_date: input.payment_date,
+            payment_method: input.payment_method,
+            total_paid: input.total_paid,
+            claims: input.claims.clone(),
+            provider_adjustments: input.provider_adjustments.clone(),
+        }
+    }
+
+    /// The remittance input for `payer`.
+    pub fn for_payer(self, payer: Uuid) -> RemittanceInput {
+        RemittanceInput {
+            payer_id: payer,
+            trace_number: self.trace_number,
+            payment_date: self.payment_date,
+            payment_method: self.payment_method,
+            total_paid: self.total_paid,
+            claims: self.claims,
+            provider_adjustments: self.provider_adjustments,
+        }
+    }
+}
+
+/// A remittance to queue.
 #[derive(Debug, Clone)]
 pub struct UnidentifiedInput {
     pub exchange_id: Option<Uuid>,
@@ -77,8 +122,8 @@ pub struct UnidentifiedInput {
     pub trace_number: String,
     pub payment_date: NaiveDate,
     pub total_paid: rust_decimal::Decimal,
-    /// The remittance input as JSON, with no `payer_id`.
-    pub body: Value,
+    /// The remittance as it will be stored (its `payer_id` is not kept).
+    pub remittance: RemittanceInput,
     pub post: bool,
 }
 
@@ -106,12 +151,9 @@ struct Row {
 }
 
 impl Row {
-    fn into_model(self) -> CoreResult<(UnidentifiedRemittance, Value)> {
-        let body: Value = from_json(&self.body, "unidentified remittance")?;
-        let claims = body
-            .get("claims")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
+    fn into_model(self) -> CoreResult<(UnidentifiedRemittance, QueuedRemittance)> {
+        let body: QueuedRemittance = from_json(&self.body, "unidentified remittance")?;
+        let claims = body.claims.len();
         Ok((
             UnidentifiedRemittance {
                 id: parse_id(&self.id)?,
@@ -138,27 +180,13 @@ impl Row {
     }
 }
 
-/// The remittance input of a queued body, for `payer`; the body is checked as a remittance
-/// when it is queued, so an error here is the store's, not the caller's.
-pub fn input_for(body: &Value, payer: Uuid) -> CoreResult<RemittanceInput> {
-    let mut body = body.clone();
-    let obj = body
-        .as_object_mut()
-        .ok_or_else(|| CoreError::Internal("a queued remittance is not an object".into()))?;
-    obj.insert("payer_id".into(), Value::String(payer.to_string()));
-    serde_json::from_value(body)
-        .map_err(|_| CoreError::Internal("a queued remittance does not read back".into()))
-}
-
-/// Queues a remittance. Its body must read as a remittance (checked here).
+/// Queues a remittance. It must be valid as a remittance (checked here).
 pub fn enqueue(
     conn: &mut DbConnection,
     org: OrgId,
     input: &UnidentifiedInput,
 ) -> CoreResult<UnidentifiedRemittance> {
-    input_for(&input.body, Uuid::nil())
-        .map_err(|_| CoreError::invalid("", "the remittance cannot be stored"))?
-        .validate()?;
+    input.remittance.validate()?;
     let id = new_id();
     let t = now();
     diesel::insert_into(q::table)
@@ -174,7 +202,7 @@ pub fn enqueue(
             q::trace_number.eq(input.trace_number.trim()),
             q::payment_date.eq(input.payment_date),
             q::total_paid.eq(DbDecimal(input.total_paid)),
-            q::body.eq(to_json(&input.body)),
+            q::body.eq(to_json(&QueuedRemittance::of(&input.remittance))),
             q::post.eq(input.post),
             q::state.eq("open"),
             q::version.eq(1),
@@ -189,7 +217,7 @@ pub fn get(
     conn: &mut DbConnection,
     org: OrgId,
     id: Uuid,
-) -> CoreResult<(UnidentifiedRemittance, Value)> {
+) -> CoreResult<(UnidentifiedRemittance, QueuedRemittance)> {
     q::table
         .filter(q::org_id.eq(org.as_str()))
         .filter(q::id.eq(id.to_string()))
@@ -229,7 +257,7 @@ pub fn open(
 pub fn all_open(
     conn: &mut DbConnection,
     org: OrgId,
-) -> CoreResult<Vec<(UnidentifiedRemittance, Value)>> {
+) -> CoreResult<Vec<(UnidentifiedRemittance, QueuedRemittance)>> {
     q::table
         .filter(q::org_id.eq(org.as_str()))
         .filter(q::state.eq("open"))
@@ -300,4 +328,47 @@ pub fn open_of_exchange(conn: &mut DbConnection, org: OrgId, exchange: Uuid) -> 
         .filter(q::state.eq("open"))
         .count()
         .get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body as the importer wrote it before the queue stored [`QueuedRemittance`]: the
+    /// canonical remittance re-keyed member by member, amounts as the 835 gave them, absent
+    /// values as nulls.
+    const EARLIER_BODY: &str = r#"{"trace_number": "EFT0001", "payment_date": "2026-11-20",
+        "payment_method": "ACH", "total_paid": "96",
+        "claims": [{"patient_control_number": "C01JD4Q8W3M5XK2P9RTA", "status_code": "1",
+            "total_charge": "200", "paid": "96.00", "patient_responsibility": "24",
+            "payer_claim_number": null,
+            "adjustments": [{"group": "CO", "reason": "45", "amount": "80", "quantity": null}],
+            "lines": [{"line_control_number": null, "procedure_code": "99214",
+                "modifiers": ["25"], "charge": "200.00", "paid": "96", "units": "1",
+                "service_date": null,
+                "adjustments": [{"group": "PR", "reason": "2", "amount": "24.00",
+                    "quantity": null}],
+                "remarks": ["N130"]}]}],
+        "provider_adjustments": [{"reason": "L6", "reference": null, "amount": "-1.50"}]}"#;
+
+    #[test]
+    fn earlier_bodies_read_and_new_ones_read_back_the_same() {
+        let earlier: QueuedRemittance = from_json(EARLIER_BODY, "body").unwrap();
+        assert_eq!(earlier.total_paid.0.to_string(), "96.00");
+        assert_eq!(earlier.claims[0].lines[0].remarks, ["N130"]);
+        assert_eq!(
+            earlier.provider_adjustments[0].amount.0.to_string(),
+            "-1.50"
+        );
+        let payer = Uuid::now_v7();
+        let input = earlier.clone().for_payer(payer);
+        assert_eq!(input.payer_id, payer);
+        input.validate().unwrap();
+        // What the queue writes now reads back as what it was given.
+        let written = to_json(&QueuedRemittance::of(&input));
+        assert!(!written.contains("payer_id"), "{written}");
+        let back: QueuedRemittance = from_json(&written, "body").unwrap();
+        assert_eq!(back, earlier);
+        assert_eq!(back.for_payer(payer), input);
+    }
 }

@@ -237,6 +237,8 @@ pub(super) fn claim_submission(
             &patient_demo,
             claim,
         )?,
+        // SBR09 of the claim's own payer (2000B).
+        claim_filing_indicator: Some(payer.claim_filing_indicator.code().to_string()),
     };
     Ok((submission, claim.patient_id))
 }

@@ -9,7 +9,15 @@ use revcycle_core::store::x12_exchanges::{self};
 use revcycle_core::store::{self, claims};
 use uuid::Uuid;
 
-use super::*;
+use super::PayerLink;
+use super::acknowledgments::apply_acks;
+use super::envelope::read_envelope;
+use super::inbox::describe;
+use super::submit::{
+    Group, SubmittedClaim, SubmittedExchange, allocate_control_number, build_837p, exchange_of,
+    finding, mark_submitted,
+};
+use super::transport::{Endpoint, Route, is_loopback};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -11,7 +11,10 @@ use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
 use revcycle_core::store::{self};
 use uuid::Uuid;
 
-use super::*;
+use super::acknowledgments::{apply_277, apply_acks};
+use super::envelope::read_envelope;
+use super::payer_link;
+use super::remit::import_835;
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;

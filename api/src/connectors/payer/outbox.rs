@@ -10,7 +10,11 @@ use revcycle_core::store::x12_exchanges::{self};
 use revcycle_core::store::{self};
 use uuid::Uuid;
 
-use super::*;
+use super::PayerLink;
+use super::submit::{
+    Group, SubmittedClaim, SubmittedExchange, allocate_control_number, build_837p, exchange_of,
+    mark_submitted,
+};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;

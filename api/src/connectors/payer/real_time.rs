@@ -8,10 +8,17 @@ use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
 use revcycle_core::store::{self, claims, coverages, patients, payers, providers};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::*;
+use super::claim_mapping::{
+    claim_submission, demographics, payer_ref, provider_ref, subscriber_of,
+};
+use super::envelope::envelopes_of;
+use super::http::post_to_clearinghouse;
+use super::real_time_check::{Asked, mismatch};
+use super::submit::allocate_control_number;
+use super::{call, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -86,19 +93,85 @@ pub(super) struct RealTimeTarget {
     patient_id: Uuid,
 }
 
+/// A real-time request: a 270 or a 276.
+pub(super) enum RealTimeRequest {
+    Eligibility(canonical::EligibilityRequest),
+    ClaimStatus(canonical::ClaimStatusRequest),
+}
+
+impl RealTimeRequest {
+    /// The plugin's operation, the clearinghouse path, and the kinds of X12 out and in.
+    fn route(&self) -> (&'static str, &'static str, (&'static str, &'static str)) {
+        match self {
+            RealTimeRequest::Eligibility(_) => {
+                ("check_eligibility", "/eligibility", ("270", "271"))
+            }
+            RealTimeRequest::ClaimStatus(_) => ("claim_status", "/claim-status", ("276", "277")),
+        }
+    }
+
+    /// What the answer must echo.
+    fn asked(&self) -> Asked {
+        match self {
+            RealTimeRequest::Eligibility(r) => Asked {
+                trace_number: r.trace_number.clone(),
+                member_id: r.subscriber.member_id.clone(),
+                claim_control_number: None,
+            },
+            RealTimeRequest::ClaimStatus(r) => Asked {
+                trace_number: r.trace_number.clone(),
+                member_id: r.subscriber.member_id.clone(),
+                claim_control_number: Some(r.claim_control_number.clone()),
+            },
+        }
+    }
+
+    /// The plugin's input to build the request's X12.
+    fn build_input(&self, envelope: canonical::EnvelopeOverrides) -> serde_json::Result<Vec<u8>> {
+        match self {
+            RealTimeRequest::Eligibility(r) => {
+                serde_json::to_vec(&canonical::CheckEligibilityInput {
+                    requests: vec![r.clone()],
+                    x12: None,
+                    envelope,
+                })
+            }
+            RealTimeRequest::ClaimStatus(r) => serde_json::to_vec(&canonical::ClaimStatusInput {
+                requests: vec![r.clone()],
+                x12: None,
+                envelope,
+            }),
+        }
+    }
+
+    /// The plugin's input to read an answer.
+    fn read_input(&self, x12: String) -> serde_json::Result<Vec<u8>> {
+        match self {
+            RealTimeRequest::Eligibility(_) => {
+                serde_json::to_vec(&canonical::CheckEligibilityInput {
+                    x12: Some(x12),
+                    ..Default::default()
+                })
+            }
+            RealTimeRequest::ClaimStatus(_) => serde_json::to_vec(&canonical::ClaimStatusInput {
+                x12: Some(x12),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
 /// Request out, answer in: the plugin builds the request, the clearinghouse answers, the
 /// plugin reads the answer; both files are recorded with the request's audit event.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn real_time(
     state: &AppState,
     who: &Principal,
     audit: AuditCtx,
-    op: &'static str,
-    path: &str,
-    kinds: (&'static str, &'static str),
-    request: Value,
+    request: RealTimeRequest,
     target: RealTimeTarget,
 ) -> ApiResult<RealTimeResult> {
+    let (op, path, kinds) = request.route();
+    let asked = request.asked();
     let link = payer_link(state)?;
     let org = who.org;
     let route = link
@@ -111,18 +184,15 @@ pub(super) async fn real_time(
     }
     let sender = link.transport.sender_of(&route);
     let control = allocate_control_number(state, sender.clone()).await?;
-    let mut input =
-        json!({"requests": [request.clone()], "control_number": control, "sender_id": sender});
-    if let Some(r) = &route.receiver_id {
-        input["receiver_id"] = json!(r);
-    }
-    let out = call(
-        state,
-        &link,
-        op,
-        serde_json::to_vec(&input).map_err(|_| ApiError::Internal)?,
-    )
-    .await?;
+    let input = request
+        .build_input(canonical::EnvelopeOverrides {
+            control_number: Some(control),
+            sender_id: Some(sender),
+            receiver_id: route.receiver_id.clone(),
+            ..Default::default()
+        })
+        .map_err(|_| ApiError::Internal)?;
+    let out = call(state, &link, op, input).await?;
     let x12 = out["x12"]
         .as_str()
         .ok_or_else(|| ApiError::BadGateway("the connector built no request".into()))?
@@ -133,13 +203,13 @@ pub(super) async fn real_time(
         state,
         &link,
         op,
-        serde_json::to_vec(&json!({ "x12": text })).map_err(|_| ApiError::Internal)?,
+        request.read_input(text).map_err(|_| ApiError::Internal)?,
     )
     .await?;
     let responses = parsed["responses"].as_array().cloned().unwrap_or_default();
     let answer_control_numbers = envelopes_of(&parsed).control_numbers();
     // An answer to another request is recorded as failed and never shown as the answer.
-    let refused = real_time_check::mismatch(kinds.1, &request, &responses);
+    let refused = mismatch(kinds.1, &asked, &responses);
     let answer_detail = refused.clone();
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
@@ -228,7 +298,7 @@ pub async fn check_eligibility(
     let org = who.org;
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
-    let (request, target) = web::block(move || -> CoreResult<(Value, RealTimeTarget)> {
+    let (request, target) = web::block(move || -> CoreResult<(RealTimeRequest, RealTimeTarget)> {
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
@@ -256,9 +326,7 @@ pub async fn check_eligibility(
                 .unwrap_or_else(|| vec!["30".into()]),
             date_of_service: input.date_of_service.map(|d| d.to_string()),
         };
-        let request = serde_json::to_value(&request).map_err(|_| {
-            CoreError::Internal("the eligibility request does not serialize".into())
-        })?;
+        let request = RealTimeRequest::Eligibility(request);
         let target = RealTimeTarget {
             payer_id: payer.id,
             payer_code: Some(payer.payer_code.clone()),
@@ -269,17 +337,7 @@ pub async fn check_eligibility(
     })
     .await
     .map_err(|_| ApiError::Internal)??;
-    real_time(
-        state,
-        who,
-        audit,
-        "check_eligibility",
-        "/eligibility",
-        ("270", "271"),
-        request,
-        target,
-    )
-    .await
+    real_time(state, who, audit, request, target).await
 }
 
 /// A claim's status, asked of the payer in real time (276 out, 277 in).
@@ -292,7 +350,7 @@ pub async fn claim_status(
     let org = who.org;
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
-    let (request, target) = web::block(move || -> CoreResult<(Value, RealTimeTarget)> {
+    let (request, target) = web::block(move || -> CoreResult<(RealTimeRequest, RealTimeTarget)> {
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
@@ -315,9 +373,7 @@ pub async fn claim_status(
                 end: Some(claim.service_date_to.to_string()),
             },
         };
-        let request = serde_json::to_value(&request).map_err(|_| {
-            CoreError::Internal("the claim status request does not serialize".into())
-        })?;
+        let request = RealTimeRequest::ClaimStatus(request);
         let target = RealTimeTarget {
             payer_id: claim.payer_id.unwrap_or_default(),
             payer_code: submission.payer.payer_id.clone(),
@@ -328,15 +384,5 @@ pub async fn claim_status(
     })
     .await
     .map_err(|_| ApiError::Internal)??;
-    real_time(
-        state,
-        who,
-        audit,
-        "claim_status",
-        "/claim-status",
-        ("276", "277"),
-        request,
-        target,
-    )
-    .await
+    real_time(state, who, audit, request, target).await
 }

@@ -6,6 +6,19 @@
 
 use serde_json::Value;
 
+/// What a 270 or 276 asked about, as the answer must echo it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Asked {
+    pub(super) trace_number: Option<String>,
+    pub(super) member_id: Option<String>,
+    /// A 276's claim (our CLM01).
+    pub(super) claim_control_number: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
 fn same(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
@@ -17,16 +30,16 @@ fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 }
 
 /// The first way `responses` (the parsed `answer`, a `271` or `277`) fails to answer
-/// `request` (the canonical 270 or 276 we sent), as "pointer: rule".
-pub(super) fn mismatch(answer: &str, request: &Value, responses: &[Value]) -> Option<String> {
+/// `request` (what the 270 or 276 we sent asked), as "pointer: rule".
+pub(super) fn mismatch(answer: &str, request: &Asked, responses: &[Value]) -> Option<String> {
     if responses.is_empty() {
         return Some(format!(
             "/responses: the {answer} holds no answer to the request"
         ));
     }
-    let trace = text(request, "/trace_number");
-    let member = text(request, "/subscriber/member_id");
-    let claim = text(request, "/claim_control_number");
+    let trace = given(&request.trace_number);
+    let member = given(&request.member_id);
+    let claim = given(&request.claim_control_number);
     let (sent, member_at) = match answer {
         "271" => ("270", "subscriber/member_id"),
         _ => ("276", "member_id"),
@@ -77,7 +90,11 @@ mod tests {
 
     #[test]
     fn a_271_must_echo_the_trace_number_and_the_subscriber() {
-        let req = json!({"trace_number": "ABC123", "subscriber": {"member_id": "MEMBERAAA"}});
+        let req = Asked {
+            trace_number: Some("ABC123".into()),
+            member_id: Some("MEMBERAAA".into()),
+            claim_control_number: None,
+        };
         let ok = json!({"trace_number": "abc123", "subscriber": {"member_id": "MEMBERAAA"}});
         assert_eq!(mismatch("271", &req, &[ok]), None);
         let other_trace = json!({"trace_number": "XYZ", "subscriber": {"member_id": "MEMBERAAA"}});
@@ -105,8 +122,11 @@ mod tests {
 
     #[test]
     fn a_277_must_echo_the_trace_number_the_claim_and_the_subscriber() {
-        let req = json!({"trace_number": "T1", "subscriber": {"member_id": "M1"},
-            "claim_control_number": "PCN1"});
+        let req = Asked {
+            trace_number: Some("T1".into()),
+            member_id: Some("M1".into()),
+            claim_control_number: Some("PCN1".into()),
+        };
         let ok = json!({"trace_number": "T1", "member_id": "M1", "claim_control_number": "PCN1"});
         assert_eq!(mismatch("277", &req, std::slice::from_ref(&ok)), None);
         let mut other_claim = ok.clone();

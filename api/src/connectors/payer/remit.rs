@@ -16,10 +16,12 @@ use revcycle_core::store::unidentified::{self, UnidentifiedInput, UnidentifiedRe
 use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
 use revcycle_core::store::{self, DbConnection, ListParams, payers, posting, remittances};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::{call, envelopes_of, payer_link};
+use super::envelope::envelopes_of;
+use super::remit_mapping::remittance_input;
+use super::{call, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -113,69 +115,10 @@ fn found_ids(r: &canonical::Remittance) -> Vec<FoundPayerId> {
     found
 }
 
-/// A canonical remittance as the store's input, without its payer (`payer_id` is added once
-/// the payer is known).
-fn remittance_body(r: &canonical::Remittance) -> Value {
-    let date = r
-        .payment_date
-        .clone()
-        .unwrap_or_else(|| chrono::Utc::now().date_naive().to_string());
-    let adjustments = |adj: &[canonical::Adjustment]| -> Vec<Value> {
-        adj.iter()
-            .map(|a| {
-                json!({"group": a.group, "reason": a.reason, "amount": a.amount,
-                       "quantity": a.quantity})
-            })
-            .collect()
-    };
-    let claims: Vec<Value> = r
-        .claims
-        .iter()
-        .map(|c| {
-            json!({
-                "patient_control_number": c.claim_control_number,
-                "status_code": c.status_code,
-                "total_charge": c.total_charge,
-                "paid": c.paid_amount,
-                "patient_responsibility": c.patient_responsibility,
-                "payer_claim_number": c.payer_claim_number,
-                "adjustments": adjustments(&c.adjustments),
-                "lines": c.service_lines.iter().map(|l| json!({
-                    "line_control_number": l.line_control_number.as_deref()
-                        .map(str::trim).filter(|v| !v.is_empty() && v.len() <= 50),
-                    "procedure_code": l.procedure_code,
-                    "modifiers": l.modifiers,
-                    "charge": l.charge,
-                    "paid": l.paid_amount,
-                    "units": l.paid_units,
-                    "service_date": l.service_date,
-                    "adjustments": adjustments(&l.adjustments),
-                    "remarks": l.remark_codes,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let method = r
-        .payment_method
-        .as_deref()
-        .filter(|m| matches!(*m, "ACH" | "CHK" | "BOP" | "FWT" | "NON"))
-        .unwrap_or("NON");
-    json!({
-        "trace_number": r.trace_number,
-        "payment_date": date,
-        "payment_method": method,
-        "total_paid": r.payment_amount,
-        "claims": claims,
-        "provider_adjustments": r.provider_adjustments.iter().map(|p| json!({
-            "reason": p.reason_code, "reference": p.reference, "amount": p.amount,
-        })).collect::<Vec<_>>(),
-    })
-}
-
-/// The input of a remittance body for `payer`; serde's message can quote a value, so the
-/// error gives the place only.
-fn input_of(body: &Value, payer: Uuid, index: usize) -> CoreResult<RemittanceInput> {
-    unidentified::input_for(body, payer).map_err(|_| {
+/// A canonical remittance as the store's input for `payer` (the nil id while it is not
+/// known); the error gives the place only, never the value.
+fn input_of(r: &canonical::Remittance, payer: Uuid, index: usize) -> CoreResult<RemittanceInput> {
+    remittance_input(r, payer, chrono::Utc::now().date_naive()).map_err(|_| {
         CoreError::invalid(
             format!("/remittances/{index}"),
             "the remittance cannot be stored: an amount, code or date is out of range",
@@ -187,7 +130,6 @@ fn input_of(body: &Value, payer: Uuid, index: usize) -> CoreResult<RemittanceInp
 enum Mapped {
     Known(RemittanceInput),
     Unknown {
-        body: Value,
         input: RemittanceInput,
         found: Vec<FoundPayerId>,
         reason: &'static str,
@@ -201,17 +143,16 @@ fn map_remittance(
     index: usize,
     r: &canonical::Remittance,
 ) -> CoreResult<Mapped> {
-    let body = remittance_body(r);
     let found = found_ids(r);
-    let checked = input_of(&body, Uuid::nil(), index)?;
-    checked
-        .validate()
-        .map_err(|e| within_remittance(index, e))?;
+    let mut input = input_of(r, Uuid::nil(), index)?;
+    input.validate().map_err(|e| within_remittance(index, e))?;
     Ok(match payers::identify(conn, org, &found)? {
-        Identified::Payer(p) => Mapped::Known(input_of(&body, p, index)?),
+        Identified::Payer(p) => {
+            input.payer_id = p;
+            Mapped::Known(input)
+        }
         other => Mapped::Unknown {
-            body,
-            input: checked,
+            input,
             found,
             reason: if matches!(other, Identified::Ambiguous(_)) {
                 "ambiguous_payer"
@@ -392,7 +333,6 @@ pub async fn import_835(
                             done.push(item);
                         }
                         Mapped::Unknown {
-                            body,
                             input,
                             found,
                             reason,
@@ -419,7 +359,7 @@ pub async fn import_835(
                                     trace_number: input.trace_number.clone(),
                                     payment_date: input.payment_date,
                                     total_paid: input.total_paid.0.as_decimal(),
-                                    body: body.clone(),
+                                    remittance: input.clone(),
                                     post,
                                 },
                             )
@@ -581,7 +521,7 @@ pub fn resolve_in_tx(
             })?;
         }
     }
-    let input = unidentified::input_for(&body, payer)?;
+    let input = body.for_payer(payer);
     let mut claim_ids = Vec::new();
     let stored = store_and_post(
         c,

@@ -11,10 +11,15 @@ use revcycle_core::model::claim::{Claim, ClaimStatus};
 use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
 use revcycle_core::store::{self, DbConnection, KeyRing, ListParams, billing, claims};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::*;
+use super::claim_mapping::{Str, claim_submission};
+use super::envelope::envelopes_of;
+use super::http::send_over_http;
+use super::outbox::send_to_outbox;
+use super::transport::{Route, Submission};
+use super::{PayerLink, call, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -370,16 +375,18 @@ pub(super) async fn build_837p(
     group: &Group,
     control: u32,
 ) -> ApiResult<(String, canonical::Envelopes)> {
-    let submissions: Vec<&canonical::ClaimSubmission> =
-        group.items.iter().map(|(_, s, _)| s).collect();
-    let mut request = json!({"claims": submissions, "control_number": control,
-                             "sender_id": group.sender});
-    if let Some(r) = &group.route.receiver_id {
-        request["receiver_id"] = json!(r);
-    }
-    if let Some(r) = &group.route.receiver_name {
-        request["receiver_name"] = json!(r);
-    }
+    let request = canonical::SubmitClaimsInput {
+        claims: group.items.iter().map(|(_, s, _)| s.clone()).collect(),
+        envelope: canonical::EnvelopeOverrides {
+            control_number: Some(control),
+            sender_id: Some(group.sender.clone()),
+            receiver_id: group.route.receiver_id.clone(),
+            ..Default::default()
+        },
+        // Each claim names its payer's SBR09; the file's default stays the plugin's.
+        claim_filing_indicator: None,
+        receiver_name: group.route.receiver_name.clone(),
+    };
     let out = call(
         state,
         link,

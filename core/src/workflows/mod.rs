@@ -1,0 +1,4 @@
+//! The use cases: one transaction each, calling repositories, billing rules and the audit.
+//! Handlers and jobs parse their input, call one of these and map the answer.
+
+pub mod payer;
