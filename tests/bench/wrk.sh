@@ -55,7 +55,7 @@ done
 
 if [ "${PREFILL_AUDIT_EVENTS:-0}" -gt 0 ]; then
   echo "prefilling $PREFILL_AUDIT_EVENTS audit events" >&2
-  cargo run --release -q -p revcycle-e2e --bin revcycle-loadgen -- --mode prefill \
+  cargo run --release -q -p revcycle-loadgen -- --mode prefill \
     --database-url "$url" --prefill-audit-events "$PREFILL_AUDIT_EVENTS" \
     --org "$("$bin" org list | head -1 | cut -f1)"
 fi

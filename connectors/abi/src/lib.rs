@@ -11,6 +11,7 @@
 //! Plugins depend on this crate only (never on `revcycle-core`).
 
 pub mod canonical;
+pub mod civil;
 pub mod error;
 pub mod ffi;
 pub mod mllp;

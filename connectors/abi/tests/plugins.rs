@@ -1,11 +1,10 @@
 //! End-to-end tests of the host loader against real plugin shared libraries.
 //!
-//! `cargo test` does not build `cdylib` files, so the fixtures are built once here with
-//! `cargo build` into the same target directory as this test binary.
+//! `cargo test` does not build `cdylib` files, so `revcycle_test_build` builds the fixtures once,
+//! into the same target directory as this test binary.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use revcycle_connector_abi::host::{
     ConnectorsConfig, CreateError, InvokeError, LoadError, PluginSpec, load, sha256_hex,
@@ -19,44 +18,9 @@ const FIXTURES: &[&str] = &[
     "revcycle-connector-no-symbol",
 ];
 
-/// Builds the fixture plugins (once per test process) and returns the profile directory.
-fn plugin_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // <target>/<profile>/deps/<test binary>
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("profile dir");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-        let mut cmd = Command::new(cargo);
-        cmd.arg("build")
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        for package in FIXTURES {
-            cmd.args(["-p", package]);
-        }
-        let status = cmd
-            .status()
-            .expect("run cargo build for the fixture plugins");
-        assert!(status.success(), "building the fixture plugins failed");
-        profile_dir.to_owned()
-    })
-}
-
-fn plugin_path(crate_name: &str) -> PathBuf {
-    let file = format!(
-        "{}{}{}",
-        std::env::consts::DLL_PREFIX,
-        crate_name,
-        std::env::consts::DLL_SUFFIX
-    );
-    let path = plugin_dir().join(file);
-    assert!(path.exists(), "{} was not built", path.display());
-    path
+/// A fixture plugin's shared library (all of [`FIXTURES`] are built once per test process).
+fn plugin_path(package: &str) -> PathBuf {
+    revcycle_test_build::plugin_library(FIXTURES, package)
 }
 
 fn spec_for(name: &str, path: PathBuf) -> PluginSpec {
@@ -70,7 +34,7 @@ fn spec_for(name: &str, path: PathBuf) -> PluginSpec {
 }
 
 fn echo_spec() -> PluginSpec {
-    spec_for("echo", plugin_path("revcycle_connector_echo"))
+    spec_for("echo", plugin_path("revcycle-connector-echo"))
 }
 
 fn load_err(spec: &PluginSpec) -> LoadError {
@@ -178,7 +142,7 @@ fn wrong_hash_is_refused_before_loading() {
     let dir = std::env::temp_dir().join(format!("revcycle-abi-hash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let copy = dir.join("librevcycle_connector_echo_copy.so");
-    std::fs::copy(plugin_path("revcycle_connector_echo"), &copy).unwrap();
+    std::fs::copy(plugin_path("revcycle-connector-echo"), &copy).unwrap();
     let mut spec = spec_for("echo", copy.clone());
     let right = spec.sha256.clone();
     spec.sha256 = sha256_hex(b"something else");
@@ -219,7 +183,7 @@ fn wrong_hash_is_refused_before_loading() {
 
 #[test]
 fn wrong_abi_version_is_refused() {
-    let spec = spec_for("echo", plugin_path("revcycle_connector_wrong_abi"));
+    let spec = spec_for("echo", plugin_path("revcycle-connector-wrong-abi"));
     match load_err(&spec) {
         LoadError::AbiVersion {
             found, expected, ..
@@ -233,7 +197,7 @@ fn wrong_abi_version_is_refused() {
 
 #[test]
 fn missing_symbol_is_refused() {
-    let spec = spec_for("echo", plugin_path("revcycle_connector_no_symbol"));
+    let spec = spec_for("echo", plugin_path("revcycle-connector-no-symbol"));
     match load_err(&spec) {
         LoadError::MissingSymbol { symbol, .. } => assert_eq!(symbol, "revcycle_connector_v1"),
         other => panic!("expected MissingSymbol, got {other:?}"),
@@ -255,7 +219,7 @@ fn name_mismatch_is_refused() {
 
 #[test]
 fn loads_from_connectors_toml() {
-    let path = plugin_path("revcycle_connector_echo");
+    let path = plugin_path("revcycle-connector-echo");
     let sha256 = sha256_hex(&std::fs::read(&path).unwrap());
     let text = format!(
         "[[connector]]\nname = \"echo\"\npath = {:?}\nsha256 = \"{sha256}\"\nconfig = {{ prefix = \"cfg:\" }}\n",

@@ -10,6 +10,7 @@
 //! decoded and re-escaped. Segments end with CR. ERR segments carry only locations and table 0357
 //! codes and texts, never values from the message.
 
+use revcycle_connector_abi::civil::UtcDateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::map::{ErrorCode, MessageError, Severity};
@@ -165,32 +166,18 @@ pub fn build(header: &AckHeader, code: AckCode, errors: &[AckError], timestamp: 
 
 /// The current UTC time as an HL7 TS (`YYYYMMDDHHMMSS+0000`).
 pub fn now_timestamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    timestamp_from_unix(secs)
+    timestamp(UtcDateTime::now())
 }
 
 /// Seconds since the Unix epoch as an HL7 TS in UTC.
 pub fn timestamp_from_unix(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    timestamp(UtcDateTime::from_unix(secs))
+}
+
+fn timestamp(t: UtcDateTime) -> String {
     format!(
-        "{year:04}{month:02}{day:02}{:02}{:02}{:02}+0000",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
+        "{:04}{:02}{:02}{:02}{:02}{:02}+0000",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 

@@ -5,7 +5,6 @@
 //! then review the diff.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use revcycle_connector_abi::ConnectorKind;
@@ -18,24 +17,10 @@ const TIMESTAMP: &str = "20240308120000+0000";
 fn plugin() -> &'static LoadedConnector {
     static PLUGIN: OnceLock<LoadedConnector> = OnceLock::new();
     PLUGIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe.ancestors().nth(2).expect("profile dir");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "revcycle-connector-hl7v2", "--lib"])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().expect("run cargo build").success());
-        let path: PathBuf = profile_dir.join(format!(
-            "{}revcycle_connector_hl7v2{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        ));
+        let path = revcycle_test_build::plugin_library(
+            &["revcycle-connector-hl7v2"],
+            "revcycle-connector-hl7v2",
+        );
         let sha256 = sha256_hex(&std::fs::read(&path).expect("built plugin"));
         load(&PluginSpec {
             name: "hl7v2".into(),

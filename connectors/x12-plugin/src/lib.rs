@@ -39,13 +39,12 @@
 //! rule and reason, never an element value, with one `errors[]` entry per finding carrying a
 //! JSON pointer (`/transactions/0/segments/9/PER03`, `/transactions/0/claims/2`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use revcycle_connector_abi::canonical::v1::{
     AckElementError, AckSegmentError, Acknowledgments, CheckEligibilityInput, ClaimStatusInput,
     EnvelopeOverrides, Envelopes, FunctionalGroupAck, InterchangeAck, SubmitClaimsInput,
     TransactionSetAck,
 };
+use revcycle_connector_abi::civil::UtcDateTime;
 use revcycle_connector_abi::{
     Connector, ConnectorError, ConnectorKind, InputIssue, export_connector, parse_input, to_output,
 };
@@ -187,24 +186,10 @@ fn x12_text(input: &[u8]) -> Result<Vec<u8>, ConnectorError> {
 
 /// Current UTC date `CCYYMMDD` and time `HHMM`.
 fn now_date_time() -> (String, String) {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = UtcDateTime::now();
     (
-        format!("{y:04}{m:02}{d:02}"),
-        format!("{:02}{:02}", rem / 3600, (rem % 3600) / 60),
+        format!("{:04}{:02}{:02}", t.year, t.month, t.day),
+        format!("{:02}{:02}", t.hour, t.minute),
     )
 }
 

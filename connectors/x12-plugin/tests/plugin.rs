@@ -1,47 +1,21 @@
 //! Loads the built plugin through the host loader (SHA-256 pinned) and runs every operation.
 //!
-//! `cargo test` does not build the `.so`; it is built once here with `cargo build` into the
-//! same target directory as this test binary.
+//! `cargo test` does not build the `.so`; `revcycle_test_build` builds it once, into the same
+//! target directory as this test binary.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
 use revcycle_connector_abi::canonical::v1::{Remittance, SubmissionReceipt};
 use revcycle_connector_abi::host::{ConnectorInstance, InvokeError, PluginSpec, load, sha256_hex};
 use revcycle_connector_abi::{ConnectorKind, serde_json};
 use serde_json::{Value, json};
 
-fn plugin_path() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("profile dir");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "revcycle-connector-x12", "--lib"])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(
-            cmd.status().expect("run cargo build").success(),
-            "building the plugin failed"
-        );
-        let file = format!(
-            "{}revcycle_connector_x12{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        );
-        profile_dir.join(file)
-    })
+fn plugin_path() -> PathBuf {
+    revcycle_test_build::plugin_library(&["revcycle-connector-x12"], "revcycle-connector-x12")
 }
 
 fn spec(config: Value) -> PluginSpec {
-    let path = plugin_path().to_owned();
+    let path = plugin_path();
     PluginSpec {
         name: "x12".into(),
         sha256: sha256_hex(&std::fs::read(&path).expect("read plugin")),
@@ -51,7 +25,7 @@ fn spec(config: Value) -> PluginSpec {
 }
 
 fn instance(config: Value) -> ConnectorInstance {
-    let path = plugin_path().to_owned();
+    let path = plugin_path();
     let spec = PluginSpec {
         name: "x12".into(),
         sha256: sha256_hex(&std::fs::read(&path).expect("read plugin")),

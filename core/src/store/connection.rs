@@ -178,7 +178,10 @@ mod tests {
     /// Every pooled PostgreSQL connection plans each execution afresh (see [`SessionSettings`]).
     #[test]
     fn pooled_postgres_connections_never_keep_a_generic_plan() {
-        let pool = build_pool("postgres://root@127.0.0.1:5432/postgres", 2).expect("pool");
+        // The tests' PostgreSQL server (trust auth on loopback), as the end-to-end tests use it.
+        let url = std::env::var("REVCYCLE_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let pool = build_pool(&url, 2).expect("pool");
         for _ in 0..2 {
             let mut conn = pool.get().expect("connection");
             let s: Setting = diesel::sql_query("SHOW plan_cache_mode")

@@ -2,8 +2,8 @@
 //! validating the same 835 file.
 //!
 //! ```text
-//! cargo run --release -p revcycle-x12 --bin x12-bench -- [--claims 10000] [--pyx12 PYTHON]
-//! cargo run --release -p revcycle-x12 --bin x12-bench -- --claims 350000 --parse-only
+//! cargo run --release -p revcycle-x12-bench -- [--claims 10000] [--pyx12 PYTHON]
+//! cargo run --release -p revcycle-x12-bench -- --claims 350000 --parse-only
 //! ```
 //!
 //! `--parse-only` stops after the 835 parse and prints the peak RSS: with ~100 MB of 835 it
