@@ -324,7 +324,10 @@ fn block_hashes(conn: &mut DbConnection, org: Uuid, count: u64) -> CoreResult<Ve
         }
         b = end;
     }
-    Ok(out.into_iter().map(|h| h.expect("every block hashed")).collect())
+    Ok(out
+        .into_iter()
+        .map(|h| h.expect("every block hashed"))
+        .collect())
 }
 
 /// What the proofs of one tree size read: its complete blocks' hashes, and the leaves of the
@@ -366,18 +369,23 @@ impl Subtrees {
     /// leaves), or starting at a block boundary and ending at one or at the tree's end (every
     /// larger node does: RFC 6962 splits at powers of two).
     fn mth(&self, start: u64, end: u64) -> CoreResult<Hash> {
-        let unplanned = || CoreError::Internal("audit tree: a proof needs an unplanned subtree".into());
+        let unplanned =
+            || CoreError::Internal("audit tree: a proof needs an unplanned subtree".into());
         let first = start / BLOCK;
         if first == (end - 1) / BLOCK {
-            if start % BLOCK == 0 && end - start == BLOCK {
-                return self.blocks.get(first as usize).copied().ok_or_else(unplanned);
+            if start.is_multiple_of(BLOCK) && end - start == BLOCK {
+                return self
+                    .blocks
+                    .get(first as usize)
+                    .copied()
+                    .ok_or_else(unplanned);
             }
             let at = self.leaves.get(&first).ok_or_else(unplanned)?;
             let off = first * BLOCK;
             let range = (start - off) as usize..(end - off) as usize;
             return Ok(merkle::root(at.get(range).ok_or_else(unplanned)?));
         }
-        if start % BLOCK != 0 || (end % BLOCK != 0 && end != self.size) {
+        if !start.is_multiple_of(BLOCK) || (!end.is_multiple_of(BLOCK) && end != self.size) {
             return Err(unplanned());
         }
         self.prefix_root(start, end)
@@ -391,7 +399,7 @@ impl Subtrees {
             .get((start / BLOCK) as usize..(end / BLOCK) as usize)
             .ok_or_else(|| CoreError::Internal("audit tree: blocks missing".into()))?
             .to_vec();
-        if end % BLOCK != 0 {
+        if !end.is_multiple_of(BLOCK) {
             units.push(self.mth((end / BLOCK) * BLOCK, end)?);
         }
         Ok(merkle::root(&units))
@@ -662,7 +670,11 @@ mod tests {
                 );
             }
         }
-        assert_eq!(stored(&mut conn), 3, "the three complete blocks, hashed once");
+        assert_eq!(
+            stored(&mut conn),
+            3,
+            "the three complete blocks, hashed once"
+        );
         assert!(inclusion_proof(&mut conn, org, 0, 10).unwrap().is_none());
         assert!(inclusion_proof(&mut conn, org, 11, 10).unwrap().is_none());
         assert!(consistency_proof(&mut conn, org, 11, 10).unwrap().is_none());
