@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 /// Run a read on actix's blocking pool with a pooled connection, abandoned with 503 after the
 /// configured read timeout.
-pub async fn run<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+pub async fn run<T, F>(state: &AppState, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
@@ -27,7 +27,7 @@ where
 
 /// Run a long read (a whole-chain verification) to completion: no read timeout, and no write
 /// transaction (on SQLite that would hold the write lock, and every writer, for its duration).
-pub async fn run_long<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+pub async fn run_long<T, F>(state: &AppState, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
@@ -36,7 +36,7 @@ where
 }
 
 /// Run blocking database work with a pooled connection, to completion.
-async fn blocking<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+async fn blocking<T, F>(state: &AppState, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
@@ -54,7 +54,7 @@ where
 }
 
 /// Run blocking work in one write transaction.
-pub async fn run_tx<T, F>(state: &web::Data<AppState>, f: F) -> ApiResult<T>
+pub async fn run_tx<T, F>(state: &AppState, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> CoreResult<T> + Send + 'static,
@@ -64,7 +64,7 @@ where
 
 /// Update a resource in one transaction with its audit event; 200 with the record, masked.
 pub async fn update<R, F>(
-    state: &web::Data<AppState>,
+    state: &AppState,
     who: &Principal,
     audit: AuditCtx,
     f: F,
@@ -91,7 +91,7 @@ where
 /// A write that is not a create or an update of one versioned record (a transition, a
 /// posting, a payment): one transaction with its audit event; 200 with the body, masked.
 pub async fn write<T, F>(
-    state: &web::Data<AppState>,
+    state: &AppState,
     who: &Principal,
     audit: AuditCtx,
     resource_id: Option<uuid::Uuid>,
@@ -121,7 +121,7 @@ where
 /// `status` is 200, or 201 when the command creates something.
 #[allow(clippy::too_many_arguments)]
 pub async fn write_once<T, F>(
-    state: &web::Data<AppState>,
+    state: &AppState,
     who: &Principal,
     audit: AuditCtx,
     status: u16,
@@ -225,7 +225,7 @@ enum Created {
 /// the same transaction; a retry with the same body gets the same response (and creates
 /// nothing), a retry with another body gets 422.
 pub async fn create<R, F>(
-    state: &web::Data<AppState>,
+    state: &AppState,
     who: &Principal,
     audit: AuditCtx,
     collection: &'static str,

@@ -297,12 +297,7 @@ pub async fn check_eligibility(
     e.finish()?;
     let org = who.org;
     let keyring = state.keyring.clone();
-    let pool = state.pool.clone();
-    let (request, target) = web::block(move || -> CoreResult<(RealTimeRequest, RealTimeTarget)> {
-        let mut conn = pool
-            .get()
-            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
-        let conn = &mut conn;
+    let (request, target) = crate::db::run_long(state, move |conn| {
         let coverage = coverages::get(conn, &keyring, org, coverage_id)?;
         let patient = patients::get(conn, &keyring, org, coverage.patient_id)?;
         let payer = payers::get(conn, org, coverage.payer_id)?;
@@ -335,8 +330,7 @@ pub async fn check_eligibility(
         };
         Ok((request, target))
     })
-    .await
-    .map_err(|_| ApiError::Internal)??;
+    .await?;
     real_time(state, who, audit, request, target).await
 }
 
@@ -349,12 +343,7 @@ pub async fn claim_status(
 ) -> ApiResult<RealTimeResult> {
     let org = who.org;
     let keyring = state.keyring.clone();
-    let pool = state.pool.clone();
-    let (request, target) = web::block(move || -> CoreResult<(RealTimeRequest, RealTimeTarget)> {
-        let mut conn = pool
-            .get()
-            .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
-        let conn = &mut conn;
+    let (request, target) = crate::db::run_long(state, move |conn| {
         let claim = claims::get(conn, org, claim_id)?;
         let (submission, patient_id) = claim_submission(conn, &keyring, org, &claim)?;
         let billing = providers::get(conn, org, claim.billing_provider_id)?;
@@ -382,7 +371,6 @@ pub async fn claim_status(
         };
         Ok((request, target))
     })
-    .await
-    .map_err(|_| ApiError::Internal)??;
+    .await?;
     real_time(state, who, audit, request, target).await
 }
