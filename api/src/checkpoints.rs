@@ -239,11 +239,12 @@ impl Checkpointer {
         NoteVerifier::parse(&self.signer.verifier_key()).expect("our own key parses")
     }
 
-    /// Chains what the org has waiting, then signs and publishes a checkpoint of its whole
+    /// Chains what the org has waiting and grows its tree over it, then signs and publishes a checkpoint of its whole
     /// tree (unless that size is published already); returns the signed note, `None` for an
     /// empty trail.
     pub fn checkpoint(&self, conn: &mut DbConnection, org: Uuid) -> CoreResult<Option<String>> {
         audit_intake::settle(conn, org)?;
+        audit_tree::follow(conn, org, None)?;
         let Some(tree) = audit_tree::head(conn, org)? else {
             return Ok(None);
         };

@@ -197,6 +197,60 @@ async fn removals_are_caught_against_the_published_checkpoint(engine: Engine) {
 }
 on_both_engines!(removals_are_caught_against_the_published_checkpoint);
 
+/// With no one asking, the server grows the tree behind the appends and publishes a
+/// checkpoint once the trail has grown by the configured number of events; the note covers
+/// exactly the events it names (the proof of its last event verifies against it).
+async fn the_server_checkpoints_the_growing_trail_by_itself(engine: Engine) {
+    let s = Server::start_with(
+        engine,
+        &[
+            ("REVCYCLE_AUDIT_CHECKPOINT_EVENTS", "10"),
+            ("REVCYCLE_AUDIT_CHECKPOINT_SECS", "86400"),
+        ],
+    )
+    .await;
+    let p = practice(&s).await;
+    let org = org_of(&s);
+    for _ in 0..12 {
+        s.get(&format!("/v1/patients/{}", id(&p.patient))).await;
+    }
+    let dir = s.data_dir.join("checkpoints").join(&org);
+    let published = || -> Vec<u64> {
+        let mut sizes: Vec<u64> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        sizes.sort();
+        sizes
+    };
+    let started = std::time::Instant::now();
+    while published().last().is_none_or(|s| *s < 10) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no checkpoint of 10 events or more after 30 s: {:?}",
+            published()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let size = *published().last().unwrap();
+    let note = std::fs::read_to_string(dir.join(format!("{size:020}"))).unwrap();
+    assert_eq!(note.lines().nth(1), Some(size.to_string().as_str()));
+    let auditor = token(&s, &org, "co-1", &["compliance_officer"], &[]);
+    let proof = get_ok(
+        &s,
+        &auditor,
+        &format!("/v1/audit-events/{size}/proof?checkpoint={size}"),
+    )
+    .await;
+    assert_eq!(proof.body["checkpoint"].as_str(), Some(note.as_str()));
+    assert_eq!(proof.body["root_hash"].as_str(), note.lines().nth(2));
+    let (ok, out) = verify(&s, &["--org", &org]);
+    assert!(ok, "{out}");
+}
+on_both_engines!(the_server_checkpoints_the_growing_trail_by_itself);
+
 pub(crate) fn b64(s: &Value) -> Vec<u8> {
     STANDARD.decode(s.as_str().unwrap()).unwrap()
 }

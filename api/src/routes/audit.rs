@@ -850,6 +850,7 @@ fn proof_size(
     pointer: &str,
 ) -> Result<i64, CoreError> {
     settle(c, org)?;
+    revcycle_core::store::audit_tree::follow(c, org, None)?;
     let tree = revcycle_core::store::audit_tree::head(c, org)?.map_or(0, |f| f.size() as i64);
     let size = match asked {
         Some(s) => s,

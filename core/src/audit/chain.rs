@@ -89,16 +89,6 @@ pub fn link_hash(prev: &[u8; 32], sequence: i64, event: &AuditEvent) -> [u8; 32]
     h.finalize().into()
 }
 
-/// The chain hash of the event at `sequence` following `prev`, and its Merkle leaf hash, from
-/// one encoding of the event.
-pub fn link_and_leaf(prev: &[u8; 32], sequence: i64, event: &AuditEvent) -> ([u8; 32], [u8; 32]) {
-    let bytes = canonical(sequence, event);
-    let mut h = Sha256::new();
-    h.update(prev);
-    h.update(&bytes);
-    (h.finalize().into(), super::merkle::leaf_hash(&bytes))
-}
-
 /// An event as stored: its place in the chain and the hashes that bind it there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainedEvent {

@@ -30,7 +30,7 @@ use super::audit_links::{indexed_through, link_pending, register_chain};
 use super::schema::{audit_anchors, audit_event_patients, audit_events};
 use super::{DbConnection, from_json, parse_id, to_json};
 use crate::access::OrgId;
-use crate::audit::chain::{link_and_leaf, link_hash};
+use crate::audit::chain::link_hash;
 use crate::audit::merkle::Hash;
 use crate::audit::{
     Anchor, AuditEvent, ChainVerifier, ChainedEvent, Outcome, Verification, genesis,
@@ -291,7 +291,6 @@ pub fn append(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<Ve
         DbConnection::Postgresql(c) => insert_pg(c, &batch)?,
         DbConnection::Sqlite(c) => insert_sqlite(c, &batch.rows)?,
     }
-    batch.extend_trees(conn)?;
     if postgres {
         let heads: BTreeMap<Uuid, (i64, [u8; 32])> = batch.heads().collect();
         for (org, head) in heads {
@@ -316,28 +315,15 @@ pub(super) struct Batch {
     /// With each event's place in the order the caller gave.
     chained: Vec<(usize, ChainedEvent)>,
     rows: Vec<Row>,
-    /// Per org: the sequence the batch follows, and its events' Merkle leaf hashes.
-    trees: BTreeMap<Uuid, (i64, Vec<(i64, Hash)>)>,
 }
 
 impl Batch {
     /// Chains one org's events after `head` (sequence, hash).
     pub(super) fn extend(&mut self, head: (i64, [u8; 32]), events: Vec<(usize, AuditEvent)>) {
         let (mut sequence, mut prev) = head;
-        let treed = super::audit_tree::maintained();
         for (i, event) in events {
             sequence += 1;
-            let hash = if treed {
-                let (hash, leaf) = link_and_leaf(&prev, sequence, &event);
-                self.trees
-                    .entry(event.org)
-                    .or_insert_with(|| (head.0, Vec::new()))
-                    .1
-                    .push((sequence, leaf));
-                hash
-            } else {
-                link_hash(&prev, sequence, &event)
-            };
+            let hash = link_hash(&prev, sequence, &event);
             let c = ChainedEvent {
                 sequence,
                 prev_hash: prev,
@@ -355,14 +341,6 @@ impl Batch {
         self.chained
             .iter()
             .map(|(_, c)| (c.event.org, (c.sequence, c.hash)))
-    }
-
-    /// Grows each org's Merkle tree by the batch's leaves (after the events are in).
-    pub(super) fn extend_trees(&self, conn: &mut DbConnection) -> CoreResult<()> {
-        for (org, (after, leaves)) in &self.trees {
-            super::audit_tree::extend(conn, *org, *after, leaves)?;
-        }
-        Ok(())
     }
 
     pub(super) fn into_chained(mut self) -> Vec<ChainedEvent> {
@@ -487,7 +465,6 @@ pub(super) fn chain_pg(
     if let DbConnection::Postgresql(c) = conn {
         insert_pg(c, &batch)?;
     }
-    batch.extend_trees(conn)?;
     if let Some((_, head)) = last {
         set_head_pg(conn, org, head)?;
     }
@@ -953,6 +930,9 @@ pub fn purge(
             // The report counts, and the purge deletes, every link of the purged events; the
             // watermark stays locked until the purge commits, so no link comes in between.
             while link_pending(conn, org, true)? == INDEX_BATCH as usize {}
+            // The purged events' leaves stay for the tree's roots and proofs: the tree must
+            // cover them before they go.
+            super::audit_tree::follow_in(conn, org, through)?;
             let range = || {
                 audit_events::table
                     .filter(audit_events::org_id.eq(&org_s))
@@ -1150,7 +1130,7 @@ mod tests {
     }
 
     #[test]
-    fn the_merkle_tree_grows_with_the_chain_and_catches_up() {
+    fn the_merkle_tree_follows_the_chain_and_catches_up() {
         use crate::audit::merkle::{self, event_leaf};
         use crate::store::audit_tree;
         let (mut conn, _keyring, org) = setup();
@@ -1163,6 +1143,11 @@ mod tests {
             batch.push(event(other, "o", vec![]));
             write_transaction(&mut conn, |c| append(c, batch)).unwrap();
         }
+        // Appends leave the tree to the follower.
+        assert!(audit_tree::head(&mut conn, org).unwrap().is_none());
+        let pass = std::time::Duration::from_secs(5);
+        assert_eq!(audit_tree::follow_all(&mut conn, pass).unwrap(), 17 + 4);
+        assert_eq!(audit_tree::follow_all(&mut conn, pass).unwrap(), 0);
         let leaves_of = |conn: &mut DbConnection| -> Vec<Hash> {
             list(conn, org, &AuditFilter::default(), 0, 100)
                 .unwrap()
@@ -1182,16 +1167,48 @@ mod tests {
         );
 
         // A chain whose tree head is gone (as for chains older than the tree) is caught up
-        // from its events on its next append.
+        // from its events by the next reader.
         diesel::sql_query("DELETE FROM audit_tree_heads")
             .execute(&mut conn)
             .unwrap();
         write_transaction(&mut conn, |c| append(c, vec![event(org, "late", vec![])])).unwrap();
+        assert_eq!(audit_tree::follow(&mut conn, org, None).unwrap(), 18);
         let leaves = leaves_of(&mut conn);
         let head = audit_tree::head(&mut conn, org).unwrap().unwrap();
         assert_eq!(head.size(), 18);
         assert_eq!(head.root(), merkle::root(&leaves));
         assert_eq!(audit_tree::leaves(&mut conn, org, 0, 18).unwrap(), leaves);
+    }
+
+    /// A purge grows the tree over the events it deletes first, whatever the follower has
+    /// done: their leaves outlive them, and the tree of every size stays provable.
+    #[test]
+    fn a_purge_grows_the_tree_over_the_events_it_deletes() {
+        use crate::audit::merkle::{self, event_leaf};
+        use crate::store::audit_tree;
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        stamped(&mut conn, org, &[8, 7, 7, 0]);
+        let before: Vec<Hash> = list(&mut conn, org, &AuditFilter::default(), 0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| event_leaf(e.sequence, &e.event))
+            .collect();
+        assert!(audit_tree::head(&mut conn, org).unwrap().is_none());
+        let done = purge_now(&mut conn, org, false);
+        assert_eq!(done.through_sequence, Some(3));
+        assert_eq!(
+            audit_tree::leaves(&mut conn, org, 0, 3).unwrap(),
+            before[..3]
+        );
+        // The purge's own event (5) comes after; the tree reaches it from the events left.
+        assert_eq!(audit_tree::follow(&mut conn, org, None).unwrap(), 2);
+        let tail = list(&mut conn, org, &AuditFilter::default(), 0, 10).unwrap();
+        let mut all = before.clone();
+        all.push(event_leaf(tail[1].sequence, &tail[1].event));
+        let head = audit_tree::head(&mut conn, org).unwrap().unwrap();
+        assert_eq!(head.size(), 5);
+        assert_eq!(head.root(), merkle::root(&all));
     }
 
     #[test]

@@ -38,6 +38,16 @@ pub(super) fn register_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<(
     Ok(())
 }
 
+/// Every org with a chain (each registers on its first event): what the background passes
+/// over derived data (these links, the Merkle trees) walk, without scanning the events.
+pub(super) fn chains(conn: &mut DbConnection) -> CoreResult<Vec<Uuid>> {
+    let orgs: Vec<String> = audit_patient_index::table
+        .select(audit_patient_index::org_id)
+        .order(audit_patient_index::org_id)
+        .load(conn)?;
+    orgs.iter().map(|o| parse_id(o)).collect()
+}
+
 /// How far the org's events are linked to their patients (0: none are).
 pub(super) fn indexed_through(conn: &mut DbConnection, org: &str) -> CoreResult<i64> {
     Ok(audit_patient_index::table
@@ -151,12 +161,8 @@ pub fn index_patients_for(
     budget: std::time::Duration,
 ) -> CoreResult<usize> {
     let started = std::time::Instant::now();
-    let orgs: Vec<String> = audit_patient_index::table
-        .select(audit_patient_index::org_id)
-        .load(conn)?;
     let mut linked = 0;
-    for org in orgs {
-        let org = parse_id(&org)?;
+    for org in chains(conn)? {
         loop {
             let n = index_patients(conn, org)?;
             linked += n;

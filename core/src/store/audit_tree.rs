@@ -1,17 +1,19 @@
 //! Storage of each org's Merkle tree (see [`crate::audit::merkle`]): a leaf hash per event in
 //! `audit_tree_leaves`, and the org's frontier in `audit_tree_heads`.
 //!
-//! The tree grows where events get their sequence numbers, in the same transaction: SQLite's
-//! appender, PostgreSQL's sequencer (under the org's chain-head row lock). An append reads the
-//! frontier, pushes the batch's leaves (O(log n) each) and writes it back with the leaves; no
-//! append rebuilds anything. Leaf hashes are stored rather than recomputed from events because a
-//! retention purge removes events, and the roots and proofs of every size still need them; they
-//! carry nothing about a patient.
+//! The tree follows the chain off the append path: appends only chain and insert events, and
+//! [`follow_all`] (run by the audit writer between batches, every second) adds the leaves of
+//! the events committed since, thousands per transaction, pushing each onto the stored
+//! frontier (O(log n) a leaf; nothing is rebuilt). Whatever reads the tree first brings it up
+//! to the chain with [`follow`]: a checkpoint, a proof, a purge (before it deletes events,
+//! whose leaves must outlive them). Leaf hashes are stored rather than recomputed from events
+//! because a retention purge removes events, and the roots and proofs of every size still
+//! need them; they carry nothing about a patient.
 //!
-//! A chain that predates the tree (or whose tree fell behind) is caught up from its events on
-//! its next append. A tree that cannot follow its chain (events deleted outside a purge, or a
-//! chain purged before the tree existed) is left as it is, with a warning: the append itself
-//! never fails for it, and `verify` reports the damage against the published checkpoints.
+//! A chain that predates the tree is caught up from its events the same way. A tree that
+//! cannot follow its chain (events deleted outside a purge, or a chain purged before the tree
+//! existed) is left as it is, with a warning; `verify` reports the damage against the
+//! published checkpoints.
 
 use std::collections::BTreeMap;
 
@@ -94,21 +96,16 @@ fn insert_leaves(conn: &mut DbConnection, org: Uuid, leaves: &[(i64, Hash)]) -> 
     Ok(())
 }
 
-/// Most events one append catches up. A trail that predates the tree (a million events after
-/// an upgrade) is caught up over several appends, each bounded in time and memory, instead of
-/// in one transaction that holds every leaf and stalls every audited request behind it.
-const CATCH_UP_PER_APPEND: i64 = 20_000;
-
-/// Whether appends grow the trees. Only a benchmark build switches it off, to measure what
-/// the tree costs; a later append with it on catches the tree up (bounded, as above).
+/// Whether the background follower grows the trees. Only a benchmark build switches it off,
+/// to measure what the tree costs.
 static MAINTAINED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
-/// Benchmarks only: appends stop growing the trees (`false`) or grow them again (`true`).
+/// Benchmarks only: the follower stops growing the trees (`false`) or grows them again.
 pub fn set_maintained(on: bool) {
     MAINTAINED.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Whether appends grow the trees (always, outside benchmarks).
+/// Whether the follower grows the trees (always, outside benchmarks).
 pub fn maintained() -> bool {
     MAINTAINED.load(std::sync::atomic::Ordering::Relaxed)
 }
@@ -163,47 +160,138 @@ fn catch_up(
     })
 }
 
-/// Extends the org's tree with the leaves of events just chained after sequence `after`,
-/// inside the appender's transaction (which holds the org's chain).
-pub(super) fn extend(
-    conn: &mut DbConnection,
-    org: Uuid,
-    after: i64,
-    leaves: &[(i64, Hash)],
-) -> CoreResult<()> {
-    extend_bounded(conn, org, after, leaves, CATCH_UP_PER_APPEND)
+/// Advisory-lock namespace for growing an org's tree: one grower at a time per org (the
+/// follower, a checkpoint, a proof or a purge catching it up).
+const TREE_LOCK_CLASS: i64 = 7_270_004;
+
+/// Most events one background pass adds to an org's tree in one transaction.
+pub const FOLLOW_BATCH: i64 = 5000;
+
+/// Takes the org's tree lock for this transaction (PostgreSQL; SQLite's write transaction
+/// holds the database already). With `wait` false it gives up at once when another
+/// transaction holds it, and says so with `false`.
+fn lock_tree(conn: &mut DbConnection, org: Uuid, wait: bool) -> CoreResult<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    let DbConnection::Postgresql(c) = conn else {
+        return Ok(true);
+    };
+    let b = org.as_bytes();
+    let key = (TREE_LOCK_CLASS << 32) | i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
+    let sql = if wait {
+        "SELECT pg_advisory_xact_lock($1) IS NOT NULL AS locked"
+    } else {
+        "SELECT pg_try_advisory_xact_lock($1) AS locked"
+    };
+    Ok(diesel::sql_query(sql)
+        .bind::<diesel::sql_types::BigInt, _>(key)
+        .get_result::<Locked>(c)?
+        .locked)
 }
 
-fn extend_bounded(
+/// Orgs whose tree could not follow their chain, warned about once per process.
+static WARNED: std::sync::Mutex<std::collections::BTreeSet<Uuid>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+fn warn_once(org: Uuid, tree_size: u64, chain_head: i64, what: &str) {
+    let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+    if warned.insert(org) {
+        tracing::warn!(%org, tree_size, chain_head, "audit tree {what}; verify will report it");
+    }
+}
+
+/// Grows the org's tree over its committed events, at most `limit` of them (`through`
+/// caps the sequence it goes to), inside the caller's write transaction; returns how many
+/// leaves it added, `None` when another transaction is growing it (and `wait` is false).
+fn grow(
     conn: &mut DbConnection,
     org: Uuid,
-    after: i64,
-    leaves: &[(i64, Hash)],
+    through: Option<i64>,
     limit: i64,
-) -> CoreResult<()> {
+    wait: bool,
+) -> CoreResult<Option<usize>> {
+    if !lock_tree(conn, org, wait)? {
+        return Ok(None);
+    }
     let mut f = head(conn, org)?.unwrap_or_default();
-    if (f.size() as i64) < after {
-        match catch_up(conn, org, &mut f, after, limit)? {
-            CatchUp::Done => {}
-            // This batch's events are caught up from the trail by a later append.
-            CatchUp::Partly => return set_head(conn, org, &f),
-            CatchUp::Broken => {
-                tracing::warn!(%org, tree_size = f.size(), chain_head = after,
-                    "audit tree cannot follow the chain (events missing); verify will report it");
-                return Ok(());
+    let chain = super::audit::last_sequence(conn, org)?;
+    let target = through.map_or(chain, |t| t.min(chain));
+    let size = f.size() as i64;
+    if size >= target {
+        if size > chain {
+            warn_once(
+                org,
+                f.size(),
+                chain,
+                "is ahead of the chain (events removed)",
+            );
+        }
+        return Ok(Some(0));
+    }
+    match catch_up(conn, org, &mut f, target, limit)? {
+        CatchUp::Done | CatchUp::Partly => {
+            set_head(conn, org, &f)?;
+            Ok(Some((f.size() as i64 - size) as usize))
+        }
+        CatchUp::Broken => {
+            warn_once(
+                org,
+                f.size(),
+                chain,
+                "cannot follow the chain (events missing)",
+            );
+            Ok(Some(0))
+        }
+    }
+}
+
+/// Brings the org's tree up to its chain's committed events (up to `through` when given),
+/// waiting for any other grower: what a checkpoint, a proof or a purge needs first. Returns
+/// how many leaves it added.
+pub fn follow(conn: &mut DbConnection, org: Uuid, through: Option<i64>) -> CoreResult<usize> {
+    let mut added = 0;
+    loop {
+        let n = super::write_transaction(conn, |c| grow(c, org, through, FOLLOW_BATCH, true))?
+            .unwrap_or(0);
+        added += n;
+        if n < FOLLOW_BATCH as usize {
+            return Ok(added);
+        }
+    }
+}
+
+/// [`follow`] inside a transaction the caller holds (a purge, before it deletes events
+/// through `through`).
+pub(super) fn follow_in(conn: &mut DbConnection, org: Uuid, through: i64) -> CoreResult<()> {
+    while grow(conn, org, Some(through), FOLLOW_BATCH, true)? == Some(FOLLOW_BATCH as usize) {}
+    Ok(())
+}
+
+/// The background follower's pass: grows every org's tree by what its chain gained, one
+/// transaction of at most [`FOLLOW_BATCH`] events per org in turn, until the trees are up to
+/// date or `budget` has run out; an org another process is growing is skipped. Returns how
+/// many leaves it added. Does nothing in a benchmark build that switched trees off.
+pub fn follow_all(conn: &mut DbConnection, budget: std::time::Duration) -> CoreResult<usize> {
+    if !maintained() {
+        return Ok(0);
+    }
+    let started = std::time::Instant::now();
+    let orgs = super::audit_links::chains(conn)?;
+    let mut added = 0;
+    for org in orgs {
+        loop {
+            let n = super::write_transaction(conn, |c| grow(c, org, None, FOLLOW_BATCH, false))?
+                .unwrap_or(0);
+            added += n;
+            if n < FOLLOW_BATCH as usize || started.elapsed() >= budget {
+                break;
             }
         }
     }
-    if f.size() as i64 != after {
-        tracing::warn!(%org, tree_size = f.size(), chain_head = after,
-            "audit tree is ahead of the chain (events removed); verify will report it");
-        return Ok(());
-    }
-    for (_, h) in leaves {
-        f.push(*h);
-    }
-    insert_leaves(conn, org, leaves)?;
-    set_head(conn, org, &f)
+    Ok(added)
 }
 
 #[derive(QueryableByName)]
@@ -536,10 +624,10 @@ mod tests {
     use crate::store::testing::setup;
     use crate::store::write_transaction;
 
-    /// A trail older than the tree is caught up a bounded number of events per append, and
-    /// after enough appends the tree covers every event with the right root.
+    /// A long trail (older than the tree, or a busy second's) is grown a bounded number of
+    /// events per transaction, and then the tree covers every event with the right root.
     #[test]
-    fn a_long_untreed_trail_is_caught_up_in_bounded_steps() {
+    fn a_long_trail_is_grown_in_bounded_steps() {
         let (mut conn, _keyring, org) = setup();
         let org = org.0;
         let events = |n: usize| -> Vec<AuditEvent> {
@@ -553,15 +641,12 @@ mod tests {
         let size = |conn: &mut DbConnection| head(conn, org).unwrap().unwrap().size();
         let mut sizes = Vec::new();
         for _ in 0..4 {
-            write_transaction(&mut conn, |c| {
-                let (chain_head, _) = crate::store::audit::head(c, org)?;
-                extend_bounded(c, org, chain_head, &[], 10)
-            })
-            .unwrap();
+            write_transaction(&mut conn, |c| grow(c, org, None, 10, true)).unwrap();
             sizes.push(size(&mut conn));
         }
         assert_eq!(sizes, [10, 20, 25, 25]);
         write_transaction(&mut conn, |c| append(c, events(1))).unwrap();
+        assert_eq!(follow(&mut conn, org, None).unwrap(), 1);
         let leaves: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 100)
             .unwrap()
             .iter()
@@ -584,6 +669,7 @@ mod tests {
             (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
         };
         write_transaction(&mut conn, |c| append(c, events(10))).unwrap();
+        follow(&mut conn, org, None).unwrap();
         let f = head(&mut conn, org).unwrap().unwrap();
         let leaves = leaves(&mut conn, org, 0, 8).unwrap();
         let root8 = merkle::root(&leaves);
@@ -611,7 +697,7 @@ mod tests {
         diesel::sql_query("DELETE FROM audit_tree_heads")
             .execute(&mut conn)
             .unwrap();
-        write_transaction(&mut conn, |c| extend_bounded(c, org, 10, &[], 100)).unwrap();
+        write_transaction(&mut conn, |c| grow(c, org, None, 100, true)).unwrap();
         assert!(head(&mut conn, org).unwrap().is_none(), "nothing written");
     }
 
@@ -625,6 +711,7 @@ mod tests {
         let n = 3 * BLOCK as usize + 5;
         let events: Vec<AuditEvent> = (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect();
         write_transaction(&mut conn, |c| append(c, events)).unwrap();
+        follow(&mut conn, org, None).unwrap();
         let all = leaves(&mut conn, org, 0, n as i64).unwrap();
         let stored = |conn: &mut DbConnection| -> i64 {
             #[derive(QueryableByName)]

@@ -4,8 +4,10 @@
 //! at once, and the events that arrive while a commit is in flight form the next batch.
 //!
 //! It runs on connections of its own: behind the request pool's queue, every waiting read
-//! would also wait for a connection for its event. Between batches it links committed events
-//! to their patients (see [`super::audit::index_patients`]).
+//! would also wait for a connection for its event. Between batches, once a second, it keeps
+//! the trail's derived data up with the committed events: their patient links (see
+//! [`super::audit::index_patients`]) and each org's Merkle tree (see
+//! [`super::audit_tree::follow_all`]).
 
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -18,8 +20,8 @@ use crate::error::{CoreError, CoreResult};
 const MAX_BATCH: usize = 512;
 /// Writer threads (and connections) on PostgreSQL unless configured.
 const PG_WRITERS: usize = 1;
-/// How often the writer links committed events to their patients, and for how long at most
-/// (it goes on from there next time).
+/// How often the writer links committed events to their patients and grows the trees, and
+/// for how long at most each (it goes on from there next time).
 const INDEX_EVERY: Duration = Duration::from_secs(1);
 const INDEX_PASS: Duration = Duration::from_millis(100);
 
@@ -55,7 +57,7 @@ impl GroupCommitWriter {
             let (pool, rx) = (pool.clone(), rx.clone());
             std::thread::Builder::new()
                 .name(format!("audit-writer-{n}"))
-                // The first thread also links committed events to their patients.
+                // The first thread also keeps the derived data (links, trees) up.
                 .spawn(move || run(pool, &rx, n == 0))
                 .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
         }
@@ -102,6 +104,7 @@ fn run(pool: DbPool, rx: &Mutex<mpsc::Receiver<Job>>, links: bool) {
         }
         if links && indexed_at.elapsed() >= INDEX_EVERY {
             link_patients(&pool);
+            grow_trees(&pool);
             indexed_at = Instant::now();
         }
     }
@@ -180,5 +183,25 @@ fn link_patients(pool: &DbPool) {
             "audit events linked to their patients"
         ),
         Err(e) => tracing::warn!(error = %e, "audit events could not be linked to their patients"),
+    }
+}
+
+/// Grows each org's Merkle tree by the events committed since the last pass, for a bounded
+/// time (see [`INDEX_PASS`]). A failure is logged and retried next pass; checkpoints and
+/// proofs catch the tree up themselves before they read it.
+fn grow_trees(pool: &DbPool) {
+    let started = Instant::now();
+    let result = pool
+        .get()
+        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
+        .and_then(|mut conn| super::audit_tree::follow_all(&mut conn, INDEX_PASS));
+    match result {
+        Ok(0) => {}
+        Ok(added) => tracing::debug!(
+            events = added,
+            micros = started.elapsed().as_micros() as u64,
+            "audit trees grown"
+        ),
+        Err(e) => tracing::warn!(error = %e, "audit trees could not be grown"),
     }
 }
