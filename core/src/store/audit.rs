@@ -31,7 +31,6 @@ use super::schema::{audit_anchors, audit_event_patients, audit_events};
 use super::{DbConnection, from_json, parse_id, to_json};
 use crate::access::OrgId;
 use crate::audit::chain::link_hash;
-use crate::audit::merkle::Hash;
 use crate::audit::{
     Anchor, AuditEvent, ChainVerifier, ChainedEvent, Outcome, Verification, genesis,
 };
@@ -1131,7 +1130,7 @@ mod tests {
 
     #[test]
     fn the_merkle_tree_follows_the_chain_and_catches_up() {
-        use crate::audit::merkle::{self, event_leaf};
+        use crate::audit::merkle::{self, Hash, event_leaf};
         use crate::store::audit_tree;
         let (mut conn, _keyring, org) = setup();
         let org = org.0;
@@ -1184,7 +1183,7 @@ mod tests {
     /// done: their leaves outlive them, and the tree of every size stays provable.
     #[test]
     fn a_purge_grows_the_tree_over_the_events_it_deletes() {
-        use crate::audit::merkle::{self, event_leaf};
+        use crate::audit::merkle::{self, Hash, event_leaf};
         use crate::store::audit_tree;
         let (mut conn, _keyring, org) = setup();
         let org = org.0;
