@@ -2,7 +2,8 @@
 
 Usage: python pyx12_validate.py FILE...
 Prints one JSON object per file: {"file", "valid", "errors": [every error pyx12 reported]}; exit status 0 when every file
-has no error, 1 otherwise. A file pyx12 gives up on (no map for its GS01/GS08) is reported invalid with an "engine" error. (pyx12's own x12valid script exits 1 whether the file passes or not.)
+has no error, 1 otherwise. A file pyx12 gives up on (no map for its GS01/GS08) is reported invalid with an "engine" error,
+and one it fails on with an internal error is reported invalid with a "crash" error. (pyx12's own x12valid script exits 1 whether the file passes or not.)
 """
 
 import io
@@ -31,6 +32,12 @@ def validate(path):
         except pyx12.errors.EngineError as exc:
             # pyx12 gives up on the file (no map for its GS01/GS08): it does not accept it.
             return {"file": path, "valid": False, "errors": [{"err_cde": "engine", "err_str": str(exc)}]}
+        except Exception as exc:  # noqa: BLE001 - a crash in pyx12 is reported, never taken as a pass
+            return {
+                "file": path,
+                "valid": False,
+                "errors": [{"err_cde": "crash", "err_str": f"pyx12 failed: {type(exc).__name__}: {exc}"}],
+            }
     text = fd_json.getvalue().strip()
     errors = json.loads(text) if text else []
     found = []
