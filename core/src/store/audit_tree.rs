@@ -2,8 +2,8 @@
 //! `audit_tree_leaves`, and the org's frontier in `audit_tree_heads`.
 //!
 //! The tree follows the chain off the append path: appends only chain and insert events, and
-//! [`follow_all`] (run by the audit writer between batches, every second) adds the leaves of
-//! the events committed since, thousands per transaction, pushing each onto the stored
+//! [`follow_all`] (run every second on a thread of the audit writer's, never in its way) adds
+//! the leaves of the events committed since, a thousand per transaction, pushing each onto the stored
 //! frontier (O(log n) a leaf; nothing is rebuilt). Whatever reads the tree first brings it up
 //! to the chain with [`follow`]: a checkpoint, a proof, a purge (before it deletes events,
 //! whose leaves must outlive them). Leaf hashes are stored rather than recomputed from events
@@ -164,8 +164,11 @@ fn catch_up(
 /// follower, a checkpoint, a proof or a purge catching it up).
 const TREE_LOCK_CLASS: i64 = 7_270_004;
 
-/// Most events one background pass adds to an org's tree in one transaction.
+/// Most events [`follow`] adds to an org's tree in one transaction.
 pub const FOLLOW_BATCH: i64 = 5000;
+/// Most events the background follower adds in one transaction: on SQLite it holds the
+/// database's one write lock meanwhile, so the group commit waits for a short one at most.
+const PASS_BATCH: i64 = 1000;
 
 /// Takes the org's tree lock for this transaction (PostgreSQL; SQLite's write transaction
 /// holds the database already). With `wait` false it gives up at once when another
@@ -271,7 +274,7 @@ pub(super) fn follow_in(conn: &mut DbConnection, org: Uuid, through: i64) -> Cor
 }
 
 /// The background follower's pass: grows every org's tree by what its chain gained, one
-/// transaction of at most [`FOLLOW_BATCH`] events per org in turn, until the trees are up to
+/// transaction of at most [`PASS_BATCH`] events per org in turn, until the trees are up to
 /// date or `budget` has run out; an org another process is growing is skipped. Returns how
 /// many leaves it added. Does nothing in a benchmark build that switched trees off.
 pub fn follow_all(conn: &mut DbConnection, budget: std::time::Duration) -> CoreResult<usize> {
@@ -283,10 +286,10 @@ pub fn follow_all(conn: &mut DbConnection, budget: std::time::Duration) -> CoreR
     let mut added = 0;
     for org in orgs {
         loop {
-            let n = super::write_transaction(conn, |c| grow(c, org, None, FOLLOW_BATCH, false))?
+            let n = super::write_transaction(conn, |c| grow(c, org, None, PASS_BATCH, false))?
                 .unwrap_or(0);
             added += n;
-            if n < FOLLOW_BATCH as usize || started.elapsed() >= budget {
+            if n < PASS_BATCH as usize || started.elapsed() >= budget {
                 break;
             }
         }

@@ -4,10 +4,10 @@
 //! at once, and the events that arrive while a commit is in flight form the next batch.
 //!
 //! It runs on connections of its own: behind the request pool's queue, every waiting read
-//! would also wait for a connection for its event. Between batches, once a second, it keeps
-//! the trail's derived data up with the committed events: their patient links (see
-//! [`super::audit::index_patients`]) and each org's Merkle tree (see
-//! [`super::audit_tree::follow_all`]).
+//! would also wait for a connection for its event. Between batches, once a second, it links
+//! committed events to their patients (see [`super::audit::index_patients`]). A thread of its
+//! own grows each org's Merkle tree behind the commits (see [`super::audit_tree::follow_all`]),
+//! so the group commit never waits for it.
 
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -20,8 +20,8 @@ use crate::error::{CoreError, CoreResult};
 const MAX_BATCH: usize = 512;
 /// Writer threads (and connections) on PostgreSQL unless configured.
 const PG_WRITERS: usize = 1;
-/// How often the writer links committed events to their patients and grows the trees, and
-/// for how long at most each (it goes on from there next time).
+/// How often the writer links committed events to their patients, and for how long at most
+/// (it goes on from there next time); the tree follower's pace is the same.
 const INDEX_EVERY: Duration = Duration::from_secs(1);
 const INDEX_PASS: Duration = Duration::from_millis(100);
 
@@ -36,6 +36,8 @@ struct Job {
 /// A handle on the writer thread; the thread ends when every handle is gone.
 pub struct GroupCommitWriter {
     jobs: mpsc::Sender<Job>,
+    /// The tree follower runs while this lives.
+    _alive: Arc<()>,
 }
 
 impl GroupCommitWriter {
@@ -57,11 +59,26 @@ impl GroupCommitWriter {
             let (pool, rx) = (pool.clone(), rx.clone());
             std::thread::Builder::new()
                 .name(format!("audit-writer-{n}"))
-                // The first thread also keeps the derived data (links, trees) up.
+                // The first thread also links committed events to their patients.
                 .spawn(move || run(pool, &rx, n == 0))
                 .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
         }
-        Ok(GroupCommitWriter { jobs: tx })
+        let alive = Arc::new(());
+        let trees = build_pool(database_url, 1)?;
+        let watch = Arc::downgrade(&alive);
+        std::thread::Builder::new()
+            .name("audit-trees".into())
+            .spawn(move || {
+                while watch.upgrade().is_some() {
+                    std::thread::sleep(INDEX_EVERY);
+                    grow_trees(&trees);
+                }
+            })
+            .map_err(|e| CoreError::Unavailable(format!("audit tree thread: {e}")))?;
+        Ok(GroupCommitWriter {
+            jobs: tx,
+            _alive: alive,
+        })
     }
 
     /// Queues `events` for the next group commit; `done` is called once they are committed
@@ -104,7 +121,6 @@ fn run(pool: DbPool, rx: &Mutex<mpsc::Receiver<Job>>, links: bool) {
         }
         if links && indexed_at.elapsed() >= INDEX_EVERY {
             link_patients(&pool);
-            grow_trees(&pool);
             indexed_at = Instant::now();
         }
     }

@@ -328,8 +328,8 @@ async fn seeded(
     (Arc::new(s), Arc::new(ids))
 }
 
-/// Grows `s`'s audit trail by `n` events of its org, chained and linked to their patients as
-/// the server would have done, through a connection of our own.
+/// Grows `s`'s audit trail by `n` events of its org, chained, linked to their patients and in
+/// its Merkle tree as the server would have done, through a connection of our own.
 fn prefill_audit(s: &Server, n: u64) {
     let org: uuid::Uuid = s
         .admin(&["org", "list"])
@@ -370,6 +370,8 @@ fn prefill_trail(url: &str, org: uuid::Uuid, n: u64) {
         }
     }
     while store::audit::index_patients(&mut conn, org).expect("link the prefill") > 0 {}
+    // The server's follower would have grown the tree behind the appends.
+    store::audit_tree::follow(&mut conn, org, None).expect("grow the prefill's tree");
     eprintln!("prefill done in {:.1} s", started.elapsed().as_secs_f64());
 }
 

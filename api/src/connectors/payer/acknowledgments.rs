@@ -8,9 +8,9 @@ use revcycle_core::audit::Disclosed;
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::store::{DbConnection, KeyRing};
 use revcycle_core::workflows::payer::AuditTrail;
+use revcycle_core::workflows::payer::ReceivedFile;
 use revcycle_core::workflows::payer::acknowledgments::{
-    self as workflow, ClaimVerdict, GroupVerdict, InterchangeVerdict, ReceivedFile,
-    TransactionSetVerdict,
+    self as workflow, ClaimVerdict, GroupVerdict, InterchangeVerdict, TransactionSetVerdict,
 };
 use serde::Deserialize;
 use uuid::Uuid;
@@ -123,7 +123,7 @@ pub(super) async fn apply_acks(
     .control_numbers();
     let file = ReceivedFile {
         raw,
-        name,
+        name: Some(name),
         kind: kind.to_string(),
         transport,
         interchange_control_number: icn,
@@ -181,7 +181,7 @@ pub(super) async fn apply_277(
     let answers: Vec<ClaimVerdict> = responses.iter().filter_map(claim_verdict).collect();
     let file = ReceivedFile {
         raw,
-        name,
+        name: Some(name),
         kind: "277CA".into(),
         transport: "inbox",
         interchange_control_number: icn,

@@ -15,7 +15,7 @@ use super::envelope::read_envelope;
 use super::inbox::describe;
 use super::submit::{
     Group, SubmittedClaim, SubmittedExchange, allocate_control_number, build_837p, exchange_of,
-    finding, mark_submitted,
+    mark_submitted,
 };
 use super::transport::{Endpoint, Route, is_loopback};
 use crate::audit::AuditCtx;
@@ -105,17 +105,7 @@ pub(super) async fn send_over_http(
                 )?;
                 Ok(items
                     .iter()
-                    .map(|(claim, _, patient)| SubmittedClaim {
-                        claim_id: claim.id,
-                        status: "not_sent",
-                        patient_control_number: Some(claim.patient_control_number.clone()),
-                        findings: vec![finding(
-                            "transport.failed",
-                            &format!("{reason}; the claim stays ready"),
-                        )],
-                        exchange_id: Some(exchange_id),
-                        patient_id: Some(*patient),
-                    })
+                    .map(|(claim, _, _)| SubmittedClaim::not_sent(claim, exchange_id, reason))
                     .collect())
             }
             None => {

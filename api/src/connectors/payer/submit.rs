@@ -5,16 +5,17 @@ use actix_web::web;
 use revcycle_connector_abi::canonical::v1 as canonical;
 use revcycle_core::access::{Mask, OrgId, Principal, View};
 use revcycle_core::audit::{Disclosed, Discloses};
-use revcycle_core::billing::scrub::Severity;
 use revcycle_core::error::{CoreError, CoreResult};
-use revcycle_core::model::claim::{Claim, ClaimStatus};
+use revcycle_core::model::claim::Claim;
 use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
-use revcycle_core::store::{self, DbConnection, KeyRing, ListParams, billing, claims};
+use revcycle_core::store::{self, DbConnection, KeyRing};
+use revcycle_core::workflows::payer::submission::{self, Selection};
+pub use revcycle_core::workflows::payer::submission::{Finding, SubmittedClaim};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::claim_mapping::{Str, claim_submission};
+use super::claim_mapping::claim_submission;
 use super::envelope::envelopes_of;
 use super::http::send_over_http;
 use super::outbox::send_to_outbox;
@@ -39,30 +40,16 @@ impl revcycle_core::validation::Rules for SubmitInput {
             Some(_) if self.payer_id.is_some() => e.add("", "give either claim_ids or payer_id"),
             None if self.payer_id.is_none() => e.add("", "give either claim_ids or payer_id"),
             Some(ids) => e.check(
-                (1..=200).contains(&ids.len()),
+                (1..=submission::MAX_CLAIMS).contains(&ids.len()),
                 "/claim_ids",
-                "between 1 and 200 claims per submission",
+                format!(
+                    "between 1 and {} claims per submission",
+                    submission::MAX_CLAIMS
+                ),
             ),
             None => {}
         }
     }
-}
-
-/// What became of one claim.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SubmittedClaim {
-    pub claim_id: Uuid,
-    /// `submitted`; `refused` (see findings); or `not_sent`: its payer's transport failed,
-    /// the claim stays `ready` and can be submitted again.
-    pub status: &'static str,
-    pub patient_control_number: Option<String>,
-    /// Why it was refused or not sent: the scrubber's errors, or one finding naming the
-    /// problem.
-    pub findings: Vec<Finding>,
-    /// The exchange (file or HTTP transmission) it went in, or was attempted in.
-    pub exchange_id: Option<Uuid>,
-    #[serde(skip)]
-    pub patient_id: Option<Uuid>,
 }
 
 /// One 837P interchange of a submission: one per payer.
@@ -123,26 +110,6 @@ impl Discloses for SubmitResult {
     }
 }
 
-/// Why a claim was not submitted: a scrubber edit, or a submission check.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Finding {
-    pub edit: String,
-    /// `error`.
-    pub severity: String,
-    /// RFC 6901 pointer into the claim (or the related record) to what must change.
-    pub pointer: String,
-    pub message: String,
-}
-
-pub(super) fn finding(edit: &str, message: &str) -> Finding {
-    Finding {
-        edit: edit.to_string(),
-        severity: "error".into(),
-        pointer: String::new(),
-        message: message.to_string(),
-    }
-}
-
 /// A claim cleared for submission: the stored claim, its canonical submission, its patient.
 pub(super) type ReadyClaim = (Claim, canonical::ClaimSubmission, Uuid);
 
@@ -172,103 +139,30 @@ pub async fn submit_claims(
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
     let today = chrono::Utc::now().date_naive();
-    // 1. Scrub and build, reading only.
+    let selection = match (input.claim_ids, input.payer_id) {
+        (Some(ids), _) => Selection::Claims(ids),
+        (None, Some(payer)) => Selection::ReadyOfPayer(payer),
+        (None, None) => Selection::Claims(Vec::new()),
+    };
+    // 1. Screen (scrub) and map, reading only.
     let (mut results, ready) = web::block(move || -> CoreResult<_> {
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
         let conn = &mut conn;
-        let ids: Vec<Uuid> = match (&input.claim_ids, input.payer_id) {
-            (Some(ids), _) => ids.clone(),
-            (None, Some(payer)) => {
-                let filter = claims::ClaimFilter {
-                    payer_id: Some(payer),
-                    status: Some(ClaimStatus::Ready),
-                    ..Default::default()
-                };
-                let page = ListParams {
-                    limit: Some(200),
-                    cursor: None,
-                };
-                claims::list(conn, org, &filter, &page)?
-                    .items
-                    .into_iter()
-                    .map(|c| c.id)
-                    .collect()
-            }
-            (None, None) => Vec::new(),
-        };
-        if ids.is_empty() || ids.len() > 200 {
-            return Err(CoreError::invalid(
-                "/claim_ids",
-                "between 1 and 200 claims per submission",
-            ));
-        }
-        let mut results = Vec::new();
+        let (mut results, cleared) =
+            submission::screen(conn, &keyring, org, &selection, today, &actor)?;
         let mut ready: Vec<ReadyClaim> = Vec::new();
-        for id in ids {
-            let claim = match claims::get(conn, org, id) {
-                Ok(c) => c,
-                Err(CoreError::NotFound { .. }) => {
-                    results.push(SubmittedClaim {
-                        claim_id: id,
-                        status: "refused",
-                        patient_control_number: None,
-                        findings: vec![finding("claim.not_found", "no such claim")],
-                        exchange_id: None,
-                        patient_id: None,
-                    });
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let refuse = |findings| SubmittedClaim {
-                claim_id: id,
-                status: "refused",
-                patient_control_number: Some(claim.patient_control_number.clone()),
-                findings,
-                exchange_id: None,
-                patient_id: Some(claim.patient_id),
-            };
-            if claim.status != ClaimStatus::Ready {
-                results.push(refuse(vec![finding(
-                    "claim.not_ready",
-                    &format!(
-                        "the claim is {}; only ready claims are submitted",
-                        claim.status.text()
-                    ),
-                )]));
-                continue;
-            }
-            // A ready claim is only scrubbed: nothing is written.
-            let scrub = billing::scrub_claim(conn, &keyring, org, id, today, &actor)?;
-            let errors: Vec<Finding> = scrub
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Error)
-                .map(|f| Finding {
-                    edit: f.edit.to_string(),
-                    severity: "error".into(),
-                    pointer: f.pointer.clone(),
-                    message: f.message.clone(),
-                })
-                .collect();
-            if !errors.is_empty() {
-                results.push(refuse(errors));
-                continue;
-            }
+        for claim in cleared {
             match claim_submission(conn, &keyring, org, &claim) {
-                Ok((s, patient)) => ready.push((claim.clone(), s, patient)),
-                Err(CoreError::Invalid(errs)) => results.push(refuse(
-                    errs.iter()
-                        .map(|e| Finding {
-                            edit: "submission.data".into(),
-                            severity: "error".into(),
-                            pointer: e.pointer.clone(),
-                            message: e.message.clone(),
-                        })
-                        .collect(),
-                )),
+                Ok((s, patient)) => ready.push((claim, s, patient)),
+                Err(CoreError::Invalid(errs)) => {
+                    let findings = errs
+                        .iter()
+                        .map(|e| Finding::at("submission.data", &e.pointer, &e.message))
+                        .collect();
+                    results.push(SubmittedClaim::refused(&claim, findings));
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -292,18 +186,14 @@ pub async fn submit_claims(
     for (payer_id, payer_code, items) in groups {
         let route = link.transport.route(payer_id, payer_code.as_deref());
         let Some(submission) = route.submission.clone() else {
-            for (claim, _, patient) in items {
-                results.push(SubmittedClaim {
-                    claim_id: claim.id,
-                    status: "refused",
-                    patient_control_number: Some(claim.patient_control_number.clone()),
-                    findings: vec![finding(
+            for (claim, _, _) in items {
+                results.push(SubmittedClaim::refused(
+                    &claim,
+                    vec![Finding::error(
                         "submission.transport",
                         "no outbox or submit_url is configured for this claim's payer",
                     )],
-                    exchange_id: None,
-                    patient_id: Some(patient),
-                });
+                ));
             }
             continue;
         };
@@ -402,7 +292,8 @@ pub(super) async fn build_837p(
     Ok((x12, envelopes_of(&out)))
 }
 
-/// In the caller's transaction: moves a group's claims to `submitted` with their audit events.
+/// In the caller's transaction: moves a group's claims to `submitted` with their audit events
+/// (see [`submission::mark_submitted`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn mark_submitted(
     c: &mut DbConnection,
@@ -414,31 +305,8 @@ pub(super) fn mark_submitted(
     icn: &str,
     exchange_id: Uuid,
 ) -> CoreResult<Vec<SubmittedClaim>> {
-    let mut submitted = Vec::new();
-    for (claim, _, patient) in items {
-        let t = billing::transition(
-            c,
-            keyring,
-            org,
-            claim.id,
-            ClaimStatus::Submitted,
-            actor,
-            Some(format!("837P interchange {icn}")),
-            None,
-        )?;
-        audit
-            .with("submit", "Claim")
-            .append_in_tx(c, 200, Some(claim.id), &Disclosed::of(&t))?;
-        submitted.push(SubmittedClaim {
-            claim_id: claim.id,
-            status: "submitted",
-            patient_control_number: Some(claim.patient_control_number.clone()),
-            findings: Vec::new(),
-            exchange_id: Some(exchange_id),
-            patient_id: Some(*patient),
-        });
-    }
-    Ok(submitted)
+    let sent = items.iter().map(|(claim, _, _)| claim);
+    submission::mark_submitted(c, keyring, org, audit, actor, sent, icn, exchange_id)
 }
 
 /// The outbound exchange of a group's 837P, its ISA13, GS06 and ST02 as the plugin wrote them.

@@ -7,7 +7,7 @@
 
 use uuid::Uuid;
 
-use super::AuditTrail;
+use super::{AuditTrail, ReceivedFile};
 use crate::access::OrgId;
 use crate::audit::Disclosed;
 use crate::billing::lifecycle;
@@ -59,19 +59,6 @@ pub struct ClaimVerdict {
     pub category: String,
     /// 2200B TRN02: the BHT03 (our ISA13) of the 837P answered, when given.
     pub batch_reference: Option<String>,
-}
-
-/// The received file.
-#[derive(Debug, Clone)]
-pub struct ReceivedFile {
-    pub raw: Vec<u8>,
-    pub name: String,
-    /// `999`, `TA1`, `277CA`.
-    pub kind: String,
-    /// `inbox` or `http`.
-    pub transport: &'static str,
-    pub interchange_control_number: Option<String>,
-    pub group_control_number: Option<String>,
 }
 
 /// What an acknowledgment says: the claims to move and the outbound exchanges it answers.
@@ -248,7 +235,7 @@ fn record_and_apply(
             &ExchangeInput {
                 direction: "in",
                 kind: file.kind.clone(),
-                file_name: Some(file.name.clone()),
+                file_name: file.name.clone(),
                 interchange_control_number: file.interchange_control_number.clone(),
                 group_control_number: file.group_control_number.clone(),
                 transaction_control_number: None,

@@ -3,6 +3,8 @@
 //! an [`AuditTrail`] that writes the request's audit events in the use case's transaction.
 
 pub mod acknowledgments;
+pub mod remittances;
+pub mod submission;
 
 use uuid::Uuid;
 
@@ -32,4 +34,18 @@ pub trait AuditTrail {
         resource_id: Option<Uuid>,
         disclosed: &Disclosed,
     ) -> CoreResult<()>;
+}
+
+/// A file received from a payer or clearinghouse, with the envelope ids the plugin read.
+#[derive(Debug, Clone)]
+pub struct ReceivedFile {
+    pub raw: Vec<u8>,
+    /// Its name in the inbox, or the one the API caller gave.
+    pub name: Option<String>,
+    /// `835`, `999`, `TA1`, `277CA`.
+    pub kind: String,
+    /// `inbox`, `http` or `api`.
+    pub transport: &'static str,
+    pub interchange_control_number: Option<String>,
+    pub group_control_number: Option<String>,
 }
