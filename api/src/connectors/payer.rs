@@ -111,3 +111,19 @@ async fn call(
     serde_json::from_slice(&out)
         .map_err(|_| ApiError::BadGateway("the connector's output is not JSON".into()))
 }
+
+/// [`call`], read as the operation's typed output (`canonical::SubmitClaimsOutput`...): an
+/// output of another shape is the connector's fault, a 502 naming the operation.
+async fn call_as<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    link: &PayerLink,
+    op: &'static str,
+    input: Vec<u8>,
+) -> ApiResult<T> {
+    let out = invoke(link.instance.clone(), op, input, state.connectors.timeout).await?;
+    serde_json::from_slice(&out).map_err(|_| {
+        ApiError::BadGateway(format!(
+            "the connector's {op} output is not the shape this server reads"
+        ))
+    })
+}

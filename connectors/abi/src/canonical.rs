@@ -1038,10 +1038,81 @@ pub mod v1 {
         pub interchanges: Vec<InterchangeEnvelope>,
     }
 
+    /// The output of a payer plugin's `submit_claims`: the 837P, the receipt of its claims,
+    /// and its envelopes as written.
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct SubmitClaimsOutput {
+        pub x12: String,
+        #[serde(default)]
+        pub receipt: SubmissionReceipt,
+        #[serde(flatten)]
+        pub envelopes: Envelopes,
+    }
+
+    /// The output of `check_eligibility` and `claim_status` given requests: the 270 or 276,
+    /// and its envelopes as written.
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RequestX12 {
+        pub x12: String,
+        #[serde(flatten)]
+        pub envelopes: Envelopes,
+    }
+
+    /// The output of `parse_remittance`: the 835's remittances, and its envelopes as read.
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ParsedRemittances {
+        pub remittances: Vec<Remittance>,
+        #[serde(flatten)]
+        pub envelopes: Envelopes,
+    }
+
+    /// The output of `claim_status` given a 277 or 277CA: its answers, and its envelopes.
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ClaimStatusAnswers {
+        pub responses: Vec<ClaimStatusResponse>,
+        #[serde(flatten)]
+        pub envelopes: Envelopes,
+    }
+
+    /// The output of `check_eligibility` given a 271: its answers, and its envelopes.
+    #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct EligibilityAnswers {
+        pub responses: Vec<EligibilityResponse>,
+        #[serde(flatten)]
+        pub envelopes: Envelopes,
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
         use serde_json::json;
+
+        /// The host reads payer outputs as these types: envelopes may be absent (an older
+        /// plugin), the result itself may not.
+        #[test]
+        fn payer_outputs_need_their_result_and_take_envelopes_when_given() {
+            let out: ParsedRemittances = serde_json::from_value(json!({
+                "remittances": [],
+                "interchanges": [{"control_number": "000000042"}],
+            }))
+            .unwrap();
+            assert_eq!(
+                out.envelopes.control_numbers().0.as_deref(),
+                Some("000000042")
+            );
+            let old: ClaimStatusAnswers = serde_json::from_value(json!({"responses": []})).unwrap();
+            assert!(old.envelopes.interchanges.is_empty());
+            assert!(
+                serde_json::from_value::<ParsedRemittances>(json!({"interchanges": []})).is_err()
+            );
+            assert!(serde_json::from_value::<SubmitClaimsOutput>(json!({"receipt": {}})).is_err());
+            let built = RequestX12 {
+                x12: "ISA*...~".into(),
+                envelopes: Envelopes::default(),
+            };
+            let v = serde_json::to_value(&built).unwrap();
+            assert_eq!(v, json!({"x12": "ISA*...~", "interchanges": []}));
+        }
 
         #[test]
         fn patient_round_trips_and_tolerates_unknown_fields() {

@@ -19,12 +19,15 @@
 //!
 //! - `submit_claims`: `{claims: [ClaimSubmission], control_number, sender_id?, receiver_id?,
 //!   receiver_name?, date? (CCYYMMDD), time? (HHMM), claim_filing_indicator?}` ->
-//!   `{x12: "<837P>", receipt: SubmissionReceipt}`.
-//! - `parse_remittance`: raw 835 bytes, or `{x12: "..."}` -> `{remittances: [Remittance]}`.
-//! - `check_eligibility`: `{requests: [EligibilityRequest], control_number}` -> `{x12: "<270>"}`;
-//!   or `{x12: "<271>"}` -> `{responses: [EligibilityResponse]}`.
-//! - `claim_status`: `{requests: [ClaimStatusRequest], control_number}` -> `{x12: "<276>"}`;
-//!   or `{x12: "<277>"}` (also a 277CA) -> `{responses: [ClaimStatusResponse]}`.
+//!   `SubmitClaimsOutput` (`{x12: "<837P>", receipt: SubmissionReceipt, interchanges}`).
+//! - `parse_remittance`: raw 835 bytes, or `{x12: "..."}` -> `ParsedRemittances`
+//!   (`{remittances: [Remittance], interchanges}`).
+//! - `check_eligibility`: `{requests: [EligibilityRequest], control_number}` -> `RequestX12`
+//!   (`{x12: "<270>", interchanges}`); or `{x12: "<271>"}` -> `EligibilityAnswers`
+//!   (`{responses: [EligibilityResponse], interchanges}`).
+//! - `claim_status`: `{requests: [ClaimStatusRequest], control_number}` -> `RequestX12`
+//!   (`{x12: "<276>"}`); or `{x12: "<277>"}` (also a 277CA) -> `ClaimStatusAnswers`
+//!   (`{responses: [ClaimStatusResponse], interchanges}`).
 //! - `parse_ack`: raw 999/TA1 bytes or `{x12}` -> `{ta1: [...], ack999: [...]}`.
 //! - `read_envelope`: raw X12 bytes or `{x12}` -> `Envelopes` (`{interchanges: [...]}`: ISA
 //!   sender/receiver ids, ISA13, ISA15, GS and ST headers), read as far as the file is well
@@ -40,8 +43,9 @@
 //! JSON pointer (`/transactions/0/segments/9/PER03`, `/transactions/0/claims/2`).
 
 use revcycle_connector_abi::canonical::v1::{
-    AckElementError, AckSegmentError, Acknowledgments, CheckEligibilityInput, ClaimStatusInput,
-    EnvelopeOverrides, Envelopes, FunctionalGroupAck, InterchangeAck, SubmitClaimsInput,
+    AckElementError, AckSegmentError, Acknowledgments, CheckEligibilityInput, ClaimStatusAnswers,
+    ClaimStatusInput, EligibilityAnswers, EnvelopeOverrides, Envelopes, FunctionalGroupAck,
+    InterchangeAck, ParsedRemittances, RequestX12, SubmitClaimsInput, SubmitClaimsOutput,
     TransactionSetAck,
 };
 use revcycle_connector_abi::civil::UtcDateTime;
@@ -52,7 +56,7 @@ use revcycle_x12::writer::Envelope;
 use revcycle_x12::x837p::{Batch837, Receiver, Submitter};
 use revcycle_x12::{Delimiters, GroupHeader, InterchangeHeader, X12Error};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The connector instance: its configuration.
 #[derive(Clone, Debug)]
@@ -347,14 +351,11 @@ impl X12Connector {
         .map_err(x12_error)?;
         let x12 = String::from_utf8(bytes)
             .map_err(|_| ConnectorError::internal("the 837P is not UTF-8"))?;
-        Ok(json!({
-            "interchanges": envelopes(x12.as_bytes())?.interchanges,
-            "x12": x12,
-            "receipt": summary.receipt(None),
-            "interchange_control_number": summary.interchange_control_number,
-            "group_control_number": batch.group.control_number.to_string(),
-            "transaction_control_number": batch.transaction_control_number,
-        }))
+        output(&SubmitClaimsOutput {
+            envelopes: envelopes(x12.as_bytes())?,
+            receipt: summary.receipt(None),
+            x12,
+        })
     }
 
     /// `check_eligibility`: a 270 out, or a 271 in.
@@ -364,8 +365,10 @@ impl X12Connector {
             conforming(x12.trim_start().as_bytes())?;
             let responses = revcycle_x12::eligibility::parse_271(x12.trim_start().as_bytes())
                 .map_err(x12_error)?;
-            let interchanges = envelopes(x12.trim_start().as_bytes())?.interchanges;
-            return Ok(json!({ "responses": responses, "interchanges": interchanges }));
+            return output(&EligibilityAnswers {
+                responses,
+                envelopes: envelopes(x12.trim_start().as_bytes())?,
+            });
         }
         if input.requests.is_empty() {
             return Err(ConnectorError::invalid_input(
@@ -378,11 +381,10 @@ impl X12Connector {
             revcycle_x12::eligibility::write_270(Vec::new(), &env, &originator, &input.requests)
                 .map_err(x12_error)?;
         let x12 = String::from_utf8(out).map_err(|_| ConnectorError::internal("270 not UTF-8"))?;
-        Ok(json!({
-            "interchanges": envelopes(x12.as_bytes())?.interchanges,
-            "x12": x12,
-            "interchange_control_number": format!("{:09}", env.interchange.control_number),
-        }))
+        output(&RequestX12 {
+            envelopes: envelopes(x12.as_bytes())?,
+            x12,
+        })
     }
 
     /// `claim_status`: a 276 out, or a 277 (277CA) in.
@@ -392,8 +394,10 @@ impl X12Connector {
             conforming(x12.trim_start().as_bytes())?;
             let responses =
                 revcycle_x12::status::parse_277(x12.trim_start().as_bytes()).map_err(x12_error)?;
-            let interchanges = envelopes(x12.trim_start().as_bytes())?.interchanges;
-            return Ok(json!({ "responses": responses, "interchanges": interchanges }));
+            return output(&ClaimStatusAnswers {
+                responses,
+                envelopes: envelopes(x12.trim_start().as_bytes())?,
+            });
         }
         if input.requests.is_empty() {
             return Err(ConnectorError::invalid_input(
@@ -412,11 +416,10 @@ impl X12Connector {
         let out = revcycle_x12::status::write_276(Vec::new(), &env, &receiver, &input.requests)
             .map_err(x12_error)?;
         let x12 = String::from_utf8(out).map_err(|_| ConnectorError::internal("276 not UTF-8"))?;
-        Ok(json!({
-            "interchanges": envelopes(x12.as_bytes())?.interchanges,
-            "x12": x12,
-            "interchange_control_number": format!("{:09}", env.interchange.control_number),
-        }))
+        output(&RequestX12 {
+            envelopes: envelopes(x12.as_bytes())?,
+            x12,
+        })
     }
 }
 
@@ -431,8 +434,15 @@ pub fn parse_remittance(input: &[u8]) -> Result<Value, ConnectorError> {
     let text = x12_text(input)?;
     conforming(&text)?;
     let remittances = revcycle_x12::x835::parse_835_bytes(&text).map_err(x12_error)?;
-    let interchanges = envelopes(&text)?.interchanges;
-    Ok(json!({ "remittances": remittances, "interchanges": interchanges }))
+    output(&ParsedRemittances {
+        remittances,
+        envelopes: envelopes(&text)?,
+    })
+}
+
+/// An operation's typed output as the JSON the host reads.
+fn output<T: serde::Serialize>(out: &T) -> Result<Value, ConnectorError> {
+    serde_json::to_value(out).map_err(|_| ConnectorError::internal("the output is not JSON"))
 }
 
 /// The envelopes of X12 this plugin built or has validated.

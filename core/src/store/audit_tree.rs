@@ -2,8 +2,9 @@
 //! `audit_tree_leaves`, and the org's frontier in `audit_tree_heads`.
 //!
 //! The tree follows the chain off the append path: appends only chain and insert events, and
-//! [`follow_all`] (run every second on a thread of the audit writer's, never in its way) adds
-//! the leaves of the events committed since, a thousand per transaction, pushing each onto the stored
+//! [`follow_all`] (run every second by the audit writer: between its batches on SQLite, on a
+//! thread of its own on PostgreSQL) adds the leaves of the events committed since, a thousand
+//! per transaction, pushing each onto the stored
 //! frontier (O(log n) a leaf; nothing is rebuilt). Whatever reads the tree first brings it up
 //! to the chain with [`follow`]: a checkpoint, a proof, a purge (before it deletes events,
 //! whose leaves must outlive them). Leaf hashes are stored rather than recomputed from events
@@ -166,8 +167,8 @@ const TREE_LOCK_CLASS: i64 = 7_270_004;
 
 /// Most events [`follow`] adds to an org's tree in one transaction.
 pub const FOLLOW_BATCH: i64 = 5000;
-/// Most events the background follower adds in one transaction: on SQLite it holds the
-/// database's one write lock meanwhile, so the group commit waits for a short one at most.
+/// Most events the background follower adds in one transaction: short transactions, so the
+/// writes waiting for the database meanwhile wait a few milliseconds at most.
 const PASS_BATCH: i64 = 1000;
 
 /// Takes the org's tree lock for this transaction (PostgreSQL; SQLite's write transaction

@@ -12,11 +12,9 @@ use revcycle_core::workflows::payer::ReceivedFile;
 use revcycle_core::workflows::payer::acknowledgments::{
     self as workflow, ClaimVerdict, GroupVerdict, InterchangeVerdict, TransactionSetVerdict,
 };
-use serde::Deserialize;
 use uuid::Uuid;
 
-use super::envelope::envelopes_of;
-use super::{call, payer_link};
+use super::{call_as, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -113,10 +111,7 @@ pub(super) async fn apply_acks(
     transport: &'static str,
 ) -> ApiResult<String> {
     let link = payer_link(state)?;
-    let out = call(state, &link, "parse_ack", raw.clone()).await?;
-    let acks = canonical::Acknowledgments::deserialize(&out).map_err(|_| {
-        ApiError::BadGateway("the connector's acknowledgments are not readable".into())
-    })?;
+    let acks: canonical::Acknowledgments = call_as(state, &link, "parse_ack", raw.clone()).await?;
     let (icn, gcn) = canonical::Envelopes {
         interchanges: acks.interchanges.clone(),
     }
@@ -168,17 +163,15 @@ pub(super) async fn apply_277(
         x12: Some(String::from_utf8_lossy(&raw).into_owned()),
         ..Default::default()
     };
-    let out = call(
+    let out: canonical::ClaimStatusAnswers = call_as(
         state,
         &link,
         "claim_status",
         serde_json::to_vec(&input).map_err(|_| ApiError::Internal)?,
     )
     .await?;
-    let (icn, gcn) = envelopes_of(&out).control_numbers();
-    let responses: Vec<canonical::ClaimStatusResponse> =
-        serde_json::from_value(out["responses"].clone()).unwrap_or_default();
-    let answers: Vec<ClaimVerdict> = responses.iter().filter_map(claim_verdict).collect();
+    let (icn, gcn) = out.envelopes.control_numbers();
+    let answers: Vec<ClaimVerdict> = out.responses.iter().filter_map(claim_verdict).collect();
     let file = ReceivedFile {
         raw,
         name: Some(name),

@@ -18,7 +18,7 @@ use super::envelope::envelopes_of;
 use super::http::post_to_clearinghouse;
 use super::real_time_check::{Asked, mismatch};
 use super::submit::allocate_control_number;
-use super::{call, payer_link};
+use super::{call, call_as, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -192,11 +192,13 @@ pub(super) async fn real_time(
             ..Default::default()
         })
         .map_err(|_| ApiError::Internal)?;
-    let out = call(state, &link, op, input).await?;
-    let x12 = out["x12"]
-        .as_str()
-        .ok_or_else(|| ApiError::BadGateway("the connector built no request".into()))?
-        .to_string();
+    let out: canonical::RequestX12 = call_as(state, &link, op, input).await?;
+    if out.x12.is_empty() {
+        return Err(ApiError::BadGateway(
+            "the connector built no request".into(),
+        ));
+    }
+    let x12 = out.x12;
     let answer = post_to_clearinghouse(state, &route, path, x12.clone()).await?;
     let text = String::from_utf8_lossy(&answer).into_owned();
     let parsed = call(
@@ -213,7 +215,7 @@ pub(super) async fn real_time(
     let answer_detail = refused.clone();
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
-    let (sent_icn, sent_gcn) = envelopes_of(&out).control_numbers();
+    let (sent_icn, sent_gcn) = out.envelopes.control_numbers();
     let claim_ids: Vec<Uuid> = target.claim_id.into_iter().collect();
     let patient_id = target.patient_id;
     let payer_id = target.payer_id;

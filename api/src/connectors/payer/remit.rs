@@ -15,12 +15,10 @@ pub use revcycle_core::workflows::payer::remittances::{
     ImportedRemittance, RemittanceImport, Resolved,
 };
 use serde::Deserialize;
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::envelope::envelopes_of;
 use super::remit_mapping::remittance_input;
-use super::{call, payer_link};
+use super::{call_as, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -84,13 +82,11 @@ pub async fn import_835(
     transport: &'static str,
 ) -> ApiResult<RemittanceImport> {
     let link = payer_link(state)?;
-    let out = call(state, &link, "parse_remittance", raw.clone()).await?;
-    let (icn, gcn) = envelopes_of(&out).control_numbers();
-    let parsed: Vec<canonical::Remittance> =
-        serde_json::from_value(out.get("remittances").cloned().unwrap_or(Value::Null)).map_err(
-            |_| ApiError::BadGateway("the connector's output is not a list of remittances".into()),
-        )?;
-    let read = parsed
+    let out: canonical::ParsedRemittances =
+        call_as(state, &link, "parse_remittance", raw.clone()).await?;
+    let (icn, gcn) = out.envelopes.control_numbers();
+    let read = out
+        .remittances
         .iter()
         .enumerate()
         .map(|(i, r)| {

@@ -12,15 +12,13 @@ use revcycle_core::store::{self, DbConnection, KeyRing};
 use revcycle_core::workflows::payer::submission::{self, Selection};
 pub use revcycle_core::workflows::payer::submission::{Finding, SubmittedClaim};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::claim_mapping::claim_submission;
-use super::envelope::envelopes_of;
 use super::http::send_over_http;
 use super::outbox::send_to_outbox;
 use super::transport::{Route, Submission};
-use super::{PayerLink, call, payer_link};
+use super::{PayerLink, call_as, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -277,19 +275,19 @@ pub(super) async fn build_837p(
         claim_filing_indicator: None,
         receiver_name: group.route.receiver_name.clone(),
     };
-    let out = call(
+    let out: canonical::SubmitClaimsOutput = call_as(
         state,
         link,
         "submit_claims",
         serde_json::to_vec(&request).map_err(|_| ApiError::Internal)?,
     )
     .await?;
-    let x12 = out
-        .get("x12")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| ApiError::BadGateway("the connector returned no 837P".into()))?;
-    Ok((x12, envelopes_of(&out)))
+    if out.x12.is_empty() {
+        return Err(ApiError::BadGateway(
+            "the connector returned no 837P".into(),
+        ));
+    }
+    Ok((out.x12, out.envelopes))
 }
 
 /// In the caller's transaction: moves a group's claims to `submitted` with their audit events
