@@ -46,10 +46,7 @@ pub fn intake(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()
 pub fn record(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()> {
     match conn {
         DbConnection::Postgresql(c) => Ok(insert_intake_pg(c, &events)?),
-        DbConnection::Sqlite(_) => write_transaction(conn, |c| {
-            let chained = append(c, events)?;
-            super::audit_tree::grow_with_batch(c, &chained)
-        }),
+        DbConnection::Sqlite(_) => write_transaction(conn, |c| append(c, events).map(|_| ())),
     }
 }
 

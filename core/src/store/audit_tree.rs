@@ -4,7 +4,7 @@
 //! The tree follows the chain off the append path: appends only chain and insert events, and
 //! [`follow_all`] (run every second by the audit writer: between its batches on SQLite, on a
 //! thread of its own on PostgreSQL) adds the leaves of the events committed since, a thousand
-//! per transaction (on SQLite the group commit adds its own batch's, see [`grow_with_batch`]), pushing each onto the stored
+//! per transaction, pushing each onto the stored
 //! frontier (O(log n) a leaf; nothing is rebuilt). Whatever reads the tree first brings it up
 //! to the chain with [`follow`]: a checkpoint, a proof, a purge (before it deletes events,
 //! whose leaves must outlive them). Leaf hashes are stored rather than recomputed from events
@@ -250,51 +250,6 @@ fn grow(
             Ok(Some(0))
         }
     }
-}
-
-/// In the SQLite group commit's own transaction, right after it chained `batch`: grows each
-/// org's tree over the events committed since (those of writes' own transactions, read back)
-/// and then the batch, from the leaves in hand. On SQLite the writer holds the one write lock
-/// anyway, and the leaves of a read's event cost a hash instead of a read-back later. A
-/// backlog longer than [`PASS_BATCH`] is left to the follower (the batch's leaves with it).
-pub(super) fn grow_with_batch(
-    conn: &mut DbConnection,
-    batch: &[crate::audit::ChainedEvent],
-) -> CoreResult<()> {
-    if !maintained() {
-        return Ok(());
-    }
-    let mut by_org: BTreeMap<Uuid, Vec<&crate::audit::ChainedEvent>> = BTreeMap::new();
-    for c in batch {
-        by_org.entry(c.event.org).or_default().push(c);
-    }
-    for (org, events) in by_org {
-        let first = events[0].sequence;
-        let mut f = head(conn, org)?.unwrap_or_default();
-        if (f.size() as i64) < first - 1 {
-            match catch_up(conn, org, &mut f, first - 1, PASS_BATCH)? {
-                CatchUp::Done => {}
-                CatchUp::Partly => {
-                    set_head(conn, org, &f)?;
-                    continue;
-                }
-                CatchUp::Broken => continue,
-            }
-        }
-        if f.size() as i64 != first - 1 {
-            continue; // ahead of the chain: the follower warns and verify reports it
-        }
-        let leaves: Vec<(i64, Hash)> = events
-            .iter()
-            .map(|c| (c.sequence, event_leaf(c.sequence, &c.event)))
-            .collect();
-        for (_, h) in &leaves {
-            f.push(*h);
-        }
-        insert_leaves(conn, org, &leaves)?;
-        set_head(conn, org, &f)?;
-    }
-    Ok(())
 }
 
 /// Brings the org's tree up to its chain's committed events (up to `through` when given),
@@ -705,38 +660,6 @@ mod tests {
         let f = head(&mut conn, org).unwrap().unwrap();
         assert_eq!(f.size(), 26);
         assert_eq!(f.root(), merkle::root(&leaves));
-    }
-
-    /// On SQLite the group commit grows the tree in its own transaction: over the events of
-    /// writes' own transactions first (read back), then its batch from the leaves in hand.
-    #[test]
-    fn the_sqlite_group_commit_grows_the_tree_itself() {
-        let (mut conn, _keyring, org) = setup();
-        let org = org.0;
-        let events = |n: usize| -> Vec<AuditEvent> {
-            (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
-        };
-        write_transaction(&mut conn, |c| append(c, events(3))).unwrap();
-        assert!(
-            head(&mut conn, org).unwrap().is_none(),
-            "a write's own append"
-        );
-        crate::store::audit_intake::record(&mut conn, events(4)).unwrap();
-        let f = head(&mut conn, org).unwrap().unwrap();
-        let all: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 100)
-            .unwrap()
-            .iter()
-            .map(|e| event_leaf(e.sequence, &e.event))
-            .collect();
-        assert_eq!(all.len(), 7);
-        assert_eq!(f.size(), 7);
-        assert_eq!(f.root(), merkle::root(&all));
-        assert_eq!(leaves(&mut conn, org, 0, 7).unwrap(), all);
-        assert_eq!(
-            follow(&mut conn, org, None).unwrap(),
-            0,
-            "nothing left to follow"
-        );
     }
 
     /// A hole in what a checkpoint covers is reported at its first sequence, even when the
