@@ -107,9 +107,7 @@ async fn call(
     op: &'static str,
     input: Vec<u8>,
 ) -> ApiResult<Value> {
-    let out = invoke(link.instance.clone(), op, input, state.connectors.timeout).await?;
-    serde_json::from_slice(&out)
-        .map_err(|_| ApiError::BadGateway("the connector's output is not JSON".into()))
+    call_as(state, link, op, input).await
 }
 
 /// [`call`], read as the operation's typed output (`canonical::SubmitClaimsOutput`...): an

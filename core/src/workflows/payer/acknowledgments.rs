@@ -233,18 +233,10 @@ fn record_and_apply(
             keyring,
             org,
             &ExchangeInput {
-                direction: "in",
-                kind: file.kind.clone(),
-                file_name: file.name.clone(),
-                interchange_control_number: file.interchange_control_number.clone(),
-                group_control_number: file.group_control_number.clone(),
-                transaction_control_number: None,
                 claim_ids,
-                status: "processed".into(),
-                payer_id: None,
-                transport: Some(file.transport.into()),
                 answers: plan.answers.clone(),
                 detail: Some(summary.clone()),
+                ..file.exchange()
             },
             &file.raw,
         )?;

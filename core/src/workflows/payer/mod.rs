@@ -49,3 +49,19 @@ pub struct ReceivedFile {
     pub interchange_control_number: Option<String>,
     pub group_control_number: Option<String>,
 }
+
+impl ReceivedFile {
+    /// The file as an inbound exchange to record, `processed` until its use case says more.
+    pub fn exchange(&self) -> crate::store::x12_exchanges::ExchangeInput {
+        crate::store::x12_exchanges::ExchangeInput {
+            direction: "in",
+            kind: self.kind.clone(),
+            file_name: self.name.clone(),
+            interchange_control_number: self.interchange_control_number.clone(),
+            group_control_number: self.group_control_number.clone(),
+            status: "processed".into(),
+            transport: Some(self.transport.into()),
+            ..Default::default()
+        }
+    }
+}

@@ -20,7 +20,7 @@ use crate::model::remittance::RemittanceInput;
 use crate::store::payers::Identified;
 use crate::store::posting::PostingResult;
 use crate::store::unidentified::{self, UnidentifiedInput, UnidentifiedRemittance};
-use crate::store::x12_exchanges::{self, ExchangeInput};
+use crate::store::x12_exchanges;
 use crate::store::{DbConnection, KeyRing, ListParams, payers, posting, remittances};
 
 /// One remittance of an imported 835.
@@ -233,26 +233,7 @@ pub fn import(
             ));
         }
     }
-    let e = x12_exchanges::record(
-        c,
-        keyring,
-        org,
-        &ExchangeInput {
-            direction: "in",
-            kind: file.kind.clone(),
-            file_name: file.name.clone(),
-            interchange_control_number: file.interchange_control_number.clone(),
-            group_control_number: file.group_control_number.clone(),
-            transaction_control_number: None,
-            claim_ids: Vec::new(),
-            status: "processed".into(),
-            payer_id: None,
-            transport: Some(file.transport.into()),
-            answers: Vec::new(),
-            detail: None,
-        },
-        &file.raw,
-    )?;
+    let e = x12_exchanges::record(c, keyring, org, &file.exchange(), &file.raw)?;
     trail.append_other(
         c,
         "x12.receive",
