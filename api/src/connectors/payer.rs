@@ -35,7 +35,6 @@ use std::sync::Arc;
 use revcycle_connector_abi::ffi::ConnectorKind;
 use revcycle_connector_abi::host::ConnectorInstance;
 use revcycle_core::error::CoreError;
-use serde_json::Value;
 
 use super::{State, invoke};
 use crate::problem::{ApiError, ApiResult};
@@ -101,17 +100,9 @@ pub fn payer_link(state: &AppState) -> ApiResult<PayerLink> {
     })
 }
 
-async fn call(
-    state: &AppState,
-    link: &PayerLink,
-    op: &'static str,
-    input: Vec<u8>,
-) -> ApiResult<Value> {
-    call_as(state, link, op, input).await
-}
-
-/// [`call`], read as the operation's typed output (`canonical::SubmitClaimsOutput`...): an
-/// output of another shape is the connector's fault, a 502 naming the operation.
+/// Calls the payer plugin's `op` and reads its output as the operation's typed output
+/// (`canonical::SubmitClaimsOutput`...): an output of another shape is the connector's fault,
+/// a 502 naming the operation.
 async fn call_as<T: serde::de::DeserializeOwned>(
     state: &AppState,
     link: &PayerLink,

@@ -2,17 +2,10 @@
 //! host takes control numbers and the transaction set from the plugin, never from the bytes.
 
 use revcycle_connector_abi::canonical::v1 as canonical;
-use serde::Deserialize;
-use serde_json::Value;
 
-use super::{PayerLink, call};
-use crate::problem::{ApiError, ApiResult};
+use super::{PayerLink, call_as};
+use crate::problem::ApiResult;
 use crate::state::AppState;
-
-/// The envelopes the plugin returned beside an operation's result (its `interchanges`).
-pub(super) fn envelopes_of(out: &Value) -> canonical::Envelopes {
-    canonical::Envelopes::deserialize(out).unwrap_or_default()
-}
 
 /// The envelopes of a received file, read by the plugin as far as the file is well formed.
 pub(super) async fn read_envelope(
@@ -20,7 +13,5 @@ pub(super) async fn read_envelope(
     link: &PayerLink,
     raw: Vec<u8>,
 ) -> ApiResult<canonical::Envelopes> {
-    let out = call(state, link, "read_envelope", raw).await?;
-    canonical::Envelopes::deserialize(&out)
-        .map_err(|_| ApiError::BadGateway("the connector's envelopes are not readable".into()))
+    call_as(state, link, "read_envelope", raw).await
 }

@@ -14,11 +14,10 @@ use uuid::Uuid;
 use super::claim_mapping::{
     claim_submission, demographics, payer_ref, provider_ref, subscriber_of,
 };
-use super::envelope::envelopes_of;
 use super::http::post_to_clearinghouse;
 use super::real_time_check::{Asked, mismatch};
 use super::submit::allocate_control_number;
-use super::{call, call_as, payer_link};
+use super::{call_as, payer_link};
 use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -201,15 +200,20 @@ pub(super) async fn real_time(
     let x12 = out.x12;
     let answer = post_to_clearinghouse(state, &route, path, x12.clone()).await?;
     let text = String::from_utf8_lossy(&answer).into_owned();
-    let parsed = call(
-        state,
-        &link,
-        op,
-        request.read_input(text).map_err(|_| ApiError::Internal)?,
-    )
-    .await?;
-    let responses = parsed["responses"].as_array().cloned().unwrap_or_default();
-    let answer_control_numbers = envelopes_of(&parsed).control_numbers();
+    // The answer as the operation's typed output (a 502 when the plugin's is another shape),
+    // then as the JSON the check below and the API's answer use.
+    let read = request.read_input(text).map_err(|_| ApiError::Internal)?;
+    let (responses, answer_envelopes) = match &request {
+        RealTimeRequest::Eligibility(_) => {
+            let a: canonical::EligibilityAnswers = call_as(state, &link, op, read).await?;
+            (values(&a.responses)?, a.envelopes)
+        }
+        RealTimeRequest::ClaimStatus(_) => {
+            let a: canonical::ClaimStatusAnswers = call_as(state, &link, op, read).await?;
+            (values(&a.responses)?, a.envelopes)
+        }
+    };
+    let answer_control_numbers = answer_envelopes.control_numbers();
     // An answer to another request is recorded as failed and never shown as the answer.
     let refused = mismatch(kinds.1, &asked, &responses);
     let answer_detail = refused.clone();
@@ -375,4 +379,12 @@ pub async fn claim_status(
     })
     .await?;
     real_time(state, who, audit, request, target).await
+}
+
+/// Typed answers as JSON values.
+fn values<T: Serialize>(items: &[T]) -> ApiResult<Vec<Value>> {
+    items
+        .iter()
+        .map(|i| serde_json::to_value(i).map_err(|_| ApiError::Internal))
+        .collect()
 }
