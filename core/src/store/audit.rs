@@ -168,9 +168,14 @@ fn reason_context(org: Uuid, event_id: Uuid) -> FieldContext<'static> {
 /// The advisory-lock key of an org's chain. Any 32 bits of the org id will do: a collision
 /// only makes two orgs take turns.
 fn lock_key(org: Uuid) -> i64 {
+    org_lock_key(LOCK_CLASS, org)
+}
+
+/// The advisory-lock key of `org` in the namespace `class` (the high 32 bits).
+pub(super) fn org_lock_key(class: i64, org: Uuid) -> i64 {
     let b = org.as_bytes();
     let low = i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
-    (LOCK_CLASS << 32) | low
+    (class << 32) | low
 }
 
 fn lock_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<()> {
@@ -1010,10 +1015,8 @@ pub fn purge(
 
 fn advisory_lock(conn: &mut DbConnection, class: i64, org: Uuid) -> CoreResult<()> {
     if let DbConnection::Postgresql(c) = conn {
-        let b = org.as_bytes();
-        let low = i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
         diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>((class << 32) | low)
+            .bind::<diesel::sql_types::BigInt, _>(org_lock_key(class, org))
             .execute(c)?;
     }
     Ok(())

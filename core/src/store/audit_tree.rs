@@ -183,8 +183,7 @@ fn lock_tree(conn: &mut DbConnection, org: Uuid, wait: bool) -> CoreResult<bool>
     let DbConnection::Postgresql(c) = conn else {
         return Ok(true);
     };
-    let b = org.as_bytes();
-    let key = (TREE_LOCK_CLASS << 32) | i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
+    let key = super::audit::org_lock_key(TREE_LOCK_CLASS, org);
     let sql = if wait {
         "SELECT pg_advisory_xact_lock($1) IS NOT NULL AS locked"
     } else {

@@ -193,41 +193,41 @@ fn write(pool: &DbPool, events: Vec<AuditEvent>) -> Result<(), String> {
 
 /// Links the events committed since the last pass (by this writer, by writes' own
 /// transactions, by other processes) to their patients, for a bounded time: the requests
-/// queueing events meanwhile wait for it. A failure is logged and retried next pass; until
-/// then the patient filter matches the unlinked events by their own patient lists.
+/// queueing events meanwhile wait for it. Until a failed pass is retried, the patient filter
+/// matches the unlinked events by their own patient lists.
 fn link_patients(pool: &DbPool) {
-    let started = Instant::now();
-    let result = pool
-        .get()
-        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
-        .and_then(|mut conn| audit::index_patients_for(&mut conn, INDEX_PASS));
-    match result {
-        Ok(0) => {}
-        Ok(linked) => tracing::debug!(
-            events = linked,
-            micros = started.elapsed().as_micros() as u64,
-            "audit events linked to their patients"
-        ),
-        Err(e) => tracing::warn!(error = %e, "audit events could not be linked to their patients"),
-    }
+    background_pass(pool, "linked to their patients", audit::index_patients_for);
 }
 
 /// Grows each org's Merkle tree by the events committed since the last pass, for a bounded
-/// time (see [`INDEX_PASS`]). A failure is logged and retried next pass; checkpoints and
-/// proofs catch the tree up themselves before they read it.
+/// time. Checkpoints and proofs catch the tree up themselves before they read it.
 fn grow_trees(pool: &DbPool) {
+    background_pass(
+        pool,
+        "added to their Merkle trees",
+        super::audit_tree::follow_all,
+    );
+}
+
+/// One pass of derived-data upkeep on a pooled connection, for at most [`INDEX_PASS`]: logs
+/// how many events it handled, or why it failed (the next pass tries again).
+fn background_pass(
+    pool: &DbPool,
+    what: &str,
+    pass: impl FnOnce(&mut DbConnection, Duration) -> CoreResult<usize>,
+) {
     let started = Instant::now();
     let result = pool
         .get()
         .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
-        .and_then(|mut conn| super::audit_tree::follow_all(&mut conn, INDEX_PASS));
+        .and_then(|mut conn| pass(&mut conn, INDEX_PASS));
     match result {
         Ok(0) => {}
-        Ok(added) => tracing::debug!(
-            events = added,
+        Ok(n) => tracing::debug!(
+            events = n,
             micros = started.elapsed().as_micros() as u64,
-            "audit trees grown"
+            "audit events {what}"
         ),
-        Err(e) => tracing::warn!(error = %e, "audit trees could not be grown"),
+        Err(e) => tracing::warn!(error = %e, "audit events could not be {what}"),
     }
 }
