@@ -2,10 +2,12 @@
 //! `audit_tree_leaves`, and the org's frontier in `audit_tree_heads`.
 //!
 //! The tree follows the chain off the append path: appends only chain and insert events, and
-//! [`follow_all`] (run every second by the audit writer: between its batches on SQLite, on a
-//! thread of its own on PostgreSQL) adds the leaves of the events committed since, a thousand
-//! per transaction, pushing each onto the stored
-//! frontier (O(log n) a leaf; nothing is rebuilt). Whatever reads the tree first brings it up
+//! a follower thread started with the audit writer adds, every second, the leaves of the
+//! events committed since, a thousand per transaction, pushing each onto the stored frontier
+//! (O(log n) a leaf; nothing is rebuilt). On PostgreSQL it runs [`follow_all`] in
+//! transactions of its own; on SQLite, [`follow_all_through`] reads and hashes the events
+//! off the database's one write lock and the audit writer inserts the leaves between its
+//! group commits ([`apply`]), so a commit never waits for events being read and hashed. Whatever reads the tree first brings it up
 //! to the chain with [`follow`]: a checkpoint, a proof, a purge (before it deletes events,
 //! whose leaves must outlive them). Leaf hashes are stored rather than recomputed from events
 //! because a retention purge removes events, and the roots and proofs of every size still
@@ -111,32 +113,46 @@ pub fn maintained() -> bool {
     MAINTAINED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// How far [`catch_up`] got.
-enum CatchUp {
-    /// The tree now covers the chain through `through`.
-    Done,
-    /// Some events were added; more remain for the next append.
-    Partly,
-    /// The events are not all there (nothing was written).
-    Broken,
+/// Leaves computed for one org's tree without writing anything: [`apply`] writes them if the
+/// tree has not moved since. This lets SQLite's follower read and hash events off the
+/// database's one write lock, leaving the writer only the insert.
+#[derive(Debug)]
+pub struct Growth {
+    org: Uuid,
+    /// The tree's size these leaves extend.
+    from: u64,
+    frontier: Frontier,
+    leaves: Vec<(i64, Hash)>,
 }
 
-/// Catches the tree up with the chain's events `(f.size(), through]`, at most `limit` of them,
-/// recomputing their leaf hashes.
+impl Growth {
+    /// How many leaves this growth adds.
+    pub fn len(&self) -> usize {
+        self.leaves.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
+}
+
+/// Reads the chain's events `(f.size(), through]`, at most `limit` of them, and computes
+/// their leaf hashes and the frontier they make; `None` when the events are not all there.
 fn catch_up(
     conn: &mut DbConnection,
     org: Uuid,
-    f: &mut Frontier,
+    mut f: Frontier,
     through: i64,
     limit: i64,
-) -> CoreResult<CatchUp> {
+) -> CoreResult<Option<Growth>> {
+    let from = f.size();
     let mut leaves: Vec<(i64, Hash)> = Vec::new();
-    let mut after = f.size() as i64;
+    let mut after = from as i64;
     let stop = through.min(after.saturating_add(limit));
     while after < stop {
         let page = list(conn, org, &AuditFilter::default(), after, 1000)?;
         if page.is_empty() {
-            return Ok(CatchUp::Broken);
+            return Ok(None);
         }
         for e in page {
             if after == stop {
@@ -144,7 +160,7 @@ fn catch_up(
             }
             // A gap, even one that jumps past `stop`, is a missing event.
             if e.sequence != after + 1 {
-                return Ok(CatchUp::Broken);
+                return Ok(None);
             }
             leaves.push((e.sequence, event_leaf(e.sequence, &e.event)));
             after = e.sequence;
@@ -153,12 +169,61 @@ fn catch_up(
     for (_, h) in &leaves {
         f.push(*h);
     }
-    insert_leaves(conn, org, &leaves)?;
-    Ok(if after == through {
-        CatchUp::Done
-    } else {
-        CatchUp::Partly
-    })
+    Ok(Some(Growth {
+        org,
+        from,
+        frontier: f,
+        leaves,
+    }))
+}
+
+/// What the org's tree lacks, at most `limit` events (through `through` when given), read and
+/// hashed but not written; `None` when the tree is up to date or cannot follow its chain
+/// (warned about once).
+fn prepare(
+    conn: &mut DbConnection,
+    org: Uuid,
+    through: Option<i64>,
+    limit: i64,
+) -> CoreResult<Option<Growth>> {
+    let f = head(conn, org)?.unwrap_or_default();
+    let chain = super::audit::last_sequence(conn, org)?;
+    let target = through.map_or(chain, |t| t.min(chain));
+    let size = f.size() as i64;
+    if size >= target {
+        if size > chain {
+            warn_once(
+                org,
+                f.size(),
+                chain,
+                "is ahead of the chain (events removed)",
+            );
+        }
+        return Ok(None);
+    }
+    let tree_size = f.size();
+    let growth = catch_up(conn, org, f, target, limit)?;
+    if growth.is_none() {
+        warn_once(
+            org,
+            tree_size,
+            chain,
+            "cannot follow the chain (events missing)",
+        );
+    }
+    Ok(growth)
+}
+
+/// Writes `growth` in the caller's write transaction if the org's tree is still the size it
+/// was prepared from; `false` (nothing written) when another grower got there first.
+pub fn apply(conn: &mut DbConnection, growth: &Growth) -> CoreResult<bool> {
+    let size = head(conn, growth.org)?.map_or(0, |f| f.size());
+    if size != growth.from {
+        return Ok(false);
+    }
+    insert_leaves(conn, growth.org, &growth.leaves)?;
+    set_head(conn, growth.org, &growth.frontier)?;
+    Ok(true)
 }
 
 /// Advisory-lock namespace for growing an org's tree: one grower at a time per org (the
@@ -219,35 +284,10 @@ fn grow(
     if !lock_tree(conn, org, wait)? {
         return Ok(None);
     }
-    let mut f = head(conn, org)?.unwrap_or_default();
-    let chain = super::audit::last_sequence(conn, org)?;
-    let target = through.map_or(chain, |t| t.min(chain));
-    let size = f.size() as i64;
-    if size >= target {
-        if size > chain {
-            warn_once(
-                org,
-                f.size(),
-                chain,
-                "is ahead of the chain (events removed)",
-            );
-        }
-        return Ok(Some(0));
-    }
-    match catch_up(conn, org, &mut f, target, limit)? {
-        CatchUp::Done | CatchUp::Partly => {
-            set_head(conn, org, &f)?;
-            Ok(Some((f.size() as i64 - size) as usize))
-        }
-        CatchUp::Broken => {
-            warn_once(
-                org,
-                f.size(),
-                chain,
-                "cannot follow the chain (events missing)",
-            );
-            Ok(Some(0))
-        }
+    match prepare(conn, org, through, limit)? {
+        // The lock is held: the tree cannot have moved since `prepare` read it.
+        Some(g) => Ok(Some(if apply(conn, &g)? { g.len() } else { 0 })),
+        None => Ok(Some(0)),
     }
 }
 
@@ -288,6 +328,40 @@ pub fn follow_all(conn: &mut DbConnection, budget: std::time::Duration) -> CoreR
         loop {
             let n = super::write_transaction(conn, |c| grow(c, org, None, PASS_BATCH, false))?
                 .unwrap_or(0);
+            added += n;
+            if n < PASS_BATCH as usize || started.elapsed() >= budget {
+                break;
+            }
+        }
+    }
+    Ok(added)
+}
+
+/// [`follow_all`] that reads and hashes events in read transactions on `conn` and hands each
+/// batch to `write` (SQLite's audit writer, which holds the one write lock), which answers
+/// whether it was written. An org whose tree moved meanwhile is left to the next pass.
+pub fn follow_all_through(
+    conn: &mut DbConnection,
+    budget: std::time::Duration,
+    mut write: impl FnMut(Growth) -> CoreResult<bool>,
+) -> CoreResult<usize> {
+    use diesel::Connection;
+    if !maintained() {
+        return Ok(0);
+    }
+    let started = std::time::Instant::now();
+    let orgs = super::audit_links::chains(conn)?;
+    let mut added = 0;
+    for org in orgs {
+        loop {
+            // One snapshot: the head and the events it is extended with agree.
+            let Some(g) = conn.transaction(|c| prepare(c, org, None, PASS_BATCH))? else {
+                break;
+            };
+            let n = g.len();
+            if !write(g)? {
+                break;
+            }
             added += n;
             if n < PASS_BATCH as usize || started.elapsed() >= budget {
                 break;
@@ -659,6 +733,55 @@ mod tests {
         let f = head(&mut conn, org).unwrap().unwrap();
         assert_eq!(f.size(), 26);
         assert_eq!(f.root(), merkle::root(&leaves));
+    }
+
+    /// SQLite's follower reads and hashes off the write lock and leaves the writing to its
+    /// caller: nothing is written until a growth is applied, an applied growth gives the
+    /// tree of every event, and a growth prepared from a tree that has since moved is refused
+    /// (a leaf is never written twice, nor a frontier rolled back).
+    #[test]
+    fn leaves_prepared_off_the_lock_are_written_only_onto_the_tree_they_extend() {
+        let (mut conn, _keyring, org) = setup();
+        let org = org.0;
+        let events = |n: usize| -> Vec<AuditEvent> {
+            (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
+        };
+        write_transaction(&mut conn, |c| append(c, events(1500))).unwrap();
+        let pass = std::time::Duration::from_secs(30);
+        let mut prepared = Vec::new();
+        // A batch the caller did not write ends the org's pass.
+        let added = follow_all_through(&mut conn, pass, |g| {
+            prepared.push(g);
+            Ok(false)
+        })
+        .unwrap();
+        assert_eq!(added, 0);
+        assert_eq!(prepared.iter().map(Growth::len).collect::<Vec<_>>(), [1000]);
+        assert!(head(&mut conn, org).unwrap().is_none());
+
+        // The caller writes the first; the second pass takes up from there.
+        assert!(write_transaction(&mut conn, |c| apply(c, &prepared[0])).unwrap());
+        assert!(!write_transaction(&mut conn, |c| apply(c, &prepared[0])).unwrap());
+        let mut rest = Vec::new();
+        follow_all_through(&mut conn, pass, |g| {
+            rest.push(g);
+            Ok(false)
+        })
+        .unwrap();
+        assert_eq!(rest.iter().map(Growth::len).collect::<Vec<_>>(), [500]);
+        // Another grower gets there first: the prepared leaves are refused.
+        follow(&mut conn, org, None).unwrap();
+        assert!(!write_transaction(&mut conn, |c| apply(c, &rest[0])).unwrap());
+
+        let leaves: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 2000)
+            .unwrap()
+            .iter()
+            .map(|e| event_leaf(e.sequence, &e.event))
+            .collect();
+        let f = head(&mut conn, org).unwrap().unwrap();
+        assert_eq!(f.size(), 1500);
+        assert_eq!(f.root(), merkle::root(&leaves));
+        assert_eq!(super::leaves(&mut conn, org, 0, 1500).unwrap(), leaves);
     }
 
     /// A hole in what a checkpoint covers is reported at its first sequence, even when the

@@ -476,6 +476,38 @@ async fn audit_cost(args: &Args) {
                 micros.iter().sum::<u64>() as f64 / micros.len().max(1) as f64 / 1000.0
             );
         }
+        // The tree follower's share of the writer's time (SQLite: the writer thread itself).
+        let passes: Vec<(u64, u64)> = log
+            .lines()
+            .filter(|l| l.contains("added to their Merkle trees"))
+            .filter_map(|l| Some((field(l, "events")?, field(l, "micros")?)))
+            .collect();
+        if !passes.is_empty() {
+            let events: u64 = passes.iter().map(|p| p.0).sum();
+            let micros: u64 = passes.iter().map(|p| p.1).sum();
+            println!(
+                "{:<11} tree follower: {} passes, {} leaves, {:.2} ms per 1,000 leaves, {:.1} ms per pass on average",
+                "",
+                passes.len(),
+                events,
+                micros as f64 / events.max(1) as f64,
+                micros as f64 / passes.len() as f64 / 1000.0
+            );
+        }
+        // On SQLite the writer inserts the leaves the follower prepared: its share.
+        let writes: Vec<u64> = log
+            .lines()
+            .filter(|l| l.contains("audit tree leaves written"))
+            .filter_map(|l| field(l, "micros"))
+            .collect();
+        if !writes.is_empty() {
+            println!(
+                "{:<11} tree leaves written by the audit writer: {} batches, {:.2} ms each on average",
+                "",
+                writes.len(),
+                writes.iter().sum::<u64>() as f64 / writes.len() as f64 / 1000.0
+            );
+        }
         let rss = |s: &Server| {
             peak_rss_mb(s.pid())
                 .map(|m| format!("{m:.0} MB"))
