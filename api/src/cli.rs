@@ -1,4 +1,5 @@
-//! The `revcycle` command line: serve, migrate, openapi, token, org, keys, audit, codes.
+//! The `revcycle` command line: serve, migrate, openapi, token, org, keys, audit, connectors,
+//! codes.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,9 +12,15 @@ use revcycle_core::phi::AwsKmsConfig;
 use revcycle_core::store::{orgs, rewrap};
 use uuid::Uuid;
 
-use crate::auth::{Grant, Verifier};
-use crate::config::{AuthMode, Config, ConfigArgs, MasterKeySource};
-use crate::startup::{self, FirstRun, StartupError};
+use crate::auth::{DevSigner, Grant, Verifier};
+use crate::config::{
+    AuditTrailArgs, AuthMode, Config, ConfigArgs, ConfigFileArgs, MasterKeyArgs, MasterKeySource,
+    StoreArgs,
+};
+use crate::startup::{self, StartupError};
+
+pub mod connectors;
+mod first_run;
 
 /// Seconds a client has to send a request's head (408 after that) or finish a TLS handshake.
 pub const REQUEST_HEAD_TIMEOUT_SECS: u64 = 5;
@@ -22,46 +29,115 @@ pub const REQUEST_HEAD_TIMEOUT_SECS: u64 = 5;
 #[command(
     name = "revcycle",
     version,
-    about = "Revenue-cycle API for US medical billing"
+    about = "Revenue-cycle API for US medical billing",
+    after_help = "Each command lists its own options: revcycle <COMMAND> --help"
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub config: ConfigArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
+// Each command takes only the settings it uses (`serve` all of them); settings it has no flags
+// for still come from the environment and the configuration file (see `load_config`).
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the largest variant (every server setting) costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Start the API server (HTTPS; a development certificate is made on first run on loopback).
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate(DatabaseArgs),
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
+        /// File to write (default: standard output).
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Print a development bearer token.
+    /// Print a development bearer token (signed with the local key; not in jwks mode).
     Token(TokenArgs),
     /// Manage organizations (tenants).
-    #[command(subcommand)]
-    Org(OrgCommand),
-    /// Manage encryption keys.
-    #[command(subcommand)]
-    Keys(KeysCommand),
-    /// Verify and export the audit trail.
+    Org(OrgArgs),
+    /// Manage encryption keys: re-wrap under a new master key, rotate data keys.
+    Keys(KeysArgs),
+    /// Verify, checkpoint, reindex, export and purge the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage connector plugins: pin their files' SHA-256 in connectors.toml.
+    #[command(subcommand)]
+    Connectors(ConnectorsCommand),
     /// Maintain the shipped code sets.
     #[command(subcommand)]
     Codes(CodesCommand),
 }
 
+/// What a command that opens the database and the key ring needs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    #[command(flatten)]
+    pub file: ConfigFileArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub keys: MasterKeyArgs,
+}
+
+impl DatabaseArgs {
+    fn load(self) -> Result<Config, StartupError> {
+        self.load_with(|_| {})
+    }
+
+    fn load_with(self, more: impl FnOnce(&mut ConfigArgs)) -> Result<Config, StartupError> {
+        load_config(|args| {
+            args.file = self.file;
+            args.store = self.store;
+            args.keys = self.keys;
+            more(args);
+        })
+    }
+}
+
+/// The configuration from the flags `fill` sets over the environment's values for every
+/// setting (a command without a group's flags still honours its `REVCYCLE_*` variables).
+fn load_config(fill: impl FnOnce(&mut ConfigArgs)) -> Result<Config, StartupError> {
+    let refused = |e: crate::config::ConfigError| StartupError::Refused(e.to_string());
+    let mut args = ConfigArgs::from_env().map_err(refused)?;
+    fill(&mut args);
+    Config::load(&args).map_err(refused)
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OrgArgs {
+    #[command(subcommand)]
+    pub command: OrgCommand,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorsCommand {
+    /// Write the SHA-256 of each configured plugin file into connectors.toml.
+    ///
+    /// Reads the `connectors.toml` the server would load (--connectors, REVCYCLE_CONNECTORS or
+    /// `connectors` in the configuration file), hashes the file each `[[connector]]` names
+    /// (relative paths from the file's directory) and sets its `sha256`, keeping comments and
+    /// everything else as written. Nothing is loaded or run. Pin only files you built or
+    /// checked yourself: the server then loads exactly those bytes and refuses any other.
+    Pin(crate::cli::connectors::PinArgs),
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CodesCommand {
-    /// Rebuild the embedded ICD-10-CM data file from a CMS order file
-    /// (`icd10cm_order_YYYY.txt`); rebuild the binary afterwards.
+    /// Rebuild the embedded ICD-10-CM data file from a CMS order file.
+    ///
+    /// The order file is CMS's `icd10cm_order_YYYY.txt`; rebuild the binary afterwards.
     RebuildIcd10cm {
         /// The CMS order file.
         #[arg(long)]
@@ -74,8 +150,9 @@ pub enum CodesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chains and report the first broken link of each (exit status 1 if
-    /// any chain is broken).
+    /// Recompute the hash chains and check them against the published checkpoints.
+    ///
+    /// Reports the first broken link of each chain (exit status 1 if any chain is broken).
     /// Also checks each chain against its latest published checkpoint (the checkpoint
     /// directory, or --checkpoint): a trail shorter than the checkpoint, or with another root
     /// at its size, is reported with the first missing sequence. And recomputes the patient
@@ -93,16 +170,25 @@ pub enum AuditCommand {
         /// configured checkpoint key file's).
         #[arg(long)]
         key: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        trail: AuditTrailArgs,
     },
     /// Sign and publish a checkpoint of each org's audit tree now.
     Checkpoint {
         /// Only this organization's tree.
         #[arg(long)]
         org: Option<Uuid>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        trail: AuditTrailArgs,
     },
-    /// Check an inclusion proof offline (no database, no server): the event's canonical
-    /// bytes hash to the leaf, the proof leads to the root, and the signed checkpoint of that
-    /// size states the root under the given key.
+    /// Check an inclusion proof offline (no database, no server).
+    ///
+    /// The event's canonical bytes hash to the leaf, the proof leads to the root, and the
+    /// signed checkpoint of that size states the root under the given key.
     VerifyProof {
         /// The proof, as `GET /v1/audit-events/{sequence}/proof` returns it (JSON).
         #[arg(long)]
@@ -114,19 +200,24 @@ pub enum AuditCommand {
         #[arg(long)]
         key: String,
     },
-    /// Rebuild the patient index of the audit trail from the events (the links `verify`
-    /// reports missing), with a progress bar.
+    /// Rebuild the audit trail's patient index from the events.
+    ///
+    /// Restores the links `verify` reports missing, with a progress bar.
     Reindex {
         /// Only this organization's chain (default: every chain).
         #[arg(long)]
         org: Option<Uuid>,
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
     /// Export an organization's audit events for offline work, with a progress bar.
     Export(AuditExportArgs),
-    /// Remove audit events older than the retention period (--audit-retention-days; six
-    /// calendar years by default, never less): the oldest events of each chain up to the first
-    /// that is not older, leaving an anchor that verification starts from. Recorded as an
-    /// `audit.purge` event in the chain it purged.
+    /// Remove audit events older than the retention period.
+    ///
+    /// The retention period is --audit-retention-days (six calendar years by default, never
+    /// less). Removes the oldest events of each chain up to the first that is not older,
+    /// leaving an anchor that verification starts from. Recorded as an `audit.purge` event in
+    /// the chain it purged.
     Purge {
         /// Only this organization's chain (default: every chain, the system chain included).
         #[arg(long)]
@@ -134,6 +225,10 @@ pub enum AuditCommand {
         /// Count what would be purged and delete nothing.
         #[arg(long)]
         dry_run: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        trail: AuditTrailArgs,
     },
 }
 
@@ -154,6 +249,8 @@ pub struct AuditExportArgs {
     /// File to write (default: standard output).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 fn parse_export_format(s: &str) -> Result<revcycle_core::audit::ExportFormat, String> {
@@ -195,6 +292,8 @@ pub struct ServeArgs {
     /// not yet); the connection is closed after that. Idle connections between frames stay.
     #[arg(long, env = "REVCYCLE_MLLP_FRAME_TIMEOUT_SECS", default_value_t = 30)]
     pub mllp_frame_timeout_secs: u64,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,9 +304,10 @@ pub struct TokenArgs {
     /// Role(s) to grant: admin, front_desk, coder, biller, compliance_officer, ehr_integration, billing_app.
     #[arg(long = "role", required = true, value_parser = parse_role)]
     pub roles: Vec<Role>,
-    /// Subject (user or client) the token stands for.
-    #[arg(long, default_value = "dev-user")]
-    pub sub: String,
+    /// Subject (user or client) the token stands for, as the audit trail names the actor
+    /// [default: dev-<role>, e.g. dev-biller; several roles joined by `+`].
+    #[arg(long)]
+    pub sub: Option<String>,
     /// SMART-style scopes, space-separated.
     #[arg(long)]
     pub scope: Option<String>,
@@ -220,6 +320,24 @@ pub struct TokenArgs {
     /// HL7 PurposeOfUse code, e.g. TREAT, HPAYMT, HOPERAT.
     #[arg(long, value_parser = parse_purpose)]
     pub purpose_of_use: Option<String>,
+    #[command(flatten)]
+    pub file: ConfigFileArgs,
+    /// Directory holding the token-signing key (the database is the configured one:
+    /// REVCYCLE_DATABASE_URL, DATABASE_URL, the configuration file, or DATA_DIR/revcycle.db).
+    #[arg(long, env = "REVCYCLE_DATA_DIR", help_heading = "Storage")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The subject of a development token that names none: one per role set, so the audit trail
+/// tells a biller's requests from a coder's (`dev-admin` is also the first-run token's).
+pub fn default_subject(roles: &[Role]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for role in roles {
+        if !names.contains(&role.as_str()) {
+            names.push(role.as_str());
+        }
+    }
+    format!("dev-{}", names.join("+"))
 }
 
 fn parse_purpose(s: &str) -> Result<String, String> {
@@ -237,27 +355,37 @@ fn parse_purpose(s: &str) -> Result<String, String> {
 pub enum OrgCommand {
     /// Create an organization with its own encryption keys; prints its id.
     Create {
+        /// The organization's name (a practice or billing group).
         #[arg(long)]
         name: String,
     },
     /// List organizations (id, name, and `inactive` for a deactivated one).
     List,
-    /// Deactivate an organization: its data is kept, and every token naming it is refused
-    /// (401) within 30 seconds on every server.
-    Deactivate { id: Uuid },
+    /// Deactivate an organization (its data is kept; its tokens are refused).
+    ///
+    /// Every token naming it is refused (401) within 30 seconds on every server.
+    Deactivate {
+        /// The organization's id.
+        id: Uuid,
+    },
     /// Reactivate a deactivated organization.
-    Activate { id: Uuid },
+    Activate {
+        /// The organization's id.
+        id: Uuid,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Master-key rotation: re-wrap every organization's keys, in one transaction, with a new
-    /// master key (the current one comes from the usual configuration). Stop the servers first,
-    /// then start them configured with the new master key.
+    /// Master-key rotation: re-wrap every organization's keys under a new master key.
+    ///
+    /// One transaction; the current master key comes from the usual configuration. Stop the
+    /// servers first, then start them configured with the new master key.
     Rewrap(RewrapArgs),
-    /// Data-key rotation: a new data-key version for new writes, then every encrypted value
-    /// re-encrypted under it in small transactions while servers keep serving. Resumes an
-    /// interrupted rotation.
+    /// Data-key rotation: a new data-key version, and every encrypted value re-encrypted.
+    ///
+    /// New writes use the new version at once; stored values are re-encrypted under it in
+    /// small transactions while servers keep serving. Resumes an interrupted rotation.
     Rotate(RotateArgs),
 }
 
@@ -333,12 +461,10 @@ fn init_tracing() {
 }
 
 fn run(cli: Cli) -> Result<(), StartupError> {
-    if let Command::Codes(CodesCommand::RebuildIcd10cm { from, output }) = &cli.command {
-        return rebuild_icd10cm(from, output);
-    }
-    let config = Config::load(&cli.config).map_err(|e| StartupError::Refused(e.to_string()))?;
     match cli.command {
-        Command::Codes(_) => unreachable!("handled above: needs no configuration"),
+        Command::Codes(CodesCommand::RebuildIcd10cm { from, output }) => {
+            rebuild_icd10cm(&from, &output)
+        }
         Command::Openapi { output } => {
             let doc = crate::openapi::document_json();
             match output {
@@ -347,108 +473,139 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             }
             Ok(())
         }
-        Command::Migrate => {
-            startup::open(config)?;
+        Command::Migrate(db) => {
+            startup::open(db.load()?)?;
             println!("migrations applied");
             Ok(())
         }
-        Command::Token(args) => {
-            if config.auth_mode == AuthMode::Jwks {
-                return Err(StartupError::Refused(
-                    "`revcycle token` makes development tokens, which a server in jwks mode \
-                     refuses; issue tokens at your identity provider"
-                        .into(),
-                ));
-            }
-            let rt = startup::open(config)?;
-            if !rt.org_exists(OrgId(args.org))? {
-                return Err(StartupError::Refused(format!(
-                    "no organization {}",
-                    args.org
-                )));
-            }
-            println!(
-                "{}",
-                rt.signer.issue(Grant {
-                    sub: &args.sub,
-                    org: args.org,
-                    roles: &args.roles,
-                    ttl_secs: args.ttl,
-                    scope: args.scope,
-                    client_id: args.client_id,
-                    purpose_of_use: args.purpose_of_use,
-                })
-            );
-            Ok(())
-        }
-        Command::Org(cmd) => {
-            let rt = startup::open(config)?;
-            let mut conn = rt
-                .pool
-                .get()
-                .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
-            match cmd {
-                OrgCommand::Create { name } => {
-                    let org = orgs::create(&mut conn, &rt.keyring, &name)?;
-                    crate::audit_cli::record(
-                        &rt.pool,
-                        org.id,
-                        "org.create",
-                        "Organization",
-                        Some(org.id.to_string()),
-                    )?;
-                    println!("{}", org.id)
-                }
-                OrgCommand::List => {
-                    for o in orgs::list(&mut conn)? {
-                        let state = if o.active { "" } else { "\tinactive" };
-                        println!("{}\t{}{state}", o.id, o.name);
-                    }
-                }
-                OrgCommand::Deactivate { id } | OrgCommand::Activate { id } => {
-                    let active = matches!(cmd, OrgCommand::Activate { .. });
-                    if !orgs::set_active(&mut conn, id, active)? {
-                        return Err(StartupError::Refused(format!("no organization {id}")));
-                    }
-                    let action = if active {
-                        "org.activate"
-                    } else {
-                        "org.deactivate"
-                    };
-                    crate::audit_cli::record(
-                        &rt.pool,
-                        id,
-                        action,
-                        "Organization",
-                        Some(id.to_string()),
-                    )?;
-                    println!("{id}\t{}", if active { "active" } else { "inactive" });
-                }
-            }
-            Ok(())
-        }
+        Command::Token(args) => token(args),
+        Command::Org(OrgArgs { command, db }) => org(db.load()?, command),
         Command::Audit(AuditCommand::Verify {
             org,
             checkpoint,
             key,
-        }) => crate::audit_cli::verify(config, org, checkpoint, key),
-        Command::Audit(AuditCommand::Checkpoint { org }) => {
-            crate::audit_cli::checkpoint(config, org)
+            db,
+            trail,
+        }) => {
+            let config = db.load_with(|a| a.audit = trail)?;
+            crate::audit_cli::verify(config, org, checkpoint, key)
+        }
+        Command::Audit(AuditCommand::Checkpoint { org, db, trail }) => {
+            crate::audit_cli::checkpoint(db.load_with(|a| a.audit = trail)?, org)
         }
         Command::Audit(AuditCommand::VerifyProof {
             proof,
             checkpoint,
             key,
         }) => crate::audit_cli::verify_proof(&proof, checkpoint.as_deref(), &key),
-        Command::Audit(AuditCommand::Reindex { org }) => crate::audit_cli::reindex(config, org),
-        Command::Audit(AuditCommand::Export(args)) => crate::audit_cli::export(config, args),
-        Command::Audit(AuditCommand::Purge { org, dry_run }) => {
-            crate::audit_cli::purge(config, org, dry_run)
+        Command::Audit(AuditCommand::Reindex { org, db }) => {
+            crate::audit_cli::reindex(db.load()?, org)
         }
-        Command::Keys(KeysCommand::Rewrap(args)) => rewrap(config, args),
-        Command::Keys(KeysCommand::Rotate(args)) => rotate(config, args),
-        Command::Serve(args) => serve(config, args),
+        Command::Audit(AuditCommand::Export(args)) => {
+            crate::audit_cli::export(args.db.clone().load()?, args)
+        }
+        Command::Audit(AuditCommand::Purge {
+            org,
+            dry_run,
+            db,
+            trail,
+        }) => crate::audit_cli::purge(db.load_with(|a| a.audit = trail)?, org, dry_run),
+        Command::Keys(KeysArgs { command, db }) => match command {
+            KeysCommand::Rewrap(args) => rewrap(db.load()?, args),
+            KeysCommand::Rotate(args) => rotate(db.load()?, args),
+        },
+        Command::Connectors(ConnectorsCommand::Pin(args)) => crate::cli::connectors::pin(args),
+        Command::Serve(args) => {
+            let config =
+                Config::load(&args.config).map_err(|e| StartupError::Refused(e.to_string()))?;
+            serve(config, args)
+        }
     }
+}
+
+/// `revcycle token`: signing needs the development key and the organization's existence, not
+/// the master key, so it takes no master-key settings (and the database from the usual
+/// configuration, like every setting without a flag here).
+fn token(args: TokenArgs) -> Result<(), StartupError> {
+    let config = load_config(|a| {
+        a.file = args.file.clone();
+        a.store.data_dir = args.data_dir.clone();
+    })?;
+    if config.auth_mode == AuthMode::Jwks {
+        return Err(StartupError::Refused(
+            "`revcycle token` makes development tokens, which a server in jwks mode \
+             refuses; issue tokens at your identity provider"
+                .into(),
+        ));
+    }
+    crate::files::ensure_private_dir(&config.data_dir)?;
+    let signer = DevSigner::load_or_create(&config.data_dir.join(startup::SIGNING_KEY_FILE))?;
+    let pool = revcycle_core::store::build_pool(&config.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+    revcycle_core::store::run_migrations(&mut conn)?;
+    if orgs::find(&mut conn, args.org)?.is_none() {
+        return Err(StartupError::Refused(format!(
+            "no organization {}",
+            args.org
+        )));
+    }
+    let sub = args.sub.unwrap_or_else(|| default_subject(&args.roles));
+    println!(
+        "{}",
+        signer.issue(Grant {
+            sub: &sub,
+            org: args.org,
+            roles: &args.roles,
+            ttl_secs: args.ttl,
+            scope: args.scope,
+            client_id: args.client_id,
+            purpose_of_use: args.purpose_of_use,
+        })
+    );
+    Ok(())
+}
+
+fn org(config: Config, cmd: OrgCommand) -> Result<(), StartupError> {
+    let rt = startup::open(config)?;
+    let mut conn = rt
+        .pool
+        .get()
+        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+    match cmd {
+        OrgCommand::Create { name } => {
+            let org = orgs::create(&mut conn, &rt.keyring, &name)?;
+            crate::audit_cli::record(
+                &rt.pool,
+                org.id,
+                "org.create",
+                "Organization",
+                Some(org.id.to_string()),
+            )?;
+            println!("{}", org.id)
+        }
+        OrgCommand::List => {
+            for o in orgs::list(&mut conn)? {
+                let state = if o.active { "" } else { "\tinactive" };
+                println!("{}\t{}{state}", o.id, o.name);
+            }
+        }
+        OrgCommand::Deactivate { id } | OrgCommand::Activate { id } => {
+            let active = matches!(cmd, OrgCommand::Activate { .. });
+            if !orgs::set_active(&mut conn, id, active)? {
+                return Err(StartupError::Refused(format!("no organization {id}")));
+            }
+            let action = if active {
+                "org.activate"
+            } else {
+                "org.deactivate"
+            };
+            crate::audit_cli::record(&rt.pool, id, action, "Organization", Some(id.to_string()))?;
+            println!("{id}\t{}", if active { "active" } else { "inactive" });
+        }
+    }
+    Ok(())
 }
 
 fn rebuild_icd10cm(from: &std::path::Path, output: &std::path::Path) -> Result<(), StartupError> {
@@ -615,17 +772,13 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         }
         Verifier::Dev(_) => None,
     };
-    match rt.bootstrap()? {
-        Some(FirstRun::AdminToken(path)) => eprintln!(
-            "revcycle: first run: an admin token for the new organization is in {}",
-            path.display()
-        ),
-        Some(FirstRun::Organization(org)) => eprintln!(
-            "revcycle: first run: created organization {org}; your identity provider issues the \
-             tokens: give them the claim \"org\": \"{org}\" and the roles each user needs"
-        ),
-        None => {}
-    }
+    // Told once the address is known (a port 0 bind gets its port then).
+    let first_run = rt.bootstrap()?;
+    let certificate = match (&tls, &args.tls_cert) {
+        (None, _) => None,
+        (Some(_), Some(given)) => Some((given.clone(), true)),
+        (Some(_), None) => Some((rt.config.data_dir.join(crate::tls::DEV_CERT_FILE), false)),
+    };
     // Load the ICD-10-CM set off the request path (the scrubber and code lookups use it).
     std::thread::spawn(revcycle_core::codes::icd10cm::preload);
     let state = web::Data::new(rt.state()?);
@@ -715,7 +868,97 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
             // Tests and scripts read this line to learn the port when asked for port 0.
             eprintln!("revcycle: listening on {scheme}://{addr}");
         }
+        if let (Some(first), Some(addr)) = (&first_run, server.addrs().first()) {
+            let tls = match &certificate {
+                None => first_run::Tls::Off,
+                Some((path, true)) => first_run::Tls::Given(path),
+                Some((path, false)) => first_run::Tls::Development(path),
+            };
+            for line in first_run::banner(first, *addr, &tls) {
+                eprintln!("revcycle: {line}");
+            }
+        }
         server.run().await
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_well_formed() {
+        // clap's own checks (names given twice, global flags clashing, ...) over every command.
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_go_after_the_command_that_uses_them() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["revcycle"], args].concat());
+        let serve = parse(&["serve", "--bind", "127.0.0.1:0", "--data-dir", "d"]).unwrap();
+        let Command::Serve(args) = serve.command else {
+            panic!("serve")
+        };
+        assert_eq!(
+            args.config.server.bind,
+            Some("127.0.0.1:0".parse().unwrap())
+        );
+        assert_eq!(args.config.store.data_dir, Some("d".into()));
+        // A group's flags are accepted before and after its subcommand.
+        for args in [
+            &["org", "--data-dir", "d", "list"][..],
+            &["org", "list", "--data-dir", "d"],
+        ] {
+            let Command::Org(org) = parse(args).unwrap().command else {
+                panic!("org")
+            };
+            assert_eq!(org.db.store.data_dir, Some("d".into()));
+        }
+        assert!(parse(&["--bind", "127.0.0.1:0", "serve"]).is_err());
+        assert!(parse(&["org", "list", "--bind", "127.0.0.1:0"]).is_err());
+        assert!(parse(&["openapi", "--data-dir", "d"]).is_err());
+    }
+
+    fn readme() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md")
+    }
+
+    #[test]
+    fn the_readme_documents_every_command_and_every_flag() {
+        let readme = readme();
+        let cli = <Cli as clap::CommandFactory>::command();
+        let mut missing = Vec::new();
+        for command in cli.get_subcommands() {
+            let name = command.get_name();
+            if !readme.contains(&format!("| `{name}")) && !readme.contains(&format!(", `{name}")) {
+                missing.push(format!("command {name}"));
+            }
+            let mut commands = vec![command];
+            commands.extend(command.get_subcommands());
+            for c in commands {
+                for arg in c.get_arguments() {
+                    if let Some(long) = arg.get_long()
+                        && long != "help"
+                        && !readme.contains(&format!("--{long}"))
+                    {
+                        missing.push(format!("{name} --{long}"));
+                    }
+                }
+            }
+        }
+        missing.dedup();
+        assert!(missing.is_empty(), "not in README.md: {missing:?}");
+    }
+
+    #[test]
+    fn default_subjects_differ_by_role() {
+        assert_eq!(default_subject(&[Role::Biller]), "dev-biller");
+        assert_eq!(default_subject(&[Role::Admin]), "dev-admin");
+        assert_eq!(
+            default_subject(&[Role::Coder, Role::Biller, Role::Coder]),
+            "dev-coder+biller"
+        );
+    }
 }

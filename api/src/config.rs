@@ -62,18 +62,135 @@ enum OneOrMany {
 /// Base64 of a 32-byte master key. Environment only: a secret has no place in flags or files.
 pub const MASTER_KEY_ENV: &str = "REVCYCLE_MASTER_KEY";
 
-/// Values as given by flags or environment (clap fills both) before the file and defaults.
+/// Values as given by flags or environment (clap fills both) before the file and defaults,
+/// in groups: each command takes the flags of the groups it uses (`serve` all of them), and
+/// [`ConfigArgs::from_env`] fills the others from the environment alone.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConfigArgs {
-    /// TOML configuration file.
+    #[command(flatten)]
+    pub file: ConfigFileArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub keys: MasterKeyArgs,
+    #[command(flatten)]
+    pub audit: AuditTrailArgs,
+    #[command(flatten)]
+    pub connectors: ConnectorsFileArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+// Every flag below is `global`, so a command group (`org`, `keys`) that takes a group of them
+// accepts them after its subcommands too (`revcycle org create --data-dir ...`).
+
+/// Where the other settings may come from.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Configuration")]
+pub struct ConfigFileArgs {
+    /// TOML configuration file (default: ./revcycle.toml when present).
     #[arg(long, env = "REVCYCLE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Storage")]
+pub struct StoreArgs {
     /// Directory for the embedded database, generated keys and certificates.
     #[arg(long, env = "REVCYCLE_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// `postgres://...` for PostgreSQL, or a SQLite file path (default: DATA_DIR/revcycle.db).
     #[arg(long, env = "REVCYCLE_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+}
+
+/// The master key that wraps every organization's keys (one source only).
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Master key")]
+pub struct MasterKeyArgs {
+    /// Master key file (created 0600 on first run; default: DATA_DIR/master.key).
+    #[arg(long, env = "REVCYCLE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// AWS KMS key (id, ARN or alias) holding the master key; no key file is used then.
+    #[arg(long, env = "REVCYCLE_KMS_KEY_ID", global = true)]
+    pub kms_key_id: Option<String>,
+    /// AWS region of the KMS key (default: AWS_REGION, then AWS_DEFAULT_REGION).
+    #[arg(long, env = "REVCYCLE_KMS_REGION", global = true)]
+    pub kms_region: Option<String>,
+    /// KMS endpoint URL (VPC endpoint, or a local KMS for tests).
+    #[arg(long, env = "REVCYCLE_KMS_ENDPOINT", global = true)]
+    pub kms_endpoint: Option<String>,
+}
+
+/// Retention and signed checkpoints of the audit trail.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Audit trail")]
+pub struct AuditTrailArgs {
+    /// Days audit events are kept before `audit purge` may remove them (default: six calendar
+    /// years, 72 months; less than six years, 2192 days, is refused).
+    #[arg(long, env = "REVCYCLE_AUDIT_RETENTION_DAYS", global = true)]
+    pub audit_retention_days: Option<u64>,
+    /// Ed25519 key file signing audit checkpoints (created 0600 on first run; refused when
+    /// group/world accessible; default: DATA_DIR/audit-checkpoint.key).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_KEY_FILE", global = true)]
+    pub audit_checkpoint_key_file: Option<PathBuf>,
+    /// Directory signed audit checkpoints are published to, outside the database (one
+    /// append-only file per checkpoint and a `latest`, per org; default: DATA_DIR/checkpoints).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_DIR", global = true)]
+    pub audit_checkpoint_dir: Option<PathBuf>,
+    /// Key name and origin prefix of the checkpoints (default `revcycle`).
+    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_NAME", global = true)]
+    pub audit_checkpoint_name: Option<String>,
+}
+
+/// The connector plugins' configuration file.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Connectors")]
+pub struct ConnectorsFileArgs {
+    /// Connector plugins to load (a `connectors.toml`: name, path, sha256, config each).
+    #[arg(long, env = "REVCYCLE_CONNECTORS", global = true)]
+    pub connectors: Option<PathBuf>,
+}
+
+/// How the server checks bearer tokens.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Token verification")]
+pub struct AuthArgs {
+    /// Token verification: dev (local HS256 key) or jwks (identity provider's keys).
+    #[arg(long, value_enum, env = "REVCYCLE_AUTH_MODE", global = true)]
+    pub auth_mode: Option<AuthMode>,
+    /// JWKS file with the identity provider's public keys (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_FILE", global = true)]
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL (https; http only on loopback), fetched at start-up and cached (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_URL", global = true)]
+    pub jwks_url: Option<String>,
+    /// Required `iss` of tokens (jwks mode).
+    #[arg(long, env = "REVCYCLE_TOKEN_ISSUER", global = true)]
+    pub token_issuer: Option<String>,
+    /// Accepted `aud` of tokens (jwks mode); repeat the flag or separate with commas.
+    #[arg(
+        long,
+        env = "REVCYCLE_TOKEN_AUDIENCE",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub token_audience: Vec<String>,
+    /// Seconds between JWKS re-reads (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_REFRESH_SECS", global = true)]
+    pub jwks_refresh_secs: Option<u64>,
+    /// Least seconds between JWKS fetches caused by tokens naming unknown keys (jwks mode).
+    #[arg(long, env = "REVCYCLE_JWKS_MIN_REFRESH_SECS", global = true)]
+    pub jwks_min_refresh_secs: Option<u64>,
+}
+
+/// What only a running server uses: its address, limits and background work.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Server")]
+pub struct ServerArgs {
     /// Address to listen on.
     #[arg(long, env = "REVCYCLE_BIND", global = true)]
     pub bind: Option<SocketAddr>,
@@ -110,6 +227,9 @@ pub struct ConfigArgs {
         global = true
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds a connector call may take before the request gives up with 502.
+    #[arg(long, env = "REVCYCLE_CONNECTOR_TIMEOUT_SECS", global = true)]
+    pub connector_timeout_secs: Option<u64>,
     /// Seconds over which refused requests naming no organization are counted per source
     /// address as one audit event of the system chain.
     #[arg(long, env = "REVCYCLE_AUDIT_REFUSAL_WINDOW_SECS", global = true)]
@@ -121,71 +241,34 @@ pub struct ConfigArgs {
     /// PostgreSQL: connections the audit writer commits batches on side by side (default 1).
     #[arg(long, env = "REVCYCLE_AUDIT_WRITERS", global = true)]
     pub audit_writers: Option<usize>,
-    /// Token verification: dev (local HS256 key) or jwks (identity provider's keys).
-    #[arg(long, value_enum, env = "REVCYCLE_AUTH_MODE", global = true)]
-    pub auth_mode: Option<AuthMode>,
-    /// JWKS file with the identity provider's public keys (jwks mode).
-    #[arg(long, env = "REVCYCLE_JWKS_FILE", global = true)]
-    pub jwks_file: Option<PathBuf>,
-    /// JWKS URL (https; http only on loopback), fetched at start-up and cached (jwks mode).
-    #[arg(long, env = "REVCYCLE_JWKS_URL", global = true)]
-    pub jwks_url: Option<String>,
-    /// Required `iss` of tokens (jwks mode).
-    #[arg(long, env = "REVCYCLE_TOKEN_ISSUER", global = true)]
-    pub token_issuer: Option<String>,
-    /// Accepted `aud` of tokens (jwks mode); repeat the flag or separate with commas.
-    #[arg(
-        long,
-        env = "REVCYCLE_TOKEN_AUDIENCE",
-        value_delimiter = ',',
-        global = true
-    )]
-    pub token_audience: Vec<String>,
-    /// Seconds between JWKS re-reads (jwks mode).
-    #[arg(long, env = "REVCYCLE_JWKS_REFRESH_SECS", global = true)]
-    pub jwks_refresh_secs: Option<u64>,
-    /// Least seconds between JWKS fetches caused by tokens naming unknown keys (jwks mode).
-    #[arg(long, env = "REVCYCLE_JWKS_MIN_REFRESH_SECS", global = true)]
-    pub jwks_min_refresh_secs: Option<u64>,
-    /// Master key file (created 0600 on first run; default: DATA_DIR/master.key).
-    #[arg(long, env = "REVCYCLE_MASTER_KEY_FILE", global = true)]
-    pub master_key_file: Option<PathBuf>,
-    /// AWS KMS key (id, ARN or alias) holding the master key; no key file is used then.
-    #[arg(long, env = "REVCYCLE_KMS_KEY_ID", global = true)]
-    pub kms_key_id: Option<String>,
-    /// AWS region of the KMS key (default: AWS_REGION, then AWS_DEFAULT_REGION).
-    #[arg(long, env = "REVCYCLE_KMS_REGION", global = true)]
-    pub kms_region: Option<String>,
-    /// KMS endpoint URL (VPC endpoint, or a local KMS for tests).
-    #[arg(long, env = "REVCYCLE_KMS_ENDPOINT", global = true)]
-    pub kms_endpoint: Option<String>,
-    /// Connector plugins to load (a `connectors.toml`: name, path, sha256, config each).
-    #[arg(long, env = "REVCYCLE_CONNECTORS", global = true)]
-    pub connectors: Option<PathBuf>,
-    /// Seconds a connector call may take before the request gives up with 502.
-    #[arg(long, env = "REVCYCLE_CONNECTOR_TIMEOUT_SECS", global = true)]
-    pub connector_timeout_secs: Option<u64>,
-    /// Days audit events are kept before `audit purge` may remove them (default: six calendar
-    /// years, 72 months; less than six years, 2192 days, is refused).
-    #[arg(long, env = "REVCYCLE_AUDIT_RETENTION_DAYS", global = true)]
-    pub audit_retention_days: Option<u64>,
-    /// Ed25519 key file signing audit checkpoints (created 0600 on first run; refused when
-    /// group/world accessible; default: DATA_DIR/audit-checkpoint.key).
-    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_KEY_FILE", global = true)]
-    pub audit_checkpoint_key_file: Option<PathBuf>,
-    /// Directory signed audit checkpoints are published to, outside the database (one
-    /// append-only file per checkpoint and a `latest`, per org; default: DATA_DIR/checkpoints).
-    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_DIR", global = true)]
-    pub audit_checkpoint_dir: Option<PathBuf>,
     /// A checkpoint after this many new events of an org (default 1000).
     #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_EVENTS", global = true)]
     pub audit_checkpoint_events: Option<u64>,
     /// ...or at most this many seconds after an org's trail grew (default 60).
     #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_SECS", global = true)]
     pub audit_checkpoint_secs: Option<u64>,
-    /// Key name and origin prefix of the checkpoints (default `revcycle`).
-    #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_NAME", global = true)]
-    pub audit_checkpoint_name: Option<String>,
+}
+
+impl ConfigArgs {
+    /// Every setting from the environment alone, as clap reads it for flags. A command fills
+    /// the groups it has flags for over this, so the groups it has none for keep coming from
+    /// the environment as they always have.
+    pub fn from_env() -> Result<ConfigArgs, ConfigError> {
+        #[derive(clap::Parser)]
+        #[command(no_binary_name = true)]
+        struct EnvOnly {
+            #[command(flatten)]
+            args: ConfigArgs,
+        }
+        <EnvOnly as clap::Parser>::try_parse_from(std::iter::empty::<String>())
+            .map(|e| e.args)
+            .map_err(|e| {
+                // clap's first line names the variable's flag and the problem; the rest is usage.
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                ConfigError::Invalid(first.trim_start_matches("error: ").to_string())
+            })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -321,7 +404,7 @@ impl Config {
     }
 
     pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
-        let file = match &args.config {
+        let file = match &args.file.config {
             Some(path) => read_file(path)?,
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
                 read_file(Path::new(DEFAULT_CONFIG_FILE))?
@@ -329,18 +412,24 @@ impl Config {
             None => FileConfig::default(),
         };
         let data_dir = args
+            .store
             .data_dir
             .clone()
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let master_key = master_key_source(args, &file, &data_dir)?;
         // Refused outright rather than raised quietly: whoever set it should know.
-        let audit_retention = match args.audit_retention_days.or(file.audit_retention_days) {
+        let audit_retention = match args
+            .audit
+            .audit_retention_days
+            .or(file.audit_retention_days)
+        {
             None => Retention::default(),
             Some(days) => Retention::days(days).map_err(|e| ConfigError::Invalid(e.to_string()))?,
         };
         // DATABASE_URL is the conventional name; REVCYCLE_DATABASE_URL and the flag win over it.
         let database_url = args
+            .store
             .database_url
             .clone()
             .or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()))
@@ -350,81 +439,94 @@ impl Config {
             master_key,
             database_url,
             bind: args
+                .server
                 .bind
                 .or(file.bind)
                 .unwrap_or_else(|| DEFAULT_BIND.parse().expect("valid default")),
             body_limit: args
+                .server
                 .body_limit
                 .or(file.body_limit)
                 .unwrap_or(DEFAULT_BODY_LIMIT),
             pool_size: args
+                .server
                 .pool_size
                 .or(file.pool_size)
                 .unwrap_or(DEFAULT_POOL_SIZE),
-            workers: args.workers.or(file.workers),
+            workers: args.server.workers.or(file.workers),
             rate_limit_per_second: args
+                .server
                 .rate_limit_per_second
                 .or(file.rate_limit_per_second)
                 .unwrap_or(DEFAULT_RATE_LIMIT_PER_SECOND),
             rate_limit_burst: args
+                .server
                 .rate_limit_burst
                 .or(file.rate_limit_burst)
                 .unwrap_or(DEFAULT_RATE_LIMIT_BURST),
             read_timeout_secs: args
+                .server
                 .read_timeout_secs
                 .or(file.read_timeout_secs)
                 .unwrap_or(DEFAULT_READ_TIMEOUT_SECS)
                 .max(1),
             body_timeout_secs: args
+                .server
                 .body_timeout_secs
                 .or(file.body_timeout_secs)
                 .unwrap_or(DEFAULT_BODY_TIMEOUT_SECS)
                 .max(1),
             max_requests_per_source: args
+                .server
                 .max_requests_per_source
                 .or(file.max_requests_per_source)
                 .unwrap_or(DEFAULT_MAX_REQUESTS_PER_SOURCE)
                 .max(1),
             audit_refusal_window_secs: args
+                .server
                 .audit_refusal_window_secs
                 .or(file.audit_refusal_window_secs)
                 .unwrap_or(DEFAULT_AUDIT_REFUSAL_WINDOW_SECS)
                 .clamp(1, 3600),
             audit_sequence_interval_ms: args
+                .server
                 .audit_sequence_interval_ms
                 .or(file.audit_sequence_interval_ms)
                 .unwrap_or(DEFAULT_AUDIT_SEQUENCE_INTERVAL_MS)
                 .clamp(1, 86_400_000),
-            audit_writers: args.audit_writers.or(file.audit_writers),
-            trusted_proxies: if args.trusted_proxies.is_empty() {
+            audit_writers: args.server.audit_writers.or(file.audit_writers),
+            trusted_proxies: if args.server.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {
-                args.trusted_proxies.clone()
+                args.server.trusted_proxies.clone()
             },
-            auth_mode: args.auth_mode.or(file.auth_mode).unwrap_or_default(),
-            jwks_file: args.jwks_file.clone().or(file.jwks_file),
-            jwks_url: args.jwks_url.clone().or(file.jwks_url),
-            token_issuer: args.token_issuer.clone().or(file.token_issuer),
-            token_audience: if args.token_audience.is_empty() {
+            auth_mode: args.auth.auth_mode.or(file.auth_mode).unwrap_or_default(),
+            jwks_file: args.auth.jwks_file.clone().or(file.jwks_file),
+            jwks_url: args.auth.jwks_url.clone().or(file.jwks_url),
+            token_issuer: args.auth.token_issuer.clone().or(file.token_issuer),
+            token_audience: if args.auth.token_audience.is_empty() {
                 match file.token_audience {
                     Some(OneOrMany::One(a)) => vec![a],
                     Some(OneOrMany::Many(a)) => a,
                     None => vec![],
                 }
             } else {
-                args.token_audience.clone()
+                args.auth.token_audience.clone()
             },
             jwks_refresh_secs: args
+                .auth
                 .jwks_refresh_secs
                 .or(file.jwks_refresh_secs)
                 .unwrap_or(DEFAULT_JWKS_REFRESH_SECS)
                 .max(1),
             jwks_min_refresh_secs: args
+                .auth
                 .jwks_min_refresh_secs
                 .or(file.jwks_min_refresh_secs)
                 .unwrap_or(DEFAULT_JWKS_MIN_REFRESH_SECS),
-            connectors: args.connectors.clone().or(file.connectors),
+            connectors: args.connectors.connectors.clone().or(file.connectors),
             connector_timeout_secs: args
+                .server
                 .connector_timeout_secs
                 .or(file.connector_timeout_secs)
                 .unwrap_or(DEFAULT_CONNECTOR_TIMEOUT_SECS)
@@ -432,26 +534,31 @@ impl Config {
             audit_retention,
             audit_checkpoints: CheckpointConfig {
                 key_file: args
+                    .audit
                     .audit_checkpoint_key_file
                     .clone()
                     .or(file.audit_checkpoint_key_file)
                     .unwrap_or_else(|| data_dir.join("audit-checkpoint.key")),
                 dir: args
+                    .audit
                     .audit_checkpoint_dir
                     .clone()
                     .or(file.audit_checkpoint_dir)
                     .unwrap_or_else(|| data_dir.join("checkpoints")),
                 every_events: args
+                    .server
                     .audit_checkpoint_events
                     .or(file.audit_checkpoint_events)
                     .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_EVENTS)
                     .max(1),
                 every_secs: args
+                    .server
                     .audit_checkpoint_secs
                     .or(file.audit_checkpoint_secs)
                     .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_SECS)
                     .max(1),
                 name: args
+                    .audit
                     .audit_checkpoint_name
                     .clone()
                     .or(file.audit_checkpoint_name)
@@ -478,10 +585,16 @@ fn master_key_source(
         .ok()
         .is_some_and(|v| !v.trim().is_empty());
     let key_file = args
+        .keys
         .master_key_file
         .clone()
         .or_else(|| file.master_key_file.clone());
-    let kms_key_id = nonempty(args.kms_key_id.clone().or_else(|| file.kms_key_id.clone()));
+    let kms_key_id = nonempty(
+        args.keys
+            .kms_key_id
+            .clone()
+            .or_else(|| file.kms_key_id.clone()),
+    );
     if let Some(key_id) = kms_key_id {
         if env_key {
             return Err(ConfigError::Invalid(format!(
@@ -494,7 +607,7 @@ fn master_key_source(
                     .into(),
             ));
         }
-        let region = nonempty(args.kms_region.clone())
+        let region = nonempty(args.keys.kms_region.clone())
             .or_else(|| nonempty(file.kms_region.clone()))
             .or_else(|| nonempty(std::env::var("AWS_REGION").ok()))
             .or_else(|| nonempty(std::env::var("AWS_DEFAULT_REGION").ok()))
@@ -507,7 +620,8 @@ fn master_key_source(
             key_id: key_id.trim().to_string(),
             region: region.trim().to_string(),
             endpoint: nonempty(
-                args.kms_endpoint
+                args.keys
+                    .kms_endpoint
                     .clone()
                     .or_else(|| file.kms_endpoint.clone()),
             ),
@@ -551,12 +665,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
         std::fs::write(&file, "bind = \"127.0.0.1:9000\"\npool_size = 3\n").unwrap();
-        let args = ConfigArgs {
-            config: Some(file.clone()),
-            pool_size: Some(7),
-            database_url: Some("x.db".into()),
-            ..Default::default()
-        };
+        let mut args = ConfigArgs::default();
+        args.file.config = Some(file.clone());
+        args.server.pool_size = Some(7);
+        args.store.database_url = Some("x.db".into());
         let c = Config::load(&args).unwrap();
         assert_eq!(c.bind.port(), 9000, "file value used when no flag");
         assert_eq!(c.pool_size, 7, "flag wins over file");
@@ -570,11 +682,9 @@ mod tests {
         let c = Config::load(&args).unwrap();
         assert_eq!(c.auth_mode, AuthMode::Jwks);
         assert_eq!(c.token_audience, ["a", "b"]);
-        let c = Config::load(&ConfigArgs {
-            token_audience: vec!["c".into()],
-            ..args.clone()
-        })
-        .unwrap();
+        let mut with_flag = args.clone();
+        with_flag.auth.token_audience = vec!["c".into()];
+        let c = Config::load(&with_flag).unwrap();
         assert_eq!(c.token_audience, ["c"], "flag replaces the file's list");
         std::fs::write(&file, "token_audience = \"only\"\n").unwrap();
         assert_eq!(Config::load(&args).unwrap().token_audience, ["only"]);
@@ -591,17 +701,15 @@ mod tests {
 mod retention_tests {
     use super::*;
 
-    fn load(toml: &str, args: ConfigArgs) -> Result<Config, ConfigError> {
+    fn load(toml: &str, mut args: ConfigArgs) -> Result<Config, ConfigError> {
         let dir = std::env::temp_dir().join(format!("revcycle-ret-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
         std::fs::write(&file, toml).unwrap();
-        let result = Config::load(&ConfigArgs {
-            config: Some(file),
-            data_dir: Some(dir.join("data")),
-            database_url: Some("x.db".into()),
-            ..args
-        });
+        args.file.config = Some(file);
+        args.store.data_dir = Some(dir.join("data"));
+        args.store.database_url = Some("x.db".into());
+        let result = Config::load(&args);
         std::fs::remove_dir_all(&dir).ok();
         result
     }
@@ -612,10 +720,8 @@ mod retention_tests {
         assert_eq!(c.audit_retention, Retention::Months(72));
         let c = load("audit_retention_days = 3000\n", ConfigArgs::default()).unwrap();
         assert_eq!(c.audit_retention, Retention::Days(3000));
-        let flag = ConfigArgs {
-            audit_retention_days: Some(4000),
-            ..Default::default()
-        };
+        let mut flag = ConfigArgs::default();
+        flag.audit.audit_retention_days = Some(4000);
         let c = load("audit_retention_days = 3000\n", flag).unwrap();
         assert_eq!(c.audit_retention, Retention::Days(4000), "the flag wins");
     }
@@ -627,7 +733,10 @@ mod retention_tests {
             (
                 "",
                 ConfigArgs {
-                    audit_retention_days: Some(2190),
+                    audit: AuditTrailArgs {
+                        audit_retention_days: Some(2190),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
             ),
@@ -647,11 +756,10 @@ mod master_key_tests {
         let dir = tempfile_dir();
         let file = dir.join("c.toml");
         std::fs::write(&file, toml).unwrap();
-        let result = Config::load(&ConfigArgs {
-            config: Some(file),
-            data_dir: Some(dir.join("data")),
-            ..args
-        });
+        let mut args = args;
+        args.file.config = Some(file);
+        args.store.data_dir = Some(dir.join("data"));
+        let result = Config::load(&args);
         std::fs::remove_dir_all(&dir).ok();
         result
     }
@@ -671,10 +779,8 @@ mod master_key_tests {
         }
         let c = load("master_key_file = \"/etc/rc/mk\"\n", ConfigArgs::default()).unwrap();
         assert_eq!(c.master_key, MasterKeySource::File("/etc/rc/mk".into()));
-        let args = ConfigArgs {
-            master_key_file: Some("/flag/mk".into()),
-            ..Default::default()
-        };
+        let mut args = ConfigArgs::default();
+        args.keys.master_key_file = Some("/flag/mk".into());
         let c = load("master_key_file = \"/etc/rc/mk\"\n", args).unwrap();
         assert_eq!(c.master_key, MasterKeySource::File("/flag/mk".into()));
     }
@@ -692,9 +798,12 @@ mod master_key_tests {
             })
         );
         let args = ConfigArgs {
-            kms_key_id: Some("arn:aws:kms:us-east-2:111122223333:key/k".into()),
-            kms_region: Some("us-east-2".into()),
-            kms_endpoint: Some("https://kms.example".into()),
+            keys: MasterKeyArgs {
+                master_key_file: None,
+                kms_key_id: Some("arn:aws:kms:us-east-2:111122223333:key/k".into()),
+                kms_region: Some("us-east-2".into()),
+                kms_endpoint: Some("https://kms.example".into()),
+            },
             ..Default::default()
         };
         let c = load(toml, args).unwrap();

@@ -35,7 +35,7 @@ esac
 
 export REVCYCLE_DATA_DIR="$work/data" REVCYCLE_DATABASE_URL="$url" REVCYCLE_LOG=warn \
   REVCYCLE_WORKERS=2 REVCYCLE_RATE_LIMIT_PER_SECOND=0
-"$bin" --bind 127.0.0.1:0 serve --insecure-http 2>"$work/server.log" &
+"$bin" serve --bind 127.0.0.1:0 --insecure-http 2>"$work/server.log" &
 server=$!
 for _ in $(seq 1 100); do
   base="$(sed -n 's/^revcycle: listening on //p' "$work/server.log" | head -1)"

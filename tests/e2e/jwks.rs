@@ -423,7 +423,7 @@ fn refused(args: &[&str], env: &[(&str, &str)]) -> String {
 
 #[test]
 fn jwks_mode_refuses_to_start_without_keys_issuer_or_audience() {
-    let serve = ["--bind", "127.0.0.1:0", "serve", "--insecure-http"];
+    let serve = ["serve", "--bind", "127.0.0.1:0", "--insecure-http"];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("jwks.json");
     std::fs::write(&file, jwks(&[&IdpKey::ec("k")])).unwrap();
@@ -449,15 +449,15 @@ fn jwks_mode_refuses_to_start_without_keys_issuer_or_audience() {
         ],
     );
     assert!(no_issuer.contains("--token-issuer"), "{no_issuer}");
-    let mut flags = vec![
+    let mut flags = serve.to_vec();
+    flags.extend([
         "--auth-mode",
         "jwks",
         "--jwks-file",
         file,
         "--token-issuer",
         ISSUER,
-    ];
-    flags.extend(serve);
+    ]);
     let no_audience = refused(&flags, &[]);
     assert!(no_audience.contains("--token-audience"), "{no_audience}");
     let plain_http = refused(

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod billing;
 mod checkpoints;
+mod cli;
 mod cob;
 mod codes;
 mod connectors;

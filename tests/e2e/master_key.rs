@@ -92,7 +92,7 @@ fn a_group_readable_master_key_file_is_refused() {
     let key_file = data.join("master.key");
     let key_text = std::fs::read_to_string(&key_file).unwrap();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = run(&["--bind", "127.0.0.1:0", "serve", "--insecure-http"]);
+    let out = run(&["serve", "--bind", "127.0.0.1:0", "--insecure-http"]);
     assert!(!out.status.success(), "the server must not start");
     let err = stderr_of(&out);
     let lines: Vec<&str> = err.lines().collect();
@@ -148,7 +148,7 @@ async fn rewrap_to_a_new_key_file(engine: Engine) {
     ));
 
     // The data dir's master.key is still the old key: the server refuses it at start-up.
-    let refused = s.admin_output(&["--bind", "127.0.0.1:0", "serve", "--insecure-http"], &[]);
+    let refused = s.admin_output(&["serve", "--bind", "127.0.0.1:0", "--insecure-http"], &[]);
     assert!(!refused.status.success());
     assert!(
         stderr_of(&refused).contains("did not wrap the stored keys"),

@@ -126,7 +126,7 @@ fn readme_transports(dir: &Path, clearinghouse: &str) -> PathBuf {
             "target/release/librevcycle_connector_x12.so",
             &plugin.display().to_string(),
         )
-        .replace("<the sha256sum above>", &sha)
+        .replace("<pinned by revcycle connectors pin>", &sha)
         .replace("https://api.clearinghouse.example", clearinghouse)
         .replace("poll_seconds = 5", "poll_seconds = 1");
     assert_eq!(text.matches(clearinghouse).count(), 2, "{text}");

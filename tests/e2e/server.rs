@@ -97,7 +97,7 @@ async fn docs_and_openapi_are_served_without_internet() {
 fn plain_http_is_refused_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(revcycle_bin())
-        .args(["--bind", "0.0.0.0:0", "serve", "--insecure-http"])
+        .args(["serve", "--bind", "0.0.0.0:0", "--insecure-http"])
         .env("REVCYCLE_DATA_DIR", dir.path().join("data"))
         .env_remove("DATABASE_URL")
         .env_remove("REVCYCLE_DATABASE_URL")
@@ -107,7 +107,7 @@ fn plain_http_is_refused_off_loopback() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refusing plain HTTP on 0.0.0.0:0"), "{err}");
     let out = Command::new(revcycle_bin())
-        .args(["--bind", "0.0.0.0:0", "serve"])
+        .args(["serve", "--bind", "0.0.0.0:0"])
         .env("REVCYCLE_DATA_DIR", dir.path().join("data"))
         .env_remove("DATABASE_URL")
         .env_remove("REVCYCLE_DATABASE_URL")

@@ -23,7 +23,7 @@ fn refused_with(config: &str) -> String {
     )
     .unwrap();
     let out = Command::new(revcycle_bin())
-        .args(["--bind", "127.0.0.1:0", "serve", "--insecure-http"])
+        .args(["serve", "--bind", "127.0.0.1:0", "--insecure-http"])
         .env("REVCYCLE_DATA_DIR", dir.path().join("data"))
         .env("REVCYCLE_DATABASE_URL", dir.path().join("t.db"))
         .env("REVCYCLE_CONNECTORS", &toml)

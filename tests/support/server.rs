@@ -22,7 +22,7 @@ fn spawn_server(
     extra_env: &[(&str, &str)],
 ) -> (Child, Arc<Mutex<String>>, String) {
     let mut cmd = Command::new(revcycle_bin());
-    cmd.args(["--bind", "127.0.0.1:0", "serve"]);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"]);
     if !tls {
         cmd.arg("--insecure-http");
     }

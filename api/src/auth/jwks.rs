@@ -780,12 +780,10 @@ mod tests {
 
     #[test]
     fn jwks_mode_needs_keys_issuer_and_audience() {
-        let base = Config::load(&crate::config::ConfigArgs {
-            database_url: Some("x.db".into()),
-            config: Some(std::path::PathBuf::from("/dev/null")),
-            ..Default::default()
-        })
-        .unwrap();
+        let mut args = crate::config::ConfigArgs::default();
+        args.store.database_url = Some("x.db".into());
+        args.file.config = Some(std::path::PathBuf::from("/dev/null"));
+        let base = Config::load(&args).unwrap();
         let complete = Config {
             jwks_file: Some("jwks.json".into()),
             token_issuer: Some("https://idp".into()),
