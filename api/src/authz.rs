@@ -10,9 +10,10 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use revcycle_core::access::{Action, Principal, Resource};
 
-use crate::audit::{AuditCtx, note};
-use crate::auth::{Auth, require};
+use crate::auth::principal::Auth;
+use crate::auth::require;
 use crate::problem::ApiError;
+use crate::request_audit::context::{AuditCtx, note};
 
 pub trait ResourceMarker {
     const RESOURCE: Resource;

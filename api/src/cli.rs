@@ -76,7 +76,7 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             rebuild_icd10cm(&from, &output)
         }
         Command::Openapi { output } => {
-            let doc = crate::openapi::document_json();
+            let doc = startup::document_json();
             match output {
                 Some(path) => std::fs::write(path, doc)?,
                 None => print!("{doc}"),
@@ -98,28 +98,36 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             trail,
         }) => {
             let config = db.load_with(|a| a.audit = trail)?;
-            crate::audit_cli::verify(config, org, checkpoint, key)
+            crate::audit_trail_commands::verify(config, org, checkpoint, key)
         }
         Command::Audit(AuditCommand::Checkpoint { org, db, trail }) => {
-            crate::audit_cli::checkpoint(db.load_with(|a| a.audit = trail)?, org)
+            crate::audit_trail_commands::checkpoint(db.load_with(|a| a.audit = trail)?, org)
         }
         Command::Audit(AuditCommand::VerifyProof {
             proof,
             checkpoint,
             key,
-        }) => crate::audit_cli::verify_proof(&proof, checkpoint.as_deref(), &key),
+        }) => crate::audit_trail_commands::verify_proof(&proof, checkpoint.as_deref(), &key),
         Command::Audit(AuditCommand::Reindex { org, db }) => {
-            crate::audit_cli::reindex(db.load()?, org)
+            crate::audit_trail_commands::reindex(db.load()?, org)
         }
         Command::Audit(AuditCommand::Export(args)) => {
-            crate::audit_cli::export(args.db.clone().load()?, args)
+            let config = args.db.clone().load()?;
+            let request = crate::audit_trail_commands::ExportRequest {
+                format: args.format,
+                org: args.org,
+                from: args.from,
+                to: args.to,
+                output: args.output,
+            };
+            crate::audit_trail_commands::export(config, request)
         }
         Command::Audit(AuditCommand::Purge {
             org,
             dry_run,
             db,
             trail,
-        }) => crate::audit_cli::purge(db.load_with(|a| a.audit = trail)?, org, dry_run),
+        }) => crate::audit_trail_commands::purge(db.load_with(|a| a.audit = trail)?, org, dry_run),
         Command::Keys(KeysArgs { command, db }) => match command {
             KeysCommand::Rewrap(args) => rewrap(db.load()?, args),
             KeysCommand::Rotate(args) => rotate(db.load()?, args),
@@ -186,7 +194,7 @@ fn org(config: Config, cmd: OrgCommand) -> Result<(), StartupError> {
     match cmd {
         OrgCommand::Create { name } => {
             let org = orgs::create(&mut conn, &rt.keyring, &name)?;
-            crate::audit_cli::record(
+            crate::audit_trail_commands::record(
                 &rt.pool,
                 org.id,
                 "org.create",
@@ -211,7 +219,13 @@ fn org(config: Config, cmd: OrgCommand) -> Result<(), StartupError> {
             } else {
                 "org.deactivate"
             };
-            crate::audit_cli::record(&rt.pool, id, action, "Organization", Some(id.to_string()))?;
+            crate::audit_trail_commands::record(
+                &rt.pool,
+                id,
+                action,
+                "Organization",
+                Some(id.to_string()),
+            )?;
             println!("{id}\t{}", if active { "active" } else { "inactive" });
         }
     }
@@ -278,7 +292,7 @@ fn rotate(config: Config, args: RotateArgs) -> Result<(), StartupError> {
             bar.set_position(r.rows_done.max(0) as u64);
         })?;
         bar.finish();
-        crate::audit_cli::record(
+        crate::audit_trail_commands::record(
             &rt.pool,
             org.0,
             "keys.rotate",
@@ -327,7 +341,7 @@ fn rewrap(config: Config, args: RewrapArgs) -> Result<(), StartupError> {
         .get()
         .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
     let report = rewrap::rewrap_all(&mut conn, rt.keyring.wrapper(), to.as_ref())?;
-    crate::audit_cli::record(
+    crate::audit_trail_commands::record(
         &rt.pool,
         revcycle_core::audit::SYSTEM_ORG,
         "keys.rewrap",
@@ -392,7 +406,7 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
     // Load the ICD-10-CM set off the request path (the scrubber and code lookups use it).
     std::thread::spawn(revcycle_core::codes::icd10cm::preload);
     let state = web::Data::new(rt.state()?);
-    crate::audit_cli::record(
+    crate::audit_trail_commands::record(
         &rt.pool,
         revcycle_core::audit::SYSTEM_ORG,
         "server.start",
@@ -407,7 +421,7 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
             .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
         for r in revcycle_core::store::rotation::unfinished(&mut conn)? {
             tracing::info!(org = %r.org, version = r.to_version, "resuming an interrupted data-key rotation");
-            crate::routes::keys::spawn_rotation(&state, r);
+            crate::jobs::key_rotation::spawn(&state, r);
         }
     }
     let mllp = match args.mllp {
@@ -430,7 +444,7 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
                     }
                 }
             };
-            Some(crate::connectors::mllp::MllpSettings {
+            Some(crate::jobs::mllp_listener::MllpSettings {
                 bind,
                 connector: args.mllp_connector.clone(),
                 org: OrgId(org),
@@ -445,13 +459,13 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         if let Some(jwks) = jwks {
             actix_web::rt::spawn(jwks.refresh_periodically());
         }
-        if let Err(reason) = crate::connectors::payer::spawn_inbox_poller(state.clone()) {
+        if let Err(reason) = crate::jobs::payer_inbox::spawn(state.clone()) {
             tracing::error!(%reason, "the payer inbox is not polled");
         }
         if let Some(settings) = mllp {
             let state = state.clone();
             actix_web::rt::spawn(async move {
-                if let Err(e) = crate::connectors::mllp::listen(settings, state).await {
+                if let Err(e) = crate::jobs::mllp_listener::listen(settings, state).await {
                     tracing::error!(error = %e, "the MLLP listener stopped");
                 }
             });

@@ -61,6 +61,8 @@ enum OneOrMany {
 }
 /// Base64 of a 32-byte master key. Environment only: a secret has no place in flags or files.
 pub const MASTER_KEY_ENV: &str = "REVCYCLE_MASTER_KEY";
+/// The master key file under the data directory, when no other source is configured.
+pub const MASTER_KEY_FILE: &str = "master.key";
 
 /// Values as given by flags or environment (clap fills both) before the file and defaults,
 /// in groups: each command takes the flags of the groups it uses (`serve` all of them), and
@@ -635,9 +637,9 @@ fn master_key_source(
         }
         return Ok(MasterKeySource::Env);
     }
-    Ok(MasterKeySource::File(key_file.unwrap_or_else(|| {
-        data_dir.join(crate::startup::MASTER_KEY_FILE)
-    })))
+    Ok(MasterKeySource::File(
+        key_file.unwrap_or_else(|| data_dir.join(MASTER_KEY_FILE)),
+    ))
 }
 
 pub fn is_loopback(ip: IpAddr) -> bool {

@@ -10,9 +10,9 @@ use revcycle_core::store::idempotency::{self, StoredResponse};
 use revcycle_core::store::{self, DbConnection};
 use serde::Serialize;
 
-use crate::audit::{AuditCtx, AuditedInTx};
 use crate::extract::etag;
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::{AuditCtx, AuditedInTx};
 use crate::state::AppState;
 
 /// Run a read on actix's blocking pool with a pooled connection, abandoned with 503 after the
@@ -107,6 +107,39 @@ where
         body.mask(&view);
         audit.append_in_tx(conn, 200, resource_id, &Disclosed::of(&body))?;
         Ok(body)
+    })
+    .await?;
+    let mut resp = HttpResponse::Ok().json(&body);
+    resp.extensions_mut().insert(AuditedInTx);
+    Ok(resp)
+}
+
+/// [`write`] for a use case that runs its own transactions: it is handed `seal`, which masks
+/// its answer for the caller and writes the request's audit event, to run inside the
+/// transaction whose answer it returns.
+pub async fn write_sealed<T, F>(
+    state: &AppState,
+    who: &Principal,
+    audit: AuditCtx,
+    resource_id: Option<uuid::Uuid>,
+    f: F,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Mask + Discloses + Send + 'static,
+    F: FnOnce(
+            &mut DbConnection,
+            &mut dyn FnMut(&mut DbConnection, &mut T) -> CoreResult<()>,
+        ) -> CoreResult<T>
+        + Send
+        + 'static,
+{
+    let view = View::for_principal(who);
+    let body = blocking(state, move |conn| {
+        let mut seal = |c: &mut DbConnection, body: &mut T| {
+            body.mask(&view);
+            audit.append_in_tx(c, 200, resource_id, &Disclosed::of(&*body))
+        };
+        f(conn, &mut seal)
     })
     .await?;
     let mut resp = HttpResponse::Ok().json(&body);

@@ -1,20 +1,23 @@
 //! revcycle-api: the actix-web application and the `revcycle` command line.
 
-pub mod audit;
-pub mod audit_cli;
+pub mod audit_checkpoints;
+pub mod audit_trail_commands;
 pub mod auth;
 pub mod authz;
-pub mod checkpoints;
 pub mod cli;
 pub mod config;
 pub mod connectors;
 pub mod db;
 pub mod extract;
 pub mod files;
+pub mod jobs;
 pub mod limits;
 pub mod openapi;
 pub mod problem;
+pub mod request_audit;
+pub mod request_id;
 pub mod routes;
 pub mod startup;
+pub mod startup_error;
 pub mod state;
 pub mod tls;

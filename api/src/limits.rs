@@ -13,16 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, web};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::auth::{Claims, bearer_token};
+use crate::auth::{Claims, Verifier, bearer_token};
 use crate::problem::ApiError;
-use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ClientKey {
@@ -149,9 +148,10 @@ impl Drop for InFlight {
 pub struct Source(pub Option<IpAddr>);
 
 /// Middleware: refuse a client over its budget, or a source with too many requests in
-/// flight, with 429 and `Retry-After`.
+/// flight, with 429 and `Retry-After`. A token `verifier` accepts earns its own budget.
 pub async fn rate_limit(
     limiter: Arc<RateLimiter>,
+    verifier: Verifier,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -161,10 +161,8 @@ pub async fn rate_limit(
         return Ok(req.error_response(ApiError::TooManyRequests(1)));
     };
     let mut key = ClientKey::Source(source);
-    if let (Some(token), Some(state)) = (
-        bearer_token(req.headers()),
-        req.app_data::<web::Data<AppState>>(),
-    ) && let Ok(claims) = state.verifier.verify(token).await
+    if let Some(token) = bearer_token(req.headers())
+        && let Ok(claims) = verifier.verify(token).await
     {
         let who = claims.client_id.as_deref().unwrap_or(&claims.sub);
         key = ClientKey::Verified(format!("{}/{who}", claims.org));

@@ -20,26 +20,14 @@ use crate::auth::{DevSigner, JwksSettings, JwksVerifier, Verifier};
 use crate::config::{AuthMode, Config, MASTER_KEY_ENV, MasterKeySource};
 use crate::files;
 use crate::problem::ApiError;
+use crate::request_id::{REQUEST_ID, RequestId};
+pub use crate::startup_error::StartupError;
 use crate::state::AppState;
 
-pub const MASTER_KEY_FILE: &str = "master.key";
 pub const SIGNING_KEY_FILE: &str = "token-signing.key";
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// The development admin token written on first run lasts this long.
 const ADMIN_TOKEN_TTL_SECS: i64 = 30 * 24 * 3600;
-const REQUEST_ID: &str = "x-request-id";
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error("{0}")]
-    Core(#[from] revcycle_core::error::CoreError),
-    #[error("{0}")]
-    Phi(#[from] revcycle_core::phi::PhiError),
-    #[error("{0}")]
-    Refused(String),
-}
 
 /// Everything a command needs: database pool (migrated), key ring and token signer.
 pub struct Runtime {
@@ -170,12 +158,12 @@ impl Runtime {
                 std::time::Duration::from_millis(self.config.audit_sequence_interval_ms),
             )?;
         }
-        let checkpoints = Arc::new(crate::checkpoints::Checkpointer::open(
+        let checkpoints = Arc::new(crate::audit_checkpoints::Checkpointer::open(
             &self.config.audit_checkpoints,
         )?);
         let treed = !untreed_benchmark();
         if audit.enabled() && treed {
-            crate::checkpoints::spawn(
+            crate::jobs::audit_checkpoints::spawn(
                 self.pool.clone(),
                 checkpoints.clone(),
                 self.config.audit_checkpoints.every_events,
@@ -239,15 +227,15 @@ fn audit_writer(
     database_url: &str,
     refusal_window: std::time::Duration,
     writers: Option<usize>,
-) -> Result<Arc<crate::audit::AuditWriter>, StartupError> {
+) -> Result<Arc<crate::request_audit::writer::AuditWriter>, StartupError> {
     if cfg!(feature = "unaudited-benchmark") && std::env::var(UNAUDITED_ENV).is_ok_and(|v| v == "1")
     {
         tracing::warn!(
             "AUDITING IS OFF: benchmark build, {UNAUDITED_ENV}=1; never serve PHI like this"
         );
-        return Ok(crate::audit::AuditWriter::disabled());
+        return Ok(crate::request_audit::writer::AuditWriter::disabled());
     }
-    Ok(crate::audit::AuditWriter::start(
+    Ok(crate::request_audit::writer::AuditWriter::start(
         database_url,
         refusal_window,
         writers,
@@ -273,6 +261,16 @@ pub fn routes_and_doc() -> (
         .configure(crate::routes::configure)
         .split_for_parts();
     (app, crate::openapi::finish(doc))
+}
+
+/// The document exactly as the server serves it, pretty-printed with a trailing newline.
+pub fn document_json() -> String {
+    let (_, doc) = routes_and_doc();
+    let mut s = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    s.push('\n');
+    s
 }
 
 fn path_error(_: actix_web::error::PathError, req: &actix_web::HttpRequest) -> actix_web::Error {
@@ -309,6 +307,7 @@ pub fn app(
     let (app, _) = routes_and_doc();
     let routes = web::Data::new(RouteTable::of(&doc));
     let limiter = state.rate_limiter.clone();
+    let verifier = state.verifier.clone();
     let mut headers = DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // Responses carry PHI: no shared or private cache may keep them.
@@ -345,9 +344,9 @@ pub fn app(
             },
         ))
         // Inside the rate limiter: a flood of refused requests does not flood the trail.
-        .wrap(from_fn(crate::audit::middleware))
+        .wrap(from_fn(crate::request_audit::middleware::middleware))
         .wrap(from_fn(move |req, next| {
-            crate::limits::rate_limit(limiter.clone(), req, next)
+            crate::limits::rate_limit(limiter.clone(), verifier.clone(), req, next)
         }))
         .wrap(headers)
         // Path only (%U): a query string could carry something a client should not have sent.
@@ -481,10 +480,6 @@ async fn bench_static(q: web::Query<BenchQuery>) -> HttpResponse {
         .content_type("application/json")
         .body(format!("{{\"pad\":\"{}\"}}", "x".repeat(pad)))
 }
-
-/// The request id, echoed from `X-Request-Id` or generated.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
 
 /// TLS material: given PEM files, or a development certificate generated on first use.
 pub fn tls_config(

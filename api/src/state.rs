@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use revcycle_core::store::{DbPool, KeyRing};
 
-use crate::audit::AuditWriter;
 use crate::auth::Verifier;
 use crate::limits::RateLimiter;
+use crate::request_audit::writer::AuditWriter;
 
 /// Shared by every worker: the pool, the key ring (with its cache of unwrapped org keys)
 /// and the token verifier.
@@ -28,5 +28,5 @@ pub struct AppState {
     /// How long audit events are kept before a purge may remove them.
     pub audit_retention: revcycle_core::audit::Retention,
     /// Signs and publishes the audit trail's checkpoints.
-    pub checkpoints: Arc<crate::checkpoints::Checkpointer>,
+    pub checkpoints: Arc<crate::audit_checkpoints::Checkpointer>,
 }

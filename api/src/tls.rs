@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::files;
-use crate::startup::StartupError;
+use crate::startup_error::StartupError;
 
 pub const DEV_CERT_FILE: &str = "tls/dev-cert.pem";
 pub const DEV_KEY_FILE: &str = "tls/dev-key.pem";

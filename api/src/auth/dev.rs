@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use revcycle_core::access::Role;
 use uuid::Uuid;
 
-use super::{AUDIENCE, Claims, DEV_ISSUER, LEEWAY_SECS, token_error};
+use super::claims::{AUDIENCE, Claims, DEV_ISSUER, LEEWAY_SECS, token_error};
 use crate::problem::ApiError;
 
 /// What a development token grants.

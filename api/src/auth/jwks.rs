@@ -23,7 +23,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Claims, DEV_ISSUER, LEEWAY_SECS, token_error};
+use super::claims::{Claims, DEV_ISSUER, LEEWAY_SECS, token_error};
 use crate::config::Config;
 use crate::problem::ApiError;
 

@@ -3,49 +3,22 @@
 //! from an identity provider against its JWKS. Every request that serves data needs a valid
 //! token, and both modes turn the claims into a [`Principal`] the same way.
 
+pub mod claims;
 mod dev;
 pub mod jwks;
+pub mod principal;
 
 use std::sync::Arc;
 
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
-use futures_util::future::LocalBoxFuture;
-use revcycle_core::access::{
-    Action, Capability, OrgId, PURPOSES_OF_USE, Principal, Resource, Role, Scopes, allowed, granted,
-};
-use serde::{Deserialize, Serialize};
+use actix_web::web;
+use revcycle_core::access::{Action, Capability, Principal, Resource, allowed, granted};
 use uuid::Uuid;
 
+pub use claims::{AUDIENCE, Claims, DEV_ISSUER, bearer_token};
 pub use dev::{DevSigner, Grant};
 pub use jwks::{JwksSettings, JwksVerifier};
 
 use crate::problem::ApiError;
-use crate::state::AppState;
-
-/// Issuer and audience of development tokens.
-pub const DEV_ISSUER: &str = "revcycle-dev";
-pub const AUDIENCE: &str = "revcycle-api";
-/// Clock skew tolerated on `exp`/`nbf`.
-const LEEWAY_SECS: u64 = 30;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    pub org: Uuid,
-    pub roles: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// HL7 v3 PurposeOfUse code (TREAT, HPAYMT, HOPERAT, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose_of_use: Option<String>,
-    pub iss: String,
-    pub aud: String,
-    pub iat: i64,
-    pub nbf: i64,
-    pub exp: i64,
-}
 
 /// How bearer tokens are verified: chosen once at start-up by `auth_mode`.
 #[derive(Clone)]
@@ -65,146 +38,6 @@ impl Verifier {
             Verifier::Jwks(jwks) => jwks.verify(token).await,
         }
     }
-}
-
-/// The 401 for a token jsonwebtoken refused; the reason is generic, never the token's content.
-fn token_error(e: &jsonwebtoken::errors::Error) -> ApiError {
-    use jsonwebtoken::errors::ErrorKind as K;
-    let why = match e.kind() {
-        K::ExpiredSignature => "the token has expired",
-        K::ImmatureSignature => "the token is not valid yet",
-        K::InvalidIssuer => "the token's issuer is not trusted",
-        K::InvalidAudience => "the token is not for this API",
-        K::InvalidSignature => "the token's signature is invalid",
-        K::InvalidAlgorithm => "the token's algorithm is not accepted",
-        K::MissingRequiredClaim(_) => "the token lacks a required claim (exp, nbf, iss, aud, sub)",
-        _ => "the token is malformed",
-    };
-    ApiError::Unauthorized(why.to_string())
-}
-
-/// The bearer token of a request, if its `Authorization` header carries one.
-pub fn bearer_token(headers: &actix_web::http::header::HeaderMap) -> Option<&str> {
-    let value = headers
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
-}
-
-/// Longest `sub` or `client_id` accepted: they are stored in every audit event.
-const MAX_IDENTITY_LEN: usize = 255;
-
-/// Refuses claims whose text breaks the boundary rule for text, or is too long to record:
-/// they name the caller in the audit trail, and one caller's unwritable event must never
-/// reach the writer shared with everyone else's.
-fn check_claim_text(claims: &Claims) -> Result<(), ApiError> {
-    use revcycle_core::validation::{TextKind, text_problem};
-    let identities = [Some(claims.sub.as_str()), claims.client_id.as_deref()];
-    if claims.sub.is_empty()
-        || identities
-            .iter()
-            .flatten()
-            .any(|v| v.len() > MAX_IDENTITY_LEN)
-    {
-        return Err(ApiError::Unauthorized(format!(
-            "the token's sub and client_id must be 1 to {MAX_IDENTITY_LEN} bytes"
-        )));
-    }
-    let texts = identities
-        .into_iter()
-        .flatten()
-        .chain(claims.roles.iter().map(String::as_str))
-        .chain(claims.scope.as_deref())
-        .chain(claims.purpose_of_use.as_deref());
-    for text in texts {
-        if text_problem(text, TextKind::Line).is_some() {
-            return Err(ApiError::Unauthorized(
-                "the token's claims contain control or bidirectional formatting characters".into(),
-            ));
-        }
-    }
-    Ok(())
-}
-
-async fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Principal, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or(ApiError::Internal)?;
-    let verified = req
-        .extensions()
-        .get::<crate::limits::VerifiedClaims>()
-        .map(|v| v.0.clone());
-    let claims = match verified {
-        Some(claims) => claims,
-        None => {
-            let header = req
-                .headers()
-                .get(actix_web::http::header::AUTHORIZATION)
-                .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
-            header
-                .to_str()
-                .map_err(|_| ApiError::Unauthorized("the token is malformed".into()))?;
-            let token = bearer_token(req.headers()).ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be a Bearer token".into())
-            })?;
-            state.verifier.verify(token).await?
-        }
-    };
-    check_claim_text(&claims)?;
-    state.orgs.check(&state.pool, claims.org).await?;
-    let mut roles = Vec::new();
-    for r in &claims.roles {
-        roles.push(
-            Role::parse(r)
-                .ok_or_else(|| ApiError::Unauthorized("the token names an unknown role".into()))?,
-        );
-    }
-    if roles.is_empty() {
-        return Err(ApiError::Forbidden("the token grants no role".into()));
-    }
-    if let Some(p) = &claims.purpose_of_use
-        && !PURPOSES_OF_USE.contains(&p.as_str())
-    {
-        return Err(ApiError::Unauthorized(
-            "the token's purpose_of_use is not an HL7 PurposeOfUse code".into(),
-        ));
-    }
-    let mut who = Principal {
-        subject: claims.sub,
-        org: OrgId(claims.org),
-        roles,
-        client_id: claims.client_id,
-        scopes: claims.scope.as_deref().map(Scopes::parse),
-        purpose_of_use: claims.purpose_of_use,
-        break_glass_reason: None,
-    };
-    if let Some(reason) = req.headers().get(BREAK_GLASS_HEADER) {
-        if !break_glass_route {
-            // Break-glass opens one patient's record, never a list or a write.
-            return Err(ApiError::BadRequest(format!(
-                "{BREAK_GLASS_HEADER} is accepted only on GET /v1/patients/{{id}}"
-            )));
-        }
-        let reason = reason
-            .to_str()
-            .ok()
-            .map(str::trim)
-            .filter(|r| !r.is_empty() && r.len() <= 500)
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "{BREAK_GLASS_HEADER} must be a reason of 1 to 500 visible characters"
-                ))
-            })?;
-        require_capability(&who, Capability::BreakGlass)?;
-        who.break_glass_reason = Some(reason.to_string());
-    }
-    // For the audit event, whatever the handler does next.
-    req.extensions_mut().insert(who.clone());
-    Ok(who)
 }
 
 /// How long an organization's existence and state are believed before being read again: a
@@ -320,31 +153,4 @@ pub fn require(who: &Principal, resource: Resource, action: Action) -> Result<()
         action.name(),
         resource.name()
     )))
-}
-
-/// Extractor: the authenticated caller. Handlers that take it cannot run unauthenticated.
-pub struct Auth(pub Principal);
-
-impl FromRequest for Auth {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Auth, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { principal_from(&req, false).await.map(Auth) })
-    }
-}
-
-/// Extractor for the one route where break-glass applies (reading one patient): like [`Auth`],
-/// but honours `X-Break-Glass-Reason` for a caller holding the capability.
-pub struct AuthBreakGlass(pub Principal);
-
-impl FromRequest for AuthBreakGlass {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<AuthBreakGlass, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { principal_from(&req, true).await.map(AuthBreakGlass) })
-    }
 }

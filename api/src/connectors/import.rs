@@ -18,14 +18,14 @@ use revcycle_core::store::{
     DbConnection, KeyRing, ListParams, coverages, encounters, patients, payers, providers,
     write_transaction,
 };
+use revcycle_core::validation::{FieldError, Rules};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::audit::AuditCtx;
 use crate::extract::parse_json;
 use crate::problem::ApiError;
-use revcycle_core::validation::{FieldError, Rules};
+use crate::request_audit::context::AuditCtx;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -8,9 +8,8 @@
 //! - `mllp`: the HL7 v2 MLLP listener.
 
 pub mod acknowledge;
-pub mod cob;
+pub mod ehr_feed;
 pub mod import;
-pub mod mllp;
 pub mod payer;
 pub mod submitter;
 
@@ -28,7 +27,7 @@ use revcycle_core::validation::FieldError;
 use serde::Serialize;
 
 use crate::problem::ApiError;
-use crate::startup::StartupError;
+use crate::startup_error::StartupError;
 
 /// One configured connector: loaded, or refused and why.
 pub struct Connector {
@@ -128,7 +127,7 @@ impl Connectors {
                     State::Refused { reason }
                 }
             };
-            crate::audit::record_now(pool, event)?;
+            crate::request_audit::writer::record_now(pool, event)?;
             list.push(Connector {
                 name: spec.name.clone(),
                 path: spec.path.display().to_string(),

@@ -7,9 +7,9 @@ use revcycle_core::error::CoreError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::audit::note;
-use crate::auth::Auth;
+use crate::auth::principal::Auth;
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::note;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(search_icd10cm)

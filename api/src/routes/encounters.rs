@@ -7,11 +7,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::PageQuery;
 use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
+use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
 
 impl Versioned for Encounter {

@@ -7,13 +7,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::PageQuery;
-use crate::audit::AuditCtx;
 use crate::authz::{Authorized, act, res};
 use crate::connectors::payer;
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
+use crate::request_audit::context::AuditCtx;
+use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
 
 impl Versioned for Payer {

@@ -14,9 +14,9 @@ use revcycle_core::workflows::payer::acknowledgments::{
 };
 use uuid::Uuid;
 
-use super::{call_as, payer_link};
-use crate::audit::AuditCtx;
+use super::link::{call_as, payer_link};
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::AuditCtx;
 use crate::state::AppState;
 
 /// The request's audit context as the use cases write it.

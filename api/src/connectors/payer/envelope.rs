@@ -3,7 +3,7 @@
 
 use revcycle_connector_abi::canonical::v1 as canonical;
 
-use super::{PayerLink, call_as};
+use super::link::{PayerLink, call_as};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 

@@ -7,19 +7,19 @@ use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::claim::ClaimStatus;
 use revcycle_core::store::x12_exchanges::{self};
 use revcycle_core::store::{self, claims};
+use revcycle_core::workflows::payer::submission::SubmittedClaim;
 use uuid::Uuid;
 
-use super::PayerLink;
 use super::acknowledgments::apply_acks;
 use super::envelope::read_envelope;
 use super::inbox::describe;
-use super::submit::{
-    Group, SubmittedClaim, SubmittedExchange, allocate_control_number, build_837p, exchange_of,
-    mark_submitted,
+use super::interchange::{
+    Group, SubmittedExchange, allocate_control_number, build_837p, exchange_of, mark_submitted,
 };
+use super::link::PayerLink;
 use super::transport::{Endpoint, Route, is_loopback};
-use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::AuditCtx;
 use crate::state::AppState;
 
 /// HTTP: the exchange is recorded as `sending` (its claims reserved) before the POST, then

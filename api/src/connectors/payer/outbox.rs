@@ -8,15 +8,15 @@ use revcycle_core::audit::Disclosed;
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::store::x12_exchanges::{self};
 use revcycle_core::store::{self};
+use revcycle_core::workflows::payer::submission::SubmittedClaim;
 use uuid::Uuid;
 
-use super::PayerLink;
-use super::submit::{
-    Group, SubmittedClaim, SubmittedExchange, allocate_control_number, build_837p, exchange_of,
-    mark_submitted,
+use super::interchange::{
+    Group, SubmittedExchange, allocate_control_number, build_837p, exchange_of, mark_submitted,
 };
-use crate::audit::AuditCtx;
+use super::link::PayerLink;
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::AuditCtx;
 use crate::state::AppState;
 
 /// Outbox: the file is written under a hidden temporary name (a transfer agent skips dot

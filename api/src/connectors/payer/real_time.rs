@@ -11,15 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::claim_mapping::{
-    claim_submission, demographics, payer_ref, provider_ref, subscriber_of,
-};
+use super::canonical_parts::{demographics, payer_ref, provider_ref, subscriber_of};
+use super::claim_mapping::claim_submission;
 use super::http::post_to_clearinghouse;
+use super::interchange::allocate_control_number;
+use super::link::{call_as, payer_link};
 use super::real_time_check::{Asked, mismatch};
-use super::submit::allocate_control_number;
-use super::{call_as, payer_link};
-use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::AuditCtx;
 use crate::state::AppState;
 
 /// `POST /v1/coverages/{id}/eligibility`.

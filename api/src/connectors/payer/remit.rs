@@ -17,10 +17,10 @@ pub use revcycle_core::workflows::payer::remittances::{
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::link::{call_as, payer_link};
 use super::remit_mapping::remittance_input;
-use super::{call_as, payer_link};
-use crate::audit::AuditCtx;
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::AuditCtx;
 use crate::state::AppState;
 
 /// The ids a parsed remittance gives its payer by, in the core's vocabulary. A plugin that

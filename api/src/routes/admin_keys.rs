@@ -1,10 +1,13 @@
+//! `/v1/admin/keys`: starting a data-key rotation and following its progress.
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use revcycle_core::access::Capability;
 use revcycle_core::store::rotation::{self, Rotation};
 
-use crate::audit::note;
-use crate::auth::{Auth, require_capability};
+use crate::auth::principal::Auth;
+use crate::auth::require_capability;
 use crate::problem::{ApiError, ApiResult};
+use crate::request_audit::context::note;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -31,7 +34,7 @@ pub async fn rotate_keys(
     let keyring = state.keyring.clone();
     let org = who.org;
     let started = crate::db::run(&state, move |c| rotation::begin(c, &keyring, org)).await?;
-    spawn_rotation(&state, started.clone());
+    crate::jobs::key_rotation::spawn(&state, started.clone());
     Ok(HttpResponse::Accepted().json(started))
 }
 
@@ -57,30 +60,4 @@ pub async fn key_rotation(
             resource: "key rotation",
         })),
     }
-}
-
-/// Runs a rotation on a thread of its own (it sleeps and holds a connection for a while, so
-/// not on the request workers). A failure is logged; the rotation stays `running` and resumes
-/// on the next start or `revcycle keys rotate`.
-pub fn spawn_rotation(state: &AppState, r: Rotation) {
-    let pool = state.pool.clone();
-    let keyring = state.keyring.clone();
-    std::thread::spawn(move || {
-        let result = pool
-            .get()
-            .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))
-            .and_then(|mut conn| {
-                rotation::run(
-                    &mut conn,
-                    &keyring,
-                    r,
-                    rotation::DEFAULT_BATCH,
-                    std::time::Duration::ZERO,
-                    |_| {},
-                )
-            });
-        if let Err(e) = result {
-            tracing::error!(error = %e, "data-key rotation stopped; it resumes on the next start");
-        }
-    });
 }

@@ -8,21 +8,18 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use revcycle_core::audit::checkpoint::{NoteVerifier, origin};
 use revcycle_core::audit::merkle;
-use revcycle_core::store::audit_tree::TreeCheck;
-use revcycle_core::store::audit_verification::{self, TrailCheck};
-
-use crate::checkpoints::{Checkpointer, Publisher, load_key};
-
 use revcycle_core::audit::{AuditEvent, AuditRecord, Exporter, SYSTEM_ORG, Verification};
 use revcycle_core::error::CoreError;
 use revcycle_core::store::audit::{self as store_audit, AuditFilter};
+use revcycle_core::store::audit_tree::TreeCheck;
+use revcycle_core::store::audit_verification::{self, TrailCheck};
 use revcycle_core::store::connection::PooledConn;
 use revcycle_core::store::{DbPool, orgs};
 use uuid::Uuid;
 
-use crate::cli::AuditExportArgs;
+use crate::audit_checkpoints::{Checkpointer, Publisher, load_key};
 use crate::config::Config;
-use crate::routes::audit::ChainReport;
+use crate::routes::audit_events::verification::ChainReport;
 use crate::startup::{self, StartupError};
 
 /// Who administrative commands are recorded as: the operating-system user running them.
@@ -44,7 +41,7 @@ pub fn record(
     let mut e = AuditEvent::now(org, cli_actor(), action);
     e.resource_type = Some(resource_type.to_string());
     e.resource_id = resource_id;
-    crate::audit::record_now(pool, e)?;
+    crate::request_audit::writer::record_now(pool, e)?;
     Ok(())
 }
 
@@ -296,7 +293,7 @@ pub fn purge(config: Config, org: Option<Uuid>, dry_run: bool) -> Result<(), Sta
         if !dry_run && let Some(note) = checkpointer.checkpoint(&mut conn, org)? {
             println!(
                 "{name}: checkpoint of {} events published",
-                crate::checkpoints::size_of(&note).unwrap_or(0)
+                crate::audit_checkpoints::size_of(&note).unwrap_or(0)
             );
         }
     }
@@ -317,7 +314,18 @@ fn progress(total: i64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-pub fn export(config: Config, args: AuditExportArgs) -> Result<(), StartupError> {
+/// What `revcycle audit export` writes: which chain, which events, in which format, where.
+pub struct ExportRequest {
+    pub format: revcycle_core::audit::ExportFormat,
+    /// Left out when there is only one organization.
+    pub org: Option<Uuid>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Standard output when left out.
+    pub output: Option<PathBuf>,
+}
+
+pub fn export(config: Config, args: ExportRequest) -> Result<(), StartupError> {
     let rt = startup::open(config)?;
     let mut conn = rt
         .pool
@@ -399,7 +407,7 @@ pub fn checkpoint(config: Config, org: Option<Uuid>) -> Result<(), StartupError>
             Some(note) => println!(
                 "{}: checkpoint of {} events published in {}",
                 chain_name(org),
-                crate::checkpoints::size_of(&note).unwrap_or(0),
+                crate::audit_checkpoints::size_of(&note).unwrap_or(0),
                 dir.join(org.to_string()).display()
             ),
             None => println!("{}: no events yet", chain_name(org)),

@@ -14,7 +14,7 @@ use revcycle_core::audit::{Disclosed, Outcome};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::audit::AuditCtx;
+use crate::request_audit::context::AuditCtx;
 use crate::state::AppState;
 
 /// Where and for whom the listener works.
@@ -88,7 +88,7 @@ async fn connection(
                 request_id,
                 Some(peer.ip().to_string()),
             );
-            let outcome = crate::routes::connectors::run_import(
+            let outcome = crate::connectors::ehr_feed::run_import(
                 &state,
                 &settings.connector,
                 audit.clone(),

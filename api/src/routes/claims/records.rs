@@ -1,3 +1,5 @@
+//! Claims as records: create one from an encounter, list, read, recode a draft.
+
 use actix_web::{HttpResponse, get, post, put, web};
 use revcycle_core::model::Page;
 use revcycle_core::model::claim::{Claim, ClaimInput, ClaimStatus, ClaimUpdate};
@@ -6,11 +8,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::PageQuery;
 use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
+use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
 
 impl Versioned for Claim {

@@ -9,6 +9,7 @@
 //! up to the charges exactly as the 835 did.
 
 use revcycle_connector_abi::canonical::v1 as canonical;
+use revcycle_core::access::OrgId;
 use revcycle_core::error::{CoreError, CoreResult};
 use revcycle_core::model::claim::Claim;
 use revcycle_core::model::remittance::Adjustment;
@@ -16,9 +17,7 @@ use revcycle_core::store::adjudications::{self, Adjudication};
 use revcycle_core::store::{DbConnection, KeyRing, coverages, payers};
 use rust_decimal::Decimal;
 
-use revcycle_core::access::OrgId;
-
-use super::payer::{Str, subscriber_of};
+use super::canonical_parts::{Str, subscriber_of};
 
 /// Money as the 837P writes it: two decimals.
 fn amount(d: Decimal) -> String {

@@ -7,13 +7,13 @@ use revcycle_core::model::Page;
 use revcycle_core::store::unidentified::{self, UnidentifiedRemittance};
 use uuid::Uuid;
 
-use super::PageQuery;
-use crate::audit::AuditedInTx;
 use crate::authz::{Authorized, act, res};
 use crate::connectors::payer::{self, ResolveInput, Resolved};
 use crate::db;
 use crate::extract::JsonBody;
 use crate::problem::{ApiResult, Problem};
+use crate::request_audit::context::AuditedInTx;
+use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

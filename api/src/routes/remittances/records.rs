@@ -1,3 +1,5 @@
+//! Remittances (835) as records: store one, list, read.
+
 use actix_web::{HttpResponse, get, post, web};
 use revcycle_core::model::Page;
 use revcycle_core::model::remittance::{Remittance, RemittanceInput};
@@ -6,11 +8,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::PageQuery;
 use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, JsonBody};
 use crate::problem::ApiResult;
+use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
 
 impl Versioned for Remittance {

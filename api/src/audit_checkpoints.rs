@@ -8,7 +8,7 @@
 //!   never overwritten (a second checkpoint of one size with another root is refused as a
 //!   fork), and `<dir>/<org id>/latest`, replaced atomically. Files 0600, directories 0700.
 //! - A checkpoint is made after `every_events` new events or `every_secs` after the trail
-//!   grew, by a background thread of `serve`, and on demand (`POST
+//!   grew, by a background thread of `serve` (`jobs::audit_checkpoints`), and on demand (`POST
 //!   /v1/audit-events/checkpoint`, `revcycle audit checkpoint`).
 //!
 //! Any number of servers may publish to one directory: a checkpoint's signed note depends only
@@ -17,14 +17,12 @@
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use revcycle_core::audit::checkpoint::{Checkpoint, NoteSigner, NoteVerifier, origin};
 use revcycle_core::error::{CoreError, CoreResult};
-use revcycle_core::store::{DbConnection, DbPool, audit_intake, audit_tree};
+use revcycle_core::store::{DbConnection, audit_intake, audit_tree};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -263,55 +261,6 @@ impl Checkpointer {
         self.publisher.publish(org, cp.size, &note)?;
         tracing::info!(%org, size = cp.size, "audit checkpoint published");
         Ok(Some(note))
-    }
-}
-
-/// `serve`'s background checkpointer: every second it looks at each org's tree, and
-/// checkpoints those grown by `every_events` since their latest checkpoint, or grown at all
-/// and last checkpointed `every_secs` ago or more.
-pub fn spawn(pool: DbPool, cp: Arc<Checkpointer>, every_events: u64, every_secs: u64) {
-    let spawned = std::thread::Builder::new()
-        .name("audit-checkpoints".into())
-        .spawn(move || {
-            let mut last: std::collections::HashMap<Uuid, Instant> = Default::default();
-            loop {
-                std::thread::sleep(Duration::from_secs(1));
-                let Ok(mut conn) = pool.get() else { continue };
-                let orgs = match audit_tree::orgs(&mut conn) {
-                    Ok(o) => o,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "audit checkpoints: cannot list trees");
-                        continue;
-                    }
-                };
-                for org in orgs {
-                    let due = (|| -> CoreResult<bool> {
-                        let size = audit_tree::head(&mut conn, org)?.map_or(0, |f| f.size());
-                        let published = cp
-                            .publisher
-                            .latest(org)?
-                            .and_then(|n| size_of(&n))
-                            .unwrap_or(0);
-                        let since = last.entry(org).or_insert_with(Instant::now).elapsed();
-                        Ok(size > published
-                            && (size - published >= every_events
-                                || since >= Duration::from_secs(every_secs)))
-                    })();
-                    match due {
-                        Ok(true) => match cp.checkpoint(&mut conn, org) {
-                            Ok(_) => {
-                                last.insert(org, Instant::now());
-                            }
-                            Err(e) => tracing::warn!(%org, error = %e, "audit checkpoint failed"),
-                        },
-                        Ok(false) => {}
-                        Err(e) => tracing::warn!(%org, error = %e, "audit checkpoint check failed"),
-                    }
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "audit checkpoint thread could not start");
     }
 }
 

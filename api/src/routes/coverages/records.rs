@@ -1,4 +1,8 @@
+//! Coverages as records: create, list, search, read, update.
+
 use actix_web::{HttpResponse, get, post, put, web};
+use revcycle_core::access::{Mask, View};
+use revcycle_core::audit::{Disclosed, Discloses};
 use revcycle_core::model::Page;
 use revcycle_core::model::coverage::{Coverage, CoverageInput, CoverageSearch};
 use revcycle_core::store::coverages::{self, CoverageFilter};
@@ -6,14 +10,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::PageQuery;
 use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
+use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
-use revcycle_core::access::{Mask, View};
-use revcycle_core::audit::{Disclosed, Discloses};
 
 impl Versioned for Coverage {
     fn id(&self) -> Uuid {

@@ -1,23 +1,26 @@
+//! Patients as records: create, list, search, read (with break-glass), update.
+
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use revcycle_core::access::{Action, Mask, Resource, View};
+use revcycle_core::audit::{Disclosed, Discloses};
 use revcycle_core::model::Page;
 use revcycle_core::model::patient::{Patient, PatientInput, PatientSearch};
+use revcycle_core::store;
 use revcycle_core::store::patients::{self, PatientFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::PageQuery;
-use crate::audit::{self, BreakGlassSealed};
-use crate::auth::{AuthBreakGlass, BREAK_GLASS_RESPONSE_HEADER, require_or_break_glass};
+use crate::auth::principal::AuthBreakGlass;
+use crate::auth::{BREAK_GLASS_RESPONSE_HEADER, require_or_break_glass};
 use crate::authz::{Authorized, act, res};
 use crate::db::{self, Versioned};
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
+use crate::request_audit::context::{self as audit, BreakGlassSealed};
+use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
-use revcycle_core::access::{Action, Mask, Resource, View};
-use revcycle_core::audit::{Disclosed, Discloses};
-use revcycle_core::store;
 
 impl Versioned for Patient {
     fn id(&self) -> Uuid {

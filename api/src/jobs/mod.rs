@@ -1,0 +1,8 @@
+//! Background work of `serve`, each started once by the server (or by a route that asks for
+//! it) and running beside the request workers. Work several instances may share is claimed
+//! through the database, so any number of servers can run these.
+
+pub mod audit_checkpoints;
+pub mod key_rotation;
+pub mod mllp_listener;
+pub mod payer_inbox;

@@ -1,0 +1,9 @@
+//! `/v1/work-queues`: a file per queue.
+
+pub mod unidentified_remittances;
+pub mod unmatched_remittances;
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(unmatched_remittances::configure)
+        .configure(unidentified_remittances::configure);
+}
