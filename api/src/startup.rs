@@ -21,6 +21,7 @@ use crate::config::{AuthMode, Config, MASTER_KEY_ENV, MasterKeySource};
 use crate::files;
 use crate::problem::ApiError;
 use crate::request_id::{REQUEST_ID, RequestId};
+// Commands name it with the runtime they open.
 pub use crate::startup_error::StartupError;
 use crate::state::AppState;
 
