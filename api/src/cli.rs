@@ -11,7 +11,7 @@ use revcycle_core::phi::AwsKmsConfig;
 use revcycle_core::store::{orgs, rewrap};
 
 use crate::auth::{DevSigner, Grant, Verifier};
-use crate::config::{AuthMode, Config, ConfigArgs, MasterKeySource};
+use crate::config::{AuthMode, Config, ConfigArgs, MasterKeySource, load_config};
 use crate::startup::{self, StartupError};
 
 mod args;
@@ -36,15 +36,6 @@ impl DatabaseArgs {
             more(args);
         })
     }
-}
-
-/// The configuration from the flags `fill` sets over the environment's values for every
-/// setting (a command without a group's flags still honours its `REVCYCLE_*` variables).
-fn load_config(fill: impl FnOnce(&mut ConfigArgs)) -> Result<Config, StartupError> {
-    let refused = |e: crate::config::ConfigError| StartupError::Refused(e.to_string());
-    let mut args = ConfigArgs::from_env().map_err(refused)?;
-    fill(&mut args);
-    Config::load(&args).map_err(refused)
 }
 
 pub fn main() -> ExitCode {

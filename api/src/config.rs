@@ -646,6 +646,17 @@ pub fn is_loopback(ip: IpAddr) -> bool {
     ip.is_loopback()
 }
 
+/// The configuration from the flags `fill` sets over the environment's values for every
+/// setting (a command without a group's flags still honours its `REVCYCLE_*` variables).
+pub fn load_config(
+    fill: impl FnOnce(&mut ConfigArgs),
+) -> Result<Config, crate::startup_error::StartupError> {
+    let refused = |e: ConfigError| crate::startup_error::StartupError::Refused(e.to_string());
+    let mut args = ConfigArgs::from_env().map_err(refused)?;
+    fill(&mut args);
+    Config::load(&args).map_err(refused)
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.into(),

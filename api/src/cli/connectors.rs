@@ -32,7 +32,7 @@ pub struct Pinned {
 }
 
 pub fn pin(args: PinArgs) -> Result<(), StartupError> {
-    let config = super::load_config(|a| {
+    let config = crate::config::load_config(|a| {
         a.file = args.file;
         a.connectors = args.connectors;
     })?;
