@@ -222,11 +222,7 @@ where
     Ok(resp)
 }
 
-/// Something with an id and a version, that lives at `{collection}/{id}`.
-pub trait Versioned: Serialize {
-    fn id(&self) -> uuid::Uuid;
-    fn version(&self) -> i32;
-}
+pub use revcycle_core::model::Versioned;
 
 /// 200 with the record, masked for the caller, and its ETag. What it discloses goes to the
 /// request's audit event.

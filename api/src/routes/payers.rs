@@ -9,21 +9,12 @@ use uuid::Uuid;
 
 use crate::authz::{Authorized, act, res};
 use crate::connectors::payer;
-use crate::db::{self, Versioned};
+use crate::db;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::request_audit::context::AuditCtx;
 use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
-
-impl Versioned for Payer {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-}
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_payer)

@@ -13,3 +13,34 @@ pub mod provider;
 pub mod remittance;
 
 pub use common::{Address, ExternalId, Page};
+
+/// A stored resource with an id and an optimistic-concurrency version: it lives at
+/// `{collection}/{id}`, and its version is its ETag.
+pub trait Versioned: serde::Serialize {
+    fn id(&self) -> uuid::Uuid;
+    fn version(&self) -> i32;
+}
+
+/// [`Versioned`] for resources whose `id` and `version` fields are exactly that.
+macro_rules! versioned {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Versioned for $ty {
+            fn id(&self) -> uuid::Uuid {
+                self.id
+            }
+            fn version(&self) -> i32 {
+                self.version
+            }
+        }
+    )*};
+}
+
+versioned!(
+    claim::Claim,
+    coverage::Coverage,
+    encounter::Encounter,
+    patient::Patient,
+    payer::Payer,
+    provider::Provider,
+    remittance::Remittance,
+);

@@ -11,20 +11,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::authz::{Authorized, act, res};
-use crate::db::{self, Versioned};
+use crate::db;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
-
-impl Versioned for Coverage {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-}
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_coverage)

@@ -15,21 +15,12 @@ use uuid::Uuid;
 use crate::auth::principal::AuthBreakGlass;
 use crate::auth::{BREAK_GLASS_RESPONSE_HEADER, require_or_break_glass};
 use crate::authz::{Authorized, act, res};
-use crate::db::{self, Versioned};
+use crate::db;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::request_audit::context::{self as audit, BreakGlassSealed};
 use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
-
-impl Versioned for Patient {
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-}
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_patient)
