@@ -21,6 +21,10 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::claim::Claim;
 use crate::model::remittance::{Adjustment, AdjustmentGroup};
 
+/// Earlier claims a coordination-of-benefits chain may have: an 837P carries at most ten
+/// payers of a claim (its own and nine others, loop 2320); a longer chain is taken for a loop.
+const MAX_EARLIER_CLAIMS: usize = 9;
+
 /// One service line as the payer adjudicated it (835 SVC), tied to our line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdjudicatedLine {
@@ -190,7 +194,7 @@ pub fn earlier_claims(
     let mut out = Vec::new();
     let mut at = claim_id;
     while let Some(p) = previous(conn, org, at)? {
-        if out.contains(&p) || p == claim_id || out.len() > 8 {
+        if out.contains(&p) || p == claim_id || out.len() >= MAX_EARLIER_CLAIMS {
             return Err(CoreError::Internal(
                 "the coordination of benefits chain loops".into(),
             ));

@@ -342,7 +342,7 @@ pub fn for_patient(
 pub fn get_many(conn: &mut DbConnection, org: OrgId, ids: &[Uuid]) -> CoreResult<Vec<Claim>> {
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::IN_LIST_CHUNK) {
         let rows: Vec<ClaimRow> = claims::table
             .filter(claims::org_id.eq(org.as_str()))
             .filter(claims::id.eq_any(chunk.to_vec()))
@@ -365,7 +365,7 @@ pub fn by_control_numbers(
     wanted.sort();
     wanted.dedup();
     let mut out = Vec::new();
-    for chunk in wanted.chunks(500) {
+    for chunk in wanted.chunks(super::IN_LIST_CHUNK) {
         let rows: Vec<ClaimRow> = claims::table
             .filter(claims::org_id.eq(org.as_str()))
             .filter(claims::patient_control_number.eq_any(chunk.to_vec()))
@@ -380,7 +380,7 @@ fn with_lines(conn: &mut DbConnection, org: OrgId, rows: Vec<ClaimRow>) -> CoreR
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut by_claim: std::collections::HashMap<String, Vec<ClaimLine>> =
         std::collections::HashMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::IN_LIST_CHUNK) {
         for l in load_lines(conn, org, chunk)? {
             by_claim
                 .entry(l.claim_id.clone())

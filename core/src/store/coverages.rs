@@ -2,7 +2,11 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::crypt::RowCrypt;
-use super::pagination::finish_page;
+use super::encrypted::{
+    EncryptedTable, Rotated, SealedRow, decrypt_all, decrypt_found, decrypt_page, rotated,
+    rotation_queries,
+};
+use super::pagination::search_limit;
 use super::schema::{coverages, payers};
 use super::{
     DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db,
@@ -38,7 +42,9 @@ struct CoverageRow {
     updated_at: chrono::NaiveDateTime,
 }
 
-impl CoverageRow {
+impl SealedRow for CoverageRow {
+    type Plain = Coverage;
+
     fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Coverage> {
         let id = parse_id(&self.id)?;
         let c = RowCrypt {
@@ -69,6 +75,52 @@ impl CoverageRow {
             updated_at: utc(self.updated_at),
         })
     }
+}
+
+/// Encrypted columns and the blind index of one coverage, ready to write. A cleared optional
+/// field is written as NULL on update too.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = coverages, treat_none_as_null = true)]
+struct Sealed {
+    member_id_ct: Vec<u8>,
+    group_number_ct: Option<Vec<u8>>,
+    subscriber_ct: Option<Vec<u8>>,
+    member_id_bidx: String,
+    key_version: i32,
+}
+
+fn seal(
+    keys: &OrgKeys,
+    org: OrgId,
+    id: Uuid,
+    member_id: &str,
+    group_number: Option<&str>,
+    subscriber: Option<&Subscriber>,
+) -> Sealed {
+    let c = RowCrypt {
+        keys,
+        org,
+        table: TABLE,
+        row: id,
+    };
+    Sealed {
+        member_id_ct: c.enc("member_id_ct", member_id),
+        group_number_ct: c.enc_opt("group_number_ct", group_number),
+        subscriber_ct: subscriber.map(|s| c.enc_json("subscriber_ct", s)),
+        member_id_bidx: keys.index(IndexPurpose::MemberId, &normalize::member_id(member_id)),
+        key_version: keys.active_version(),
+    }
+}
+
+fn seal_input(keys: &OrgKeys, org: OrgId, id: Uuid, input: &CoverageInput) -> Sealed {
+    seal(
+        keys,
+        org,
+        id,
+        &input.member_id,
+        input.group_number.as_deref(),
+        input.subscriber.as_ref(),
+    )
 }
 
 /// The patient and payer a coverage names must exist in the caller's org.
@@ -106,39 +158,23 @@ pub fn create(
     input.validate()?;
     let keys = keyring.keys(conn, org)?;
     let id = new_id();
-    let c = RowCrypt {
-        keys: &keys,
-        org,
-        table: TABLE,
-        row: id,
-    };
+    let s = seal_input(&keys, org, id, input);
     let t = now();
     diesel::insert_into(coverages::table)
         .values((
+            &s,
             (
                 coverages::id.eq(id.to_string()),
                 coverages::org_id.eq(org.as_str()),
                 coverages::patient_id.eq(input.patient_id.to_string()),
                 coverages::payer_id.eq(input.payer_id.to_string()),
                 coverages::priority.eq(to_db(&input.priority)),
-                coverages::member_id_ct.eq(c.enc("member_id_ct", &input.member_id)),
-                coverages::group_number_ct
-                    .eq(c.enc_opt("group_number_ct", input.group_number.as_deref())),
                 coverages::plan_name.eq(input.plan_name.clone()),
                 coverages::relationship.eq(to_db(&input.relationship)),
-                coverages::subscriber_ct.eq(input
-                    .subscriber
-                    .as_ref()
-                    .map(|s| c.enc_json("subscriber_ct", s))),
             ),
             (
                 coverages::effective_from.eq(input.effective_from),
                 coverages::effective_to.eq(input.effective_to),
-                coverages::member_id_bidx.eq(keys.index(
-                    IndexPurpose::MemberId,
-                    &normalize::member_id(&input.member_id),
-                )),
-                coverages::key_version.eq(keys.active_version()),
                 coverages::active.eq(input.active.unwrap_or(true)),
                 coverages::version.eq(1),
                 coverages::created_at.eq(t),
@@ -150,16 +186,13 @@ pub fn create(
 }
 
 fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> CoreResult<Coverage> {
-    coverages::table
+    let row = coverages::table
         .filter(coverages::org_id.eq(org.as_str()))
         .filter(coverages::id.eq(id.to_string()))
         .select(CoverageRow::as_select())
         .get_result(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound {
-            resource: "coverage",
-        })?
-        .decrypt(keys, org)
+        .optional()?;
+    decrypt_found(row, keys, org, "coverage")
 }
 
 pub fn get(
@@ -192,12 +225,7 @@ pub fn update(
     let current = get_with(conn, &keys, org, id)?;
     check_references(conn, org, input, &mut e)?;
     e.finish()?;
-    let c = RowCrypt {
-        keys: &keys,
-        org,
-        table: TABLE,
-        row: id,
-    };
+    let s = seal_input(&keys, org, id, input);
     let updated = diesel::update(
         coverages::table
             .filter(coverages::org_id.eq(org.as_str()))
@@ -205,28 +233,17 @@ pub fn update(
             .filter(coverages::version.eq(expected_version)),
     )
     .set((
+        &s,
         (
             coverages::patient_id.eq(input.patient_id.to_string()),
             coverages::payer_id.eq(input.payer_id.to_string()),
             coverages::priority.eq(to_db(&input.priority)),
-            coverages::member_id_ct.eq(c.enc("member_id_ct", &input.member_id)),
-            coverages::group_number_ct
-                .eq(c.enc_opt("group_number_ct", input.group_number.as_deref())),
             coverages::plan_name.eq(input.plan_name.clone()),
             coverages::relationship.eq(to_db(&input.relationship)),
-            coverages::subscriber_ct.eq(input
-                .subscriber
-                .as_ref()
-                .map(|s| c.enc_json("subscriber_ct", s))),
         ),
         (
             coverages::effective_from.eq(input.effective_from),
             coverages::effective_to.eq(input.effective_to),
-            coverages::member_id_bidx.eq(keys.index(
-                IndexPurpose::MemberId,
-                &normalize::member_id(&input.member_id),
-            )),
-            coverages::key_version.eq(keys.active_version()),
             coverages::active.eq(input.active.unwrap_or(current.active)),
             coverages::version.eq(expected_version + 1),
             coverages::updated_at.eq(now()),
@@ -271,12 +288,7 @@ pub fn list(
         .limit(limit + 1)
         .select(CoverageRow::as_select())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|r| r.decrypt(&keys, org))
-        .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |c| c.id);
-    Ok(Page { items, next_cursor })
+    decrypt_page(rows, &keys, org, limit, |c| c.id)
 }
 
 pub fn search(
@@ -286,11 +298,7 @@ pub fn search(
     s: &CoverageSearch,
 ) -> CoreResult<Vec<Coverage>> {
     let keys = keyring.keys(conn, org)?;
-    let limit = ListParams {
-        limit: s.limit,
-        cursor: None,
-    }
-    .limit()?;
+    let limit = search_limit(s.limit)?;
     if s.member_id.trim().is_empty() {
         return Err(CoreError::invalid("/member_id", "must not be blank"));
     }
@@ -307,68 +315,34 @@ pub fn search(
         .limit(limit)
         .select(CoverageRow::as_select())
         .load(conn)?;
-    rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
+    decrypt_all(rows, &keys, org)
 }
 
-/// Key rotation: re-encrypts up to `limit` of the org's coverages not under the active data
-/// key and recomputes the member id's blind index. Returns how many rows were rewritten.
-pub(crate) fn rotate_batch(
-    conn: &mut DbConnection,
-    keys: &OrgKeys,
-    org: OrgId,
-    limit: i64,
-) -> CoreResult<usize> {
-    let rows: Vec<CoverageRow> = coverages::table
-        .filter(coverages::org_id.eq(org.as_str()))
-        .filter(coverages::key_version.ne(keys.active_version()))
-        .order(coverages::id)
-        .limit(limit)
-        .select(CoverageRow::as_select())
-        .load(conn)?;
-    let mut done = 0;
-    for row in rows {
-        let id = parse_id(&row.id)?;
-        let c = RowCrypt {
+/// Key rotation: coverages are sealed again from their decrypted values.
+pub(crate) const ROTATION: Rotated = rotated::<CoverageRow>();
+
+impl EncryptedTable for CoverageRow {
+    rotation_queries!(coverages, id, CoverageRow);
+
+    fn rewrite(self, conn: &mut DbConnection, keys: &OrgKeys, org: OrgId) -> CoreResult<usize> {
+        let (old, version) = (self.key_version, self.version);
+        let c = self.decrypt(keys, org)?;
+        let s = seal(
             keys,
             org,
-            table: TABLE,
-            row: id,
-        };
-        let member_id = c.dec("member_id_ct", &row.member_id_ct)?;
-        let member_ct = c
-            .reenc("member_id_ct", &row.member_id_ct)?
-            .unwrap_or(row.member_id_ct);
-        let group_ct = c.reenc_opt("group_number_ct", row.group_number_ct)?;
-        let subscriber_ct = c.reenc_opt("subscriber_ct", row.subscriber_ct)?;
-        done += diesel::update(
+            c.id,
+            &c.member_id,
+            c.group_number.as_deref(),
+            c.subscriber.as_ref(),
+        );
+        Ok(diesel::update(
             coverages::table
                 .filter(coverages::org_id.eq(org.as_str()))
-                .filter(coverages::id.eq(&row.id))
-                .filter(coverages::key_version.eq(row.key_version))
-                .filter(coverages::version.eq(row.version)),
+                .filter(coverages::id.eq(c.id.to_string()))
+                .filter(coverages::key_version.eq(old))
+                .filter(coverages::version.eq(version)),
         )
-        .set((
-            coverages::member_id_ct.eq(member_ct),
-            coverages::group_number_ct.eq(group_ct),
-            coverages::subscriber_ct.eq(subscriber_ct),
-            coverages::member_id_bidx
-                .eq(keys.index(IndexPurpose::MemberId, &normalize::member_id(&member_id))),
-            coverages::key_version.eq(keys.active_version()),
-        ))
-        .execute(conn)?;
+        .set(&s)
+        .execute(conn)?)
     }
-    Ok(done)
-}
-
-/// Coverages of the org not yet under data-key version `version`.
-pub(crate) fn count_not_under(
-    conn: &mut DbConnection,
-    org: OrgId,
-    version: i32,
-) -> CoreResult<i64> {
-    Ok(coverages::table
-        .filter(coverages::org_id.eq(org.as_str()))
-        .filter(coverages::key_version.ne(version))
-        .count()
-        .get_result(conn)?)
 }

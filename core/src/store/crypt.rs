@@ -38,20 +38,13 @@ impl RowCrypt<'_> {
         self.enc(column, &super::to_json(value))
     }
 
-    /// For rotation: the value re-encrypted under the active key, or `None` if it already is.
-    pub fn reenc(&self, column: &'static str, ct: &[u8]) -> CoreResult<Option<Vec<u8>>> {
-        Ok(self.keys.reencrypt_field(&self.ctx(column), ct)?)
-    }
-
-    pub fn reenc_opt(
-        &self,
-        column: &'static str,
-        ct: Option<Vec<u8>>,
-    ) -> CoreResult<Option<Vec<u8>>> {
-        match ct {
-            None => Ok(None),
-            Some(ct) => Ok(Some(self.reenc(column, &ct)?.unwrap_or(ct))),
-        }
+    /// For rotation: the value under the active key (re-encrypted, or as it was if it already
+    /// is).
+    pub fn reencrypted(&self, column: &'static str, ct: Vec<u8>) -> CoreResult<Vec<u8>> {
+        Ok(self
+            .keys
+            .reencrypt_field(&self.ctx(column), &ct)?
+            .unwrap_or(ct))
     }
 
     pub fn dec(&self, column: &'static str, ct: &[u8]) -> CoreResult<String> {

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::crypt::RowCrypt;
+use super::encrypted::{EncryptedTable, Rotated, rotated, rotation_queries};
 use super::schema::idempotency_keys;
 use super::{DbConnection, KeyRing};
 use crate::access::OrgId;
@@ -100,57 +101,39 @@ pub fn store(
     Ok(())
 }
 
-/// Key rotation: re-encrypts up to `limit` stored responses not under the active data key.
-pub(crate) fn rotate_batch(
-    conn: &mut DbConnection,
-    keys: &OrgKeys,
-    org: OrgId,
-    limit: i64,
-) -> CoreResult<usize> {
-    let rows: Vec<(String, Vec<u8>, i32)> = idempotency_keys::table
-        .filter(idempotency_keys::org_id.eq(org.as_str()))
-        .filter(idempotency_keys::key_version.ne(keys.active_version()))
-        .order(idempotency_keys::idem_key)
-        .limit(limit)
-        .select((
-            idempotency_keys::idem_key,
-            idempotency_keys::response_body,
-            idempotency_keys::key_version,
-        ))
-        .load(conn)?;
-    let mut done = 0;
-    for (key, ct, old) in rows {
+/// A stored response as key rotation reads it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys)]
+struct SealedResponse {
+    idem_key: String,
+    response_body: Vec<u8>,
+    key_version: i32,
+}
+
+/// Key rotation: stored response bodies are re-encrypted.
+pub(crate) const ROTATION: Rotated = rotated::<SealedResponse>();
+
+impl EncryptedTable for SealedResponse {
+    rotation_queries!(idempotency_keys, idem_key, SealedResponse);
+
+    fn rewrite(self, conn: &mut DbConnection, keys: &OrgKeys, org: OrgId) -> CoreResult<usize> {
         let c = RowCrypt {
             keys,
             org,
             table: TABLE,
-            row: row_id(org, &key),
+            row: row_id(org, &self.idem_key),
         };
-        let ct = c.reenc("response_body", &ct)?.unwrap_or(ct);
-        done += diesel::update(
+        let body = c.reencrypted("response_body", self.response_body)?;
+        Ok(diesel::update(
             idempotency_keys::table
                 .filter(idempotency_keys::org_id.eq(org.as_str()))
-                .filter(idempotency_keys::idem_key.eq(&key))
-                .filter(idempotency_keys::key_version.eq(old)),
+                .filter(idempotency_keys::idem_key.eq(&self.idem_key))
+                .filter(idempotency_keys::key_version.eq(self.key_version)),
         )
         .set((
-            idempotency_keys::response_body.eq(ct),
+            idempotency_keys::response_body.eq(body),
             idempotency_keys::key_version.eq(keys.active_version()),
         ))
-        .execute(conn)?;
+        .execute(conn)?)
     }
-    Ok(done)
-}
-
-/// Stored responses of the org not yet under data-key version `version`.
-pub(crate) fn count_not_under(
-    conn: &mut DbConnection,
-    org: OrgId,
-    version: i32,
-) -> CoreResult<i64> {
-    Ok(idempotency_keys::table
-        .filter(idempotency_keys::org_id.eq(org.as_str()))
-        .filter(idempotency_keys::key_version.ne(version))
-        .count()
-        .get_result(conn)?)
 }

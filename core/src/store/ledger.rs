@@ -151,7 +151,7 @@ pub fn for_claims(
 ) -> CoreResult<Vec<LedgerEntry>> {
     let ids: Vec<String> = claim_ids.iter().map(Uuid::to_string).collect();
     let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(super::IN_LIST_CHUNK) {
         let q = ledger_entries::table
             .filter(ledger_entries::org_id.eq(org.as_str()))
             .filter(ledger_entries::claim_id.eq_any(chunk.to_vec()))

@@ -19,6 +19,7 @@ pub mod connection;
 pub mod coverages;
 mod crypt;
 pub mod encounters;
+mod encrypted;
 pub mod idempotency;
 pub mod import_links;
 pub mod keyring;
@@ -47,6 +48,10 @@ pub use pagination::ListParams;
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
+
+/// Ids bound per `IN (...)` list: far below SQLite's and PostgreSQL's bind-parameter limits,
+/// whatever else the statement binds.
+pub(crate) const IN_LIST_CHUNK: usize = 500;
 
 /// New primary key: UUIDv7 sorts by creation time, which cursor pagination relies on.
 pub fn new_id() -> Uuid {

@@ -38,6 +38,15 @@ impl ListParams {
     }
 }
 
+/// The limit of a search (one page, no cursor), checked as a list's.
+pub fn search_limit(limit: Option<i64>) -> CoreResult<i64> {
+    ListParams {
+        limit,
+        cursor: None,
+    }
+    .limit()
+}
+
 pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(id.as_bytes())
 }

@@ -1,11 +1,13 @@
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::crypt::RowCrypt;
-use super::pagination::finish_page;
+use super::encrypted::{
+    EncryptedTable, Rotated, SealedRow, decrypt_all, decrypt_found, decrypt_page, rotated,
+    rotation_queries,
+};
+use super::pagination::search_limit;
 use super::schema::patients;
 use super::{
     DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db,
@@ -42,7 +44,9 @@ struct PatientRow {
     updated_at: chrono::NaiveDateTime,
 }
 
-impl PatientRow {
+impl SealedRow for PatientRow {
+    type Plain = Patient;
+
     fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Patient> {
         let id = parse_id(&self.id)?;
         let c = RowCrypt {
@@ -190,16 +194,13 @@ pub fn create(
 }
 
 fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> CoreResult<Patient> {
-    patients::table
+    let row = patients::table
         .filter(patients::org_id.eq(org.as_str()))
         .filter(patients::id.eq(id.to_string()))
         .select(PatientRow::as_select())
         .get_result(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound {
-            resource: "patient",
-        })?
-        .decrypt(keys, org)
+        .optional()?;
+    decrypt_found(row, keys, org, "patient")
 }
 
 pub fn get(
@@ -282,21 +283,7 @@ pub fn list(
         .limit(limit + 1)
         .select(PatientRow::as_select())
         .load(conn)?;
-    decrypt_page(rows, &keys, org, limit)
-}
-
-fn decrypt_page(
-    rows: Vec<PatientRow>,
-    keys: &Arc<OrgKeys>,
-    org: OrgId,
-    limit: i64,
-) -> CoreResult<Page<Patient>> {
-    let items = rows
-        .into_iter()
-        .map(|r| r.decrypt(keys, org))
-        .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |p| p.id);
-    Ok(Page { items, next_cursor })
+    decrypt_page(rows, &keys, org, limit, |p| p.id)
 }
 
 /// Exact-match search through the blind indexes; no plaintext ever reaches the database.
@@ -307,11 +294,7 @@ pub fn search(
     search: &PatientSearch,
 ) -> CoreResult<Vec<Patient>> {
     let keys = keyring.keys(conn, org)?;
-    let limit = ListParams {
-        limit: search.limit,
-        cursor: None,
-    }
-    .limit()?;
+    let limit = search_limit(search.limit)?;
     let mut q = patients::table
         .filter(patients::org_id.eq(org.as_str()))
         .into_boxed();
@@ -377,7 +360,7 @@ pub fn search(
         .limit(limit)
         .select(PatientRow::as_select())
         .load(conn)?;
-    rows.into_iter().map(|r| r.decrypt(&keys, org)).collect()
+    decrypt_all(rows, &keys, org)
 }
 
 /// The patient whose MRN is `mrn` in the namespace `system` (None: the practice's own numbers,
@@ -402,26 +385,15 @@ pub fn find_by_mrn(
         .transpose()
 }
 
-/// Key rotation: re-encrypts up to `limit` of the org's patients that are not under the
-/// active data key, and recomputes their blind indexes from the decrypted values. Contents,
-/// versions and ETags do not change. Returns how many rows were rewritten.
-pub(crate) fn rotate_batch(
-    conn: &mut DbConnection,
-    keys: &OrgKeys,
-    org: OrgId,
-    limit: i64,
-) -> CoreResult<usize> {
-    let rows: Vec<PatientRow> = patients::table
-        .filter(patients::org_id.eq(org.as_str()))
-        .filter(patients::key_version.ne(keys.active_version()))
-        .order(patients::id)
-        .limit(limit)
-        .select(PatientRow::as_select())
-        .load(conn)?;
-    let mut done = 0;
-    for row in rows {
-        let (old, version) = (row.key_version, row.version);
-        let p = row.decrypt(keys, org)?;
+/// Key rotation: patients are sealed again from their decrypted values.
+pub(crate) const ROTATION: Rotated = rotated::<PatientRow>();
+
+impl EncryptedTable for PatientRow {
+    rotation_queries!(patients, id, PatientRow);
+
+    fn rewrite(self, conn: &mut DbConnection, keys: &OrgKeys, org: OrgId) -> CoreResult<usize> {
+        let (old, version) = (self.key_version, self.version);
+        let p = self.decrypt(keys, org)?;
         let input = PatientInput {
             mrn: p.mrn,
             mrn_system: p.mrn_system,
@@ -438,9 +410,7 @@ pub(crate) fn rotate_batch(
             active: Some(p.active),
         };
         let s = seal(keys, org, p.id, &input);
-        // Guarded by key and content versions: a row edited meanwhile is left as it now is
-        // (and picked up again by the next batch if still under the old key).
-        done += diesel::update(
+        Ok(diesel::update(
             patients::table
                 .filter(patients::org_id.eq(org.as_str()))
                 .filter(patients::id.eq(p.id.to_string()))
@@ -448,22 +418,8 @@ pub(crate) fn rotate_batch(
                 .filter(patients::version.eq(version)),
         )
         .set(&s)
-        .execute(conn)?;
+        .execute(conn)?)
     }
-    Ok(done)
-}
-
-/// Patients of the org not yet under data-key version `version`.
-pub(crate) fn count_not_under(
-    conn: &mut DbConnection,
-    org: OrgId,
-    version: i32,
-) -> CoreResult<i64> {
-    Ok(patients::table
-        .filter(patients::org_id.eq(org.as_str()))
-        .filter(patients::key_version.ne(version))
-        .count()
-        .get_result(conn)?)
 }
 
 #[cfg(test)]

@@ -196,7 +196,7 @@ fn posting_claims(
     let by_id: BTreeMap<Uuid, &LedgerEntry> = entries.iter().map(|e| (e.id, e)).collect();
     let id_strings: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let mut rows: Vec<ClaimPostingRow> = Vec::new();
-    for chunk in id_strings.chunks(500) {
+    for chunk in id_strings.chunks(super::IN_LIST_CHUNK) {
         rows.extend(
             claim_postings::table
                 .filter(claim_postings::org_id.eq(org.as_str()))

@@ -13,14 +13,25 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::encrypted::Rotated;
 use super::keyring::ROTATION_PROPAGATION_SECS;
 use super::schema::key_rotations;
-use super::{DbConnection, KeyRing, coverages, idempotency, patients, write_transaction};
+use super::{
+    DbConnection, KeyRing, coverages, idempotency, patients, write_transaction, x12_exchanges,
+};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::common::{now, utc};
 
 pub const DEFAULT_BATCH: i64 = 500;
+
+/// Every table with encrypted columns: a rotation moves each of them to the new key.
+const ENCRYPTED: [Rotated; 4] = [
+    patients::ROTATION,
+    coverages::ROTATION,
+    idempotency::ROTATION,
+    x12_exchanges::ROTATION,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Rotation {
@@ -99,10 +110,9 @@ pub fn unfinished(conn: &mut DbConnection) -> CoreResult<Vec<Rotation>> {
 }
 
 fn remaining(conn: &mut DbConnection, org: OrgId, version: i32) -> CoreResult<i64> {
-    Ok(patients::count_not_under(conn, org, version)?
-        + coverages::count_not_under(conn, org, version)?
-        + idempotency::count_not_under(conn, org, version)?
-        + super::x12_exchanges::count_not_under(conn, org, version)?)
+    ENCRYPTED
+        .iter()
+        .try_fold(0, |n, t| Ok(n + (t.count)(conn, org, version)?))
 }
 
 /// Starts a rotation for the org (new data-key version, progress row), or returns the one
@@ -150,10 +160,10 @@ pub fn step(
                 "a newer data-key version exists; this rotation was superseded".into(),
             ));
         }
-        let mut done = patients::rotate_batch(conn, &keys, org, batch)?;
-        done += coverages::rotate_batch(conn, &keys, org, batch)?;
-        done += idempotency::rotate_batch(conn, &keys, org, batch)?;
-        done += super::x12_exchanges::rotate_batch(conn, &keys, org, batch)?;
+        let mut done = 0;
+        for table in &ENCRYPTED {
+            done += (table.batch)(conn, &keys, org, batch)?;
+        }
         let left = remaining(conn, org, rotation.to_version)?;
         let t = now();
         let finished = left == 0;

@@ -6,6 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::crypt::RowCrypt;
+use super::encrypted::{EncryptedTable, Rotated, rotated, rotation_queries};
 use super::schema::{x12_exchanges, x12_sender_control_numbers};
 use super::{DbConnection, KeyRing, new_id, opt_id, parse_id};
 use crate::access::OrgId;
@@ -390,58 +391,46 @@ pub fn set_control_number(
     Ok(())
 }
 
-/// Key rotation: re-encrypts up to `limit` files not under the active data-key version.
-pub(crate) fn rotate_batch(
-    conn: &mut DbConnection,
-    keys: &crate::phi::OrgKeys,
-    org: OrgId,
-    limit: i64,
-) -> CoreResult<usize> {
-    let rows: Vec<(String, Vec<u8>, i32)> = x12_exchanges::table
-        .filter(x12_exchanges::org_id.eq(org.as_str()))
-        .filter(x12_exchanges::key_version.ne(keys.active_version()))
-        .order(x12_exchanges::id)
-        .limit(limit)
-        .select((
-            x12_exchanges::id,
-            x12_exchanges::raw_ct,
-            x12_exchanges::key_version,
-        ))
-        .load(conn)?;
-    let mut done = 0;
-    for (id, ct, old) in rows {
+/// A file as key rotation reads it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = x12_exchanges)]
+struct SealedFile {
+    id: String,
+    raw_ct: Vec<u8>,
+    key_version: i32,
+}
+
+/// Key rotation: stored files are re-encrypted.
+pub(crate) const ROTATION: Rotated = rotated::<SealedFile>();
+
+impl EncryptedTable for SealedFile {
+    rotation_queries!(x12_exchanges, id, SealedFile);
+
+    fn rewrite(
+        self,
+        conn: &mut DbConnection,
+        keys: &crate::phi::OrgKeys,
+        org: OrgId,
+    ) -> CoreResult<usize> {
         let c = RowCrypt {
             keys,
             org,
             table: TABLE,
-            row: parse_id(&id)?,
+            row: parse_id(&self.id)?,
         };
-        let ct = c.reenc("raw_ct", &ct)?.unwrap_or(ct);
-        done += diesel::update(
+        let raw = c.reencrypted("raw_ct", self.raw_ct)?;
+        Ok(diesel::update(
             x12_exchanges::table
                 .filter(x12_exchanges::org_id.eq(org.as_str()))
-                .filter(x12_exchanges::id.eq(&id))
-                .filter(x12_exchanges::key_version.eq(old)),
+                .filter(x12_exchanges::id.eq(&self.id))
+                .filter(x12_exchanges::key_version.eq(self.key_version)),
         )
         .set((
-            x12_exchanges::raw_ct.eq(ct),
+            x12_exchanges::raw_ct.eq(raw),
             x12_exchanges::key_version.eq(keys.active_version()),
         ))
-        .execute(conn)?;
+        .execute(conn)?)
     }
-    Ok(done)
-}
-
-pub(crate) fn count_not_under(
-    conn: &mut DbConnection,
-    org: OrgId,
-    version: i32,
-) -> CoreResult<i64> {
-    Ok(x12_exchanges::table
-        .filter(x12_exchanges::org_id.eq(org.as_str()))
-        .filter(x12_exchanges::key_version.ne(version))
-        .count()
-        .get_result(conn)?)
 }
 
 #[cfg(test)]
@@ -475,10 +464,10 @@ mod tests {
         assert_eq!(allocate_control_number(&mut conn, "REVCYCLE").unwrap(), 9);
         assert_eq!(allocate_control_number(&mut conn, "OTHER").unwrap(), 8);
         let r = crate::store::rotation::begin(&mut conn, &keyring, org).unwrap();
-        assert_eq!(count_not_under(&mut conn, org, r.to_version).unwrap(), 1);
+        assert_eq!((ROTATION.count)(&mut conn, org, r.to_version).unwrap(), 1);
         let keys = keyring.keys(&mut conn, org).unwrap();
-        assert_eq!(rotate_batch(&mut conn, &keys, org, 10).unwrap(), 1);
-        assert_eq!(count_not_under(&mut conn, org, r.to_version).unwrap(), 0);
+        assert_eq!((ROTATION.batch)(&mut conn, &keys, org, 10).unwrap(), 1);
+        assert_eq!((ROTATION.count)(&mut conn, org, r.to_version).unwrap(), 0);
         assert_eq!(
             raw(&mut conn, &keyring, org, e.id).unwrap().as_bytes(),
             file
