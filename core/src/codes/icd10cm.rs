@@ -1,8 +1,8 @@
 //! The ICD-10-CM code set shipped with the product: every code of one CMS release, header
 //! (category or subcategory, not valid on a claim) or billable, with its descriptions.
 //!
-//! The set is embedded in the binary (`core/data/icd10cm-2026.tsv.gz`, see `core/data/README.md`)
-//! and decompressed once, on first use, into a slice sorted by code: exact lookups and prefix
+//! The set is embedded in the binary (`core/data/icd10cm-YYYY.tsv.gz`, see `core/data/README.md`;
+//! the build finds the file and takes the release's fiscal year from its name) and decompressed once, on first use, into a slice sorted by code: exact lookups and prefix
 //! searches are binary searches. Nothing is fetched at run time.
 //!
 //! The data file is made from a CMS order file (`icd10cm_order_YYYY.txt`) by
@@ -14,18 +14,54 @@
 use std::io::{self, BufRead, Read, Write};
 use std::sync::LazyLock;
 
+use chrono::NaiveDate;
+
 use super::Icd10Code;
 
-/// The release embedded.
+/// The release embedded (a test checks that it names [`FISCAL_YEAR`]).
 pub const RELEASE: &str = "FY2026, April 1, 2026 update (effective 2026-04-01)";
 
-/// The file name of the embedded data under `core/data/`.
-pub const DATA_FILE: &str = "icd10cm-2026.tsv.gz";
+/// The file name of the embedded data under `core/data/` (found by the build script).
+pub const DATA_FILE: &str = env!("REVCYCLE_ICD10CM_FILE");
+
+/// The federal fiscal year of the embedded release, from its file name (`icd10cm-YYYY`).
+pub const FISCAL_YEAR: i32 = year(env!("REVCYCLE_ICD10CM_YEAR"));
+
+/// The month a federal fiscal year starts in (October), the year before the one it is named
+/// after: FY2026 runs from 2025-10-01 to 2026-09-30.
+const FISCAL_YEAR_START_MONTH: u32 = 10;
+
+/// The first and the last day of [`FISCAL_YEAR`]: the dates of service the release is for.
+pub fn fiscal_year_dates() -> (NaiveDate, NaiveDate) {
+    let first = NaiveDate::from_ymd_opt(FISCAL_YEAR - 1, FISCAL_YEAR_START_MONTH, 1);
+    let last = NaiveDate::from_ymd_opt(FISCAL_YEAR, FISCAL_YEAR_START_MONTH, 1)
+        .and_then(|next| next.pred_opt());
+    (
+        first.expect("a four-digit year has an October"),
+        last.expect("a four-digit year has a September"),
+    )
+}
+
+/// Four ASCII digits as a number, at compile time (the build script checked the shape).
+const fn year(digits: &str) -> i32 {
+    let b = digits.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while i < b.len() {
+        n = n * 10 + (b[i] - b'0') as i32;
+        i += 1;
+    }
+    n
+}
 
 /// The first line of a data file.
 pub const DATA_HEADER: &str = "code\tbillable\tshort_description\tdescription";
 
-static DATA: &[u8] = include_bytes!("../../data/icd10cm-2026.tsv.gz");
+static DATA: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/",
+    env!("REVCYCLE_ICD10CM_FILE")
+));
 
 static SET: LazyLock<CodeSet> =
     LazyLock::new(|| CodeSet::load(DATA).expect("the embedded ICD-10-CM data file is valid"));
@@ -329,7 +365,28 @@ fn parse_order_line(line: &str) -> Result<(String, bool, String, String), &'stat
 
 #[cfg(test)]
 mod tests {
+    use chrono::Datelike;
+
     use super::*;
+
+    #[test]
+    fn the_release_year_comes_from_the_data_file() {
+        assert_eq!(year("2031"), 2031);
+        assert_eq!(DATA_FILE, format!("icd10cm-{FISCAL_YEAR}.tsv.gz"));
+        assert!(
+            RELEASE.starts_with(&format!("FY{FISCAL_YEAR},")),
+            "RELEASE describes another year than the shipped {DATA_FILE}: {RELEASE}"
+        );
+        let (first, last) = fiscal_year_dates();
+        assert_eq!(
+            (first.year(), first.month(), first.day()),
+            (FISCAL_YEAR - 1, 10, 1)
+        );
+        assert_eq!(
+            (last.year(), last.month(), last.day()),
+            (FISCAL_YEAR, 9, 30)
+        );
+    }
 
     fn code(s: &str) -> Icd10Code {
         Icd10Code::parse(s).unwrap()
