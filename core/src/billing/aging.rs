@@ -11,8 +11,12 @@ use uuid::Uuid;
 
 use super::ledger::Split;
 
+/// The last day of each bucket but the open-ended last one.
+pub const BUCKET_LAST_DAYS: [i64; 4] = [30, 60, 90, 120];
+/// How many buckets there are: one after each of [`BUCKET_LAST_DAYS`], and one before them.
+pub const BUCKETS: usize = BUCKET_LAST_DAYS.len() + 1;
 /// Bucket labels, in bucket order.
-pub const BUCKET_LABELS: [&str; 5] = ["0-30", "31-60", "61-90", "91-120", "120+"];
+pub const BUCKET_LABELS: [&str; BUCKETS] = ["0-30", "31-60", "61-90", "91-120", "120+"];
 
 /// What the age of a balance counts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,7 +52,7 @@ pub struct AgingRow {
     /// The payer or patient id.
     pub key: Uuid,
     /// Amounts per bucket, in [`BUCKET_LABELS`] order.
-    pub buckets: [Decimal; 5],
+    pub buckets: [Decimal; BUCKETS],
     pub total: Decimal,
     pub claims: usize,
 }
@@ -60,19 +64,13 @@ pub struct AgingReport {
     pub group: AgingGroup,
     /// Ordered by key.
     pub rows: Vec<AgingRow>,
-    pub totals: [Decimal; 5],
+    pub totals: [Decimal; BUCKETS],
     pub total: Decimal,
 }
 
 /// The bucket for an age in days: 0-30 (a future date counts as 0), 31-60, 61-90, 91-120, 121+.
 pub fn bucket(days: i64) -> usize {
-    match days {
-        ..=30 => 0,
-        31..=60 => 1,
-        61..=90 => 2,
-        91..=120 => 3,
-        _ => 4,
-    }
+    BUCKET_LAST_DAYS.partition_point(|&last| last < days)
 }
 
 /// Ages open balances. Only amounts above zero are aged: credit balances are not receivables
@@ -84,7 +82,7 @@ pub fn aging(
     group: AgingGroup,
 ) -> AgingReport {
     let mut rows: BTreeMap<Uuid, AgingRow> = BTreeMap::new();
-    let mut totals = [Decimal::ZERO; 5];
+    let mut totals = [Decimal::ZERO; BUCKETS];
     for c in open {
         let (key, amount) = match group {
             AgingGroup::Payer => match c.payer_id {
@@ -103,7 +101,7 @@ pub fn aging(
         let b = bucket((as_of - from).num_days());
         let row = rows.entry(key).or_insert(AgingRow {
             key,
-            buckets: [Decimal::ZERO; 5],
+            buckets: [Decimal::ZERO; BUCKETS],
             total: Decimal::ZERO,
             claims: 0,
         });

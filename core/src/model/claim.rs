@@ -103,7 +103,12 @@ impl crate::validation::Rules for ClaimInput {
                 );
             }
         }
-        super::common::opt_text(e, "/original_reference", &self.original_reference, 50);
+        super::common::opt_text(
+            e,
+            "/original_reference",
+            &self.original_reference,
+            super::common::MAX_REFERENCE_LEN,
+        );
     }
 }
 
@@ -131,7 +136,12 @@ impl ClaimUpdate {
 
     /// Every rule; line dates are compared with the claim's dates of service when given.
     pub fn check_within(&self, from: Option<NaiveDate>, to: Option<NaiveDate>, e: &mut Errors) {
-        super::common::opt_text(e, "/prior_authorization", &self.prior_authorization, 50);
+        super::common::opt_text(
+            e,
+            "/prior_authorization",
+            &self.prior_authorization,
+            super::common::MAX_REFERENCE_LEN,
+        );
         validate_coding(&self.diagnoses, &self.lines, from, to, e);
     }
 }

@@ -10,6 +10,13 @@ pub const MAX_NAME_LEN: usize = 60;
 pub const MAX_ADDRESS_LINE_LEN: usize = 55;
 /// Longest city an 837P accepts (N401).
 pub const MAX_CITY_LEN: usize = 30;
+/// Longest first (given) name an 837P accepts (NM104).
+pub const MAX_FIRST_NAME_LEN: usize = 35;
+/// Longest middle name an 837P accepts (NM105).
+pub const MAX_MIDDLE_NAME_LEN: usize = 25;
+/// Longest reference an X12 file carries (REF02: prior authorization, original claim number,
+/// line control number; SBR03 group number; TRN02 trace number).
+pub const MAX_REFERENCE_LEN: usize = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Address;
-use super::common::{MAX_NAME_LEN, opt_text, text};
+use super::common::{MAX_FIRST_NAME_LEN, MAX_NAME_LEN, MAX_REFERENCE_LEN, opt_text, text};
 use crate::codes::{AdministrativeSex, CoveragePriority, SubscriberRelationship};
 use crate::validation::Errors;
 
@@ -64,7 +64,7 @@ impl CoverageInput {
 impl crate::validation::Rules for CoverageInput {
     fn check(&self, e: &mut Errors) {
         text(e, "/member_id", &self.member_id, MAX_MEMBER_ID_LEN);
-        opt_text(e, "/group_number", &self.group_number, 50);
+        opt_text(e, "/group_number", &self.group_number, MAX_REFERENCE_LEN);
         opt_text(e, "/plan_name", &self.plan_name, MAX_NAME_LEN);
         if let Some(to) = self.effective_to
             && e.known("/effective_from")
@@ -88,7 +88,12 @@ impl crate::validation::Rules for CoverageInput {
             ),
             (Some(s), _) if !is_self => {
                 text(e, "/subscriber/family_name", &s.family_name, MAX_NAME_LEN);
-                text(e, "/subscriber/given_name", &s.given_name, 35);
+                text(
+                    e,
+                    "/subscriber/given_name",
+                    &s.given_name,
+                    MAX_FIRST_NAME_LEN,
+                );
                 if let Some(a) = &s.address {
                     a.validate("/subscriber/address", e);
                 }

@@ -216,7 +216,12 @@ impl crate::validation::Rules for EncounterInput {
             "/service_date_to",
             "must not be more than a year in the future",
         );
-        super::common::opt_text(e, "/prior_authorization", &self.prior_authorization, 50);
+        super::common::opt_text(
+            e,
+            "/prior_authorization",
+            &self.prior_authorization,
+            super::common::MAX_REFERENCE_LEN,
+        );
         // Line dates are compared with the encounter's only when both ends are the client's.
         let known_to = if self.service_date_to.is_some() {
             to_known

@@ -2,7 +2,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::common::{MAX_NAME_LEN, opt_text, text};
+use super::common::{MAX_FIRST_NAME_LEN, MAX_MIDDLE_NAME_LEN, MAX_NAME_LEN, opt_text, text};
 use super::{Address, ExternalId};
 use crate::codes::AdministrativeSex;
 use crate::validation::Errors;
@@ -11,6 +11,17 @@ const MAX_MRN_LEN: usize = 50;
 const MAX_MRN_SYSTEM_LEN: usize = 200;
 const MAX_EMAIL_LEN: usize = 254;
 const MAX_EXTERNAL_IDS: usize = 20;
+/// Longest system (namespace URI or OID) of an external identifier.
+const MAX_EXTERNAL_ID_SYSTEM_LEN: usize = 200;
+/// Longest value of an external identifier.
+const MAX_EXTERNAL_ID_VALUE_LEN: usize = 100;
+/// The earliest birth year accepted: older dates are typing errors, not patients.
+const EARLIEST_BIRTH_YEAR: i32 = 1880;
+
+/// January 1 of [`EARLIEST_BIRTH_YEAR`].
+fn earliest_birth_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(EARLIEST_BIRTH_YEAR, 1, 1).expect("valid date")
+}
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,17 +81,17 @@ impl PatientInput {
         text(e, "/mrn", &self.mrn, MAX_MRN_LEN);
         opt_text(e, "/mrn_system", &self.mrn_system, MAX_MRN_SYSTEM_LEN);
         text(e, "/family_name", &self.family_name, MAX_NAME_LEN);
-        text(e, "/given_name", &self.given_name, 35);
-        opt_text(e, "/middle_name", &self.middle_name, 25);
+        text(e, "/given_name", &self.given_name, MAX_FIRST_NAME_LEN);
+        opt_text(e, "/middle_name", &self.middle_name, MAX_MIDDLE_NAME_LEN);
         e.check(
             self.birth_date <= today,
             "/birth_date",
             "must not be in the future",
         );
         e.check(
-            self.birth_date >= NaiveDate::from_ymd_opt(1880, 1, 1).expect("valid date"),
+            self.birth_date >= earliest_birth_date(),
             "/birth_date",
-            "must be after 1880-01-01",
+            format!("must be after {}", earliest_birth_date()),
         );
         if let Some(a) = &self.address {
             a.validate("/address", e);
@@ -111,8 +122,18 @@ impl PatientInput {
             "too many identifiers",
         );
         for (i, x) in self.external_ids.iter().enumerate() {
-            text(e, &format!("/external_ids/{i}/system"), &x.system, 200);
-            text(e, &format!("/external_ids/{i}/value"), &x.value, 100);
+            text(
+                e,
+                &format!("/external_ids/{i}/system"),
+                &x.system,
+                MAX_EXTERNAL_ID_SYSTEM_LEN,
+            );
+            text(
+                e,
+                &format!("/external_ids/{i}/value"),
+                &x.value,
+                MAX_EXTERNAL_ID_VALUE_LEN,
+            );
         }
     }
 }

@@ -8,6 +8,8 @@ use crate::validation::Errors;
 
 /// Days a payer allows between service and claim receipt, unless configured otherwise.
 pub const DEFAULT_TIMELY_FILING_DAYS: i32 = 365;
+/// The longest timely filing window a payer may be given (ten years).
+pub const MAX_TIMELY_FILING_DAYS: i32 = 3650;
 const MAX_PAYER_CODE_LEN: usize = 80;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -185,9 +187,9 @@ impl crate::validation::Rules for PayerInput {
         }
         if let Some(d) = self.timely_filing_days {
             e.check(
-                (1..=3650).contains(&d),
+                (1..=MAX_TIMELY_FILING_DAYS).contains(&d),
                 "/timely_filing_days",
-                "must be between 1 and 3650",
+                format!("must be between 1 and {MAX_TIMELY_FILING_DAYS}"),
             );
         }
     }

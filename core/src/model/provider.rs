@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Address;
-use super::common::{MAX_NAME_LEN, opt_text};
+use super::common::{MAX_FIRST_NAME_LEN, MAX_NAME_LEN, opt_text};
 use crate::codes::{Npi, ProviderRole, Taxonomy, Tin};
 use crate::validation::Errors;
 
@@ -57,7 +57,7 @@ impl crate::validation::Rules for ProviderInput {
             MAX_NAME_LEN,
         );
         opt_text(e, "/last_name", &self.last_name, MAX_NAME_LEN);
-        opt_text(e, "/first_name", &self.first_name, 35);
+        opt_text(e, "/first_name", &self.first_name, MAX_FIRST_NAME_LEN);
         if e.known("/organization_name") && e.known("/last_name") {
             match (&self.organization_name, &self.last_name) {
                 (Some(_), Some(_)) => e.add(

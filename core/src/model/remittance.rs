@@ -5,13 +5,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::common::text;
+use super::common::{MAX_REFERENCE_LEN, text};
 use crate::codes::{Modifier, Money, ProcedureCode, Units};
 use crate::validation::Errors;
 
 /// CAS segments carry at most six reason/amount triplets; we allow that many per level.
 const MAX_ADJUSTMENTS: usize = 99;
 const MAX_CLAIM_PAYMENTS: usize = 10_000;
+/// Longest patient control number an 835 returns (CLP01).
+const MAX_CLP_CONTROL_NUMBER_LEN: usize = 38;
+/// A provider adjustment reason (PLB03-1) is a two-character code.
+const PLB_REASON_LEN: usize = 2;
+/// A claim adjustment reason code (CARC) has one to five characters.
+const MAX_CARC_LEN: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum AdjustmentGroup {
@@ -191,7 +197,7 @@ impl RemittanceInput {
 
 impl crate::validation::Rules for RemittanceInput {
     fn check(&self, e: &mut Errors) {
-        text(e, "/trace_number", &self.trace_number, 50);
+        text(e, "/trace_number", &self.trace_number, MAX_REFERENCE_LEN);
         e.check(
             self.claims.len() <= MAX_CLAIM_PAYMENTS,
             "/claims",
@@ -203,7 +209,7 @@ impl crate::validation::Rules for RemittanceInput {
                 e,
                 &format!("{at}/patient_control_number"),
                 &c.patient_control_number,
-                38,
+                MAX_CLP_CONTROL_NUMBER_LEN,
             );
             let status_ok = matches!(
                 c.status_code.as_str(),
@@ -218,9 +224,9 @@ impl crate::validation::Rules for RemittanceInput {
             for (j, l) in c.lines.iter().enumerate() {
                 if let Some(lcn) = &l.line_control_number {
                     e.check(
-                        lcn.chars().count() <= 50,
+                        lcn.chars().count() <= MAX_REFERENCE_LEN,
                         format!("{at}/lines/{j}/line_control_number"),
-                        "must be at most 50 characters",
+                        format!("must be at most {MAX_REFERENCE_LEN} characters"),
                     );
                 }
                 check_adjustments(&l.adjustments, &format!("{at}/lines/{j}/adjustments"), e);
@@ -231,7 +237,7 @@ impl crate::validation::Rules for RemittanceInput {
                 e,
                 &format!("/provider_adjustments/{i}/reason"),
                 &p.reason,
-                2,
+                PLB_REASON_LEN,
             );
         }
     }
@@ -240,7 +246,7 @@ impl crate::validation::Rules for RemittanceInput {
 fn check_adjustments(adjs: &[Adjustment], at: &str, e: &mut Errors) {
     e.check(adjs.len() <= MAX_ADJUSTMENTS, at, "too many adjustments");
     for (k, a) in adjs.iter().enumerate() {
-        let ok = (1..=5).contains(&a.reason.len())
+        let ok = (1..=MAX_CARC_LEN).contains(&a.reason.len())
             && a.reason
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());

@@ -15,6 +15,7 @@ use super::{AuditTrail, ReceivedFile};
 use crate::access::{Mask, OrgId, View};
 use crate::audit::{Disclosed, Discloses};
 use crate::error::{CoreError, CoreResult};
+use crate::model::common::MAX_NAME_LEN;
 use crate::model::payer::{FoundPayerId, PayerIdentifier};
 use crate::model::remittance::RemittanceInput;
 use crate::store::payers::Identified;
@@ -124,7 +125,7 @@ fn identify(
             } else {
                 "unknown_payer"
             },
-            payer_name: r.payer_name.chars().take(60).collect(),
+            payer_name: r.payer_name.chars().take(MAX_NAME_LEN).collect(),
         },
     })
 }
