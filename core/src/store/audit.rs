@@ -1072,8 +1072,20 @@ pub fn owned_elsewhere(
 mod tests {
     use super::*;
     use crate::audit::verify;
-    use crate::store::testing::setup;
+    use crate::store::testing::{TestEngine, on_each_engine, setup, setup_on};
+
     use crate::store::write_transaction;
+
+    on_each_engine!(
+        appended_batches_extend_each_orgs_chain_and_read_back_exactly,
+        the_merkle_tree_follows_the_chain_and_catches_up,
+        a_purge_grows_the_tree_over_the_events_it_deletes,
+        the_patient_filter_finds_events_linked_or_not,
+        the_database_refuses_updates_and_deletes,
+        a_purge_removes_only_the_old_prefix_and_the_chain_verifies_from_its_anchor,
+        a_chain_purged_whole_goes_on_from_its_anchor,
+        the_database_deletes_only_what_an_anchor_covers_and_keeps_anchors
+    );
 
     fn event(org: Uuid, actor: &str, patients: Vec<Uuid>) -> AuditEvent {
         let mut e = AuditEvent::now(org, actor, "read");
@@ -1084,9 +1096,8 @@ mod tests {
         e
     }
 
-    #[test]
-    fn appended_batches_extend_each_orgs_chain_and_read_back_exactly() {
-        let (mut conn, _keyring, org) = setup();
+    fn appended_batches_extend_each_orgs_chain_and_read_back_exactly(engine: TestEngine) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         let other = Uuid::now_v7();
         let p = Uuid::now_v7();
         // Every optional column set, with text JSON must escape and ciphertext that is not
@@ -1097,7 +1108,12 @@ mod tests {
         full.resource_id = Some(Uuid::now_v7().to_string());
         full.request_id = Some("req-1".into());
         full.source_ip = Some("127.0.0.1".into());
-        full.user_agent = Some("agent/1.0 \\ \u{0}".into());
+        // PostgreSQL text holds no NUL (and no HTTP header carries one): another control
+        // character there.
+        full.user_agent = Some(match engine {
+            TestEngine::Sqlite => "agent/1.0 \\ \u{0}".into(),
+            TestEngine::Postgres => "agent/1.0 \\ \u{1}".into(),
+        });
         full.break_glass_reason = Some(vec![0, 255, 1, 128]);
         full.outcome = Outcome::Denied;
         full.http_status = 403;
@@ -1131,11 +1147,10 @@ mod tests {
         assert_eq!(chains(&mut conn).unwrap().len(), 2);
     }
 
-    #[test]
-    fn the_merkle_tree_follows_the_chain_and_catches_up() {
+    fn the_merkle_tree_follows_the_chain_and_catches_up(engine: TestEngine) {
         use crate::audit::merkle::{self, Hash, event_leaf};
         use crate::store::audit_tree;
-        let (mut conn, _keyring, org) = setup();
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         let org = org.0;
         let other = Uuid::now_v7();
         for n in [1usize, 2, 5, 9] {
@@ -1184,11 +1199,10 @@ mod tests {
 
     /// A purge grows the tree over the events it deletes first, whatever the follower has
     /// done: their leaves outlive them, and the tree of every size stays provable.
-    #[test]
-    fn a_purge_grows_the_tree_over_the_events_it_deletes() {
+    fn a_purge_grows_the_tree_over_the_events_it_deletes(engine: TestEngine) {
         use crate::audit::merkle::{self, Hash, event_leaf};
         use crate::store::audit_tree;
-        let (mut conn, _keyring, org) = setup();
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         let org = org.0;
         stamped(&mut conn, org, &[8, 7, 7, 0]);
         let before: Vec<Hash> = list(&mut conn, org, &AuditFilter::default(), 0, 10)
@@ -1213,9 +1227,8 @@ mod tests {
         assert_eq!(head.root(), merkle::root(&all));
     }
 
-    #[test]
-    fn the_patient_filter_finds_events_linked_or_not() {
-        let (mut conn, _keyring, org) = setup();
+    fn the_patient_filter_finds_events_linked_or_not(engine: TestEngine) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         let org = org.0;
         let (p, q) = (Uuid::now_v7(), Uuid::now_v7());
         let append_now = |conn: &mut DbConnection, events: Vec<AuditEvent>| {
@@ -1292,9 +1305,8 @@ mod tests {
         assert_eq!(actors(&mut conn, q, 0), ["b", "c", "f"]);
     }
 
-    #[test]
-    fn the_database_refuses_updates_and_deletes() {
-        let (mut conn, _keyring, org) = setup();
+    fn the_database_refuses_updates_and_deletes(engine: TestEngine) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         write_transaction(&mut conn, |c| append(c, vec![event(org.0, "a", vec![])])).unwrap();
         let update = diesel::update(audit_events::table)
             .set(audit_events::actor.eq("mallory"))
@@ -1353,9 +1365,10 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_purge_removes_only_the_old_prefix_and_the_chain_verifies_from_its_anchor() {
-        let (mut conn, _keyring, org) = setup();
+    fn a_purge_removes_only_the_old_prefix_and_the_chain_verifies_from_its_anchor(
+        engine: TestEngine,
+    ) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         let org = org.0;
         let other = Uuid::now_v7();
         // Three old events, a recent one, then an old one again (clock skew, a late import).
@@ -1422,9 +1435,8 @@ mod tests {
         assert_eq!(check.verification, Verification::Intact { checked: 6 });
     }
 
-    #[test]
-    fn a_chain_purged_whole_goes_on_from_its_anchor() {
-        let (mut conn, _keyring, org) = setup();
+    fn a_chain_purged_whole_goes_on_from_its_anchor(engine: TestEngine) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         let org = org.0;
         let chained = stamped(&mut conn, org, &[8, 7, 7]);
         let done = purge_now(&mut conn, org, false);
@@ -1440,9 +1452,8 @@ mod tests {
         assert_eq!(chains(&mut conn).unwrap(), [org]);
     }
 
-    #[test]
-    fn the_database_deletes_only_what_an_anchor_covers_and_keeps_anchors() {
-        let (mut conn, _keyring, org) = setup();
+    fn the_database_deletes_only_what_an_anchor_covers_and_keeps_anchors(engine: TestEngine) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
         let org = org.0;
         stamped(&mut conn, org, &[7, 7, 0, 7]);
         purge_now(&mut conn, org, false);

@@ -109,7 +109,6 @@ pub(crate) fn check_versioned_update(
     }
 }
 
-/// An in-memory SQLite database with the schema, a key ring and one org, for unit tests.
 /// Rows written by one bulk import after which the imported tables' statistics are refreshed.
 pub const BULK_ANALYZE_ROWS: usize = 1000;
 
@@ -125,18 +124,4 @@ pub fn refresh_import_statistics(conn: &mut DbConnection) -> CoreResult<()> {
 }
 
 #[cfg(test)]
-pub(crate) mod testing {
-    use std::sync::Arc;
-
-    use super::{DbConnection, KeyRing, connect, orgs, run_migrations};
-    use crate::access::OrgId;
-    use crate::phi::LocalMasterKey;
-
-    pub fn setup() -> (DbConnection, KeyRing, OrgId) {
-        let mut conn = connect(":memory:").expect("sqlite in memory");
-        run_migrations(&mut conn).expect("migrations");
-        let keyring = KeyRing::new(Arc::new(LocalMasterKey::generate()));
-        let org = orgs::create(&mut conn, &keyring, "Test org").expect("org");
-        (conn, keyring, OrgId(org.id))
-    }
-}
+pub(crate) mod testing;

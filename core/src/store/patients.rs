@@ -430,7 +430,13 @@ mod tests {
     use super::*;
     use crate::codes::AdministrativeSex;
     use crate::phi::PhiError;
-    use crate::store::testing::setup;
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
+
+    on_each_engine!(
+        moved_ciphertext_fails_with_a_clear_error_naming_the_field,
+        one_mrn_under_two_systems_is_two_patients,
+        search_finds_by_mrn_and_by_name_and_birth_date
+    );
 
     fn input(mrn: &str, family: &str) -> PatientInput {
         PatientInput {
@@ -450,9 +456,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn moved_ciphertext_fails_with_a_clear_error_naming_the_field() {
-        let (mut conn, keyring, org) = setup();
+    fn moved_ciphertext_fails_with_a_clear_error_naming_the_field(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let a = create(&mut conn, &keyring, org, &mut input("A-1", "Alpha"), today).unwrap();
         let b = create(&mut conn, &keyring, org, &mut input("B-1", "Bravo"), today).unwrap();
@@ -484,9 +489,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn one_mrn_under_two_systems_is_two_patients() {
-        let (mut conn, keyring, org) = setup();
+    fn one_mrn_under_two_systems_is_two_patients(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let in_system = |system: Option<&str>, family: &str| {
             let mut p = input("12345", family);
@@ -573,9 +577,8 @@ mod tests {
         assert_eq!(find(&mut conn, Some("urn:oid:9.9")), None);
     }
 
-    #[test]
-    fn search_finds_by_mrn_and_by_name_and_birth_date() {
-        let (mut conn, keyring, org) = setup();
+    fn search_finds_by_mrn_and_by_name_and_birth_date(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let a = create(
             &mut conn,

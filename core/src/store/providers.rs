@@ -232,8 +232,10 @@ mod tests {
 
     use super::*;
     use crate::store::connection::SQLITE_MIGRATIONS;
-    use crate::store::testing::setup;
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
     use crate::store::{connect, run_migrations};
+
+    on_each_engine!(one_npi_holds_a_set_of_roles);
 
     fn solo(roles: &[ProviderRole], npi: &str) -> ProviderInput {
         serde_json::from_value(serde_json::json!({
@@ -257,10 +259,9 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn one_npi_holds_a_set_of_roles() {
+    fn one_npi_holds_a_set_of_roles(engine: TestEngine) {
         use ProviderRole::*;
-        let (mut conn, _, org) = setup();
+        let (_db, mut conn, _, org) = setup_on(engine);
         // Repeats and order do not matter; the set comes back sorted.
         let p = create(
             &mut conn,

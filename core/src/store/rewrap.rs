@@ -115,7 +115,13 @@ mod tests {
     use crate::access::OrgId;
     use crate::phi::{FieldContext, LocalMasterKey};
     use crate::store::keyring::check_master_key;
-    use crate::store::{KeyRing, connect, orgs, run_migrations};
+    use crate::store::testing::{TestEngine, database, on_each_engine};
+    use crate::store::{KeyRing, orgs};
+
+    on_each_engine!(
+        rewrap_moves_every_key_and_keeps_data_readable,
+        a_failure_half_way_changes_nothing
+    );
 
     fn wrapped_rows(conn: &mut DbConnection) -> Vec<(Vec<u8>, String)> {
         org_keys::table
@@ -125,10 +131,8 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn rewrap_moves_every_key_and_keeps_data_readable() {
-        let mut conn = connect(":memory:").unwrap();
-        run_migrations(&mut conn).unwrap();
+    fn rewrap_moves_every_key_and_keeps_data_readable(engine: TestEngine) {
+        let (_db, mut conn) = database(engine);
         let old: Arc<LocalMasterKey> = Arc::new(LocalMasterKey::generate());
         let ring = KeyRing::new(old.clone());
         let a = orgs::create(&mut conn, &ring, "A").unwrap().id;
@@ -201,10 +205,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_failure_half_way_changes_nothing() {
-        let mut conn = connect(":memory:").unwrap();
-        run_migrations(&mut conn).unwrap();
+    fn a_failure_half_way_changes_nothing(engine: TestEngine) {
+        let (_db, mut conn) = database(engine);
         let real = Arc::new(LocalMasterKey::generate());
         let ring = KeyRing::new(real.clone());
         orgs::create(&mut conn, &ring, "A").unwrap();

@@ -216,7 +216,9 @@ pub fn run(
 mod tests {
     use super::*;
     use crate::model::patient::{PatientInput, PatientSearch};
-    use crate::store::testing::setup;
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
+
+    on_each_engine!(batches_move_every_row_to_the_new_version_and_a_second_begin_resumes);
 
     fn patient(n: usize) -> PatientInput {
         serde_json::from_value(serde_json::json!({
@@ -226,9 +228,8 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn batches_move_every_row_to_the_new_version_and_a_second_begin_resumes() {
-        let (mut conn, keyring, org) = setup();
+    fn batches_move_every_row_to_the_new_version_and_a_second_begin_resumes(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
         let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         for n in 0..7 {
             patients::create(&mut conn, &keyring, org, &mut patient(n), today).unwrap();

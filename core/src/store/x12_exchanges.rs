@@ -436,11 +436,16 @@ impl EncryptedTable for SealedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::setup;
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
 
-    #[test]
-    fn raw_files_are_encrypted_read_back_and_rotated() {
-        let (mut conn, keyring, org) = setup();
+    on_each_engine!(
+        raw_files_are_encrypted_read_back_and_rotated,
+        control_numbers_wrap_after_nine_digits,
+        a_claims_exchanges_and_links_are_read_back
+    );
+
+    fn raw_files_are_encrypted_read_back_and_rotated(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
         let input = ExchangeInput {
             direction: "out",
             kind: "837".into(),
@@ -474,9 +479,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn control_numbers_wrap_after_nine_digits() {
-        let (mut conn, _, _) = setup();
+    fn control_numbers_wrap_after_nine_digits(engine: TestEngine) {
+        let (_db, mut conn, _, _) = setup_on(engine);
         assert_eq!(allocate_control_number(&mut conn, "S").unwrap(), 1);
         set_control_number(&mut conn, "S", MAX_CONTROL_NUMBER - 1).unwrap();
         assert_eq!(
@@ -487,9 +491,8 @@ mod tests {
         assert_eq!(allocate_control_number(&mut conn, "S").unwrap(), 2);
     }
 
-    #[test]
-    fn a_claims_exchanges_and_links_are_read_back() {
-        let (mut conn, keyring, org) = setup();
+    fn a_claims_exchanges_and_links_are_read_back(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
         let claim = Uuid::now_v7();
         let other = Uuid::now_v7();
         let sent = record(
