@@ -47,6 +47,17 @@ use crate::model::remittance::{
     Adjustment, AdjustmentGroup, ClaimPayment, ProviderAdjustment, ServicePayment,
 };
 
+/// CLP02: the payer reverses its earlier decision on the claim.
+const CLP_REVERSAL: &str = "22";
+/// CLP02: denied.
+const CLP_DENIED: &str = "4";
+/// CLP02: not our claim, forwarded to another payer; nothing to post.
+const CLP_FORWARDED: &str = "23";
+/// CLP02: predetermination pricing only, no payment; nothing to post.
+const CLP_PREDETERMINATION: &str = "25";
+/// CARC 23: the impact of prior payers' adjudication (settled by the earlier payers already).
+const CARC_PRIOR_PAYERS: &str = "23";
+
 /// The part of a remittance posting needs.
 #[derive(Debug, Clone, Copy)]
 pub struct RemittanceRef<'a> {
@@ -418,7 +429,7 @@ fn plan_claim(
     let mut denials = Vec::new();
     let mut reverses_remittance = None;
     let (to, reason) = match cp.status_code.as_str() {
-        "22" => {
+        CLP_REVERSAL => {
             let paid = cp.paid.0.as_decimal();
             let prior = claim
                 .postings
@@ -445,7 +456,7 @@ fn plan_claim(
                 "CLP02 22: the payer reversed its earlier decision",
             )
         }
-        "23" | "25" => {
+        CLP_FORWARDED | CLP_PREDETERMINATION => {
             return Err(UnmatchedReason::NotPostable {
                 status_code: cp.status_code.clone(),
             });
@@ -484,7 +495,7 @@ fn plan_claim(
                     && svc
                         .adjustments
                         .iter()
-                        .all(|a| a.reason == "23" || a.amount.0.is_zero());
+                        .all(|a| a.reason == CARC_PRIOR_PAYERS || a.amount.0.is_zero());
                 let denied = svc.paid.0.is_zero()
                     && svc_pr.is_zero()
                     && !svc.charge.0.is_zero()
@@ -494,7 +505,7 @@ fn plan_claim(
             }
             pr_total += pr_sum(&cp.adjustments);
             let paid = cp.paid.0.as_decimal();
-            let claim_denied = code == "4" || (paid.is_zero() && pr_total.is_zero());
+            let claim_denied = code == CLP_DENIED || (paid.is_zero() && pr_total.is_zero());
             post_adjustments(
                 claim,
                 None,
@@ -624,7 +635,7 @@ fn post_adjustments(
 ) {
     for a in adjs {
         let amount = a.amount.0.as_decimal();
-        if amount.is_zero() || (claim.cob.is_some() && a.reason == "23") {
+        if amount.is_zero() || (claim.cob.is_some() && a.reason == CARC_PRIOR_PAYERS) {
             continue;
         }
         if denied {

@@ -21,7 +21,12 @@ use crate::billing::patient_payments::{
 use crate::codes::Money;
 use crate::error::{CoreError, CoreResult};
 use crate::model::claim::{Claim, ClaimStatus};
-use crate::model::common::{Address, now};
+use crate::model::common::{Address, MAX_REFERENCE_LEN, now};
+
+/// Days in A/R divides the receivables by the average daily charges of this many days.
+const DAYS_IN_AR_WINDOW: i64 = 90;
+/// Decimal places of a KPI rate.
+const RATE_DECIMALS: u32 = 4;
 
 /// One ledger entry as the API shows it. Amounts follow the ledger's sign convention: the
 /// change in what is owed to the practice (charges positive, payments and adjustments negative).
@@ -257,9 +262,9 @@ impl crate::validation::Rules for PatientPaymentInput {
         e.check(
             self.reference
                 .as_ref()
-                .is_none_or(|r| r.chars().count() <= 50),
+                .is_none_or(|r| r.chars().count() <= MAX_REFERENCE_LEN),
             "/reference",
-            "must be at most 50 characters",
+            format!("must be at most {MAX_REFERENCE_LEN} characters"),
         );
     }
 }
@@ -684,8 +689,8 @@ pub struct Rate {
 impl Rate {
     fn of(numerator: Decimal, denominator: Decimal) -> Rate {
         let value = (!denominator.is_zero()).then(|| {
-            let mut v = (numerator / denominator).round_dp(4);
-            v.rescale(4);
+            let mut v = (numerator / denominator).round_dp(RATE_DECIMALS);
+            v.rescale(RATE_DECIMALS);
             v
         });
         Rate {
@@ -758,13 +763,14 @@ pub fn kpis(
         .map(|s| s.total())
         .filter(|v| *v > Decimal::ZERO)
         .sum();
-    let window_start = end - Duration::days(90);
-    let charges_90: Decimal = entries
+    let window_start = end - Duration::days(DAYS_IN_AR_WINDOW);
+    let window_charges: Decimal = entries
         .iter()
         .filter(|e| kind(e) == EntryKind::Charge && e.posted_at > window_start)
         .map(|e| e.amount)
         .sum();
-    let days = Rate::of(cents(ar), (charges_90 / Decimal::from(90)).round_dp(2));
+    let daily = (window_charges / Decimal::from(DAYS_IN_AR_WINDOW)).round_dp(2);
+    let days = Rate::of(cents(ar), daily);
     // Net collection rate over the period.
     let mut payments = Decimal::ZERO;
     let mut charges = Decimal::ZERO;

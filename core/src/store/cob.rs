@@ -22,6 +22,10 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::claim::{Claim, ClaimInput, ClaimStatus};
 use crate::model::common::{now, utc};
 
+/// Claims a coordination-of-benefits chain is followed through; a longer one is taken for a
+/// loop.
+const MAX_CHAIN: usize = 8;
+
 /// One CAS adjustment of the primary's adjudication, net of reversals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PriorAdjustment {
@@ -100,7 +104,7 @@ pub fn linked(conn: &mut DbConnection, org: OrgId, claim_id: Uuid) -> CoreResult
     let root = super::adjudications::charge_claim(conn, org, claim_id)?;
     let mut chain = vec![root];
     let mut at = root;
-    while chain.len() < 8 {
+    while chain.len() < MAX_CHAIN {
         let next: Option<String> = claim_cob::table
             .filter(claim_cob::org_id.eq(org.as_str()))
             .filter(claim_cob::primary_claim_id.eq(at.to_string()))
