@@ -47,12 +47,7 @@ impl SealedRow for CoverageRow {
 
     fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Coverage> {
         let id = parse_id(&self.id)?;
-        let c = RowCrypt {
-            keys,
-            org,
-            table: TABLE,
-            row: id,
-        };
+        let c = RowCrypt::new(keys, org, TABLE, id);
         Ok(Coverage {
             id,
             patient_id: parse_id(&self.patient_id)?,
@@ -97,12 +92,7 @@ fn seal(
     group_number: Option<&str>,
     subscriber: Option<&Subscriber>,
 ) -> Sealed {
-    let c = RowCrypt {
-        keys,
-        org,
-        table: TABLE,
-        row: id,
-    };
+    let c = RowCrypt::new(keys, org, TABLE, id);
     Sealed {
         member_id_ct: c.enc("member_id_ct", member_id),
         group_number_ct: c.enc_opt("group_number_ct", group_number),

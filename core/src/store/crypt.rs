@@ -7,13 +7,23 @@ use crate::error::{CoreError, CoreResult};
 use crate::phi::{FieldContext, OrgKeys};
 
 pub(crate) struct RowCrypt<'a> {
-    pub keys: &'a OrgKeys,
-    pub org: OrgId,
-    pub table: &'static str,
-    pub row: Uuid,
+    keys: &'a OrgKeys,
+    org: OrgId,
+    table: &'static str,
+    row: Uuid,
 }
 
-impl RowCrypt<'_> {
+impl<'a> RowCrypt<'a> {
+    /// The fields of the row `row` of `table` in `org`.
+    pub fn new(keys: &'a OrgKeys, org: OrgId, table: &'static str, row: Uuid) -> RowCrypt<'a> {
+        RowCrypt {
+            keys,
+            org,
+            table,
+            row,
+        }
+    }
+
     fn ctx<'c>(&self, column: &'c str) -> FieldContext<'c>
     where
         'static: 'c,

@@ -58,12 +58,7 @@ pub fn find(
         return Ok(None);
     };
     let keys = keyring.keys(conn, org)?;
-    let c = RowCrypt {
-        keys: &keys,
-        org,
-        table: TABLE,
-        row: row_id(org, key),
-    };
+    let c = RowCrypt::new(&keys, org, TABLE, row_id(org, key));
     Ok(Some(StoredResponse {
         request_hash,
         status_code,
@@ -80,12 +75,7 @@ pub fn store(
     resp: &StoredResponse,
 ) -> CoreResult<()> {
     let keys = keyring.keys(conn, org)?;
-    let c = RowCrypt {
-        keys: &keys,
-        org,
-        table: TABLE,
-        row: row_id(org, key),
-    };
+    let c = RowCrypt::new(&keys, org, TABLE, row_id(org, key));
     diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::org_id.eq(org.as_str()),
@@ -117,12 +107,7 @@ impl EncryptedTable for SealedResponse {
     rotation_queries!(idempotency_keys, idem_key, SealedResponse);
 
     fn rewrite(self, conn: &mut DbConnection, keys: &OrgKeys, org: OrgId) -> CoreResult<usize> {
-        let c = RowCrypt {
-            keys,
-            org,
-            table: TABLE,
-            row: row_id(org, &self.idem_key),
-        };
+        let c = RowCrypt::new(keys, org, TABLE, row_id(org, &self.idem_key));
         let body = c.reencrypted("response_body", self.response_body)?;
         Ok(diesel::update(
             idempotency_keys::table

@@ -49,12 +49,7 @@ impl SealedRow for PatientRow {
 
     fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Patient> {
         let id = parse_id(&self.id)?;
-        let c = RowCrypt {
-            keys,
-            org,
-            table: TABLE,
-            row: id,
-        };
+        let c = RowCrypt::new(keys, org, TABLE, id);
         let birth = c.dec("birth_date_ct", &self.birth_date_ct)?;
         Ok(Patient {
             id,
@@ -114,12 +109,7 @@ struct Sealed {
 }
 
 fn seal(keys: &OrgKeys, org: OrgId, id: Uuid, p: &PatientInput) -> Sealed {
-    let c = RowCrypt {
-        keys,
-        org,
-        table: TABLE,
-        row: id,
-    };
+    let c = RowCrypt::new(keys, org, TABLE, id);
     Sealed {
         mrn_ct: c.enc("mrn_ct", &p.mrn),
         family_name_ct: c.enc("family_name_ct", &p.family_name),

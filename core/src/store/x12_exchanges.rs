@@ -113,12 +113,7 @@ pub fn record(
 ) -> CoreResult<Exchange> {
     let keys = keyring.keys(conn, org)?;
     let id = new_id();
-    let c = RowCrypt {
-        keys: &keys,
-        org,
-        table: TABLE,
-        row: id,
-    };
+    let c = RowCrypt::new(&keys, org, TABLE, id);
     let raw_ct = c.enc("raw_ct", &String::from_utf8_lossy(raw));
     let claim_ids = serde_json::to_string(&input.claim_ids)
         .map_err(|_| CoreError::Internal("claim ids do not serialise".into()))?;
@@ -263,13 +258,7 @@ pub fn raw(conn: &mut DbConnection, keyring: &KeyRing, org: OrgId, id: Uuid) -> 
         .ok_or(CoreError::NotFound {
             resource: "x12 exchange",
         })?;
-    RowCrypt {
-        keys: &keys,
-        org,
-        table: TABLE,
-        row: id,
-    }
-    .dec("raw_ct", &ct)
+    RowCrypt::new(&keys, org, TABLE, id).dec("raw_ct", &ct)
 }
 
 /// The org's exchanges, newest first (at most `limit`).
@@ -412,12 +401,7 @@ impl EncryptedTable for SealedFile {
         keys: &crate::phi::OrgKeys,
         org: OrgId,
     ) -> CoreResult<usize> {
-        let c = RowCrypt {
-            keys,
-            org,
-            table: TABLE,
-            row: parse_id(&self.id)?,
-        };
+        let c = RowCrypt::new(keys, org, TABLE, parse_id(&self.id)?);
         let raw = c.reencrypted("raw_ct", self.raw_ct)?;
         Ok(diesel::update(
             x12_exchanges::table
