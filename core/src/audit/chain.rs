@@ -201,6 +201,25 @@ impl ChainVerifier {
         true
     }
 
+    /// Feeds the next row when it cannot even be read as an event (garbage written into a
+    /// column): a break at its sequence, as an altered event, unless a gap comes first.
+    pub fn unreadable(&mut self, sequence: i64) -> bool {
+        if self.broken.is_some() {
+            return false;
+        }
+        self.broken = Some(if sequence != self.expected {
+            (
+                sequence,
+                ChainBreak::Gap {
+                    expected: self.expected,
+                },
+            )
+        } else {
+            (sequence, ChainBreak::HashMismatch)
+        });
+        false
+    }
+
     pub fn finish(self) -> Verification {
         match self.broken {
             None => Verification::Intact {

@@ -202,10 +202,9 @@ pub(super) use append::{chain_pg, insert_intake_pg, lock_head_pg};
 #[cfg(test)]
 use purge::AnchorRow;
 pub use purge::{PurgeReport, latest_anchor, purge};
-use queries::for_each_after;
 pub use queries::{
     AuditFilter, MAX_PAGE, chains, count, decode_cursor, encode_cursor, for_each, list,
-    owned_elsewhere,
+    list_checked, owned_elsewhere,
 };
 pub use verification::{ChainCheck, verify_chain};
 

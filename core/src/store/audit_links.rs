@@ -102,13 +102,31 @@ pub(super) fn link_pending(conn: &mut DbConnection, org: Uuid, wait: bool) -> Co
     let Some(last) = span.last else {
         return Ok(0);
     };
-    // A list that is not JSON fails the statement, and the watermark stays where it is: the
-    // patient filter goes on finding those events by their patient lists.
+    // A list that is not a JSON list of ids links nothing (see `pg_patient_ids`); the chain
+    // reports the edit.
     link_range(conn, &org_s, through, last)?;
     diesel::update(audit_patient_index::table.find(&org_s))
         .set(audit_patient_index::indexed_through.eq(last))
         .execute(conn)?;
     Ok(span.count as usize)
+}
+
+/// An event's patient list as rows for the link queries, read as empty when it is not a JSON
+/// array of ids: a list someone overwrote with garbage then shows up as links no event calls
+/// for (and the chain reports the edit), instead of failing every link query of the org.
+macro_rules! pg_patient_ids {
+    () => {
+        "jsonb_array_elements_text(CASE WHEN e.patient_ids ~ '^\\[(\"[0-9a-f-]*\"(,\"[0-9a-f-]*\")*)?\\]$' \
+         THEN e.patient_ids::jsonb ELSE '[]'::jsonb END)"
+    };
+}
+/// [`pg_patient_ids`] for SQLite (`CASE` evaluates its branches in order, so `json_type`
+/// never sees malformed JSON).
+macro_rules! sqlite_patient_ids {
+    () => {
+        "json_each(CASE WHEN NOT json_valid(e.patient_ids) THEN '[]' \
+         WHEN json_type(e.patient_ids) = 'array' THEN e.patient_ids ELSE '[]' END)"
+    };
 }
 
 /// Links the org's events with sequences in `(after, through]` to the patients their own
@@ -118,16 +136,24 @@ pub(super) fn link_pending(conn: &mut DbConnection, org: Uuid, wait: bool) -> Co
 fn link_range(conn: &mut DbConnection, org: &str, after: i64, through: i64) -> CoreResult<usize> {
     let link = match conn {
         DbConnection::Postgresql(_) => {
-            "INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
-             SELECT e.org_id, p.id, e.sequence FROM audit_events e \
-             CROSS JOIN LATERAL jsonb_array_elements_text(e.patient_ids::jsonb) AS p(id) \
-             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
-             ON CONFLICT DO NOTHING"
+            concat!(
+                "INSERT INTO audit_event_patients (org_id, patient_id, sequence) \
+                 SELECT e.org_id, p.id, e.sequence FROM audit_events e \
+                 CROSS JOIN LATERAL ",
+                pg_patient_ids!(),
+                " AS p(id) \
+                 WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
+                 ON CONFLICT DO NOTHING"
+            )
         }
         DbConnection::Sqlite(_) => {
-            "INSERT OR IGNORE INTO audit_event_patients (org_id, patient_id, sequence) \
-             SELECT e.org_id, p.value, e.sequence FROM audit_events e, json_each(e.patient_ids) p \
-             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3"
+            concat!(
+                "INSERT OR IGNORE INTO audit_event_patients (org_id, patient_id, sequence) \
+                 SELECT e.org_id, p.value, e.sequence FROM audit_events e, ",
+                sqlite_patient_ids!(),
+                " p \
+                 WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3"
+            )
         }
     };
     Ok(diesel::sql_query(link)
@@ -206,26 +232,42 @@ pub fn check(conn: &mut DbConnection, org: Uuid) -> CoreResult<LinkCheck> {
     let after = super::audit::latest_anchor(conn, org)?.map_or(0, |a| a.sequence);
     let (missing, extra) = match conn {
         DbConnection::Postgresql(_) => (
-            "SELECT count(*) AS count, min(e.sequence) AS first FROM audit_events e \
-             CROSS JOIN LATERAL jsonb_array_elements_text(e.patient_ids::jsonb) AS p(id) \
-             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
-             AND NOT EXISTS (SELECT 1 FROM audit_event_patients l WHERE l.org_id = e.org_id \
-             AND l.patient_id = p.id AND l.sequence = e.sequence)",
-            "SELECT count(*) AS count, min(l.sequence) AS first FROM audit_event_patients l \
-             WHERE l.org_id = $1 AND NOT EXISTS (SELECT 1 FROM audit_events e \
-             CROSS JOIN LATERAL jsonb_array_elements_text(e.patient_ids::jsonb) AS p(id) \
-             WHERE e.org_id = l.org_id AND e.sequence = l.sequence AND p.id = l.patient_id)",
+            concat!(
+                "SELECT count(*) AS count, min(e.sequence) AS first FROM audit_events e \
+                 CROSS JOIN LATERAL ",
+                pg_patient_ids!(),
+                " AS p(id) \
+                 WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
+                 AND NOT EXISTS (SELECT 1 FROM audit_event_patients l WHERE l.org_id = e.org_id \
+                 AND l.patient_id = p.id AND l.sequence = e.sequence)"
+            ),
+            concat!(
+                "SELECT count(*) AS count, min(l.sequence) AS first FROM audit_event_patients l \
+                 WHERE l.org_id = $1 AND NOT EXISTS (SELECT 1 FROM audit_events e \
+                 CROSS JOIN LATERAL ",
+                pg_patient_ids!(),
+                " AS p(id) \
+                 WHERE e.org_id = l.org_id AND e.sequence = l.sequence AND p.id = l.patient_id)"
+            ),
         ),
         DbConnection::Sqlite(_) => (
-            "SELECT count(*) AS count, min(e.sequence) AS first \
-             FROM audit_events e, json_each(e.patient_ids) p \
-             WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
-             AND NOT EXISTS (SELECT 1 FROM audit_event_patients l WHERE l.org_id = e.org_id \
-             AND l.patient_id = p.value AND l.sequence = e.sequence)",
-            "SELECT count(*) AS count, min(l.sequence) AS first FROM audit_event_patients l \
-             WHERE l.org_id = $1 AND NOT EXISTS (SELECT 1 FROM audit_events e, \
-             json_each(e.patient_ids) p WHERE e.org_id = l.org_id AND e.sequence = l.sequence \
-             AND p.value = l.patient_id)",
+            concat!(
+                "SELECT count(*) AS count, min(e.sequence) AS first \
+                 FROM audit_events e, ",
+                sqlite_patient_ids!(),
+                " p \
+                 WHERE e.org_id = $1 AND e.sequence > $2 AND e.sequence <= $3 \
+                 AND NOT EXISTS (SELECT 1 FROM audit_event_patients l WHERE l.org_id = e.org_id \
+                 AND l.patient_id = p.value AND l.sequence = e.sequence)"
+            ),
+            concat!(
+                "SELECT count(*) AS count, min(l.sequence) AS first FROM audit_event_patients l \
+                 WHERE l.org_id = $1 AND NOT EXISTS (SELECT 1 FROM audit_events e, \
+                 ",
+                sqlite_patient_ids!(),
+                " p WHERE e.org_id = l.org_id AND e.sequence = l.sequence \
+                 AND p.value = l.patient_id)"
+            ),
         ),
     };
     let missing: Found = diesel::sql_query(missing)

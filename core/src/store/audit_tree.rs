@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::audit::{AuditFilter, list};
+use super::audit::{AuditFilter, list_checked};
 use super::{DbConnection, parse_id};
 use crate::audit::merkle::{self, Frontier, Hash, event_leaf};
 use crate::error::{CoreError, CoreResult};
@@ -150,20 +150,21 @@ fn catch_up(
     let mut after = from as i64;
     let stop = through.min(after.saturating_add(limit));
     while after < stop {
-        let page = list(conn, org, &AuditFilter::default(), after, 1000)?;
+        let page = list_checked(conn, org, &AuditFilter::default(), after, 1000)?;
         if page.is_empty() {
             return Ok(None);
         }
-        for e in page {
+        for (sequence, e) in page {
             if after == stop {
                 break;
             }
-            // A gap, even one that jumps past `stop`, is a missing event.
-            if e.sequence != after + 1 {
+            // A gap, even one that jumps past `stop`, is a missing event; a row that does
+            // not read as an event has no leaf to give.
+            let (true, Ok(e)) = (sequence == after + 1, e) else {
                 return Ok(None);
-            }
-            leaves.push((e.sequence, event_leaf(e.sequence, &e.event)));
-            after = e.sequence;
+            };
+            leaves.push((sequence, event_leaf(sequence, &e.event)));
+            after = sequence;
         }
     }
     for (_, h) in &leaves {
@@ -661,22 +662,27 @@ pub fn check_against(
     let mut missing = None;
     let mut after = purged;
     while after < size_i && missing.is_none() {
-        let page = list(conn, org, &AuditFilter::default(), after, 1000)?;
+        let page = list_checked(conn, org, &AuditFilter::default(), after, 1000)?;
         if page.is_empty() {
             missing = Some(after + 1);
             break;
         }
-        for e in page {
+        for (sequence, e) in page {
             if after == size_i {
                 break;
             }
             // A gap, even one that jumps past the checkpoint's size, is a missing event.
-            if e.sequence != after + 1 {
+            if sequence != after + 1 {
                 missing = Some(after + 1);
                 break;
             }
-            f.push(event_leaf(e.sequence, &e.event));
-            after = e.sequence;
+            // A row that does not read as an event was altered: its leaf cannot be the one
+            // the checkpoint signed.
+            let Ok(e) = e else {
+                return Ok(TreeCheck::RootMismatch { size });
+            };
+            f.push(event_leaf(sequence, &e.event));
+            after = sequence;
         }
     }
     if let Some(first_missing) = missing {

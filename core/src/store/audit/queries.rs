@@ -138,16 +138,32 @@ pub fn list(
     after: i64,
     limit: i64,
 ) -> CoreResult<Vec<ChainedEvent>> {
+    list_checked(conn, org, filter, after, limit)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
+}
+
+/// [`list`] for the verifiers: each row's sequence with the row read as an event, or why it
+/// cannot be. A row someone wrote garbage into is a break to report at its sequence, not an
+/// error that stops the whole check.
+pub fn list_checked(
+    conn: &mut DbConnection,
+    org: Uuid,
+    filter: &AuditFilter,
+    after: i64,
+    limit: i64,
+) -> CoreResult<Vec<(i64, CoreResult<ChainedEvent>)>> {
     let q = audit_events::table
         .select(Row::as_select())
         .order(audit_events::sequence.asc())
         .limit(limit)
         .into_boxed();
-    matching!(conn, q, org, filter, after)
+    Ok(matching!(conn, q, org, filter, after)
         .load::<Row>(conn)?
         .into_iter()
-        .map(Row::into_chained)
-        .collect()
+        .map(|r| (r.sequence, r.into_chained()))
+        .collect())
 }
 
 /// How many events of the org match (for progress bars and export counts).

@@ -12,7 +12,8 @@ on_each_engine!(
     the_database_refuses_updates_and_deletes,
     a_purge_removes_only_the_old_prefix_and_the_chain_verifies_from_its_anchor,
     a_chain_purged_whole_goes_on_from_its_anchor,
-    the_database_deletes_only_what_an_anchor_covers_and_keeps_anchors
+    the_database_deletes_only_what_an_anchor_covers_and_keeps_anchors,
+    garbage_written_into_an_event_is_a_break_reported_at_its_sequence
 );
 
 fn event(org: Uuid, actor: &str, patients: Vec<Uuid>) -> AuditEvent {
@@ -494,4 +495,61 @@ fn verification_from_an_anchor_still_finds_tampering() {
 fn cursors_round_trip_and_refuse_garbage() {
     assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
     assert!(decode_cursor("nope").is_err());
+}
+
+/// Someone with database access overwrites an event's patient list with text that is not
+/// JSON. Verification still runs to the end and reports the edit where it is: the chain breaks
+/// at that sequence, the tree no longer matches the checkpoint's root, and the patient's link
+/// to that event is one no event calls for. (Each used to stop the check with an error.)
+fn garbage_written_into_an_event_is_a_break_reported_at_its_sequence(engine: TestEngine) {
+    use crate::audit::{ChainBreak, Verification};
+    use crate::store::{audit_links, audit_tree};
+    let (_db, mut conn, _keyring, org) = setup_on(engine);
+    let org = org.0;
+    let patient = Uuid::now_v7();
+    let events = (0..5)
+        .map(|i| event(org, &format!("u{i}"), vec![patient]))
+        .collect();
+    write_transaction(&mut conn, |c| append(c, events)).unwrap();
+    while audit_links::index_patients(&mut conn, org).unwrap() > 0 {}
+    audit_tree::follow(&mut conn, org, None).unwrap();
+    let signed = audit_tree::head(&mut conn, org).unwrap().unwrap();
+    assert_eq!(signed.size(), 5);
+
+    {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(match engine {
+            TestEngine::Sqlite => "DROP TRIGGER audit_events_no_update",
+            TestEngine::Postgres => "ALTER TABLE audit_events DISABLE TRIGGER USER",
+        })
+        .unwrap();
+    }
+    diesel::update(
+        audit_events::table
+            .filter(audit_events::org_id.eq(org.to_string()))
+            .filter(audit_events::sequence.eq(3)),
+    )
+    .set(audit_events::patient_ids.eq("not a list"))
+    .execute(&mut conn)
+    .unwrap();
+
+    let check = crate::store::audit_verification::verify_trail(&mut conn, org, None, |_| {})
+        .expect("verification reports, it does not fail");
+    assert_eq!(
+        check.chain.verification,
+        Verification::Broken {
+            sequence: 3,
+            why: ChainBreak::HashMismatch,
+            checked: 2
+        }
+    );
+    assert_eq!(check.patient_index.missing, 0);
+    assert_eq!(check.patient_index.extra, 1);
+    assert_eq!(check.patient_index.first_extra, Some(3));
+    assert_eq!(
+        audit_tree::check_against(&mut conn, org, 5, &signed.root()).unwrap(),
+        audit_tree::TreeCheck::RootMismatch { size: 5 }
+    );
+    // The event still does not read back: nothing pretends it is intact.
+    assert!(list(&mut conn, org, &AuditFilter::default(), 0, 10).is_err());
 }

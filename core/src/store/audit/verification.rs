@@ -10,6 +10,9 @@ pub struct ChainCheck {
     pub anchor: Option<Anchor>,
 }
 
+/// Events read per query while verifying.
+const PAGE: i64 = 1000;
+
 /// Recomputes an org's whole chain, a batch at a time, from genesis or from the latest purge's
 /// anchor: the first remaining event must then follow the anchor and link to its hash.
 /// `progress` hears the count checked.
@@ -23,14 +26,28 @@ pub fn verify_chain(
         Some(a) => (ChainVerifier::after(org, a.sequence, a.hash), a.sequence),
         None => (ChainVerifier::new(org), 0),
     };
-    let mut seen = 0;
-    for_each_after(conn, org, &AuditFilter::default(), after, 1000, |e| {
-        seen += 1;
-        if seen % 1000 == 0 {
-            progress(seen);
+    let (mut seen, mut after) = (0, after);
+    'pages: loop {
+        let page = list_checked(conn, org, &AuditFilter::default(), after, PAGE)?;
+        let last_page = page.len() < PAGE as usize;
+        for (sequence, event) in page {
+            after = sequence;
+            seen += 1;
+            if seen % 1000 == 0 {
+                progress(seen);
+            }
+            let intact = match event {
+                Ok(e) => v.push(&e),
+                Err(_) => v.unreadable(sequence),
+            };
+            if !intact {
+                break 'pages;
+            }
         }
-        Ok(v.push(&e))
-    })?;
+        if last_page {
+            break;
+        }
+    }
     Ok(ChainCheck {
         verification: v.finish(),
         anchor,
