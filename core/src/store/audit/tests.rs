@@ -246,6 +246,30 @@ fn the_database_refuses_updates_and_deletes(engine: TestEngine) {
             .execute(&mut conn)
             .is_err()
     );
+    // The tree's leaves and block hashes too, each refusal naming its table.
+    crate::store::audit_tree::follow(&mut conn, org.0, None).unwrap();
+    diesel::sql_query(match engine {
+        TestEngine::Sqlite => {
+            "INSERT INTO audit_tree_blocks (org_id, block, hash) VALUES ('o', 0, X'00')"
+        }
+        TestEngine::Postgres => {
+            "INSERT INTO audit_tree_blocks (org_id, block, hash) VALUES ('o', 0, '\\x00'::bytea)"
+        }
+    })
+    .execute(&mut conn)
+    .unwrap();
+    for (table, refused) in [
+        ("audit_tree_leaves", "audit tree leaves are append-only"),
+        ("audit_tree_blocks", "audit tree blocks are append-only"),
+    ] {
+        for change in [
+            format!("UPDATE {table} SET org_id = 'x'"),
+            format!("DELETE FROM {table}"),
+        ] {
+            let err = diesel::sql_query(&change).execute(&mut conn).unwrap_err();
+            assert!(err.to_string().contains(refused), "{change}: {err}");
+        }
+    }
 }
 
 fn years_ago(n: i32) -> DateTime<Utc> {

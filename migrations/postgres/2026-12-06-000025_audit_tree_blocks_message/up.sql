@@ -1,0 +1,12 @@
+-- The blocks table borrowed the leaves' trigger function, so a refused change to a block
+-- said "audit tree leaves are append-only": it gets a function that names it.
+CREATE FUNCTION audit_tree_blocks_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit tree blocks are append-only';
+END $$;
+DROP TRIGGER audit_tree_blocks_append_only ON audit_tree_blocks;
+DROP TRIGGER audit_tree_blocks_no_truncate ON audit_tree_blocks;
+CREATE TRIGGER audit_tree_blocks_append_only BEFORE UPDATE OR DELETE ON audit_tree_blocks
+    FOR EACH ROW EXECUTE FUNCTION audit_tree_blocks_append_only();
+CREATE TRIGGER audit_tree_blocks_no_truncate BEFORE TRUNCATE ON audit_tree_blocks
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_tree_blocks_append_only();
