@@ -1,0 +1,199 @@
+use super::*;
+use crate::audit::AuditEvent;
+use crate::audit::merkle::{self, event_leaf};
+use crate::store::audit::{append, list};
+use crate::store::testing::setup;
+use crate::store::write_transaction;
+
+/// A long trail (older than the tree, or a busy second's) is grown a bounded number of
+/// events per transaction, and then the tree covers every event with the right root.
+#[test]
+fn a_long_trail_is_grown_in_bounded_steps() {
+    let (mut conn, _keyring, org) = setup();
+    let org = org.0;
+    let events = |n: usize| -> Vec<AuditEvent> {
+        (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
+    };
+    write_transaction(&mut conn, |c| append(c, events(25))).unwrap();
+    // As for a chain written before the tree existed.
+    diesel::sql_query("DELETE FROM audit_tree_heads")
+        .execute(&mut conn)
+        .unwrap();
+    let size = |conn: &mut DbConnection| head(conn, org).unwrap().unwrap().size();
+    let mut sizes = Vec::new();
+    for _ in 0..4 {
+        write_transaction(&mut conn, |c| grow(c, org, None, 10, true)).unwrap();
+        sizes.push(size(&mut conn));
+    }
+    assert_eq!(sizes, [10, 20, 25, 25]);
+    write_transaction(&mut conn, |c| append(c, events(1))).unwrap();
+    assert_eq!(follow(&mut conn, org, None).unwrap(), 1);
+    let leaves: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| event_leaf(e.sequence, &e.event))
+        .collect();
+    assert_eq!(leaves.len(), 26);
+    let f = head(&mut conn, org).unwrap().unwrap();
+    assert_eq!(f.size(), 26);
+    assert_eq!(f.root(), merkle::root(&leaves));
+}
+
+/// SQLite's follower reads and hashes off the write lock and leaves the writing to its
+/// caller: nothing is written until a growth is applied, an applied growth gives the
+/// tree of every event, and a growth prepared from a tree that has since moved is refused
+/// (a leaf is never written twice, nor a frontier rolled back).
+#[test]
+fn leaves_prepared_off_the_lock_are_written_only_onto_the_tree_they_extend() {
+    let (mut conn, _keyring, org) = setup();
+    let org = org.0;
+    let events = |n: usize| -> Vec<AuditEvent> {
+        (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
+    };
+    write_transaction(&mut conn, |c| append(c, events(1500))).unwrap();
+    let pass = std::time::Duration::from_secs(30);
+    let mut prepared = Vec::new();
+    // A batch the caller did not write ends the org's pass.
+    let added = follow_all_through(&mut conn, pass, |g| {
+        prepared.push(g);
+        Ok(false)
+    })
+    .unwrap();
+    assert_eq!(added, 0);
+    assert_eq!(prepared.iter().map(Growth::len).collect::<Vec<_>>(), [1000]);
+    assert!(head(&mut conn, org).unwrap().is_none());
+
+    // The caller writes the first; the second pass takes up from there.
+    assert!(write_transaction(&mut conn, |c| apply(c, &prepared[0])).unwrap());
+    assert!(!write_transaction(&mut conn, |c| apply(c, &prepared[0])).unwrap());
+    let mut rest = Vec::new();
+    follow_all_through(&mut conn, pass, |g| {
+        rest.push(g);
+        Ok(false)
+    })
+    .unwrap();
+    assert_eq!(rest.iter().map(Growth::len).collect::<Vec<_>>(), [500]);
+    // Another grower gets there first: the prepared leaves are refused.
+    follow(&mut conn, org, None).unwrap();
+    assert!(!write_transaction(&mut conn, |c| apply(c, &rest[0])).unwrap());
+
+    let leaves: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 2000)
+        .unwrap()
+        .iter()
+        .map(|e| event_leaf(e.sequence, &e.event))
+        .collect();
+    let f = head(&mut conn, org).unwrap().unwrap();
+    assert_eq!(f.size(), 1500);
+    assert_eq!(f.root(), merkle::root(&leaves));
+    assert_eq!(super::leaves(&mut conn, org, 0, 1500).unwrap(), leaves);
+}
+
+/// A hole in what a checkpoint covers is reported at its first sequence, even when the
+/// trail goes on past the checkpoint (a head kept elsewhere numbers new events after the
+/// removed ones); a catch-up meeting such a hole writes nothing.
+#[test]
+fn a_hole_reaching_past_the_checkpoint_is_missing_events_not_an_endless_walk() {
+    let (mut conn, _keyring, org) = setup();
+    let org = org.0;
+    let events = |n: usize| -> Vec<AuditEvent> {
+        (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
+    };
+    write_transaction(&mut conn, |c| append(c, events(10))).unwrap();
+    follow(&mut conn, org, None).unwrap();
+    let f = head(&mut conn, org).unwrap().unwrap();
+    let leaves = leaves(&mut conn, org, 0, 8).unwrap();
+    let root8 = merkle::root(&leaves);
+    assert_eq!(
+        check_against(&mut conn, org, 8, &root8).unwrap(),
+        TreeCheck::Matches { size: 8 }
+    );
+    assert_eq!(
+        check_against(&mut conn, org, 10, &f.root()).unwrap(),
+        TreeCheck::Matches { size: 10 }
+    );
+    diesel::sql_query("DROP TRIGGER audit_events_no_delete")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query("DELETE FROM audit_events WHERE sequence BETWEEN 6 AND 8")
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(
+        check_against(&mut conn, org, 8, &root8).unwrap(),
+        TreeCheck::Missing {
+            first_missing: 6,
+            size: 8
+        }
+    );
+    diesel::sql_query("DELETE FROM audit_tree_heads")
+        .execute(&mut conn)
+        .unwrap();
+    write_transaction(&mut conn, |c| grow(c, org, None, 100, true)).unwrap();
+    assert!(head(&mut conn, org).unwrap().is_none(), "nothing written");
+}
+
+/// Proofs read block hashes and a few blocks' leaves, and equal the proofs computed from
+/// every leaf, at sizes on and around block boundaries; the block hashes are stored the
+/// first time and read afterwards.
+#[test]
+fn proofs_from_block_hashes_equal_proofs_from_every_leaf() {
+    let (mut conn, _keyring, org) = setup();
+    let org = org.0;
+    let n = 3 * BLOCK as usize + 5;
+    let events: Vec<AuditEvent> = (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect();
+    write_transaction(&mut conn, |c| append(c, events)).unwrap();
+    follow(&mut conn, org, None).unwrap();
+    let all = leaves(&mut conn, org, 0, n as i64).unwrap();
+    let stored = |conn: &mut DbConnection| -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT count(*) AS n FROM audit_tree_blocks")
+            .get_result::<N>(conn)
+            .unwrap()
+            .n
+    };
+    assert_eq!(stored(&mut conn), 0);
+    let b = BLOCK as i64;
+    let sizes = [1, 2, 5, b - 1, b, b + 1, 2 * b, 2 * b + 3, 3 * b, n as i64];
+    for &size in &sizes {
+        let part = &all[..size as usize];
+        for seq in [1, 2, b - 1, b, b + 1, 2 * b + 1, size / 2 + 1, size] {
+            if seq > size {
+                continue;
+            }
+            let (proof, root) = inclusion_proof(&mut conn, org, seq, size).unwrap().unwrap();
+            assert_eq!(root, merkle::root(part), "root of {size}");
+            assert_eq!(
+                Some(proof),
+                merkle::inclusion_proof(part, (seq - 1) as usize),
+                "event {seq} in {size}"
+            );
+        }
+        for &from in &sizes {
+            if from > size {
+                continue;
+            }
+            let (proof, old, new) = consistency_proof(&mut conn, org, from, size)
+                .unwrap()
+                .unwrap();
+            assert_eq!(old, merkle::root(&all[..from as usize]));
+            assert_eq!(new, merkle::root(part));
+            assert_eq!(
+                Some(proof),
+                merkle::consistency_proof(part, from as usize),
+                "{from} -> {size}"
+            );
+        }
+    }
+    assert_eq!(
+        stored(&mut conn),
+        3,
+        "the three complete blocks, hashed once"
+    );
+    assert!(inclusion_proof(&mut conn, org, 0, 10).unwrap().is_none());
+    assert!(inclusion_proof(&mut conn, org, 11, 10).unwrap().is_none());
+    assert!(consistency_proof(&mut conn, org, 11, 10).unwrap().is_none());
+    assert!(consistency_proof(&mut conn, org, 0, 10).unwrap().is_none());
+}
