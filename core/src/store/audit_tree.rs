@@ -2,12 +2,10 @@
 //! `audit_tree_leaves`, and the org's frontier in `audit_tree_heads`.
 //!
 //! The tree follows the chain off the append path: appends only chain and insert events, and
-//! a follower thread started with the audit writer adds, every second, the leaves of the
-//! events committed since, a thousand per transaction, pushing each onto the stored frontier
-//! (O(log n) a leaf; nothing is rebuilt). On PostgreSQL it runs [`follow_all`] in
-//! transactions of its own; on SQLite, [`follow_all_through`] reads and hashes the events
-//! off the database's one write lock and the audit writer inserts the leaves between its
-//! group commits ([`apply`]), so a commit never waits for events being read and hashed. Whatever reads the tree first brings it up
+//! [`follow_all`] (run every second by the audit writer: between its batches on SQLite, on a
+//! thread of its own on PostgreSQL) adds the leaves of the events committed since, a thousand
+//! per transaction, pushing each onto the stored frontier (O(log n) a leaf; nothing is
+//! rebuilt). Whatever reads the tree first brings it up
 //! to the chain with [`follow`]: a checkpoint, a proof, a purge (before it deletes events,
 //! whose leaves must outlive them). Leaf hashes are stored rather than recomputed from events
 //! because a retention purge removes events, and the roots and proofs of every size still
@@ -113,11 +111,9 @@ pub fn maintained() -> bool {
     MAINTAINED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Leaves computed for one org's tree without writing anything: [`apply`] writes them if the
-/// tree has not moved since. This lets SQLite's follower read and hash events off the
-/// database's one write lock, leaving the writer only the insert.
+/// Leaves computed for one org's tree, not yet written: [`apply`] writes them.
 #[derive(Debug)]
-pub struct Growth {
+struct Growth {
     org: Uuid,
     /// The tree's size these leaves extend.
     from: u64,
@@ -127,12 +123,8 @@ pub struct Growth {
 
 impl Growth {
     /// How many leaves this growth adds.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.leaves.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.leaves.is_empty()
     }
 }
 
@@ -217,7 +209,7 @@ fn prepare(
 
 /// Writes `growth` in the caller's write transaction if the org's tree is still the size it
 /// was prepared from; `false` (nothing written) when another grower got there first.
-pub fn apply(conn: &mut DbConnection, growth: &Growth) -> CoreResult<bool> {
+fn apply(conn: &mut DbConnection, growth: &Growth) -> CoreResult<bool> {
     let size = head(conn, growth.org)?.map_or(0, |f| f.size());
     if size != growth.from {
         return Ok(false);
@@ -329,40 +321,6 @@ pub fn follow_all(conn: &mut DbConnection, budget: std::time::Duration) -> CoreR
         loop {
             let n = super::write_transaction(conn, |c| grow(c, org, None, PASS_BATCH, false))?
                 .unwrap_or(0);
-            added += n;
-            if n < PASS_BATCH as usize || started.elapsed() >= budget {
-                break;
-            }
-        }
-    }
-    Ok(added)
-}
-
-/// [`follow_all`] that reads and hashes events in read transactions on `conn` and hands each
-/// batch to `write` (SQLite's audit writer, which holds the one write lock), which answers
-/// whether it was written. An org whose tree moved meanwhile is left to the next pass.
-pub fn follow_all_through(
-    conn: &mut DbConnection,
-    budget: std::time::Duration,
-    mut write: impl FnMut(Growth) -> CoreResult<bool>,
-) -> CoreResult<usize> {
-    use diesel::Connection;
-    if !maintained() {
-        return Ok(0);
-    }
-    let started = std::time::Instant::now();
-    let orgs = super::audit_links::chains(conn)?;
-    let mut added = 0;
-    for org in orgs {
-        loop {
-            // One snapshot: the head and the events it is extended with agree.
-            let Some(g) = conn.transaction(|c| prepare(c, org, None, PASS_BATCH))? else {
-                break;
-            };
-            let n = g.len();
-            if !write(g)? {
-                break;
-            }
             added += n;
             if n < PASS_BATCH as usize || started.elapsed() >= budget {
                 break;

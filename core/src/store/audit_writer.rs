@@ -5,15 +5,14 @@
 //!
 //! It runs on connections of its own: behind the request pool's queue, every waiting read
 //! would also wait for a connection for its event. Between batches, once a second, it links
-//! committed events to their patients (see [`super::audit::index_patients`]). A thread of
-//! its own grows each org's Merkle tree (see [`super::audit_tree`]): on PostgreSQL in its own
-//! transactions; on SQLite it reads and hashes events off the write lock and hands the leaves
-//! to this writer, which inserts them between batches.
+//! committed events to their patients (see [`super::audit::index_patients`]), and on SQLite
+//! grows each org's Merkle tree behind the commits (see [`super::audit_tree::follow_all`]); on
+//! PostgreSQL a thread of its own grows the trees, so no commit waits for it.
 
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use super::{DbConnection, DbPool, Engine, audit, audit_intake, audit_tree, build_pool};
+use super::{DbConnection, DbPool, Engine, audit, audit_intake, build_pool};
 use crate::audit::AuditEvent;
 use crate::error::{CoreError, CoreResult};
 
@@ -25,37 +24,20 @@ const PG_WRITERS: usize = 1;
 /// (it goes on from there next time); the tree follower's pace is the same.
 const INDEX_EVERY: Duration = Duration::from_secs(1);
 const INDEX_PASS: Duration = Duration::from_millis(100);
-/// How long a tree pass goes on at most on SQLite, where the writer pays only the inserts.
-const TREE_PASS_SQLITE: Duration = Duration::from_millis(500);
 
 /// Called once with the outcome of a submission: `Err` holds why it could not be written.
 pub type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-enum Job {
-    Events {
-        events: Vec<AuditEvent>,
-        done: Done,
-    },
-    /// Tree leaves prepared off the write lock (SQLite), written between batches.
-    Tree {
-        growth: audit_tree::Growth,
-        done: mpsc::Sender<CoreResult<bool>>,
-    },
+struct Job {
+    events: Vec<AuditEvent>,
+    done: Done,
 }
 
-impl Job {
-    fn events(&self) -> usize {
-        match self {
-            Job::Events { events, .. } => events.len(),
-            Job::Tree { .. } => 0,
-        }
-    }
-}
-
-/// A handle on the writer thread; the thread ends when every handle is gone (the tree
-/// follower holds the queue only weakly, and stops then too).
+/// A handle on the writer thread; the thread ends when every handle is gone.
 pub struct GroupCommitWriter {
-    jobs: Arc<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
+    /// The tree follower runs while this lives.
+    _alive: Arc<()>,
 }
 
 impl GroupCommitWriter {
@@ -79,38 +61,38 @@ impl GroupCommitWriter {
             std::thread::Builder::new()
                 .name(format!("audit-writer-{n}"))
                 // The first thread also links committed events to their patients.
-                .spawn(move || run(pool, &rx, n == 0))
+                .spawn(move || run(pool, &rx, n == 0, n == 0 && engine == Engine::Sqlite))
                 .map_err(|e| CoreError::Unavailable(format!("audit writer thread: {e}")))?;
         }
-        // The trees grow on a thread of their own, so no commit waits for a whole pass (run
-        // between PostgreSQL's batches it stretched p99 of reads at 64 connections threefold).
-        // On SQLite the thread only reads and hashes: the writer holds the database's one
-        // write lock and inserts the leaves between batches (a thread writing them itself
-        // made every commit wait behind it).
-        let jobs = Arc::new(tx);
-        let queue = Arc::downgrade(&jobs);
-        let trees = build_pool(database_url, 1)?;
-        std::thread::Builder::new()
-            .name("audit-trees".into())
-            .spawn(move || {
-                loop {
-                    std::thread::sleep(INDEX_EVERY);
-                    let Some(queue) = queue.upgrade() else { return };
-                    match engine {
-                        Engine::Postgres => grow_trees(&trees),
-                        Engine::Sqlite => grow_trees_through(&trees, &queue),
+        // The trees: on SQLite, between the writer's batches (it has the database's one write
+        // lock; a thread of its own made every commit wait behind the follower's, and cost
+        // audited reads 6-8% against 5-6%); on PostgreSQL, on a thread of its own, so no commit
+        // waits for it (between batches it stretched p99 of reads at 64 connections threefold).
+        let alive = Arc::new(());
+        if engine == Engine::Postgres {
+            let trees = build_pool(database_url, 1)?;
+            let watch = Arc::downgrade(&alive);
+            std::thread::Builder::new()
+                .name("audit-trees".into())
+                .spawn(move || {
+                    while watch.upgrade().is_some() {
+                        std::thread::sleep(INDEX_EVERY);
+                        grow_trees(&trees);
                     }
-                }
-            })
-            .map_err(|e| CoreError::Unavailable(format!("audit tree thread: {e}")))?;
-        Ok(GroupCommitWriter { jobs })
+                })
+                .map_err(|e| CoreError::Unavailable(format!("audit tree thread: {e}")))?;
+        }
+        Ok(GroupCommitWriter {
+            jobs: tx,
+            _alive: alive,
+        })
     }
 
     /// Queues `events` for the next group commit; `done` is called once they are committed
     /// (or could not be). Fails only when the writer thread is gone.
     pub fn submit(&self, events: Vec<AuditEvent>, done: Done) -> CoreResult<()> {
         self.jobs
-            .send(Job::Events { events, done })
+            .send(Job { events, done })
             .map_err(|_| CoreError::Unavailable("the audit writer has stopped".into()))
     }
 
@@ -129,7 +111,7 @@ impl GroupCommitWriter {
     }
 }
 
-fn run(pool: DbPool, rx: &Mutex<mpsc::Receiver<Job>>, links: bool) {
+fn run(pool: DbPool, rx: &Mutex<mpsc::Receiver<Job>>, links: bool, trees: bool) {
     let mut indexed_at = Instant::now();
     loop {
         // One thread gathers a batch at a time; it commits after letting the next gather.
@@ -142,20 +124,13 @@ fn run(pool: DbPool, rx: &Mutex<mpsc::Receiver<Job>>, links: bool) {
             }
         };
         if let Some(jobs) = batch {
-            let (events, trees): (Vec<Job>, Vec<Job>) = jobs
-                .into_iter()
-                .partition(|j| matches!(j, Job::Events { .. }));
-            if !events.is_empty() {
-                commit(&pool, events);
-            }
-            for job in trees {
-                if let Job::Tree { growth, done } = job {
-                    let _ = done.send(write_tree(&pool, &growth));
-                }
-            }
+            commit(&pool, jobs);
         }
         if links && indexed_at.elapsed() >= INDEX_EVERY {
             link_patients(&pool);
+            if trees {
+                grow_trees(&pool);
+            }
             indexed_at = Instant::now();
         }
     }
@@ -164,10 +139,10 @@ fn run(pool: DbPool, rx: &Mutex<mpsc::Receiver<Job>>, links: bool) {
 /// `first` and the jobs queued behind it, up to [`MAX_BATCH`] events.
 fn gather(rx: &mpsc::Receiver<Job>, first: Job) -> Vec<Job> {
     let mut jobs: Vec<Job> = vec![first];
-    let mut count = jobs[0].events();
+    let mut count = jobs[0].events.len();
     while count < MAX_BATCH {
         let Ok(job) = rx.try_recv() else { break };
-        count += job.events();
+        count += job.events.len();
         jobs.push(job);
     }
     jobs
@@ -175,18 +150,11 @@ fn gather(rx: &mpsc::Receiver<Job>, first: Job) -> Vec<Job> {
 
 /// Commits `jobs` as one batch and answers them.
 fn commit(pool: &DbPool, jobs: Vec<Job>) {
-    let jobs: Vec<(Vec<AuditEvent>, Done)> = jobs
-        .into_iter()
-        .filter_map(|j| match j {
-            Job::Events { events, done } => Some((events, done)),
-            Job::Tree { .. } => None,
-        })
-        .collect();
-    let count: usize = jobs.iter().map(|j| j.0.len()).sum();
+    let count: usize = jobs.iter().map(|j| j.events.len()).sum();
     let started = Instant::now();
     // Kept per job: if the batch fails, each job is retried alone, so one request's event
     // that cannot be written fails that request only, never its neighbours in the batch.
-    let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.0.iter().cloned()).collect();
+    let events: Vec<AuditEvent> = jobs.iter().flat_map(|j| j.events.iter().cloned()).collect();
     let result = write(pool, events);
     tracing::debug!(
         events = count,
@@ -195,14 +163,15 @@ fn commit(pool: &DbPool, jobs: Vec<Job>) {
         "audit batch committed"
     );
     if result.is_ok() || jobs.len() == 1 {
-        for (_, done) in jobs {
-            done(result.clone());
+        for job in jobs {
+            (job.done)(result.clone());
         }
         return;
     }
     // The failed transaction wrote nothing.
-    for (events, done) in jobs {
-        done(write(pool, events));
+    for job in jobs {
+        let r = write(pool, job.events);
+        (job.done)(r);
     }
 }
 
@@ -227,12 +196,7 @@ fn write(pool: &DbPool, events: Vec<AuditEvent>) -> Result<(), String> {
 /// queueing events meanwhile wait for it. Until a failed pass is retried, the patient filter
 /// matches the unlinked events by their own patient lists.
 fn link_patients(pool: &DbPool) {
-    background_pass(
-        pool,
-        INDEX_PASS,
-        "linked to their patients",
-        audit::index_patients_for,
-    );
+    background_pass(pool, "linked to their patients", audit::index_patients_for);
 }
 
 /// Grows each org's Merkle tree by the events committed since the last pass, for a bounded
@@ -240,54 +204,15 @@ fn link_patients(pool: &DbPool) {
 fn grow_trees(pool: &DbPool) {
     background_pass(
         pool,
-        INDEX_PASS,
         "added to their Merkle trees",
-        audit_tree::follow_all,
+        super::audit_tree::follow_all,
     );
 }
 
-/// [`grow_trees`] for SQLite: events are read and hashed here, and each batch of leaves is
-/// written by the writer thread behind `queue`, between its group commits.
-fn grow_trees_through(pool: &DbPool, queue: &mpsc::Sender<Job>) {
-    background_pass(
-        pool,
-        TREE_PASS_SQLITE,
-        "added to their Merkle trees",
-        |conn, budget| {
-            audit_tree::follow_all_through(conn, budget, |growth| {
-                let (done, answer) = mpsc::channel();
-                queue
-                    .send(Job::Tree { growth, done })
-                    .map_err(|_| CoreError::Unavailable("the audit writer has stopped".into()))?;
-                answer
-                    .recv()
-                    .map_err(|_| CoreError::Unavailable("the audit writer has stopped".into()))?
-            })
-        },
-    );
-}
-
-/// Writes tree leaves prepared off the lock, in a transaction of their own.
-fn write_tree(pool: &DbPool, growth: &audit_tree::Growth) -> CoreResult<bool> {
-    let started = Instant::now();
-    let mut conn = pool
-        .get()
-        .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))?;
-    let written = super::write_transaction(&mut conn, |c| audit_tree::apply(c, growth))?;
-    tracing::debug!(
-        events = growth.len(),
-        micros = started.elapsed().as_micros() as u64,
-        written,
-        "audit tree leaves written"
-    );
-    Ok(written)
-}
-
-/// One pass of derived-data upkeep on a pooled connection, for at most `budget`: logs
+/// One pass of derived-data upkeep on a pooled connection, for at most [`INDEX_PASS`]: logs
 /// how many events it handled, or why it failed (the next pass tries again).
 fn background_pass(
     pool: &DbPool,
-    budget: Duration,
     what: &str,
     pass: impl FnOnce(&mut DbConnection, Duration) -> CoreResult<usize>,
 ) {
@@ -295,7 +220,7 @@ fn background_pass(
     let result = pool
         .get()
         .map_err(|e| CoreError::Unavailable(format!("database pool: {e}")))
-        .and_then(|mut conn| pass(&mut conn, budget));
+        .and_then(|mut conn| pass(&mut conn, INDEX_PASS));
     match result {
         Ok(0) => {}
         Ok(n) => tracing::debug!(

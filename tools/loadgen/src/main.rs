@@ -476,7 +476,7 @@ async fn audit_cost(args: &Args) {
                 micros.iter().sum::<u64>() as f64 / micros.len().max(1) as f64 / 1000.0
             );
         }
-        // The tree follower's share of the writer's time (SQLite: the writer thread itself).
+        // The tree follower's time (on SQLite, the audit writer's own thread).
         let passes: Vec<(u64, u64)> = log
             .lines()
             .filter(|l| l.contains("added to their Merkle trees"))
@@ -492,20 +492,6 @@ async fn audit_cost(args: &Args) {
                 events,
                 micros as f64 / events.max(1) as f64,
                 micros as f64 / passes.len() as f64 / 1000.0
-            );
-        }
-        // On SQLite the writer inserts the leaves the follower prepared: its share.
-        let writes: Vec<u64> = log
-            .lines()
-            .filter(|l| l.contains("audit tree leaves written"))
-            .filter_map(|l| field(l, "micros"))
-            .collect();
-        if !writes.is_empty() {
-            println!(
-                "{:<11} tree leaves written by the audit writer: {} batches, {:.2} ms each on average",
-                "",
-                writes.len(),
-                writes.iter().sum::<u64>() as f64 / writes.len() as f64 / 1000.0
             );
         }
         let rss = |s: &Server| {

@@ -39,55 +39,6 @@ fn a_long_trail_is_grown_in_bounded_steps() {
     assert_eq!(f.root(), merkle::root(&leaves));
 }
 
-/// SQLite's follower reads and hashes off the write lock and leaves the writing to its
-/// caller: nothing is written until a growth is applied, an applied growth gives the
-/// tree of every event, and a growth prepared from a tree that has since moved is refused
-/// (a leaf is never written twice, nor a frontier rolled back).
-#[test]
-fn leaves_prepared_off_the_lock_are_written_only_onto_the_tree_they_extend() {
-    let (mut conn, _keyring, org) = setup();
-    let org = org.0;
-    let events = |n: usize| -> Vec<AuditEvent> {
-        (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
-    };
-    write_transaction(&mut conn, |c| append(c, events(1500))).unwrap();
-    let pass = std::time::Duration::from_secs(30);
-    let mut prepared = Vec::new();
-    // A batch the caller did not write ends the org's pass.
-    let added = follow_all_through(&mut conn, pass, |g| {
-        prepared.push(g);
-        Ok(false)
-    })
-    .unwrap();
-    assert_eq!(added, 0);
-    assert_eq!(prepared.iter().map(Growth::len).collect::<Vec<_>>(), [1000]);
-    assert!(head(&mut conn, org).unwrap().is_none());
-
-    // The caller writes the first; the second pass takes up from there.
-    assert!(write_transaction(&mut conn, |c| apply(c, &prepared[0])).unwrap());
-    assert!(!write_transaction(&mut conn, |c| apply(c, &prepared[0])).unwrap());
-    let mut rest = Vec::new();
-    follow_all_through(&mut conn, pass, |g| {
-        rest.push(g);
-        Ok(false)
-    })
-    .unwrap();
-    assert_eq!(rest.iter().map(Growth::len).collect::<Vec<_>>(), [500]);
-    // Another grower gets there first: the prepared leaves are refused.
-    follow(&mut conn, org, None).unwrap();
-    assert!(!write_transaction(&mut conn, |c| apply(c, &rest[0])).unwrap());
-
-    let leaves: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 2000)
-        .unwrap()
-        .iter()
-        .map(|e| event_leaf(e.sequence, &e.event))
-        .collect();
-    let f = head(&mut conn, org).unwrap().unwrap();
-    assert_eq!(f.size(), 1500);
-    assert_eq!(f.root(), merkle::root(&leaves));
-    assert_eq!(super::leaves(&mut conn, org, 0, 1500).unwrap(), leaves);
-}
-
 /// A hole in what a checkpoint covers is reported at its first sequence, even when the
 /// trail goes on past the checkpoint (a head kept elsewhere numbers new events after the
 /// removed ones); a catch-up meeting such a hole writes nothing.
