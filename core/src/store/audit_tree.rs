@@ -111,12 +111,10 @@ pub fn maintained() -> bool {
     MAINTAINED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Leaves computed for one org's tree, not yet written: [`apply`] writes them.
+/// Leaves computed for one org's tree and the frontier they make, not yet written.
 #[derive(Debug)]
 struct Growth {
     org: Uuid,
-    /// The tree's size these leaves extend.
-    from: u64,
     frontier: Frontier,
     leaves: Vec<(i64, Hash)>,
 }
@@ -137,9 +135,8 @@ fn catch_up(
     through: i64,
     limit: i64,
 ) -> CoreResult<Option<Growth>> {
-    let from = f.size();
     let mut leaves: Vec<(i64, Hash)> = Vec::new();
-    let mut after = from as i64;
+    let mut after = f.size() as i64;
     let stop = through.min(after.saturating_add(limit));
     while after < stop {
         let page = list_checked(conn, org, &AuditFilter::default(), after, 1000)?;
@@ -164,7 +161,6 @@ fn catch_up(
     }
     Ok(Some(Growth {
         org,
-        from,
         frontier: f,
         leaves,
     }))
@@ -207,16 +203,10 @@ fn prepare(
     Ok(growth)
 }
 
-/// Writes `growth` in the caller's write transaction if the org's tree is still the size it
-/// was prepared from; `false` (nothing written) when another grower got there first.
-fn apply(conn: &mut DbConnection, growth: &Growth) -> CoreResult<bool> {
-    let size = head(conn, growth.org)?.map_or(0, |f| f.size());
-    if size != growth.from {
-        return Ok(false);
-    }
+/// Writes `growth` in the caller's write transaction, which holds the tree's lock.
+fn apply(conn: &mut DbConnection, growth: &Growth) -> CoreResult<()> {
     insert_leaves(conn, growth.org, &growth.leaves)?;
-    set_head(conn, growth.org, &growth.frontier)?;
-    Ok(true)
+    set_head(conn, growth.org, &growth.frontier)
 }
 
 /// Advisory-lock namespace for growing an org's tree: one grower at a time per org (the
@@ -279,7 +269,10 @@ fn grow(
     }
     match prepare(conn, org, through, limit)? {
         // The lock is held: the tree cannot have moved since `prepare` read it.
-        Some(g) => Ok(Some(if apply(conn, &g)? { g.len() } else { 0 })),
+        Some(g) => {
+            apply(conn, &g)?;
+            Ok(Some(g.len()))
+        }
         None => Ok(Some(0)),
     }
 }
