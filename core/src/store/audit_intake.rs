@@ -46,7 +46,12 @@ pub fn intake(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()
 pub fn record(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()> {
     match conn {
         DbConnection::Postgresql(c) => Ok(insert_intake_pg(c, &events)?),
-        DbConnection::Sqlite(_) => write_transaction(conn, |c| append(c, events).map(|_| ())),
+        DbConnection::Sqlite(_) => {
+            let chained = write_transaction(conn, |c| append(c, events))?;
+            // Committed: the tree follower may take these leaves instead of reading them back.
+            super::audit_tree::remember(&chained);
+            Ok(())
+        }
     }
 }
 
@@ -57,7 +62,7 @@ pub fn sequence_org(conn: &mut DbConnection, org: Uuid, max: i64) -> CoreResult<
     if !conn.is_postgres() {
         return Ok(0);
     }
-    write_transaction(conn, |conn| {
+    let chained = write_transaction(conn, |conn| {
         // The head row lock first: a second sequencer of this org waits here, then finds the
         // rows this one took already gone.
         super::audit::lock_head_pg(conn, org)?;
@@ -75,14 +80,17 @@ pub fn sequence_org(conn: &mut DbConnection, org: Uuid, max: i64) -> CoreResult<
         .bind::<diesel::sql_types::BigInt, _>(max)
         .load(conn)?;
         if rows.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let events = rows
             .into_iter()
             .map(|r| r.into_chained().map(|c| c.event))
             .collect::<CoreResult<Vec<_>>>()?;
         chain_pg(conn, org, events)
-    })
+    })?;
+    // Committed: the tree follower may take these leaves instead of reading them back.
+    super::audit_tree::remember(&chained);
+    Ok(chained.len())
 }
 
 /// Chains every event of the org committed to the intake so far; returns how many.

@@ -26,6 +26,8 @@ use super::{DbConnection, parse_id};
 use crate::audit::merkle::{self, Frontier, Hash, event_leaf};
 use crate::error::{CoreError, CoreResult};
 
+pub use recent::remember;
+
 #[derive(QueryableByName)]
 struct HeadRow {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -126,8 +128,10 @@ impl Growth {
     }
 }
 
-/// Reads the chain's events `(f.size(), through]`, at most `limit` of them, and computes
-/// their leaf hashes and the frontier they make; `None` when the events are not all there.
+/// Computes the leaf hashes of the chain's events `(f.size(), through]`, at most `limit` of
+/// them, and the frontier they make; `None` when the events are not all there. Leaves this
+/// process remembered from its own commits are taken once the stored chain hashes confirm
+/// them; the other events are read back and hashed.
 fn catch_up(
     conn: &mut DbConnection,
     org: Uuid,
@@ -139,7 +143,18 @@ fn catch_up(
     let mut after = f.size() as i64;
     let stop = through.min(after.saturating_add(limit));
     while after < stop {
-        let page = list_checked(conn, org, &AuditFilter::default(), after, 1000)?;
+        let run = recent::take(org, after, stop - after);
+        if !run.is_empty() && confirmed(conn, org, &run)? {
+            leaves.extend(run.iter().map(|r| (r.sequence, r.leaf)));
+            after = run[run.len() - 1].sequence;
+            continue;
+        }
+        // Read back up to the next remembered leaf (a write's own transaction, another
+        // process's events, or a run that did not match what is stored).
+        let page_end = recent::next_after(org, after).map_or(stop, |n| (n - 1).min(stop));
+        let page_end = if page_end > after { page_end } else { stop };
+        let want = (page_end - after).min(1000);
+        let page = list_checked(conn, org, &AuditFilter::default(), after, want)?;
         if page.is_empty() {
             return Ok(None);
         }
@@ -164,6 +179,35 @@ fn catch_up(
         frontier: f,
         leaves,
     }))
+}
+
+/// Whether the stored events at the run's sequences carry the chain hashes remembered with
+/// its leaves: then each leaf is that of the stored event (both were computed from the same
+/// event, and the chain hash covers all of it).
+fn confirmed(conn: &mut DbConnection, org: Uuid, run: &[recent::Remembered]) -> CoreResult<bool> {
+    #[derive(QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        sequence: i64,
+        #[diesel(sql_type = diesel::sql_types::Binary)]
+        hash: Vec<u8>,
+    }
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+        return Ok(true);
+    };
+    let stored: Vec<Stored> = diesel::sql_query(
+        "SELECT sequence, hash FROM audit_events \
+         WHERE org_id = $1 AND sequence >= $2 AND sequence <= $3 ORDER BY sequence",
+    )
+    .bind::<diesel::sql_types::Text, _>(org.to_string())
+    .bind::<diesel::sql_types::BigInt, _>(first.sequence)
+    .bind::<diesel::sql_types::BigInt, _>(last.sequence)
+    .load(conn)?;
+    Ok(stored.len() == run.len()
+        && stored
+            .iter()
+            .zip(run)
+            .all(|(s, r)| s.sequence == r.sequence && s.hash == r.chain_hash))
 }
 
 /// What the org's tree lacks, at most `limit` events (through `through` when given), read and
@@ -649,5 +693,6 @@ pub fn check_against(
     }
 }
 
+mod recent;
 #[cfg(test)]
 mod tests;

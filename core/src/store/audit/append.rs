@@ -272,13 +272,12 @@ pub(in crate::store) fn chain_pg(
     conn: &mut DbConnection,
     org: Uuid,
     events: Vec<AuditEvent>,
-) -> CoreResult<usize> {
+) -> CoreResult<Vec<ChainedEvent>> {
     let head = lock_head_pg(conn, org)?;
     if head.0 == 0 {
         register_chain(conn, org)?;
     }
     let mut batch = Batch::default();
-    let n = events.len();
     batch.extend(head, events.into_iter().enumerate().collect());
     let last = batch.heads().last();
     if let DbConnection::Postgresql(c) = conn {
@@ -287,7 +286,7 @@ pub(in crate::store) fn chain_pg(
     if let Some((_, head)) = last {
         set_head_pg(conn, org, head)?;
     }
-    Ok(n)
+    Ok(batch.into_chained())
 }
 
 /// Inserts a batch on SQLite in one statement: the rows go as one JSON array parameter that

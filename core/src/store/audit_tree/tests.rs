@@ -148,3 +148,53 @@ fn proofs_from_block_hashes_equal_proofs_from_every_leaf() {
     assert!(consistency_proof(&mut conn, org, 11, 10).unwrap().is_none());
     assert!(consistency_proof(&mut conn, org, 0, 10).unwrap().is_none());
 }
+
+crate::store::testing::on_each_engine!(
+    remembered_leaves_are_used_only_where_the_stored_events_confirm_them
+);
+
+/// The leaves the writer (SQLite) or the sequencer (PostgreSQL) remembers from its commits
+/// are taken only where the stored chain hashes confirm them: a leaf remembered for an event
+/// whose transaction did not commit is not the stored event's, and is read back instead.
+fn remembered_leaves_are_used_only_where_the_stored_events_confirm_them(
+    engine: crate::store::testing::TestEngine,
+) {
+    use crate::audit::ChainedEvent;
+    use crate::store::audit_intake;
+    let (_db, mut conn, _keyring, org) = crate::store::testing::setup_on(engine);
+    let org = org.0;
+    let events = |n: usize| -> Vec<AuditEvent> {
+        (0..n).map(|_| AuditEvent::now(org, "u", "read")).collect()
+    };
+    // Through the writer's path: chained and remembered (on PostgreSQL once sequenced).
+    audit_intake::record(&mut conn, events(5)).unwrap();
+    audit_intake::settle(&mut conn, org).unwrap();
+    assert_eq!(recent::next_after(org, 0), Some(1));
+    // Events 6 and 7 from a write's own transaction (SQLite remembers nothing of those), then
+    // a leaf remembered for sequence 6 from a transaction that did not commit: not the
+    // stored event's.
+    write_transaction(&mut conn, |c| audit_intake::intake(c, events(2))).unwrap();
+    audit_intake::settle(&mut conn, org).unwrap();
+    remember(&[ChainedEvent {
+        sequence: 6,
+        prev_hash: [0; 32],
+        hash: [9; 32],
+        event: AuditEvent::now(org, "u", "never committed"),
+    }]);
+    assert_eq!(follow(&mut conn, org, None).unwrap(), 7);
+    assert_eq!(
+        recent::next_after(org, 0),
+        None,
+        "every remembered leaf was taken"
+    );
+    let leaves: Vec<Hash> = list(&mut conn, org, &Default::default(), 0, 100)
+        .unwrap()
+        .iter()
+        .map(|e| event_leaf(e.sequence, &e.event))
+        .collect();
+    assert_eq!(leaves.len(), 7);
+    assert_eq!(
+        head(&mut conn, org).unwrap().unwrap().root(),
+        merkle::root(&leaves)
+    );
+}
