@@ -5,7 +5,9 @@
 //! [`follow_all`] (run every second by the audit writer: between its batches on SQLite, on a
 //! thread of its own on PostgreSQL) adds the leaves of the events committed since, a thousand
 //! per transaction, pushing each onto the stored frontier (O(log n) a leaf; nothing is
-//! rebuilt). Whatever reads the tree first brings it up
+//! rebuilt). The leaves of events this process committed itself come from memory (see
+//! [`recent`]), confirmed against the stored chain hashes; other events are read back and
+//! hashed. Whatever reads the tree first brings it up
 //! to the chain with [`follow`]: a checkpoint, a proof, a purge (before it deletes events,
 //! whose leaves must outlive them). Leaf hashes are stored rather than recomputed from events
 //! because a retention purge removes events, and the roots and proofs of every size still
