@@ -1,4 +1,9 @@
+use revcycle_core::error::CoreError;
+use revcycle_core::validation::Rules;
+
+use super::headers::{NO_VERSION, parse_if_match};
 use super::*;
+use crate::problem::ApiError;
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -18,8 +18,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_remark);
 }
 
-const MAX_RESULTS: usize = 200;
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Icd10Query {
@@ -52,21 +50,10 @@ pub async fn search_icd10cm(
     q: crate::extract::Query<Icd10Query>,
 ) -> ApiResult<HttpResponse> {
     note(&req, "search", Some("CodeSet"));
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_RESULTS).contains(&limit) {
-        return Err(CoreError::invalid("/limit", "must be between 1 and 200").into());
-    }
-    let prefix = q.prefix.trim().replace('.', "").to_ascii_uppercase();
-    if prefix.is_empty() || prefix.len() > 7 || !prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(CoreError::invalid(
-            "/prefix",
-            "must be 1 to 7 letters or digits (a dot allowed)",
-        )
-        .into());
-    }
+    let items = icd10cm::search(&q.prefix, q.limit)?;
     Ok(HttpResponse::Ok().json(Icd10Results {
         release: icd10cm::RELEASE,
-        items: icd10cm::search_prefix(&prefix, limit),
+        items,
     }))
 }
 

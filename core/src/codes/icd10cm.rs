@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 
 use super::Icd10Code;
+use crate::error::{CoreError, CoreResult};
 
 /// The release embedded (a test checks that it names [`FISCAL_YEAR`]).
 pub const RELEASE: &str = "FY2026, April 1, 2026 update (effective 2026-04-01)";
@@ -111,6 +112,37 @@ pub fn search_prefix(prefix: &str, limit: usize) -> Vec<Icd10Entry> {
         .take(limit)
         .map(Record::entry)
         .collect()
+}
+
+/// Most codes one search returns.
+pub const SEARCH_LIMIT_MAX: usize = 200;
+/// How many codes a search returns when the caller does not say.
+pub const SEARCH_LIMIT_DEFAULT: usize = 50;
+/// Most letters and digits a search prefix has (the longest code's).
+const PREFIX_MAX: usize = 7;
+
+/// A search as a caller asks for it: `prefix` of 1 to 7 letters or digits, any case, dots
+/// anywhere (people type `E11.6`, `E.11` or `E11.`); `limit` 1 to [`SEARCH_LIMIT_MAX`],
+/// [`SEARCH_LIMIT_DEFAULT`] when absent. A value out of range is an error naming its field.
+pub fn search(prefix: &str, limit: Option<usize>) -> CoreResult<Vec<Icd10Entry>> {
+    let limit = limit.unwrap_or(SEARCH_LIMIT_DEFAULT);
+    if !(1..=SEARCH_LIMIT_MAX).contains(&limit) {
+        return Err(CoreError::invalid(
+            "/limit",
+            format!("must be between 1 and {SEARCH_LIMIT_MAX}"),
+        ));
+    }
+    let prefix = prefix.trim().replace('.', "").to_ascii_uppercase();
+    if prefix.is_empty()
+        || prefix.len() > PREFIX_MAX
+        || !prefix.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(CoreError::invalid(
+            "/prefix",
+            "must be 1 to 7 letters or digits (a dot allowed)",
+        ));
+    }
+    Ok(search_prefix(&prefix, limit))
 }
 
 /// How many codes the shipped release has (headers included).
@@ -482,6 +514,22 @@ mod tests {
             assert!(search_prefix(bad, 10).is_empty(), "{bad}");
         }
         assert!(search_prefix("Z99.999", 10).is_empty());
+    }
+
+    #[test]
+    fn a_callers_search_takes_dots_anywhere_and_names_the_field_it_refuses() {
+        assert_eq!(search("e.11.6.", None).unwrap(), search_prefix("E116", 50));
+        assert_eq!(search("E11", None).unwrap().len(), SEARCH_LIMIT_DEFAULT);
+        assert_eq!(search("E", Some(200)).unwrap().len(), SEARCH_LIMIT_MAX);
+        let field = |r: CoreResult<Vec<Icd10Entry>>| match r {
+            Err(CoreError::Invalid(v)) => v[0].pointer.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(search("E11", Some(0))), "/limit");
+        assert_eq!(field(search("E11", Some(201))), "/limit");
+        for bad in ["", "...", "E11.99999", "E11 9", "É"] {
+            assert_eq!(field(search(bad, None)), "/prefix", "{bad}");
+        }
     }
 
     const SAMPLE: &str = "\

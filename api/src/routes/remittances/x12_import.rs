@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, post, web};
 use revcycle_core::access::{Action, Mask, Resource, View};
+use revcycle_core::workflows::payer::ReceivedFile;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -66,12 +67,7 @@ pub async fn import_remittance(
     if post {
         crate::auth::require(&who, Resource::Remittance, Action::Post)?;
     }
-    let file_name = q.file_name.as_ref().map(|f| {
-        f.chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(100)
-            .collect()
-    });
+    let file_name = q.file_name.as_deref().map(ReceivedFile::clean_name);
     let mut result = payer::import_835(
         &state,
         who.org,

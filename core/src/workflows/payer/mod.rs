@@ -50,7 +50,21 @@ pub struct ReceivedFile {
     pub group_control_number: Option<String>,
 }
 
+/// Most characters of a file name kept with a received file.
+pub const FILE_NAME_MAX: usize = 100;
+
 impl ReceivedFile {
+    /// A file name as an API caller gave it, as it is kept: printable ASCII only (no spaces,
+    /// control characters or path tricks that would confuse whoever lists the exchanges), at
+    /// most [`FILE_NAME_MAX`] characters.
+    pub fn clean_name(given: &str) -> String {
+        given
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(FILE_NAME_MAX)
+            .collect()
+    }
+
     /// The file as an inbound exchange to record, `processed` until its use case says more.
     pub fn exchange(&self) -> crate::store::x12_exchanges::ExchangeInput {
         crate::store::x12_exchanges::ExchangeInput {
@@ -63,5 +77,26 @@ impl ReceivedFile {
             transport: Some(self.transport.into()),
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_file_name_keeps_printable_ascii_up_to_its_limit() {
+        assert_eq!(
+            ReceivedFile::clean_name("era 2026\u{0}\n-01.835"),
+            "era2026-01.835"
+        );
+        assert_eq!(
+            ReceivedFile::clean_name("r\u{e9}mit\u{202e}.x12"),
+            "rmit.x12"
+        );
+        assert_eq!(
+            ReceivedFile::clean_name(&"a".repeat(150)).len(),
+            FILE_NAME_MAX
+        );
     }
 }
