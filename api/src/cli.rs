@@ -448,7 +448,7 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
     let bench_routes = std::env::var("REVCYCLE_BENCH_ROUTES").is_ok_and(|v| v == "1");
     system.block_on(async move {
         if let Some(jwks) = jwks {
-            actix_web::rt::spawn(jwks.refresh_periodically());
+            crate::jobs::jwks_refresh::spawn(jwks);
         }
         if let Err(reason) = crate::jobs::payer_inbox::spawn(state.clone()) {
             tracing::error!(%reason, "the payer inbox is not polled");

@@ -441,15 +441,17 @@ impl JwksVerifier {
             .map_err(|e| format!("cannot load the JWKS from {}: {e}", self.settings.source))
     }
 
-    /// Re-read the keys every refresh interval, for as long as the server runs, so keys the
-    /// identity provider withdrew stop being accepted.
-    pub async fn refresh_periodically(self: Arc<Self>) {
-        loop {
-            tokio::time::sleep(self.settings.refresh_interval).await;
-            let mut last = self.last_fetch.lock().await;
-            *last = Some(Instant::now());
-            self.refresh_or_warn().await;
-        }
+    /// How often the keys are re-read on schedule (see `jobs::jwks_refresh`).
+    pub fn refresh_interval(&self) -> Duration {
+        self.settings.refresh_interval
+    }
+
+    /// The scheduled re-read: keys the identity provider withdrew stop being accepted. A
+    /// failure keeps the keys already loaded.
+    pub async fn refresh(&self) {
+        let mut last = self.last_fetch.lock().await;
+        *last = Some(Instant::now());
+        self.refresh_or_warn().await;
     }
 
     async fn refresh_for_unknown_kid(&self) {

@@ -42,7 +42,9 @@ pub struct IfMatch(pub i32);
 /// A version no resource ever has: versions start at 1.
 pub(super) const NO_VERSION: i32 = -1;
 
-pub(super) fn parse_if_match(v: &actix_web::http::header::HeaderValue) -> Result<IfMatch, ApiError> {
+pub(super) fn parse_if_match(
+    v: &actix_web::http::header::HeaderValue,
+) -> Result<IfMatch, ApiError> {
     v.to_str()
         .ok()
         .map(|s| s.strip_prefix("W/").unwrap_or(s))
