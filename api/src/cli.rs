@@ -40,6 +40,15 @@ impl DatabaseArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A command whose output is piped into `head` ends quietly when the reader goes away,
+        // as Unix tools do, instead of panicking on the failed write (Rust ignores SIGPIPE).
+        // Not for `serve`: a client closing its connection must not end the server.
+        // SAFETY: setting a signal's disposition to its default, before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_tracing();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

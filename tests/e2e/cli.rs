@@ -441,3 +441,29 @@ async fn the_example_connectors_file_loads_once_pinned() {
         assert_eq!(c["status"], "loaded", "{c}");
     }
 }
+
+/// A command piped into a reader that stops early (`revcycle openapi | head -1`) ends as Unix
+/// tools do, by SIGPIPE, not with a panic message about a failed write.
+#[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(revcycle_bin())
+        .arg("openapi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run revcycle");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    // The reader is gone; the document is far larger than the pipe's buffer.
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(first.trim(), "{");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // 13 is SIGPIPE on Linux.
+    assert_eq!(out.status.signal(), Some(13), "{:?}", out.status);
+}
