@@ -27,6 +27,7 @@ mod retention;
 mod rotation;
 mod schemathesis;
 mod server;
+mod snapshots;
 mod submitter;
 mod validation;
 

@@ -87,6 +87,11 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// Reads a response sent with the client directly (a raw body, another media type).
+    pub async fn from_response(r: reqwest::Response) -> Resp {
+        Resp::from(r).await
+    }
+
     async fn from(r: reqwest::Response) -> Resp {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
