@@ -42,6 +42,10 @@ pub struct Problem {
 pub enum ApiError {
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// A request with no credentials at all: its challenge carries no error code (RFC 6750
+    /// section 3.1), unlike a token that was sent and refused.
+    #[error("a bearer token is required")]
+    NoToken,
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -106,7 +110,9 @@ impl ApiError {
                 "internal",
                 "Internal error",
             ),
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::NoToken | ApiError::Unauthorized(_) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
             ApiError::PayloadTooLarge(_) => (
@@ -204,6 +210,9 @@ impl ResponseError for ApiError {
         }
         let mut resp = HttpResponse::build(self.status_code());
         resp.content_type(PROBLEM_JSON);
+        if let ApiError::NoToken = self {
+            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"revcycle\""));
+        }
         if let ApiError::Unauthorized(msg) = self {
             let challenge = format!(
                 "Bearer realm=\"revcycle\", error=\"invalid_token\", error_description=\"{}\"",

@@ -24,7 +24,7 @@ async fn principal_from(req: &HttpRequest, break_glass_route: bool) -> Result<Pr
             let header = req
                 .headers()
                 .get(actix_web::http::header::AUTHORIZATION)
-                .ok_or_else(|| ApiError::Unauthorized("a bearer token is required".into()))?;
+                .ok_or(ApiError::NoToken)?;
             header
                 .to_str()
                 .map_err(|_| ApiError::Unauthorized("the token is malformed".into()))?;
