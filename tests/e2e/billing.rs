@@ -455,6 +455,46 @@ async fn refused_transition_and_scrub_findings(engine: Engine) {
 }
 on_both_engines!(refused_transition_and_scrub_findings);
 
+/// Two claims from one encounter: a draft is not yet a claim to the payer, so it does not make
+/// the other a duplicate; the second to leave draft is the duplicate of the first.
+async fn a_draft_does_not_make_a_ready_claim_a_duplicate(engine: Engine) {
+    let s = Server::start_with(engine, NO_RATE_LIMIT).await;
+    let p = practice(&s).await;
+    let enc = encounter_on(&s, &p, "2026-11-02").await;
+    let first = s
+        .create("/v1/claims", &json!({"encounter_id": enc["id"]}))
+        .await;
+    let second = s
+        .create("/v1/claims", &json!({"encounter_id": enc["id"]}))
+        .await;
+    let scrub = |c: &Value| format!("/v1/claims/{}/scrub", id(c));
+    let r = s.post(&scrub(&first), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["passed"], true, "{}", r.text);
+    assert_eq!(r.body["status"], "ready");
+    let r = s.post(&scrub(&second), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["passed"], false, "{}", r.text);
+    assert_eq!(r.body["status"], "draft");
+    let rules: Vec<&str> = r.body["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["edit"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["claim.duplicate"], "{}", r.text);
+    // The first goes on to the payer; the draft beside it is no reason to hold it.
+    let sub = s
+        .post(
+            &format!("/v1/claims/{}/transition", id(&first)),
+            &json!({"to": "submitted"}),
+        )
+        .await;
+    assert_eq!(sub.status, 200, "{}", sub.text);
+}
+on_both_engines!(a_draft_does_not_make_a_ready_claim_a_duplicate);
+
 async fn ar_aging_buckets_relative_to_today(engine: Engine) {
     let s = Server::start_with(engine, NO_RATE_LIMIT).await;
     let p = practice(&s).await;

@@ -322,7 +322,14 @@ fn scrub_input(
     let other_claims = others
         .iter()
         .filter(|c| c.id != claim.id && !linked.contains(&c.id))
-        .filter(|c| !matches!(c.status, ClaimStatus::Voided | ClaimStatus::Rejected))
+        // A draft has not been billed: it makes no other claim a duplicate (the second claim
+        // to leave draft is the one flagged), and a voided or rejected claim is no longer one.
+        .filter(|c| {
+            !matches!(
+                c.status,
+                ClaimStatus::Draft | ClaimStatus::Voided | ClaimStatus::Rejected
+            )
+        })
         .map(|c| ScrubClaim::from_claim(c).duplicate_key())
         .collect();
     let pcn_count: i64 = super::schema::claims::table
