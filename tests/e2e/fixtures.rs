@@ -82,7 +82,9 @@ pub fn encounter_body(
 
 pub async fn practice(s: &Server) -> Practice {
     let payer = s
-        .create("/v1/payers", &json!({"name": "Acme Health Plan", "payer_code": "60054", "claim_filing_indicator": "CI"}))
+        // The longest filing limit allowed: the fixed dates of service here must not become
+        // a timely-filing error as the calendar moves on.
+        .create("/v1/payers", &json!({"name": "Acme Health Plan", "payer_code": "60054", "claim_filing_indicator": "CI", "timely_filing_days": 3650}))
         .await;
     let billing = s
         .create(
