@@ -452,10 +452,11 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
             })
         }
     };
-    let (_, doc) = startup::routes_and_doc();
+    let documented = startup::Documented::of(&startup::routes_and_doc().1);
     let with_tls = tls.is_some();
     let bench_routes = std::env::var("REVCYCLE_BENCH_ROUTES").is_ok_and(|v| v == "1");
     system.block_on(async move {
+        actix_web::rt::spawn(startup::release_startup_memory());
         if let Some(jwks) = jwks {
             crate::jobs::jwks_refresh::spawn(jwks);
         }
@@ -471,7 +472,7 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
             });
         }
         let mut server = HttpServer::new(move || {
-            startup::app(state.clone(), doc.clone(), with_tls, bench_routes)
+            startup::app(state.clone(), documented.clone(), with_tls, bench_routes)
         });
         if let Some(w) = workers {
             server = server.workers(w);
