@@ -9,6 +9,7 @@ pub mod claims;
 pub mod codes;
 pub mod connectors;
 pub mod coverages;
+pub mod crud;
 pub mod encounters;
 pub mod health;
 pub mod page_query;

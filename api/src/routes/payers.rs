@@ -1,18 +1,16 @@
 use actix_web::{HttpResponse, get, post, put, web};
 use revcycle_core::access::{Action, Principal, Resource};
 use revcycle_core::model::Page;
-use revcycle_core::model::payer::{Payer, PayerInput};
-use revcycle_core::store::payers::{self, PayerFilter};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use revcycle_core::model::payer::{Payer, PayerFilter, PayerInput};
+use revcycle_core::store::payers;
 use uuid::Uuid;
 
 use crate::authz::{Authorized, act, res};
 use crate::connectors::payer;
-use crate::db;
 use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::request_audit::context::AuditCtx;
+use crate::routes::crud;
 use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
 
@@ -36,17 +34,16 @@ pub async fn create_payer(
     key: IdempotencyKey,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
-    let org = who.org;
     let resolver = resolver(&who, &audit);
-    db::create(
+    crud::create_record(
         &state,
         &who,
         audit,
         "/v1/payers",
-        key.0,
-        body.hash,
-        move |c| {
-            let p = payers::create(c, org, &body.value)?;
+        key,
+        body,
+        move |c, _, org, input| {
+            let p = payers::create(c, org, &input)?;
             resolve_named(c, org, resolver.as_ref(), &p)?;
             Ok(p)
         },
@@ -78,45 +75,20 @@ fn resolve_named(
     Ok(())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PayerQuery {
-    /// Exact electronic payer id.
-    pub payer_code: Option<String>,
-    pub active: Option<bool>,
+crud::list! {
+    /// List payers
+    #[utoipa::path(tag = "payers", params(PageQuery, PayerFilter),
+        responses((status = 200, description = "A page of payers, oldest first", body = Page<Payer>)))]
+    fn list_payers("/payers", res::Payer, PayerFilter)
+        => |c, _keyring, org, filter, page| payers::list(c, org, filter, page)
 }
 
-/// List payers
-#[utoipa::path(tag = "payers", params(PageQuery, PayerQuery),
-    responses((status = 200, description = "A page of payers, oldest first", body = Page<Payer>)))]
-#[get("/payers")]
-pub async fn list_payers(
-    state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Payer, act::Search>,
-    page: crate::extract::Query<PageQuery>,
-    q: crate::extract::Query<PayerQuery>,
-) -> ApiResult<HttpResponse> {
-    let filter = PayerFilter {
-        payer_code: q.payer_code.clone(),
-        active: q.active,
-    };
-    let page = page.params();
-    let result = db::run(&state, move |c| payers::list(c, who.org, &filter, &page)).await?;
-    Ok(db::json(&who, result))
-}
-
-/// Read a payer
-#[utoipa::path(tag = "payers", params(("id" = Uuid, Path, description = "Payer id")),
-    responses((status = 200, description = "The payer", body = Payer, headers(("ETag" = String)))))]
-#[get("/payers/{id}")]
-pub async fn get_payer(
-    state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Payer, act::Read>,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let payer = db::run(&state, move |c| payers::get(c, who.org, id)).await?;
-    Ok(db::ok(&who, payer))
+crud::read! {
+    /// Read a payer
+    #[utoipa::path(tag = "payers", params(("id" = Uuid, Path, description = "Payer id")),
+        responses((status = 200, description = "The payer", body = Payer, headers(("ETag" = String)))))]
+    fn get_payer("/payers/{id}", res::Payer)
+        => |c, _keyring, org, id| payers::get(c, org, id)
 }
 
 /// Replace a payer
@@ -133,13 +105,20 @@ pub async fn update_payer(
     if_match: IfMatch,
     body: JsonBody<PayerInput>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
     let resolver = resolver(&who, &audit);
-    let org = who.org;
-    db::update(&state, &who, audit, move |c| {
-        let p = payers::update(c, org, id, if_match.0, &body.value)?;
-        resolve_named(c, org, resolver.as_ref(), &p)?;
-        Ok(p)
-    })
+    let id = id.into_inner();
+    crud::replace_record(
+        &state,
+        &who,
+        audit,
+        id,
+        if_match,
+        body,
+        move |c, _, org, id, version, input| {
+            let p = payers::update(c, org, id, version, &input)?;
+            resolve_named(c, org, resolver.as_ref(), &p)?;
+            Ok(p)
+        },
+    )
     .await
 }

@@ -205,3 +205,15 @@ pub struct Claim {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Which claims a list returns (its query string).
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimFilter {
+    pub patient_id: Option<Uuid>,
+    pub encounter_id: Option<Uuid>,
+    pub payer_id: Option<Uuid>,
+    #[param(value_type = Option<String>, example = "draft")]
+    pub status: Option<ClaimStatus>,
+    pub patient_control_number: Option<String>,
+}

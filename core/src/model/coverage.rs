@@ -151,3 +151,12 @@ impl crate::validation::Rules for CoverageSearch {
         );
     }
 }
+
+/// Which coverages a list returns (its query string).
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageFilter {
+    pub patient_id: Option<Uuid>,
+    pub payer_id: Option<Uuid>,
+    pub active: Option<bool>,
+}

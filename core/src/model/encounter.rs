@@ -355,6 +355,17 @@ pub fn credit_target(
     }
 }
 
+/// Which encounters a list returns (its query string).
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EncounterFilter {
+    pub patient_id: Option<Uuid>,
+    /// Encounters starting on or after this date.
+    pub service_date_from: Option<NaiveDate>,
+    /// Encounters starting on or before this date.
+    pub service_date_to: Option<NaiveDate>,
+}
+
 #[cfg(test)]
 mod credit_tests {
     use super::*;

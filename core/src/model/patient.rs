@@ -241,6 +241,13 @@ impl crate::validation::Rules for PatientSearch {
     }
 }
 
+/// Which patients a list returns (its query string); identifiers are searched by body.
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PatientFilter {
+    pub active: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,3 +209,12 @@ pub struct Payer {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Which payers a list returns (its query string).
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PayerFilter {
+    /// Exact electronic payer id.
+    pub payer_code: Option<String>,
+    pub active: Option<bool>,
+}

@@ -105,3 +105,15 @@ impl Provider {
         self.roles.contains(&role)
     }
 }
+
+/// Which providers a list returns (its query string).
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProviderFilter {
+    #[param(value_type = Option<String>, example = "1234567893")]
+    pub npi: Option<Npi>,
+    /// Only providers holding this role (among others).
+    #[param(value_type = Option<String>, example = "billing")]
+    pub role: Option<ProviderRole>,
+    pub active: Option<bool>,
+}

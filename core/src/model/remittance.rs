@@ -286,3 +286,11 @@ pub struct RemittanceBody {
     pub claims: Vec<ClaimPayment>,
     pub provider_adjustments: Vec<ProviderAdjustment>,
 }
+
+/// Which remittances a list returns (its query string).
+#[derive(Debug, Default, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemittanceFilter {
+    pub payer_id: Option<Uuid>,
+    pub trace_number: Option<String>,
+}

@@ -14,7 +14,8 @@ use crate::codes::{Money, Units};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::claim::{
-    Claim, ClaimInput, ClaimLine, ClaimStatus, ClaimUpdate, MAX_PATIENT_CONTROL_NUMBER_LEN,
+    Claim, ClaimFilter, ClaimInput, ClaimLine, ClaimStatus, ClaimUpdate,
+    MAX_PATIENT_CONTROL_NUMBER_LEN,
 };
 use crate::model::common::{now, utc};
 use crate::model::encounter::ServiceLine;
@@ -423,15 +424,6 @@ pub(crate) fn set_status(
         ));
     }
     Ok(())
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct ClaimFilter {
-    pub patient_id: Option<Uuid>,
-    pub encounter_id: Option<Uuid>,
-    pub payer_id: Option<Uuid>,
-    pub status: Option<ClaimStatus>,
-    pub patient_control_number: Option<String>,
 }
 
 pub fn list(

@@ -15,7 +15,7 @@ use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
-use crate::model::coverage::{Coverage, CoverageInput, CoverageSearch, Subscriber};
+use crate::model::coverage::{Coverage, CoverageFilter, CoverageInput, CoverageSearch, Subscriber};
 use crate::phi::{IndexPurpose, OrgKeys, normalize};
 use crate::validation::Errors;
 
@@ -242,13 +242,6 @@ pub fn update(
     .execute(conn)?;
     check_versioned_update(updated, Some(current.version), "coverage")?;
     get_with(conn, &keys, org, id)
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct CoverageFilter {
-    pub patient_id: Option<Uuid>,
-    pub payer_id: Option<Uuid>,
-    pub active: Option<bool>,
 }
 
 pub fn list(

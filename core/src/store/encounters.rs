@@ -12,7 +12,9 @@ use crate::codes::{Money, ProviderRole};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
-use crate::model::encounter::{Encounter, EncounterInput, LineSource, ServiceLine};
+use crate::model::encounter::{
+    Encounter, EncounterFilter, EncounterInput, LineSource, ServiceLine,
+};
 use crate::validation::Errors;
 
 #[derive(Queryable, Selectable)]
@@ -332,13 +334,6 @@ pub fn live_claim_status(
         .select(claims::status)
         .first::<String>(conn)
         .optional()?)
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct EncounterFilter {
-    pub patient_id: Option<Uuid>,
-    pub service_date_from: Option<chrono::NaiveDate>,
-    pub service_date_to: Option<chrono::NaiveDate>,
 }
 
 pub fn list(

@@ -15,7 +15,7 @@ use super::{
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::common::{now, utc};
-use crate::model::patient::{Patient, PatientInput, PatientSearch};
+use crate::model::patient::{Patient, PatientFilter, PatientInput, PatientSearch};
 use crate::model::{Address, ExternalId, Page};
 use crate::phi::{IndexPurpose, OrgKeys, normalize};
 
@@ -245,11 +245,6 @@ pub fn update(
     .map_err(duplicate_mrn)?;
     check_versioned_update(updated, Some(current.version), "patient")?;
     get_with(conn, &keys, org, id)
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct PatientFilter {
-    pub active: Option<bool>,
 }
 
 pub fn list(

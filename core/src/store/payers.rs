@@ -9,7 +9,8 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
 use crate::model::payer::{
-    DEFAULT_TIMELY_FILING_DAYS, FoundPayerId, Payer, PayerIdQualifier, PayerIdentifier, PayerInput,
+    DEFAULT_TIMELY_FILING_DAYS, FoundPayerId, Payer, PayerFilter, PayerIdQualifier,
+    PayerIdentifier, PayerInput,
 };
 
 #[derive(Queryable, Selectable)]
@@ -44,12 +45,6 @@ impl PayerRow {
             updated_at: utc(self.updated_at),
         })
     }
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct PayerFilter {
-    pub payer_code: Option<String>,
-    pub active: Option<bool>,
 }
 
 pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreResult<Payer> {

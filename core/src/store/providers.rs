@@ -5,10 +5,10 @@ use super::pagination::finish_page;
 use super::schema::providers;
 use super::{DbConnection, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
 use crate::access::OrgId;
-use crate::codes::{Npi, ProviderRole};
+use crate::codes::ProviderRole;
 use crate::error::{CoreError, CoreResult};
 use crate::model::common::{now, utc};
-use crate::model::provider::{Provider, ProviderInput};
+use crate::model::provider::{Provider, ProviderFilter, ProviderInput};
 use crate::model::{Address, Page};
 
 #[derive(Queryable, Selectable)]
@@ -61,13 +61,6 @@ impl ProviderRow {
             updated_at: utc(self.updated_at),
         })
     }
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct ProviderFilter {
-    pub npi: Option<Npi>,
-    pub role: Option<ProviderRole>,
-    pub active: Option<bool>,
 }
 
 /// Roles as stored: canonical order, comma-separated (`billing,rendering`).

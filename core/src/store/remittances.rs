@@ -10,7 +10,9 @@ use crate::codes::Money;
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
-use crate::model::remittance::{Remittance, RemittanceBody, RemittanceInput, SignedMoney};
+use crate::model::remittance::{
+    Remittance, RemittanceBody, RemittanceFilter, RemittanceInput, SignedMoney,
+};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = remittances)]
@@ -127,12 +129,6 @@ pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Remittan
             resource: "remittance",
         })?
         .into_model()
-}
-
-#[derive(Debug, Default, Clone)]
-pub struct RemittanceFilter {
-    pub payer_id: Option<Uuid>,
-    pub trace_number: Option<String>,
 }
 
 pub fn list(

@@ -4,6 +4,7 @@ use revcycle_connector_abi::canonical::{self};
 use revcycle_core::audit::Disclosed;
 use revcycle_core::model::coverage::{CoverageInput, CoverageSearch};
 use revcycle_core::model::identity;
+use revcycle_core::model::payer::PayerFilter;
 use revcycle_core::store::import_links::Link;
 use revcycle_core::store::{DbConnection, ListParams, coverages, payers};
 use serde_json::{Value, json};
@@ -27,7 +28,7 @@ impl Importer<'_> {
         let payer = payers::list(
             conn,
             self.org,
-            &payers::PayerFilter {
+            &PayerFilter {
                 payer_code: Some(code),
                 active: None,
             },

@@ -5,8 +5,10 @@ use revcycle_connector_abi::canonical::{self};
 use revcycle_core::audit::Disclosed;
 use revcycle_core::codes::{Npi, ProviderRole};
 use revcycle_core::error::{CoreError, CoreResult};
+use revcycle_core::model::coverage::CoverageFilter;
 use revcycle_core::model::encounter::{self, CreditEffect, EncounterInput, LineSource};
 use revcycle_core::model::identity;
+use revcycle_core::model::provider::ProviderFilter;
 use revcycle_core::store::import_links::{self};
 use revcycle_core::store::{
     DbConnection, ListParams, coverages, encounters, providers, write_transaction,
@@ -32,7 +34,7 @@ impl Importer<'_> {
         let found = providers::list(
             conn,
             self.org,
-            &providers::ProviderFilter {
+            &ProviderFilter {
                 npi: Some(npi),
                 role: None,
                 active: None,
@@ -105,7 +107,7 @@ impl Importer<'_> {
             conn,
             self.keyring,
             self.org,
-            &coverages::CoverageFilter {
+            &CoverageFilter {
                 patient_id: Some(patient),
                 payer_id: None,
                 active: Some(true),

@@ -2,23 +2,20 @@
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use revcycle_core::access::{Action, Mask, Resource, View};
-use revcycle_core::audit::{Disclosed, Discloses};
+use revcycle_core::access::{Action, Resource};
 use revcycle_core::model::Page;
-use revcycle_core::model::patient::{Patient, PatientInput, PatientSearch};
+use revcycle_core::model::patient::{Patient, PatientFilter, PatientInput, PatientSearch};
 use revcycle_core::store;
-use revcycle_core::store::patients::{self, PatientFilter};
-use serde::{Deserialize, Serialize};
-use utoipa::IntoParams;
+use revcycle_core::store::patients;
 use uuid::Uuid;
 
 use crate::auth::principal::AuthBreakGlass;
 use crate::auth::{BREAK_GLASS_RESPONSE_HEADER, require_or_break_glass};
-use crate::authz::{Authorized, act, res};
+use crate::authz::res;
 use crate::db;
-use crate::extract::{IdempotencyKey, IfMatch, JsonBody};
 use crate::problem::ApiResult;
 use crate::request_audit::context::{self as audit, BreakGlassSealed};
+use crate::routes::crud;
 use crate::routes::page_query::PageQuery;
 use crate::state::AppState;
 
@@ -34,100 +31,39 @@ fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-/// Register a patient
-///
-/// Every direct identifier (MRN, names, birth date, address, phone, email, SSN, external ids)
-/// is encrypted per field before it reaches the database. The MRN is unique per organization.
-#[utoipa::path(tag = "patients", request_body = PatientInput,
-    responses((status = 201, description = "Created", body = Patient,
-        headers(("Location" = String, description = "URL of the new patient"), ("ETag" = String)))))]
-#[post("/patients")]
-pub async fn create_patient(
-    state: web::Data<AppState>,
-    Authorized { who, audit, .. }: Authorized<res::Patient, act::Create>,
-    key: IdempotencyKey,
-    body: JsonBody<PatientInput>,
-) -> ApiResult<HttpResponse> {
-    let org = who.org;
-    let keyring = state.keyring.clone();
-    let mut input = body.value;
-    db::create(
-        &state,
-        &who,
-        audit,
-        "/v1/patients",
-        key.0,
-        body.hash,
-        move |c| patients::create(c, &keyring, org, &mut input, today()),
-    )
-    .await
+crud::create! {
+    /// Register a patient
+    ///
+    /// Every direct identifier (MRN, names, birth date, address, phone, email, SSN, external ids)
+    /// is encrypted per field before it reaches the database. The MRN is unique per organization.
+    #[utoipa::path(tag = "patients", request_body = PatientInput,
+        responses((status = 201, description = "Created", body = Patient,
+            headers(("Location" = String, description = "URL of the new patient"), ("ETag" = String)))))]
+    fn create_patient("/patients", res::Patient, PatientInput)
+        => |c, keyring, org, mut input| patients::create(c, keyring, org, &mut input, today())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PatientQuery {
-    pub active: Option<bool>,
+crud::list! {
+    /// List patients
+    ///
+    /// To find a patient by an identifier use `POST /v1/patients/search`: identifiers never
+    /// travel in URLs, which end up in logs.
+    #[utoipa::path(tag = "patients", params(PageQuery, PatientFilter),
+        responses((status = 200, description = "A page of patients, oldest first", body = Page<Patient>)))]
+    fn list_patients("/patients", res::Patient, PatientFilter)
+        => patients::list
 }
 
-/// List patients
-///
-/// To find a patient by an identifier use `POST /v1/patients/search`: identifiers never
-/// travel in URLs, which end up in logs.
-#[utoipa::path(tag = "patients", params(PageQuery, PatientQuery),
-    responses((status = 200, description = "A page of patients, oldest first", body = Page<Patient>)))]
-#[get("/patients")]
-pub async fn list_patients(
-    state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Patient, act::Search>,
-    page: crate::extract::Query<PageQuery>,
-    q: crate::extract::Query<PatientQuery>,
-) -> ApiResult<HttpResponse> {
-    let filter = PatientFilter { active: q.active };
-    let page = page.params();
-    let keyring = state.keyring.clone();
-    let result = db::run(&state, move |c| {
-        patients::list(c, &keyring, who.org, &filter, &page)
-    })
-    .await?;
-    Ok(db::json(&who, result))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct PatientSearchResult {
-    pub items: Vec<Patient>,
-}
-
-impl Mask for PatientSearchResult {
-    fn mask(&mut self, view: &View) {
-        self.items.mask(view);
-    }
-}
-
-impl Discloses for PatientSearchResult {
-    fn disclose(&self, d: &mut Disclosed) {
-        self.items.disclose(d);
-    }
-}
-
-/// Search patients by identifier
-///
-/// Exact match on the MRN, on family name with birth date, or on the last four digits of the
-/// SSN, through blind indexes (keyed hashes of the normalised value), so the database never
-/// sees the identifier. Case, spacing and punctuation in names and MRNs do not matter.
-#[utoipa::path(tag = "patients", request_body = PatientSearch,
-    responses((status = 200, description = "Matching patients", body = PatientSearchResult)))]
-#[post("/patients/search")]
-pub async fn search_patients(
-    state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Patient, act::Search>,
-    body: JsonBody<PatientSearch>,
-) -> ApiResult<HttpResponse> {
-    let keyring = state.keyring.clone();
-    let items = db::run(&state, move |c| {
-        patients::search(c, &keyring, who.org, &body.value)
-    })
-    .await?;
-    Ok(db::json(&who, PatientSearchResult { items }))
+crud::search! {
+    /// Search patients by identifier
+    ///
+    /// Exact match on the MRN, on family name with birth date, or on the last four digits of the
+    /// SSN, through blind indexes (keyed hashes of the normalised value), so the database never
+    /// sees the identifier. Case, spacing and punctuation in names and MRNs do not matter.
+    #[utoipa::path(tag = "patients", request_body = PatientSearch,
+        responses((status = 200, description = "Matching patients", body = PatientSearchResult)))]
+    fn search_patients("/patients/search", res::Patient, PatientSearch) -> PatientSearchResult<Patient>
+        => patients::search
 }
 
 /// Read a patient
@@ -185,26 +121,16 @@ pub async fn get_patient(
     Ok(resp)
 }
 
-/// Replace a patient
-///
-/// Send the whole patient with `If-Match` set to the ETag you read; a stale ETag gets 412.
-/// Set `active` to false to deactivate (records are never deleted).
-#[utoipa::path(tag = "patients", request_body = PatientInput,
-    params(("id" = Uuid, Path, description = "Patient id"), ("If-Match" = String, Header, description = "ETag of the version being replaced")),
-    responses((status = 200, description = "Updated", body = Patient, headers(("ETag" = String)))))]
-#[put("/patients/{id}")]
-pub async fn update_patient(
-    state: web::Data<AppState>,
-    Authorized { who, audit, .. }: Authorized<res::Patient, act::Update>,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    body: JsonBody<PatientInput>,
-) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let keyring = state.keyring.clone();
-    let mut input = body.value;
-    db::update(&state, &who, audit, move |c| {
-        patients::update(c, &keyring, who.org, id, if_match.0, &mut input, today())
-    })
-    .await
+crud::replace! {
+    /// Replace a patient
+    ///
+    /// Send the whole patient with `If-Match` set to the ETag you read; a stale ETag gets 412.
+    /// Set `active` to false to deactivate (records are never deleted).
+    #[utoipa::path(tag = "patients", request_body = PatientInput,
+        params(("id" = Uuid, Path, description = "Patient id"), ("If-Match" = String, Header, description = "ETag of the version being replaced")),
+        responses((status = 200, description = "Updated", body = Patient, headers(("ETag" = String)))))]
+    fn update_patient("/patients/{id}", res::Patient, PatientInput)
+        => |c, keyring, org, id, version, mut input| {
+            patients::update(c, keyring, org, id, version, &mut input, today())
+        }
 }

@@ -1,19 +1,13 @@
 //! Remittances (835) as records: store one, list, read.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{get, post};
 use revcycle_core::model::Page;
-use revcycle_core::model::remittance::{Remittance, RemittanceInput};
-use revcycle_core::store::remittances::{self, RemittanceFilter};
-use serde::Deserialize;
-use utoipa::IntoParams;
-use uuid::Uuid;
+use revcycle_core::model::remittance::{Remittance, RemittanceFilter, RemittanceInput};
+use revcycle_core::store::remittances;
 
-use crate::authz::{Authorized, act, res};
-use crate::db;
-use crate::extract::{IdempotencyKey, JsonBody};
-use crate::problem::ApiResult;
+use crate::authz::res;
+use crate::routes::crud;
 use crate::routes::page_query::PageQuery;
-use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_remittance)
@@ -21,75 +15,33 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_remittance);
 }
 
-/// Store a remittance
-///
-/// The structured form of a payer's 835: payment header (trace number, date, method, total),
-/// claim payments with CAS adjustments and service-line detail, and PLB provider
-/// adjustments. It is kept exactly as received (a received document is never edited);
-/// posting it to claims is a separate step. A second remittance with the same trace number
-/// from the same payer is refused with 409.
-#[utoipa::path(tag = "remittances", request_body = RemittanceInput,
-    responses((status = 201, description = "Stored", body = Remittance,
-        headers(("Location" = String, description = "URL of the stored remittance"), ("ETag" = String)))))]
-#[post("/remittances")]
-pub async fn create_remittance(
-    state: web::Data<AppState>,
-    Authorized { who, audit, .. }: Authorized<res::Remittance, act::Create>,
-    key: IdempotencyKey,
-    body: JsonBody<RemittanceInput>,
-) -> ApiResult<HttpResponse> {
-    let org = who.org;
-    db::create(
-        &state,
-        &who,
-        audit,
-        "/v1/remittances",
-        key.0,
-        body.hash,
-        move |c| remittances::create(c, org, &body.value),
-    )
-    .await
+crud::create! {
+    /// Store a remittance
+    ///
+    /// The structured form of a payer's 835: payment header (trace number, date, method, total),
+    /// claim payments with CAS adjustments and service-line detail, and PLB provider
+    /// adjustments. It is kept exactly as received (a received document is never edited);
+    /// posting it to claims is a separate step. A second remittance with the same trace number
+    /// from the same payer is refused with 409.
+    #[utoipa::path(tag = "remittances", request_body = RemittanceInput,
+        responses((status = 201, description = "Stored", body = Remittance,
+            headers(("Location" = String, description = "URL of the stored remittance"), ("ETag" = String)))))]
+    fn create_remittance("/remittances", res::Remittance, RemittanceInput)
+        => |c, _keyring, org, input| remittances::create(c, org, &input)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RemittanceQuery {
-    pub payer_id: Option<Uuid>,
-    pub trace_number: Option<String>,
+crud::list! {
+    /// List remittances
+    #[utoipa::path(tag = "remittances", params(PageQuery, RemittanceFilter),
+        responses((status = 200, description = "A page of remittances, oldest first", body = Page<Remittance>)))]
+    fn list_remittances("/remittances", res::Remittance, RemittanceFilter)
+        => |c, _keyring, org, filter, page| remittances::list(c, org, filter, page)
 }
 
-/// List remittances
-#[utoipa::path(tag = "remittances", params(PageQuery, RemittanceQuery),
-    responses((status = 200, description = "A page of remittances, oldest first", body = Page<Remittance>)))]
-#[get("/remittances")]
-pub async fn list_remittances(
-    state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Remittance, act::Search>,
-    page: crate::extract::Query<PageQuery>,
-    q: crate::extract::Query<RemittanceQuery>,
-) -> ApiResult<HttpResponse> {
-    let filter = RemittanceFilter {
-        payer_id: q.payer_id,
-        trace_number: q.trace_number.clone(),
-    };
-    let page = page.params();
-    let result = db::run(&state, move |c| {
-        remittances::list(c, who.org, &filter, &page)
-    })
-    .await?;
-    Ok(db::json(&who, result))
-}
-
-/// Read a remittance
-#[utoipa::path(tag = "remittances", params(("id" = Uuid, Path, description = "Remittance id")),
-    responses((status = 200, description = "The remittance as received", body = Remittance, headers(("ETag" = String)))))]
-#[get("/remittances/{id}")]
-pub async fn get_remittance(
-    state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Remittance, act::Read>,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let remittance = db::run(&state, move |c| remittances::get(c, who.org, id)).await?;
-    Ok(db::ok(&who, remittance))
+crud::read! {
+    /// Read a remittance
+    #[utoipa::path(tag = "remittances", params(("id" = Uuid, Path, description = "Remittance id")),
+        responses((status = 200, description = "The remittance as received", body = Remittance, headers(("ETag" = String)))))]
+    fn get_remittance("/remittances/{id}", res::Remittance)
+        => |c, _keyring, org, id| remittances::get(c, org, id)
 }

@@ -17,7 +17,7 @@ use crate::audit::{Disclosed, Discloses};
 use crate::error::{CoreError, CoreResult};
 use crate::model::common::MAX_NAME_LEN;
 use crate::model::payer::{FoundPayerId, PayerIdentifier};
-use crate::model::remittance::RemittanceInput;
+use crate::model::remittance::{RemittanceFilter, RemittanceInput};
 use crate::store::payers::Identified;
 use crate::store::posting::PostingResult;
 use crate::store::unidentified::{self, UnidentifiedInput, UnidentifiedRemittance};
@@ -146,7 +146,7 @@ fn store_and_post(
     let existing = remittances::list(
         c,
         org,
-        &remittances::RemittanceFilter {
+        &RemittanceFilter {
             payer_id: Some(input.payer_id),
             trace_number: Some(input.trace_number.trim().to_string()),
         },

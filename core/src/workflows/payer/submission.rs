@@ -12,7 +12,7 @@ use crate::access::OrgId;
 use crate::audit::Disclosed;
 use crate::billing::scrub::Severity;
 use crate::error::{CoreError, CoreResult};
-use crate::model::claim::{Claim, ClaimStatus};
+use crate::model::claim::{Claim, ClaimFilter, ClaimStatus};
 use crate::store::{DbConnection, KeyRing, ListParams, billing, claims};
 
 /// Most claims one submission takes.
@@ -113,7 +113,7 @@ pub fn screen(
     let ids: Vec<Uuid> = match selection {
         Selection::Claims(ids) => ids.clone(),
         Selection::ReadyOfPayer(payer) => {
-            let filter = claims::ClaimFilter {
+            let filter = ClaimFilter {
                 payer_id: Some(*payer),
                 status: Some(ClaimStatus::Ready),
                 ..Default::default()
