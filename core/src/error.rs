@@ -42,6 +42,15 @@ impl CoreError {
     pub fn invalid(pointer: impl Into<String>, message: impl Into<String>) -> CoreError {
         CoreError::Invalid(vec![FieldError::new(pointer, message)])
     }
+
+    /// A conflict told as what it means to the caller (the database's unique-key violation
+    /// names neither the key nor the row); any other error as it is.
+    pub fn conflict_means(self, message: impl Into<String>) -> CoreError {
+        match self {
+            CoreError::Conflict(_) => CoreError::Conflict(message.into()),
+            other => other,
+        }
+    }
 }
 
 impl From<diesel::result::Error> for CoreError {

@@ -457,22 +457,7 @@ pub fn list(
         .limit(limit + 1)
         .select(ClaimRow::as_select())
         .load(conn)?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut by_claim: std::collections::HashMap<String, Vec<ClaimLine>> =
-        std::collections::HashMap::new();
-    for l in load_lines(conn, org, &ids)? {
-        by_claim
-            .entry(l.claim_id.clone())
-            .or_default()
-            .push(l.into_model()?);
-    }
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        let ls = by_claim.remove(&r.id).unwrap_or_default();
-        items.push(r.into_model(ls)?);
-    }
-    let (items, next_cursor) = finish_page(items, limit, |c| c.id);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(with_lines(conn, org, rows)?, limit, |c| c.id))
 }
 
 #[cfg(test)]

@@ -262,11 +262,8 @@ pub fn create_secondary(
             claim_cob::created_at.eq(t),
         ))
         .execute(conn)
-        .map_err(|e| match CoreError::from(e) {
-            CoreError::Conflict(_) => {
-                CoreError::Conflict(format!("a {next} claim for this claim exists"))
-            }
-            other => other,
+        .map_err(|e| {
+            CoreError::from(e).conflict_means(format!("a {next} claim for this claim exists"))
         })?;
     Ok(SecondaryClaim {
         claim: claims::get(conn, org, created.id)?,

@@ -365,6 +365,5 @@ pub fn list(
         .into_iter()
         .map(EncounterRow::into_model)
         .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |x| x.id);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(items, limit, |x| x.id))
 }

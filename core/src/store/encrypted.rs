@@ -48,8 +48,7 @@ pub(crate) fn decrypt_page<R: SealedRow>(
     limit: i64,
     id_of: impl Fn(&R::Plain) -> Uuid,
 ) -> CoreResult<Page<R::Plain>> {
-    let (items, next_cursor) = finish_page(decrypt_all(rows, keys, org)?, limit, id_of);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(decrypt_all(rows, keys, org)?, limit, id_of))
 }
 
 /// A table whose rows carry the data-key version they are encrypted under, implemented by the

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
+use crate::model::Page;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -56,18 +57,15 @@ fn decode_cursor(c: &str) -> Option<Uuid> {
     Uuid::from_slice(&bytes).ok()
 }
 
-/// Given `limit + 1` rows, keep `limit` and say where the next page starts.
-pub fn finish_page<T>(
-    mut rows: Vec<T>,
-    limit: i64,
-    id_of: impl Fn(&T) -> Uuid,
-) -> (Vec<T>, Option<String>) {
+/// Given `limit + 1` records read in id order, the page of `limit` of them, with the cursor
+/// of the next page when there was one more.
+pub fn finish_page<T>(mut items: Vec<T>, limit: i64, id_of: impl Fn(&T) -> Uuid) -> Page<T> {
     let limit = usize::try_from(limit).unwrap_or(0);
-    if rows.len() > limit {
-        rows.truncate(limit);
-        let next = rows.last().map(|r| encode_cursor(id_of(r)));
-        (rows, next)
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|r| encode_cursor(id_of(r)))
     } else {
-        (rows, None)
-    }
+        None
+    };
+    Page { items, next_cursor }
 }

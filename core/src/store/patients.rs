@@ -145,12 +145,8 @@ fn seal(keys: &OrgKeys, org: OrgId, id: Uuid, p: &PatientInput) -> Sealed {
 }
 
 fn duplicate_mrn(e: diesel::result::Error) -> CoreError {
-    match CoreError::from(e) {
-        CoreError::Conflict(_) => CoreError::Conflict(
-            "a patient with this MRN and MRN system (assigning authority) exists".into(),
-        ),
-        other => other,
-    }
+    CoreError::from(e)
+        .conflict_means("a patient with this MRN and MRN system (assigning authority) exists")
 }
 
 pub fn create(

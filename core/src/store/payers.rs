@@ -51,7 +51,7 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
     input.validate()?;
     let id = new_id();
     let t = now();
-    let inserted = diesel::insert_into(payers::table)
+    diesel::insert_into(payers::table)
         .values((
             payers::id.eq(id.to_string()),
             payers::org_id.eq(org.as_str()),
@@ -66,15 +66,8 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
             payers::created_at.eq(t),
             payers::updated_at.eq(t),
         ))
-        .execute(conn);
-    match inserted.map_err(CoreError::from) {
-        Err(CoreError::Conflict(_)) => {
-            return Err(CoreError::Conflict(
-                "a payer with this payer_code exists".into(),
-            ));
-        }
-        other => other?,
-    };
+        .execute(conn)
+        .map_err(|e| CoreError::from(e).conflict_means("a payer with this payer_code exists"))?;
     if let Some(ids) = &input.identifiers {
         replace_identifiers(conn, org, id, ids)?;
     }
@@ -138,15 +131,16 @@ pub fn replace_identifiers(
     )
     .execute(conn)?;
     for (i, id) in ids.iter().enumerate() {
-        add_identifier(conn, org, payer, id).map_err(|e| match e {
-            CoreError::Conflict(_) => CoreError::Conflict(format!(
+        add_identifier(conn, org, payer, id).map_err(|e| {
+            e.conflict_means(format!(
                 "identifiers/{i}: another payer is known by this identifier"
-            )),
-            other => other,
+            ))
         })?;
     }
     Ok(())
 }
+
+const IDENTIFIER_TAKEN: &str = "another payer is known by this identifier";
 
 /// Adds one identifier to a payer; nothing when the payer has it already; a conflict when
 /// another payer of the org has it.
@@ -166,11 +160,7 @@ pub fn add_identifier(
         .optional()?;
     match owner {
         Some(p) if p == payer.to_string() => return Ok(()),
-        Some(_) => {
-            return Err(CoreError::Conflict(
-                "another payer is known by this identifier".into(),
-            ));
-        }
+        Some(_) => return Err(CoreError::Conflict(IDENTIFIER_TAKEN.into())),
         None => {}
     }
     diesel::insert_into(payer_identifiers::table)
@@ -183,12 +173,7 @@ pub fn add_identifier(
             payer_identifiers::created_at.eq(now()),
         ))
         .execute(conn)
-        .map_err(|e| match CoreError::from(e) {
-            CoreError::Conflict(_) => {
-                CoreError::Conflict("another payer is known by this identifier".into())
-            }
-            other => other,
-        })?;
+        .map_err(|e| CoreError::from(e).conflict_means(IDENTIFIER_TAKEN))?;
     Ok(())
 }
 
@@ -305,6 +290,5 @@ pub fn list(
         .map(PayerRow::into_model)
         .collect::<CoreResult<Vec<_>>>()?;
     let items = with_identifiers(conn, org, items)?;
-    let (items, next_cursor) = finish_page(items, limit, |p| p.id);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(items, limit, |p| p.id))
 }

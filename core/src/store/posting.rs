@@ -446,11 +446,9 @@ pub fn post_remittance(
             remittance_postings::result.eq(to_json(&result)),
         ))
         .execute(conn)
-        .map_err(|e| match CoreError::from(e) {
-            CoreError::Conflict(_) => CoreError::Conflict(
-                "this payer's trace number was posted by a concurrent request".into(),
-            ),
-            other => other,
+        .map_err(|e| {
+            CoreError::from(e)
+                .conflict_means("this payer's trace number was posted by a concurrent request")
         })?;
 
     let stored = ledger::append(conn, org, &plan.entries, at)?;
@@ -567,8 +565,7 @@ pub fn unmatched_queue(
             })
         })
         .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |x| x.id);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(items, limit, |x| x.id))
 }
 
 /// Every stored posting result of the organization posted in `[from, to]` (reports).

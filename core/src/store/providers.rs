@@ -76,6 +76,9 @@ fn roles_from_db(s: &str) -> CoreResult<Vec<ProviderRole>> {
     s.split(',').map(|r| from_db(r, "provider role")).collect()
 }
 
+/// One NPI is one provider (a unique key of the table).
+const NPI_TAKEN: &str = "a provider with this NPI exists";
+
 fn trimmed(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|v| v.trim().to_string())
 }
@@ -85,7 +88,7 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ProviderInput) -> Cor
     let id = new_id();
     let t = now();
     let a = &input.address;
-    let inserted = diesel::insert_into(providers::table)
+    diesel::insert_into(providers::table)
         .values((
             providers::id.eq(id.to_string()),
             providers::org_id.eq(org.as_str()),
@@ -108,15 +111,8 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ProviderInput) -> Cor
                 providers::updated_at.eq(t),
             ),
         ))
-        .execute(conn);
-    match inserted.map_err(CoreError::from) {
-        Err(CoreError::Conflict(_)) => {
-            return Err(CoreError::Conflict(
-                "a provider with this NPI exists".into(),
-            ));
-        }
-        other => other?,
-    };
+        .execute(conn)
+        .map_err(|e| CoreError::from(e).conflict_means(NPI_TAKEN))?;
     get(conn, org, id)
 }
 
@@ -169,10 +165,7 @@ pub fn update(
         ),
     ))
     .execute(conn)
-    .map_err(|e| match CoreError::from(e) {
-        CoreError::Conflict(_) => CoreError::Conflict("a provider with this NPI exists".into()),
-        other => other,
-    })?;
+    .map_err(|e| CoreError::from(e).conflict_means(NPI_TAKEN))?;
     check_versioned_update(updated, Some(current.version), "provider")?;
     get(conn, org, id)
 }
@@ -214,8 +207,7 @@ pub fn list(
         .into_iter()
         .map(ProviderRow::into_model)
         .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |p| p.id);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(items, limit, |p| p.id))
 }
 
 #[cfg(test)]

@@ -109,11 +109,9 @@ pub fn create_from_file(
             remittances::file_name.eq(file_name),
         ))
         .execute(conn)
-        .map_err(|e| match CoreError::from(e) {
-            CoreError::Conflict(_) => CoreError::Conflict(
-                "a remittance with this trace number from this payer exists".into(),
-            ),
-            other => other,
+        .map_err(|e| {
+            CoreError::from(e)
+                .conflict_means("a remittance with this trace number from this payer exists")
         })?;
     get(conn, org, id)
 }
@@ -157,6 +155,5 @@ pub fn list(
         .into_iter()
         .map(RemittanceRow::into_model)
         .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |x| x.id);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(items, limit, |x| x.id))
 }

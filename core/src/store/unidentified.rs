@@ -249,8 +249,7 @@ pub fn open(
         .into_iter()
         .map(|r| r.into_model().map(|(m, _)| m))
         .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |x| x.id);
-    Ok(Page { items, next_cursor })
+    Ok(finish_page(items, limit, |x| x.id))
 }
 
 /// Every open item, with its body (to find those a payer's ids now name).

@@ -411,11 +411,10 @@ pub fn resolve(
                 qualifier: f.qualifier,
                 value: f.value.clone(),
             };
-            payers::add_identifier(c, org, payer, &alias).map_err(|e| match e {
-                CoreError::Conflict(_) => CoreError::Conflict(format!(
+            payers::add_identifier(c, org, payer, &alias).map_err(|e| {
+                e.conflict_means(format!(
                     "another payer is known by identifiers/{i} of this remittance"
-                )),
-                other => other,
+                ))
             })?;
         }
     }
