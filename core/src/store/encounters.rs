@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::pagination::finish_page;
+use super::pagination::page_of;
 use super::schema::{coverages, encounters, providers};
 use super::{
     DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id,
@@ -361,9 +361,5 @@ pub fn list(
         .limit(limit + 1)
         .select(EncounterRow::as_select())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(EncounterRow::into_model)
-        .collect::<CoreResult<Vec<_>>>()?;
-    Ok(finish_page(items, limit, |x| x.id))
+    page_of(rows, limit, EncounterRow::into_model)
 }

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
-use crate::model::Page;
+use crate::model::{Page, Versioned};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -68,4 +68,17 @@ pub fn finish_page<T>(mut items: Vec<T>, limit: i64, id_of: impl Fn(&T) -> Uuid)
         None
     };
     Page { items, next_cursor }
+}
+
+/// [`finish_page`] over rows that become records one by one.
+pub fn page_of<R, T: Versioned>(
+    rows: Vec<R>,
+    limit: i64,
+    into_model: impl FnMut(R) -> CoreResult<T>,
+) -> CoreResult<Page<T>> {
+    let items = rows
+        .into_iter()
+        .map(into_model)
+        .collect::<CoreResult<Vec<_>>>()?;
+    Ok(finish_page(items, limit, T::id))
 }

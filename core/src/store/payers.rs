@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::pagination::finish_page;
+use super::pagination::page_of;
 use super::schema::{payer_identifiers, payers};
 use super::{DbConnection, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
 use crate::access::OrgId;
@@ -285,10 +285,7 @@ pub fn list(
         .limit(limit + 1)
         .select(PayerRow::as_select())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(PayerRow::into_model)
-        .collect::<CoreResult<Vec<_>>>()?;
-    let items = with_identifiers(conn, org, items)?;
-    Ok(finish_page(items, limit, |p| p.id))
+    let mut page = page_of(rows, limit, PayerRow::into_model)?;
+    page.items = with_identifiers(conn, org, page.items)?;
+    Ok(page)
 }

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::pagination::finish_page;
+use super::pagination::page_of;
 use super::schema::providers;
 use super::{DbConnection, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
 use crate::access::OrgId;
@@ -203,11 +203,7 @@ pub fn list(
         .limit(limit + 1)
         .select(ProviderRow::as_select())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(ProviderRow::into_model)
-        .collect::<CoreResult<Vec<_>>>()?;
-    Ok(finish_page(items, limit, |p| p.id))
+    page_of(rows, limit, ProviderRow::into_model)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::pagination::finish_page;
+use super::pagination::page_of;
 use super::schema::{payers, remittances};
 use super::sql_types::DbDecimal;
 use super::{DbConnection, ListParams, from_db, from_json, new_id, opt_id, parse_id, to_json};
@@ -151,9 +151,5 @@ pub fn list(
         .limit(limit + 1)
         .select(RemittanceRow::as_select())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(RemittanceRow::into_model)
-        .collect::<CoreResult<Vec<_>>>()?;
-    Ok(finish_page(items, limit, |x| x.id))
+    page_of(rows, limit, RemittanceRow::into_model)
 }
