@@ -6,8 +6,8 @@ use super::pagination::finish_page;
 use super::schema::{claim_lines, claims, coverages};
 use super::sql_types::DbDecimal;
 use super::{
-    DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id,
-    to_db, to_json,
+    DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, org_row,
+    parse_id, to_db, to_json,
 };
 use crate::access::OrgId;
 use crate::codes::{Money, Units};
@@ -267,13 +267,7 @@ pub fn lock_for_update(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreRes
 }
 
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Claim> {
-    let row = claims::table
-        .filter(claims::org_id.eq(org.as_str()))
-        .filter(claims::id.eq(id.to_string()))
-        .select(ClaimRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound { resource: "claim" })?;
+    let row = org_row!(conn, claims, ClaimRow, org, id, "claim")?;
     let lines = load_lines(conn, org, std::slice::from_ref(&row.id))?
         .into_iter()
         .map(LineRow::into_model)

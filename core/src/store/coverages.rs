@@ -3,13 +3,13 @@ use uuid::Uuid;
 
 use super::crypt::RowCrypt;
 use super::encrypted::{
-    EncryptedTable, Rotated, SealedRow, decrypt_all, decrypt_found, decrypt_page, rotated,
-    rotation_queries,
+    EncryptedTable, Rotated, SealedRow, decrypt_all, decrypt_page, rotated, rotation_queries,
 };
 use super::pagination::search_limit;
 use super::schema::{coverages, payers};
 use super::{
-    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db,
+    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, org_row, parse_id,
+    to_db,
 };
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
@@ -176,13 +176,7 @@ pub fn create(
 }
 
 fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> CoreResult<Coverage> {
-    let row = coverages::table
-        .filter(coverages::org_id.eq(org.as_str()))
-        .filter(coverages::id.eq(id.to_string()))
-        .select(CoverageRow::as_select())
-        .get_result(conn)
-        .optional()?;
-    decrypt_found(row, keys, org, "coverage")
+    org_row!(conn, coverages, CoverageRow, org, id, "coverage")?.decrypt(keys, org)
 }
 
 pub fn get(

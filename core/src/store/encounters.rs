@@ -4,8 +4,8 @@ use uuid::Uuid;
 use super::pagination::page_of;
 use super::schema::{coverages, encounters, providers};
 use super::{
-    DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, parse_id,
-    to_db, to_json,
+    DbConnection, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id, org_row,
+    parse_id, to_db, to_json,
 };
 use crate::access::OrgId;
 use crate::codes::{Money, ProviderRole};
@@ -186,16 +186,7 @@ pub fn create(
 }
 
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Encounter> {
-    encounters::table
-        .filter(encounters::org_id.eq(org.as_str()))
-        .filter(encounters::id.eq(id.to_string()))
-        .select(EncounterRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound {
-            resource: "encounter",
-        })?
-        .into_model()
+    org_row!(conn, encounters, EncounterRow, org, id, "encounter")?.into_model()
 }
 
 pub fn update(

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::DbConnection;
 use super::pagination::finish_page;
 use crate::access::OrgId;
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 use crate::model::Page;
 use crate::phi::OrgKeys;
 
@@ -18,17 +18,6 @@ use crate::phi::OrgKeys;
 pub(crate) trait SealedRow {
     type Plain;
     fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<Self::Plain>;
-}
-
-/// The row found by id, decrypted; `NotFound` naming `resource` when there is none.
-pub(crate) fn decrypt_found<R: SealedRow>(
-    row: Option<R>,
-    keys: &OrgKeys,
-    org: OrgId,
-    resource: &'static str,
-) -> CoreResult<R::Plain> {
-    row.ok_or(CoreError::NotFound { resource })?
-        .decrypt(keys, org)
 }
 
 pub(crate) fn decrypt_all<R: SealedRow>(

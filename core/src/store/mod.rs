@@ -49,6 +49,26 @@ use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
 
+/// The org's row of `$table` with this id, as a `$row`, or `NotFound` naming `$resource`: a
+/// record is only ever looked up inside its caller's organization.
+macro_rules! org_row {
+    ($conn:expr, $table:ident, $row:ty, $org:expr, $id:expr, $resource:literal) => {
+        $table::table
+            .filter($table::org_id.eq($org.as_str()))
+            .filter($table::id.eq($id.to_string()))
+            .select(<$row>::as_select())
+            .get_result::<$row>($conn)
+            .optional()
+            .map_err($crate::error::CoreError::from)
+            .and_then(|row| {
+                row.ok_or($crate::error::CoreError::NotFound {
+                    resource: $resource,
+                })
+            })
+    };
+}
+pub(crate) use org_row;
+
 /// Ids bound per `IN (...)` list: far below SQLite's and PostgreSQL's bind-parameter limits,
 /// whatever else the statement binds.
 pub(crate) const IN_LIST_CHUNK: usize = 500;

@@ -4,13 +4,13 @@ use uuid::Uuid;
 
 use super::crypt::RowCrypt;
 use super::encrypted::{
-    EncryptedTable, Rotated, SealedRow, decrypt_all, decrypt_found, decrypt_page, rotated,
-    rotation_queries,
+    EncryptedTable, Rotated, SealedRow, decrypt_all, decrypt_page, rotated, rotation_queries,
 };
 use super::pagination::search_limit;
 use super::schema::patients;
 use super::{
-    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db,
+    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, new_id, org_row, parse_id,
+    to_db,
 };
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
@@ -180,13 +180,7 @@ pub fn create(
 }
 
 fn get_with(conn: &mut DbConnection, keys: &OrgKeys, org: OrgId, id: Uuid) -> CoreResult<Patient> {
-    let row = patients::table
-        .filter(patients::org_id.eq(org.as_str()))
-        .filter(patients::id.eq(id.to_string()))
-        .select(PatientRow::as_select())
-        .get_result(conn)
-        .optional()?;
-    decrypt_found(row, keys, org, "patient")
+    org_row!(conn, patients, PatientRow, org, id, "patient")?.decrypt(keys, org)
 }
 
 pub fn get(

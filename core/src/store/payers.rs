@@ -3,7 +3,9 @@ use uuid::Uuid;
 
 use super::pagination::page_of;
 use super::schema::{payer_identifiers, payers};
-use super::{DbConnection, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
+use super::{
+    DbConnection, ListParams, check_versioned_update, from_db, new_id, org_row, parse_id, to_db,
+};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
@@ -75,13 +77,7 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
 }
 
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Payer> {
-    payers::table
-        .filter(payers::org_id.eq(org.as_str()))
-        .filter(payers::id.eq(id.to_string()))
-        .select(PayerRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound { resource: "payer" })?
+    org_row!(conn, payers, PayerRow, org, id, "payer")?
         .into_model()
         .and_then(|p| with_identifiers(conn, org, vec![p]))
         .map(|mut v| v.remove(0))

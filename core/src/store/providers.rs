@@ -3,7 +3,9 @@ use uuid::Uuid;
 
 use super::pagination::page_of;
 use super::schema::providers;
-use super::{DbConnection, ListParams, check_versioned_update, from_db, new_id, parse_id, to_db};
+use super::{
+    DbConnection, ListParams, check_versioned_update, from_db, new_id, org_row, parse_id, to_db,
+};
 use crate::access::OrgId;
 use crate::codes::ProviderRole;
 use crate::error::{CoreError, CoreResult};
@@ -117,16 +119,7 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &ProviderInput) -> Cor
 }
 
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Provider> {
-    providers::table
-        .filter(providers::org_id.eq(org.as_str()))
-        .filter(providers::id.eq(id.to_string()))
-        .select(ProviderRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound {
-            resource: "provider",
-        })?
-        .into_model()
+    org_row!(conn, providers, ProviderRow, org, id, "provider")?.into_model()
 }
 
 pub fn update(

@@ -4,7 +4,9 @@ use uuid::Uuid;
 use super::pagination::page_of;
 use super::schema::{payers, remittances};
 use super::sql_types::DbDecimal;
-use super::{DbConnection, ListParams, from_db, from_json, new_id, opt_id, parse_id, to_json};
+use super::{
+    DbConnection, ListParams, from_db, from_json, new_id, opt_id, org_row, parse_id, to_json,
+};
 use crate::access::OrgId;
 use crate::codes::Money;
 use crate::error::{CoreError, CoreResult};
@@ -117,16 +119,7 @@ pub fn create_from_file(
 }
 
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Remittance> {
-    remittances::table
-        .filter(remittances::org_id.eq(org.as_str()))
-        .filter(remittances::id.eq(id.to_string()))
-        .select(RemittanceRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound {
-            resource: "remittance",
-        })?
-        .into_model()
+    org_row!(conn, remittances, RemittanceRow, org, id, "remittance")?.into_model()
 }
 
 pub fn list(
