@@ -7,6 +7,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
+use revcycle_core::validation::MULTI_LINE_FIELDS;
+
 use crate::problem::{PROBLEM_JSON, Problem};
 
 #[derive(OpenApi)]
@@ -358,7 +360,11 @@ fn patch_json(doc: &mut serde_json::Value) {
         }
         i += 1;
     }
-    fn non_blank(v: &mut Value) {
+    // Every free-text field of a request says what the server's one boundary rule for text
+    // refuses (`text_problem` in core: control and bidirectional formatting characters), and
+    // the fields that must not be blank say that too, so a client or a generator that follows
+    // the document sends only text the server takes.
+    fn text_patterns(v: &mut Value) {
         let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) else {
             return;
         };
@@ -367,24 +373,32 @@ fn patch_json(doc: &mut serde_json::Value) {
                 && p.get("enum").is_none()
                 && p.get("pattern").is_none()
                 && p.get("$ref").is_none()
-                && NON_BLANK.contains(&name.as_str())
                 && match &p["type"] {
                     Value::String(t) => t == "string",
                     Value::Array(ts) => ts.iter().any(|t| t == "string"),
                     _ => false,
                 };
             if free_text {
-                p["pattern"] = json!("\\S");
+                let refused = if MULTI_LINE_FIELDS.contains(&name.as_str()) {
+                    REFUSED_IN_MULTI_LINE_TEXT
+                } else {
+                    REFUSED_IN_TEXT
+                };
+                p["pattern"] = json!(if NON_BLANK.contains(&name.as_str()) {
+                    format!("^[^{refused}]*[^\\s{refused}][^{refused}]*$")
+                } else {
+                    format!("^[^{refused}]*$")
+                });
             }
-            non_blank(p);
+            text_patterns(p);
         }
         if let Some(items) = v.get_mut("items") {
-            non_blank(items);
+            text_patterns(items);
         }
     }
     for name in &request {
         if let Some(schema) = doc["components"]["schemas"].get_mut(name) {
-            non_blank(schema);
+            text_patterns(schema);
         }
     }
 
@@ -451,6 +465,15 @@ fn patch_json(doc: &mut serde_json::Value) {
         }
     }
 }
+
+/// The characters `text_problem` (core) refuses in one line of text, as a regular-expression
+/// class body (ECMA-262 and Python both read `\uXXXX`): C0 and C1 controls, the bidirectional
+/// formatting characters.
+const REFUSED_IN_TEXT: &str =
+    "\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069";
+/// The same for free text over several lines, where tab, line feed and carriage return are
+/// allowed.
+const REFUSED_IN_MULTI_LINE_TEXT: &str = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u061C\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069";
 
 /// Request fields the server refuses when blank (`common::text` and its kin).
 const NON_BLANK: &[&str] = &[
