@@ -171,7 +171,10 @@ nothing_to_mask!(
     crate::store::accounts::DenialsReport,
     crate::store::accounts::Kpis,
     crate::store::payment_plans::PaymentPlan,
-    crate::store::cob::SecondaryClaim
+    crate::store::cob::SecondaryClaim,
+    crate::model::denial::Denial,
+    crate::model::denial::DenialDetail,
+    crate::model::denial::DenialNote
 );
 
 /// A statement is printed and mailed: the address shows only to those who may see it.

@@ -13,10 +13,12 @@ pub enum Resource {
     Encounter,
     Claim,
     Remittance,
+    /// A denial work item (created by posting; read and worked, never created by hand).
+    Denial,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 7] = [
+    pub const ALL: [Resource; 8] = [
         Resource::Payer,
         Resource::Provider,
         Resource::Patient,
@@ -24,6 +26,7 @@ impl Resource {
         Resource::Encounter,
         Resource::Claim,
         Resource::Remittance,
+        Resource::Denial,
     ];
 
     /// The FHIR-style name used in scopes and messages.
@@ -36,6 +39,7 @@ impl Resource {
             Resource::Encounter => "Encounter",
             Resource::Claim => "Claim",
             Resource::Remittance => "Remittance",
+            Resource::Denial => "Denial",
         }
     }
 }
@@ -86,6 +90,8 @@ impl Action {
     pub fn applies_to(&self, resource: Resource) -> bool {
         match self {
             Action::Post => resource == Resource::Remittance,
+            // Denials come from postings only, and leave the queue by a status, not a void.
+            Action::Create | Action::Export => resource != Resource::Denial,
             Action::Submit => resource == Resource::Claim,
             Action::Void => matches!(
                 resource,
@@ -163,19 +169,21 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         Role::FrontDesk => match resource {
             Patient | Coverage => edits,
             Payer | Provider | Encounter | Claim => reads,
-            Remittance => false,
+            Remittance | Denial => false,
         },
         // Codes visits and fixes coding on claims; never touches payments or submission.
         Role::Coder => match resource {
             Encounter => edits || action == Void,
             Claim => edits,
-            Patient | Coverage | Payer | Provider => reads,
+            // Sees the coding denials it has to fix; billers work the queue.
+            Patient | Coverage | Payer | Provider | Denial => reads,
             Remittance => false,
         },
         // Works claims and payments end to end.
         Role::Biller => match resource {
             Claim => true,
             Remittance => edits || matches!(action, Post | Export),
+            Denial => edits,
             Payer | Provider | Coverage => edits,
             Patient | Encounter => reads,
         },
@@ -185,12 +193,14 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         Role::EhrIntegration => match resource {
             Patient | Coverage | Encounter => edits,
             Payer | Provider => reads,
-            Claim | Remittance => false,
+            Claim | Remittance | Denial => false,
         },
         // A third-party billing application: claims and remittances, reading what they need.
         Role::BillingApp => match resource {
             Claim => edits || matches!(action, Submit | Export),
             Remittance => edits || action == Post,
+            // Works denials as the practice's billers do.
+            Denial => edits,
             Patient | Coverage | Encounter | Payer | Provider => reads,
         },
     }
@@ -307,6 +317,32 @@ mod tests {
             assert_eq!(submits, expected, "{role:?} submit");
         }
         assert!(!allowed(Role::Coder, Resource::Claim, Action::Void));
+    }
+
+    #[test]
+    fn billers_and_apps_work_denials_coders_read_them() {
+        for role in Role::ALL {
+            let works = allowed(role, Resource::Denial, Action::Update);
+            let reads = allowed(role, Resource::Denial, Action::Search)
+                && allowed(role, Resource::Denial, Action::Read);
+            assert_eq!(
+                works,
+                matches!(role, Role::Admin | Role::Biller | Role::BillingApp),
+                "{role:?} works denials"
+            );
+            assert_eq!(
+                reads,
+                matches!(
+                    role,
+                    Role::Admin | Role::Biller | Role::BillingApp | Role::Coder
+                ),
+                "{role:?} reads denials"
+            );
+            // Only postings create denials; none is voided.
+            for a in [Action::Create, Action::Void, Action::Post, Action::Export] {
+                assert!(!allowed(role, Resource::Denial, a), "{role:?} {a:?}");
+            }
+        }
     }
 
     #[test]

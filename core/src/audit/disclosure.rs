@@ -163,6 +163,29 @@ impl Discloses for crate::store::posting::PostingResult {
     }
 }
 
+impl Discloses for crate::model::denial::Denial {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        d.fields.insert("denials");
+    }
+}
+
+impl Discloses for crate::model::denial::DenialNote {
+    fn disclose(&self, d: &mut Disclosed) {
+        if !self.patient_id.is_nil() {
+            d.patient_ids.insert(self.patient_id);
+        }
+        d.fields.insert("denial_notes");
+    }
+}
+
+impl Discloses for crate::model::denial::DenialDetail {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.denial.disclose(d);
+        self.notes.disclose(d);
+    }
+}
+
 impl Discloses for crate::store::posting::UnmatchedItem {
     fn disclose(&self, d: &mut Disclosed) {
         d.fields.insert("patient_control_number");

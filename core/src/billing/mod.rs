@@ -7,8 +7,10 @@
 //! - `posting`: how one remittance (835) becomes ledger entries and status changes.
 //! - `patient_payments`: applying a patient's payment to open items.
 //! - `aging`: accounts receivable aging buckets.
+//! - `denials`: which adjustments are denials, their root cause, how a denial is worked.
 
 pub mod aging;
+pub mod denials;
 pub mod ledger;
 pub mod lifecycle;
 pub mod patient_payments;

@@ -173,7 +173,9 @@ pub struct ClaimPosting {
     pub reverses_remittance: Option<Uuid>,
 }
 
-/// A denied line's (or claim's) adjustment: reported, not posted.
+/// A denied line's (or claim's) adjustment: reported, not posted; or, with `posted`, an
+/// adjustment posted on a line (or claim) that was otherwise paid whose CARC is a denial
+/// (`denials::is_partial_denial`): a partial denial.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Denial {
     pub claim_id: Uuid,
@@ -182,6 +184,7 @@ pub struct Denial {
     pub carc: String,
     pub amount: Decimal,
     pub remarks: Vec<String>,
+    pub posted: bool,
 }
 
 /// Why a claim payment went to the work queue.
@@ -646,8 +649,20 @@ fn post_adjustments(
                 carc: a.reason.clone(),
                 amount,
                 remarks: remarks.to_vec(),
+                posted: false,
             });
             continue;
+        }
+        if super::denials::is_partial_denial(a.group, &a.reason) {
+            denials.push(Denial {
+                claim_id: claim.claim_id,
+                claim_line_id: line,
+                group: a.group,
+                carc: a.reason.clone(),
+                amount,
+                remarks: remarks.to_vec(),
+                posted: true,
+            });
         }
         let kind = EntryKind::for_group(a.group);
         let (side, signed) = if kind == EntryKind::PatientResponsibilityTransfer {

@@ -5,6 +5,7 @@
 pub mod claim;
 pub mod common;
 pub mod coverage;
+pub mod denial;
 pub mod encounter;
 pub mod identity;
 pub mod patient;

@@ -119,6 +119,10 @@ pub struct ClaimLedger {
     pub entries: Vec<LedgerEntryView>,
     /// Status changes, oldest first.
     pub transitions: Vec<TransitionRecord>,
+    /// Steps taken on the claim's denials (created, assigned, noted, ...), oldest first;
+    /// absent when the claim has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub denial_history: Vec<crate::model::denial::DenialEvent>,
 }
 
 pub fn claim_ledger(
@@ -136,6 +140,7 @@ pub fn claim_ledger(
         balance: b.claim(claim_id).into(),
         entries: entries.iter().map(LedgerEntryView::from).collect(),
         transitions: history(conn, org, claim_id)?,
+        denial_history: super::denials::events_of_claim(conn, org, claim_id)?,
     })
 }
 

@@ -17,6 +17,7 @@ pub mod claims;
 pub mod cob;
 pub mod connection;
 pub mod coverages;
+pub mod denials;
 mod crypt;
 pub mod encounters;
 mod encrypted;

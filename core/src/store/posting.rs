@@ -122,6 +122,25 @@ pub struct PostingResult {
     /// trace number (nothing was written this time).
     #[serde(default)]
     pub replayed: bool,
+    /// Every denial this posting found (outright and partial), for the denial work queue.
+    /// Not stored with the result: a replayed posting finds none, so none is created twice.
+    #[serde(skip)]
+    pub found_denials: Vec<FoundDenial>,
+}
+
+/// A denial a posting found: an adjustment of a line (or claim) the payer denied outright, or
+/// a denial CARC on a line that was otherwise paid (`partial`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundDenial {
+    pub claim_id: Uuid,
+    pub patient_id: Uuid,
+    pub claim_line_id: Option<Uuid>,
+    pub procedure_code: Option<String>,
+    pub group: AdjustmentGroup,
+    pub carc: String,
+    pub amount: Decimal,
+    pub remarks: Vec<String>,
+    pub partial: bool,
 }
 
 /// Where in the remittance a balancing failure is, as a JSON pointer, with its message.
@@ -412,6 +431,7 @@ pub fn post_remittance(
         denials: plan
             .denials
             .iter()
+            .filter(|d| !d.posted)
             .map(|d| DeniedAdjustment {
                 claim_id: d.claim_id,
                 claim_line_id: d.claim_line_id,
@@ -430,6 +450,24 @@ pub fn post_remittance(
             remittance_total: cents(plan.totals.remittance_total),
         },
         replayed: false,
+        found_denials: plan
+            .denials
+            .iter()
+            .map(|d| FoundDenial {
+                claim_id: d.claim_id,
+                patient_id: claim_by_id
+                    .get(&d.claim_id)
+                    .map(|c| c.patient_id)
+                    .unwrap_or_default(),
+                claim_line_id: d.claim_line_id,
+                procedure_code: procedure_of(d.claim_id, d.claim_line_id),
+                group: d.group,
+                carc: d.carc.clone(),
+                amount: cents(d.amount),
+                remarks: d.remarks.clone(),
+                partial: d.posted,
+            })
+            .collect(),
     };
 
     // The posting row first: its unique key is what makes a concurrent second posting fail

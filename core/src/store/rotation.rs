@@ -17,7 +17,7 @@ use super::encrypted::Rotated;
 use super::keyring::ROTATION_PROPAGATION_SECS;
 use super::schema::key_rotations;
 use super::{
-    DbConnection, KeyRing, coverages, idempotency, patients, write_transaction, x12_exchanges,
+    DbConnection, KeyRing, coverages, denials, idempotency, patients, write_transaction, x12_exchanges,
 };
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
@@ -26,11 +26,12 @@ use crate::model::common::{now, utc};
 pub const DEFAULT_BATCH: i64 = 500;
 
 /// Every table with encrypted columns: a rotation moves each of them to the new key.
-const ENCRYPTED: [Rotated; 4] = [
+const ENCRYPTED: [Rotated; 5] = [
     patients::ROTATION,
     coverages::ROTATION,
     idempotency::ROTATION,
     x12_exchanges::ROTATION,
+    denials::ROTATION,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

@@ -482,6 +482,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    denials (id) {
+        id -> Text,
+        org_id -> Text,
+        claim_id -> Text,
+        claim_line_id -> Nullable<Text>,
+        patient_id -> Text,
+        payer_id -> Text,
+        remittance_id -> Text,
+        posting_id -> Text,
+        position -> Integer,
+        procedure_code -> Nullable<Text>,
+        group_code -> Text,
+        carc -> Text,
+        rarcs -> Text,
+        amount -> Dec,
+        amount_cents -> BigInt,
+        category -> Text,
+        avoidable -> Bool,
+        partial -> Bool,
+        status -> Text,
+        assignee -> Nullable<Text>,
+        follow_up_on -> Nullable<Date>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    denial_notes (id) {
+        id -> Text,
+        org_id -> Text,
+        denial_id -> Text,
+        author -> Text,
+        text_ct -> Binary,
+        key_version -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    denial_events (id) {
+        id -> Text,
+        org_id -> Text,
+        denial_id -> Text,
+        claim_id -> Text,
+        action -> Text,
+        actor -> Text,
+        detail -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(claim_lines -> claims (claim_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
@@ -512,4 +569,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_cob,
     x12_exchanges,
     x12_sender_control_numbers,
+    denials,
+    denial_notes,
+    denial_events,
 );

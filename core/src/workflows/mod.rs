@@ -3,5 +3,6 @@
 
 pub mod audit_trail;
 pub mod claim_transitions;
+pub mod denials;
 pub mod payer;
 pub mod remittance_posting;

@@ -1,4 +1,4 @@
-//! Posting a stored remittance to the ledger at a caller's request.
+//! Posting a stored remittance to the ledger at a caller's request, with the denials it found.
 
 use uuid::Uuid;
 
@@ -20,6 +20,8 @@ pub fn post(
 ) -> CoreResult<PostingResult> {
     let first = store::write_transaction(conn, |c| {
         let mut result = posting::post_remittance(c, org, remittance_id, actor)?;
+        // The posting's denials commit with it (none when it was posted before).
+        super::denials::record_posted(c, org, &result)?;
         seal(c, &mut result)?;
         Ok(result)
     });

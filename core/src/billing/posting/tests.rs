@@ -353,6 +353,7 @@ fn partial_denial_co97_leaves_the_line_with_the_payer() {
             carc: "97".into(),
             amount: d("50.00"),
             remarks: vec![],
+            posted: false,
         }]
     );
     let b = books.balances();
@@ -716,4 +717,43 @@ fn claim_level_payment_without_lines() {
     assert!(plan.entries.iter().all(|e| e.claim_line_id.is_none()));
     assert_eq!(books.balances().claim(id(10)).insurance, d("20.00"));
     assert_eq!(books.status(id(10)), ClaimStatus::PartiallyPaid);
+}
+
+/// A line paid in part with a denial CARC beside the fee-schedule reduction: the CO-50 part is
+/// posted (the line is adjudicated) and also reported as a partial denial; CO-45 is not.
+#[test]
+fn a_denial_carc_on_a_paid_line_is_a_posted_partial_denial() {
+    let mut books = Books::new(vec![claim(10, &[("99214", &[], "200.00")])]);
+    let cps = [clp(
+        "PCN10",
+        "1",
+        "200.00",
+        "100.00",
+        vec![],
+        vec![svc(
+            "99214",
+            &[],
+            "200.00",
+            "100.00",
+            vec![
+                adj(AdjustmentGroup::CO, "45", "60.00"),
+                adj(AdjustmentGroup::CO, "50", "40.00"),
+            ],
+        )],
+    )];
+    let plan = post(&mut books, rem(1, "100.00", &cps, &[]));
+    assert_eq!(books.status(id(10)), ClaimStatus::Paid);
+    assert_eq!(
+        plan.denials,
+        vec![Denial {
+            claim_id: id(10),
+            claim_line_id: Some(id(1001)),
+            group: AdjustmentGroup::CO,
+            carc: "50".into(),
+            amount: d("40.00"),
+            remarks: vec![],
+            posted: true,
+        }]
+    );
+    assert_eq!(books.balances().claim(id(10)).insurance, d("0.00"));
 }

@@ -173,6 +173,8 @@ fn store_and_post(
     };
     let posting = if post {
         let p = posting::post_remittance(c, org, rem.id, actor)?;
+        // The posting's denials commit with it (none when it was posted before).
+        crate::workflows::denials::record_posted(c, org, &p)?;
         if !p.replayed {
             duplicate = false;
             trail.append_other(

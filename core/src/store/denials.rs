@@ -1,0 +1,484 @@
+//! The denial work queue's storage: denials (created by a posting), their notes (encrypted)
+//! and the steps taken on them (the claim's history). Repositories only: which adjustments are
+//! denials and which status may follow which are decided in `billing::denials`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::crypt::RowCrypt;
+use super::encrypted::{EncryptedTable, Rotated, rotated, rotation_queries};
+use super::ledger::cents;
+use super::pagination::finish_page;
+use super::schema::{denial_events, denial_notes, denials};
+use super::sql_types::DbDecimal;
+use super::{
+    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, from_json, new_id,
+    opt_id, parse_id, to_db, to_json,
+};
+use crate::access::OrgId;
+use crate::billing::denials::{DenialCategory, DenialStatus};
+use crate::error::{CoreError, CoreResult};
+use crate::model::Page;
+use crate::model::common::{now, utc};
+use crate::model::denial::{Denial, DenialEvent, DenialNote};
+use crate::model::remittance::AdjustmentGroup;
+use crate::phi::OrgKeys;
+
+const NOTES: &str = "denial_notes";
+
+/// A denial as a posting creates it.
+#[derive(Debug, Clone)]
+pub struct NewDenial {
+    pub claim_id: Uuid,
+    pub claim_line_id: Option<Uuid>,
+    pub patient_id: Uuid,
+    pub payer_id: Uuid,
+    pub remittance_id: Uuid,
+    pub posting_id: Uuid,
+    /// Its place among the posting's denials (with the posting, what makes it unique).
+    pub position: usize,
+    pub procedure_code: Option<String>,
+    pub group: AdjustmentGroup,
+    pub carc: String,
+    pub rarcs: Vec<String>,
+    pub amount: Decimal,
+    pub category: DenialCategory,
+    pub avoidable: bool,
+    pub partial: bool,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = denials)]
+struct DenialRow {
+    id: String,
+    claim_id: String,
+    claim_line_id: Option<String>,
+    patient_id: String,
+    payer_id: String,
+    remittance_id: String,
+    procedure_code: Option<String>,
+    group_code: String,
+    carc: String,
+    rarcs: String,
+    amount: DbDecimal,
+    category: String,
+    avoidable: bool,
+    partial: bool,
+    status: String,
+    assignee: Option<String>,
+    follow_up_on: Option<NaiveDate>,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl DenialRow {
+    fn into_model(self) -> CoreResult<Denial> {
+        let claim_line_id = opt_id(self.claim_line_id)?;
+        Ok(Denial {
+            id: parse_id(&self.id)?,
+            claim_id: parse_id(&self.claim_id)?,
+            level: if claim_line_id.is_some() { "line" } else { "claim" }.into(),
+            claim_line_id,
+            patient_id: parse_id(&self.patient_id)?,
+            payer_id: parse_id(&self.payer_id)?,
+            remittance_id: parse_id(&self.remittance_id)?,
+            procedure_code: self.procedure_code,
+            group: from_db(&self.group_code, "adjustment group")?,
+            carc: self.carc,
+            rarcs: from_json(&self.rarcs, "remark codes")?,
+            amount: cents(self.amount.0),
+            category: DenialCategory::parse(&self.category)
+                .ok_or_else(|| CoreError::Internal("stored denial category does not parse".into()))?,
+            avoidable: self.avoidable,
+            partial: self.partial,
+            status: status(&self.status)?,
+            assignee: self.assignee,
+            follow_up_on: self.follow_up_on,
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
+
+fn status(s: &str) -> CoreResult<DenialStatus> {
+    DenialStatus::parse(s)
+        .ok_or_else(|| CoreError::Internal("stored denial status does not parse".into()))
+}
+
+/// An amount in whole cents (the queue's amount filter).
+pub fn amount_cents(amount: Decimal) -> i64 {
+    let c = (cents(amount) * Decimal::ONE_HUNDRED).trunc();
+    i64::try_from(c).unwrap_or(i64::MAX)
+}
+
+/// Stores a new open denial in the caller's transaction.
+pub fn insert(conn: &mut DbConnection, org: OrgId, d: &NewDenial) -> CoreResult<Denial> {
+    let id = new_id();
+    let at = now();
+    diesel::insert_into(denials::table)
+        .values((
+            denials::id.eq(id.to_string()),
+            denials::org_id.eq(org.as_str()),
+            denials::claim_id.eq(d.claim_id.to_string()),
+            denials::claim_line_id.eq(d.claim_line_id.map(|l| l.to_string())),
+            denials::patient_id.eq(d.patient_id.to_string()),
+            denials::payer_id.eq(d.payer_id.to_string()),
+            denials::remittance_id.eq(d.remittance_id.to_string()),
+            denials::posting_id.eq(d.posting_id.to_string()),
+            denials::position.eq(i32::try_from(d.position).unwrap_or(i32::MAX)),
+            denials::procedure_code.eq(d.procedure_code.clone()),
+            denials::group_code.eq(to_db(&d.group)),
+            denials::carc.eq(d.carc.trim()),
+            denials::rarcs.eq(to_json(&d.rarcs)),
+            denials::amount.eq(DbDecimal(cents(d.amount))),
+            denials::amount_cents.eq(amount_cents(d.amount)),
+            denials::category.eq(d.category.as_str()),
+            denials::avoidable.eq(d.avoidable),
+            denials::partial.eq(d.partial),
+            denials::status.eq(DenialStatus::Open.as_str()),
+            denials::version.eq(1),
+            denials::created_at.eq(at),
+            denials::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    get(conn, org, id)
+}
+
+pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Denial> {
+    denials::table
+        .filter(denials::org_id.eq(org.as_str()))
+        .filter(denials::id.eq(id.to_string()))
+        .select(DenialRow::as_select())
+        .first::<DenialRow>(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound { resource: "denial" })?
+        .into_model()
+}
+
+/// The queue's filters; each one given narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct DenialFilter {
+    pub payer_id: Option<Uuid>,
+    pub claim_id: Option<Uuid>,
+    pub category: Option<DenialCategory>,
+    pub carc: Option<String>,
+    pub status: Option<DenialStatus>,
+    /// Exact subject.
+    pub assignee: Option<String>,
+    /// Only denials nobody is assigned to.
+    pub unassigned: bool,
+    /// Found at or before this time (the minimum age).
+    pub created_before: Option<NaiveDateTime>,
+    /// Found at or after this time (the maximum age).
+    pub created_after: Option<NaiveDateTime>,
+    pub min_amount_cents: Option<i64>,
+    pub max_amount_cents: Option<i64>,
+    /// A follow-up date on or before this day.
+    pub follow_up_by: Option<NaiveDate>,
+}
+
+/// A page of the org's denials matching `f`, oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    org: OrgId,
+    f: &DenialFilter,
+    page: &ListParams,
+) -> CoreResult<Page<Denial>> {
+    let limit = page.limit()?;
+    let mut q = denials::table
+        .filter(denials::org_id.eq(org.as_str()))
+        .filter(denials::id.gt(page.after()?))
+        .into_boxed();
+    if let Some(p) = f.payer_id {
+        q = q.filter(denials::payer_id.eq(p.to_string()));
+    }
+    if let Some(c) = f.claim_id {
+        q = q.filter(denials::claim_id.eq(c.to_string()));
+    }
+    if let Some(c) = f.category {
+        q = q.filter(denials::category.eq(c.as_str()));
+    }
+    if let Some(c) = &f.carc {
+        q = q.filter(denials::carc.eq(c.trim().to_string()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(denials::status.eq(s.as_str()));
+    }
+    if let Some(a) = &f.assignee {
+        q = q.filter(denials::assignee.eq(a.clone()));
+    }
+    if f.unassigned {
+        q = q.filter(denials::assignee.is_null());
+    }
+    if let Some(t) = f.created_before {
+        q = q.filter(denials::created_at.le(t));
+    }
+    if let Some(t) = f.created_after {
+        q = q.filter(denials::created_at.ge(t));
+    }
+    if let Some(c) = f.min_amount_cents {
+        q = q.filter(denials::amount_cents.ge(c));
+    }
+    if let Some(c) = f.max_amount_cents {
+        q = q.filter(denials::amount_cents.le(c));
+    }
+    if let Some(d) = f.follow_up_by {
+        q = q.filter(denials::follow_up_on.le(d));
+    }
+    let rows: Vec<DenialRow> = q
+        .order(denials::id.asc())
+        .limit(limit + 1)
+        .select(DenialRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(DenialRow::into_model)
+        .collect::<CoreResult<Vec<_>>>()?;
+    let (items, next_cursor) = finish_page(items, limit, |d| d.id);
+    Ok(Page { items, next_cursor })
+}
+
+/// What one step changes on a denial.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Assignee(Option<String>),
+    FollowUp(Option<NaiveDate>),
+    Status(DenialStatus),
+}
+
+/// Applies a change when the denial is still at `version` (compare-and-set); a denial changed
+/// meanwhile is a version mismatch.
+pub fn update(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    version: i32,
+    change: &Change,
+) -> CoreResult<Denial> {
+    let target = denials::table
+        .filter(denials::org_id.eq(org.as_str()))
+        .filter(denials::id.eq(id.to_string()))
+        .filter(denials::version.eq(version));
+    let bump = (
+        denials::version.eq(version + 1),
+        denials::updated_at.eq(now()),
+    );
+    let updated = match change {
+        Change::Assignee(a) => diesel::update(target)
+            .set((denials::assignee.eq(a.clone()), bump))
+            .execute(conn)?,
+        Change::FollowUp(d) => diesel::update(target)
+            .set((denials::follow_up_on.eq(*d), bump))
+            .execute(conn)?,
+        Change::Status(s) => diesel::update(target)
+            .set((denials::status.eq(s.as_str()), bump))
+            .execute(conn)?,
+    };
+    let current = denials::table
+        .filter(denials::org_id.eq(org.as_str()))
+        .filter(denials::id.eq(id.to_string()))
+        .select(denials::version)
+        .first::<i32>(conn)
+        .optional()?;
+    check_versioned_update(updated, current, "denial")?;
+    get(conn, org, id)
+}
+
+/// Records a step in the claim's history, in the caller's transaction.
+pub fn record_event(
+    conn: &mut DbConnection,
+    org: OrgId,
+    denial: &Denial,
+    action: &str,
+    actor: &str,
+    detail: serde_json::Value,
+) -> CoreResult<DenialEvent> {
+    let id = new_id();
+    let at = now();
+    diesel::insert_into(denial_events::table)
+        .values((
+            denial_events::id.eq(id.to_string()),
+            denial_events::org_id.eq(org.as_str()),
+            denial_events::denial_id.eq(denial.id.to_string()),
+            denial_events::claim_id.eq(denial.claim_id.to_string()),
+            denial_events::action.eq(action),
+            denial_events::actor.eq(actor),
+            denial_events::detail.eq(detail.to_string()),
+            denial_events::at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(DenialEvent {
+        id,
+        denial_id: denial.id,
+        claim_id: denial.claim_id,
+        action: action.into(),
+        actor: actor.into(),
+        detail,
+        at: utc(at),
+    })
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = denial_events)]
+struct EventRow {
+    id: String,
+    denial_id: String,
+    claim_id: String,
+    action: String,
+    actor: String,
+    detail: String,
+    at: NaiveDateTime,
+}
+
+impl EventRow {
+    fn into_model(self) -> CoreResult<DenialEvent> {
+        Ok(DenialEvent {
+            id: parse_id(&self.id)?,
+            denial_id: parse_id(&self.denial_id)?,
+            claim_id: parse_id(&self.claim_id)?,
+            action: self.action,
+            actor: self.actor,
+            detail: from_json(&self.detail, "denial event")?,
+            at: utc(self.at),
+        })
+    }
+}
+
+/// The steps taken on one denial, oldest first.
+pub fn events_of_denial(
+    conn: &mut DbConnection,
+    org: OrgId,
+    denial_id: Uuid,
+) -> CoreResult<Vec<DenialEvent>> {
+    denial_events::table
+        .filter(denial_events::org_id.eq(org.as_str()))
+        .filter(denial_events::denial_id.eq(denial_id.to_string()))
+        .order(denial_events::id.asc())
+        .select(EventRow::as_select())
+        .load::<EventRow>(conn)?
+        .into_iter()
+        .map(EventRow::into_model)
+        .collect()
+}
+
+/// The steps taken on every denial of a claim, oldest first (the claim's history).
+pub fn events_of_claim(
+    conn: &mut DbConnection,
+    org: OrgId,
+    claim_id: Uuid,
+) -> CoreResult<Vec<DenialEvent>> {
+    denial_events::table
+        .filter(denial_events::org_id.eq(org.as_str()))
+        .filter(denial_events::claim_id.eq(claim_id.to_string()))
+        .order(denial_events::id.asc())
+        .select(EventRow::as_select())
+        .load::<EventRow>(conn)?
+        .into_iter()
+        .map(EventRow::into_model)
+        .collect()
+}
+
+/// Adds a note, its text encrypted with the org's data key.
+pub fn add_note(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    denial_id: Uuid,
+    author: &str,
+    text: &str,
+) -> CoreResult<DenialNote> {
+    let keys = keyring.keys(conn, org)?;
+    let id = new_id();
+    let at = now();
+    let ct = RowCrypt::new(&keys, org, NOTES, id).enc("text_ct", text);
+    diesel::insert_into(denial_notes::table)
+        .values((
+            denial_notes::id.eq(id.to_string()),
+            denial_notes::org_id.eq(org.as_str()),
+            denial_notes::denial_id.eq(denial_id.to_string()),
+            denial_notes::author.eq(author),
+            denial_notes::text_ct.eq(ct),
+            denial_notes::key_version.eq(keys.active_version()),
+            denial_notes::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(DenialNote {
+        id,
+        patient_id: Uuid::nil(),
+        denial_id,
+        author: author.into(),
+        text: text.into(),
+        created_at: utc(at),
+    })
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = denial_notes)]
+struct NoteRow {
+    id: String,
+    denial_id: String,
+    author: String,
+    text_ct: Vec<u8>,
+    key_version: i32,
+    created_at: NaiveDateTime,
+}
+
+impl NoteRow {
+    fn decrypt(self, keys: &OrgKeys, org: OrgId) -> CoreResult<DenialNote> {
+        let id = parse_id(&self.id)?;
+        Ok(DenialNote {
+            text: RowCrypt::new(keys, org, NOTES, id).dec("text_ct", &self.text_ct)?,
+            id,
+            patient_id: Uuid::nil(),
+            denial_id: parse_id(&self.denial_id)?,
+            author: self.author,
+            created_at: utc(self.created_at),
+        })
+    }
+}
+
+/// A denial's notes, decrypted, oldest first.
+pub fn notes(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    denial_id: Uuid,
+) -> CoreResult<Vec<DenialNote>> {
+    let keys = keyring.keys(conn, org)?;
+    denial_notes::table
+        .filter(denial_notes::org_id.eq(org.as_str()))
+        .filter(denial_notes::denial_id.eq(denial_id.to_string()))
+        .order(denial_notes::id.asc())
+        .select(NoteRow::as_select())
+        .load::<NoteRow>(conn)?
+        .into_iter()
+        .map(|r| r.decrypt(&keys, org))
+        .collect()
+}
+
+/// Key rotation: notes are re-encrypted.
+pub(crate) const ROTATION: Rotated = rotated::<NoteRow>();
+
+impl EncryptedTable for NoteRow {
+    rotation_queries!(denial_notes, id, NoteRow);
+
+    fn rewrite(self, conn: &mut DbConnection, keys: &OrgKeys, org: OrgId) -> CoreResult<usize> {
+        let c = RowCrypt::new(keys, org, NOTES, parse_id(&self.id)?);
+        let text = c.reencrypted("text_ct", self.text_ct)?;
+        Ok(diesel::update(
+            denial_notes::table
+                .filter(denial_notes::org_id.eq(org.as_str()))
+                .filter(denial_notes::id.eq(&self.id))
+                .filter(denial_notes::key_version.eq(self.key_version)),
+        )
+        .set((
+            denial_notes::text_ct.eq(text),
+            denial_notes::key_version.eq(keys.active_version()),
+        ))
+        .execute(conn)?)
+    }
+}

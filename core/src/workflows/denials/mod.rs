@@ -1,0 +1,12 @@
+//! Denials as work items: created by the posting that found them (in its transaction), then
+//! worked one step at a time, each step in the claim's history and in the caller's audit event
+//! in the same transaction.
+
+pub mod recording;
+pub mod steps;
+
+pub use recording::record_posted;
+pub use steps::{
+    ASSIGNEE_MAX_CHARS, NOTE_MAX_CHARS, add_note, assign, change_status, check_assignee,
+    check_note, detail, set_follow_up,
+};

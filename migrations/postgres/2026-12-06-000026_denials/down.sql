@@ -1,0 +1,3 @@
+DROP TABLE denial_events;
+DROP TABLE denial_notes;
+DROP TABLE denials;
