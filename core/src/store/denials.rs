@@ -14,8 +14,8 @@ use super::pagination::finish_page;
 use super::schema::{denial_events, denial_notes, denials};
 use super::sql_types::DbDecimal;
 use super::{
-    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, from_json, new_id,
-    opt_id, parse_id, to_db, to_json,
+    DbConnection, KeyRing, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id,
+    parse_id, to_db, to_json,
 };
 use crate::access::OrgId;
 use crate::billing::denials::{DenialCategory, DenialStatus};
@@ -80,7 +80,12 @@ impl DenialRow {
         Ok(Denial {
             id: parse_id(&self.id)?,
             claim_id: parse_id(&self.claim_id)?,
-            level: if claim_line_id.is_some() { "line" } else { "claim" }.into(),
+            level: if claim_line_id.is_some() {
+                "line"
+            } else {
+                "claim"
+            }
+            .into(),
             claim_line_id,
             patient_id: parse_id(&self.patient_id)?,
             payer_id: parse_id(&self.payer_id)?,
@@ -90,8 +95,9 @@ impl DenialRow {
             carc: self.carc,
             rarcs: from_json(&self.rarcs, "remark codes")?,
             amount: cents(self.amount.0),
-            category: DenialCategory::parse(&self.category)
-                .ok_or_else(|| CoreError::Internal("stored denial category does not parse".into()))?,
+            category: DenialCategory::parse(&self.category).ok_or_else(|| {
+                CoreError::Internal("stored denial category does not parse".into())
+            })?,
             avoidable: self.avoidable,
             partial: self.partial,
             status: status(&self.status)?,
@@ -480,5 +486,237 @@ impl EncryptedTable for NoteRow {
             denial_notes::key_version.eq(keys.active_version()),
         ))
         .execute(conn)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+
+    use super::*;
+    use crate::store::rotation;
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
+
+    on_each_engine!(
+        the_queue_filters_pages_and_updates_by_version,
+        notes_are_encrypted_read_back_and_rotated
+    );
+
+    /// The repository alone: the rows a denial points to (claims, payers, postings) are left
+    /// out, so references are not enforced for this connection.
+    fn without_references(conn: &mut DbConnection) {
+        match conn {
+            DbConnection::Sqlite(c) => c.batch_execute("PRAGMA foreign_keys = OFF").unwrap(),
+            DbConnection::Postgresql(c) => c
+                .batch_execute("SET session_replication_role = replica")
+                .unwrap(),
+        }
+    }
+
+    fn new(payer: Uuid, claim: Uuid, position: usize, carc: &str, amount: &str) -> NewDenial {
+        let class = crate::billing::denials::classify(carc);
+        NewDenial {
+            claim_id: claim,
+            claim_line_id: (position % 2 == 0).then(Uuid::now_v7),
+            patient_id: Uuid::now_v7(),
+            payer_id: payer,
+            remittance_id: Uuid::now_v7(),
+            posting_id: Uuid::nil(),
+            position,
+            procedure_code: Some("99213".into()),
+            group: AdjustmentGroup::CO,
+            carc: carc.into(),
+            rarcs: vec!["M51".into()],
+            amount: amount.parse().unwrap(),
+            category: class.category,
+            avoidable: class.avoidable,
+            partial: false,
+        }
+    }
+
+    fn the_queue_filters_pages_and_updates_by_version(engine: TestEngine) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
+        without_references(&mut conn);
+        let (acme, beacon) = (Uuid::now_v7(), Uuid::now_v7());
+        let claim = Uuid::now_v7();
+        let a = insert(&mut conn, org, &new(acme, claim, 0, "16", "125.50")).unwrap();
+        let b = insert(&mut conn, org, &new(acme, claim, 1, "197", "80.00")).unwrap();
+        let c = insert(
+            &mut conn,
+            org,
+            &new(beacon, Uuid::now_v7(), 2, "50", "9.99"),
+        )
+        .unwrap();
+        assert_eq!(
+            (a.amount.to_string(), a.level.as_str(), a.status),
+            ("125.50".into(), "line", DenialStatus::Open)
+        );
+        assert_eq!(
+            (b.level.as_str(), b.rarcs.clone()),
+            ("claim", vec!["M51".to_string()])
+        );
+        assert_eq!(
+            (b.category, b.avoidable),
+            (DenialCategory::Authorization, true)
+        );
+        let ids = |conn: &mut DbConnection, f: &DenialFilter| -> Vec<Uuid> {
+            list(conn, org, f, &ListParams::default())
+                .unwrap()
+                .items
+                .iter()
+                .map(|d| d.id)
+                .collect()
+        };
+        assert_eq!(ids(&mut conn, &DenialFilter::default()), [a.id, b.id, c.id]);
+        let f = DenialFilter {
+            payer_id: Some(acme),
+            ..Default::default()
+        };
+        assert_eq!(ids(&mut conn, &f), [a.id, b.id]);
+        let f = DenialFilter {
+            category: Some(DenialCategory::MedicalNecessity),
+            ..Default::default()
+        };
+        assert_eq!(ids(&mut conn, &f), [c.id]);
+        let f = DenialFilter {
+            carc: Some("197".into()),
+            claim_id: Some(claim),
+            ..Default::default()
+        };
+        assert_eq!(ids(&mut conn, &f), [b.id]);
+        // Amounts compare as money on both engines (SQLite keeps them as text).
+        let f = DenialFilter {
+            min_amount_cents: Some(amount_cents("80.00".parse().unwrap())),
+            ..Default::default()
+        };
+        assert_eq!(ids(&mut conn, &f), [a.id, b.id]);
+        let f = DenialFilter {
+            max_amount_cents: Some(999),
+            ..Default::default()
+        };
+        assert_eq!(ids(&mut conn, &f), [c.id]);
+        let f = DenialFilter {
+            created_before: Some(now() - chrono::Duration::days(1)),
+            ..Default::default()
+        };
+        assert!(ids(&mut conn, &f).is_empty(), "nothing is a day old");
+
+        // Pages of two, then the rest.
+        let first = list(
+            &mut conn,
+            org,
+            &DenialFilter::default(),
+            &ListParams {
+                limit: Some(2),
+                cursor: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(first.items.len(), 2);
+        let rest = list(
+            &mut conn,
+            org,
+            &DenialFilter::default(),
+            &ListParams {
+                limit: Some(2),
+                cursor: first.next_cursor,
+            },
+        )
+        .unwrap();
+        assert_eq!(rest.items.iter().map(|d| d.id).collect::<Vec<_>>(), [c.id]);
+        assert_eq!(rest.next_cursor, None);
+
+        // Updates are compare-and-set on the version.
+        let a2 = update(
+            &mut conn,
+            org,
+            a.id,
+            1,
+            &Change::Assignee(Some("biller-7".into())),
+        )
+        .unwrap();
+        assert_eq!((a2.version, a2.assignee.as_deref()), (2, Some("biller-7")));
+        let stale = update(
+            &mut conn,
+            org,
+            a.id,
+            1,
+            &Change::Status(DenialStatus::InProgress),
+        );
+        assert!(
+            matches!(stale, Err(CoreError::VersionMismatch { current: 2 })),
+            "{stale:?}"
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 12, 20).unwrap();
+        update(&mut conn, org, a.id, 2, &Change::FollowUp(Some(day))).unwrap();
+        let f = DenialFilter {
+            assignee: Some("biller-7".into()),
+            follow_up_by: Some(day),
+            ..Default::default()
+        };
+        assert_eq!(ids(&mut conn, &f), [a.id]);
+        let f = DenialFilter {
+            unassigned: true,
+            ..Default::default()
+        };
+        assert_eq!(ids(&mut conn, &f), [b.id, c.id]);
+        let gone = update(&mut conn, org, Uuid::now_v7(), 1, &Change::Assignee(None));
+        assert!(matches!(gone, Err(CoreError::NotFound { .. })));
+
+        // The claim's history lists the steps of its denials only.
+        record_event(
+            &mut conn,
+            org,
+            &a2,
+            "assigned",
+            "u1",
+            serde_json::json!({"assignee": "biller-7"}),
+        )
+        .unwrap();
+        record_event(&mut conn, org, &c, "created", "u1", serde_json::json!({})).unwrap();
+        let h = events_of_claim(&mut conn, org, claim).unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].denial_id, h[0].action.as_str()), (a.id, "assigned"));
+        assert_eq!(events_of_denial(&mut conn, org, c.id).unwrap().len(), 1);
+    }
+
+    fn notes_are_encrypted_read_back_and_rotated(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
+        without_references(&mut conn);
+        let d = insert(
+            &mut conn,
+            org,
+            &new(Uuid::now_v7(), Uuid::now_v7(), 0, "50", "40.00"),
+        )
+        .unwrap();
+        let text = "Spoke to ZEBULONOVICH's plan: records requested";
+        let note = add_note(&mut conn, &keyring, org, d.id, "biller-7", text).unwrap();
+        let raw: Vec<Vec<u8>> = denial_notes::table
+            .select(denial_notes::text_ct)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(raw.len(), 1);
+        assert!(
+            !raw[0].windows(12).any(|w| w == b"ZEBULONOVICH"),
+            "the note is stored encrypted"
+        );
+        let read = notes(&mut conn, &keyring, org, d.id).unwrap();
+        assert_eq!((read[0].id, read[0].text.as_str()), (note.id, text));
+
+        let r = rotation::begin(&mut conn, &keyring, org).unwrap();
+        assert_eq!(r.rows_total, 1, "rotation counts the note");
+        let r = rotation::step(&mut conn, &keyring, &r, 10).unwrap();
+        assert_eq!(r.rows_done, 1);
+        let versions: Vec<i32> = denial_notes::table
+            .select(denial_notes::key_version)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(versions, [r.to_version]);
+        let after: Vec<Vec<u8>> = denial_notes::table
+            .select(denial_notes::text_ct)
+            .load(&mut conn)
+            .unwrap();
+        assert_ne!(after, raw, "re-encrypted under the new key");
+        assert_eq!(notes(&mut conn, &keyring, org, d.id).unwrap()[0].text, text);
     }
 }

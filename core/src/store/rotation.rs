@@ -17,7 +17,8 @@ use super::encrypted::Rotated;
 use super::keyring::ROTATION_PROPAGATION_SECS;
 use super::schema::key_rotations;
 use super::{
-    DbConnection, KeyRing, coverages, denials, idempotency, patients, write_transaction, x12_exchanges,
+    DbConnection, KeyRing, coverages, denials, idempotency, patients, write_transaction,
+    x12_exchanges,
 };
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};

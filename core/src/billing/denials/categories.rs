@@ -19,7 +19,17 @@ use crate::model::remittance::AdjustmentGroup;
 
 /// Why a claim or line was denied, as billers group root causes.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum DenialCategory {
@@ -234,7 +244,11 @@ pub fn category_table_markdown() -> String {
                 .collect();
             if !codes.is_empty() {
                 let yes = if avoidable { "yes" } else { "no" };
-                out.push_str(&format!("| {} | {yes} | {} |\n", c.as_str(), codes.join(", ")));
+                out.push_str(&format!(
+                    "| {} | {yes} | {} |\n",
+                    c.as_str(),
+                    codes.join(", ")
+                ));
             }
         }
     }
@@ -253,7 +267,7 @@ pub fn category_table_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::carc::carc_description;
+    use crate::codes::carc_description;
 
     #[test]
     fn common_denials_fall_in_their_category() {
@@ -305,7 +319,11 @@ mod tests {
     fn every_code_in_the_table_is_a_known_carc_once() {
         let mut seen = std::collections::BTreeSet::new();
         for r in TABLE {
-            assert!(carc_description(r.carc).is_some(), "CARC {} unknown", r.carc);
+            assert!(
+                carc_description(r.carc).is_some(),
+                "CARC {} unknown",
+                r.carc
+            );
             assert!(seen.insert(r.carc), "CARC {} twice", r.carc);
         }
     }

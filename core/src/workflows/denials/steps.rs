@@ -41,7 +41,10 @@ pub fn check_note(text: &str, e: &mut Errors) {
     if text.trim().is_empty() {
         e.add("/text", "must not be empty");
     } else if text.chars().count() > NOTE_MAX_CHARS {
-        e.add("/text", format!("must be at most {NOTE_MAX_CHARS} characters"));
+        e.add(
+            "/text",
+            format!("must be at most {NOTE_MAX_CHARS} characters"),
+        );
     }
 }
 
@@ -79,7 +82,14 @@ pub fn assign(
     let d = open_at(c, org, id, expected)?;
     let assignee = assignee.map(|a| a.trim().to_string());
     let d = denials::update(c, org, id, d.version, &Change::Assignee(assignee.clone()))?;
-    denials::record_event(c, org, &d, "assigned", actor, json!({ "assignee": assignee }))?;
+    denials::record_event(
+        c,
+        org,
+        &d,
+        "assigned",
+        actor,
+        json!({ "assignee": assignee }),
+    )?;
     Ok(d)
 }
 
@@ -94,7 +104,14 @@ pub fn set_follow_up(
 ) -> CoreResult<Denial> {
     let d = open_at(c, org, id, expected)?;
     let d = denials::update(c, org, id, d.version, &Change::FollowUp(on))?;
-    denials::record_event(c, org, &d, "follow_up_set", actor, json!({ "follow_up_on": on }))?;
+    denials::record_event(
+        c,
+        org,
+        &d,
+        "follow_up_set",
+        actor,
+        json!({ "follow_up_on": on }),
+    )?;
     Ok(d)
 }
 
