@@ -35,7 +35,7 @@ macro_rules! markers {
 /// Resources, as type-level names for [`Authorized`].
 pub mod res {
     use revcycle_core::access::Resource;
-    markers!(ResourceMarker, RESOURCE, Resource: Payer, Provider, Patient, Coverage, Encounter, Claim, Remittance);
+    markers!(ResourceMarker, RESOURCE, Resource: Payer, Provider, Patient, Coverage, Encounter, Claim, Remittance, Denial);
 }
 
 /// Actions, as type-level names for [`Authorized`].

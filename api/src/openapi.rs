@@ -281,6 +281,7 @@ pub const IDEMPOTENT_POSTS: &[&str] = &[
     "create_secondary_claim",
     "create_payment_plan",
     "patient_payment",
+    "add_denial_note",
 ];
 
 /// What `extract::IdempotencyKey` accepts: 1 to 255 characters a header value may hold,
@@ -499,6 +500,8 @@ const NON_BLANK: &[&str] = &[
     "city",
     "system",
     "value",
+    "assignee",
+    "text",
 ];
 
 /// Apply the shared conventions to every operation of a collected document.

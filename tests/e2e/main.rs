@@ -7,6 +7,7 @@ mod billing;
 mod checkpoints;
 mod cli;
 mod cob;
+mod denials;
 mod codes;
 mod connectors;
 mod errors;

@@ -2,9 +2,11 @@
 //! worked one step at a time, each step in the claim's history and in the caller's audit event
 //! in the same transaction.
 
+pub mod queue;
 pub mod recording;
 pub mod steps;
 
+pub use queue::QueueCriteria;
 pub use recording::record_posted;
 pub use steps::{
     ASSIGNEE_MAX_CHARS, NOTE_MAX_CHARS, add_note, assign, change_status, check_assignee,
