@@ -79,6 +79,9 @@ pub fn assign(
     actor: &str,
     assignee: Option<String>,
 ) -> CoreResult<Denial> {
+    let mut e = Errors::new();
+    check_assignee(assignee.as_deref(), &mut e);
+    e.finish()?;
     let d = open_at(c, org, id, expected)?;
     let assignee = assignee.map(|a| a.trim().to_string());
     let d = denials::update(c, org, id, d.version, &Change::Assignee(assignee.clone()))?;
@@ -157,6 +160,9 @@ pub fn add_note(
     actor: &str,
     text: &str,
 ) -> CoreResult<DenialNote> {
+    let mut e = Errors::new();
+    check_note(text, &mut e);
+    e.finish()?;
     let d = denials::get(c, org, id)?;
     let mut note = denials::add_note(c, keyring, org, id, actor, text)?;
     note.patient_id = d.patient_id;
