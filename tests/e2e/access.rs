@@ -416,7 +416,12 @@ async fn every_role_meets_the_matrix_on_every_route(engine: Engine) {
         // role that may act on denials, 403 to one that may not.
         let unknown = format!("/v1/work-queues/denials/{}", uuid::Uuid::now_v7());
         for (action, method, path, body) in [
-            (Action::Search, "GET", "/v1/work-queues/denials".to_string(), None),
+            (
+                Action::Search,
+                "GET",
+                "/v1/work-queues/denials".to_string(),
+                None,
+            ),
             (Action::Read, "GET", unknown.clone(), None),
             (
                 Action::Update,

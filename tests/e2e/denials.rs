@@ -303,13 +303,25 @@ async fn denials_from_an_835_are_worked_step_by_step(engine: Engine) {
     let note_body = json!({"text": secret});
     let key = [("idempotency-key", "note-1")];
     let note = s
-        .call("POST", &step("notes"), Some(&biller), Some(&note_body), &key)
+        .call(
+            "POST",
+            &step("notes"),
+            Some(&biller),
+            Some(&note_body),
+            &key,
+        )
         .await;
     assert_eq!(note.status, 201, "{}", note.text);
     assert_eq!(note.body["text"], secret);
     assert_eq!(note.body["author"], "bill-7");
     let again = s
-        .call("POST", &step("notes"), Some(&biller), Some(&note_body), &key)
+        .call(
+            "POST",
+            &step("notes"),
+            Some(&biller),
+            Some(&note_body),
+            &key,
+        )
         .await;
     assert_eq!(again.status, 201, "{}", again.text);
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));

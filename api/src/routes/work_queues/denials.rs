@@ -151,7 +151,6 @@ impl Rules for AssignInput {
     }
 }
 
-
 /// Assign a denial
 ///
 /// Sets who works the denial (`null`: nobody); recorded in the claim's history. A resolved or
@@ -307,7 +306,9 @@ pub async fn add_denial_note(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let (org, actor) = (who.org, who.subject.clone());
-    let patient = db::run(&state, move |c| store::get(c, org, id)).await?.patient_id;
+    let patient = db::run(&state, move |c| store::get(c, org, id))
+        .await?
+        .patient_id;
     let replayed = Disclosed {
         patient_ids: [patient].into(),
         fields: ["denial_notes"].into(),

@@ -329,6 +329,17 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_table_is_generated_from_the_table() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        assert!(
+            readme.contains(&category_table_markdown()),
+            "README's denial category table is stale; paste the output of category_table_markdown():\n{}",
+            category_table_markdown()
+        );
+    }
+
+    #[test]
     fn categories_round_trip_and_the_markdown_names_each() {
         let md = category_table_markdown();
         for c in DenialCategory::ALL {

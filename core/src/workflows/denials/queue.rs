@@ -5,6 +5,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::access::OrgId;
 use crate::billing::denials::{DenialCategory, DenialStatus};
 use crate::error::CoreResult;
 use crate::model::Page;
@@ -12,7 +13,6 @@ use crate::model::denial::Denial;
 use crate::store::denials::{self, DenialFilter, amount_cents};
 use crate::store::{DbConnection, ListParams};
 use crate::validation::Errors;
-use crate::access::OrgId;
 
 /// Oldest age a caller may ask about: 100 years.
 pub const MAX_AGE_DAYS: u32 = 36_500;
@@ -139,7 +139,10 @@ mod tests {
         .unwrap();
         assert_eq!(f.created_before, Some(now - Duration::days(30)));
         assert_eq!(f.created_after, Some(now - Duration::days(90)));
-        assert_eq!((f.min_amount_cents, f.max_amount_cents), (Some(5000), Some(125050)));
+        assert_eq!(
+            (f.min_amount_cents, f.max_amount_cents),
+            (Some(5000), Some(125050))
+        );
         assert_eq!(f.carc.as_deref(), Some("CO97"));
         let bad = QueueCriteria {
             min_age_days: Some(10),
