@@ -517,7 +517,7 @@ mod tests {
         let class = crate::billing::denials::classify(carc);
         NewDenial {
             claim_id: claim,
-            claim_line_id: (position % 2 == 0).then(Uuid::now_v7),
+            claim_line_id: position.is_multiple_of(2).then(Uuid::now_v7),
             patient_id: Uuid::now_v7(),
             payer_id: payer,
             remittance_id: Uuid::now_v7(),
