@@ -36,15 +36,22 @@ pub struct DenialQuery {
     pub payer_id: Option<Uuid>,
     /// Only the denials of this claim (its denial history).
     pub claim_id: Option<Uuid>,
-    #[param(value_type = Option<String>, example = "authorization")]
+    #[param(value_type = Option<DenialCategory>, example = "authorization")]
     pub category: Option<DenialCategory>,
     /// CAS02, e.g. `197`.
-    #[param(max_length = 5, example = "197")]
+    // `queue::CARC_MAX_CHARS`.
+    #[param(
+        min_length = 1,
+        max_length = 5,
+        pattern = "^[A-Za-z0-9]+$",
+        example = "197"
+    )]
     pub carc: Option<String>,
-    #[param(value_type = Option<String>, example = "open")]
+    #[param(value_type = Option<DenialStatus>, example = "open")]
     pub status: Option<DenialStatus>,
     /// The subject the denial is assigned to.
-    #[param(max_length = 200)]
+    // `denials::ASSIGNEE_MAX_CHARS`.
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub assignee: Option<String>,
     /// `true`: only denials nobody is assigned to.
     pub unassigned: Option<bool>,
@@ -55,10 +62,10 @@ pub struct DenialQuery {
     #[param(minimum = 0, maximum = 36500)]
     pub max_age_days: Option<u32>,
     /// Amount at least this (dollars, e.g. `50.00`).
-    #[param(pattern = r"^[0-9]{1,11}(\.[0-9]{1,2})?$", example = "50.00")]
+    #[param(pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$", example = "50.00")]
     pub min_amount: Option<String>,
     /// Amount at most this.
-    #[param(pattern = r"^[0-9]{1,11}(\.[0-9]{1,2})?$", example = "500.00")]
+    #[param(pattern = r"^[0-9]{1,10}(\.[0-9]{1,2})?$", example = "500.00")]
     pub max_amount: Option<String>,
     /// A follow-up date on or before this day (what is due by then).
     pub follow_up_by: Option<NaiveDate>,

@@ -16,6 +16,8 @@ use crate::validation::Errors;
 
 /// Oldest age a caller may ask about: 100 years.
 pub const MAX_AGE_DAYS: u32 = 36_500;
+/// Longest CARC asked for (the codes have at most three characters; a little room).
+pub const CARC_MAX_CHARS: usize = 5;
 
 #[derive(Debug, Clone, Default)]
 pub struct QueueCriteria {
@@ -37,27 +39,21 @@ pub struct QueueCriteria {
     pub follow_up_by: Option<NaiveDate>,
 }
 
+/// Dollars as the document states them: up to ten digits, then at most two decimals.
 fn amount(e: &mut Errors, pointer: &str, text: Option<&str>) -> Option<i64> {
     let t = text?;
-    match t.trim().parse::<Decimal>() {
-        Ok(d) if d.is_sign_negative() => {
-            e.add(pointer, "must not be negative");
-            None
-        }
-        Ok(d) if d.scale() > 2 => {
-            e.add(pointer, "must have at most two decimal places");
-            None
-        }
-        Ok(d) if d > Decimal::from(10_000_000_000i64) => {
-            e.add(pointer, "must be at most 10000000000");
-            None
-        }
-        Ok(d) => Some(amount_cents(d)),
-        Err(_) => {
-            e.add(pointer, "must be an amount such as 50.00");
-            None
-        }
+    let (whole, cents) = t.split_once('.').unwrap_or((t, "0"));
+    let digits = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(whole, 10) || !digits(cents, 2) {
+        e.add(
+            pointer,
+            "must be an amount such as 50.00 (up to ten digits, two decimals)",
+        );
+        return None;
     }
+    t.parse::<Decimal>().ok().map(amount_cents)
 }
 
 impl QueueCriteria {
@@ -84,6 +80,19 @@ impl QueueCriteria {
         {
             e.add("/max_amount", "must not be less than min_amount");
         }
+        if let Some(c) = &self.carc
+            && (c.is_empty()
+                || c.chars().count() > CARC_MAX_CHARS
+                || !c.chars().all(|ch| ch.is_ascii_alphanumeric()))
+        {
+            e.add(
+                "/carc",
+                format!("must be 1 to {CARC_MAX_CHARS} letters or digits"),
+            );
+        }
+        if let Some(a) = &self.assignee {
+            crate::workflows::denials::check_assignee(Some(a), &mut e);
+        }
         if self.unassigned && self.assignee.is_some() {
             e.add("/unassigned", "cannot be combined with assignee");
         }
@@ -93,7 +102,7 @@ impl QueueCriteria {
             payer_id: self.payer_id,
             claim_id: self.claim_id,
             category: self.category,
-            carc: self.carc.as_ref().map(|c| c.trim().to_ascii_uppercase()),
+            carc: self.carc.as_ref().map(|c| c.to_ascii_uppercase()),
             status: self.status,
             assignee: self.assignee.as_ref().map(|a| a.trim().to_string()),
             unassigned: self.unassigned,
@@ -132,7 +141,7 @@ mod tests {
             max_age_days: Some(90),
             min_amount: Some("50".into()),
             max_amount: Some("1250.5".into()),
-            carc: Some(" co97 ".into()),
+            carc: Some("b15".into()),
             ..Default::default()
         }
         .filter(now)
@@ -143,12 +152,13 @@ mod tests {
             (f.min_amount_cents, f.max_amount_cents),
             (Some(5000), Some(125050))
         );
-        assert_eq!(f.carc.as_deref(), Some("CO97"));
+        assert_eq!(f.carc.as_deref(), Some("B15"));
         let bad = QueueCriteria {
             min_age_days: Some(10),
             max_age_days: Some(5),
             min_amount: Some("-1".into()),
             max_amount: Some("1.005".into()),
+            carc: Some("CO-197".into()),
             unassigned: true,
             assignee: Some("x".into()),
             ..Default::default()
@@ -161,7 +171,13 @@ mod tests {
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert_eq!(
             pointers,
-            ["/max_age_days", "/min_amount", "/max_amount", "/unassigned"]
+            [
+                "/max_age_days",
+                "/min_amount",
+                "/max_amount",
+                "/carc",
+                "/unassigned"
+            ]
         );
     }
 }
