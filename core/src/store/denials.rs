@@ -10,12 +10,12 @@ use uuid::Uuid;
 use super::crypt::RowCrypt;
 use super::encrypted::{EncryptedTable, Rotated, rotated, rotation_queries};
 use super::ledger::cents;
-use super::pagination::finish_page;
+use super::pagination::page_of;
 use super::schema::{denial_events, denial_notes, denials};
 use super::sql_types::DbDecimal;
 use super::{
     DbConnection, KeyRing, ListParams, check_versioned_update, from_db, from_json, new_id, opt_id,
-    parse_id, to_db, to_json,
+    org_row, parse_id, to_db, to_json,
 };
 use crate::access::OrgId;
 use crate::billing::denials::{DenialCategory, DenialStatus};
@@ -155,14 +155,7 @@ pub fn insert(conn: &mut DbConnection, org: OrgId, d: &NewDenial) -> CoreResult<
 }
 
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Denial> {
-    denials::table
-        .filter(denials::org_id.eq(org.as_str()))
-        .filter(denials::id.eq(id.to_string()))
-        .select(DenialRow::as_select())
-        .first::<DenialRow>(conn)
-        .optional()?
-        .ok_or(CoreError::NotFound { resource: "denial" })?
-        .into_model()
+    org_row!(conn, denials, DenialRow, org, id, "denial")?.into_model()
 }
 
 /// The queue's filters; each one given narrows the list.
@@ -240,12 +233,7 @@ pub fn list(
         .limit(limit + 1)
         .select(DenialRow::as_select())
         .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(DenialRow::into_model)
-        .collect::<CoreResult<Vec<_>>>()?;
-    let (items, next_cursor) = finish_page(items, limit, |d| d.id);
-    Ok(Page { items, next_cursor })
+    page_of(rows, limit, DenialRow::into_model)
 }
 
 /// What one step changes on a denial.
