@@ -299,7 +299,7 @@ async fn denials_from_an_835_are_worked_step_by_step(engine: Engine) {
     );
     assert!(ids(&s.get(&q("follow_up_by=2026-12-14")).await).is_empty());
 
-    let secret = "Payer rep says QUILLFEATHER chart notes never arrived";
+    let secret = "Payer rep says QUILLFEATHER chart notes never arrived.\nResent today.";
     let note_body = json!({"text": secret});
     let key = [("idempotency-key", "note-1")];
     let note = s
