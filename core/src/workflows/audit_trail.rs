@@ -103,13 +103,21 @@ pub fn records(
 }
 
 /// The period of an accounting: up to `to` (default now), from `from` (default
-/// [`ACCOUNTING_PERIOD`] before its end).
+/// [`ACCOUNTING_PERIOD`] before its end, and never before year 0000: RFC 3339, in which the
+/// answer states its period, has no earlier year).
 pub fn accounting_period(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> (DateTime<Utc>, DateTime<Utc>) {
     let to = to.unwrap_or_else(Utc::now);
-    (from.unwrap_or(to - ACCOUNTING_PERIOD), to)
+    let earliest = DateTime::parse_from_rfc3339("0000-01-01T00:00:00Z")
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let from = from.unwrap_or_else(|| {
+        to.checked_sub_signed(ACCOUNTING_PERIOD)
+            .map_or(earliest, |f| f.max(earliest))
+    });
+    (from, to)
 }
 
 /// Every disclosure of the patient's PHI in `[from, to)`, oldest first; those 164.528(a)(1)
@@ -163,6 +171,21 @@ mod tests {
         assert_eq!(page_start(Some("")).unwrap(), 0);
         let cursor = store_audit::encode_cursor(41);
         assert_eq!(page_start(Some(&cursor)).unwrap(), 41);
+    }
+
+    #[test]
+    fn a_period_ending_in_the_first_years_starts_at_year_0000() {
+        let to = DateTime::parse_from_rfc3339("0005-03-05T07:02:01Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let (from, _) = accounting_period(None, Some(to));
+        assert_eq!(from.to_rfc3339(), "0000-01-01T00:00:00+00:00");
+        // What the API answers with must read back as RFC 3339.
+        let json = serde_json::to_string(&from).unwrap();
+        assert!(
+            DateTime::parse_from_rfc3339(json.trim_matches('"')).is_ok(),
+            "{json}"
+        );
     }
 
     #[test]
