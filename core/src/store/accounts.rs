@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::billing::{TransitionRecord, all_transitions, history};
+use super::denials::{self, StepsOf};
 use super::ledger::{self, cents};
 use super::{DbConnection, KeyRing, claims, patients, posting};
 use crate::access::OrgId;
@@ -140,7 +141,7 @@ pub fn claim_ledger(
         balance: b.claim(claim_id).into(),
         entries: entries.iter().map(LedgerEntryView::from).collect(),
         transitions: history(conn, org, claim_id)?,
-        denial_history: super::denials::events_of_claim(conn, org, claim_id)?,
+        denial_history: denials::events(conn, org, StepsOf::Claim(claim_id))?,
     })
 }
 

@@ -342,35 +342,27 @@ impl EventRow {
     }
 }
 
-/// The steps taken on one denial, oldest first.
-pub fn events_of_denial(
-    conn: &mut DbConnection,
-    org: OrgId,
-    denial_id: Uuid,
-) -> CoreResult<Vec<DenialEvent>> {
-    denial_events::table
-        .filter(denial_events::org_id.eq(org.as_str()))
-        .filter(denial_events::denial_id.eq(denial_id.to_string()))
-        .order(denial_events::id.asc())
-        .select(EventRow::as_select())
-        .load::<EventRow>(conn)?
-        .into_iter()
-        .map(EventRow::into_model)
-        .collect()
+/// Whose steps to read.
+#[derive(Debug, Clone, Copy)]
+pub enum StepsOf {
+    /// One denial's.
+    Denial(Uuid),
+    /// Every denial's of a claim (the claim's history).
+    Claim(Uuid),
 }
 
-/// The steps taken on every denial of a claim, oldest first (the claim's history).
-pub fn events_of_claim(
-    conn: &mut DbConnection,
-    org: OrgId,
-    claim_id: Uuid,
-) -> CoreResult<Vec<DenialEvent>> {
-    denial_events::table
+/// The steps taken on a denial, or on every denial of a claim, oldest first.
+pub fn events(conn: &mut DbConnection, org: OrgId, of: StepsOf) -> CoreResult<Vec<DenialEvent>> {
+    let q = denial_events::table
         .filter(denial_events::org_id.eq(org.as_str()))
-        .filter(denial_events::claim_id.eq(claim_id.to_string()))
         .order(denial_events::id.asc())
         .select(EventRow::as_select())
-        .load::<EventRow>(conn)?
+        .into_boxed();
+    let q = match of {
+        StepsOf::Denial(id) => q.filter(denial_events::denial_id.eq(id.to_string())),
+        StepsOf::Claim(id) => q.filter(denial_events::claim_id.eq(id.to_string())),
+    };
+    q.load::<EventRow>(conn)?
         .into_iter()
         .map(EventRow::into_model)
         .collect()
@@ -662,10 +654,13 @@ mod tests {
         )
         .unwrap();
         record_event(&mut conn, org, &c, "created", "u1", serde_json::json!({})).unwrap();
-        let h = events_of_claim(&mut conn, org, claim).unwrap();
+        let h = events(&mut conn, org, StepsOf::Claim(claim)).unwrap();
         assert_eq!(h.len(), 1);
         assert_eq!((h[0].denial_id, h[0].action.as_str()), (a.id, "assigned"));
-        assert_eq!(events_of_denial(&mut conn, org, c.id).unwrap().len(), 1);
+        assert_eq!(
+            events(&mut conn, org, StepsOf::Denial(c.id)).unwrap().len(),
+            1
+        );
     }
 
     fn notes_are_encrypted_read_back_and_rotated(engine: TestEngine) {

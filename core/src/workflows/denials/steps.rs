@@ -184,7 +184,7 @@ pub fn detail(
     }
     Ok(DenialDetail {
         notes,
-        history: denials::events_of_denial(c, org, id)?,
+        history: denials::events(c, org, denials::StepsOf::Denial(id))?,
         denial,
     })
 }
