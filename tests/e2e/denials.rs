@@ -5,7 +5,7 @@
 //! creates nothing.
 
 use diesel::prelude::*;
-use revcycle_e2e::Engine;
+use revcycle_e2e::{Engine, Resp, Server};
 use serde_json::{Value, json};
 
 use crate::fixtures::{id, org_of, practice, token};
@@ -202,37 +202,38 @@ async fn denials_from_an_835_are_worked_step_by_step(engine: Engine) {
     let biller = token(&s, &org, "bill-7", &["biller"], &[]);
     let coder = token(&s, &org, "coder-2", &["coder"], &[]);
     let path = format!("/v1/work-queues/denials/{missing}");
-    let step = |what: &str| format!("{path}/{what}");
     let read = s.call("GET", &path, Some(&coder), None, &[]).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.header("etag").as_deref(), Some("\"1\""));
-    s.call(
-        "POST",
-        &step("assign"),
-        Some(&coder),
-        Some(&json!({"assignee": "coder-2"})),
+    step_as(
+        &s,
+        &path,
+        &coder,
+        "assign",
+        &json!({"assignee": "coder-2"}),
         &[],
     )
     .await
     .assert_problem(403);
 
-    let assigned = s
-        .call(
-            "POST",
-            &step("assign"),
-            Some(&biller),
-            Some(&json!({"assignee": "bill-7"})),
-            &[("if-match", "\"1\"")],
-        )
-        .await;
+    let assigned = step_as(
+        &s,
+        &path,
+        &biller,
+        "assign",
+        &json!({"assignee": "bill-7"}),
+        &[("if-match", "\"1\"")],
+    )
+    .await;
     assert_eq!(assigned.status, 200, "{}", assigned.text);
     assert_eq!(assigned.body["assignee"], "bill-7");
     assert_eq!(assigned.header("etag").as_deref(), Some("\"2\""));
-    s.call(
-        "POST",
-        &step("assign"),
-        Some(&biller),
-        Some(&json!({"assignee": "bill-8"})),
+    step_as(
+        &s,
+        &path,
+        &biller,
+        "assign",
+        &json!({"assignee": "bill-8"}),
         &[("if-match", "\"1\"")],
     )
     .await
@@ -245,52 +246,44 @@ async fn denials_from_an_835_are_worked_step_by_step(engine: Engine) {
         ids(&s.get(&q("unassigned=true")).await),
         [necessity, bundled]
     );
-    let blank = s
-        .call(
-            "POST",
-            &step("assign"),
-            Some(&biller),
-            Some(&json!({"assignee": " "})),
-            &[],
-        )
-        .await;
+    let blank = step_as(&s, &path, &biller, "assign", &json!({"assignee": " "}), &[]).await;
     assert_eq!(blank.assert_problem(422), ["/assignee"]);
 
-    let skipped = s
-        .call(
-            "POST",
-            &step("status"),
-            Some(&biller),
-            Some(&json!({"to": "appealed"})),
-            &[],
-        )
-        .await;
+    let skipped = step_as(
+        &s,
+        &path,
+        &biller,
+        "status",
+        &json!({"to": "appealed"}),
+        &[],
+    )
+    .await;
     skipped.assert_problem(409);
     assert_eq!(
         skipped.body["allowed_next"],
         json!(["in_progress", "resolved", "written_off"])
     );
-    let working = s
-        .call(
-            "POST",
-            &step("status"),
-            Some(&biller),
-            Some(&json!({"to": "in_progress"})),
-            &[],
-        )
-        .await;
+    let working = step_as(
+        &s,
+        &path,
+        &biller,
+        "status",
+        &json!({"to": "in_progress"}),
+        &[],
+    )
+    .await;
     assert_eq!(working.status, 200, "{}", working.text);
     assert_eq!(working.body["status"], "in_progress");
 
-    let follow = s
-        .call(
-            "POST",
-            &step("follow-up"),
-            Some(&biller),
-            Some(&json!({"follow_up_on": "2026-12-15"})),
-            &[],
-        )
-        .await;
+    let follow = step_as(
+        &s,
+        &path,
+        &biller,
+        "follow-up",
+        &json!({"follow_up_on": "2026-12-15"}),
+        &[],
+    )
+    .await;
     assert_eq!(follow.status, 200, "{}", follow.text);
     assert_eq!(follow.body["follow_up_on"], "2026-12-15");
     assert_eq!(
@@ -302,73 +295,34 @@ async fn denials_from_an_835_are_worked_step_by_step(engine: Engine) {
     let secret = "Payer rep says QUILLFEATHER chart notes never arrived.\nResent today.";
     let note_body = json!({"text": secret});
     let key = [("idempotency-key", "note-1")];
-    let note = s
-        .call(
-            "POST",
-            &step("notes"),
-            Some(&biller),
-            Some(&note_body),
-            &key,
-        )
-        .await;
+    let note = step_as(&s, &path, &biller, "notes", &note_body, &key).await;
     assert_eq!(note.status, 201, "{}", note.text);
     assert_eq!(note.body["text"], secret);
     assert_eq!(note.body["author"], "bill-7");
-    let again = s
-        .call(
-            "POST",
-            &step("notes"),
-            Some(&biller),
-            Some(&note_body),
-            &key,
-        )
-        .await;
+    let again = step_as(&s, &path, &biller, "notes", &note_body, &key).await;
     assert_eq!(again.status, 201, "{}", again.text);
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
     assert_eq!(again.body["id"], note.body["id"]);
-    let empty = s
-        .call(
-            "POST",
-            &step("notes"),
-            Some(&biller),
-            Some(&json!({"text": ""})),
-            &[],
-        )
-        .await;
+    let empty = step_as(&s, &path, &biller, "notes", &json!({"text": ""}), &[]).await;
     assert_eq!(empty.assert_problem(422), ["/text"]);
 
     for to in ["appealed", "resolved"] {
-        let r = s
-            .call(
-                "POST",
-                &step("status"),
-                Some(&biller),
-                Some(&json!({"to": to})),
-                &[],
-            )
-            .await;
+        let r = step_as(&s, &path, &biller, "status", &json!({"to": to}), &[]).await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body["status"], to);
     }
     // Closed: no more steps.
-    s.call(
-        "POST",
-        &step("assign"),
-        Some(&biller),
-        Some(&json!({"assignee": null})),
+    step_as(
+        &s,
+        &path,
+        &biller,
+        "assign",
+        &json!({"assignee": null}),
         &[],
     )
     .await
     .assert_problem(409);
-    let reopen = s
-        .call(
-            "POST",
-            &step("status"),
-            Some(&biller),
-            Some(&json!({"to": "open"})),
-            &[],
-        )
-        .await;
+    let reopen = step_as(&s, &path, &biller, "status", &json!({"to": "open"}), &[]).await;
     reopen.assert_problem(409);
     assert_eq!(reopen.body["allowed_next"], json!([]));
     s.call(
@@ -478,3 +432,22 @@ async fn denials_from_an_835_are_worked_step_by_step(engine: Engine) {
     assert_eq!(ids(&s.get("/v1/work-queues/denials").await).len(), 3);
 }
 on_both_engines!(denials_from_an_835_are_worked_step_by_step);
+
+/// A step (`assign`, `status`, `follow-up`, `notes`) on the denial at `path`, as `who`.
+async fn step_as(
+    s: &Server,
+    path: &str,
+    who: &str,
+    what: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> Resp {
+    s.call(
+        "POST",
+        &format!("{path}/{what}"),
+        Some(who),
+        Some(body),
+        headers,
+    )
+    .await
+}
