@@ -176,12 +176,37 @@ const EVENT_ARRAYS: &str = "unnest($1::text[], $2::int8[], $3::text[], $4::times
     $12::text[], $13::text[], $14::text[], $15::int4[], $16::text[], $17::text[], $18::text[], \
     $19::bytea[], $20::bytea[], $21::bytea[])";
 
+/// Binds the columns an event has in both the trail and PostgreSQL's intake, `id` through
+/// `break_glass_reason_ct`, each as one array parameter (`$column!(field)` makes the array).
+macro_rules! bind_event_fields {
+    ($q:expr, $column:ident) => {{
+        use diesel::sql_types::{Array, Binary, Integer, Nullable, Text, Timestamp};
+        $q.bind::<Array<Text>, _>($column!(id))
+            .bind::<Array<Timestamp>, _>($column!(occurred_at))
+            .bind::<Array<Text>, _>($column!(actor))
+            .bind::<Array<Text>, _>($column!(roles))
+            .bind::<Array<Nullable<Text>>, _>($column!(client_id))
+            .bind::<Array<Nullable<Text>>, _>($column!(purpose_of_use))
+            .bind::<Array<Text>, _>($column!(action))
+            .bind::<Array<Nullable<Text>>, _>($column!(resource_type))
+            .bind::<Array<Nullable<Text>>, _>($column!(resource_id))
+            .bind::<Array<Text>, _>($column!(patient_ids))
+            .bind::<Array<Text>, _>($column!(fields_disclosed))
+            .bind::<Array<Text>, _>($column!(outcome))
+            .bind::<Array<Integer>, _>($column!(http_status))
+            .bind::<Array<Nullable<Text>>, _>($column!(request_id))
+            .bind::<Array<Nullable<Text>>, _>($column!(source_ip))
+            .bind::<Array<Nullable<Text>>, _>($column!(user_agent))
+            .bind::<Array<Nullable<Binary>>, _>($column!(break_glass_reason_ct))
+    }};
+}
+
 /// Inserts a batch on PostgreSQL in one statement: each column goes as one array parameter
 /// and `unnest` turns them back into rows, so the statement text is the same for every batch
 /// size and is prepared once per connection (a multi-row VALUES list is parsed and planned
 /// afresh for each size).
 fn insert_pg(c: &mut diesel::PgConnection, batch: &Batch) -> Result<(), diesel::result::Error> {
-    use diesel::sql_types::{Array, BigInt, Binary, Integer, Nullable, Text, Timestamp};
+    use diesel::sql_types::{Array, BigInt, Binary, Text};
     static PLAIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!("INSERT INTO audit_events ({EVENT_COLUMNS}) SELECT * FROM {EVENT_ARRAYS}")
     });
@@ -190,26 +215,10 @@ fn insert_pg(c: &mut diesel::PgConnection, batch: &Batch) -> Result<(), diesel::
             batch.rows.iter().map(|r| &r.$f).collect::<Vec<_>>()
         };
     }
-    diesel::sql_query(PLAIN.as_str())
+    let q = diesel::sql_query(PLAIN.as_str())
         .bind::<Array<Text>, _>(column!(org_id))
-        .bind::<Array<BigInt>, _>(column!(sequence))
-        .bind::<Array<Text>, _>(column!(id))
-        .bind::<Array<Timestamp>, _>(column!(occurred_at))
-        .bind::<Array<Text>, _>(column!(actor))
-        .bind::<Array<Text>, _>(column!(roles))
-        .bind::<Array<Nullable<Text>>, _>(column!(client_id))
-        .bind::<Array<Nullable<Text>>, _>(column!(purpose_of_use))
-        .bind::<Array<Text>, _>(column!(action))
-        .bind::<Array<Nullable<Text>>, _>(column!(resource_type))
-        .bind::<Array<Nullable<Text>>, _>(column!(resource_id))
-        .bind::<Array<Text>, _>(column!(patient_ids))
-        .bind::<Array<Text>, _>(column!(fields_disclosed))
-        .bind::<Array<Text>, _>(column!(outcome))
-        .bind::<Array<Integer>, _>(column!(http_status))
-        .bind::<Array<Nullable<Text>>, _>(column!(request_id))
-        .bind::<Array<Nullable<Text>>, _>(column!(source_ip))
-        .bind::<Array<Nullable<Text>>, _>(column!(user_agent))
-        .bind::<Array<Nullable<Binary>>, _>(column!(break_glass_reason_ct))
+        .bind::<Array<BigInt>, _>(column!(sequence));
+    bind_event_fields!(q, column)
         .bind::<Array<Binary>, _>(column!(prev_hash))
         .bind::<Array<Binary>, _>(column!(hash))
         .execute(c)?;
@@ -221,7 +230,7 @@ pub(in crate::store) fn insert_intake_pg(
     c: &mut diesel::PgConnection,
     events: &[AuditEvent],
 ) -> Result<(), diesel::result::Error> {
-    use diesel::sql_types::{Array, Binary, Integer, Nullable, Text, Timestamp};
+    use diesel::sql_types::{Array, Text};
     const COLUMNS: &str = "org_id, id, occurred_at, actor, roles, client_id, purpose_of_use, \
         action, resource_type, resource_id, patient_ids, fields_disclosed, outcome, http_status, \
         request_id, source_ip, user_agent, break_glass_reason_ct";
@@ -243,26 +252,8 @@ pub(in crate::store) fn insert_intake_pg(
             rows.iter().map(|r| &r.$f).collect::<Vec<_>>()
         };
     }
-    diesel::sql_query(SQL.as_str())
-        .bind::<Array<Text>, _>(column!(org_id))
-        .bind::<Array<Text>, _>(column!(id))
-        .bind::<Array<Timestamp>, _>(column!(occurred_at))
-        .bind::<Array<Text>, _>(column!(actor))
-        .bind::<Array<Text>, _>(column!(roles))
-        .bind::<Array<Nullable<Text>>, _>(column!(client_id))
-        .bind::<Array<Nullable<Text>>, _>(column!(purpose_of_use))
-        .bind::<Array<Text>, _>(column!(action))
-        .bind::<Array<Nullable<Text>>, _>(column!(resource_type))
-        .bind::<Array<Nullable<Text>>, _>(column!(resource_id))
-        .bind::<Array<Text>, _>(column!(patient_ids))
-        .bind::<Array<Text>, _>(column!(fields_disclosed))
-        .bind::<Array<Text>, _>(column!(outcome))
-        .bind::<Array<Integer>, _>(column!(http_status))
-        .bind::<Array<Nullable<Text>>, _>(column!(request_id))
-        .bind::<Array<Nullable<Text>>, _>(column!(source_ip))
-        .bind::<Array<Nullable<Text>>, _>(column!(user_agent))
-        .bind::<Array<Nullable<Binary>>, _>(column!(break_glass_reason_ct))
-        .execute(c)?;
+    let q = diesel::sql_query(SQL.as_str()).bind::<Array<Text>, _>(column!(org_id));
+    bind_event_fields!(q, column).execute(c)?;
     Ok(())
 }
 
