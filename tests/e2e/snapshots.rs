@@ -122,6 +122,14 @@ impl Names {
         ] {
             settings.add_redaction(&format!(".**.{key}"), timestamp());
         }
+        // Identifiers of a patient or subscriber never stand in a snapshot, not even the
+        // fixture's made-up ones: the snapshot keeps which fields came back, and a masked SSN
+        // its masked form.
+        for key in PHI_FIELDS {
+            settings.add_redaction(&format!(".**.{key}"), phi());
+        }
+        settings.add_redaction(".**.external_ids[].value", phi());
+        settings.add_redaction(".**.ssn", ssn());
         for (selector, redaction) in extra {
             settings.add_redaction(selector, redaction);
         }
@@ -152,6 +160,47 @@ fn timestamp() -> Redaction {
             "{path}: {s} is not an RFC 3339 UTC timestamp"
         );
         Content::from("[timestamp]")
+    })
+}
+
+/// Fields of a response that identify a patient or a subscriber.
+const PHI_FIELDS: &[&str] = &[
+    "family_name",
+    "given_name",
+    "middle_name",
+    "birth_date",
+    "email",
+    "phone",
+    "mrn",
+    "line1",
+    "line2",
+    "member_id",
+    "group_number",
+];
+
+/// A patient's identifier, as `[phi]`; null stays null.
+fn phi() -> Redaction {
+    insta::dynamic_redaction(|v: Content, _| {
+        if v.is_nil() {
+            return v;
+        }
+        Content::from("[phi]")
+    })
+}
+
+/// An SSN: in full as `[ssn]`, masked (`***-**-1234`) as the mask with its last four hidden.
+fn ssn() -> Redaction {
+    insta::dynamic_redaction(|v: Content, path| {
+        if v.is_nil() {
+            return v;
+        }
+        let s = v.as_str().unwrap_or_else(|| panic!("{path}: not a string"));
+        let digits = |t: &str| t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit());
+        match s.strip_prefix("***-**-") {
+            Some(last4) if digits(last4) => Content::from("***-**-[last 4]"),
+            _ if s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit()) => Content::from("[ssn]"),
+            _ => panic!("{path}: neither an SSN nor a masked one"),
+        }
     })
 }
 
