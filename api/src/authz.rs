@@ -41,7 +41,7 @@ pub mod res {
 /// Actions, as type-level names for [`Authorized`].
 pub mod act {
     use revcycle_core::access::Action;
-    markers!(ActionMarker, ACTION, Action: Read, Search, Create, Update, Void, Export, Post, Submit);
+    markers!(ActionMarker, ACTION, Action: Read, Search, Create, Update, Void, Export, Post, Submit, WriteOff);
 }
 
 /// An authenticated caller allowed to perform `A` on `R`.

@@ -429,6 +429,12 @@ async fn every_role_meets_the_matrix_on_every_route(engine: Engine) {
                 format!("{unknown}/status"),
                 Some(json!({"to": "in_progress"})),
             ),
+            (
+                Action::WriteOff,
+                "POST",
+                format!("{unknown}/write-off"),
+                Some(json!({"amount": "10.00", "group": "CO", "carc": "29"})),
+            ),
         ] {
             let r = s.call(method, &path, Some(&t), body.as_ref(), &[]).await;
             let what = format!("{} {method} {path}: {} {}", role.as_str(), r.status, r.text);

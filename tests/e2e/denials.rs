@@ -451,3 +451,729 @@ async fn step_as(
     )
     .await
 }
+
+/// An 835 from the test payer (Acme, payer code 60054) with trace number `trace`, ISA/GS
+/// control number `control`, paying `paid` in all (BPR02; `0` is a notification without
+/// payment), with these claim loops (each from its CLP on).
+pub(crate) fn era(trace: &str, control: u32, paid: &str, claims: &[Vec<String>]) -> String {
+    let bpr = if paid == "0" {
+        "BPR*H*0*C*NON************20261120".to_string()
+    } else {
+        format!(
+            "BPR*I*{paid}*C*ACH*CCP*01*011000015*DA*123456*1512345678**01*011000028*DA*98765*20261120"
+        )
+    };
+    let mut body = vec![
+        "ST*835*0001".to_string(),
+        bpr,
+        format!("TRN*1*{trace}*1512345678"),
+        "DTM*405*20261120".into(),
+        "N1*PR*ACME HEALTH PLAN".into(),
+        "N3*100 PAYER WAY".into(),
+        "N4*HARTFORD*CT*06101".into(),
+        "REF*2U*60054".into(),
+        "PER*BL*EDI SUPPORT*TE*8005550199".into(),
+        "N1*PE*SPRINGFIELD FAMILY PRACTICE*XX*1234567893".into(),
+        "LX*1".into(),
+    ];
+    for c in claims {
+        body.extend(c.iter().cloned());
+    }
+    let mut text = format!(
+        "ISA*00*          *00*          *ZZ*ACMEPAYER      *ZZ*REVCYCLE       *261120*1200*^*00501*{control:09}*0*P*:~\n\
+         GS*HP*ACMEPAYER*REVCYCLE*20261120*1200*{control}*X*005010X221A1~\n",
+    );
+    for s in &body {
+        text.push_str(s);
+        text.push_str("~\n");
+    }
+    text.push_str(&format!(
+        "SE*{}*0001~\nGE*1*{control}~\nIEA*1*{control:09}~\n",
+        body.len() + 1
+    ));
+    text
+}
+
+/// A claim the payer denied outright (CLP02 4, nothing paid) with one claim-level adjustment
+/// `group`-`carc` of the whole 200.00, the payer's claim number `icn`, served on `date`
+/// (`YYYYMMDD`).
+pub(crate) fn denied_claim(
+    pcn: &str,
+    icn: &str,
+    group: &str,
+    carc: &str,
+    date: &str,
+) -> Vec<String> {
+    vec![
+        format!("CLP*{pcn}*4*200*0**12*{icn}*11*1"),
+        format!("CAS*{group}*{carc}*200"),
+        format!("NM1*QC*1*DOE*JANE****MI*{SELF_MEMBER}"),
+        format!("DTM*232*{date}"),
+    ]
+}
+
+/// The practice's patient's own coverage with the test payer.
+async fn self_coverage(s: &Server, p: &crate::fixtures::Practice) -> Value {
+    s.create(
+        "/v1/coverages",
+        &json!({"patient_id": p.patient["id"], "payer_id": p.payer["id"], "priority": "primary",
+            "member_id": SELF_MEMBER, "relationship": "self", "effective_from": "2026-01-01"}),
+    )
+    .await
+}
+
+/// A claim of 200.00 (99214-25 150.00, 83036 50.00) submitted and denied outright by the
+/// payer's 835 with `group`-`carc` (payer claim number `ICN-<trace>`): the claim and its one
+/// open denial.
+pub(crate) async fn denied_outright(
+    s: &Server,
+    p: &crate::fixtures::Practice,
+    group: &str,
+    carc: &str,
+    trace: &str,
+    control: u32,
+) -> (Value, Value) {
+    let coverage = self_coverage(s, p).await;
+    let claim = ready_claim_dated(s, p, &coverage, "2026-11-02").await;
+    submit(s, &claim).await;
+    let icn = format!("ICN-{trace}");
+    let x = era(
+        trace,
+        control,
+        "0",
+        &[denied_claim(&pcn_of(&claim), &icn, group, carc, "20261102")],
+    );
+    let (status, imported) = post_raw(s, "/v1/remittances/import?post=true", x.into_bytes()).await;
+    assert_eq!(status, 200, "{imported}");
+    assert_eq!(
+        imported["remittances"][0]["posting"]["claims"][0]["status_after"], "denied",
+        "{imported}"
+    );
+    let q = s
+        .get(&format!("/v1/work-queues/denials?claim_id={}", id(&claim)))
+        .await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    assert_eq!(q.body["items"].as_array().unwrap().len(), 1, "{}", q.text);
+    let denial = q.body["items"][0].clone();
+    (claim, denial)
+}
+
+/// The claim's ledger: its balance (insurance, patient, total) and its entries as (kind,
+/// amount, group, carc).
+async fn ledger_of(s: &Server, claim: &Value) -> (Value, Vec<(String, String, String, String)>) {
+    let l = s.get(&format!("/v1/claims/{}/ledger", id(claim))).await;
+    assert_eq!(l.status, 200, "{}", l.text);
+    let entries = l.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("kind"), s("amount"), s("group"), s("carc"))
+        })
+        .collect();
+    (l.body.clone(), entries)
+}
+
+/// The payer's total in the A/R aging report as of the end of 2026.
+async fn ar_total(s: &Server) -> String {
+    let r = s
+        .get("/v1/reports/ar-aging?as_of=2026-12-31&group_by=payer&basis=service")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["total"].as_str().unwrap().to_string()
+}
+
+fn entry(kind: &str, amount: &str, group: &str, carc: &str) -> (String, String, String, String) {
+    (kind.into(), amount.into(), group.into(), carc.into())
+}
+
+/// A claim denied outright for timely filing (CO-29, 200.00) is written off in two parts by a
+/// biller: 120.00 (taken from the first line, 150.00), then what is left, 80.00 (30.00 from
+/// the first line, 50.00 from the second). The claim's balance and the A/R drop by exactly
+/// each amount; a second write-off above the 80.00 left is 422 at /amount; billing apps and
+/// coders may not write off (403); the last write-off closes the denial and the claim.
+async fn a_timely_filing_denial_is_written_off(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = payer_server(engine, dir.path()).await;
+    let p = practice(&s).await;
+    let (claim, denial) = denied_outright(&s, &p, "CO", "29", "EFT-WO-1", 611).await;
+    assert_eq!(
+        (
+            &denial["level"],
+            &denial["carc"],
+            &denial["amount"],
+            &denial["category"]
+        ),
+        (
+            &json!("claim"),
+            &json!("29"),
+            &json!("200.00"),
+            &json!("timely_filing")
+        )
+    );
+    let path = format!("/v1/work-queues/denials/{}", id(&denial));
+    let (before, entries) = ledger_of(&s, &claim).await;
+    assert_eq!(before["balance"]["insurance"], "200.00");
+    assert_eq!(
+        entries,
+        [
+            entry("charge", "150.00", "", ""),
+            entry("charge", "50.00", "", "")
+        ]
+    );
+    assert_eq!(ar_total(&s).await, "200.00");
+
+    let org = org_of(&s);
+    let biller = token(&s, &org, "bill-7", &["biller"], &[]);
+    let body = json!({"amount": "120.00", "group": "CO", "carc": "29",
+        "note": "Filed 40 days late: VELVETEEN clearinghouse outage, no proof of timely filing"});
+    for role in ["billing_app", "coder"] {
+        let t = token(&s, &org, role, &[role], &[]);
+        let r = step_as(&s, &path, &t, "write-off", &body, &[]).await;
+        assert_eq!(r.assert_problem(403), Vec::<String>::new(), "{role}");
+    }
+    // Each field's rule, in one answer.
+    let bad = step_as(
+        &s,
+        &path,
+        &biller,
+        "write-off",
+        &json!({"amount": "0.00", "group": "PR", "carc": "ZZZ9", "note": " "}),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        bad.assert_problem(422),
+        ["/amount", "/group", "/carc", "/note"],
+        "{}",
+        bad.text
+    );
+
+    let key = [("idempotency-key", "wo-1"), ("if-match", "\"1\"")];
+    let first = step_as(&s, &path, &biller, "write-off", &body, &key).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let w = &first.body;
+    assert_eq!(
+        (&w["written_off"], &w["open_amount"]),
+        (&json!("120.00"), &json!("80.00"))
+    );
+    assert_eq!(
+        w["denial"]["status"], "open",
+        "a partial write-off closes nothing"
+    );
+    assert_eq!(w["denial"]["version"], 2);
+    assert_eq!(w["claim_status"], "denied");
+    assert_eq!(
+        w["claim_balance"],
+        json!({"insurance": "80.00", "patient": "0.00", "total": "80.00"})
+    );
+    let lines: Vec<&Value> = claim["lines"].as_array().unwrap().iter().collect();
+    assert_eq!(w["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(w["entries"][0]["claim_line_id"], lines[0]["id"]);
+    assert_eq!(w["entries"][0]["amount"], "-120.00");
+    assert_eq!(w["note"]["author"], "bill-7");
+    assert_eq!(ar_total(&s).await, "80.00");
+    // The same request again (a retry) writes off nothing more.
+    let again = step_as(&s, &path, &biller, "write-off", &body, &key).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(ar_total(&s).await, "80.00");
+
+    // More than is left: refused, naming the open amount; nothing changes.
+    let over = step_as(
+        &s,
+        &path,
+        &biller,
+        "write-off",
+        &json!({"amount": "100.00", "group": "CO", "carc": "29"}),
+        &[],
+    )
+    .await;
+    assert_eq!(over.assert_problem(422), ["/amount"], "{}", over.text);
+    assert_eq!(
+        over.body["errors"][0]["message"],
+        "must be at most 80.00, the denial's open amount"
+    );
+    assert_eq!(ar_total(&s).await, "80.00");
+
+    let rest = step_as(
+        &s,
+        &path,
+        &biller,
+        "write-off",
+        &json!({"amount": "80.00", "group": "CO", "carc": "29"}),
+        &[("if-match", "\"2\"")],
+    )
+    .await;
+    assert_eq!(rest.status, 200, "{}", rest.text);
+    let w = &rest.body;
+    assert_eq!(
+        (&w["written_off"], &w["open_amount"]),
+        (&json!("200.00"), &json!("0.00"))
+    );
+    assert_eq!(w["denial"]["status"], "written_off");
+    assert_eq!(w["claim_status"], "closed");
+    assert_eq!(
+        w["claim_balance"],
+        json!({"insurance": "0.00", "patient": "0.00", "total": "0.00"})
+    );
+    let parts: Vec<(&Value, &Value)> = w["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (&e["claim_line_id"], &e["amount"]))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            (&lines[0]["id"], &json!("-30.00")),
+            (&lines[1]["id"], &json!("-50.00"))
+        ]
+    );
+    assert_eq!(ar_total(&s).await, "0.00");
+
+    // The ledger: the charges and the write-offs, adjustments under CO-29, no payment.
+    let (after, entries) = ledger_of(&s, &claim).await;
+    assert_eq!(
+        entries,
+        [
+            entry("charge", "150.00", "", ""),
+            entry("charge", "50.00", "", ""),
+            entry("write_off", "-120.00", "CO", "29"),
+            entry("write_off", "-30.00", "CO", "29"),
+            entry("write_off", "-50.00", "CO", "29"),
+        ]
+    );
+    assert_eq!(after["status"], "closed");
+    let steps: Vec<&str> = after["denial_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["created", "written_off", "written_off"]);
+    assert_eq!(
+        after["denial_history"][2]["detail"]["to"], "written_off",
+        "{}",
+        after["denial_history"]
+    );
+    let transitions: Vec<&str> = after["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(transitions.last(), Some(&"closed"));
+
+    // Closed: nothing more to write off.
+    step_as(
+        &s,
+        &path,
+        &biller,
+        "write-off",
+        &json!({"amount": "1.00", "group": "CO", "carc": "29"}),
+        &[],
+    )
+    .await
+    .assert_problem(409);
+    assert!(!s.log().contains("VELVETEEN"));
+    assert!(!after.to_string().contains("VELVETEEN"));
+}
+on_both_engines!(a_timely_filing_denial_is_written_off);
+
+/// Submits a claim through the payer connector and reads the 837P it wrote to the outbox.
+async fn submit_and_read(
+    s: &Server,
+    dir: &std::path::Path,
+    claim: &Value,
+) -> (std::path::PathBuf, String) {
+    let r = submit(s, claim).await;
+    assert_eq!(r.body["claims"][0]["status"], "submitted", "{}", r.text);
+    let path = dir
+        .join("outbox")
+        .join(r.body["file_name"].as_str().unwrap());
+    let x12 = std::fs::read_to_string(&path).unwrap();
+    (path, x12)
+}
+
+/// The elements of the 837P's first segment with this id.
+fn segment<'a>(x12: &'a str, id: &str) -> Vec<&'a str> {
+    x12.split('~')
+        .map(str::trim)
+        .map(|s| s.split('*').collect::<Vec<_>>())
+        .find(|s| s[0] == id)
+        .unwrap_or_else(|| panic!("no {id} in {x12}"))
+}
+
+async fn import_835(s: &Server, x: String) -> Value {
+    let (status, imported) = post_raw(s, "/v1/remittances/import?post=true", x.into_bytes()).await;
+    assert_eq!(status, 200, "{imported}");
+    imported
+}
+
+fn history_actions(ledger: &Value) -> Vec<String> {
+    ledger["denial_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A one-line claim (99214-25, 150.00) is denied outright for missing information (CO-16 with
+/// M51 on the line). A corrected claim from the denial drops the modifier: frequency 7, the
+/// payer's claim number of the original (REF*F8*ICN-EFT-CC-1), scrubbed to ready, its 837P
+/// clean for pyx12. Its charge (150.00) takes the original's place on the ledger (the A/R stays
+/// 150.00); the payer's next 835 pays it (110.00, CO-45 40.00) and the denial is resolved.
+async fn a_missing_information_denial_is_fixed_by_a_corrected_claim(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = payer_server(engine, dir.path()).await;
+    let p = practice(&s).await;
+    let coverage = self_coverage(&s, &p).await;
+    let enc = s
+        .create(
+            "/v1/encounters",
+            &json!({
+                "patient_id": p.patient["id"], "coverage_id": coverage["id"],
+                "billing_provider_id": p.billing["id"], "rendering_provider_id": p.rendering["id"],
+                "service_date_from": "2026-11-02", "place_of_service": "11",
+                "diagnoses": ["E11.9", "I10"],
+                "lines": [{"procedure_code": "99214", "modifiers": ["25"], "units": "1", "charge": "150.00", "diagnosis_pointers": [1, 2]}]
+            }),
+        )
+        .await;
+    let original = s
+        .create("/v1/claims", &json!({"encounter_id": enc["id"]}))
+        .await;
+    let scrub = s
+        .post(&format!("/v1/claims/{}/scrub", id(&original)), &json!({}))
+        .await;
+    assert_eq!(scrub.body["status"], "ready", "{}", scrub.text);
+    submit(&s, &original).await;
+    let denied = vec![
+        format!("CLP*{}*4*150*0**12*ICN-EFT-CC-1*11*1", pcn_of(&original)),
+        format!("NM1*QC*1*DOE*JANE****MI*{SELF_MEMBER}"),
+        "DTM*232*20261102".to_string(),
+        "SVC*HC:99214:25*150*0**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*CO*16*150".into(),
+        "LQ*HE*M51".into(),
+    ];
+    import_835(&s, era("EFT-CC-1", 621, "0", &[denied])).await;
+    let q = s
+        .get(&format!(
+            "/v1/work-queues/denials?claim_id={}",
+            id(&original)
+        ))
+        .await;
+    let denial = q.body["items"][0].clone();
+    assert_eq!(
+        summary(&denial),
+        (
+            "line".into(),
+            "99214".into(),
+            "CO".into(),
+            "16".into(),
+            "150.00".into(),
+            "missing_information".into(),
+            true,
+            false
+        )
+    );
+    assert_eq!(denial["rarcs"], json!(["M51"]));
+    assert_eq!(ar_total(&s).await, "150.00");
+    let path = format!("/v1/work-queues/denials/{}", id(&denial));
+
+    // Coders may not; a bad correction names the field.
+    let org = org_of(&s);
+    let coder = token(&s, &org, "coder-2", &["coder"], &[]);
+    step_as(&s, &path, &coder, "corrected-claim", &json!({}), &[])
+        .await
+        .assert_problem(403);
+    let bad = s
+        .post(
+            &format!("{path}/corrected-claim"),
+            &json!({"diagnoses": ["E11"], "prior_authorization": ""}),
+        )
+        .await;
+    let mut pointers = bad.assert_problem(422);
+    pointers.sort();
+    // The original's line points at a second diagnosis the correction leaves out.
+    assert_eq!(
+        pointers,
+        [
+            "/diagnoses/0",
+            "/lines/0/diagnosis_pointers/1",
+            "/prior_authorization"
+        ],
+        "{}",
+        bad.text
+    );
+
+    let fix = json!({
+        "lines": [{"procedure_code": "99214", "units": "1", "charge": "150.00", "diagnosis_pointers": [1, 2]}],
+        "note": "M51: modifier 25 without a separate procedure; removed (ORCHIDACEOUS)"
+    });
+    let made = s.post(&format!("{path}/corrected-claim"), &fix).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let corrected = made.body["claim"].clone();
+    assert_eq!(corrected["frequency_code"], "7");
+    assert_eq!(corrected["original_claim_id"], original["id"]);
+    assert_eq!(corrected["original_reference"], "ICN-EFT-CC-1");
+    assert_eq!(corrected["status"], "ready", "{}", made.text);
+    assert_eq!(corrected["lines"][0]["modifiers"], json!([]));
+    assert_eq!(corrected["total_charge"], "150.00");
+    assert_eq!(made.body["scrub"]["passed"], true);
+    assert_eq!(made.body["denial"]["status"], "in_progress");
+    assert_eq!(
+        made.body["denial"]["resubmission_claim_id"],
+        corrected["id"]
+    );
+    // One resubmission per denial.
+    s.post(&format!("{path}/void-claim"), &json!({}))
+        .await
+        .assert_problem(409);
+
+    // The corrected claim's charge replaces the original's: the A/R does not double.
+    let (orig_ledger, orig_entries) = ledger_of(&s, &original).await;
+    assert_eq!(
+        orig_entries,
+        [
+            entry("charge", "150.00", "", ""),
+            entry("reversal", "-150.00", "", "")
+        ]
+    );
+    assert_eq!(orig_ledger["balance"]["total"], "0.00");
+    let (_, new_entries) = ledger_of(&s, &corrected).await;
+    assert_eq!(new_entries, [entry("charge", "150.00", "", "")]);
+    assert_eq!(ar_total(&s).await, "150.00");
+
+    // Sent through the payer connector like any claim: a replacement of the payer's claim.
+    let (file, x837) = submit_and_read(&s, dir.path(), &corrected).await;
+    let clm = segment(&x837, "CLM");
+    assert_eq!(clm[1], pcn_of(&corrected));
+    assert_eq!(clm[2], "150");
+    assert_eq!(clm[5], "11:B:7", "CLM05: place of service, B, frequency 7");
+    assert!(x837.contains("REF*F8*ICN-EFT-CC-1~"), "{x837}");
+    assert!(!x837.contains("SV1*HC:99214:25"), "{x837}");
+    crate::cob::assert_pyx12_clean(&[file]);
+
+    let paid = vec![
+        format!("CLP*{}*1*150*110**12*ICN-EFT-CC-2*11*7", pcn_of(&corrected)),
+        format!("NM1*QC*1*DOE*JANE****MI*{SELF_MEMBER}"),
+        "DTM*232*20261102".to_string(),
+        "SVC*HC:99214*150*110**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*CO*45*40".into(),
+    ];
+    let imported = import_835(&s, era("EFT-CC-2", 622, "110", &[paid])).await;
+    assert_eq!(
+        imported["remittances"][0]["posting"]["claims"][0]["status_after"], "paid",
+        "{imported}"
+    );
+    let (after, entries) = ledger_of(&s, &corrected).await;
+    assert_eq!(
+        entries,
+        [
+            entry("charge", "150.00", "", ""),
+            entry("insurance_payment", "-110.00", "", ""),
+            entry("contractual_adjustment", "-40.00", "CO", "45"),
+        ]
+    );
+    assert_eq!(after["balance"]["total"], "0.00");
+    assert_eq!(ar_total(&s).await, "0.00");
+    let detail = s.get(&path).await;
+    assert_eq!(detail.body["status"], "resolved", "{}", detail.text);
+    let (orig_ledger, _) = ledger_of(&s, &original).await;
+    assert_eq!(
+        history_actions(&orig_ledger),
+        ["created", "corrected_claim_created", "resolved_by_payment"]
+    );
+    assert!(!s.log().contains("ORCHIDACEOUS"));
+    // Closed: no second corrected claim.
+    s.post(&format!("{path}/corrected-claim"), &json!({}))
+        .await
+        .assert_problem(409);
+}
+on_both_engines!(a_missing_information_denial_is_fixed_by_a_corrected_claim);
+
+/// A void claim from a denial (CO-18, a duplicate): frequency 8 with REF*F8, ready to send; it
+/// bills nothing, so the original's 200.00 stays on the ledger until the payer reverses it or
+/// the biller writes it off.
+async fn a_duplicate_denial_is_voided(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = payer_server(engine, dir.path()).await;
+    let p = practice(&s).await;
+    let (claim, denial) = denied_outright(&s, &p, "OA", "18", "EFT-VD-1", 641).await;
+    assert_eq!(denial["category"], "duplicate");
+    let path = format!("/v1/work-queues/denials/{}", id(&denial));
+    let org = org_of(&s);
+    let app = token(&s, &org, "app-1", &["billing_app"], &[]);
+    // Voiding a claim is a permission of its own: billing apps may not.
+    step_as(&s, &path, &app, "void-claim", &json!({}), &[])
+        .await
+        .assert_problem(403);
+    let made = s.post(&format!("{path}/void-claim"), &json!({})).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let void = &made.body["claim"];
+    assert_eq!(void["frequency_code"], "8");
+    assert_eq!(void["original_reference"], "ICN-EFT-VD-1");
+    assert_eq!(void["status"], "ready", "{}", made.text);
+    let (_, entries) = ledger_of(&s, void).await;
+    assert!(entries.is_empty(), "a void bills nothing: {entries:?}");
+    let (orig, _) = ledger_of(&s, &claim).await;
+    assert_eq!(orig["balance"]["total"], "200.00");
+    assert_eq!(ar_total(&s).await, "200.00");
+    let (file, x837) = submit_and_read(&s, dir.path(), void).await;
+    assert_eq!(segment(&x837, "CLM")[5], "11:B:8");
+    assert!(x837.contains("REF*F8*ICN-EFT-VD-1~"), "{x837}");
+    crate::cob::assert_pyx12_clean(&[file]);
+}
+on_both_engines!(a_duplicate_denial_is_voided);
+
+/// A claim denied outright for want of a prior authorization (CO-197, 200.00) with a payer
+/// whose appeal window is one day: the queue flags it and sorts it by deadline; an appeal sent
+/// after the deadline is refused without a reason and taken with one; the payer upholds level
+/// 1 (recorded by hand: the claim is denied again), level 2 is sent in time, and the payer's
+/// next 835 pays the claim (160.00, CO-45 40.00): the appeal is overturned and the denial
+/// resolved.
+async fn an_authorization_denial_is_appealed_and_overturned(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = payer_server(engine, dir.path()).await;
+    let p = practice(&s).await;
+    assert_eq!(p.payer["appeal_limit_days"], 180, "the commercial default");
+    let payer = s
+        .call(
+            "PUT",
+            &format!("/v1/payers/{}", id(&p.payer)),
+            Some(&s.token),
+            Some(&json!({"name": "Acme Health Plan", "payer_code": "60054",
+                "claim_filing_indicator": "CI", "timely_filing_days": 3650, "appeal_limit_days": 1})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(payer.status, 200, "{}", payer.text);
+    assert_eq!(payer.body["appeal_limit_days"], 1);
+    let (claim, denial) = denied_outright(&s, &p, "CO", "197", "EFT-AP-1", 631).await;
+    assert_eq!(denial["category"], "authorization");
+    // The remittance's date (BPR16 2026-11-20) plus one day.
+    assert_eq!(denial["appeal_deadline"], "2026-11-21");
+    assert_eq!(denial["appeal_due_soon"], true);
+    let path = format!("/v1/work-queues/denials/{}", id(&denial));
+    let q = |query: &str| format!("/v1/work-queues/denials?{query}");
+    assert_eq!(
+        ids(&s
+            .get(&q("sort=appeal_deadline&appeal_deadline_by=2026-11-21"))
+            .await),
+        [id(&denial).to_string()]
+    );
+    assert!(ids(&s.get(&q("appeal_deadline_by=2026-11-20")).await).is_empty());
+
+    let today = chrono::Utc::now().date_naive().to_string();
+    let late = s
+        .post(&format!("{path}/appeal"), &json!({"sent_on": today}))
+        .await;
+    assert_eq!(late.assert_problem(422), ["/sent_on"], "{}", late.text);
+    assert_eq!(
+        late.body["errors"][0]["message"],
+        "the appeal deadline 2026-11-21 has passed: give late_reason to appeal anyway"
+    );
+    let first = s
+        .post(
+            &format!("{path}/appeal"),
+            &json!({"sent_on": today, "late_reason": "The approval letter (MARSUPIAL) reached us after the window",
+                "note": "Authorization PA-5521 attached"}),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.body["appeal"]["level"], 1);
+    assert_eq!(first.body["appeal"]["late"], true);
+    assert_eq!(first.body["appeal"]["deadline"], "2026-11-21");
+    assert_eq!(first.body["denial"]["status"], "appealed");
+    assert_eq!(first.body["denial"]["appeal_due_soon"], false);
+    assert_eq!(first.body["claim_status"], "appealed");
+    s.post(&format!("{path}/appeal"), &json!({"sent_on": today}))
+        .await
+        .assert_problem(409);
+
+    let upheld = s
+        .post(
+            &format!("{path}/appeal/outcome"),
+            &json!({"outcome": "upheld", "decided_on": today}),
+        )
+        .await;
+    assert_eq!(upheld.status, 200, "{}", upheld.text);
+    assert_eq!(upheld.body["appeal"]["outcome"], "upheld");
+    assert_eq!(upheld.body["denial"]["status"], "in_progress");
+    assert_eq!(upheld.body["claim_status"], "denied");
+    // Level 2 is due one day after the decision: in time today.
+    let second = s
+        .post(
+            &format!("{path}/appeal"),
+            &json!({"level": 2, "sent_on": today}),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    assert_eq!(second.body["appeal"]["late"], false);
+    assert_eq!(second.body["claim_status"], "appealed");
+
+    let paid = vec![
+        format!("CLP*{}*1*200*160**12*ICN-EFT-AP-2*11*1", pcn_of(&claim)),
+        format!("NM1*QC*1*DOE*JANE****MI*{SELF_MEMBER}"),
+        "DTM*232*20261102".to_string(),
+        "SVC*HC:99214:25*150*120**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*CO*45*30".into(),
+        "SVC*HC:83036*50*40**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*CO*45*10".into(),
+    ];
+    let imported = import_835(&s, era("EFT-AP-2", 632, "160", &[paid])).await;
+    assert_eq!(
+        imported["remittances"][0]["posting"]["claims"][0]["status_after"], "paid",
+        "{imported}"
+    );
+    let detail = s.get(&path).await;
+    assert_eq!(detail.body["status"], "resolved", "{}", detail.text);
+    let outcomes: Vec<&Value> = detail.body["appeals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["outcome"])
+        .collect();
+    assert_eq!(outcomes, [&json!("upheld"), &json!("overturned")]);
+    assert!(
+        detail.body["appeals"][1]["decided_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("remittance:")
+    );
+    let (ledger, entries) = ledger_of(&s, &claim).await;
+    assert_eq!(
+        entries,
+        [
+            entry("charge", "150.00", "", ""),
+            entry("charge", "50.00", "", ""),
+            entry("insurance_payment", "-120.00", "", ""),
+            entry("contractual_adjustment", "-30.00", "CO", "45"),
+            entry("insurance_payment", "-40.00", "", ""),
+            entry("contractual_adjustment", "-10.00", "CO", "45"),
+        ]
+    );
+    assert_eq!(ledger["balance"]["total"], "0.00");
+    assert_eq!(ledger["status"], "paid");
+    assert_eq!(ar_total(&s).await, "0.00");
+    assert_eq!(
+        history_actions(&ledger),
+        [
+            "created",
+            "appealed",
+            "appeal_decided",
+            "appealed",
+            "resolved_by_payment"
+        ]
+    );
+    assert!(!s.log().contains("MARSUPIAL"));
+}
+on_both_engines!(an_authorization_denial_is_appealed_and_overturned);

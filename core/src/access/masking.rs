@@ -174,7 +174,10 @@ nothing_to_mask!(
     crate::store::cob::SecondaryClaim,
     crate::model::denial::Denial,
     crate::model::denial::DenialDetail,
-    crate::model::denial::DenialNote
+    crate::model::denial::DenialNote,
+    crate::workflows::denials::DenialWriteOff,
+    crate::workflows::denials::DenialResubmission,
+    crate::workflows::denials::DenialAppealed
 );
 
 /// A statement is printed and mailed: the address shows only to those who may see it.

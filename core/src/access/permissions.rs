@@ -58,10 +58,13 @@ pub enum Action {
     Post,
     /// Send a claim to a payer.
     Submit,
+    /// Give up collecting a denied balance (a ledger adjustment that lowers the A/R): a
+    /// decision about money, kept apart from working the queue.
+    WriteOff,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Read,
         Action::Search,
         Action::Create,
@@ -70,6 +73,7 @@ impl Action {
         Action::Export,
         Action::Post,
         Action::Submit,
+        Action::WriteOff,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -82,6 +86,7 @@ impl Action {
             Action::Export => "export",
             Action::Post => "post",
             Action::Submit => "submit",
+            Action::WriteOff => "write_off",
         }
     }
 
@@ -93,6 +98,7 @@ impl Action {
             // Denials come from postings only, and leave the queue by a status, not a void.
             Action::Create | Action::Export => resource != Resource::Denial,
             Action::Submit => resource == Resource::Claim,
+            Action::WriteOff => resource == Resource::Denial,
             Action::Void => matches!(
                 resource,
                 Resource::Encounter | Resource::Claim | Resource::Remittance
@@ -110,7 +116,7 @@ impl Action {
             Action::Read => "r",
             Action::Search => "s",
             Action::Create => "c",
-            Action::Update | Action::Post | Action::Submit => "u",
+            Action::Update | Action::Post | Action::Submit | Action::WriteOff => "u",
             Action::Void => "d",
             Action::Export => "rs",
         }
@@ -183,7 +189,7 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         Role::Biller => match resource {
             Claim => true,
             Remittance => edits || matches!(action, Post | Export),
-            Denial => edits,
+            Denial => edits || action == WriteOff,
             Payer | Provider | Coverage => edits,
             Patient | Encounter => reads,
         },
@@ -199,7 +205,7 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         Role::BillingApp => match resource {
             Claim => edits || matches!(action, Submit | Export),
             Remittance => edits || action == Post,
-            // Works denials as the practice's billers do.
+            // Works denials as the practice's billers do, but never writes money off.
             Denial => edits,
             Patient | Coverage | Encounter | Payer | Provider => reads,
         },
@@ -342,6 +348,20 @@ mod tests {
             for a in [Action::Create, Action::Void, Action::Post, Action::Export] {
                 assert!(!allowed(role, Resource::Denial, a), "{role:?} {a:?}");
             }
+        }
+    }
+
+    #[test]
+    fn only_admins_and_billers_write_denials_off() {
+        for role in Role::ALL {
+            assert_eq!(
+                allowed(role, Resource::Denial, Action::WriteOff),
+                matches!(role, Role::Admin | Role::Biller),
+                "{role:?}"
+            );
+        }
+        for r in Resource::ALL {
+            assert_eq!(Action::WriteOff.applies_to(r), r == Resource::Denial);
         }
     }
 

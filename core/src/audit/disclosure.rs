@@ -179,6 +179,40 @@ impl Discloses for crate::model::denial::DenialNote {
     }
 }
 
+impl Discloses for crate::workflows::denials::DenialWriteOff {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.denial.disclose(d);
+        for f in ["ledger", "balances", "claim_status"] {
+            d.fields.insert(f);
+        }
+        if let Some(n) = &self.note {
+            n.disclose(d);
+        }
+    }
+}
+
+impl Discloses for crate::workflows::denials::DenialResubmission {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.denial.disclose(d);
+        self.claim.disclose(d);
+        d.fields.insert("claim_status");
+        if let Some(n) = &self.note {
+            n.disclose(d);
+        }
+    }
+}
+
+impl Discloses for crate::workflows::denials::DenialAppealed {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.denial.disclose(d);
+        d.fields.insert("appeals");
+        d.fields.insert("claim_status");
+        if let Some(n) = &self.note {
+            n.disclose(d);
+        }
+    }
+}
+
 impl Discloses for crate::model::denial::DenialDetail {
     fn disclose(&self, d: &mut Disclosed) {
         self.denial.disclose(d);

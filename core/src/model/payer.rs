@@ -10,12 +10,14 @@ use crate::validation::Errors;
 pub const DEFAULT_TIMELY_FILING_DAYS: i32 = 365;
 /// The longest timely filing window a payer may be given (ten years).
 pub const MAX_TIMELY_FILING_DAYS: i32 = 3650;
+/// The longest appeal window a payer may be given (ten years).
+pub const MAX_APPEAL_LIMIT_DAYS: i32 = 3650;
 const MAX_PAYER_CODE_LEN: usize = 80;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Acme Health Plan", "payer_code": "60054",
-    "claim_filing_indicator": "CI", "timely_filing_days": 180,
+    "claim_filing_indicator": "CI", "timely_filing_days": 180, "appeal_limit_days": 180,
     "identifiers": [{"qualifier": "ein", "value": "512345678"},
                     {"qualifier": "payer_id", "value": "ACME01"}]}))]
 pub struct PayerInput {
@@ -29,6 +31,12 @@ pub struct PayerInput {
     /// Timely filing window in days (default 365).
     #[schema(minimum = 1, maximum = 3650)]
     pub timely_filing_days: Option<i32>,
+    /// Days after the remittance date within which the payer takes a first appeal of a denial
+    /// (and after each decision, the next level). Default: 120 for Medicare (claim filing
+    /// indicator MA or MB: the redetermination window), 180 for every other payer. On update,
+    /// absent keeps the payer's window.
+    #[schema(minimum = 1, maximum = 3650)]
+    pub appeal_limit_days: Option<i32>,
     /// Inactive payers stay on file for history but take no new coverage.
     pub active: Option<bool>,
     /// Other ids the payer is known by in remittances (EIN, clearinghouse payer ids, NAIC
@@ -192,6 +200,13 @@ impl crate::validation::Rules for PayerInput {
                 format!("must be between 1 and {MAX_TIMELY_FILING_DAYS}"),
             );
         }
+        if let Some(d) = self.appeal_limit_days {
+            e.check(
+                (1..=MAX_APPEAL_LIMIT_DAYS).contains(&d),
+                "/appeal_limit_days",
+                format!("must be between 1 and {MAX_APPEAL_LIMIT_DAYS}"),
+            );
+        }
     }
 }
 
@@ -202,6 +217,8 @@ pub struct Payer {
     pub payer_code: String,
     pub claim_filing_indicator: ClaimFilingIndicator,
     pub timely_filing_days: i32,
+    /// Days after the remittance date to appeal a denial (see the input).
+    pub appeal_limit_days: i32,
     pub active: bool,
     /// Other ids the payer is known by in remittances, sorted.
     pub identifiers: Vec<PayerIdentifier>,

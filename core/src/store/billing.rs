@@ -7,7 +7,10 @@
 //! reversed. Reopening a `ready` claim (back to `draft`, to recode it) or voiding a claim that
 //! was never adjudicated reverses its outstanding charges, so balances never carry a charge
 //! for lines that no longer exist. A secondary claim (coordination of benefits) posts no
-//! charges: its services were charged on the primary claim.
+//! charges: its services were charged on the primary claim; nor does a void claim (frequency
+//! 8). A replacement claim (frequency 7) is charged in place of its original: the original's
+//! outstanding charges are reversed when the replacement's are posted, and restored when they
+//! are taken back.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -22,6 +25,7 @@ use crate::billing::lifecycle::Transition;
 use crate::billing::scrub::{
     self, CoverageFacts, ProviderFacts, ScrubClaim, ScrubFinding, ScrubInput, Severity,
 };
+use crate::codes::ClaimFrequency;
 use crate::error::{CoreError, CoreResult};
 use crate::model::claim::{Claim, ClaimStatus};
 use crate::model::common::{now, utc};
@@ -140,13 +144,36 @@ fn post_charges_for(
     if super::cob::is_secondary(conn, org, claim.id)? {
         return Ok(());
     }
+    // A void (frequency 8) bills nothing: it asks the payer to cancel the original.
+    if claim.frequency_code == ClaimFrequency::Void {
+        return Ok(());
+    }
     let entries = ledger::for_claim(conn, org, claim.id)?;
     let open = outstanding_charges(&entries);
-    if charging && open.is_empty() {
+    let (charged, uncharged) = (charging && open.is_empty(), uncharging && !open.is_empty());
+    if charged {
         ledger::append(conn, org, &charge_entries(claim), at)?;
-    } else if uncharging && !open.is_empty() {
+    } else if uncharged {
         let reversals: Vec<_> = open.into_iter().map(reversal_of).collect();
         ledger::append(conn, org, &reversals, at)?;
+    }
+    // A replacement (frequency 7) takes the original's place: its charges replace the
+    // original's (whose payments the payer reverses when it adjudicates the replacement), and
+    // taking them back restores the original's.
+    if let (ClaimFrequency::Replacement, Some(original_id), true) = (
+        claim.frequency_code,
+        claim.original_claim_id,
+        charged || uncharged,
+    ) {
+        let original = claims::get(conn, org, original_id)?;
+        let entries = ledger::for_claim(conn, org, original_id)?;
+        let open = outstanding_charges(&entries);
+        if charged && !open.is_empty() {
+            let reversals: Vec<_> = open.into_iter().map(reversal_of).collect();
+            ledger::append(conn, org, &reversals, at)?;
+        } else if uncharged && open.is_empty() && original.status != ClaimStatus::Voided {
+            ledger::append(conn, org, &charge_entries(&original), at)?;
+        }
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! and the steps taken on them (the claim's history). Repositories only: which adjustments are
 //! denials and which status may follow which are decided in `billing::denials`.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::crypt::RowCrypt;
 use super::encrypted::{EncryptedTable, Rotated, rotated, rotation_queries};
 use super::ledger::cents;
-use super::pagination::page_of;
+use super::pagination::{finish_page, page_of};
 use super::schema::{denial_events, denial_notes, denials};
 use super::sql_types::DbDecimal;
 use super::{
@@ -18,6 +18,7 @@ use super::{
     org_row, parse_id, to_db, to_json,
 };
 use crate::access::OrgId;
+use crate::billing::denials::appeals::due_soon;
 use crate::billing::denials::{DenialCategory, DenialStatus};
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
@@ -47,6 +48,8 @@ pub struct NewDenial {
     pub category: DenialCategory,
     pub avoidable: bool,
     pub partial: bool,
+    /// The last day to appeal (the remittance date plus the payer's window).
+    pub appeal_deadline: NaiveDate,
 }
 
 #[derive(Queryable, Selectable)]
@@ -69,6 +72,8 @@ struct DenialRow {
     status: String,
     assignee: Option<String>,
     follow_up_on: Option<NaiveDate>,
+    resubmission_claim_id: Option<String>,
+    appeal_deadline: Option<NaiveDate>,
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -77,6 +82,10 @@ struct DenialRow {
 impl DenialRow {
     fn into_model(self) -> CoreResult<Denial> {
         let claim_line_id = opt_id(self.claim_line_id)?;
+        let status = status(&self.status)?;
+        let appeal_deadline = self
+            .appeal_deadline
+            .ok_or_else(|| CoreError::Internal("a denial has no appeal deadline".into()))?;
         Ok(Denial {
             id: parse_id(&self.id)?,
             claim_id: parse_id(&self.claim_id)?,
@@ -100,9 +109,12 @@ impl DenialRow {
             })?,
             avoidable: self.avoidable,
             partial: self.partial,
-            status: status(&self.status)?,
+            status,
             assignee: self.assignee,
             follow_up_on: self.follow_up_on,
+            resubmission_claim_id: opt_id(self.resubmission_claim_id)?,
+            appeal_deadline,
+            appeal_due_soon: due_soon(status, appeal_deadline, chrono::Utc::now().date_naive()),
             version: self.version,
             created_at: utc(self.created_at),
             updated_at: utc(self.updated_at),
@@ -146,6 +158,7 @@ pub fn insert(conn: &mut DbConnection, org: OrgId, d: &NewDenial) -> CoreResult<
             denials::avoidable.eq(d.avoidable),
             denials::partial.eq(d.partial),
             denials::status.eq(DenialStatus::Open.as_str()),
+            denials::appeal_deadline.eq(Some(d.appeal_deadline)),
             denials::version.eq(1),
             denials::created_at.eq(at),
             denials::updated_at.eq(at),
@@ -178,9 +191,44 @@ pub struct DenialFilter {
     pub max_amount_cents: Option<i64>,
     /// A follow-up date on or before this day.
     pub follow_up_by: Option<NaiveDate>,
+    /// An appeal deadline on or before this day.
+    pub appeal_deadline_by: Option<NaiveDate>,
+    pub order: DenialOrder,
 }
 
-/// A page of the org's denials matching `f`, oldest first.
+/// The order of the queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DenialOrder {
+    /// Oldest first (as the postings found them).
+    #[default]
+    Found,
+    /// Nearest appeal deadline first (then oldest first).
+    AppealDeadline,
+}
+
+/// A deadline-ordered page's cursor: the last row's deadline (days from the common era) and id.
+fn deadline_cursor(deadline: NaiveDate, id: Uuid) -> String {
+    use base64::Engine as _;
+    let mut bytes = deadline.num_days_from_ce().to_be_bytes().to_vec();
+    bytes.extend_from_slice(id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn parse_deadline_cursor(c: &str) -> CoreResult<(NaiveDate, Uuid)> {
+    use base64::Engine as _;
+    let bad = || CoreError::invalid("/cursor", "is not a cursor this API returned");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .map_err(|_| bad())?;
+    if bytes.len() != 20 {
+        return Err(bad());
+    }
+    let days = i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let day = NaiveDate::from_num_days_from_ce_opt(days).ok_or_else(bad)?;
+    Ok((day, Uuid::from_slice(&bytes[4..]).map_err(|_| bad())?))
+}
+
+/// A page of the org's denials matching `f`, in `f.order`.
 pub fn list(
     conn: &mut DbConnection,
     org: OrgId,
@@ -190,8 +238,19 @@ pub fn list(
     let limit = page.limit()?;
     let mut q = denials::table
         .filter(denials::org_id.eq(org.as_str()))
-        .filter(denials::id.gt(page.after()?))
         .into_boxed();
+    q = match (f.order, &page.cursor) {
+        (DenialOrder::Found, _) => q.filter(denials::id.gt(page.after()?)),
+        (DenialOrder::AppealDeadline, None) => q,
+        (DenialOrder::AppealDeadline, Some(c)) => {
+            let (day, id) = parse_deadline_cursor(c)?;
+            q.filter(
+                denials::appeal_deadline.gt(day).or(denials::appeal_deadline
+                    .eq(day)
+                    .and(denials::id.gt(id.to_string()))),
+            )
+        }
+    };
     if let Some(p) = f.payer_id {
         q = q.filter(denials::payer_id.eq(p.to_string()));
     }
@@ -228,12 +287,55 @@ pub fn list(
     if let Some(d) = f.follow_up_by {
         q = q.filter(denials::follow_up_on.le(d));
     }
+    if let Some(d) = f.appeal_deadline_by {
+        q = q.filter(denials::appeal_deadline.le(d));
+    }
+    q = match f.order {
+        DenialOrder::Found => q.order(denials::id.asc()),
+        DenialOrder::AppealDeadline => q.order((denials::appeal_deadline.asc(), denials::id.asc())),
+    };
     let rows: Vec<DenialRow> = q
-        .order(denials::id.asc())
         .limit(limit + 1)
         .select(DenialRow::as_select())
         .load(conn)?;
-    page_of(rows, limit, DenialRow::into_model)
+    match f.order {
+        DenialOrder::Found => page_of(rows, limit, DenialRow::into_model),
+        DenialOrder::AppealDeadline => {
+            let items = rows
+                .into_iter()
+                .map(DenialRow::into_model)
+                .collect::<CoreResult<Vec<_>>>()?;
+            let mut p = finish_page(items, limit, |d| d.id);
+            if p.next_cursor.is_some() {
+                p.next_cursor = p
+                    .items
+                    .last()
+                    .map(|d| deadline_cursor(d.appeal_deadline, d.id));
+            }
+            Ok(p)
+        }
+    }
+}
+
+/// The open denials a payment of `claim_id` in full settles: those whose resubmitted claim it
+/// is, and those of the claim itself under appeal.
+pub fn settled_by(conn: &mut DbConnection, org: OrgId, claim_id: Uuid) -> CoreResult<Vec<Denial>> {
+    let c = claim_id.to_string();
+    denials::table
+        .filter(denials::org_id.eq(org.as_str()))
+        .filter(
+            denials::resubmission_claim_id.eq(&c).or(denials::claim_id
+                .eq(&c)
+                .and(denials::status.eq(DenialStatus::Appealed.as_str()))),
+        )
+        .filter(denials::status.ne(DenialStatus::Resolved.as_str()))
+        .filter(denials::status.ne(DenialStatus::WrittenOff.as_str()))
+        .order(denials::id.asc())
+        .select(DenialRow::as_select())
+        .load::<DenialRow>(conn)?
+        .into_iter()
+        .map(DenialRow::into_model)
+        .collect()
 }
 
 /// What one step changes on a denial.
@@ -241,7 +343,14 @@ pub fn list(
 pub enum Change {
     Assignee(Option<String>),
     FollowUp(Option<NaiveDate>),
+    /// A status; the same status again only moves the version (the denial changed otherwise,
+    /// e.g. a partial write-off).
     Status(DenialStatus),
+    /// A corrected or void claim was made from it.
+    Resubmitted {
+        claim_id: Uuid,
+        status: DenialStatus,
+    },
 }
 
 /// Applies a change when the denial is still at `version` (compare-and-set); a denial changed
@@ -270,6 +379,13 @@ pub fn update(
             .execute(conn)?,
         Change::Status(s) => diesel::update(target)
             .set((denials::status.eq(s.as_str()), bump))
+            .execute(conn)?,
+        Change::Resubmitted { claim_id, status } => diesel::update(target)
+            .set((
+                denials::resubmission_claim_id.eq(Some(claim_id.to_string())),
+                denials::status.eq(status.as_str()),
+                bump,
+            ))
             .execute(conn)?,
     };
     let current = denials::table
@@ -479,7 +595,8 @@ mod tests {
 
     on_each_engine!(
         the_queue_filters_pages_and_updates_by_version,
-        notes_are_encrypted_read_back_and_rotated
+        notes_are_encrypted_read_back_and_rotated,
+        the_queue_sorts_and_pages_by_appeal_deadline
     );
 
     /// The repository alone: the rows a denial points to (claims, payers, postings) are left
@@ -511,6 +628,7 @@ mod tests {
             category: class.category,
             avoidable: class.avoidable,
             partial: false,
+            appeal_deadline: NaiveDate::from_ymd_opt(2027, 5, 19).unwrap(),
         }
     }
 
@@ -661,6 +779,77 @@ mod tests {
             events(&mut conn, org, StepsOf::Denial(c.id)).unwrap().len(),
             1
         );
+    }
+
+    fn the_queue_sorts_and_pages_by_appeal_deadline(engine: TestEngine) {
+        let (_db, mut conn, _keyring, org) = setup_on(engine);
+        without_references(&mut conn);
+        let day = |d: u32| NaiveDate::from_ymd_opt(2027, 5, d).unwrap();
+        let payer = Uuid::now_v7();
+        // Found in this order, due in another; two share a deadline (then oldest first).
+        let mut made = Vec::new();
+        for (position, due) in [19, 2, 19, 10].into_iter().enumerate() {
+            let mut n = new(payer, Uuid::now_v7(), position, "197", "10.00");
+            n.appeal_deadline = day(due);
+            made.push(insert(&mut conn, org, &n).unwrap().id);
+        }
+        let f = DenialFilter {
+            order: DenialOrder::AppealDeadline,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let p = list(
+                &mut conn,
+                org,
+                &f,
+                &ListParams {
+                    limit: Some(1),
+                    cursor: cursor.clone(),
+                },
+            )
+            .unwrap();
+            seen.extend(p.items.iter().map(|d| (d.id, d.appeal_deadline)));
+            cursor = p.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                (made[1], day(2)),
+                (made[3], day(10)),
+                (made[0], day(19)),
+                (made[2], day(19))
+            ]
+        );
+        let f = DenialFilter {
+            order: DenialOrder::AppealDeadline,
+            appeal_deadline_by: Some(day(10)),
+            ..Default::default()
+        };
+        let due: Vec<Uuid> = list(&mut conn, org, &f, &ListParams::default())
+            .unwrap()
+            .items
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(due, [made[1], made[3]]);
+        let bad = list(
+            &mut conn,
+            org,
+            &DenialFilter {
+                order: DenialOrder::AppealDeadline,
+                ..Default::default()
+            },
+            &ListParams {
+                limit: None,
+                cursor: Some(crate::store::pagination::encode_cursor(made[0])),
+            },
+        );
+        assert!(matches!(bad, Err(CoreError::Invalid(_))), "{bad:?}");
     }
 
     fn notes_are_encrypted_read_back_and_rotated(engine: TestEngine) {

@@ -18,6 +18,7 @@ pub mod cob;
 pub mod connection;
 pub mod coverages;
 mod crypt;
+pub mod denial_appeals;
 pub mod denials;
 pub mod encounters;
 mod encrypted;

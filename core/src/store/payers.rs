@@ -7,6 +7,7 @@ use super::{
     DbConnection, ListParams, check_versioned_update, from_db, new_id, org_row, parse_id, to_db,
 };
 use crate::access::OrgId;
+use crate::billing::denials::appeals::default_appeal_days;
 use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
@@ -23,6 +24,7 @@ struct PayerRow {
     payer_code: String,
     claim_filing_indicator: String,
     timely_filing_days: i32,
+    appeal_limit_days: i32,
     active: bool,
     version: i32,
     created_at: chrono::NaiveDateTime,
@@ -40,6 +42,7 @@ impl PayerRow {
                 "claim filing indicator",
             )?,
             timely_filing_days: self.timely_filing_days,
+            appeal_limit_days: self.appeal_limit_days,
             active: self.active,
             identifiers: Vec::new(),
             version: self.version,
@@ -63,6 +66,9 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
             payers::timely_filing_days.eq(input
                 .timely_filing_days
                 .unwrap_or(DEFAULT_TIMELY_FILING_DAYS)),
+            payers::appeal_limit_days.eq(input
+                .appeal_limit_days
+                .unwrap_or_else(|| default_appeal_days(input.claim_filing_indicator))),
             payers::active.eq(input.active.unwrap_or(true)),
             payers::version.eq(1),
             payers::created_at.eq(t),
@@ -247,6 +253,7 @@ pub fn update(
         payers::timely_filing_days.eq(input
             .timely_filing_days
             .unwrap_or(current.timely_filing_days)),
+        payers::appeal_limit_days.eq(input.appeal_limit_days.unwrap_or(current.appeal_limit_days)),
         payers::active.eq(input.active.unwrap_or(current.active)),
         payers::version.eq(expected_version + 1),
         payers::updated_at.eq(now()),

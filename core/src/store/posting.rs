@@ -326,6 +326,25 @@ fn posting_claims(
     Ok(out)
 }
 
+/// The payer's claim control number (CLP07) a remittance gave for a claim, if it gave one.
+pub fn payer_claim_number(
+    conn: &mut DbConnection,
+    org: OrgId,
+    remittance_id: Uuid,
+    claim_id: Uuid,
+) -> CoreResult<Option<String>> {
+    Ok(claim_postings::table
+        .filter(claim_postings::org_id.eq(org.as_str()))
+        .filter(claim_postings::remittance_id.eq(remittance_id.to_string()))
+        .filter(claim_postings::claim_id.eq(claim_id.to_string()))
+        .filter(claim_postings::payer_claim_number.is_not_null())
+        .order(claim_postings::id.desc())
+        .select(claim_postings::payer_claim_number)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
 /// Post a stored remittance in the caller's transaction. A remittance that does not balance
 /// is a 422 naming where and by how much, and writes nothing. Posting a payer's trace number
 /// a second time returns the first result (`replayed`) and writes nothing.

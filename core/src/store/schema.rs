@@ -32,6 +32,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        appeal_limit_days -> Integer,
     }
 }
 
@@ -511,6 +512,28 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        resubmission_claim_id -> Nullable<Text>,
+        appeal_deadline -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    denial_appeals (id) {
+        id -> Text,
+        org_id -> Text,
+        denial_id -> Text,
+        claim_id -> Text,
+        level -> Integer,
+        sent_on -> Date,
+        deadline -> Date,
+        late_note_id -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        decided_by -> Nullable<Text>,
+        actor -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -572,4 +595,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     denials,
     denial_notes,
     denial_events,
+    denial_appeals,
 );

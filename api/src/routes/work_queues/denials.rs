@@ -9,7 +9,7 @@ use revcycle_core::model::Page;
 use revcycle_core::model::denial::{Denial, DenialDetail, DenialNote};
 use revcycle_core::store::denials as store;
 use revcycle_core::validation::{Errors, Rules};
-use revcycle_core::workflows::denials::{self, QueueCriteria};
+use revcycle_core::workflows::denials::{self, QueueCriteria, QueueSort};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -69,6 +69,11 @@ pub struct DenialQuery {
     pub max_amount: Option<String>,
     /// A follow-up date on or before this day (what is due by then).
     pub follow_up_by: Option<NaiveDate>,
+    /// An appeal deadline on or before this day.
+    pub appeal_deadline_by: Option<NaiveDate>,
+    /// `found` (default: oldest first) or `appeal_deadline` (nearest deadline first).
+    #[param(value_type = Option<QueueSort>, example = "appeal_deadline")]
+    pub sort: Option<QueueSort>,
 }
 
 impl DenialQuery {
@@ -86,6 +91,8 @@ impl DenialQuery {
             min_amount: self.min_amount,
             max_amount: self.max_amount,
             follow_up_by: self.follow_up_by,
+            appeal_deadline_by: self.appeal_deadline_by,
+            sort: self.sort.unwrap_or_default(),
         }
     }
 }
@@ -97,7 +104,11 @@ impl DenialQuery {
 /// codes, amount, payer and root-cause `category` from the CARC table (README, "Denials
 /// queue"), and whether it was `avoidable`. `partial` denials are denial reasons on a line
 /// that was otherwise paid (the amount was posted as an adjustment); the others are lines or
-/// claims denied outright, whose amount stays with the payer. Filters combine; oldest first.
+/// claims denied outright, whose amount stays with the payer. Each carries its
+/// `appeal_deadline` (the remittance date plus the payer's appeal window) and
+/// `appeal_due_soon`: still to be appealed and the deadline 14 days away or closer (or
+/// passed). Filters combine; oldest first, or with `sort=appeal_deadline` nearest deadline
+/// first.
 #[utoipa::path(tag = "billing", params(PageQuery, DenialQuery),
     responses((status = 200, description = "A page of denials", body = Page<Denial>),
         (status = 422, description = "A filter is out of range", body = Problem, content_type = "application/problem+json",

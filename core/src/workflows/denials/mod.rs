@@ -2,13 +2,20 @@
 //! worked one step at a time, each step in the claim's history and in the caller's audit event
 //! in the same transaction.
 
+pub mod appeals;
 pub mod queue;
 pub mod recording;
+pub mod resolution;
+pub mod resubmission;
 pub mod steps;
+pub mod write_off;
 
-pub use queue::QueueCriteria;
+pub use appeals::{AppealInput, AppealOutcomeInput, DenialAppealed};
+pub use queue::{QueueCriteria, QueueSort};
 pub use recording::record_posted;
+pub use resubmission::{CorrectedClaimInput, DenialResubmission, Resubmit, VoidClaimInput};
 pub use steps::{
     ASSIGNEE_MAX_CHARS, NOTE_MAX_CHARS, add_note, assign, change_status, check_assignee,
     check_note, detail, set_follow_up,
 };
+pub use write_off::{DenialWriteOff, write_off};

@@ -10,7 +10,7 @@ use crate::billing::denials::{DenialCategory, DenialStatus};
 use crate::error::CoreResult;
 use crate::model::Page;
 use crate::model::denial::Denial;
-use crate::store::denials::{self, DenialFilter, amount_cents};
+use crate::store::denials::{self, DenialFilter, DenialOrder, amount_cents};
 use crate::store::{DbConnection, ListParams};
 use crate::validation::Errors;
 
@@ -37,6 +37,20 @@ pub struct QueueCriteria {
     pub max_amount: Option<String>,
     /// A follow-up date on or before this day.
     pub follow_up_by: Option<NaiveDate>,
+    /// An appeal deadline on or before this day.
+    pub appeal_deadline_by: Option<NaiveDate>,
+    pub sort: QueueSort,
+}
+
+/// The queue's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSort {
+    /// Oldest first, as the postings found them.
+    #[default]
+    Found,
+    /// Nearest appeal deadline first.
+    AppealDeadline,
 }
 
 /// Dollars as the document states them: up to ten digits, then at most two decimals.
@@ -111,11 +125,16 @@ impl QueueCriteria {
             min_amount_cents: min,
             max_amount_cents: max,
             follow_up_by: self.follow_up_by,
+            appeal_deadline_by: self.appeal_deadline_by,
+            order: match self.sort {
+                QueueSort::Found => DenialOrder::Found,
+                QueueSort::AppealDeadline => DenialOrder::AppealDeadline,
+            },
         })
     }
 }
 
-/// A page of the queue, oldest first.
+/// A page of the queue, oldest first or nearest appeal deadline first.
 pub fn list(
     c: &mut DbConnection,
     org: OrgId,

@@ -4,15 +4,18 @@
 use serde_json::json;
 
 use crate::access::OrgId;
+use crate::billing::denials::appeals::deadline;
 use crate::billing::denials::classify;
 use crate::error::CoreResult;
 use crate::model::denial::Denial;
-use crate::store::DbConnection;
 use crate::store::denials::{self, NewDenial};
 use crate::store::posting::PostingResult;
+use crate::store::{DbConnection, payers, remittances};
 
-/// Stores one open denial per denial the posting found, each categorized by its CARC and with
-/// a `created` step in its claim's history. Nothing for a replayed posting.
+/// Stores one open denial per denial the posting found, each categorized by its CARC, due for
+/// appeal by the remittance date plus the payer's window, with a `created` step in its claim's
+/// history; then resolves the denials the posting's payments settle. Nothing for a replayed
+/// posting.
 pub fn record_posted(
     c: &mut DbConnection,
     org: OrgId,
@@ -23,6 +26,13 @@ pub fn record_posted(
     }
     let actor = format!("remittance:{}", posting.remittance_id);
     let mut out = Vec::with_capacity(posting.found_denials.len());
+    let appeal_deadline = if posting.found_denials.is_empty() {
+        None
+    } else {
+        let paid_on = remittances::get(c, org, posting.remittance_id)?.payment_date;
+        let window = payers::get(c, org, posting.payer_id)?.appeal_limit_days;
+        Some(deadline(paid_on, window))
+    };
     for (position, f) in posting.found_denials.iter().enumerate() {
         let class = classify(&f.carc);
         let d = denials::insert(
@@ -44,6 +54,7 @@ pub fn record_posted(
                 category: class.category,
                 avoidable: class.avoidable,
                 partial: f.partial,
+                appeal_deadline: appeal_deadline.unwrap_or_default(),
             },
         )?;
         denials::record_event(
@@ -56,5 +67,6 @@ pub fn record_posted(
         )?;
         out.push(d);
     }
+    super::resolution::resolve_paid(c, org, posting)?;
     Ok(out)
 }

@@ -38,18 +38,23 @@ pub fn check_assignee(assignee: Option<&str>, e: &mut Errors) {
 
 /// A note is 1 to [`NOTE_MAX_CHARS`] characters of text.
 pub fn check_note(text: &str, e: &mut Errors) {
+    check_text("/text", text, e);
+}
+
+/// A note's rule for a note at `pointer` (a step that takes a note with it).
+pub fn check_text(pointer: &str, text: &str, e: &mut Errors) {
     if text.trim().is_empty() {
-        e.add("/text", "must not be empty");
+        e.add(pointer, "must not be empty");
     } else if text.chars().count() > NOTE_MAX_CHARS {
         e.add(
-            "/text",
+            pointer,
             format!("must be at most {NOTE_MAX_CHARS} characters"),
         );
     }
 }
 
 /// The denial at the version the caller read (412 when it changed since), not closed.
-fn open_at(
+pub(crate) fn open_at(
     c: &mut DbConnection,
     org: OrgId,
     id: Uuid,
@@ -184,6 +189,7 @@ pub fn detail(
     }
     Ok(DenialDetail {
         notes,
+        appeals: crate::store::denial_appeals::of_denial(c, org, id)?,
         history: denials::events(c, org, denials::StepsOf::Denial(id))?,
         denial,
     })
