@@ -119,7 +119,11 @@ pub async fn write_off_denial(
         (status = 404, description = "No such denial", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The denial is closed or already resubmitted, or the payer gave no claim control number", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The denial changed since the ETag was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An invalid correction (codes, pointers, lines)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "An invalid correction (codes, pointers, lines), checked with the claim it corrects", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:revcycle:problem:validation", "title": "Invalid request", "status": 422,
+                "detail": "the request has 2 invalid field(s)",
+                "errors": [{"pointer": "/diagnoses/0", "message": "is an ICD-10-CM category or subcategory header, not a reportable code: report a more specific code"},
+                    {"pointer": "/lines/0/diagnosis_pointers/1", "message": "diagnosis pointer refers to a diagnosis that does not exist"}]}))))]
 #[post("/work-queues/denials/{id}/corrected-claim")]
 pub async fn corrected_claim_from_denial(
     state: web::Data<AppState>,
