@@ -26,46 +26,44 @@ pub fn record_posted(
     }
     let actor = format!("remittance:{}", posting.remittance_id);
     let mut out = Vec::with_capacity(posting.found_denials.len());
-    let appeal_deadline = if posting.found_denials.is_empty() {
-        None
-    } else {
+    if !posting.found_denials.is_empty() {
         let paid_on = remittances::get(c, org, posting.remittance_id)?.payment_date;
         let window = payers::get(c, org, posting.payer_id)?.appeal_limit_days;
-        Some(deadline(paid_on, window))
-    };
-    for (position, f) in posting.found_denials.iter().enumerate() {
-        let class = classify(&f.carc);
-        let d = denials::insert(
-            c,
-            org,
-            &NewDenial {
-                claim_id: f.claim_id,
-                claim_line_id: f.claim_line_id,
-                patient_id: f.patient_id,
-                payer_id: posting.payer_id,
-                remittance_id: posting.remittance_id,
-                posting_id: posting.posting_id,
-                position,
-                procedure_code: f.procedure_code.clone(),
-                group: f.group,
-                carc: f.carc.clone(),
-                rarcs: f.remarks.clone(),
-                amount: f.amount,
-                category: class.category,
-                avoidable: class.avoidable,
-                partial: f.partial,
-                appeal_deadline: appeal_deadline.unwrap_or_default(),
-            },
-        )?;
-        denials::record_event(
-            c,
-            org,
-            &d,
-            "created",
-            &actor,
-            json!({"remittance_id": posting.remittance_id, "posting_id": posting.posting_id}),
-        )?;
-        out.push(d);
+        let appeal_deadline = deadline(paid_on, window);
+        for (position, f) in posting.found_denials.iter().enumerate() {
+            let class = classify(&f.carc);
+            let d = denials::insert(
+                c,
+                org,
+                &NewDenial {
+                    claim_id: f.claim_id,
+                    claim_line_id: f.claim_line_id,
+                    patient_id: f.patient_id,
+                    payer_id: posting.payer_id,
+                    remittance_id: posting.remittance_id,
+                    posting_id: posting.posting_id,
+                    position,
+                    procedure_code: f.procedure_code.clone(),
+                    group: f.group,
+                    carc: f.carc.clone(),
+                    rarcs: f.remarks.clone(),
+                    amount: f.amount,
+                    category: class.category,
+                    avoidable: class.avoidable,
+                    partial: f.partial,
+                    appeal_deadline,
+                },
+            )?;
+            denials::record_event(
+                c,
+                org,
+                &d,
+                "created",
+                &actor,
+                json!({"remittance_id": posting.remittance_id, "posting_id": posting.posting_id}),
+            )?;
+            out.push(d);
+        }
     }
     super::resolution::resolve_paid(c, org, posting)?;
     Ok(out)
