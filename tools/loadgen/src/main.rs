@@ -96,6 +96,65 @@ struct Round {
     rps: f64,
     p50: Duration,
     p99: Duration,
+    /// The server process's CPU time and context switches per request, by thread group (see
+    /// [`cpu_by_thread`]).
+    cpu_per_req: std::collections::BTreeMap<String, Duration>,
+    switches_per_req: std::collections::BTreeMap<String, f64>,
+}
+
+/// CPU time (user + system) each thread of a process has used and its context switches
+/// (voluntary or not), by thread name with digits dropped (`audit-writer-0` counts as
+/// `audit-writer-`), from /proc (Linux); empty elsewhere.
+fn cpu_by_thread(pid: u32) -> ThreadUse {
+    // Clock ticks are 100 per second on Linux.
+    let ticks = |stat: &str| -> u64 {
+        // The fields after the command name (which may hold spaces) start after its ')'.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // utime and stime are fields 14 and 15 of stat: 12 and 13 after the state field.
+        n(11) + n(12)
+    };
+    let mut out = ThreadUse::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            let name: String = comm
+                .trim()
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect();
+            let used = std::fs::read_to_string(t.path().join("stat"))
+                .map(|s| ticks(&s))
+                .unwrap_or(0);
+            let switches: u64 = std::fs::read_to_string(t.path().join("status"))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum();
+            let e = out.entry(name).or_insert((Duration::ZERO, 0));
+            e.0 += Duration::from_millis(used * 10);
+            e.1 += switches;
+        }
+    }
+    out
+}
+
+type ThreadUse = std::collections::BTreeMap<String, (Duration, u64)>;
+
+/// What each thread group used between two readings of [`cpu_by_thread`].
+fn cpu_used(before: &ThreadUse, after: &ThreadUse) -> ThreadUse {
+    after
+        .iter()
+        .map(|(k, v)| {
+            let was = before.get(k).copied().unwrap_or((Duration::ZERO, 0));
+            (
+                k.clone(),
+                (v.0.saturating_sub(was.0), v.1.saturating_sub(was.1)),
+            )
+        })
+        .collect()
 }
 
 fn patient(n: usize) -> serde_json::Value {
@@ -115,6 +174,7 @@ async fn round(
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let counter = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
+    let cpu_before = cpu_by_thread(s.pid());
     let started = Instant::now();
     for _ in 0..concurrency {
         let s = s.clone();
@@ -163,13 +223,64 @@ async fn round(
         all.extend(t.await.expect("task"));
     }
     let elapsed = started.elapsed();
+    let count = all.len().max(1) as u32;
+    let used = cpu_used(&cpu_before, &cpu_by_thread(s.pid()));
+    let cpu_per_req = used.iter().map(|(k, v)| (k.clone(), v.0 / count)).collect();
+    let switches_per_req = used
+        .iter()
+        .map(|(k, v)| (k.clone(), v.1 as f64 / count as f64))
+        .collect();
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
     Round {
         rps: all.len() as f64 / elapsed.as_secs_f64(),
         p50: pct(0.50),
         p99: pct(0.99),
+        cpu_per_req,
+        switches_per_req,
     }
+}
+
+/// The median over rounds of the server's CPU microseconds per request.
+fn total_us(rounds: &[Round]) -> f64 {
+    median(
+        rounds
+            .iter()
+            .map(|r| r.cpu_per_req.values().sum::<Duration>().as_secs_f64() * 1e6)
+            .collect(),
+    )
+}
+
+/// The median over rounds of each thread group's CPU microseconds and context switches per
+/// request, largest first.
+fn by_thread_us(rounds: &[Round]) -> String {
+    let names: std::collections::BTreeSet<&String> =
+        rounds.iter().flat_map(|r| r.cpu_per_req.keys()).collect();
+    let mut groups: Vec<(f64, f64, &String)> = names
+        .into_iter()
+        .map(|n| {
+            let us = median(
+                rounds
+                    .iter()
+                    .map(|r| r.cpu_per_req.get(n).map_or(0.0, |d| d.as_secs_f64() * 1e6))
+                    .collect(),
+            );
+            let switches = median(
+                rounds
+                    .iter()
+                    .map(|r| r.switches_per_req.get(n).copied().unwrap_or(0.0))
+                    .collect(),
+            );
+            (us, switches, n)
+        })
+        .filter(|(us, switches, _)| *us >= 1.0 || *switches >= 0.1)
+        .collect();
+    groups.sort_by(|a, b| b.0.total_cmp(&a.0));
+    groups
+        .iter()
+        .map(|(us, switches, n)| format!("{n} {us:.0} us {switches:.2} cs"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -401,7 +512,7 @@ async fn audit_cost(args: &Args) {
         args.seconds, args.rounds, args.workers, args.prefill_audit_events
     );
     println!(
-        "{:<11} {:>5} {:<7} {:>14} {:>16} {:>8} {:>13} {:>15}",
+        "{:<11} {:>5} {:<7} {:>14} {:>16} {:>8} {:>13} {:>15} {:>22}",
         "engine",
         "conns",
         "work",
@@ -409,7 +520,8 @@ async fn audit_cost(args: &Args) {
         format!("{base_name} req/s"),
         "ratio",
         "audited p99",
-        format!("{base_name} p99")
+        format!("{base_name} p99"),
+        "server CPU us/req"
     );
     for engine in [Engine::Sqlite, Engine::Postgres] {
         let wanted = engine_name(engine);
@@ -435,8 +547,9 @@ async fn audit_cost(args: &Args) {
                 let p_rps = median(p.iter().map(|r| r.rps).collect());
                 let p99 =
                     |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
+                let cpu = format!("{:.0} / {:.0}", total_us(&a), total_us(&p));
                 println!(
-                    "{:<11} {:>5} {:<7} {:>14.0} {:>16.0} {:>7.1}% {:>10.2} ms {:>12.2} ms",
+                    "{:<11} {:>5} {:<7} {:>14.0} {:>16.0} {:>7.1}% {:>10.2} ms {:>12.2} ms {:>22}",
                     wanted,
                     concurrency,
                     match w {
@@ -447,7 +560,14 @@ async fn audit_cost(args: &Args) {
                     p_rps,
                     100.0 * a_rps / p_rps,
                     p99(&a),
-                    p99(&p)
+                    p99(&p),
+                    cpu
+                );
+                println!(
+                    "{:<11} server CPU and context switches per request by thread: audited {}; {base_name} {}",
+                    "",
+                    by_thread_us(&a),
+                    by_thread_us(&p)
                 );
             }
         }

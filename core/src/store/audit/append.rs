@@ -13,12 +13,17 @@ fn head(conn: &mut DbConnection, org: Uuid) -> CoreResult<(i64, [u8; 32])> {
     let org_s = org.to_string();
     // By the primary key, newest first: a plan stale statistics cannot turn into a walk of
     // the org's whole range (max() was once planned on the time index).
-    let last: Option<(i64, Vec<u8>)> = audit_events::table
+    let query = audit_events::table
         .filter(audit_events::org_id.eq(&org_s))
         .order(audit_events::sequence.desc())
-        .select((audit_events::sequence, audit_events::hash))
-        .first(conn)
-        .optional()?;
+        .select((audit_events::sequence, audit_events::hash));
+    let last: Option<(i64, Vec<u8>)> = match conn {
+        // On the SQLite connection itself diesel keeps the prepared statement; through the
+        // two-engine wrapper it was prepared afresh for every batch of the audit writer (7% of
+        // its CPU in a profile of audited reads).
+        DbConnection::Sqlite(c) => query.first(c).optional()?,
+        DbConnection::Postgresql(c) => query.first(c).optional()?,
+    };
     let Some((sequence, hash)) = last else {
         // Every event was purged: the chain goes on from its anchor.
         return Ok(match latest_anchor(conn, org)? {
