@@ -30,6 +30,7 @@ mod schemathesis;
 mod server;
 mod snapshots;
 mod submitter;
+mod unpaid_claims;
 mod validation;
 
 /// Declare one test per database engine for an `async fn(Engine)`.

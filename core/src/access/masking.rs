@@ -164,6 +164,7 @@ nothing_to_mask!(
     crate::store::posting::PostingResult,
     crate::store::posting::UnmatchedItem,
     crate::store::unidentified::UnidentifiedRemittance,
+    crate::store::unpaid_claims::UnpaidClaim,
     crate::store::accounts::ClaimLedger,
     crate::store::accounts::PatientBalance,
     crate::store::accounts::PatientPaymentResult,

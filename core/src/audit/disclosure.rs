@@ -227,6 +227,15 @@ impl Discloses for crate::store::posting::UnmatchedItem {
     }
 }
 
+impl Discloses for crate::store::unpaid_claims::UnpaidClaim {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        for f in ["patient_control_number", "claim_status", "charges"] {
+            d.fields.insert(f);
+        }
+    }
+}
+
 impl Discloses for crate::store::unidentified::UnidentifiedRemittance {
     fn disclose(&self, d: &mut Disclosed) {
         d.fields.insert("remittance");

@@ -12,6 +12,12 @@ pub const DEFAULT_TIMELY_FILING_DAYS: i32 = 365;
 pub const MAX_TIMELY_FILING_DAYS: i32 = 3650;
 /// The longest appeal window a payer may be given (ten years).
 pub const MAX_APPEAL_LIMIT_DAYS: i32 = 3650;
+/// Days a submitted claim may go unanswered before it is followed up, unless configured
+/// otherwise: most commercial payers and Medicare pay a clean electronic claim within 30 days
+/// (Medicare may not pay one before day 14 and must by day 30).
+pub const DEFAULT_FOLLOW_UP_DAYS: i32 = 30;
+/// The longest follow-up wait a payer may be given.
+pub const MAX_FOLLOW_UP_DAYS: i32 = 365;
 const MAX_PAYER_CODE_LEN: usize = 80;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -37,6 +43,11 @@ pub struct PayerInput {
     /// absent keeps the payer's window.
     #[schema(minimum = 1, maximum = 3650)]
     pub appeal_limit_days: Option<i32>,
+    /// Days a submitted claim may go without the payer's answer before it joins the unpaid
+    /// claims queue (`GET /v1/work-queues/unpaid-claims`). Default 30; on update, absent keeps
+    /// the payer's.
+    #[schema(minimum = 1, maximum = 365)]
+    pub follow_up_days: Option<i32>,
     /// Inactive payers stay on file for history but take no new coverage.
     pub active: Option<bool>,
     /// Other ids the payer is known by in remittances (EIN, clearinghouse payer ids, NAIC
@@ -207,6 +218,13 @@ impl crate::validation::Rules for PayerInput {
                 format!("must be between 1 and {MAX_APPEAL_LIMIT_DAYS}"),
             );
         }
+        if let Some(d) = self.follow_up_days {
+            e.check(
+                (1..=MAX_FOLLOW_UP_DAYS).contains(&d),
+                "/follow_up_days",
+                format!("must be between 1 and {MAX_FOLLOW_UP_DAYS}"),
+            );
+        }
     }
 }
 
@@ -219,6 +237,8 @@ pub struct Payer {
     pub timely_filing_days: i32,
     /// Days after the remittance date to appeal a denial (see the input).
     pub appeal_limit_days: i32,
+    /// Days a submitted claim may go unanswered before follow-up (see the input).
+    pub follow_up_days: i32,
     pub active: bool,
     /// Other ids the payer is known by in remittances, sorted.
     pub identifiers: Vec<PayerIdentifier>,

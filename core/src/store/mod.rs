@@ -39,6 +39,7 @@ pub mod rotation;
 pub mod schema;
 pub mod sql_types;
 pub mod unidentified;
+pub mod unpaid_claims;
 pub mod x12_exchanges;
 
 pub use connection::{

@@ -12,8 +12,8 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
 use crate::model::payer::{
-    DEFAULT_TIMELY_FILING_DAYS, FoundPayerId, Payer, PayerFilter, PayerIdQualifier,
-    PayerIdentifier, PayerInput,
+    DEFAULT_FOLLOW_UP_DAYS, DEFAULT_TIMELY_FILING_DAYS, FoundPayerId, Payer, PayerFilter,
+    PayerIdQualifier, PayerIdentifier, PayerInput,
 };
 
 #[derive(Queryable, Selectable)]
@@ -25,6 +25,7 @@ struct PayerRow {
     claim_filing_indicator: String,
     timely_filing_days: i32,
     appeal_limit_days: i32,
+    follow_up_days: i32,
     active: bool,
     version: i32,
     created_at: chrono::NaiveDateTime,
@@ -43,6 +44,7 @@ impl PayerRow {
             )?,
             timely_filing_days: self.timely_filing_days,
             appeal_limit_days: self.appeal_limit_days,
+            follow_up_days: self.follow_up_days,
             active: self.active,
             identifiers: Vec::new(),
             version: self.version,
@@ -69,6 +71,7 @@ pub fn create(conn: &mut DbConnection, org: OrgId, input: &PayerInput) -> CoreRe
             payers::appeal_limit_days.eq(input
                 .appeal_limit_days
                 .unwrap_or_else(|| default_appeal_days(input.claim_filing_indicator))),
+            payers::follow_up_days.eq(input.follow_up_days.unwrap_or(DEFAULT_FOLLOW_UP_DAYS)),
             payers::active.eq(input.active.unwrap_or(true)),
             payers::version.eq(1),
             payers::created_at.eq(t),
@@ -254,6 +257,7 @@ pub fn update(
             .timely_filing_days
             .unwrap_or(current.timely_filing_days)),
         payers::appeal_limit_days.eq(input.appeal_limit_days.unwrap_or(current.appeal_limit_days)),
+        payers::follow_up_days.eq(input.follow_up_days.unwrap_or(current.follow_up_days)),
         payers::active.eq(input.active.unwrap_or(current.active)),
         payers::version.eq(expected_version + 1),
         payers::updated_at.eq(now()),

@@ -33,6 +33,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         appeal_limit_days -> Integer,
+        follow_up_days -> Integer,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE payers DROP COLUMN follow_up_days;
