@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod db;
 pub mod extract;
 pub mod files;
+pub mod html;
 pub mod jobs;
 pub mod limits;
 pub mod openapi;

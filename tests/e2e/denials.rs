@@ -1070,6 +1070,66 @@ async fn an_authorization_denial_is_appealed_and_overturned(engine: Engine) {
     );
     assert!(ids(&s.get(&q("appeal_deadline_by=2026-11-20")).await).is_empty());
 
+    // The letter: its facts, and a printable page.
+    let letter = s.get(&format!("{path}/appeal-letter")).await;
+    assert_eq!(letter.status, 200, "{}", letter.text);
+    let l = &letter.body;
+    assert_eq!(
+        (
+            &l["level"],
+            &l["payer_claim_number"],
+            &l["amount"],
+            &l["group"]
+        ),
+        (
+            &json!(1),
+            &json!("ICN-EFT-AP-1"),
+            &json!("200.00"),
+            &json!("CO")
+        )
+    );
+    assert_eq!(l["carc"]["code"], "197");
+    assert!(l["carc"]["description"].is_string(), "{l}");
+    assert_eq!(l["member_id"], SELF_MEMBER);
+    assert_eq!(l["patient_control_number"], claim["patient_control_number"]);
+    assert_eq!(l["appeal_deadline"], "2026-11-21");
+    let charges: Vec<&Value> = l["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| &x["charge"])
+        .collect();
+    assert_eq!(charges, [&json!("150.00"), &json!("50.00")]);
+    let page = s
+        .call(
+            "GET",
+            &format!("{path}/appeal-letter"),
+            Some(&s.token),
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(
+        page.header("content-type").as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+    for wanted in ["ICN-EFT-AP-1", "CO-197", "200.00", "150.00", "2026-11-21"] {
+        assert!(page.text.contains(wanted), "{wanted} in {}", page.text);
+    }
+    let name = format!("{} {}", crate::fixtures::GIVEN, crate::fixtures::FAMILY);
+    assert!(page.text.contains(&name), "{}", page.text);
+    let desk = token(&s, &org_of(&s), "desk-1", &["front_desk"], &[]);
+    s.call(
+        "GET",
+        &format!("{path}/appeal-letter"),
+        Some(&desk),
+        None,
+        &[],
+    )
+    .await
+    .assert_problem(403);
+
     let today = chrono::Utc::now().date_naive().to_string();
     let late = s
         .post(&format!("{path}/appeal"), &json!({"sent_on": today}))

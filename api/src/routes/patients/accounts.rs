@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::authz::{Authorized, act, res};
 use crate::db;
 use crate::extract::{IdempotencyKey, JsonBody};
+use crate::html::esc;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -202,22 +203,6 @@ pub async fn patient_statement(
     Ok(resp)
 }
 
-/// HTML-escape text for element content and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn statement_html(s: &Statement) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -298,17 +283,4 @@ fn statement_html(s: &Statement) -> String {
         esc(&s.patient_due.to_string())
     ));
     h
-}
-
-#[cfg(test)]
-mod tests {
-    use super::esc;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            esc("<b>O'Brien & \"Co\"</b>"),
-            "&lt;b&gt;O&#39;Brien &amp; &quot;Co&quot;&lt;/b&gt;"
-        );
-    }
 }

@@ -3,6 +3,7 @@
 //! in the same transaction.
 
 pub mod appeals;
+pub mod letter;
 pub mod queue;
 pub mod recording;
 pub mod resolution;
@@ -11,6 +12,7 @@ pub mod steps;
 pub mod write_off;
 
 pub use appeals::{AppealInput, AppealOutcomeInput, DenialAppealed};
+pub use letter::{AppealLetter, appeal_letter};
 pub use queue::{QueueCriteria, QueueSort};
 pub use recording::record_posted;
 pub use resubmission::{CorrectedClaimInput, DenialResubmission, Resubmit, VoidClaimInput};
