@@ -14,7 +14,7 @@ use crate::billing::denials::DenialStatus;
 use crate::billing::denials::write_off::{
     WRITE_OFF_GROUPS, allocate, check_amount, group_allowed, open_amount,
 };
-use crate::billing::ledger::{self as ledger_rules, EntryKind, LedgerEntry, Side};
+use crate::billing::ledger::{self as ledger_rules, Balances, EntryKind, LedgerEntry, Side};
 use crate::billing::lifecycle::{self, Transition};
 use crate::codes::is_known_carc;
 use crate::error::{CoreError, CoreResult};
@@ -90,8 +90,7 @@ fn written_off(entries: &[LedgerEntry], denial_id: Uuid) -> Decimal {
 
 /// The lines that still owe where the denial is (its line, or every line of the claim for a
 /// claim-level denial), with the payer's part of each, in line order.
-fn owed_lines(claim: &Claim, denial: &Denial, entries: &[LedgerEntry]) -> Vec<(Uuid, Decimal)> {
-    let b = ledger_rules::balances(entries);
+fn owed_lines(claim: &Claim, denial: &Denial, b: &Balances) -> Vec<(Uuid, Decimal)> {
     claim
         .lines
         .iter()
@@ -109,11 +108,11 @@ fn owed_lines(claim: &Claim, denial: &Denial, entries: &[LedgerEntry]) -> Vec<(U
 
 /// What the payer still owes where the denial is: its line's part, or for a claim-level denial
 /// the claim's (claim-level adjustments included).
-fn still_owed(claim: &Claim, denial: &Denial, entries: &[LedgerEntry]) -> Decimal {
-    let lines: Decimal = owed_lines(claim, denial, entries).iter().map(|l| l.1).sum();
+fn still_owed(claim: &Claim, denial: &Denial, b: &Balances) -> Decimal {
+    let lines: Decimal = owed_lines(claim, denial, b).iter().map(|l| l.1).sum();
     match denial.claim_line_id {
         Some(_) => lines,
-        None => lines.min(ledger_rules::balances(entries).claim(claim.id).insurance),
+        None => lines.min(b.claim(claim.id).insurance),
     }
 }
 
@@ -138,12 +137,13 @@ pub fn write_off(
     let claim = claims::get(c, org, d.claim_id)?;
     let entries = ledger::for_claim(c, org, claim.id)?;
     let done = written_off(&entries, d.id);
-    let open = open_amount(d.amount, done, still_owed(&claim, &d, &entries));
+    let balances = ledger_rules::balances(&entries);
+    let open = open_amount(d.amount, done, still_owed(&claim, &d, &balances));
     let amount = input.amount.as_decimal();
     check_amount(amount, open).map_err(|r| CoreError::invalid("/amount", r.to_string()))?;
 
     let carc = input.carc.trim().to_ascii_uppercase();
-    let new: Vec<_> = allocate(amount, &owed_lines(&claim, &d, &entries))
+    let new: Vec<_> = allocate(amount, &owed_lines(&claim, &d, &balances))
         .into_iter()
         .map(|(line, part)| {
             let mut w = ledger_rules::write_off(
