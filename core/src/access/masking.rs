@@ -178,7 +178,8 @@ nothing_to_mask!(
     crate::model::denial::DenialNote,
     crate::workflows::denials::DenialWriteOff,
     crate::workflows::denials::DenialResubmission,
-    crate::workflows::denials::DenialAppealed
+    crate::workflows::denials::DenialAppealed,
+    crate::workflows::denials::AppealLetter
 );
 
 /// A statement is printed and mailed: the address shows only to those who may see it.

@@ -213,6 +213,23 @@ impl Discloses for crate::workflows::denials::DenialAppealed {
     }
 }
 
+/// A letter shows the patient's name, date of birth and member id, and the claim.
+impl Discloses for crate::workflows::denials::AppealLetter {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        for f in [
+            "family_name",
+            "given_name",
+            "birth_date",
+            "denials",
+            "claim",
+        ] {
+            d.fields.insert(f);
+        }
+        d.field("member_id", self.member_id.is_some());
+    }
+}
+
 impl Discloses for crate::model::denial::DenialDetail {
     fn disclose(&self, d: &mut Disclosed) {
         self.denial.disclose(d);

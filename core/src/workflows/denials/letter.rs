@@ -146,30 +146,3 @@ pub fn appeal_letter(
         prior_authorization: claim.prior_authorization,
     })
 }
-
-// Beside the letter rather than in `access::masking` and `audit::disclosure`, whose lists
-// were being edited by another change when this landed; move them there with the next change
-// to either file.
-/// The letter holds no identifier a role's mask hides (no SSN, phone or address).
-impl crate::access::Mask for AppealLetter {
-    fn mask(&mut self, _: &crate::access::View) {}
-}
-
-/// A letter discloses the patient's name, date of birth and member id, and the claim.
-impl crate::audit::Discloses for AppealLetter {
-    fn disclose(&self, d: &mut crate::audit::Disclosed) {
-        d.patient_ids.insert(self.patient_id);
-        for f in [
-            "family_name",
-            "given_name",
-            "birth_date",
-            "denials",
-            "claim",
-        ] {
-            d.fields.insert(f);
-        }
-        if self.member_id.is_some() {
-            d.fields.insert("member_id");
-        }
-    }
-}
