@@ -138,18 +138,25 @@ pub fn connect(url: &str) -> Result<DbConnection, CoreError> {
 /// Run `f` in a write transaction. On SQLite it begins IMMEDIATE, taking the write lock up
 /// front: a deferred transaction that reads and then writes cannot upgrade its lock while
 /// another writer holds it and fails at once with "database is locked", whatever the busy
-/// timeout. PostgreSQL uses an ordinary transaction.
+/// timeout. Writers of this process take turns before it (see `sqlite_write_gate`).
+/// PostgreSQL uses an ordinary transaction.
 pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, CoreError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, CoreError>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    match conn {
+    // Held until the transaction ends (see `sqlite_write_gate`).
+    let _turn = match conn {
         DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            let turn = super::sqlite_write_gate::take_turn();
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(turn)
         }
-        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+        DbConnection::Postgresql(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            None
+        }
+    };
     match f(conn) {
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;

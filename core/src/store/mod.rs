@@ -38,6 +38,7 @@ pub mod rewrap;
 pub mod rotation;
 pub mod schema;
 pub mod sql_types;
+mod sqlite_write_gate;
 pub mod unidentified;
 pub mod unpaid_claims;
 pub mod x12_exchanges;
