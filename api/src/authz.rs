@@ -73,3 +73,51 @@ impl<R: ResourceMarker + 'static, A: ActionMarker + 'static> FromRequest for Aut
         })
     }
 }
+
+pub trait CapabilityMarker {
+    const CAPABILITY: revcycle_core::access::Capability;
+    /// The kind of record the capability manages, as audit events name it.
+    const RESOURCE: &'static str;
+}
+
+/// Organization-wide capabilities, as type-level names for [`Capable`].
+pub mod cap {
+    use revcycle_core::access::Capability;
+
+    /// Webhook subscriptions.
+    pub struct EventsManage;
+    impl super::CapabilityMarker for EventsManage {
+        const CAPABILITY: Capability = Capability::EventsManage;
+        const RESOURCE: &'static str = "Subscription";
+    }
+}
+
+/// An authenticated caller holding capability `C`, doing `A` on what it manages: checked
+/// while the request is extracted, before its body is read, as for [`Authorized`].
+pub struct Capable<C, A> {
+    pub who: Principal,
+    /// For writes: records the request's audit event in the write's transaction.
+    pub audit: AuditCtx,
+    checked: PhantomData<(C, A)>,
+}
+
+impl<C: CapabilityMarker + 'static, A: ActionMarker + 'static> FromRequest for Capable<C, A> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        note(req, A::ACTION.name(), Some(C::RESOURCE));
+        let auth = Auth::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let Auth(who) = auth.await?;
+            crate::auth::require_capability(&who, C::CAPABILITY)?;
+            let audit = AuditCtx::new(&req, &who, A::ACTION.name(), C::RESOURCE);
+            Ok(Capable {
+                who,
+                audit,
+                checked: PhantomData,
+            })
+        })
+    }
+}

@@ -463,6 +463,9 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         if let Err(reason) = crate::jobs::payer_inbox::spawn(state.clone()) {
             tracing::error!(%reason, "the payer inbox is not polled");
         }
+        if let Err(reason) = crate::jobs::event_delivery::spawn(state.clone()) {
+            tracing::error!(%reason, "webhook events are not delivered");
+        }
         if let Some(settings) = mllp {
             let state = state.clone();
             actix_web::rt::spawn(async move {

@@ -4,6 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use revcycle_core::audit::Retention;
 use revcycle_core::phi::AwsKmsConfig;
@@ -249,6 +250,36 @@ pub struct ServerArgs {
     /// ...or at most this many seconds after an org's trail grew (default 60).
     #[arg(long, env = "REVCYCLE_AUDIT_CHECKPOINT_SECS", global = true)]
     pub audit_checkpoint_secs: Option<u64>,
+    /// Hosts a webhook subscription may point at although they are (or resolve to) loopback,
+    /// private or link-local addresses; repeat the flag or separate with commas.
+    #[arg(
+        long,
+        env = "REVCYCLE_EVENTS_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub events_allowed_hosts: Vec<String>,
+    /// Milliseconds before a failed webhook delivery is first retried (default 5000); each
+    /// next wait is four times longer, at most 12 hours, with +-20% jitter.
+    #[arg(long, env = "REVCYCLE_EVENTS_RETRY_BASE_MS", global = true)]
+    pub events_retry_base_ms: Option<u64>,
+    /// Seconds a failing webhook delivery is retried for, from its first attempt (default
+    /// 259200, three days).
+    #[arg(long, env = "REVCYCLE_EVENTS_RETRY_WINDOW_SECS", global = true)]
+    pub events_retry_window_secs: Option<u64>,
+    /// Seconds a subscription's deliveries may fail without a success before it is disabled
+    /// (default 432000, five days).
+    #[arg(long, env = "REVCYCLE_EVENTS_DISABLE_AFTER_SECS", global = true)]
+    pub events_disable_after_secs: Option<u64>,
+    /// Seconds a rotated-out signing secret keeps signing beside the new one (default 86400).
+    #[arg(long, env = "REVCYCLE_EVENTS_SECRET_GRACE_SECS", global = true)]
+    pub events_secret_grace_secs: Option<u64>,
+    /// Milliseconds the webhook deliverer waits when nothing was due (default 1000).
+    #[arg(long, env = "REVCYCLE_EVENTS_POLL_INTERVAL_MS", global = true)]
+    pub events_poll_interval_ms: Option<u64>,
+    /// Seconds a webhook receiver has to answer (default 15).
+    #[arg(long, env = "REVCYCLE_EVENTS_TIMEOUT_SECS", global = true)]
+    pub events_timeout_secs: Option<u64>,
 }
 
 impl ConfigArgs {
@@ -310,6 +341,13 @@ struct FileConfig {
     audit_checkpoint_events: Option<u64>,
     audit_checkpoint_secs: Option<u64>,
     audit_checkpoint_name: Option<String>,
+    events_allowed_hosts: Option<Vec<String>>,
+    events_retry_base_ms: Option<u64>,
+    events_retry_window_secs: Option<u64>,
+    events_disable_after_secs: Option<u64>,
+    events_secret_grace_secs: Option<u64>,
+    events_poll_interval_ms: Option<u64>,
+    events_timeout_secs: Option<u64>,
 }
 
 /// Where the master key (which wraps every organization's data keys) comes from.
@@ -354,7 +392,25 @@ pub struct Config {
     pub audit_retention: Retention,
     /// Signed checkpoints of the audit trail: key, where they are published, how often.
     pub audit_checkpoints: CheckpointConfig,
+    /// Webhook delivery.
+    pub events: EventsConfig,
 }
+
+/// Webhook delivery: which internal hosts subscriptions may reach, retries, timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// Hosts (names or addresses, lower-case) allowed despite internal addresses.
+    pub allowed_hosts: Vec<String>,
+    pub retry_base: Duration,
+    pub retry_window: Duration,
+    pub disable_after: Duration,
+    pub secret_grace: Duration,
+    pub poll_interval: Duration,
+    pub timeout: Duration,
+}
+
+pub const DEFAULT_EVENTS_POLL_INTERVAL_MS: u64 = 1000;
+pub const DEFAULT_EVENTS_TIMEOUT_SECS: u64 = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointConfig {
@@ -420,6 +476,7 @@ impl Config {
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let master_key = master_key_source(args, &file, &data_dir)?;
+        let events = events_config(args, &file);
         // Refused outright rather than raised quietly: whoever set it should know.
         let audit_retention = match args
             .audit
@@ -438,6 +495,7 @@ impl Config {
             .or(file.database_url)
             .unwrap_or_else(|| data_dir.join("revcycle.db").to_string_lossy().into_owned());
         Ok(Config {
+            events,
             master_key,
             database_url,
             bind: args
@@ -572,6 +630,57 @@ impl Config {
 
     pub fn is_loopback(&self) -> bool {
         is_loopback(self.bind.ip())
+    }
+}
+
+fn events_config(args: &ConfigArgs, file: &FileConfig) -> EventsConfig {
+    use revcycle_core::events::retry;
+    use revcycle_core::workflows::events as defaults;
+    let s = &args.server;
+    let secs = |flag: Option<u64>, toml: Option<u64>, default: Duration| {
+        flag.or(toml).map_or(default, Duration::from_secs)
+    };
+    EventsConfig {
+        allowed_hosts: if s.events_allowed_hosts.is_empty() {
+            file.events_allowed_hosts.clone().unwrap_or_default()
+        } else {
+            s.events_allowed_hosts.clone()
+        }
+        .into_iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect(),
+        retry_base: s
+            .events_retry_base_ms
+            .or(file.events_retry_base_ms)
+            .map_or(retry::DEFAULT_BASE, |ms| Duration::from_millis(ms.max(1))),
+        retry_window: secs(
+            s.events_retry_window_secs,
+            file.events_retry_window_secs,
+            retry::DEFAULT_WINDOW,
+        ),
+        disable_after: secs(
+            s.events_disable_after_secs,
+            file.events_disable_after_secs,
+            defaults::DEFAULT_DISABLE_AFTER,
+        ),
+        secret_grace: secs(
+            s.events_secret_grace_secs,
+            file.events_secret_grace_secs,
+            defaults::DEFAULT_SECRET_GRACE,
+        ),
+        poll_interval: Duration::from_millis(
+            s.events_poll_interval_ms
+                .or(file.events_poll_interval_ms)
+                .unwrap_or(DEFAULT_EVENTS_POLL_INTERVAL_MS)
+                .clamp(10, 600_000),
+        ),
+        timeout: Duration::from_secs(
+            s.events_timeout_secs
+                .or(file.events_timeout_secs)
+                .unwrap_or(DEFAULT_EVENTS_TIMEOUT_SECS)
+                .clamp(1, 300),
+        ),
     }
 }
 

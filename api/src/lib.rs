@@ -22,3 +22,4 @@ pub mod startup;
 pub mod startup_error;
 pub mod state;
 pub mod tls;
+pub mod webhooks;

@@ -42,9 +42,18 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "admin", description = "Key management"),
         (name = "codes", description = "Code sets shipped with the product: ICD-10-CM, CARC, RARC"),
         (name = "connectors", description = "Connector plugins: EHR feeds (FHIR R4, HL7 v2) and payers"),
+        (name = "events", description = "Webhook subscriptions: the organization's events (the `*Event` \
+            schemas), signed per Standard Webhooks, from a transactional outbox"),
         (name = "system", description = "Health of the service")
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem,
+        revcycle_core::model::event::ClaimStatusChangedEvent,
+        revcycle_core::model::event::ClaimSubmittedEvent,
+        revcycle_core::model::event::ClaimAcknowledgedEvent,
+        revcycle_core::model::event::RemittanceReceivedEvent,
+        revcycle_core::model::event::RemittancePostedEvent,
+        revcycle_core::model::event::DenialOpenedEvent,
+        revcycle_core::model::event::DenialResolvedEvent)),
     modifiers(&Conventions)
 )]
 pub struct ApiDoc;

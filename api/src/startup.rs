@@ -189,6 +189,7 @@ impl Runtime {
             body_timeout: std::time::Duration::from_secs(self.config.body_timeout_secs),
             orgs: Arc::new(crate::auth::OrgCache::default()),
             audit_retention: self.config.audit_retention,
+            events: Arc::new(self.config.events.clone()),
         })
     }
 

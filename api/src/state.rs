@@ -29,4 +29,6 @@ pub struct AppState {
     pub audit_retention: revcycle_core::audit::Retention,
     /// Signs and publishes the audit trail's checkpoints.
     pub checkpoints: Arc<crate::audit_checkpoints::Checkpointer>,
+    /// Webhook delivery settings (the subscription routes check URLs against them).
+    pub events: Arc<crate::config::EventsConfig>,
 }

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod billing;
 pub mod codes;
 pub mod error;
+pub mod events;
 pub mod model;
 pub mod phi;
 pub mod store;

@@ -3,6 +3,7 @@
 //! through the database, so any number of servers can run these.
 
 pub mod audit_checkpoints;
+pub mod event_delivery;
 pub mod jwks_refresh;
 pub mod key_rotation;
 pub mod mllp_listener;

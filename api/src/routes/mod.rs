@@ -18,6 +18,7 @@ pub mod payers;
 pub mod providers;
 pub mod remittances;
 pub mod reports;
+pub mod subscriptions;
 pub mod work_queues;
 
 /// Register every `/v1` route; utoipa collects their documentation from the same calls.
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(admin_keys::configure)
             .configure(audit_events::configure)
             .configure(connectors::configure)
+            .configure(subscriptions::configure)
             .configure(codes::configure),
     );
     cfg.service(health::health);

@@ -137,15 +137,19 @@ pub enum Capability {
     ConnectorsManage,
     /// Read one patient beyond normal scope in an emergency, with a stated reason.
     BreakGlass,
+    /// Manage webhook subscriptions (where the organization's events are pushed, and their
+    /// signing secrets).
+    EventsManage,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 6] = [
         Capability::AuditRead,
         Capability::AuditPurge,
         Capability::KeysRotate,
         Capability::ConnectorsManage,
         Capability::BreakGlass,
+        Capability::EventsManage,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -155,6 +159,7 @@ impl Capability {
             Capability::KeysRotate => "keys.rotate",
             Capability::ConnectorsManage => "connectors.manage",
             Capability::BreakGlass => "break_glass",
+            Capability::EventsManage => "events.manage",
         }
     }
 }
@@ -220,7 +225,9 @@ pub fn granted(role: Role, capability: Capability) -> bool {
         Role::ComplianceOfficer => capability == AuditRead,
         // People at the practice who may face an emergency; machine clients never may.
         Role::FrontDesk | Role::Coder | Role::Biller => capability == BreakGlass,
-        Role::EhrIntegration | Role::BillingApp => false,
+        // A billing app follows the claims it works by webhook.
+        Role::BillingApp => capability == EventsManage,
+        Role::EhrIntegration => false,
     }
 }
 

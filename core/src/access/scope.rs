@@ -6,7 +6,8 @@
 //! - `system/Claim.cruds`, `user/Patient.rs`: SMART v2 letters `c r u d s`, in that order;
 //! - `system/Claim.read`, `user/*.write`, `system/*.*`: SMART v1 forms;
 //! - `revcycle/audit.read`, `revcycle/audit.purge`, `revcycle/keys.rotate`,
-//!   `revcycle/connectors.manage`, `revcycle/break_glass`: the organization-wide capabilities.
+//!   `revcycle/connectors.manage`, `revcycle/break_glass`, `revcycle/events.manage`: the
+//!   organization-wide capabilities.
 //!
 //! `patient/` scopes are launch-context scopes (one patient chosen at launch), which this API
 //! has no notion of, so they grant nothing. Scopes with `?` parameters grant nothing either.

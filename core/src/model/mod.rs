@@ -7,6 +7,7 @@ pub mod common;
 pub mod coverage;
 pub mod denial;
 pub mod encounter;
+pub mod event;
 pub mod identity;
 pub mod patient;
 pub mod payer;

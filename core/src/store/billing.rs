@@ -12,6 +12,7 @@
 //! outstanding charges are reversed when the replacement's are posted, and restored when they
 //! are taken back.
 
+use crate::model::event::{ClaimStatusChanged, EventData};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -105,6 +106,17 @@ pub fn record_transition(
         ))
         .execute(conn)?;
     post_charges_for(conn, org, claim, t.from, t.to, at)?;
+    // Every status change passes here, whichever route made it: its event commits with it.
+    super::events::emit(
+        conn,
+        org,
+        &EventData::ClaimStatusChanged(ClaimStatusChanged {
+            claim_id: claim.id,
+            from: t.from,
+            to: t.to,
+            remittance_id,
+        }),
+    )?;
     Ok(TransitionRecord {
         id,
         claim_id: claim.id,

@@ -22,6 +22,7 @@ pub mod denial_appeals;
 pub mod denials;
 pub mod encounters;
 mod encrypted;
+pub mod events;
 pub mod idempotency;
 pub mod import_links;
 pub mod keyring;

@@ -1,3 +1,4 @@
+use crate::model::event::{EventData, RemittanceReceived};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -115,7 +116,21 @@ pub fn create_from_file(
             CoreError::from(e)
                 .conflict_means("a remittance with this trace number from this payer exists")
         })?;
-    get(conn, org, id)
+    let stored = get(conn, org, id)?;
+    // Whether entered by hand or read from an 835, a stored remittance is told once.
+    super::events::emit(
+        conn,
+        org,
+        &EventData::RemittanceReceived(RemittanceReceived {
+            remittance_id: stored.id,
+            payer_id: stored.payer_id,
+            exchange_id,
+            payment_date: stored.payment_date,
+            total_paid: stored.total_paid.0.as_decimal(),
+            claim_count: stored.claims.len(),
+        }),
+    )?;
+    Ok(stored)
 }
 
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Remittance> {

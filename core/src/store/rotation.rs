@@ -17,7 +17,7 @@ use super::encrypted::Rotated;
 use super::keyring::ROTATION_PROPAGATION_SECS;
 use super::schema::key_rotations;
 use super::{
-    DbConnection, KeyRing, coverages, denials, idempotency, patients, write_transaction,
+    DbConnection, KeyRing, coverages, denials, events, idempotency, patients, write_transaction,
     x12_exchanges,
 };
 use crate::access::OrgId;
@@ -27,12 +27,13 @@ use crate::model::common::{now, utc};
 pub const DEFAULT_BATCH: i64 = 500;
 
 /// Every table with encrypted columns: a rotation moves each of them to the new key.
-const ENCRYPTED: [Rotated; 5] = [
+const ENCRYPTED: [Rotated; 6] = [
     patients::ROTATION,
     coverages::ROTATION,
     idempotency::ROTATION,
     x12_exchanges::ROTATION,
     denials::ROTATION,
+    events::ROTATION,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

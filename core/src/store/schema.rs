@@ -564,6 +564,77 @@ diesel::table! {
 }
 
 diesel::joinable!(claim_lines -> claims (claim_id));
+diesel::table! {
+    event_subscriptions (id) {
+        id -> Text,
+        org_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        description -> Nullable<Text>,
+        paused -> Bool,
+        disabled_reason -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        secret_ct -> Binary,
+        previous_secret_ct -> Nullable<Binary>,
+        previous_secret_until -> Nullable<Timestamp>,
+        key_version -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        org_id -> Text,
+        event_type -> Text,
+        type_version -> Integer,
+        resource_type -> Text,
+        resource_id -> Text,
+        payload -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_deliveries (id) {
+        id -> Text,
+        org_id -> Text,
+        subscription_id -> Text,
+        event_seq -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        resource_key -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        first_attempt_at -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_delivery_attempts (id) {
+        id -> Text,
+        org_id -> Text,
+        delivery_id -> Text,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        latency_ms -> BigInt,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     audit_events,
@@ -597,4 +668,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     denial_notes,
     denial_events,
     denial_appeals,
+    event_subscriptions,
+    outbox_events,
+    event_deliveries,
+    event_delivery_attempts,
 );

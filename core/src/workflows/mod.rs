@@ -4,5 +4,6 @@
 pub mod audit_trail;
 pub mod claim_transitions;
 pub mod denials;
+pub mod events;
 pub mod payer;
 pub mod remittance_posting;

@@ -13,6 +13,7 @@ use crate::audit::Disclosed;
 use crate::billing::lifecycle;
 use crate::error::{CoreError, CoreResult};
 use crate::model::claim::ClaimStatus;
+use crate::model::event::{ClaimAcknowledged, EventData};
 use crate::store::x12_exchanges::{self, ExchangeInput};
 use crate::store::{self, DbConnection, KeyRing, billing, claims};
 
@@ -183,6 +184,7 @@ fn answers_latest(
 
 /// Moves claims where an acknowledgment may (only forward: see
 /// [`lifecycle::acknowledgment_moves`]); a late or repeated one leaves the claim as it is.
+#[allow(clippy::too_many_arguments)]
 fn move_claims(
     c: &mut DbConnection,
     keyring: &KeyRing,
@@ -190,6 +192,8 @@ fn move_claims(
     audit: &dyn AuditTrail,
     actor: &str,
     moves: &[(Uuid, ClaimStatus, String)],
+    exchange_id: Uuid,
+    kind: &str,
 ) -> CoreResult<usize> {
     let mut moved = 0;
     for (id, to, reason) in moves {
@@ -200,6 +204,16 @@ fn move_claims(
         match billing::transition(c, keyring, org, *id, *to, actor, Some(reason.clone()), None) {
             Ok(t) => {
                 audit.append_other(c, "transition", "Claim", 200, Some(*id), &Disclosed::of(&t))?;
+                crate::store::events::emit(
+                    c,
+                    org,
+                    &EventData::ClaimAcknowledged(ClaimAcknowledged {
+                        claim_id: *id,
+                        exchange_id,
+                        acknowledgment: kind.to_string(),
+                        status: *to,
+                    }),
+                )?;
                 moved += 1;
             }
             Err(CoreError::TransitionRefused { .. }) => {}
@@ -241,7 +255,7 @@ fn record_and_apply(
             &file.raw,
         )?;
         audit.append(c, 201, Some(e.id), &Disclosed::default())?;
-        move_claims(c, keyring, org, audit, actor, &plan.moves)?;
+        move_claims(c, keyring, org, audit, actor, &plan.moves, e.id, &file.kind)?;
         Ok(summary)
     })
 }

@@ -4,6 +4,7 @@
 //! events in the transaction that records the exchange. Building the 837P and sending it are
 //! the payer connector's.
 
+use crate::model::event::{ClaimSubmitted, EventData};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -212,6 +213,15 @@ pub fn mark_submitted<'a>(
             200,
             Some(claim.id),
             &Disclosed::of(&t),
+        )?;
+        crate::store::events::emit(
+            c,
+            org,
+            &EventData::ClaimSubmitted(ClaimSubmitted {
+                claim_id: claim.id,
+                exchange_id,
+                total_charge: claim.total_charge.as_decimal(),
+            }),
         )?;
         submitted.push(SubmittedClaim {
             claim_id: claim.id,

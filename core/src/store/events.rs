@@ -1,0 +1,867 @@
+//! Events for integrators: the transactional outbox, webhook subscriptions (their signing
+//! secrets encrypted like PHI) and deliveries with their attempts. Repositories only: what an
+//! event says is `model::event`, when to retry and whom to refuse is `events`.
+//!
+//! [`emit`] runs in the transaction of the change it tells about, and creates the event's
+//! delivery to every subscription that asked for its type in that same transaction: an event
+//! exists exactly when its change committed, and so do its deliveries.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use super::crypt::RowCrypt;
+use super::encrypted::{EncryptedTable, Rotated, rotated, rotation_queries};
+use super::pagination::finish_page;
+use super::schema::{
+    event_deliveries, event_delivery_attempts, event_subscriptions, outbox_events,
+};
+use super::{
+    DbConnection, KeyRing, ListParams, check_versioned_update, from_json, new_id, parse_id, to_json,
+};
+use crate::access::OrgId;
+use crate::error::{CoreError, CoreResult};
+use crate::model::Page;
+use crate::model::common::{now, utc};
+use crate::model::event::{
+    Delivery, DeliveryAttempt, EventData, EventType, Subscription, SubscriptionInput,
+};
+use crate::phi::OrgKeys;
+
+const SUBSCRIPTIONS: &str = "event_subscriptions";
+
+/// Delivery states.
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+/// A deleted subscription's deliveries that were still waiting.
+pub const CANCELED: &str = "canceled";
+
+/// Writes `data` to the outbox in the caller's transaction, with a delivery to each of the
+/// org's subscriptions that asked for its type (a ping: to its one subscription). Returns the
+/// event's id.
+pub fn emit(conn: &mut DbConnection, org: OrgId, data: &EventData) -> CoreResult<Uuid> {
+    let id = new_id();
+    let at = now();
+    let (resource_type, resource_id) = data.resource();
+    diesel::insert_into(outbox_events::table)
+        .values((
+            outbox_events::id.eq(id.to_string()),
+            outbox_events::org_id.eq(org.as_str()),
+            outbox_events::event_type.eq(data.type_name()),
+            outbox_events::type_version.eq(data.version()),
+            outbox_events::resource_type.eq(resource_type),
+            outbox_events::resource_id.eq(resource_id.to_string()),
+            outbox_events::payload.eq(data.envelope(id, utc(at)).to_string()),
+            outbox_events::occurred_at.eq(at),
+        ))
+        .execute(conn)?;
+    let seq: i64 = outbox_events::table
+        .filter(outbox_events::id.eq(id.to_string()))
+        .select(outbox_events::seq)
+        .get_result(conn)?;
+    let subscribed: Vec<(String, String)> = event_subscriptions::table
+        .filter(event_subscriptions::org_id.eq(org.as_str()))
+        .filter(event_subscriptions::deleted_at.is_null())
+        .filter(event_subscriptions::disabled_at.is_null())
+        .select((event_subscriptions::id, event_subscriptions::event_types))
+        .load(conn)?;
+    let resource_key = format!("{resource_type}:{resource_id}");
+    for (sub, types) in subscribed {
+        let wanted = match (data, data.event_type()) {
+            (EventData::Ping(p), _) => p.subscription_id.to_string() == sub,
+            (_, Some(t)) => from_json::<Vec<EventType>>(&types, "event types")?.contains(&t),
+            (_, None) => false,
+        };
+        if !wanted {
+            continue;
+        }
+        diesel::insert_into(event_deliveries::table)
+            .values((
+                event_deliveries::id.eq(new_id().to_string()),
+                event_deliveries::org_id.eq(org.as_str()),
+                event_deliveries::subscription_id.eq(&sub),
+                event_deliveries::event_seq.eq(seq),
+                event_deliveries::event_id.eq(id.to_string()),
+                event_deliveries::event_type.eq(data.type_name()),
+                event_deliveries::resource_key.eq(&resource_key),
+                event_deliveries::state.eq(PENDING),
+                event_deliveries::attempts.eq(0),
+                event_deliveries::next_attempt_at.eq(at),
+                event_deliveries::created_at.eq(at),
+                event_deliveries::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(id)
+}
+
+/// An event as the outbox holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub id: Uuid,
+    pub event_type: String,
+    pub resource_type: String,
+    pub resource_id: Uuid,
+    /// The envelope sent to receivers.
+    pub payload: String,
+}
+
+/// The org's events after `after_seq`, oldest first (at most `limit`).
+pub fn events_after(
+    conn: &mut DbConnection,
+    org: OrgId,
+    after_seq: i64,
+    limit: i64,
+) -> CoreResult<Vec<StoredEvent>> {
+    let rows: Vec<(i64, String, String, String, String, String)> = outbox_events::table
+        .filter(outbox_events::org_id.eq(org.as_str()))
+        .filter(outbox_events::seq.gt(after_seq))
+        .order(outbox_events::seq.asc())
+        .limit(limit)
+        .select((
+            outbox_events::seq,
+            outbox_events::id,
+            outbox_events::event_type,
+            outbox_events::resource_type,
+            outbox_events::resource_id,
+            outbox_events::payload,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(seq, id, event_type, resource_type, resource_id, payload)| {
+                Ok(StoredEvent {
+                    seq,
+                    id: parse_id(&id)?,
+                    event_type,
+                    resource_type,
+                    resource_id: parse_id(&resource_id)?,
+                    payload,
+                })
+            },
+        )
+        .collect()
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = event_subscriptions)]
+struct SubscriptionRow {
+    id: String,
+    url: String,
+    event_types: String,
+    description: Option<String>,
+    paused: bool,
+    disabled_reason: Option<String>,
+    disabled_at: Option<NaiveDateTime>,
+    failing_since: Option<NaiveDateTime>,
+    previous_secret_until: Option<NaiveDateTime>,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl SubscriptionRow {
+    fn into_model(self) -> CoreResult<Subscription> {
+        let status = if self.disabled_at.is_some() {
+            "disabled"
+        } else if self.paused {
+            "paused"
+        } else {
+            "active"
+        };
+        let now = now();
+        Ok(Subscription {
+            id: parse_id(&self.id)?,
+            url: self.url,
+            event_types: from_json(&self.event_types, "event types")?,
+            description: self.description,
+            paused: self.paused,
+            status: status.into(),
+            disabled_reason: self.disabled_reason,
+            disabled_at: self.disabled_at.map(utc),
+            failing_since: self.failing_since.map(utc),
+            previous_secret_expires_at: self.previous_secret_until.filter(|t| *t > now).map(utc),
+            version: self.version,
+            created_at: utc(self.created_at),
+            updated_at: utc(self.updated_at),
+        })
+    }
+}
+
+fn live(org: OrgId) -> event_subscriptions::BoxedQuery<'static, super::connection::MultiBackend> {
+    event_subscriptions::table
+        .filter(event_subscriptions::org_id.eq(org.as_str().to_string()))
+        .filter(event_subscriptions::deleted_at.is_null())
+        .into_boxed()
+}
+
+/// Stores a subscription with its signing secret (encrypted).
+pub fn create_subscription(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    input: &SubscriptionInput,
+    secret: &str,
+) -> CoreResult<Subscription> {
+    let keys = keyring.keys(conn, org)?;
+    let id = new_id();
+    let at = now();
+    let ct = RowCrypt::new(&keys, org, SUBSCRIPTIONS, id).enc("secret_ct", secret);
+    diesel::insert_into(event_subscriptions::table)
+        .values((
+            event_subscriptions::id.eq(id.to_string()),
+            event_subscriptions::org_id.eq(org.as_str()),
+            event_subscriptions::url.eq(input.url.trim()),
+            event_subscriptions::event_types.eq(to_json(&input.event_types)),
+            event_subscriptions::description.eq(input.description.clone()),
+            event_subscriptions::paused.eq(input.paused),
+            event_subscriptions::secret_ct.eq(ct),
+            event_subscriptions::key_version.eq(keys.active_version()),
+            event_subscriptions::version.eq(1),
+            event_subscriptions::created_at.eq(at),
+            event_subscriptions::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    get_subscription(conn, org, id)
+}
+
+pub fn get_subscription(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Subscription> {
+    live(org)
+        .filter(event_subscriptions::id.eq(id.to_string()))
+        .select(SubscriptionRow::as_select())
+        .get_result::<SubscriptionRow>(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound {
+            resource: "subscription",
+        })?
+        .into_model()
+}
+
+/// A page of the org's subscriptions, oldest first.
+pub fn list_subscriptions(
+    conn: &mut DbConnection,
+    org: OrgId,
+    page: &ListParams,
+) -> CoreResult<Page<Subscription>> {
+    let limit = page.limit()?;
+    let rows: Vec<SubscriptionRow> = live(org)
+        .filter(event_subscriptions::id.gt(page.after()?))
+        .order(event_subscriptions::id.asc())
+        .limit(limit + 1)
+        .select(SubscriptionRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(SubscriptionRow::into_model)
+        .collect::<CoreResult<Vec<_>>>()?;
+    Ok(finish_page(items, limit, |s| s.id))
+}
+
+fn current_version(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Option<i32>> {
+    Ok(live(org)
+        .filter(event_subscriptions::id.eq(id.to_string()))
+        .select(event_subscriptions::version)
+        .get_result::<i32>(conn)
+        .optional()?)
+}
+
+/// Replaces what the subscription asks for, when it is still at `version`. Unpausing a
+/// disabled subscription enables it again.
+pub fn replace_subscription(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    version: i32,
+    input: &SubscriptionInput,
+) -> CoreResult<Subscription> {
+    let target = event_subscriptions::table
+        .filter(event_subscriptions::org_id.eq(org.as_str()))
+        .filter(event_subscriptions::id.eq(id.to_string()))
+        .filter(event_subscriptions::deleted_at.is_null())
+        .filter(event_subscriptions::version.eq(version));
+    let updated = if input.paused {
+        diesel::update(target)
+            .set((
+                event_subscriptions::url.eq(input.url.trim()),
+                event_subscriptions::event_types.eq(to_json(&input.event_types)),
+                event_subscriptions::description.eq(input.description.clone()),
+                event_subscriptions::paused.eq(true),
+                event_subscriptions::version.eq(version + 1),
+                event_subscriptions::updated_at.eq(now()),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                event_subscriptions::url.eq(input.url.trim()),
+                event_subscriptions::event_types.eq(to_json(&input.event_types)),
+                event_subscriptions::description.eq(input.description.clone()),
+                event_subscriptions::paused.eq(false),
+                event_subscriptions::disabled_at.eq(None::<NaiveDateTime>),
+                event_subscriptions::disabled_reason.eq(None::<String>),
+                event_subscriptions::failing_since.eq(None::<NaiveDateTime>),
+                event_subscriptions::version.eq(version + 1),
+                event_subscriptions::updated_at.eq(now()),
+            ))
+            .execute(conn)?
+    };
+    let current = current_version(conn, org, id)?;
+    check_versioned_update(updated, current, "subscription")?;
+    get_subscription(conn, org, id)
+}
+
+/// Deletes the subscription (kept for its delivery log, never shown again); its waiting
+/// deliveries are canceled.
+pub fn delete_subscription(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<()> {
+    let at = now();
+    let n = diesel::update(
+        event_subscriptions::table
+            .filter(event_subscriptions::org_id.eq(org.as_str()))
+            .filter(event_subscriptions::id.eq(id.to_string()))
+            .filter(event_subscriptions::deleted_at.is_null()),
+    )
+    .set((
+        event_subscriptions::deleted_at.eq(Some(at)),
+        event_subscriptions::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(CoreError::NotFound {
+            resource: "subscription",
+        });
+    }
+    diesel::update(
+        event_deliveries::table
+            .filter(event_deliveries::org_id.eq(org.as_str()))
+            .filter(event_deliveries::subscription_id.eq(id.to_string()))
+            .filter(event_deliveries::state.eq(PENDING)),
+    )
+    .set((
+        event_deliveries::state.eq(CANCELED),
+        event_deliveries::lease_until.eq(None::<NaiveDateTime>),
+        event_deliveries::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = event_subscriptions)]
+struct SecretRow {
+    id: String,
+    secret_ct: Vec<u8>,
+    previous_secret_ct: Option<Vec<u8>>,
+    previous_secret_until: Option<NaiveDateTime>,
+    key_version: i32,
+}
+
+fn secret_row(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<SecretRow> {
+    live(org)
+        .filter(event_subscriptions::id.eq(id.to_string()))
+        .select(SecretRow::as_select())
+        .get_result::<SecretRow>(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound {
+            resource: "subscription",
+        })
+}
+
+/// Replaces the signing secret with `secret`; the one it replaces keeps signing until
+/// `previous_until` (receivers move to the new one meanwhile).
+pub fn rotate_secret(
+    conn: &mut DbConnection,
+    keyring: &KeyRing,
+    org: OrgId,
+    id: Uuid,
+    secret: &str,
+    previous_until: NaiveDateTime,
+) -> CoreResult<Subscription> {
+    let keys = keyring.keys(conn, org)?;
+    let row = secret_row(conn, org, id)?;
+    let c = RowCrypt::new(&keys, org, SUBSCRIPTIONS, id);
+    let old = Zeroizing::new(c.dec("secret_ct", &row.secret_ct)?);
+    let n = diesel::update(
+        event_subscriptions::table
+            .filter(event_subscriptions::org_id.eq(org.as_str()))
+            .filter(event_subscriptions::id.eq(id.to_string()))
+            .filter(event_subscriptions::key_version.eq(row.key_version))
+            .filter(event_subscriptions::secret_ct.eq(&row.secret_ct)),
+    )
+    .set((
+        event_subscriptions::secret_ct.eq(c.enc("secret_ct", secret)),
+        event_subscriptions::previous_secret_ct.eq(Some(c.enc("previous_secret_ct", &old))),
+        event_subscriptions::previous_secret_until.eq(Some(previous_until)),
+        event_subscriptions::key_version.eq(keys.active_version()),
+        event_subscriptions::version.eq(event_subscriptions::version + 1),
+        event_subscriptions::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Err(CoreError::Conflict(
+            "the secret was rotated by another request meanwhile; read the subscription again"
+                .into(),
+        ));
+    }
+    get_subscription(conn, org, id)
+}
+
+/// The secrets that sign at `at`: the current one, and the previous one during its grace
+/// period.
+pub fn signing_secrets(
+    conn: &mut DbConnection,
+    keys: &OrgKeys,
+    org: OrgId,
+    id: Uuid,
+    at: NaiveDateTime,
+) -> CoreResult<Vec<Zeroizing<String>>> {
+    let row = secret_row(conn, org, id)?;
+    let c = RowCrypt::new(keys, org, SUBSCRIPTIONS, id);
+    let mut out = vec![Zeroizing::new(c.dec("secret_ct", &row.secret_ct)?)];
+    if let (Some(ct), Some(until)) = (&row.previous_secret_ct, row.previous_secret_until)
+        && until > at
+    {
+        out.push(Zeroizing::new(c.dec("previous_secret_ct", ct)?));
+    }
+    Ok(out)
+}
+
+/// Key rotation: the signing secrets are re-encrypted.
+pub(crate) const ROTATION: Rotated = rotated::<SecretRow>();
+
+impl EncryptedTable for SecretRow {
+    rotation_queries!(event_subscriptions, id, SecretRow);
+
+    fn rewrite(self, conn: &mut DbConnection, keys: &OrgKeys, org: OrgId) -> CoreResult<usize> {
+        let c = RowCrypt::new(keys, org, SUBSCRIPTIONS, parse_id(&self.id)?);
+        let secret = c.reencrypted("secret_ct", self.secret_ct)?;
+        let previous = self
+            .previous_secret_ct
+            .map(|ct| c.reencrypted("previous_secret_ct", ct))
+            .transpose()?;
+        Ok(diesel::update(
+            event_subscriptions::table
+                .filter(event_subscriptions::org_id.eq(org.as_str()))
+                .filter(event_subscriptions::id.eq(&self.id))
+                .filter(event_subscriptions::key_version.eq(self.key_version)),
+        )
+        .set((
+            event_subscriptions::secret_ct.eq(secret),
+            event_subscriptions::previous_secret_ct.eq(previous),
+            event_subscriptions::key_version.eq(keys.active_version()),
+        ))
+        .execute(conn)?)
+    }
+}
+
+/// A delivery a deliverer claimed: what to send where, under a lease until `lease_until`.
+pub struct Claimed {
+    pub delivery_id: Uuid,
+    pub org: OrgId,
+    pub subscription_id: Uuid,
+    pub event_id: Uuid,
+    pub url: String,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: i32,
+    pub first_attempt_at: Option<NaiveDateTime>,
+    pub lease_until: NaiveDateTime,
+}
+
+#[derive(QueryableByName)]
+struct DueRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// Due deliveries whose subscription is active and that no earlier event of the same record
+/// still waits before (delivery keeps each record's order).
+const DUE_SQL: &str = "SELECT d.id FROM event_deliveries d \
+     JOIN event_subscriptions s ON s.id = d.subscription_id \
+     WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+       AND (d.lease_until IS NULL OR d.lease_until <= $1) \
+       AND NOT s.paused AND s.disabled_at IS NULL AND s.deleted_at IS NULL \
+       AND NOT EXISTS (SELECT 1 FROM event_deliveries e \
+           WHERE e.subscription_id = d.subscription_id AND e.resource_key = d.resource_key \
+             AND e.event_seq < d.event_seq AND e.state = 'pending') \
+     ORDER BY d.event_seq LIMIT $2";
+
+/// Claims up to `limit` due deliveries (any org) with a lease until `lease_until`, in the
+/// caller's transaction. On PostgreSQL rows another server is claiming are skipped
+/// (`FOR UPDATE SKIP LOCKED`), so servers sharing the database never claim the same row
+/// twice; SQLite has one writer. A lease that runs out (its server died) makes the delivery
+/// due again.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    at: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> CoreResult<Vec<Uuid>> {
+    use diesel::sql_types::{BigInt, Timestamp};
+    let rows: Vec<DueRow> = match conn {
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query(format!("{DUE_SQL} FOR UPDATE OF d SKIP LOCKED"))
+                .bind::<Timestamp, _>(at)
+                .bind::<BigInt, _>(limit)
+                .load(c)?
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query(DUE_SQL.replace("$1", "?1").replace("$2", "?2"))
+                .bind::<Timestamp, _>(at)
+                .bind::<BigInt, _>(limit)
+                .load(c)?
+        }
+    };
+    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(event_deliveries::table.filter(event_deliveries::id.eq_any(&ids)))
+        .set(event_deliveries::lease_until.eq(Some(lease_until)))
+        .execute(conn)?;
+    ids.iter().map(|i| parse_id(i)).collect()
+}
+
+/// What to send for a claimed delivery.
+pub fn claimed(conn: &mut DbConnection, id: Uuid) -> CoreResult<Claimed> {
+    let (d_id, org, sub, event_id, attempts, first, lease, seq): (
+        String,
+        String,
+        String,
+        String,
+        i32,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        i64,
+    ) = event_deliveries::table
+        .filter(event_deliveries::id.eq(id.to_string()))
+        .select((
+            event_deliveries::id,
+            event_deliveries::org_id,
+            event_deliveries::subscription_id,
+            event_deliveries::event_id,
+            event_deliveries::attempts,
+            event_deliveries::first_attempt_at,
+            event_deliveries::lease_until,
+            event_deliveries::event_seq,
+        ))
+        .get_result(conn)?;
+    let payload: String = outbox_events::table
+        .filter(outbox_events::seq.eq(seq))
+        .select(outbox_events::payload)
+        .get_result(conn)?;
+    let url: String = event_subscriptions::table
+        .filter(event_subscriptions::id.eq(&sub))
+        .select(event_subscriptions::url)
+        .get_result(conn)?;
+    Ok(Claimed {
+        delivery_id: parse_id(&d_id)?,
+        org: OrgId(parse_id(&org)?),
+        subscription_id: parse_id(&sub)?,
+        event_id: parse_id(&event_id)?,
+        url,
+        payload,
+        attempts,
+        first_attempt_at: first,
+        lease_until: lease
+            .ok_or_else(|| CoreError::Internal("claimed delivery has no lease".into()))?,
+    })
+}
+
+/// One attempt's result, as the log keeps it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub attempt: i32,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub latency_ms: i64,
+    pub at: NaiveDateTime,
+}
+
+/// What the delivery becomes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Delivered,
+    RetryAt(NaiveDateTime),
+    Failed,
+}
+
+/// Records an attempt and what follows it, if the delivery is still under the lease it was
+/// claimed with (else another server took it over after the lease ran out: the attempt is
+/// logged, the other server's outcome stands). Returns whether the delivery was updated.
+pub fn finish_attempt(
+    conn: &mut DbConnection,
+    claimed: &Claimed,
+    record: &AttemptRecord,
+    next: Next,
+) -> CoreResult<bool> {
+    diesel::insert_into(event_delivery_attempts::table)
+        .values((
+            event_delivery_attempts::id.eq(new_id().to_string()),
+            event_delivery_attempts::org_id.eq(claimed.org.as_str()),
+            event_delivery_attempts::delivery_id.eq(claimed.delivery_id.to_string()),
+            event_delivery_attempts::attempt.eq(record.attempt),
+            event_delivery_attempts::status_code.eq(record.status_code),
+            event_delivery_attempts::error.eq(record.error.clone()),
+            event_delivery_attempts::latency_ms.eq(record.latency_ms),
+            event_delivery_attempts::at.eq(record.at),
+        ))
+        .execute(conn)?;
+    let target = event_deliveries::table
+        .filter(event_deliveries::id.eq(claimed.delivery_id.to_string()))
+        .filter(event_deliveries::state.eq(PENDING))
+        .filter(event_deliveries::lease_until.eq(Some(claimed.lease_until)));
+    let (state, next_at, delivered_at) = match next {
+        Next::Delivered => (DELIVERED, record.at, Some(record.at)),
+        Next::RetryAt(t) => (PENDING, t, None),
+        Next::Failed => (FAILED, record.at, None),
+    };
+    let n = diesel::update(target)
+        .set((
+            event_deliveries::state.eq(state),
+            event_deliveries::attempts.eq(record.attempt),
+            event_deliveries::next_attempt_at.eq(next_at),
+            event_deliveries::lease_until.eq(None::<NaiveDateTime>),
+            event_deliveries::first_attempt_at
+                .eq(Some(claimed.first_attempt_at.unwrap_or(record.at))),
+            event_deliveries::last_status_code.eq(record.status_code),
+            event_deliveries::last_error.eq(record.error.clone()),
+            event_deliveries::delivered_at.eq(delivered_at),
+            event_deliveries::updated_at.eq(record.at),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The subscription's health after an attempt: a success clears `failing_since`; a failure
+/// sets it when unset. Returns `failing_since` after the change.
+pub fn note_health(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    ok: bool,
+    at: NaiveDateTime,
+) -> CoreResult<Option<NaiveDateTime>> {
+    let target = || {
+        event_subscriptions::table
+            .filter(event_subscriptions::org_id.eq(org.as_str()))
+            .filter(event_subscriptions::id.eq(id.to_string()))
+    };
+    if ok {
+        diesel::update(target().filter(event_subscriptions::failing_since.is_not_null()))
+            .set(event_subscriptions::failing_since.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+        return Ok(None);
+    }
+    diesel::update(target().filter(event_subscriptions::failing_since.is_null()))
+        .set(event_subscriptions::failing_since.eq(Some(at)))
+        .execute(conn)?;
+    Ok(target()
+        .select(event_subscriptions::failing_since)
+        .get_result::<Option<NaiveDateTime>>(conn)?)
+}
+
+/// Stops deliveries to the subscription, saying why. Returns false when it already was.
+pub fn disable(
+    conn: &mut DbConnection,
+    org: OrgId,
+    id: Uuid,
+    reason: &str,
+    at: NaiveDateTime,
+) -> CoreResult<bool> {
+    let n = diesel::update(
+        event_subscriptions::table
+            .filter(event_subscriptions::org_id.eq(org.as_str()))
+            .filter(event_subscriptions::id.eq(id.to_string()))
+            .filter(event_subscriptions::disabled_at.is_null()),
+    )
+    .set((
+        event_subscriptions::disabled_at.eq(Some(at)),
+        event_subscriptions::disabled_reason.eq(Some(reason)),
+        event_subscriptions::version.eq(event_subscriptions::version + 1),
+        event_subscriptions::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = event_deliveries)]
+struct DeliveryRow {
+    id: String,
+    subscription_id: String,
+    event_id: String,
+    event_type: String,
+    state: String,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    delivered_at: Option<NaiveDateTime>,
+    last_status_code: Option<i32>,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = event_delivery_attempts)]
+struct AttemptRow {
+    delivery_id: String,
+    attempt: i32,
+    status_code: Option<i32>,
+    error: Option<String>,
+    latency_ms: i64,
+    at: NaiveDateTime,
+}
+
+fn delivery_model(row: DeliveryRow, attempts: Vec<DeliveryAttempt>) -> CoreResult<Delivery> {
+    Ok(Delivery {
+        id: parse_id(&row.id)?,
+        subscription_id: parse_id(&row.subscription_id)?,
+        event_id: parse_id(&row.event_id)?,
+        event_type: row.event_type,
+        next_attempt_at: (row.state == PENDING).then(|| utc(row.next_attempt_at)),
+        state: row.state,
+        attempts: row.attempts,
+        delivered_at: row.delivered_at.map(utc),
+        last_status_code: row.last_status_code,
+        attempt_log: attempts,
+        created_at: utc(row.created_at),
+    })
+}
+
+fn with_attempts(
+    conn: &mut DbConnection,
+    org: OrgId,
+    rows: Vec<DeliveryRow>,
+) -> CoreResult<Vec<Delivery>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut attempts: Vec<AttemptRow> = Vec::new();
+    for chunk in ids.chunks(super::IN_LIST_CHUNK) {
+        attempts.extend(
+            event_delivery_attempts::table
+                .filter(event_delivery_attempts::org_id.eq(org.as_str()))
+                .filter(event_delivery_attempts::delivery_id.eq_any(chunk))
+                .order((
+                    event_delivery_attempts::delivery_id.asc(),
+                    event_delivery_attempts::attempt.asc(),
+                    event_delivery_attempts::id.asc(),
+                ))
+                .select(AttemptRow::as_select())
+                .load::<AttemptRow>(conn)?,
+        );
+    }
+    rows.into_iter()
+        .map(|r| {
+            let log = attempts
+                .iter()
+                .filter(|a| a.delivery_id == r.id)
+                .map(|a| DeliveryAttempt {
+                    attempt: a.attempt,
+                    status_code: a.status_code,
+                    error: a.error.clone(),
+                    latency_ms: a.latency_ms,
+                    at: utc(a.at),
+                })
+                .collect();
+            delivery_model(r, log)
+        })
+        .collect()
+}
+
+/// A page of a subscription's deliveries, oldest first.
+pub fn list_deliveries(
+    conn: &mut DbConnection,
+    org: OrgId,
+    subscription: Uuid,
+    page: &ListParams,
+) -> CoreResult<Page<Delivery>> {
+    get_subscription(conn, org, subscription)?;
+    let limit = page.limit()?;
+    let rows: Vec<DeliveryRow> = event_deliveries::table
+        .filter(event_deliveries::org_id.eq(org.as_str()))
+        .filter(event_deliveries::subscription_id.eq(subscription.to_string()))
+        .filter(event_deliveries::id.gt(page.after()?))
+        .order(event_deliveries::id.asc())
+        .limit(limit + 1)
+        .select(DeliveryRow::as_select())
+        .load(conn)?;
+    let items = with_attempts(conn, org, rows)?;
+    Ok(finish_page(items, limit, |d| d.id))
+}
+
+pub fn get_delivery(
+    conn: &mut DbConnection,
+    org: OrgId,
+    subscription: Uuid,
+    id: Uuid,
+) -> CoreResult<Delivery> {
+    one_delivery(conn, org, subscription, DeliveryKey::Id(id))
+}
+
+/// The delivery of one event to the subscription.
+pub fn delivery_of_event(
+    conn: &mut DbConnection,
+    org: OrgId,
+    subscription: Uuid,
+    event: Uuid,
+) -> CoreResult<Delivery> {
+    one_delivery(conn, org, subscription, DeliveryKey::Event(event))
+}
+
+/// Which delivery of a subscription: by its id, or by its event's.
+enum DeliveryKey {
+    Id(Uuid),
+    Event(Uuid),
+}
+
+fn one_delivery(
+    conn: &mut DbConnection,
+    org: OrgId,
+    subscription: Uuid,
+    key: DeliveryKey,
+) -> CoreResult<Delivery> {
+    let q = event_deliveries::table
+        .filter(event_deliveries::org_id.eq(org.as_str().to_string()))
+        .filter(event_deliveries::subscription_id.eq(subscription.to_string()))
+        .into_boxed();
+    let q = match key {
+        DeliveryKey::Id(id) => q.filter(event_deliveries::id.eq(id.to_string())),
+        DeliveryKey::Event(e) => q.filter(event_deliveries::event_id.eq(e.to_string())),
+    };
+    let row = q
+        .select(DeliveryRow::as_select())
+        .get_result::<DeliveryRow>(conn)
+        .optional()?
+        .ok_or(CoreError::NotFound {
+            resource: "delivery",
+        })?;
+    Ok(with_attempts(conn, org, vec![row])?.remove(0))
+}
+
+/// Makes a delivery due now again (whatever became of it), with a new retry window; the
+/// receiver gets the same event id.
+pub fn redeliver(
+    conn: &mut DbConnection,
+    org: OrgId,
+    subscription: Uuid,
+    id: Uuid,
+) -> CoreResult<Delivery> {
+    get_subscription(conn, org, subscription)?;
+    let at = now();
+    diesel::update(
+        event_deliveries::table
+            .filter(event_deliveries::org_id.eq(org.as_str()))
+            .filter(event_deliveries::subscription_id.eq(subscription.to_string()))
+            .filter(event_deliveries::id.eq(id.to_string()))
+            .filter(event_deliveries::state.ne(CANCELED)),
+    )
+    .set((
+        event_deliveries::state.eq(PENDING),
+        event_deliveries::next_attempt_at.eq(at),
+        event_deliveries::lease_until.eq(None::<NaiveDateTime>),
+        event_deliveries::first_attempt_at.eq(None::<NaiveDateTime>),
+        event_deliveries::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    get_delivery(conn, org, subscription, id)
+}
