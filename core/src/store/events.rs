@@ -865,3 +865,204 @@ pub fn redeliver(
     .execute(conn)?;
     get_delivery(conn, org, subscription, id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::claim::ClaimStatus;
+    use crate::model::event::ClaimStatusChanged;
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
+    use crate::store::{rotation, write_transaction};
+
+    on_each_engine!(
+        events_commit_with_their_change_and_are_claimed_in_order_under_leases,
+        secrets_are_encrypted_rotated_and_the_old_one_signs_for_its_grace
+    );
+
+    fn input(types: Vec<EventType>) -> SubscriptionInput {
+        SubscriptionInput {
+            url: "https://hooks.example.com/revcycle".into(),
+            event_types: types,
+            description: None,
+            paused: false,
+        }
+    }
+
+    fn moved(claim: Uuid, from: ClaimStatus, to: ClaimStatus) -> EventData {
+        EventData::ClaimStatusChanged(ClaimStatusChanged {
+            claim_id: claim,
+            from,
+            to,
+            remittance_id: None,
+        })
+    }
+
+    /// The event ids of claimed deliveries.
+    fn claim_events(conn: &mut DbConnection, at: NaiveDateTime) -> Vec<Uuid> {
+        let lease = at + chrono::Duration::seconds(60);
+        let ids = write_transaction(conn, |c| claim_due(c, at, lease, 10)).unwrap();
+        ids.into_iter()
+            .map(|id| claimed(conn, id).unwrap().event_id)
+            .collect()
+    }
+
+    fn events_commit_with_their_change_and_are_claimed_in_order_under_leases(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let claims_sub = create_subscription(
+            &mut conn,
+            &keyring,
+            org,
+            &input(vec![EventType::ClaimStatusChanged]),
+            secret,
+        )
+        .unwrap();
+        create_subscription(
+            &mut conn,
+            &keyring,
+            org,
+            &input(vec![EventType::RemittanceReceived]),
+            secret,
+        )
+        .unwrap();
+        let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+
+        // A change that rolls back leaves no event and no delivery.
+        let failed: CoreResult<()> = write_transaction(&mut conn, |c| {
+            emit(c, org, &moved(x, ClaimStatus::Draft, ClaimStatus::Ready))?;
+            Err(CoreError::Conflict("the change failed".into()))
+        });
+        assert!(failed.is_err());
+        assert!(events_after(&mut conn, org, 0, 10).unwrap().is_empty());
+        assert!(claim_events(&mut conn, now()).is_empty());
+
+        let x1 = emit(
+            &mut conn,
+            org,
+            &moved(x, ClaimStatus::Draft, ClaimStatus::Ready),
+        )
+        .unwrap();
+        let x2 = emit(
+            &mut conn,
+            org,
+            &moved(x, ClaimStatus::Ready, ClaimStatus::Submitted),
+        )
+        .unwrap();
+        let y1 = emit(
+            &mut conn,
+            org,
+            &moved(y, ClaimStatus::Draft, ClaimStatus::Ready),
+        )
+        .unwrap();
+        let stored = events_after(&mut conn, org, 0, 10).unwrap();
+        assert_eq!(
+            stored.iter().map(|e| e.id).collect::<Vec<_>>(),
+            [x1, x2, y1]
+        );
+        let doc: serde_json::Value = serde_json::from_str(&stored[1].payload).unwrap();
+        assert_eq!(
+            (doc["type"].as_str(), doc["data"]["to"].as_str()),
+            (Some("claim.status_changed"), Some("submitted"))
+        );
+
+        // Only the subscription that asked for the type gets deliveries; x's second event waits
+        // for its first.
+        let t0 = now();
+        assert_eq!(claim_events(&mut conn, t0), [x1, y1]);
+        // Leased: nobody else claims them meanwhile.
+        assert!(claim_events(&mut conn, t0).is_empty());
+        let deliveries = list_deliveries(&mut conn, org, claims_sub.id, &ListParams::default())
+            .unwrap()
+            .items;
+        assert_eq!(deliveries.len(), 3);
+        let first = write_transaction(&mut conn, |c| {
+            let id = deliveries.iter().find(|d| d.event_id == x1).unwrap().id;
+            claimed(c, id)
+        })
+        .unwrap();
+        let record = AttemptRecord {
+            attempt: 1,
+            status_code: Some(204),
+            error: None,
+            latency_ms: 12,
+            at: t0,
+        };
+        assert!(finish_attempt(&mut conn, &first, &record, Next::Delivered).unwrap());
+        // Delivered: x's next event is due; y's lease still holds.
+        assert_eq!(claim_events(&mut conn, t0), [x2]);
+        // A lease that ran out (its server died) makes the delivery due again, for anyone.
+        let later = t0 + chrono::Duration::seconds(61);
+        assert_eq!(claim_events(&mut conn, later), [x2, y1]);
+        // The stale holder's late outcome does not overwrite the new claim's.
+        assert!(!finish_attempt(&mut conn, &first, &record, Next::Delivered).unwrap());
+        let log = get_delivery(&mut conn, org, claims_sub.id, first.delivery_id).unwrap();
+        assert_eq!((log.state.as_str(), log.attempt_log.len()), (DELIVERED, 2));
+        assert_eq!(log.attempt_log[0].status_code, Some(204));
+
+        // A deleted subscription's waiting deliveries are canceled.
+        delete_subscription(&mut conn, org, claims_sub.id).unwrap();
+        assert!(claim_events(&mut conn, later + chrono::Duration::seconds(61)).is_empty());
+        assert!(matches!(
+            get_subscription(&mut conn, org, claims_sub.id),
+            Err(CoreError::NotFound { .. })
+        ));
+    }
+
+    fn secrets_are_encrypted_rotated_and_the_old_one_signs_for_its_grace(engine: TestEngine) {
+        let (_db, mut conn, keyring, org) = setup_on(engine);
+        let first = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let sub = create_subscription(
+            &mut conn,
+            &keyring,
+            org,
+            &input(vec![EventType::DenialOpened]),
+            first,
+        )
+        .unwrap();
+        let raw: Vec<Vec<u8>> = event_subscriptions::table
+            .select(event_subscriptions::secret_ct)
+            .load(&mut conn)
+            .unwrap();
+        assert!(
+            !raw[0].windows(12).any(|w| w == &first.as_bytes()[6..18]),
+            "the secret is stored encrypted"
+        );
+        let keys = keyring.keys(&mut conn, org).unwrap();
+        let t = now();
+        let only = signing_secrets(&mut conn, &keys, org, sub.id, t).unwrap();
+        assert_eq!(only.iter().map(|s| s.as_str()).collect::<Vec<_>>(), [first]);
+
+        let second = "whsec_c2Vjb25kIHNlY3JldCBvZiB0aGlydHktdHdvIGI=";
+        let until = t + chrono::Duration::hours(1);
+        let rotated_sub = rotate_secret(&mut conn, &keyring, org, sub.id, second, until).unwrap();
+        assert_eq!(rotated_sub.version, 2);
+        assert!(rotated_sub.previous_secret_expires_at.is_some());
+        let both = signing_secrets(&mut conn, &keys, org, sub.id, t).unwrap();
+        assert_eq!(
+            both.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            [second, first]
+        );
+        let after = signing_secrets(&mut conn, &keys, org, sub.id, until).unwrap();
+        assert_eq!(
+            after.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            [second]
+        );
+
+        // Data-key rotation re-encrypts both secrets; both still read back.
+        let r = rotation::begin(&mut conn, &keyring, org).unwrap();
+        assert_eq!(r.rows_total, 1, "rotation counts the subscription");
+        let r = rotation::step(&mut conn, &keyring, &r, 10).unwrap();
+        assert_eq!(r.rows_done, 1);
+        let versions: Vec<i32> = event_subscriptions::table
+            .select(event_subscriptions::key_version)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(versions, [r.to_version]);
+        let keys = keyring.keys(&mut conn, org).unwrap();
+        let both = signing_secrets(&mut conn, &keys, org, sub.id, t).unwrap();
+        assert_eq!(
+            both.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            [second, first]
+        );
+    }
+}
