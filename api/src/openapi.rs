@@ -53,7 +53,9 @@ use crate::problem::{PROBLEM_JSON, Problem};
         revcycle_core::model::event::RemittanceReceivedEvent,
         revcycle_core::model::event::RemittancePostedEvent,
         revcycle_core::model::event::DenialOpenedEvent,
-        revcycle_core::model::event::DenialResolvedEvent)),
+        revcycle_core::model::event::DenialResolvedEvent,
+        revcycle_core::model::event::EligibilityCompletedEvent,
+        revcycle_core::model::event::ClaimStatusCompletedEvent)),
     modifiers(&Conventions)
 )]
 pub struct ApiDoc;

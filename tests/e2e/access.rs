@@ -44,7 +44,16 @@ async fn every_route_with_a_foreign_id_is_not_found(engine: Engine) {
         .expect("queue a remittance");
     }
     let queued = json!({ "id": queued_id });
+    // Paused: its public address is never contacted.
+    let subscription = s
+        .create(
+            "/v1/subscriptions",
+            &json!({"url": "https://93.184.216.34/hook", "event_types": ["claim.submitted"],
+                "paused": true}),
+        )
+        .await;
     let ids: Vec<(&str, &Value)> = vec![
+        ("subscriptions", &subscription),
         ("work-queues", &queued),
         ("payers", &p.payer),
         ("providers", &p.billing),

@@ -11,6 +11,7 @@ mod codes;
 mod connectors;
 mod denials;
 mod errors;
+mod events;
 mod fhir;
 mod fixtures;
 mod hl7_acks;

@@ -114,6 +114,15 @@ async fn schemathesis(engine: Engine) {
         .unwrap_or_else(|| panic!("a remittance id in {import}"))
         .to_string();
 
+    // Paused, at a public address: nothing is ever sent from the test.
+    let subscription = s
+        .create(
+            "/v1/subscriptions",
+            &serde_json::json!({"url": "https://93.184.216.34/hook",
+                "event_types": ["claim.submitted"], "paused": true}),
+        )
+        .await;
+    let subscription = id(&subscription).to_string();
     let org = org_of(&s);
     let biller = token(
         &s,
@@ -133,6 +142,7 @@ async fn schemathesis(engine: Engine) {
         ("REVCYCLE_ST_ENCOUNTER", id(&p.encounter).to_string()),
         ("REVCYCLE_ST_CLAIM", id(&claim).to_string()),
         ("REVCYCLE_ST_REMITTANCE", remittance),
+        ("REVCYCLE_ST_SUBSCRIPTION", subscription),
     ];
 
     let seeds = match std::env::var("REVCYCLE_SCHEMATHESIS_SEED") {

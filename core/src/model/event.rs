@@ -115,6 +115,12 @@ event_types! {
     DenialOpened(DenialOpened) => DenialOpenedEvent, "denial.opened", version 1;
     /// `denial.resolved` (version 1): a denial was closed, resolved or written off.
     DenialResolved(DenialResolved) => DenialResolvedEvent, "denial.resolved", version 1;
+    /// `eligibility.completed` (version 1): a real-time eligibility request (270) was
+    /// answered (271).
+    EligibilityCompleted(RealTimeCompleted) => EligibilityCompletedEvent, "eligibility.completed", version 1;
+    /// `claim_status.completed` (version 1): a real-time claim status request (276) was
+    /// answered (277).
+    ClaimStatusCompleted(RealTimeCompleted) => ClaimStatusCompletedEvent, "claim_status.completed", version 1;
 }
 
 /// The `data` of `claim.status_changed`.
@@ -221,6 +227,21 @@ pub struct DenialResolved {
     pub amount: Decimal,
 }
 
+/// The `data` of `eligibility.completed` and `claim_status.completed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RealTimeCompleted {
+    /// The request sent (270 or 276).
+    pub request_exchange_id: Uuid,
+    /// The answer received (271 or 277).
+    pub answer_exchange_id: Uuid,
+    pub payer_id: Uuid,
+    /// The claim asked about (claim status only).
+    pub claim_id: Option<Uuid>,
+    /// `processed`, or `failed` when the answer did not answer this request.
+    #[schema(example = "processed")]
+    pub status: String,
+}
+
 /// The `data` of a test delivery (`POST /v1/subscriptions/{id}/ping`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Ping {
@@ -239,6 +260,11 @@ impl EventData {
             EventData::RemittancePosted(d) => ("remittance", d.remittance_id),
             EventData::DenialOpened(d) => ("denial", d.denial_id),
             EventData::DenialResolved(d) => ("denial", d.denial_id),
+            EventData::EligibilityCompleted(d) => ("x12_exchange", d.request_exchange_id),
+            EventData::ClaimStatusCompleted(d) => match d.claim_id {
+                Some(claim) => ("claim", claim),
+                None => ("x12_exchange", d.request_exchange_id),
+            },
             EventData::Ping(d) => ("subscription", d.subscription_id),
         }
     }

@@ -5,6 +5,7 @@ use revcycle_connector_abi::canonical::v1 as canonical;
 use revcycle_core::access::{Mask, Principal, View};
 use revcycle_core::audit::{Disclosed, Discloses};
 use revcycle_core::error::{CoreError, CoreResult};
+use revcycle_core::model::event::{EventData, RealTimeCompleted};
 use revcycle_core::store::x12_exchanges::{self, ExchangeInput};
 use revcycle_core::store::{self, claims, coverages, patients, payers, providers};
 use serde::{Deserialize, Serialize};
@@ -271,6 +272,22 @@ pub(super) async fn real_time(
             let mut d = Disclosed::default();
             d.patient_ids.insert(patient_id);
             audit.append_in_tx(c, 200, Some(sent.id), &d)?;
+            let done = RealTimeCompleted {
+                request_exchange_id: sent.id,
+                answer_exchange_id: got.id,
+                payer_id,
+                claim_id: claim_ids.first().copied(),
+                status: got.status.clone(),
+            };
+            store::events::emit(
+                c,
+                org,
+                &if kinds.0 == "270" {
+                    EventData::EligibilityCompleted(done)
+                } else {
+                    EventData::ClaimStatusCompleted(done)
+                },
+            )?;
             Ok(vec![sent.id, got.id])
         })
     })
