@@ -593,8 +593,9 @@ mod tests {
                 // Every write carries a body, except commands that take none: admin commands,
                 // billing commands on one record (scrub a claim, post a remittance, bill the
                 // secondary payer, ask the payer for a claim's status), purging the audit
-                // trail past retention (`dry_run` is a query parameter), and signing a
-                // checkpoint of it now.
+                // trail past retention (`dry_run` is a query parameter), signing a
+                // checkpoint of it now, and a webhook subscription's commands (ping, rotate
+                // its secret, redeliver an event).
                 let command = path.starts_with("/v1/admin/")
                     || [
                         "/scrub",
@@ -603,6 +604,9 @@ mod tests {
                         "/status",
                         "/purge",
                         "/checkpoint",
+                        "/ping",
+                        "/rotate-secret",
+                        "/redeliver",
                     ]
                     .iter()
                     .any(|verb| path.ends_with(verb));

@@ -273,7 +273,9 @@ mod tests {
         let sender = Sender::new(&cfg(&[])).unwrap();
         let secret = revcycle_core::events::signing::new_secret();
         for url in ["http://127.0.0.1:9/x", "http://localhost:9/x"] {
-            let r = sender.send(url, "e1", "{}", &[secret.clone()]).await;
+            let r = sender
+                .send(url, "e1", "{}", std::slice::from_ref(&secret))
+                .await;
             assert_eq!(r.error, Some("refused_address"), "{url}");
             assert_eq!(r.status_code, None);
         }
