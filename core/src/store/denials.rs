@@ -24,6 +24,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::model::Page;
 use crate::model::common::{now, utc};
 use crate::model::denial::{Denial, DenialEvent, DenialNote};
+use crate::model::event::{DenialResolved, EventData};
 use crate::model::remittance::AdjustmentGroup;
 use crate::phi::OrgKeys;
 
@@ -395,7 +396,23 @@ pub fn update(
         .first::<i32>(conn)
         .optional()?;
     check_versioned_update(updated, current, "denial")?;
-    get(conn, org, id)
+    let d = get(conn, org, id)?;
+    // Every status change passes here (a step, an appeal, a write-off, a payment): the one
+    // that closes the denial is told, in its transaction. A closed denial moves no more.
+    let moved = matches!(change, Change::Status(_) | Change::Resubmitted { .. });
+    if moved && d.status.is_closed() {
+        super::events::emit(
+            conn,
+            org,
+            &EventData::DenialResolved(DenialResolved {
+                denial_id: d.id,
+                claim_id: d.claim_id,
+                status: d.status,
+                amount: d.amount,
+            }),
+        )?;
+    }
+    Ok(d)
 }
 
 /// Records a step in the claim's history, in the caller's transaction.

@@ -12,7 +12,6 @@ use crate::billing::denials::DenialStatus;
 use crate::billing::denials::status::check;
 use crate::error::{CoreError, CoreResult};
 use crate::model::denial::{Denial, DenialDetail, DenialNote};
-use crate::model::event::{DenialResolved, EventData};
 use crate::store::denials::{self, Change};
 use crate::store::{DbConnection, KeyRing};
 use crate::validation::Errors;
@@ -154,18 +153,6 @@ pub fn change_status(
         actor,
         json!({"from": from.as_str(), "to": to.as_str()}),
     )?;
-    if d.status.is_closed() {
-        crate::store::events::emit(
-            c,
-            org,
-            &EventData::DenialResolved(DenialResolved {
-                denial_id: d.id,
-                claim_id: d.claim_id,
-                status: d.status,
-                amount: d.amount,
-            }),
-        )?;
-    }
     Ok(d)
 }
 
