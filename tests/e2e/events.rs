@@ -790,3 +790,44 @@ async fn real_time_answers_are_told(engine: Engine) {
     }
 }
 on_both_engines!(real_time_answers_are_told);
+
+/// Two servers on one PostgreSQL, each running its deliverer: every event reaches the
+/// receiver exactly once (a delivery is claimed by one server at a time, `SKIP LOCKED`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_deliver_each_event_once_postgres() {
+    const EVENTS: usize = 200;
+    let s = Server::start_with(Engine::Postgres, &EVENTS_ENV).await;
+    let _second = s.second_instance(&EVENTS_ENV);
+    let (url, log) = receiver(|_| 204).await;
+    subscribe(&s, &url, &["remittance.received"]).await;
+    let p = practice(&s).await;
+    let mut created = std::collections::HashSet::new();
+    for n in 0..EVENTS {
+        let r = s
+            .create(
+                "/v1/remittances",
+                &json!({"payer_id": p.payer["id"], "trace_number": format!("EFT-TWO-{n}"),
+                    "payment_date": "2026-11-20", "payment_method": "ACH", "total_paid": "0.00",
+                    "claims": []}),
+            )
+            .await;
+        created.insert(r["id"].as_str().unwrap().to_string());
+    }
+    let got = received(&s, &log, EVENTS).await;
+    // Time for a duplicate to show up, were there one.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got_now = log.lock().unwrap().clone();
+    assert_eq!(got_now.len(), EVENTS, "each event once");
+    let ids: std::collections::HashSet<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), EVENTS);
+    let told: std::collections::HashSet<String> = got
+        .iter()
+        .map(|r| {
+            r.json()["data"]["remittance_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(told, created);
+}
