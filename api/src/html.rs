@@ -1,6 +1,36 @@
 //! HTML the API prints (a patient statement, an appeal letter): text escaped for element
 //! content and attribute values.
 
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use revcycle_core::access::{Mask, Principal, View};
+use revcycle_core::audit::{Disclosed, Discloses};
+
+/// 200 with `body` as JSON, or as the printable page `page` renders when the client asks for
+/// `text/html`: masked for the caller either way, and what it discloses goes to the request's
+/// audit event either way.
+pub fn json_or_page<T: serde::Serialize + Mask + Discloses>(
+    req: &HttpRequest,
+    who: &Principal,
+    mut body: T,
+    page: impl FnOnce(&T) -> String,
+) -> HttpResponse {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !wants_html {
+        return crate::db::json(who, body);
+    }
+    body.mask(&View::for_principal(who));
+    let mut resp = HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(&body));
+    resp.extensions_mut().insert(Disclosed::of(&body));
+    resp
+}
+
 /// HTML-escape text for element content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -1,8 +1,6 @@
 //! Patient accounts: balance, payments and statements, all folded from the ledger.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use revcycle_core::access::{Mask, View};
 use revcycle_core::audit::Disclosed;
 use revcycle_core::model::Page;
 use revcycle_core::store::accounts::{
@@ -183,24 +181,11 @@ pub async fn patient_statement(
     let keyring = state.keyring.clone();
     let org = who.org;
     let today = chrono::Utc::now().date_naive();
-    let mut s = db::run(&state, move |c| {
+    let s = db::run(&state, move |c| {
         accounts::statement(c, &keyring, org, id, today)
     })
     .await?;
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if !wants_html {
-        return Ok(db::json(&who, s));
-    }
-    s.mask(&View::for_principal(&who));
-    let mut resp = HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(statement_html(&s));
-    resp.extensions_mut().insert(Disclosed::of(&s));
-    Ok(resp)
+    Ok(crate::html::json_or_page(&req, &who, s, statement_html))
 }
 
 fn statement_html(s: &Statement) -> String {

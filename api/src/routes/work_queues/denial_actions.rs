@@ -2,7 +2,6 @@
 //! corrected or void claim from it, appeal it (with the facts of a letter) and record the
 //! appeal's outcome.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use revcycle_core::access::{Action, OrgId, Principal, Resource};
 use revcycle_core::audit::Disclosed;
@@ -389,19 +388,7 @@ pub async fn denial_appeal_letter(
         denials::appeal_letter(c, &keyring, org, id, today)
     })
     .await?;
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if !wants_html {
-        return Ok(db::json(&who, letter));
-    }
-    let mut resp = HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(letter_html(&letter));
-    resp.extensions_mut().insert(Disclosed::of(&letter));
-    Ok(resp)
+    Ok(crate::html::json_or_page(&req, &who, letter, letter_html))
 }
 
 fn letter_html(l: &AppealLetter) -> String {
