@@ -20,8 +20,11 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use revcycle_core::access::OrgId;
+use revcycle_core::audit::SYSTEM_ORG;
 use revcycle_core::audit::checkpoint::{Checkpoint, NoteSigner, NoteVerifier, origin};
 use revcycle_core::error::{CoreError, CoreResult};
+use revcycle_core::model::event::{AuditCheckpoint, EventData};
 use revcycle_core::store::{DbConnection, audit_intake, audit_tree};
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -151,8 +154,9 @@ impl Publisher {
     }
 
     /// Publishes a signed note: its own file first (never overwritten: an existing one must be
-    /// identical, or it is a fork), then `latest`, unless `latest` is already larger.
-    pub fn publish(&self, org: Uuid, size: u64, note: &str) -> CoreResult<()> {
+    /// identical, or it is a fork), then `latest`, unless `latest` is already larger. Returns
+    /// whether this call published it (false: it was published already, identical).
+    pub fn publish(&self, org: Uuid, size: u64, note: &str) -> CoreResult<bool> {
         let io =
             |e: std::io::Error| CoreError::Unavailable(format!("publishing a checkpoint: {e}"));
         let dir = self.org_dir(org);
@@ -176,17 +180,18 @@ impl Publisher {
         // A hard link creates the name only if it is free, with the whole content at once.
         let linked = std::fs::hard_link(&tmp, &file);
         let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => {}
+        let published = match linked {
+            Ok(()) => true,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 if std::fs::read_to_string(&file).map_err(io)? != note {
                     return Err(CoreError::Internal(format!(
                         "a different checkpoint of size {size} is already published for org {org}: the trail forked"
                     )));
                 }
+                false
             }
             Err(e) => return Err(io(e)),
-        }
+        };
         let newer = self
             .latest(org)?
             .and_then(|n| size_of(&n))
@@ -198,7 +203,7 @@ impl Publisher {
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(published)
     }
 }
 
@@ -258,8 +263,22 @@ impl Checkpointer {
             root: tree.root(),
         };
         let note = self.signer.sign(&cp);
-        self.publisher.publish(org, cp.size, &note)?;
-        tracing::info!(%org, size = cp.size, "audit checkpoint published");
+        let published = self.publisher.publish(org, cp.size, &note)?;
+        if published {
+            tracing::info!(%org, size = cp.size, "audit checkpoint published");
+        }
+        // After the note is on disk: a receiver told of it can fetch it at once. The system
+        // chain has no organization to tell.
+        if published && org != SYSTEM_ORG {
+            revcycle_core::workflows::events::announce(
+                conn,
+                OrgId(org),
+                &EventData::AuditCheckpoint(AuditCheckpoint {
+                    size: cp.size,
+                    root: STANDARD.encode(cp.root),
+                }),
+            )?;
+        }
         Ok(Some(note))
     }
 }
@@ -293,10 +312,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = Publisher::new(dir.path());
         let org = Uuid::now_v7();
-        p.publish(org, 5, "o\n5\na\n").unwrap();
-        p.publish(org, 7, "o\n7\nb\n").unwrap();
+        assert!(p.publish(org, 5, "o\n5\na\n").unwrap());
+        assert!(p.publish(org, 7, "o\n7\nb\n").unwrap());
         // Republishing the same note is harmless; a different one of that size is a fork.
-        p.publish(org, 5, "o\n5\na\n").unwrap();
+        assert!(!p.publish(org, 5, "o\n5\na\n").unwrap());
         assert!(p.publish(org, 5, "o\n5\nc\n").is_err());
         assert_eq!(p.at(org, 5).unwrap().as_deref(), Some("o\n5\na\n"));
         // An older checkpoint does not replace a newer latest.

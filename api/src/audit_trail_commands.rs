@@ -23,7 +23,7 @@ use crate::routes::audit_events::verification::ChainReport;
 use crate::startup::{self, StartupError};
 
 /// Who administrative commands are recorded as: the operating-system user running them.
-fn cli_actor() -> String {
+pub(crate) fn cli_actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());

@@ -35,7 +35,7 @@ macro_rules! markers {
 /// Resources, as type-level names for [`Authorized`].
 pub mod res {
     use revcycle_core::access::Resource;
-    markers!(ResourceMarker, RESOURCE, Resource: Payer, Provider, Patient, Coverage, Encounter, Claim, Remittance, Denial);
+    markers!(ResourceMarker, RESOURCE, Resource: Payer, Provider, Patient, Coverage, Encounter, Claim, Remittance, Denial, ChargeMaster);
 }
 
 /// Actions, as type-level names for [`Authorized`].
@@ -89,6 +89,13 @@ pub mod cap {
     impl super::CapabilityMarker for EventsManage {
         const CAPABILITY: Capability = Capability::EventsManage;
         const RESOURCE: &'static str = "Subscription";
+    }
+
+    /// The practice's statement profile.
+    pub struct PracticeManage;
+    impl super::CapabilityMarker for PracticeManage {
+        const CAPABILITY: Capability = Capability::PracticeManage;
+        const RESOURCE: &'static str = "StatementProfile";
     }
 }
 

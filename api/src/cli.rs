@@ -1,5 +1,5 @@
 //! The `revcycle` command line: serve, migrate, openapi, token, org, keys, audit, connectors,
-//! codes.
+//! codes, events.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -16,6 +16,7 @@ use crate::startup::{self, StartupError};
 
 mod args;
 pub mod connectors;
+mod events;
 mod first_run;
 
 pub use args::*;
@@ -40,7 +41,9 @@ impl DatabaseArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Serve(_)) {
+    if matches!(cli.command, Command::Serve(_)) {
+        crate::startup::limit_malloc_arenas();
+    } else {
         // A command whose output is piped into `head` ends quietly when the reader goes away,
         // as Unix tools do, instead of panicking on the failed write (Rust ignores SIGPIPE).
         // Not for `serve`: a client closing its connection must not end the server.
@@ -128,11 +131,15 @@ fn run(cli: Cli) -> Result<(), StartupError> {
             db,
             trail,
         }) => crate::audit_trail_commands::purge(db.load_with(|a| a.audit = trail)?, org, dry_run),
+        Command::Statements(StatementsCommand::Run { org, db }) => statement_run(db.load()?, org),
         Command::Keys(KeysArgs { command, db }) => match command {
             KeysCommand::Rewrap(args) => rewrap(db.load()?, args),
             KeysCommand::Rotate(args) => rotate(db.load()?, args),
         },
         Command::Connectors(ConnectorsCommand::Pin(args)) => crate::cli::connectors::pin(args),
+        Command::Events(EventsCommand::Tail { org, since, db }) => {
+            events::tail(db.load()?, &org, since)
+        }
         Command::Serve(args) => {
             let config =
                 Config::load(&args.config).map_err(|e| StartupError::Refused(e.to_string()))?;
@@ -255,6 +262,67 @@ fn rebuild_icd10cm(from: &std::path::Path, output: &std::path::Path) -> Result<(
             Err(StartupError::Refused(e.to_string()))
         }
     }
+}
+
+/// `revcycle statements run`: the statement cycle of one organization, with a progress bar.
+fn statement_run(config: Config, org: uuid::Uuid) -> Result<(), StartupError> {
+    let rt = startup::open(config)?;
+    let mut conn = rt
+        .pool
+        .get()
+        .map_err(|e| revcycle_core::error::CoreError::Unavailable(e.to_string()))?;
+    if orgs::find(&mut conn, org)?.is_none() {
+        return Err(StartupError::Refused(format!("no organization {org}")));
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} patients ({elapsed})",
+        )
+        .expect("valid template"),
+    );
+    bar.set_message(format!("org {org} statements"));
+    let today = chrono::Utc::now().date_naive();
+    let keyring = rt.keyring.clone();
+    let run = revcycle_core::store::write_transaction(&mut conn, |c| {
+        revcycle_core::workflows::statements::run(
+            c,
+            &keyring,
+            OrgId(org),
+            today,
+            &crate::audit_trail_commands::cli_actor(),
+            &mut |done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            },
+        )
+    })?;
+    bar.finish();
+    crate::audit_trail_commands::record(
+        &rt.pool,
+        org,
+        "statements.run",
+        "StatementRun",
+        Some(run.run_id.to_string()),
+    )?;
+    let skipped: Vec<String> = run
+        .skipped_by_reason
+        .iter()
+        .map(|s| format!("{} {}", s.count, s.reason))
+        .collect();
+    println!(
+        "org {org}: run {}: {} candidates, {} statements issued, {} skipped{}",
+        run.run_id,
+        run.candidates,
+        run.issued,
+        run.skipped,
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", skipped.join(", "))
+        }
+    );
+    Ok(())
 }
 
 fn rotate(config: Config, args: RotateArgs) -> Result<(), StartupError> {
@@ -466,6 +534,8 @@ fn serve(config: Config, args: ServeArgs) -> Result<(), StartupError> {
         if let Err(reason) = crate::jobs::event_delivery::spawn(state.clone()) {
             tracing::error!(%reason, "webhook events are not delivered");
         }
+        crate::jobs::installments_due::spawn(state.pool.clone(), state.events.installments_check);
+        crate::jobs::nats_publisher::spawn(state.clone());
         if let Some(settings) = mllp {
             let state = state.clone();
             actix_web::rt::spawn(async move {

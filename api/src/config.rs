@@ -280,6 +280,20 @@ pub struct ServerArgs {
     /// Seconds a webhook receiver has to answer (default 15).
     #[arg(long, env = "REVCYCLE_EVENTS_TIMEOUT_SECS", global = true)]
     pub events_timeout_secs: Option<u64>,
+    /// Seconds between looks for payment plan installments fallen due, each announced once as
+    /// `payment_plan.installment_due` (default 3600).
+    #[arg(long, env = "REVCYCLE_EVENTS_INSTALLMENTS_CHECK_SECS", global = true)]
+    pub events_installments_check_secs: Option<u64>,
+    /// NATS server (e.g. `nats://127.0.0.1:4222`, `tls://nats.example.com:4222`) to publish
+    /// every event to through JetStream, beside webhooks. Off when unset.
+    #[arg(long, env = "REVCYCLE_EVENTS_NATS_URL", global = true)]
+    pub events_nats_url: Option<String>,
+    /// The JetStream stream events go to (default `REVCYCLE_EVENTS`); created when missing.
+    #[arg(long, env = "REVCYCLE_EVENTS_NATS_STREAM", global = true)]
+    pub events_nats_stream: Option<String>,
+    /// Subjects are `<prefix>.<org id>.<event type>` (default prefix `revcycle.events`).
+    #[arg(long, env = "REVCYCLE_EVENTS_NATS_SUBJECT_PREFIX", global = true)]
+    pub events_nats_subject_prefix: Option<String>,
 }
 
 impl ConfigArgs {
@@ -348,6 +362,10 @@ struct FileConfig {
     events_secret_grace_secs: Option<u64>,
     events_poll_interval_ms: Option<u64>,
     events_timeout_secs: Option<u64>,
+    events_installments_check_secs: Option<u64>,
+    events_nats_url: Option<String>,
+    events_nats_stream: Option<String>,
+    events_nats_subject_prefix: Option<String>,
 }
 
 /// Where the master key (which wraps every organization's data keys) comes from.
@@ -407,10 +425,26 @@ pub struct EventsConfig {
     pub secret_grace: Duration,
     pub poll_interval: Duration,
     pub timeout: Duration,
+    /// Between looks for installments fallen due.
+    pub installments_check: Duration,
+    /// Publishing to NATS JetStream, when configured.
+    pub nats: Option<NatsConfig>,
 }
+
+/// Where events are published in NATS JetStream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsConfig {
+    pub url: String,
+    pub stream: String,
+    pub subject_prefix: String,
+}
+
+pub const DEFAULT_NATS_STREAM: &str = "REVCYCLE_EVENTS";
+pub const DEFAULT_NATS_SUBJECT_PREFIX: &str = "revcycle.events";
 
 pub const DEFAULT_EVENTS_POLL_INTERVAL_MS: u64 = 1000;
 pub const DEFAULT_EVENTS_TIMEOUT_SECS: u64 = 15;
+pub const DEFAULT_EVENTS_INSTALLMENTS_CHECK_SECS: u64 = 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointConfig {
@@ -476,7 +510,7 @@ impl Config {
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         let master_key = master_key_source(args, &file, &data_dir)?;
-        let events = events_config(args, &file);
+        let events = events_config(args, &file)?;
         // Refused outright rather than raised quietly: whoever set it should know.
         let audit_retention = match args
             .audit
@@ -633,14 +667,14 @@ impl Config {
     }
 }
 
-fn events_config(args: &ConfigArgs, file: &FileConfig) -> EventsConfig {
+fn events_config(args: &ConfigArgs, file: &FileConfig) -> Result<EventsConfig, ConfigError> {
     use revcycle_core::events::retry;
     use revcycle_core::workflows::events as defaults;
     let s = &args.server;
     let secs = |flag: Option<u64>, toml: Option<u64>, default: Duration| {
         flag.or(toml).map_or(default, Duration::from_secs)
     };
-    EventsConfig {
+    Ok(EventsConfig {
         allowed_hosts: if s.events_allowed_hosts.is_empty() {
             file.events_allowed_hosts.clone().unwrap_or_default()
         } else {
@@ -681,7 +715,60 @@ fn events_config(args: &ConfigArgs, file: &FileConfig) -> EventsConfig {
                 .unwrap_or(DEFAULT_EVENTS_TIMEOUT_SECS)
                 .clamp(1, 300),
         ),
+        installments_check: Duration::from_secs(
+            s.events_installments_check_secs
+                .or(file.events_installments_check_secs)
+                .unwrap_or(DEFAULT_EVENTS_INSTALLMENTS_CHECK_SECS)
+                .clamp(1, 86_400),
+        ),
+        nats: nats_config(args, file)?,
+    })
+}
+
+fn nats_config(args: &ConfigArgs, file: &FileConfig) -> Result<Option<NatsConfig>, ConfigError> {
+    let s = &args.server;
+    let nonempty = |v: Option<&String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let Some(url) = nonempty(s.events_nats_url.as_ref().or(file.events_nats_url.as_ref())) else {
+        return Ok(None);
+    };
+    let stream = nonempty(
+        s.events_nats_stream
+            .as_ref()
+            .or(file.events_nats_stream.as_ref()),
+    )
+    .unwrap_or_else(|| DEFAULT_NATS_STREAM.into());
+    // JetStream stream names: no whitespace, dots, wildcards or path separators.
+    if stream
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\'))
+    {
+        return Err(ConfigError::Invalid(format!(
+            "events_nats_stream {stream:?} may not contain whitespace, '.', '*', '>', '/' or '\\'"
+        )));
     }
+    let subject_prefix = nonempty(
+        s.events_nats_subject_prefix
+            .as_ref()
+            .or(file.events_nats_subject_prefix.as_ref()),
+    )
+    .unwrap_or_else(|| DEFAULT_NATS_SUBJECT_PREFIX.into());
+    let token_ok = |t: &str| {
+        !t.is_empty()
+            && !t
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '*' | '>'))
+    };
+    if !subject_prefix.split('.').all(token_ok) {
+        return Err(ConfigError::Invalid(format!(
+            "events_nats_subject_prefix {subject_prefix:?} must be dot-separated tokens without \
+             whitespace or wildcards"
+        )));
+    }
+    Ok(Some(NatsConfig {
+        url,
+        stream,
+        subject_prefix,
+    }))
 }
 
 /// KMS when a key id is configured, else `REVCYCLE_MASTER_KEY`, else the key file. Two sources

@@ -12,21 +12,39 @@ use revcycle_core::audit::{Disclosed, Discloses};
 pub fn json_or_page<T: serde::Serialize + Mask + Discloses>(
     req: &HttpRequest,
     who: &Principal,
-    mut body: T,
+    body: T,
     page: impl FnOnce(&T) -> String,
 ) -> HttpResponse {
-    let wants_html = req
+    json_page_or_pdf(req, who, body, page, None::<fn(&T) -> Vec<u8>>)
+}
+
+/// [`json_or_page`] for a document that also prints as PDF (`Accept: application/pdf`).
+pub fn json_page_or_pdf<T: serde::Serialize + Mask + Discloses>(
+    req: &HttpRequest,
+    who: &Principal,
+    mut body: T,
+    page: impl FnOnce(&T) -> String,
+    pdf: Option<impl FnOnce(&T) -> Vec<u8>>,
+) -> HttpResponse {
+    let accept = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    if !wants_html {
+        .unwrap_or("");
+    let wants_pdf = pdf.is_some() && accept.contains("application/pdf");
+    let wants_html = accept.contains("text/html");
+    if !wants_pdf && !wants_html {
         return crate::db::json(who, body);
     }
     body.mask(&View::for_principal(who));
-    let mut resp = HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page(&body));
+    let mut resp = match pdf {
+        Some(render) if wants_pdf => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .body(render(&body)),
+        _ => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page(&body)),
+    };
     resp.extensions_mut().insert(Disclosed::of(&body));
     resp
 }

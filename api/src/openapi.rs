@@ -36,6 +36,8 @@ use crate::problem::{PROBLEM_JSON, Problem};
             remittance posting and the unmatched-remittance work queue"),
         (name = "accounts", description = "Patient balances, payments and statements, folded from \
             the append-only ledger"),
+        (name = "statements", description = "Patient statements a practice mails: previews, issued \
+            statements (JSON, HTML, PDF), statement runs, the charge master and the statement profile"),
         (name = "reports", description = "A/R aging, denials and revenue-cycle KPIs"),
         (name = "audit", description = "The audit trail: every request recorded in a per-organization \
             hash chain; query, verify, export, and each patient's accounting of disclosures"),
@@ -55,7 +57,11 @@ use crate::problem::{PROBLEM_JSON, Problem};
         revcycle_core::model::event::DenialOpenedEvent,
         revcycle_core::model::event::DenialResolvedEvent,
         revcycle_core::model::event::EligibilityCompletedEvent,
-        revcycle_core::model::event::ClaimStatusCompletedEvent)),
+        revcycle_core::model::event::ClaimStatusCompletedEvent,
+        revcycle_core::model::event::ImportCompletedEvent,
+        revcycle_core::model::event::PaymentPlanInstallmentDueEvent,
+        revcycle_core::model::event::SecurityBreakGlassEvent,
+        revcycle_core::model::event::AuditCheckpointEvent)),
     modifiers(&Conventions)
 )]
 pub struct ApiDoc;
@@ -432,14 +438,16 @@ fn patch_json(doc: &mut serde_json::Value) {
             let mut if_match = false;
             for p in list.iter_mut() {
                 if p["in"] == "header" && p["name"] == "If-Match" {
-                    // Updates need it (428 without); a claim transition takes it optionally.
+                    // Updates need it (428 without); a claim transition, and a PUT that
+                    // creates or replaces (declared `Option`), take it optionally.
                     if_match = true;
-                    p["required"] = json!(method == "put");
+                    let required = method == "put" && p["required"] == json!(true);
+                    p["required"] = json!(required);
                     // Required: exactly one of our ETags (400 otherwise). Optional (a claim
-                    // transition): any value may be sent, and one that is not the current
-                    // ETag fails the precondition (412), as RFC 9110 answers an If-Match
-                    // that does not match.
-                    p["schema"] = if method == "put" {
+                    // transition, a PUT that creates): any value may be sent, and one that is
+                    // not the current ETag fails the precondition (412), as RFC 9110 answers
+                    // an If-Match that does not match.
+                    p["schema"] = if required {
                         json!({"type": "string", "pattern": "^(W/)?\"[0-9]+\"$"})
                     } else {
                         json!({"type": "string"})
@@ -544,6 +552,24 @@ fn finish_operations(mut doc: OpenApiDoc) -> OpenApiDoc {
 #[cfg(test)]
 mod tests {
 
+    /// Every event type a subscription may ask for has its envelope documented, named after it
+    /// (`payment_plan.installment_due`: `PaymentPlanInstallmentDueEvent`).
+    #[test]
+    fn every_event_type_has_its_schema() {
+        use utoipa::OpenApi;
+        let doc = super::ApiDoc::openapi();
+        let schemas = doc.components.expect("components").schemas;
+        for t in revcycle_core::model::event::EventType::ALL {
+            let name: String = t
+                .name()
+                .split(['.', '_'])
+                .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+                .collect::<String>()
+                + "Event";
+            assert!(schemas.contains_key(&name), "{} has no {name}", t.name());
+        }
+    }
+
     /// The committed document must be what the code produces: regenerate it with
     /// `cargo run -- openapi --output openapi/openapi.json`.
     #[test]
@@ -594,8 +620,9 @@ mod tests {
                 // billing commands on one record (scrub a claim, post a remittance, bill the
                 // secondary payer, ask the payer for a claim's status), purging the audit
                 // trail past retention (`dry_run` is a query parameter), signing a
-                // checkpoint of it now, and a webhook subscription's commands (ping, rotate
-                // its secret, redeliver an event).
+                // checkpoint of it now, a webhook subscription's commands (ping, rotate
+                // its secret, redeliver an event), and issuing statements (one patient's, or a
+                // statement run).
                 let command = path.starts_with("/v1/admin/")
                     || [
                         "/scrub",
@@ -607,6 +634,8 @@ mod tests {
                         "/ping",
                         "/rotate-secret",
                         "/redeliver",
+                        "/statements",
+                        "/statement-runs",
                     ]
                     .iter()
                     .any(|verb| path.ends_with(verb));

@@ -323,6 +323,25 @@ async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
 /// its app (each builds the routes and, with them, a throwaway OpenAPI document).
 const STARTUP_SETTLED: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// The most malloc arenas the server's threads share. glibc gives a thread that meets
+/// contention an arena of its own, up to eight per core, and each arena keeps what is freed
+/// into it. Measured through the audit benchmark on SQLite (2 cores, 16 and 64 connections,
+/// one run each, 2026-12-07): peak resident 127 MB audited and 119 MB unaudited with glibc's
+/// default, 98 and 98 MB with two arenas, throughput within the runs' noise.
+const MALLOC_ARENAS: i32 = 2;
+
+/// Caps the allocator's arenas (see [`MALLOC_ARENAS`]); `MALLOC_ARENA_MAX` in the environment,
+/// which glibc reads itself, still decides when set. Call before any thread starts.
+pub fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    // SAFETY: mallopt changes an allocator setting; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+    }
+}
+
 /// Hands the memory freed since the start back to the system. The allocator keeps freed memory
 /// in per-thread arenas for reuse; what the start-up alone needed (documents built per worker,
 /// the code set's parse) would otherwise count in the server's resident size for its lifetime.

@@ -223,6 +223,8 @@ mod tests {
             secret_grace: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
+            installments_check: Duration::from_secs(1),
+            nats: None,
         }
     }
 

@@ -129,7 +129,8 @@ pub enum TextKind {
 }
 
 /// Fields of a request body that hold multi-line free text; every other text is one line.
-pub const MULTI_LINE_FIELDS: &[&str] = &["note", "notes", "comment", "description", "text"];
+/// (`body`: an appeal-letter template's text.)
+pub const MULTI_LINE_FIELDS: &[&str] = &["note", "notes", "comment", "description", "text", "body"];
 
 /// The one boundary rule for text, the same whichever engine stores it: no NUL (PostgreSQL
 /// cannot store it and SQLite would), no other C0 or C1 control characters (they corrupt

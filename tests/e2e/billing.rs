@@ -25,7 +25,7 @@ async fn self_coverage(s: &Server, p: &Practice) -> Value {
 }
 
 /// An encounter of two lines, 99214 150.00 and 83036 50.00 (200.00), on `date`.
-async fn encounter_on(s: &Server, p: &Practice, date: &str) -> Value {
+pub(crate) async fn encounter_on(s: &Server, p: &Practice, date: &str) -> Value {
     let coverage = self_coverage(s, p).await;
     s.create(
         "/v1/encounters",
@@ -44,7 +44,7 @@ async fn encounter_on(s: &Server, p: &Practice, date: &str) -> Value {
 }
 
 /// A claim for a 200.00 encounter on `date`, scrubbed (draft -> ready) and submitted.
-async fn submitted_claim(s: &Server, p: &Practice, date: &str) -> Value {
+pub(crate) async fn submitted_claim(s: &Server, p: &Practice, date: &str) -> Value {
     let enc = encounter_on(s, p, date).await;
     let claim = s
         .create("/v1/claims", &json!({"encounter_id": enc["id"]}))
@@ -68,7 +68,7 @@ async fn submitted_claim(s: &Server, p: &Practice, date: &str) -> Value {
 }
 
 /// The hand-worked 835: 200.00 billed, 96.00 paid, CO-45 80.00, PR-2 24.00, by line.
-fn remittance(payer: &Value, claim: &Value, trace: &str, total: &str) -> Value {
+pub(crate) fn remittance(payer: &Value, claim: &Value, trace: &str, total: &str) -> Value {
     json!({
         "payer_id": payer["id"], "trace_number": trace, "payment_date": "2026-11-20",
         "payment_method": "ACH", "total_paid": total,
@@ -533,6 +533,17 @@ async fn ar_aging_buckets_relative_to_today(engine: Engine) {
         json!(["0.00", "0.00", "0.00", "0.00", "200.00"])
     );
     assert_eq!(r.body["total"], "200.00");
+    // Aged from its submission (today) instead, the same claim is current.
+    let r = s
+        .get(&format!(
+            "/v1/reports/ar-aging?as_of={as_of}&group_by=payer&basis=submission"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["rows"][0]["amounts"],
+        json!(["200.00", "0.00", "0.00", "0.00", "0.00"])
+    );
 
     let r = s
         .get(&format!(

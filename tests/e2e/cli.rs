@@ -93,6 +93,7 @@ fn each_command_lists_a_summary_and_only_the_options_it_uses() {
         "audit",
         "connectors",
         "codes",
+        "events",
     ] {
         assert!(names.contains(&name), "{name} listed: {top}");
     }
@@ -168,6 +169,7 @@ fn each_command_lists_a_summary_and_only_the_options_it_uses() {
         (&["keys", "rotate", "-h"], SERVER_ONLY),
         (&["audit", "purge", "-h"], SERVER_ONLY),
         (&["migrate", "-h"], SERVER_ONLY),
+        (&["events", "tail", "-h"], SERVER_ONLY),
     ] {
         let (ok, help, err) = run(args);
         assert!(ok, "{args:?}: {err}");

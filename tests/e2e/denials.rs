@@ -1114,7 +1114,13 @@ async fn an_authorization_denial_is_appealed_and_overturned(engine: Engine) {
         page.header("content-type").as_deref(),
         Some("text/html; charset=utf-8")
     );
-    for wanted in ["ICN-EFT-AP-1", "CO-197", "200.00", "150.00", "2026-11-21"] {
+    for wanted in [
+        "ICN-EFT-AP-1",
+        "CO-197",
+        "$200.00",
+        "$150.00",
+        "First appeal due by: 11/21/2026",
+    ] {
         assert!(page.text.contains(wanted), "{wanted} in {}", page.text);
     }
     let name = format!("{} {}", crate::fixtures::GIVEN, crate::fixtures::FAMILY);
@@ -1237,3 +1243,285 @@ async fn an_authorization_denial_is_appealed_and_overturned(engine: Engine) {
     assert!(!s.log().contains("MARSUPIAL"));
 }
 on_both_engines!(an_authorization_denial_is_appealed_and_overturned);
+
+/// The practice's appeal-letter template: the default while none is set; set by an admin
+/// (practice.manage; billers may not), versioned (ETag, If-Match, 412); an unknown or unclosed
+/// placeholder is 422 with its pointer. The letter of a one-line CO-16 + M51 denial of
+/// 1,234.50 with a prior authorization, printed from it as HTML (the practice's text escaped)
+/// and as a PDF that poppler reads back with every fact and the exact amounts, inside the page.
+/// Another org's template is never used, and every printed read is audited as a disclosure.
+async fn an_appeal_letter_is_printed_from_the_practice_template(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = payer_server(engine, dir.path()).await;
+    let p = practice(&s).await;
+    let coverage = self_coverage(&s, &p).await;
+    let enc = s
+        .create(
+            "/v1/encounters",
+            &json!({
+                "patient_id": p.patient["id"], "coverage_id": coverage["id"],
+                "billing_provider_id": p.billing["id"], "rendering_provider_id": p.rendering["id"],
+                "service_date_from": "2026-11-02", "place_of_service": "11",
+                "prior_authorization": "PA-778812",
+                "diagnoses": ["E11.9", "I10"],
+                "lines": [{"procedure_code": "99214", "modifiers": ["25"], "units": "1", "charge": "1234.50", "diagnosis_pointers": [1, 2]}]
+            }),
+        )
+        .await;
+    let claim = s
+        .create("/v1/claims", &json!({"encounter_id": enc["id"]}))
+        .await;
+    let scrub = s
+        .post(&format!("/v1/claims/{}/scrub", id(&claim)), &json!({}))
+        .await;
+    assert_eq!(scrub.body["status"], "ready", "{}", scrub.text);
+    submit(&s, &claim).await;
+    let denied = vec![
+        format!("CLP*{}*4*1234.5*0**12*ICN-EFT-LT-1*11*1", pcn_of(&claim)),
+        format!("NM1*QC*1*DOE*JANE****MI*{SELF_MEMBER}"),
+        "DTM*232*20261102".to_string(),
+        "SVC*HC:99214:25*1234.5*0**1".into(),
+        "DTM*472*20261102".into(),
+        "CAS*CO*16*1234.5".into(),
+        "LQ*HE*M51".into(),
+    ];
+    import_835(&s, era("EFT-LT-1", 661, "0", &[denied])).await;
+    let q = s
+        .get(&format!("/v1/work-queues/denials?claim_id={}", id(&claim)))
+        .await;
+    let denial = q.body["items"][0].clone();
+    assert_eq!(denial["amount"], "1234.50", "{}", q.text);
+    let letter_path = format!("/v1/work-queues/denials/{}/appeal-letter", id(&denial));
+    let org = org_of(&s);
+
+    // The default while none is set.
+    let t = s.get("/v1/appeal-letter-template").await;
+    assert_eq!(t.status, 200, "{}", t.text);
+    assert_eq!(
+        (&t.body["is_default"], &t.body["version"]),
+        (&json!(true), &json!(0))
+    );
+    assert_eq!(t.body["heading"], "Request for appeal, level {{level}}");
+    assert_eq!(t.header("etag"), None);
+    let default_page = s
+        .call(
+            "GET",
+            &letter_path,
+            Some(&s.token),
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert_eq!(default_page.status, 200, "{}", default_page.text);
+    assert!(
+        default_page
+            .text
+            .contains("<h1>Request for appeal, level 1</h1>"),
+        "{}",
+        default_page.text
+    );
+    assert!(
+        default_page
+            .text
+            .contains("Prior authorization: PA-778812<br>"),
+        "{}",
+        default_page.text
+    );
+
+    // Another practice sets a template of its own: never ours.
+    let (_, other_admin) = s.new_org("Elsewhere");
+    let theirs = s
+        .call(
+            "PUT",
+            "/v1/appeal-letter-template",
+            Some(&other_admin),
+            Some(&json!({"heading": "ELSEWHERE {{level}}", "body": "Not our wording {{amount}}"})),
+            &[],
+        )
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.text);
+
+    // Only admins set it; a bad placeholder names the field and the place.
+    let template = json!({
+        "heading": "Reconsideration request <level {{ level }}>",
+        "body": "{{date}}\r\n\r\n{{payer_name}}\r\nAttn: Appeals & Reconsiderations\r\n\r\n\
+                 Re: {{patient_name}}, born {{patient_birth_date}}, member {{member_id}}\r\n\
+                 Our claim {{patient_control_number}}, your claim {{payer_claim_number}}\r\n\
+                 Service {{service_dates}} (from {{service_date_from}} to {{service_date_to}})\r\n\
+                 Authorization on file: {{prior_authorization}}\r\n\r\n\
+                 You denied {{amount}} under {{adjustment}} (group {{group}}, reason {{carc}}: {{carc_description}}).\r\n\
+                 Remarks: {{rarcs}}\r\n\
+                 Appeal deadline {{appeal_deadline}}; this is level {{level}}.\r\n\r\n\
+                 Lines:\r\n{{lines}}\r\n\r\n\
+                 Kind regards,\r\n{{provider_name}} (NPI {{provider_npi}})"
+    });
+    let biller = token(&s, &org, "bill-3", &["biller"], &[]);
+    s.call(
+        "PUT",
+        "/v1/appeal-letter-template",
+        Some(&biller),
+        Some(&template),
+        &[],
+    )
+    .await
+    .assert_problem(403);
+    let bad = s
+        .call(
+            "PUT",
+            "/v1/appeal-letter-template",
+            Some(&s.token),
+            Some(&json!({"heading": "Appeal {{level", "body": "Dear {{payer_name}}, {{ ssn }}"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        bad.assert_problem(422),
+        ["/heading", "/body"],
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.body["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the {{ at character 22 is not a known placeholder (placeholders: date,"),
+        "{}",
+        bad.text
+    );
+    let set = s
+        .call(
+            "PUT",
+            "/v1/appeal-letter-template",
+            Some(&s.token),
+            Some(&template),
+            &[],
+        )
+        .await;
+    assert_eq!(set.status, 201, "{}", set.text);
+    assert_eq!(set.header("etag").as_deref(), Some("\"1\""));
+    assert_eq!(set.body["is_default"], false);
+    assert!(
+        set.body["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("{{date}}\n\n{{payer_name}}\nAttn: Appeals & Reconsiderations\n"),
+        "{}",
+        set.text
+    );
+    let read = s.get("/v1/appeal-letter-template").await;
+    assert_eq!(read.header("etag").as_deref(), Some("\"1\""));
+    assert_eq!(read.body["heading"], template["heading"]);
+    s.call(
+        "PUT",
+        "/v1/appeal-letter-template",
+        Some(&s.token),
+        Some(&template),
+        &[("if-match", "\"7\"")],
+    )
+    .await
+    .assert_problem(412);
+    let again = s
+        .call(
+            "PUT",
+            "/v1/appeal-letter-template",
+            Some(&s.token),
+            Some(&template),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.header("etag").as_deref(), Some("\"2\""));
+
+    // The letter as a page: the practice's wording, escaped, with the facts.
+    let today = crate::statements::us(chrono::Utc::now().date_naive());
+    let name = format!("{} {}", crate::fixtures::GIVEN, crate::fixtures::FAMILY);
+    let page = s
+        .call(
+            "GET",
+            &letter_path,
+            Some(&s.token),
+            None,
+            &[("accept", "text/html")],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text
+            .contains("<h1>Reconsideration request &lt;level 1&gt;</h1>"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains(&format!(
+            "<p>{today}</p>\n<p>Acme Health Plan<br>\nAttn: Appeals &amp; Reconsiderations</p>"
+        )),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("ELSEWHERE") && !page.text.contains("Not our wording"));
+
+    // The letter as a PDF, read back by poppler.
+    let pdf = crate::statements::pdf_of(&s, &letter_path).await;
+    let read = crate::statements::read_pdf(&pdf, dir.path(), "letter");
+    assert_eq!(read.pages, 1);
+    let text = crate::statements::squeeze(&read.text);
+    let pcn = pcn_of(&claim);
+    for wanted in [
+        "Reconsideration request <level 1>".to_string(),
+        today.clone(),
+        "Acme Health Plan".into(),
+        "Attn: Appeals & Reconsiderations".into(),
+        format!("Re: {name}, born 04/02/1980, member {SELF_MEMBER}"),
+        format!("Our claim {pcn}, your claim ICN-EFT-LT-1"),
+        "Service 11/02/2026 (from 11/02/2026 to 11/02/2026)".into(),
+        "Authorization on file: PA-778812".into(),
+        "You denied $1,234.50 under CO-16 (group CO, reason 16: Claim or service lacks \
+         information or has billing errors)."
+            .into(),
+        "Remarks: M51 (Procedure code missing, incomplete or invalid)".into(),
+        // The remittance's date (BPR16 2026-11-20) plus the commercial default of 180 days.
+        "Appeal deadline 05/19/2027; this is level 1.".into(),
+        "Lines: 99214-25, 11/02/2026, charge $1,234.50".into(),
+        format!(
+            "Kind regards, Springfield Family Practice (NPI {})",
+            crate::fixtures::BILLING_NPI
+        ),
+        "Page 1 of 1".into(),
+    ] {
+        assert!(text.contains(&wanted), "{wanted:?} in {text}");
+    }
+    assert!(!text.contains("ELSEWHERE") && !text.contains("Not our wording"));
+    // The document's metadata names no patient.
+    assert!(
+        String::from_utf8_lossy(&pdf).contains("/Title (Appeal of a claim denial)"),
+        "a title without patient data"
+    );
+
+    // Every printed read is audited as a disclosure of the patient's record.
+    let auditor = token(&s, &org, "co-1", &["compliance_officer"], &[]);
+    let events = s
+        .call(
+            "GET",
+            "/v1/audit-events?limit=1000",
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    let reads = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["resource_type"] == "Denial"
+                && e["resource_id"] == denial["id"]
+                && e["action"] == "read"
+                && e["http_status"] == 200
+                && e["patient_ids"] == json!([id(&p.patient)])
+        })
+        .count();
+    // The default's page, the template's page and the PDF.
+    assert_eq!(reads, 3, "{}", events.text);
+}
+on_both_engines!(an_appeal_letter_is_printed_from_the_practice_template);

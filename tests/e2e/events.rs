@@ -20,7 +20,7 @@ use crate::payer::{
 };
 
 /// The event types of a claim's way through submission and payment.
-const ALL_TYPES: [&str; 7] = [
+pub(crate) const ALL_TYPES: [&str; 7] = [
     "claim.status_changed",
     "claim.submitted",
     "claim.acknowledged",
@@ -32,7 +32,7 @@ const ALL_TYPES: [&str; 7] = [
 
 /// Settings every server here runs with: the receiver on 127.0.0.1 allowed, quick polling and
 /// retries, no rate limit.
-const EVENTS_ENV: [(&str, &str); 4] = [
+pub(crate) const EVENTS_ENV: [(&str, &str); 4] = [
     ("REVCYCLE_EVENTS_ALLOWED_HOSTS", "127.0.0.1"),
     ("REVCYCLE_EVENTS_POLL_INTERVAL_MS", "100"),
     ("REVCYCLE_EVENTS_RETRY_BASE_MS", "100"),
@@ -41,23 +41,25 @@ const EVENTS_ENV: [(&str, &str); 4] = [
 
 /// A request the receiver got: its Standard Webhooks headers and body.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     timestamp: String,
     signature: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Received {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 }
 
-type Log = Arc<Mutex<Vec<Received>>>;
+pub(crate) type Log = Arc<Mutex<Vec<Received>>>;
 
 /// A loopback receiver answering the `n`th request (1 for the first) with `status(n)`.
-async fn receiver(status: impl Fn(usize) -> u16 + Send + Sync + 'static) -> (String, Log) {
+pub(crate) async fn receiver(
+    status: impl Fn(usize) -> u16 + Send + Sync + 'static,
+) -> (String, Log) {
     let log: Log = Arc::default();
     let got = log.clone();
     let base = crate::payer::http_stub(move |req| {
@@ -79,7 +81,7 @@ async fn receiver(status: impl Fn(usize) -> u16 + Send + Sync + 'static) -> (Str
 }
 
 /// Waits until the receiver has `n` requests; returns them.
-async fn received(s: &Server, log: &Log, n: usize) -> Vec<Received> {
+pub(crate) async fn received(s: &Server, log: &Log, n: usize) -> Vec<Received> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let got = log.lock().unwrap().clone();
@@ -117,7 +119,7 @@ for c in cases:
 print(json.dumps(out))
 "#;
 
-fn verify(s: &Server, requests: &[Received], secrets: &[&str]) -> Vec<Vec<bool>> {
+pub(crate) fn verify(s: &Server, requests: &[Received], secrets: &[&str]) -> Vec<Vec<bool>> {
     let py = revcycle_pytools::python_tool("standardwebhooks", &["standardwebhooks==1.1.0"]);
     let cases: Vec<Value> = requests
         .iter()
@@ -143,7 +145,7 @@ fn verify(s: &Server, requests: &[Received], secrets: &[&str]) -> Vec<Vec<bool>>
 
 /// An 835 paying the claim `pcn` in part: line 1 paid 72.00 (CO-45 48.00, CO-50 30.00
 /// medical necessity), line 2 denied (CO-97 50.00). BPR02 72.00.
-fn partly_denying_835(pcn: &str, trace: &str) -> String {
+pub(crate) fn partly_denying_835(pcn: &str, trace: &str) -> String {
     let body = [
         "ST*835*0001".to_string(),
         "BPR*I*72*C*ACH*CCP*01*011000015*DA*123456*1512345678**01*011000028*DA*98765*20261120"
@@ -187,7 +189,11 @@ fn partly_denying_835(pcn: &str, trace: &str) -> String {
 }
 
 /// A payer server (X12 connector, inbox under `dir`) delivering events.
-async fn events_server(engine: Engine, dir: &std::path::Path, extra: &[(&str, &str)]) -> Server {
+pub(crate) async fn events_server(
+    engine: Engine,
+    dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> Server {
     let toml = connectors_toml(dir);
     let mut env: Vec<(&str, &str)> = EVENTS_ENV.to_vec();
     env.push(("REVCYCLE_CONNECTORS", toml.to_str().unwrap()));
@@ -195,7 +201,7 @@ async fn events_server(engine: Engine, dir: &std::path::Path, extra: &[(&str, &s
     Server::start_with(engine, &env).await
 }
 
-async fn subscribe(s: &Server, url: &str, types: &[&str]) -> Value {
+pub(crate) async fn subscribe(s: &Server, url: &str, types: &[&str]) -> Value {
     let r = s
         .post(
             "/v1/subscriptions",
@@ -219,7 +225,7 @@ fn subject(e: &Value) -> &Value {
 }
 
 /// `type` and, for claim status changes, `from>to` of each event about `record`.
-fn story(events: &[Value], record: &str) -> Vec<String> {
+pub(crate) fn story(events: &[Value], record: &str) -> Vec<String> {
     events
         .iter()
         .filter(|e| subject(e) == record)
@@ -800,7 +806,7 @@ on_both_engines!(real_time_answers_are_told);
 /// receiver exactly once (a delivery is claimed by one server at a time, `SKIP LOCKED`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_deliver_each_event_once_postgres() {
-    const EVENTS: usize = 200;
+    const EVENTS: usize = 1000;
     let s = Server::start_with(Engine::Postgres, &EVENTS_ENV).await;
     let _second = s.second_instance(&EVENTS_ENV);
     let (url, log) = receiver(|_| 204).await;
@@ -836,3 +842,232 @@ async fn two_servers_deliver_each_event_once_postgres() {
         .collect();
     assert_eq!(told, created);
 }
+
+/// What is not one record's change is told too: an EHR feed's import (with its counts), a
+/// break-glass read (its reason kept out) and a published audit checkpoint, each once, signed,
+/// without patient data.
+async fn imports_break_glass_and_checkpoints_are_told(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = revcycle_e2e::plugin_library("revcycle-connector-fhir-r4");
+    let toml = dir.path().join("connectors.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[[connector]]\nname = \"fhir-r4\"\npath = \"{}\"\nsha256 = \"{}\"\n\
+             config = {{ source_system = \"urn:test:fhir-events\" }}\n",
+            plugin.display(),
+            revcycle_connector_abi::host::sha256_hex(&std::fs::read(&plugin).unwrap())
+        ),
+    )
+    .unwrap();
+    let mut env: Vec<(&str, &str)> = EVENTS_ENV.to_vec();
+    env.push(("REVCYCLE_CONNECTORS", toml.to_str().unwrap()));
+    let s = Server::start_with(engine, &env).await;
+    let (url, log) = receiver(|_| 204).await;
+    let sub = subscribe(
+        &s,
+        &url,
+        &[
+            "import.completed",
+            "security.break_glass",
+            "audit.checkpoint",
+        ],
+    )
+    .await;
+    let p = practice(&s).await;
+
+    // A feed of one patient and one resource the connector cannot read.
+    let patient = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../connectors/fhir-r4/tests/corpus/hl7.fhir.r4.examples-4.0.1/Patient-example.json"
+    ))
+    .unwrap();
+    let r = s
+        .client
+        .post(s.url("/v1/connectors/fhir-r4/import"))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/octet-stream")
+        .body(patient)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(
+        report["counts"],
+        json!({"created": 1, "updated": 0, "unchanged": 0, "rejected": 0})
+    );
+    let got = received(&s, &log, 1).await;
+    let e = got[0].json();
+    assert_eq!(e["type"], "import.completed");
+    assert_eq!(
+        e["data"],
+        json!({"import_id": report["import_id"], "connector": "fhir-r4", "created": 1,
+               "updated": 0, "unchanged": 0, "rejected": 0, "issues": 0})
+    );
+
+    // A coder breaks the glass to read one patient.
+    let org = org_of(&s);
+    let coder = token(
+        &s,
+        &org,
+        "coder-1",
+        &["coder"],
+        &["--scope", "system/Claim.rs revcycle/break_glass"],
+    );
+    let reason = "Unresponsive in ED, verifying identity Zq7";
+    let path = format!("/v1/patients/{}", id(&p.patient));
+    let r = s
+        .call(
+            "GET",
+            &path,
+            Some(&coder),
+            None,
+            &[("x-break-glass-reason", reason)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = received(&s, &log, 2).await;
+    let e = got[1].json();
+    assert_eq!(e["type"], "security.break_glass");
+    assert_eq!(e["data"]["resource_type"], "Patient");
+    assert_eq!(e["data"]["resource_id"], p.patient["id"]);
+    assert_eq!(e["data"]["http_status"], 200);
+    // The audit event it names is the read, flagged.
+    let trail = s
+        .get(&format!("/v1/audit-events?patient_id={}", id(&p.patient)))
+        .await;
+    assert_eq!(trail.status, 200, "{}", trail.text);
+    let read = trail.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == e["data"]["audit_event_id"])
+        .unwrap_or_else(|| panic!("no audit event {}", e["data"]["audit_event_id"]));
+    assert_eq!(read["break_glass"], true);
+    assert_eq!(read["actor"], "coder-1");
+
+    // A checkpoint published now is told with its size and root.
+    let r = s
+        .call(
+            "POST",
+            "/v1/audit-events/checkpoint",
+            Some(&s.token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let lines: Vec<&str> = r.text.lines().collect();
+    let (size, root) = (lines[1].parse::<u64>().unwrap(), lines[2]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let told = loop {
+        let got = log.lock().unwrap().clone();
+        if let Some(e) = got
+            .iter()
+            .map(Received::json)
+            .find(|e| e["type"] == "audit.checkpoint" && e["data"]["size"] == size)
+        {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no audit.checkpoint of size {size}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(told["data"]["root"], root);
+    // The same size asked for again is not told again.
+    let again = s
+        .call(
+            "POST",
+            "/v1/audit-events/checkpoint",
+            Some(&s.token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let all = log.lock().unwrap().clone();
+    let of_size = all
+        .iter()
+        .map(Received::json)
+        .filter(|e| e["type"] == "audit.checkpoint" && e["data"]["size"] == size)
+        .count();
+    assert_eq!(of_size, 1);
+
+    let secret = sub["secret"].as_str().unwrap();
+    assert!(verify(&s, &all, &[secret]).iter().all(|v| v == &[true]));
+    for r in &all {
+        let body = r.body.to_lowercase();
+        for phi in [
+            FAMILY, GIVEN, MRN, SSN, PHONE, EMAIL, STREET, "zq7", "chalmers",
+        ] {
+            assert!(!body.contains(&phi.to_lowercase()), "{phi} in {}", r.body);
+        }
+    }
+}
+on_both_engines!(imports_break_glass_and_checkpoints_are_told);
+
+/// An installment whose due date came while it is unpaid is told once, whichever start of the
+/// server looks; one paid in time and one not yet due are not.
+async fn installments_fallen_due_are_told_once(engine: Engine) {
+    let mut env: Vec<(&str, &str)> = EVENTS_ENV.to_vec();
+    // Looked for at each start only, so the test decides when.
+    env.push(("REVCYCLE_EVENTS_INSTALLMENTS_CHECK_SECS", "3600"));
+    let mut s = Server::start_with(engine, &env).await;
+    let (url, log) = receiver(|_| 204).await;
+    let sub = subscribe(&s, &url, &["payment_plan.installment_due"]).await;
+    let p = practice(&s).await;
+    // The patient owes 24.00 after the payer's 96.00.
+    let claim = crate::billing::submitted_claim(&s, &p, "2026-11-02").await;
+    let rem = s
+        .create(
+            "/v1/remittances",
+            &crate::billing::remittance(&p.payer, &claim, "EFT-DUE", "96.00"),
+        )
+        .await;
+    let posted = s
+        .post(&format!("/v1/remittances/{}/post", id(&rem)), &json!({}))
+        .await;
+    assert_eq!(posted.status, 200, "{}", posted.text);
+    let patient = id(&p.patient);
+    // Three of 8.00 from 40 days ago: the first and second have fallen due, the third not.
+    let first_due = chrono::Utc::now().date_naive() - chrono::Days::new(40);
+    let plan = s
+        .create(
+            &format!("/v1/patients/{patient}/payment-plans"),
+            &json!({"installments": 3, "first_due": first_due}),
+        )
+        .await;
+    assert_eq!(plan["installment_amount"], "8.00");
+    // The first is paid.
+    let paid = s
+        .post(
+            &format!("/v1/patients/{patient}/payments"),
+            &json!({"amount": "8.00"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+
+    s.restart_with(&env).await;
+    let got = received(&s, &log, 1).await;
+    let e = got[0].json();
+    assert_eq!(e["type"], "payment_plan.installment_due");
+    assert_eq!(
+        e["data"],
+        json!({"payment_plan_id": plan["id"], "patient_id": p.patient["id"], "installment": 2,
+               "due": plan["schedule"][1]["due"], "amount": "8.00", "remaining": "16.00"})
+    );
+    // Looked for again: nothing new.
+    s.restart_with(&env).await;
+    let r = s.get("/v1/subscriptions").await;
+    assert_eq!(r.status, 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let all = log.lock().unwrap().clone();
+    assert_eq!(all.len(), 1, "told once: {all:?}");
+    let secret = sub["secret"].as_str().unwrap();
+    assert_eq!(verify(&s, &all, &[secret]), vec![vec![true]]);
+}
+on_both_engines!(installments_fallen_due_are_told_once);

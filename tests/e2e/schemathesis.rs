@@ -114,6 +114,28 @@ async fn schemathesis(engine: Engine) {
         .unwrap_or_else(|| panic!("a remittance id in {import}"))
         .to_string();
 
+    // A claim payment matching no claim: a work item of the unmatched-remittance queue.
+    let (status, stray) = post_raw(
+        &s,
+        "/v1/remittances/import?post=true",
+        crate::denials::era(
+            "TRACE-ST-2",
+            502,
+            "96",
+            &[crate::unmatched::hand_worked_clp(
+                "NOSUCHCLAIM000000001",
+                "ICN-ST-2",
+            )],
+        )
+        .into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{stray}");
+    let unmatched = stray["remittances"][0]["posting"]["unmatched"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an unmatched item in {stray}"))
+        .to_string();
+
     // Paused, at a public address: nothing is ever sent from the test.
     let subscription = s
         .create(
@@ -123,6 +145,87 @@ async fn schemathesis(engine: Engine) {
         )
         .await;
     let subscription = id(&subscription).to_string();
+    // Another, for the generated DELETEs alone: the one above must outlive them.
+    let doomed = s
+        .create(
+            "/v1/subscriptions",
+            &serde_json::json!({"url": "https://93.184.216.34/hook",
+                "event_types": ["claim.submitted"], "paused": true}),
+        )
+        .await;
+    let doomed = id(&doomed).to_string();
+    // A statement profile, a charge master entry and a statement issued by a run.
+    for (path, body) in [
+        (
+            "/v1/statement-profile",
+            serde_json::json!({"practice_name": "Springfield Family Medicine",
+                "practice_address": {"line1": "100 Main St", "city": "Springfield", "state": "IL", "zip": "62701"},
+                "remit_to_address": {"line1": "PO Box 4000", "city": "Springfield", "state": "IL", "zip": "62704"}}),
+        ),
+        (
+            "/v1/charge-master/99214",
+            serde_json::json!({"description": "Office visit", "price": "150.00"}),
+        ),
+    ] {
+        let r = s
+            .call("PUT", path, Some(&s.token.clone()), Some(&body), &[])
+            .await;
+        assert_eq!(r.status, 201, "{path}: {}", r.text);
+    }
+    // A second visit, submitted and paid with 24.00 left to the patient, to bill for.
+    let coverage = serde_json::json!({"id": claim["coverage_id"]});
+    let visit = s
+        .create(
+            "/v1/encounters",
+            &crate::fixtures::encounter_body(&p.patient, &coverage, &p.billing, &p.rendering),
+        )
+        .await;
+    let owed = s
+        .create(
+            "/v1/claims",
+            &serde_json::json!({"encounter_id": visit["id"]}),
+        )
+        .await;
+    let scrub = s
+        .post(
+            &format!("/v1/claims/{}/scrub", id(&owed)),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(scrub.body["status"], "ready", "{}", scrub.text);
+    let sub = s
+        .post(
+            &format!("/v1/claims/{}/transition", id(&owed)),
+            &serde_json::json!({"to": "submitted"}),
+        )
+        .await;
+    assert_eq!(sub.status, 200, "{}", sub.text);
+    let rem = s
+        .create(
+            "/v1/remittances",
+            &serde_json::json!({
+                "payer_id": p.payer["id"], "trace_number": "TRACE-ST-3", "payment_date": "2026-11-20",
+                "payment_method": "ACH", "total_paid": "0.00",
+                "claims": [{"patient_control_number": sub.body["claim"]["patient_control_number"],
+                    "status_code": "1", "total_charge": "200.55", "paid": "0.00",
+                    "patient_responsibility": "24.00",
+                    "adjustments": [{"group": "PR", "reason": "1", "amount": "24.00"},
+                                    {"group": "CO", "reason": "45", "amount": "176.55"}]}]
+            }),
+        )
+        .await;
+    let posted = s
+        .post(
+            &format!("/v1/remittances/{}/post", id(&rem)),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(posted.status, 200, "{}", posted.text);
+    let issued = s.post("/v1/statement-runs", &serde_json::json!({})).await;
+    let statement = issued.body["statements"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a statement issued by {}", issued.text))
+        .to_string();
     let org = org_of(&s);
     let biller = token(
         &s,
@@ -143,6 +246,9 @@ async fn schemathesis(engine: Engine) {
         ("REVCYCLE_ST_CLAIM", id(&claim).to_string()),
         ("REVCYCLE_ST_REMITTANCE", remittance),
         ("REVCYCLE_ST_SUBSCRIPTION", subscription),
+        ("REVCYCLE_ST_DOOMED_SUBSCRIPTION", doomed),
+        ("REVCYCLE_ST_UNMATCHED", unmatched),
+        ("REVCYCLE_ST_STATEMENT", statement),
     ];
 
     let seeds = match std::env::var("REVCYCLE_SCHEMATHESIS_SEED") {

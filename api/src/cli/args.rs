@@ -51,9 +51,30 @@ pub enum Command {
     /// Manage connector plugins: pin their files' SHA-256 in connectors.toml.
     #[command(subcommand)]
     Connectors(ConnectorsCommand),
+    /// Follow an organization's events (the outbox webhooks and NATS are fed from).
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// Maintain the shipped code sets.
     #[command(subcommand)]
     Codes(CodesCommand),
+    /// Patient statements: issue a statement cycle.
+    #[command(subcommand)]
+    Statements(StatementsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatementsCommand {
+    /// Issue today's statements: one to every patient with a patient balance who has had none
+    /// within the statement profile's cycle, as `POST /v1/statement-runs` does, with progress.
+    ///
+    /// One transaction per organization; prints the counts (no patient data).
+    Run {
+        /// The organization.
+        #[arg(long)]
+        org: Uuid,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 /// What a command that opens the database and the key ring needs.
@@ -93,6 +114,27 @@ pub enum ConnectorsCommand {
     /// everything else as written. Nothing is loaded or run. Pin only files you built or
     /// checked yourself: the server then loads exactly those bytes and refuses any other.
     Pin(crate::cli::connectors::PinArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print each new event of an organization as one JSON line, as it commits.
+    ///
+    /// The line is the event's thin envelope (`id`, `type`, `version`, `timestamp`, `data`),
+    /// the same document webhooks and NATS get: ids, statuses and amounts, never patient
+    /// data. Starts from now, or from --since; runs until interrupted (Ctrl-C ends it
+    /// quietly). Recorded as an `events.tail` audit event of the organization.
+    Tail {
+        /// Organization: its id or its name (see `revcycle org list`).
+        #[arg(long)]
+        org: String,
+        /// Print the events that committed from this time on first (RFC 3339 or a
+        /// YYYY-MM-DD date, midnight UTC).
+        #[arg(long, value_parser = parse_instant)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -168,3 +168,69 @@ mod master_key_tests {
         );
     }
 }
+
+mod nats_tests {
+    use super::super::*;
+
+    fn load(toml: &str, mut args: ConfigArgs) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("revcycle-nats-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, toml).unwrap();
+        args.file.config = Some(file);
+        args.store.data_dir = Some(dir.join("data"));
+        args.store.database_url = Some("x.db".into());
+        let result = Config::load(&args);
+        std::fs::remove_dir_all(&dir).ok();
+        result
+    }
+
+    #[test]
+    fn off_unless_a_url_is_set_with_defaults_for_the_rest() {
+        let c = load("", ConfigArgs::default()).unwrap();
+        assert_eq!(c.events.nats, None);
+        let c = load(
+            "events_nats_url = \"nats://127.0.0.1:4222\"\n",
+            ConfigArgs::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.events.nats,
+            Some(NatsConfig {
+                url: "nats://127.0.0.1:4222".into(),
+                stream: DEFAULT_NATS_STREAM.into(),
+                subject_prefix: DEFAULT_NATS_SUBJECT_PREFIX.into(),
+            })
+        );
+        let mut args = ConfigArgs::default();
+        args.server.events_nats_stream = Some("BILLING".into());
+        let c = load(
+            "events_nats_url = \"nats://n:4222\"\nevents_nats_stream = \"X\"\n\
+             events_nats_subject_prefix = \"acme.rc\"\n",
+            args,
+        )
+        .unwrap();
+        let n = c.events.nats.unwrap();
+        assert_eq!(
+            (n.stream.as_str(), n.subject_prefix.as_str()),
+            ("BILLING", "acme.rc")
+        );
+    }
+
+    #[test]
+    fn a_stream_name_or_prefix_nats_would_refuse_is_refused_at_start() {
+        for toml in [
+            "events_nats_stream = \"a.b\"",
+            "events_nats_stream = \"a b\"",
+            "events_nats_subject_prefix = \"acme.*\"",
+            "events_nats_subject_prefix = \"acme..rc\"",
+            "events_nats_subject_prefix = \"acme.>\"",
+        ] {
+            let r = load(
+                &format!("events_nats_url = \"nats://n:4222\"\n{toml}\n"),
+                ConfigArgs::default(),
+            );
+            assert!(matches!(r, Err(ConfigError::Invalid(_))), "{toml}: {r:?}");
+        }
+    }
+}

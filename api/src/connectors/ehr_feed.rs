@@ -9,6 +9,7 @@ use revcycle_connector_abi::canonical::{
 use revcycle_connector_abi::ffi::ConnectorKind;
 use revcycle_core::audit::Disclosed;
 use revcycle_core::error::CoreError;
+use revcycle_core::model::event::{EventData, ImportCompleted};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -38,12 +39,14 @@ impl From<ImportIssue> for FeedIssue {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"connector": "fhir-r4", "counts": {"created": 5, "updated": 0, "unchanged": 0, "rejected": 1},
+#[schema(example = json!({"import_id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a10", "connector": "fhir-r4", "counts": {"created": 5, "updated": 0, "unchanged": 0, "rejected": 1},
     "records": [{"index": 0, "type": "patient", "status": "created", "id": "0193a0c4-7d2e-7cc0-9c55-5b1f3e1f0a01", "reason": null},
                 {"index": 4, "type": "encounter", "status": "rejected", "id": null,
                  "reason": "/billing_provider_npi: no provider with this NPI is set up (POST /v1/providers)"}],
     "issues": [], "acks": null}))]
 pub struct ImportReport {
+    /// This import run: the `import_id` of its `import.completed` event.
+    pub import_id: uuid::Uuid,
     pub connector: String,
     pub counts: ImportCounts,
     /// One result per canonical record, in the plugin's order.
@@ -104,6 +107,9 @@ pub async fn run_import(
     let keyring = state.keyring.clone();
     let pool = state.pool.clone();
     let records = result.records;
+    let import_id = uuid::Uuid::now_v7();
+    let connector_name = name.to_string();
+    let issue_count = result.issues.len();
     let (results, disclosed) = web::block(move || {
         let mut conn = pool
             .get()
@@ -118,6 +124,22 @@ pub async fn run_import(
         };
         let mut disclosed = Disclosed::default();
         let results = importer.apply(&mut conn, &records, &mut disclosed);
+        let c = counts(&results);
+        // After the records committed: a failure here fails the request, and resending the
+        // feed changes nothing and announces it again.
+        revcycle_core::workflows::events::announce(
+            &mut conn,
+            org,
+            &EventData::ImportCompleted(ImportCompleted {
+                import_id,
+                connector: connector_name,
+                created: c.created,
+                updated: c.updated,
+                unchanged: c.unchanged,
+                rejected: c.rejected,
+                issues: issue_count,
+            }),
+        )?;
         let written = results
             .iter()
             .filter(|r| matches!(r.status, RecordStatus::Created | RecordStatus::Updated))
@@ -159,6 +181,7 @@ pub async fn run_import(
     }
     Ok((
         ImportReport {
+            import_id,
             connector: name.to_string(),
             counts: counts(&results),
             records: results,

@@ -171,3 +171,25 @@ fn if_match_takes_only_our_etags() {
         assert!(v(bad).is_err(), "{bad}");
     }
 }
+
+#[actix_web::test]
+async fn an_optional_if_match_is_never_ignored() {
+    use super::OptionalIfMatch;
+    use actix_web::FromRequest;
+    let take = |value: Option<&str>| {
+        let mut req = actix_web::test::TestRequest::default();
+        if let Some(v) = value {
+            req = req.insert_header(("If-Match", v));
+        }
+        let (req, mut payload) = req.to_http_parts();
+        let taken = OptionalIfMatch::from_request(&req, &mut payload).into_inner();
+        taken.ok().map(|m| m.0.map(|v| v.0))
+    };
+    assert_eq!(take(None), Some(None));
+    assert_eq!(take(Some("\"2\"")), Some(Some(2)));
+    // Empty or malformed: a version no resource has, so the precondition fails (412); never
+    // taken as "no precondition".
+    for bad in ["", "*", "2", "\"two\""] {
+        assert_eq!(take(Some(bad)), Some(Some(NO_VERSION)), "{bad:?}");
+    }
+}

@@ -4,7 +4,9 @@
 
 pub mod audit_checkpoints;
 pub mod event_delivery;
+pub mod installments_due;
 pub mod jwks_refresh;
 pub mod key_rotation;
 pub mod mllp_listener;
+pub mod nats_publisher;
 pub mod payer_inbox;

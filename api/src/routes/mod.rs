@@ -4,6 +4,7 @@
 //! the caller, calls one use case or repository function of `core`, and maps the answer.
 
 pub mod admin_keys;
+pub mod appeal_letter_template;
 pub mod audit_events;
 pub mod claims;
 pub mod codes;
@@ -18,6 +19,7 @@ pub mod payers;
 pub mod providers;
 pub mod remittances;
 pub mod reports;
+pub mod statements;
 pub mod subscriptions;
 pub mod work_queues;
 
@@ -33,7 +35,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .configure(claims::configure)
             .configure(remittances::configure)
             .configure(work_queues::configure)
+            .configure(appeal_letter_template::configure)
             .configure(reports::configure)
+            .configure(statements::configure)
             .configure(admin_keys::configure)
             .configure(audit_events::configure)
             .configure(connectors::configure)

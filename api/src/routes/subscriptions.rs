@@ -11,7 +11,7 @@ use revcycle_core::model::event::{
     Delivery, Subscription, SubscriptionInput, SubscriptionWithSecret,
 };
 use revcycle_core::store::{DbConnection, events as store};
-use revcycle_core::workflows::events;
+use revcycle_core::workflows::events::{self, ReplayInput, ReplayQueued};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -33,7 +33,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(rotate_subscription_secret)
         .service(ping_subscription)
         .service(list_subscription_deliveries)
-        .service(redeliver);
+        .service(redeliver)
+        .service(replay_subscription);
 }
 
 /// A write with its audit event in one transaction; `status` and the body as the answer.
@@ -286,4 +287,38 @@ pub async fn redeliver(
     })
     .await?;
     Ok(answer(202, &d, None))
+}
+
+/// Replay events from a point in time
+///
+/// Queues again, as new deliveries, every event of the subscription's (current) event types
+/// that committed from `since` (and before `until`, default now), oldest first. Each is sent
+/// with its event's id as `webhook-id`, as the first time, so a receiver that kept the ids it
+/// saw ignores what it already has. Answers 202 with the number queued (0 when nothing
+/// committed then). At most 10000 events per replay: a longer span is replayed in parts.
+/// 422 (pointer `/since`) when `since` is not RFC 3339, lies in the future or spans too many
+/// events; 409 when the subscription is disabled.
+#[utoipa::path(tag = "events", request_body = ReplayInput,
+    params(("id" = Uuid, Path, description = "Subscription id")),
+    responses((status = 202, description = "The deliveries queued", body = ReplayQueued,
+            example = json!({"queued": 12, "since": "2026-12-01T00:00:00Z", "until": "2026-12-07T03:30:00.123456Z"})),
+        (status = 404, description = "No such subscription", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The subscription is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`since` or `until` is invalid", body = Problem, content_type = "application/problem+json",
+            example = json!({"type": "urn:revcycle:problem:validation", "title": "Invalid request", "status": 422,
+                "detail": "the request has 1 invalid field(s)",
+                "errors": [{"pointer": "/since", "message": "must not be in the future"}]}))))]
+#[post("/subscriptions/{id}/replay")]
+pub async fn replay_subscription(
+    state: web::Data<AppState>,
+    Capable { who, audit, .. }: Capable<cap::EventsManage, act::Update>,
+    id: web::Path<Uuid>,
+    body: JsonBody<ReplayInput>,
+) -> ApiResult<HttpResponse> {
+    let (org, id, input) = (who.org, id.into_inner(), body.value);
+    let r = audited(&state, audit, 202, id, move |c| {
+        events::replay(c, org, id, &input)
+    })
+    .await?;
+    Ok(answer(202, &r, None))
 }

@@ -163,14 +163,19 @@ nothing_to_mask!(
     crate::store::billing::ClaimTransitioned,
     crate::store::posting::PostingResult,
     crate::store::posting::UnmatchedItem,
+    crate::store::unmatched::UnmatchedWorkItem,
+    crate::store::unmatched::PayerRefund,
+    crate::workflows::unmatched::DecisionOutcome,
     crate::store::unidentified::UnidentifiedRemittance,
     crate::store::unpaid_claims::UnpaidClaim,
+    crate::store::filing_deadlines::UnfiledClaim,
     crate::store::accounts::ClaimLedger,
     crate::store::accounts::PatientBalance,
     crate::store::accounts::PatientPaymentResult,
     crate::store::accounts::AgingReportView,
     crate::store::accounts::DenialsReport,
     crate::store::accounts::Kpis,
+    crate::store::denial_analytics::DenialAnalytics,
     crate::store::payment_plans::PaymentPlan,
     crate::store::cob::SecondaryClaim,
     crate::model::denial::Denial,
@@ -179,11 +184,16 @@ nothing_to_mask!(
     crate::workflows::denials::DenialWriteOff,
     crate::workflows::denials::DenialResubmission,
     crate::workflows::denials::DenialAppealed,
-    crate::workflows::denials::AppealLetter
+    crate::workflows::denials::AppealLetter,
+    crate::store::charge_master::ChargeMasterEntry,
+    crate::store::statements::StatementProfile,
+    crate::model::letter_template::LetterTemplate,
+    crate::workflows::statements::StatementRun,
+    crate::workflows::statements::IssuedStatement
 );
 
 /// A statement is printed and mailed: the address shows only to those who may see it.
-impl Mask for crate::store::accounts::Statement {
+impl Mask for crate::workflows::statements::Statement {
     fn mask(&mut self, view: &View) {
         hide(&mut self.address, view.address);
     }

@@ -15,10 +15,12 @@ pub enum Resource {
     Remittance,
     /// A denial work item (created by posting; read and worked, never created by hand).
     Denial,
+    /// The practice's charge master: its descriptions and prices per procedure code.
+    ChargeMaster,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 9] = [
         Resource::Payer,
         Resource::Provider,
         Resource::Patient,
@@ -27,6 +29,7 @@ impl Resource {
         Resource::Claim,
         Resource::Remittance,
         Resource::Denial,
+        Resource::ChargeMaster,
     ];
 
     /// The FHIR-style name used in scopes and messages.
@@ -40,6 +43,7 @@ impl Resource {
             Resource::Claim => "Claim",
             Resource::Remittance => "Remittance",
             Resource::Denial => "Denial",
+            Resource::ChargeMaster => "ChargeMaster",
         }
     }
 }
@@ -96,12 +100,18 @@ impl Action {
         match self {
             Action::Post => resource == Resource::Remittance,
             // Denials come from postings only, and leave the queue by a status, not a void.
-            Action::Create | Action::Export => resource != Resource::Denial,
+            Action::Create => resource != Resource::Denial,
+            // A price list is reference data, not records to export.
+            Action::Export => !matches!(resource, Resource::Denial | Resource::ChargeMaster),
             Action::Submit => resource == Resource::Claim,
             Action::WriteOff => resource == Resource::Denial,
+            // A charge master entry is removed (DELETE); statements keep what they printed.
             Action::Void => matches!(
                 resource,
-                Resource::Encounter | Resource::Claim | Resource::Remittance
+                Resource::Encounter
+                    | Resource::Claim
+                    | Resource::Remittance
+                    | Resource::ChargeMaster
             ),
             _ => true,
         }
@@ -140,16 +150,19 @@ pub enum Capability {
     /// Manage webhook subscriptions (where the organization's events are pushed, and their
     /// signing secrets).
     EventsManage,
+    /// Set what the practice prints on patient statements (its name, addresses, how to pay).
+    PracticeManage,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 6] = [
+    pub const ALL: [Capability; 7] = [
         Capability::AuditRead,
         Capability::AuditPurge,
         Capability::KeysRotate,
         Capability::ConnectorsManage,
         Capability::BreakGlass,
         Capability::EventsManage,
+        Capability::PracticeManage,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -160,6 +173,7 @@ impl Capability {
             Capability::ConnectorsManage => "connectors.manage",
             Capability::BreakGlass => "break_glass",
             Capability::EventsManage => "events.manage",
+            Capability::PracticeManage => "practice.manage",
         }
     }
 }
@@ -179,7 +193,7 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         // Registers patients and their insurance; sees the rest to answer questions at the desk.
         Role::FrontDesk => match resource {
             Patient | Coverage => edits,
-            Payer | Provider | Encounter | Claim => reads,
+            Payer | Provider | Encounter | Claim | ChargeMaster => reads,
             Remittance | Denial => false,
         },
         // Codes visits and fixes coding on claims; never touches payments or submission.
@@ -187,7 +201,7 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
             Encounter => edits || action == Void,
             Claim => edits,
             // Sees the coding denials it has to fix; billers work the queue.
-            Patient | Coverage | Payer | Provider | Denial => reads,
+            Patient | Coverage | Payer | Provider | Denial | ChargeMaster => reads,
             Remittance => false,
         },
         // Works claims and payments end to end.
@@ -196,6 +210,8 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
             Remittance => edits || matches!(action, Post | Export),
             Denial => edits || action == WriteOff,
             Payer | Provider | Coverage => edits,
+            // Keeps the practice's descriptions and prices.
+            ChargeMaster => edits || action == Void,
             Patient | Encounter => reads,
         },
         // Audits access; reads no clinical or demographic data through these routes.
@@ -203,7 +219,7 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         // An EHR feeding registrations and coded visits.
         Role::EhrIntegration => match resource {
             Patient | Coverage | Encounter => edits,
-            Payer | Provider => reads,
+            Payer | Provider | ChargeMaster => reads,
             Claim | Remittance | Denial => false,
         },
         // A third-party billing application: claims and remittances, reading what they need.
@@ -212,7 +228,7 @@ fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
             Remittance => edits || action == Post,
             // Works denials as the practice's billers do, but never writes money off.
             Denial => edits,
-            Patient | Coverage | Encounter | Payer | Provider => reads,
+            Patient | Coverage | Encounter | Payer | Provider | ChargeMaster => reads,
         },
     }
 }

@@ -244,7 +244,53 @@ impl Discloses for crate::store::posting::UnmatchedItem {
     }
 }
 
+/// An unmatched claim payment names no patient; its candidate claims and the claims a decision
+/// posted to do.
+impl Discloses for crate::store::unmatched::UnmatchedWorkItem {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.fields.insert("patient_control_number");
+        d.fields.insert("claim_payments");
+        for c in &self.candidates {
+            d.patient_ids.insert(c.patient_id);
+            for f in ["service_dates", "charges", "claim_status"] {
+                d.fields.insert(f);
+            }
+        }
+        if let Some(decision) = &self.decision {
+            for c in &decision.claims {
+                d.patient_ids.insert(c.patient_id);
+                d.fields.insert("claim_status");
+            }
+        }
+    }
+}
+
+impl Discloses for crate::store::unmatched::PayerRefund {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.fields.insert("patient_control_number");
+        d.fields.insert("claim_payments");
+    }
+}
+
+impl Discloses for crate::workflows::unmatched::DecisionOutcome {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.item.disclose(d);
+        if let Some(p) = &self.posting {
+            p.disclose(d);
+        }
+    }
+}
+
 impl Discloses for crate::store::unpaid_claims::UnpaidClaim {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        for f in ["patient_control_number", "claim_status", "charges"] {
+            d.fields.insert(f);
+        }
+    }
+}
+
+impl Discloses for crate::store::filing_deadlines::UnfiledClaim {
     fn disclose(&self, d: &mut Disclosed) {
         d.patient_ids.insert(self.patient_id);
         for f in ["patient_control_number", "claim_status", "charges"] {
@@ -283,7 +329,7 @@ impl Discloses for crate::store::accounts::PatientPaymentResult {
     }
 }
 
-impl Discloses for crate::store::accounts::Statement {
+impl Discloses for crate::workflows::statements::Statement {
     fn disclose(&self, d: &mut Disclosed) {
         d.patient_ids.insert(self.patient_id);
         for f in ["family_name", "given_name", "ledger", "balances"] {
@@ -292,6 +338,34 @@ impl Discloses for crate::store::accounts::Statement {
         d.field("address", self.address.is_some());
         d.field("service_dates", !self.items.is_empty());
         d.field("procedures", !self.items.is_empty());
+        d.field("payment_plan", self.payment_plan.is_some());
+    }
+}
+
+/// Reference data: no PHI.
+impl Discloses for crate::store::charge_master::ChargeMasterEntry {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
+impl Discloses for crate::store::statements::StatementProfile {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
+impl Discloses for crate::model::letter_template::LetterTemplate {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
+/// Whose statements were issued and their amounts: no names or services.
+impl Discloses for crate::workflows::statements::IssuedStatement {
+    fn disclose(&self, d: &mut Disclosed) {
+        d.patient_ids.insert(self.patient_id);
+        d.fields.insert("balances");
+    }
+}
+
+impl Discloses for crate::workflows::statements::StatementRun {
+    fn disclose(&self, d: &mut Disclosed) {
+        self.statements.disclose(d);
     }
 }
 
@@ -327,6 +401,10 @@ impl Discloses for crate::store::accounts::DenialsReport {
 }
 
 impl Discloses for crate::store::accounts::Kpis {
+    fn disclose(&self, _: &mut Disclosed) {}
+}
+
+impl Discloses for crate::store::denial_analytics::DenialAnalytics {
     fn disclose(&self, _: &mut Disclosed) {}
 }
 

@@ -272,32 +272,7 @@ fn sum_adj(adjs: &[Adjustment]) -> Decimal {
 /// Checks every balancing rule; the first failure is the error.
 pub fn check_balance(r: &RemittanceRef<'_>) -> Result<(), PostingError> {
     for (index, c) in r.claims.iter().enumerate() {
-        for (line, l) in c.lines.iter().enumerate() {
-            let computed = l.paid.0.as_decimal() + sum_adj(&l.adjustments);
-            let charge = l.charge.0.as_decimal();
-            if computed != charge {
-                return Err(PostingError::LineDoesNotBalance {
-                    index,
-                    line,
-                    charge,
-                    computed,
-                });
-            }
-        }
-        let computed = c.paid.0.as_decimal()
-            + sum_adj(&c.adjustments)
-            + c.lines
-                .iter()
-                .map(|l| sum_adj(&l.adjustments))
-                .sum::<Decimal>();
-        let charge = c.total_charge.0.as_decimal();
-        if computed != charge {
-            return Err(PostingError::ClaimDoesNotBalance {
-                index,
-                charge,
-                computed,
-            });
-        }
+        check_claim_payment(index, c)?;
     }
     let paid: Decimal = r.claims.iter().map(|c| c.paid.0.as_decimal()).sum();
     let plb: Decimal = r
@@ -720,6 +695,12 @@ pub fn match_lines(svcs: &[ServicePayment], ours: &[PostingLine]) -> Vec<Option<
     }
     out
 }
+
+mod manual;
+pub use manual::{
+    ManualPostingError, SplitError, SplitPart, check_claim_payment, merge_plans,
+    plan_claim_payment, split_claim_payment,
+};
 
 #[cfg(test)]
 pub(crate) mod sim;

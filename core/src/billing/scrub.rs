@@ -34,6 +34,18 @@ pub const DEFAULT_TIMELY_FILING_DAYS: u32 = crate::model::payer::DEFAULT_TIMELY_
 /// A warning is raised this many days before the timely filing deadline.
 pub const TIMELY_FILING_WARNING_DAYS: i64 = 30;
 
+/// The last day a payer takes a claim: counted from the last date of service, as payers count
+/// for a span of services.
+pub fn filing_deadline(service_date_to: NaiveDate, limit_days: i64) -> NaiveDate {
+    service_date_to + Duration::days(limit_days)
+}
+
+/// Whether a claim not yet filed is flagged: its deadline at most
+/// [`TIMELY_FILING_WARNING_DAYS`] away (a passed deadline is flagged apart, as expired).
+pub fn filing_due_soon(deadline: NaiveDate, today: NaiveDate) -> bool {
+    today <= deadline && (deadline - today).num_days() <= TIMELY_FILING_WARNING_DAYS
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -338,8 +350,7 @@ fn dates(c: &ScrubClaim, today: NaiveDate, limit: Option<u32>, out: &mut Out) {
         }
     }
     let days = i64::from(limit.unwrap_or(DEFAULT_TIMELY_FILING_DAYS));
-    // Counted from the last date of service, as payers count for a span of services.
-    let deadline = c.service_date_to + Duration::days(days);
+    let deadline = filing_deadline(c.service_date_to, days);
     if today > deadline {
         out.error(
             "timely_filing.expired",
@@ -348,7 +359,7 @@ fn dates(c: &ScrubClaim, today: NaiveDate, limit: Option<u32>, out: &mut Out) {
                 "the payer's timely filing limit of {days} days from the date of service has passed"
             ),
         );
-    } else if (deadline - today).num_days() <= TIMELY_FILING_WARNING_DAYS {
+    } else if filing_due_soon(deadline, today) {
         out.warning(
             "timely_filing.near",
             "/service_date_to",

@@ -121,6 +121,18 @@ event_types! {
     /// `claim_status.completed` (version 1): a real-time claim status request (276) was
     /// answered (277).
     ClaimStatusCompleted(RealTimeCompleted) => ClaimStatusCompletedEvent, "claim_status.completed", version 1;
+    /// `import.completed` (version 1): an EHR feed imported through a connector
+    /// (`POST /v1/connectors/{name}/import`) finished, with its counts.
+    ImportCompleted(ImportCompleted) => ImportCompletedEvent, "import.completed", version 1;
+    /// `payment_plan.installment_due` (version 1): an installment of a payment plan fell due
+    /// unpaid (once per installment).
+    PaymentPlanInstallmentDue(InstallmentDue) => PaymentPlanInstallmentDueEvent, "payment_plan.installment_due", version 1;
+    /// `security.break_glass` (version 1): someone read a record under break-glass, beyond
+    /// their role; the audit event (with its sealed reason) says who and why.
+    SecurityBreakGlass(BreakGlass) => SecurityBreakGlassEvent, "security.break_glass", version 1;
+    /// `audit.checkpoint` (version 1): a signed checkpoint of the organization's audit trail
+    /// was published (`GET /v1/audit-events/checkpoint`).
+    AuditCheckpoint(AuditCheckpoint) => AuditCheckpointEvent, "audit.checkpoint", version 1;
 }
 
 /// The `data` of `claim.status_changed`.
@@ -242,6 +254,59 @@ pub struct RealTimeCompleted {
     pub status: String,
 }
 
+/// The `data` of `import.completed`: how many records of each outcome (never their content).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportCompleted {
+    /// This import run (it is also the event's resource).
+    pub import_id: Uuid,
+    /// The connector that translated the feed.
+    #[schema(example = "fhir-r4")]
+    pub connector: String,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+    /// What the connector could not translate.
+    pub issues: usize,
+}
+
+/// The `data` of `payment_plan.installment_due`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InstallmentDue {
+    pub payment_plan_id: Uuid,
+    pub patient_id: Uuid,
+    /// The installment's number, from 1.
+    pub installment: i32,
+    pub due: NaiveDate,
+    #[schema(value_type = String, example = "50.00")]
+    pub amount: Decimal,
+    /// What the plan still has to collect.
+    #[schema(value_type = String, example = "150.00")]
+    pub remaining: Decimal,
+}
+
+/// The `data` of `security.break_glass`. The reason stays sealed in the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BreakGlass {
+    /// The audit event of the read (`GET /v1/audit-events`, where it shows `break_glass`).
+    pub audit_event_id: Uuid,
+    #[schema(example = "Patient")]
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    /// The HTTP status the read was answered with.
+    #[schema(example = 200)]
+    pub http_status: u16,
+}
+
+/// The `data` of `audit.checkpoint`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditCheckpoint {
+    /// Events the checkpoint covers (the tree's size).
+    pub size: u64,
+    /// The tree's root hash, base64 as in the signed note.
+    pub root: String,
+}
+
 /// The `data` of a test delivery (`POST /v1/subscriptions/{id}/ping`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Ping {
@@ -265,6 +330,11 @@ impl EventData {
                 Some(claim) => ("claim", claim),
                 None => ("x12_exchange", d.request_exchange_id),
             },
+            EventData::ImportCompleted(d) => ("import", d.import_id),
+            EventData::PaymentPlanInstallmentDue(d) => ("payment_plan", d.payment_plan_id),
+            EventData::SecurityBreakGlass(d) => ("audit_event", d.audit_event_id),
+            // One org's checkpoints are one resource: they arrive in the order published.
+            EventData::AuditCheckpoint(_) => ("audit_trail", Uuid::nil()),
             EventData::Ping(d) => ("subscription", d.subscription_id),
         }
     }

@@ -9,6 +9,7 @@ pub mod denial;
 pub mod encounter;
 pub mod event;
 pub mod identity;
+pub mod letter_template;
 pub mod patient;
 pub mod payer;
 pub mod provider;

@@ -9,12 +9,12 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::billing::{TransitionRecord, all_transitions, history};
+use super::billing::{TransitionRecord, history};
 use super::denials::{self, StepsOf};
 use super::ledger::{self, cents};
-use super::{DbConnection, KeyRing, claims, patients, posting};
+use super::{DbConnection, claims, patients};
 use crate::access::OrgId;
-use crate::billing::aging::{self, AgingBasis, AgingGroup, BUCKET_LABELS, OpenClaim};
+use crate::billing::aging::{self, AgingBasis, AgingGroup, BUCKET_LABELS};
 use crate::billing::ledger::{Balances, EntryKind, LedgerEntry, Split};
 use crate::billing::patient_payments::{
     ApplyTo, OpenItem, PatientPaymentError, apply_patient_payment,
@@ -22,7 +22,7 @@ use crate::billing::patient_payments::{
 use crate::codes::Money;
 use crate::error::{CoreError, CoreResult};
 use crate::model::claim::{Claim, ClaimStatus};
-use crate::model::common::{Address, MAX_REFERENCE_LEN, now};
+use crate::model::common::{MAX_REFERENCE_LEN, now};
 
 /// Days in A/R divides the receivables by the average daily charges of this many days.
 const DAYS_IN_AR_WINDOW: i64 = 90;
@@ -124,6 +124,10 @@ pub struct ClaimLedger {
     /// absent when the claim has none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub denial_history: Vec<crate::model::denial::DenialEvent>,
+    /// Claim payments from the unmatched remittance queue posted to the claim by hand (who,
+    /// when, which lines), oldest first; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched_by_hand: Vec<super::unmatched::ClaimMatch>,
 }
 
 pub fn claim_ledger(
@@ -142,6 +146,7 @@ pub fn claim_ledger(
         entries: entries.iter().map(LedgerEntryView::from).collect(),
         transitions: history(conn, org, claim_id)?,
         denial_history: denials::events(conn, org, StepsOf::Claim(claim_id))?,
+        matched_by_hand: super::unmatched::decisions_of_claim(conn, org, claim_id)?,
     })
 }
 
@@ -181,13 +186,17 @@ fn require_patient(conn: &mut DbConnection, org: OrgId, patient_id: Uuid) -> Cor
     }
 }
 
-struct Account {
-    entries: Vec<LedgerEntry>,
-    balances: Balances,
-    claims: Vec<Claim>,
+pub(crate) struct Account {
+    pub(crate) entries: Vec<LedgerEntry>,
+    pub(crate) balances: Balances,
+    pub(crate) claims: Vec<Claim>,
 }
 
-fn account(conn: &mut DbConnection, org: OrgId, patient_id: Uuid) -> CoreResult<Account> {
+pub(crate) fn account(
+    conn: &mut DbConnection,
+    org: OrgId,
+    patient_id: Uuid,
+) -> CoreResult<Account> {
     require_patient(conn, org, patient_id)?;
     let entries = ledger::for_patient(conn, org, patient_id)?;
     let balances = crate::billing::ledger::balances(&entries);
@@ -359,7 +368,7 @@ fn open_items(a: &Account) -> Vec<OpenItem> {
 }
 
 /// The kind an entry counts as: a reversal counts as the kind it reverses.
-fn effective_kinds(entries: &[LedgerEntry]) -> BTreeMap<Uuid, EntryKind> {
+pub(crate) fn effective_kinds(entries: &[LedgerEntry]) -> BTreeMap<Uuid, EntryKind> {
     let kinds: BTreeMap<Uuid, EntryKind> = entries.iter().map(|e| (e.id, e.kind)).collect();
     entries
         .iter()
@@ -371,126 +380,6 @@ fn effective_kinds(entries: &[LedgerEntry]) -> BTreeMap<Uuid, EntryKind> {
             (e.id, k)
         })
         .collect()
-}
-
-/// One open item of a statement: a claim the patient still owes on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct StatementItem {
-    pub claim_id: Uuid,
-    pub service_date: NaiveDate,
-    /// The procedure codes billed.
-    pub procedures: Vec<String>,
-    #[schema(value_type = String, example = "200.00")]
-    pub charges: Decimal,
-    #[schema(value_type = String, example = "96.00")]
-    pub insurance_paid: Decimal,
-    /// Contractual and other adjustments and write-offs (positive: what was taken off).
-    #[schema(value_type = String, example = "80.00")]
-    pub adjustments: Decimal,
-    /// What the payer assigned to the patient (deductible, coinsurance, copay).
-    #[schema(value_type = String, example = "24.00")]
-    pub patient_responsibility: Decimal,
-    #[schema(value_type = String, example = "0.00")]
-    pub patient_paid: Decimal,
-    #[schema(value_type = String, example = "24.00")]
-    pub patient_due: Decimal,
-}
-
-/// A patient statement: the patient's open items and what they owe.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Statement {
-    pub patient_id: Uuid,
-    pub statement_date: NaiveDate,
-    pub patient_name: String,
-    /// Shown when the caller may see addresses.
-    pub address: Option<Address>,
-    pub items: Vec<StatementItem>,
-    #[schema(value_type = String, example = "96.00")]
-    pub insurance_paid: Decimal,
-    #[schema(value_type = String, example = "80.00")]
-    pub adjustments: Decimal,
-    /// Unapplied credit on the account (zero or negative), counted in `patient_due`.
-    #[schema(value_type = String, example = "0.00")]
-    pub account_credit: Decimal,
-    /// The amount to pay.
-    #[schema(value_type = String, example = "24.00")]
-    pub patient_due: Decimal,
-}
-
-pub fn statement(
-    conn: &mut DbConnection,
-    keyring: &KeyRing,
-    org: OrgId,
-    patient_id: Uuid,
-    today: NaiveDate,
-) -> CoreResult<Statement> {
-    let a = account(conn, org, patient_id)?;
-    let p = patients::get(conn, keyring, org, patient_id)?;
-    let kinds = effective_kinds(&a.entries);
-    let mut items = Vec::new();
-    for c in &a.claims {
-        let due = a.balances.claim(c.id).patient;
-        if due <= Decimal::ZERO {
-            continue;
-        }
-        let mut it = StatementItem {
-            claim_id: c.id,
-            service_date: c.service_date_from,
-            procedures: c
-                .lines
-                .iter()
-                .map(|l| l.line.procedure_code.as_str().to_string())
-                .collect(),
-            charges: Decimal::ZERO,
-            insurance_paid: Decimal::ZERO,
-            adjustments: Decimal::ZERO,
-            patient_responsibility: Decimal::ZERO,
-            patient_paid: Decimal::ZERO,
-            patient_due: cents(due),
-        };
-        for e in a.entries.iter().filter(|e| e.claim_id == Some(c.id)) {
-            match kinds.get(&e.id).copied().unwrap_or(e.kind) {
-                EntryKind::Charge => it.charges += e.amount,
-                EntryKind::InsurancePayment => it.insurance_paid -= e.amount,
-                EntryKind::PatientResponsibilityTransfer => it.patient_responsibility += e.amount,
-                EntryKind::PatientPayment | EntryKind::Refund => it.patient_paid -= e.amount,
-                EntryKind::ContractualAdjustment
-                | EntryKind::OtherAdjustment
-                | EntryKind::PayerInitiatedReduction
-                | EntryKind::Correction
-                | EntryKind::WriteOff => it.adjustments -= e.amount,
-                EntryKind::Reversal | EntryKind::ProviderAdjustment => {}
-            }
-        }
-        for v in [
-            &mut it.charges,
-            &mut it.insurance_paid,
-            &mut it.adjustments,
-            &mut it.patient_responsibility,
-            &mut it.patient_paid,
-        ] {
-            *v = cents(*v);
-        }
-        items.push(it);
-    }
-    let credit = a
-        .balances
-        .patient_accounts
-        .get(&patient_id)
-        .copied()
-        .unwrap_or_default();
-    let owed: Decimal = items.iter().map(|i| i.patient_due).sum::<Decimal>() + credit;
-    Ok(Statement {
-        patient_id,
-        statement_date: today,
-        patient_name: format!("{} {}", p.given_name, p.family_name),
-        address: p.address,
-        insurance_paid: cents(items.iter().map(|i| i.insurance_paid).sum()),
-        adjustments: cents(items.iter().map(|i| i.adjustments).sum()),
-        items,
-        account_credit: cents(credit),
-        patient_due: cents(owed.max(Decimal::ZERO)),
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,28 +428,8 @@ pub fn ar_aging(
     group: AgingGroup,
     basis: AgingBasis,
 ) -> CoreResult<AgingReportView> {
-    let until = end_of(as_of);
-    let entries = ledger::all_until(conn, org, Some(until))?;
-    let balances = crate::billing::ledger::balances(&entries);
-    let ids: Vec<Uuid> = balances.claims.keys().copied().collect();
-    let claims = claims::get_many(conn, org, &ids)?;
-    let mut submitted: BTreeMap<Uuid, NaiveDate> = BTreeMap::new();
-    for t in all_transitions(conn, org)? {
-        if t.to == ClaimStatus::Submitted && t.at <= until {
-            submitted.entry(t.claim_id).or_insert(t.at.date_naive());
-        }
-    }
-    let open: Vec<OpenClaim> = claims
-        .iter()
-        .map(|c| OpenClaim {
-            claim_id: c.id,
-            patient_id: c.patient_id,
-            payer_id: c.payer_id,
-            service_date: c.service_date_from,
-            submitted_on: submitted.get(&c.id).copied(),
-            balance: balances.claim(c.id),
-        })
-        .collect();
+    // The database sums each claim's entries; only the open claims come back.
+    let open = super::report_queries::open_claims(conn, org, end_of(as_of).naive_utc())?;
     let r = aging::aging(&open, as_of, basis, group);
     Ok(AgingReportView {
         as_of,
@@ -617,66 +486,53 @@ pub struct DenialsReport {
     pub by_procedure_code: Vec<DenialGroup>,
 }
 
-fn groups(m: BTreeMap<String, (usize, Decimal)>) -> Vec<DenialGroup> {
-    let mut v: Vec<DenialGroup> = m
-        .into_iter()
-        .map(|(key, (count, amount))| DenialGroup {
-            key,
-            count,
-            amount: cents(amount),
-        })
-        .collect();
-    v.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.key.cmp(&b.key)));
-    v
-}
+/// The denials report's groups per list when the caller gives no limit.
+pub const DENIAL_GROUP_LIMIT: i64 = 20;
 
+/// The denials report: outright denials (CAS on denied lines or claims, not the partial
+/// denials of paid lines) of the remittances posted from `from` 00:00 to `to` 23:59:59 UTC
+/// (either open-ended), aggregated by the database. Each list holds the `limit` groups with
+/// the largest amount (then the key).
 pub fn denials(
     conn: &mut DbConnection,
     org: OrgId,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    limit: i64,
 ) -> CoreResult<DenialsReport> {
-    let results = posting::results_between(
-        conn,
-        org,
-        from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-        to.map(|d| end_of(d).naive_utc()),
-    )?;
-    let (mut by_carc, mut by_payer, mut by_code) =
-        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-    let mut count = 0;
-    let mut amount = Decimal::ZERO;
-    let mut claims = std::collections::BTreeSet::new();
-    for r in &results {
-        for d in &r.denials {
-            count += 1;
-            amount += d.amount;
-            claims.insert(d.claim_id);
-            let add = |m: &mut BTreeMap<String, (usize, Decimal)>, k: String| {
-                let e = m.entry(k).or_insert((0, Decimal::ZERO));
-                e.0 += 1;
-                e.1 += d.amount;
-            };
-            add(
-                &mut by_carc,
-                format!("{}-{}", crate::store::to_db(&d.group), d.carc),
-            );
-            add(&mut by_payer, r.payer_id.to_string());
-            add(
-                &mut by_code,
-                d.procedure_code.clone().unwrap_or_else(|| "claim".into()),
-            );
-        }
-    }
+    use super::report_queries::{DenialKey, posted_denials};
+    // An open end is a day both engines store: 1900-01-01, 9999-12-31.
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    let start = from
+        .unwrap_or(day(1900, 1, 1))
+        .and_time(chrono::NaiveTime::MIN);
+    let end = end_of(to.unwrap_or(day(9999, 12, 31))).naive_utc();
+    let total = posted_denials(conn, org, start, end, None, 1)?;
+    let mut list = |key| -> CoreResult<Vec<DenialGroup>> {
+        Ok(posted_denials(conn, org, start, end, Some(key), limit)?
+            .into_iter()
+            .map(|g| DenialGroup {
+                key: g.key,
+                count: usize::try_from(g.denials).unwrap_or_default(),
+                amount: g.amount,
+            })
+            .collect())
+    };
+    let (by_carc, by_payer, by_procedure_code) = (
+        list(DenialKey::Carc)?,
+        list(DenialKey::Payer)?,
+        list(DenialKey::ProcedureCode)?,
+    );
+    let t = total.first();
     Ok(DenialsReport {
         from,
         to,
-        count,
-        claims: claims.len(),
-        amount: cents(amount),
-        by_carc: groups(by_carc),
-        by_payer: groups(by_payer),
-        by_procedure_code: groups(by_code),
+        count: t.map_or(0, |t| usize::try_from(t.denials).unwrap_or_default()),
+        claims: t.map_or(0, |t| usize::try_from(t.claims).unwrap_or_default()),
+        amount: t.map_or(Decimal::new(0, 2), |t| t.amount),
+        by_carc,
+        by_payer,
+        by_procedure_code,
     })
 }
 
@@ -693,7 +549,7 @@ pub struct Rate {
 }
 
 impl Rate {
-    fn of(numerator: Decimal, denominator: Decimal) -> Rate {
+    pub(crate) fn of(numerator: Decimal, denominator: Decimal) -> Rate {
         let value = (!denominator.is_zero()).then(|| {
             let mut v = (numerator / denominator).round_dp(RATE_DECIMALS);
             v.rescale(RATE_DECIMALS);
@@ -724,82 +580,22 @@ pub fn kpis(
     from: NaiveDate,
     to: NaiveDate,
 ) -> CoreResult<Kpis> {
-    let start = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-    let end = end_of(to);
-    let in_period = |t: DateTime<Utc>| t >= start && t <= end;
-    let transitions = all_transitions(conn, org)?;
-    // Clean claims: first submitted in the period and never rejected or denied since.
-    let mut first_submitted: BTreeMap<Uuid, DateTime<Utc>> = BTreeMap::new();
-    let mut troubled = std::collections::BTreeSet::new();
-    let mut adjudicated = std::collections::BTreeSet::new();
-    let mut denied = std::collections::BTreeSet::new();
-    for t in &transitions {
-        if t.to == ClaimStatus::Submitted {
-            first_submitted.entry(t.claim_id).or_insert(t.at);
-        }
-        if matches!(t.to, ClaimStatus::Rejected | ClaimStatus::Denied) && t.at <= end {
-            troubled.insert(t.claim_id);
-        }
-        if in_period(t.at)
-            && matches!(
-                t.to,
-                ClaimStatus::Paid | ClaimStatus::PartiallyPaid | ClaimStatus::Denied
-            )
-        {
-            adjudicated.insert(t.claim_id);
-            if t.to == ClaimStatus::Denied {
-                denied.insert(t.claim_id);
-            }
-        }
-    }
-    let submitted: Vec<Uuid> = first_submitted
-        .iter()
-        .filter(|(_, at)| in_period(**at))
-        .map(|(id, _)| *id)
-        .collect();
-    let clean = submitted.iter().filter(|c| !troubled.contains(c)).count();
-    let entries = ledger::all_until(conn, org, Some(end))?;
-    let kinds = effective_kinds(&entries);
-    let kind = |e: &LedgerEntry| kinds.get(&e.id).copied().unwrap_or(e.kind);
-    // Days in A/R.
-    let balances = crate::billing::ledger::balances(&entries);
-    let ar: Decimal = balances
-        .claims
-        .values()
-        .map(|s| s.total())
-        .filter(|v| *v > Decimal::ZERO)
-        .sum();
+    // Counted and summed by the database.
+    let start = from.and_hms_opt(0, 0, 0).unwrap_or_default();
+    let end = end_of(to).naive_utc();
+    let (submitted, clean) = super::report_queries::clean_claims(conn, org, start, end)?;
+    let (adjudicated, denied) = super::report_queries::adjudicated_claims(conn, org, start, end)?;
     let window_start = end - Duration::days(DAYS_IN_AR_WINDOW);
-    let window_charges: Decimal = entries
-        .iter()
-        .filter(|e| kind(e) == EntryKind::Charge && e.posted_at > window_start)
-        .map(|e| e.amount)
-        .sum();
+    let (ar, window_charges) = super::report_queries::receivables(conn, org, window_start, end)?;
     let daily = (window_charges / Decimal::from(DAYS_IN_AR_WINDOW)).round_dp(2);
-    let days = Rate::of(cents(ar), daily);
-    // Net collection rate over the period.
-    let mut payments = Decimal::ZERO;
-    let mut charges = Decimal::ZERO;
-    let mut contractual = Decimal::ZERO;
-    for e in entries.iter().filter(|e| in_period(e.posted_at)) {
-        match kind(e) {
-            EntryKind::InsurancePayment | EntryKind::PatientPayment | EntryKind::Refund => {
-                payments -= e.amount
-            }
-            EntryKind::Charge => charges += e.amount,
-            EntryKind::ContractualAdjustment => contractual -= e.amount,
-            _ => {}
-        }
-    }
+    let (payments, charges, contractual) =
+        super::report_queries::collections(conn, org, start, end)?;
     Ok(Kpis {
         from,
         to,
-        clean_claim_rate: Rate::of(Decimal::from(clean), Decimal::from(submitted.len())),
-        denial_rate: Rate::of(
-            Decimal::from(denied.len()),
-            Decimal::from(adjudicated.len()),
-        ),
-        days_in_ar: days,
+        clean_claim_rate: Rate::of(Decimal::from(clean), Decimal::from(submitted)),
+        denial_rate: Rate::of(Decimal::from(denied), Decimal::from(adjudicated)),
+        days_in_ar: Rate::of(cents(ar), daily),
         net_collection_rate: Rate::of(cents(payments), cents(charges - contractual)),
     })
 }

@@ -23,8 +23,10 @@ use uuid::Uuid;
 
 use super::audit::{Row, append, chain_pg, insert_intake_pg};
 use super::{DbConnection, DbPool, parse_id, write_transaction};
-use crate::audit::AuditEvent;
+use crate::access::OrgId;
+use crate::audit::{AuditEvent, SYSTEM_ORG};
 use crate::error::{CoreError, CoreResult};
+use crate::model::event::{BreakGlass, EventData};
 
 /// Most events one sequencing transaction chains.
 pub const SEQUENCE_BATCH: i64 = 5000;
@@ -35,6 +37,7 @@ pub fn intake(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()
     if events.is_empty() {
         return Ok(());
     }
+    announce_break_glass(conn, &events)?;
     match conn {
         DbConnection::Postgresql(c) => Ok(insert_intake_pg(c, &events)?),
         DbConnection::Sqlite(_) => append(conn, events).map(|_| ()),
@@ -45,14 +48,45 @@ pub fn intake(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()
 /// on PostgreSQL a single statement, which commits on its own.
 pub fn record(conn: &mut DbConnection, events: Vec<AuditEvent>) -> CoreResult<()> {
     match conn {
+        // A break-glass read's event goes out with its audit event, so a transaction then.
+        DbConnection::Postgresql(_) if events.iter().any(AuditEvent::break_glass) => {
+            write_transaction(conn, |c| {
+                announce_break_glass(c, &events)?;
+                match c {
+                    DbConnection::Postgresql(pg) => Ok(insert_intake_pg(pg, &events)?),
+                    DbConnection::Sqlite(_) => unreachable!("matched PostgreSQL"),
+                }
+            })
+        }
         DbConnection::Postgresql(c) => Ok(insert_intake_pg(c, &events)?),
         DbConnection::Sqlite(_) => {
-            let chained = write_transaction(conn, |c| append(c, events))?;
+            let chained = write_transaction(conn, |c| {
+                announce_break_glass(c, &events)?;
+                append(c, events)
+            })?;
             // Committed: the tree follower may take these leaves instead of reading them back.
             super::audit_tree::remember(&chained);
             Ok(())
         }
     }
+}
+
+/// Emits `security.break_glass` for each break-glass read among `events`, in the transaction
+/// that records them: the event exists exactly when its audit event does.
+fn announce_break_glass(conn: &mut DbConnection, events: &[AuditEvent]) -> CoreResult<()> {
+    for e in events
+        .iter()
+        .filter(|e| e.break_glass() && e.org != SYSTEM_ORG)
+    {
+        let data = EventData::SecurityBreakGlass(BreakGlass {
+            audit_event_id: e.id,
+            resource_type: e.resource_type.clone(),
+            resource_id: e.resource_id.clone(),
+            http_status: e.http_status,
+        });
+        super::events::emit(conn, OrgId(e.org), &data)?;
+    }
+    Ok(())
 }
 
 /// Chains up to `max` of the org's oldest intake events in one transaction and returns how

@@ -27,6 +27,16 @@ impl DbConnection {
     pub fn is_postgres(&self) -> bool {
         matches!(self, DbConnection::Postgresql(_))
     }
+
+    /// On PostgreSQL, gathers the planner's statistics now (`ANALYZE`), as autovacuum does
+    /// some time after a bulk load; nothing on SQLite, which gathers none by itself.
+    pub fn gather_statistics(&mut self) -> Result<(), CoreError> {
+        use diesel::RunQueryDsl;
+        if let DbConnection::Postgresql(c) = self {
+            diesel::sql_query("ANALYZE").execute(c)?;
+        }
+        Ok(())
+    }
 }
 
 pub type DbPool = Pool<ConnectionManager<DbConnection>>;

@@ -168,6 +168,17 @@ pub fn insert(conn: &mut DbConnection, org: OrgId, d: &NewDenial) -> CoreResult<
     get(conn, org, id)
 }
 
+/// The position the next denial of a posting takes: a claim payment posted by hand later
+/// (from the unmatched queue) adds its denials after those the posting found.
+pub fn next_position(conn: &mut DbConnection, org: OrgId, posting_id: Uuid) -> CoreResult<usize> {
+    let n: i64 = denials::table
+        .filter(denials::org_id.eq(org.as_str()))
+        .filter(denials::posting_id.eq(posting_id.to_string()))
+        .count()
+        .get_result(conn)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 pub fn get(conn: &mut DbConnection, org: OrgId, id: Uuid) -> CoreResult<Denial> {
     org_row!(conn, denials, DenialRow, org, id, "denial")?.into_model()
 }

@@ -146,6 +146,86 @@ pub fn events_after(
         .collect()
 }
 
+/// An event as a follower of the outbox reads it: its place, when it happened, its envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedEvent {
+    pub seq: i64,
+    pub occurred_at: NaiveDateTime,
+    /// The envelope sent to receivers.
+    pub payload: String,
+}
+
+/// The org's events after `after_seq` that happened from `since` on, oldest first (at most
+/// `limit`).
+pub fn follow(
+    conn: &mut DbConnection,
+    org: OrgId,
+    after_seq: i64,
+    since: NaiveDateTime,
+    limit: i64,
+) -> CoreResult<Vec<FollowedEvent>> {
+    followed(
+        outbox_events::table
+            .filter(outbox_events::org_id.eq(org.as_str().to_string()))
+            .filter(outbox_events::seq.gt(after_seq))
+            .filter(outbox_events::occurred_at.ge(since))
+            .order(outbox_events::seq.asc())
+            .limit(limit)
+            .into_boxed(),
+        conn,
+    )
+}
+
+/// The org's events up to `up_to_seq` that happened from `recent_from` on: on PostgreSQL a
+/// transaction that took its `seq` before another's may commit after it, so a follower that
+/// moved past a `seq` looks back over the recent ones for events it has not seen.
+pub fn recent_up_to(
+    conn: &mut DbConnection,
+    org: OrgId,
+    up_to_seq: i64,
+    recent_from: NaiveDateTime,
+) -> CoreResult<Vec<FollowedEvent>> {
+    followed(
+        outbox_events::table
+            .filter(outbox_events::org_id.eq(org.as_str().to_string()))
+            .filter(outbox_events::seq.le(up_to_seq))
+            .filter(outbox_events::occurred_at.ge(recent_from))
+            .order(outbox_events::seq.asc())
+            .into_boxed(),
+        conn,
+    )
+}
+
+fn followed(
+    q: outbox_events::BoxedQuery<'static, super::connection::MultiBackend>,
+    conn: &mut DbConnection,
+) -> CoreResult<Vec<FollowedEvent>> {
+    let rows: Vec<(i64, NaiveDateTime, String)> = q
+        .select((
+            outbox_events::seq,
+            outbox_events::occurred_at,
+            outbox_events::payload,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, occurred_at, payload)| FollowedEvent {
+            seq,
+            occurred_at,
+            payload,
+        })
+        .collect())
+}
+
+/// The org's newest `seq` (0 when it has no event).
+pub fn last_seq(conn: &mut DbConnection, org: OrgId) -> CoreResult<i64> {
+    Ok(outbox_events::table
+        .filter(outbox_events::org_id.eq(org.as_str()))
+        .select(diesel::dsl::max(outbox_events::seq))
+        .get_result::<Option<i64>>(conn)?
+        .unwrap_or(0))
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = event_subscriptions)]
 struct SubscriptionRow {
@@ -526,7 +606,20 @@ pub fn claim_due(
 
 /// What to send for a claimed delivery.
 pub fn claimed(conn: &mut DbConnection, id: Uuid) -> CoreResult<Claimed> {
-    let (d_id, org, sub, event_id, attempts, first, lease, seq): (
+    claimed_many(conn, &[id])?.pop().ok_or(CoreError::NotFound {
+        resource: "delivery",
+    })
+}
+
+/// What to send for each of a round's claimed deliveries, in event order: three reads for the
+/// whole round (deliveries, their events, their subscriptions' URLs), not three per delivery.
+/// A delivery that is gone is left out.
+pub fn claimed_many(conn: &mut DbConnection, ids: &[Uuid]) -> CoreResult<Vec<Claimed>> {
+    use std::collections::HashMap;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    type Row = (
         String,
         String,
         String,
@@ -535,8 +628,10 @@ pub fn claimed(conn: &mut DbConnection, id: Uuid) -> CoreResult<Claimed> {
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
         i64,
-    ) = event_deliveries::table
-        .filter(event_deliveries::id.eq(id.to_string()))
+    );
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let rows: Vec<Row> = event_deliveries::table
+        .filter(event_deliveries::id.eq_any(&ids))
         .select((
             event_deliveries::id,
             event_deliveries::org_id,
@@ -547,27 +642,39 @@ pub fn claimed(conn: &mut DbConnection, id: Uuid) -> CoreResult<Claimed> {
             event_deliveries::lease_until,
             event_deliveries::event_seq,
         ))
-        .get_result(conn)?;
-    let payload: String = outbox_events::table
-        .filter(outbox_events::seq.eq(seq))
-        .select(outbox_events::payload)
-        .get_result(conn)?;
-    let url: String = event_subscriptions::table
-        .filter(event_subscriptions::id.eq(&sub))
-        .select(event_subscriptions::url)
-        .get_result(conn)?;
-    Ok(Claimed {
-        delivery_id: parse_id(&d_id)?,
-        org: OrgId(parse_id(&org)?),
-        subscription_id: parse_id(&sub)?,
-        event_id: parse_id(&event_id)?,
-        url,
-        payload,
-        attempts,
-        first_attempt_at: first,
-        lease_until: lease
-            .ok_or_else(|| CoreError::Internal("claimed delivery has no lease".into()))?,
-    })
+        .order(event_deliveries::event_seq.asc())
+        .load(conn)?;
+    let seqs: Vec<i64> = rows.iter().map(|r| r.7).collect();
+    let payloads: HashMap<i64, String> = outbox_events::table
+        .filter(outbox_events::seq.eq_any(&seqs))
+        .select((outbox_events::seq, outbox_events::payload))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    let subs: Vec<&String> = rows.iter().map(|r| &r.2).collect();
+    let urls: HashMap<String, String> = event_subscriptions::table
+        .filter(event_subscriptions::id.eq_any(subs))
+        .select((event_subscriptions::id, event_subscriptions::url))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    rows.into_iter()
+        .map(|(d_id, org, sub, event_id, attempts, first, lease, seq)| {
+            let missing = || CoreError::Internal("a claimed delivery lost its event".into());
+            Ok(Claimed {
+                delivery_id: parse_id(&d_id)?,
+                org: OrgId(parse_id(&org)?),
+                subscription_id: parse_id(&sub)?,
+                event_id: parse_id(&event_id)?,
+                url: urls.get(&sub).cloned().ok_or_else(missing)?,
+                payload: payloads.get(&seq).cloned().ok_or_else(missing)?,
+                attempts,
+                first_attempt_at: first,
+                lease_until: lease
+                    .ok_or_else(|| CoreError::Internal("claimed delivery has no lease".into()))?,
+            })
+        })
+        .collect()
 }
 
 /// One attempt's result, as the log keeps it.
@@ -864,6 +971,63 @@ pub fn redeliver(
     ))
     .execute(conn)?;
     get_delivery(conn, org, subscription, id)
+}
+
+/// Most events one replay re-queues: a longer span is replayed in parts (`until`).
+pub const REPLAY_MAX_EVENTS: i64 = 10_000;
+
+/// Queues the org's events of the subscription's types that committed in `[since, until)` as
+/// new deliveries to it, oldest first (pings are never replayed). Each carries its event's id,
+/// so the receiver sees the same `webhook-id` again. Returns how many were queued; `None` when
+/// more than [`REPLAY_MAX_EVENTS`] would be.
+pub fn replay(
+    conn: &mut DbConnection,
+    org: OrgId,
+    subscription: Uuid,
+    since: NaiveDateTime,
+    until: NaiveDateTime,
+) -> CoreResult<Option<usize>> {
+    let sub = get_subscription(conn, org, subscription)?;
+    let types: Vec<&str> = sub.event_types.iter().map(|t| t.name()).collect();
+    let rows: Vec<(i64, String, String, String, String)> = outbox_events::table
+        .filter(outbox_events::org_id.eq(org.as_str()))
+        .filter(outbox_events::occurred_at.ge(since))
+        .filter(outbox_events::occurred_at.lt(until))
+        .filter(outbox_events::event_type.eq_any(&types))
+        .order(outbox_events::seq.asc())
+        .limit(REPLAY_MAX_EVENTS + 1)
+        .select((
+            outbox_events::seq,
+            outbox_events::id,
+            outbox_events::event_type,
+            outbox_events::resource_type,
+            outbox_events::resource_id,
+        ))
+        .load(conn)?;
+    if rows.len() as i64 > REPLAY_MAX_EVENTS {
+        return Ok(None);
+    }
+    let at = now();
+    let sub_id = subscription.to_string();
+    for (seq, event_id, event_type, resource_type, resource_id) in &rows {
+        diesel::insert_into(event_deliveries::table)
+            .values((
+                event_deliveries::id.eq(new_id().to_string()),
+                event_deliveries::org_id.eq(org.as_str()),
+                event_deliveries::subscription_id.eq(&sub_id),
+                event_deliveries::event_seq.eq(seq),
+                event_deliveries::event_id.eq(event_id),
+                event_deliveries::event_type.eq(event_type),
+                event_deliveries::resource_key.eq(format!("{resource_type}:{resource_id}")),
+                event_deliveries::state.eq(PENDING),
+                event_deliveries::attempts.eq(0),
+                event_deliveries::next_attempt_at.eq(at),
+                event_deliveries::created_at.eq(at),
+                event_deliveries::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Some(rows.len()))
 }
 
 #[cfg(test)]

@@ -264,6 +264,50 @@ pub fn list(conn: &mut DbConnection, org: OrgId, patient_id: Uuid) -> CoreResult
         .collect()
 }
 
+/// Active plans whose first installment is due by `today`, in every org, each with the highest
+/// installment number already considered for `payment_plan.installment_due`.
+pub fn falling_due(
+    conn: &mut DbConnection,
+    today: NaiveDate,
+) -> CoreResult<Vec<(OrgId, PaymentPlan, i32)>> {
+    let rows: Vec<(String, i32, PlanRow)> = payment_plans::table
+        .filter(payment_plans::status.eq("active"))
+        .filter(payment_plans::first_due.le(today))
+        .order(payment_plans::id.asc())
+        .select((
+            payment_plans::org_id,
+            payment_plans::due_announced,
+            PlanRow::as_select(),
+        ))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (org, announced, row) in rows {
+        let org = OrgId(parse_id(&org)?);
+        let entries = ledger::for_patient(conn, org, parse_id(&row.patient_id)?)?;
+        let paid = paid_since(&entries, utc(row.created_at));
+        out.push((org, row.into_model(paid)?, announced));
+    }
+    Ok(out)
+}
+
+/// Moves a plan's announced installment number from `from` to `to`; false when another
+/// server moved it first.
+pub fn mark_announced(
+    conn: &mut DbConnection,
+    org: OrgId,
+    plan: Uuid,
+    from: i32,
+    to: i32,
+) -> CoreResult<bool> {
+    let n = diesel::update(payment_plans::table)
+        .filter(payment_plans::org_id.eq(org.as_str()))
+        .filter(payment_plans::id.eq(plan.to_string()))
+        .filter(payment_plans::due_announced.eq(from))
+        .set(payment_plans::due_announced.eq(to))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

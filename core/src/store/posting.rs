@@ -18,22 +18,21 @@ use uuid::Uuid;
 
 use super::billing::{planned, record_transition};
 use super::ledger::cents;
-use super::pagination::finish_page;
 use super::schema::{
     claim_postings, remittance_postings, remittances, unmatched_remittance_claims,
 };
 use super::sql_types::DbDecimal;
-use super::{DbConnection, ListParams, claims, from_json, ledger, new_id, parse_id, to_json};
+use super::{DbConnection, claims, from_json, ledger, new_id, parse_id, to_json};
 use crate::access::OrgId;
 use crate::billing::ledger::{Balances, LedgerEntry};
 use crate::billing::posting::{
-    CobBasis, PostingClaim, PostingError, PostingLine, PriorPosting, RemittanceRef, plan_posting,
+    CobBasis, ManualPostingError, PostingClaim, PostingError, PostingLine, PostingPlan,
+    PriorPosting, RemittanceRef, merge_plans, plan_claim_payment, plan_posting,
 };
 use crate::error::{CoreError, CoreResult};
-use crate::model::Page;
 use crate::model::claim::{Claim, ClaimStatus};
 use crate::model::common::{now, utc};
-use crate::model::remittance::AdjustmentGroup;
+use crate::model::remittance::{AdjustmentGroup, ClaimPayment, Remittance};
 
 /// One claim a posting applied a claim payment to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -397,17 +396,7 @@ pub fn post_remittance(
 
     let at = now();
     let posting_id = new_id();
-    let actor_name = format!("remittance:{remittance_id}");
     let claim_by_id: BTreeMap<Uuid, &Claim> = candidates.iter().map(|c| (c.id, c)).collect();
-    let procedure_of = |claim: Uuid, line: Option<Uuid>| -> Option<String> {
-        let l = line?;
-        claim_by_id.get(&claim).and_then(|c| {
-            c.lines
-                .iter()
-                .find(|x| x.id == l)
-                .map(|x| x.line.procedure_code.as_str().to_string())
-        })
-    };
     let unmatched: Vec<UnmatchedItem> = plan
         .unmatched
         .iter()
@@ -424,70 +413,7 @@ pub fn post_remittance(
             created_at: utc(at),
         })
         .collect();
-    let result = PostingResult {
-        posting_id,
-        remittance_id,
-        payer_id: rem.payer_id,
-        trace_number: rem.trace_number.clone(),
-        posted_at: utc(at),
-        entries_posted: plan.entries.len(),
-        claims: plan
-            .claim_postings
-            .iter()
-            .map(|cp| PostedClaim {
-                index: cp.index,
-                claim_id: cp.claim_id,
-                patient_id: claim_by_id
-                    .get(&cp.claim_id)
-                    .map(|c| c.patient_id)
-                    .unwrap_or_default(),
-                status_before: cp.status_before,
-                status_after: cp.status_after,
-                entries: cp.entries.len(),
-            })
-            .collect(),
-        unmatched: unmatched.clone(),
-        denials: plan
-            .denials
-            .iter()
-            .filter(|d| !d.posted)
-            .map(|d| DeniedAdjustment {
-                claim_id: d.claim_id,
-                claim_line_id: d.claim_line_id,
-                procedure_code: procedure_of(d.claim_id, d.claim_line_id),
-                group: d.group,
-                carc: d.carc.clone(),
-                amount: cents(d.amount),
-                remarks: d.remarks.clone(),
-            })
-            .collect(),
-        totals: PostingTotalsView {
-            claims_paid: cents(plan.totals.claims_paid),
-            posted_paid: cents(plan.totals.posted_paid),
-            unmatched_paid: cents(plan.totals.unmatched_paid),
-            provider_adjustments: cents(plan.totals.provider_adjustments),
-            remittance_total: cents(plan.totals.remittance_total),
-        },
-        replayed: false,
-        found_denials: plan
-            .denials
-            .iter()
-            .map(|d| FoundDenial {
-                claim_id: d.claim_id,
-                patient_id: claim_by_id
-                    .get(&d.claim_id)
-                    .map(|c| c.patient_id)
-                    .unwrap_or_default(),
-                claim_line_id: d.claim_line_id,
-                procedure_code: procedure_of(d.claim_id, d.claim_line_id),
-                group: d.group,
-                carc: d.carc.clone(),
-                amount: cents(d.amount),
-                remarks: d.remarks.clone(),
-                partial: d.posted,
-            })
-            .collect(),
-    };
+    let result = result_of(&plan, &rem, posting_id, at, &claim_by_id, unmatched.clone());
 
     // The posting row first: its unique key is what makes a concurrent second posting fail
     // before it writes anything else.
@@ -508,34 +434,20 @@ pub fn post_remittance(
                 .conflict_means("this payer's trace number was posted by a concurrent request")
         })?;
 
-    let stored = ledger::append(conn, org, &plan.entries, at)?;
-    for cp in &plan.claim_postings {
-        let ids: Vec<Uuid> = stored[cp.entries.clone()].iter().map(|e| e.id).collect();
-        diesel::insert_into(claim_postings::table)
-            .values((
-                claim_postings::id.eq(new_id().to_string()),
-                claim_postings::org_id.eq(org.as_str()),
-                claim_postings::posting_id.eq(posting_id.to_string()),
-                claim_postings::remittance_id.eq(remittance_id.to_string()),
-                claim_postings::claim_id.eq(cp.claim_id.to_string()),
-                claim_postings::clp_index.eq(i32::try_from(cp.index).unwrap_or(i32::MAX)),
-                claim_postings::status_before.eq(cp.status_before.as_str()),
-                claim_postings::status_after.eq(cp.status_after.as_str()),
-                claim_postings::payer_claim_number.eq(cp.payer_claim_number.clone()),
-                claim_postings::reverses_remittance
-                    .eq(cp.reverses_remittance.map(|r| r.to_string())),
-                claim_postings::entry_ids.eq(to_json(&ids)),
-                claim_postings::posted_at.eq(at),
-            ))
-            .execute(conn)?;
-    }
-    for change in &plan.claim_status_changes {
-        let claim = claim_by_id
-            .get(&change.claim_id)
-            .ok_or_else(|| CoreError::Internal("planned change for an unknown claim".into()))?;
-        let t = planned(change.from, change.to, &actor_name, change.reason)?;
-        record_transition(conn, org, claim, &t, Some(remittance_id))?;
-    }
+    apply_plan(
+        conn,
+        org,
+        &plan,
+        &claim_by_id,
+        &Applying {
+            posting_id,
+            remittance_id,
+            at,
+            actor: format!("remittance:{remittance_id}"),
+            reason_prefix: "",
+            unmatched_id: None,
+        },
+    )?;
     for u in &unmatched {
         diesel::insert_into(unmatched_remittance_claims::table)
             .values((
@@ -575,54 +487,211 @@ pub fn post_remittance(
     Ok(result)
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = unmatched_remittance_claims)]
-struct UnmatchedRow {
-    id: String,
-    remittance_id: String,
-    payer_id: String,
-    clp_index: i32,
-    patient_control_number: String,
-    payer_claim_number: Option<String>,
-    paid: DbDecimal,
-    reason: String,
-    state: String,
-    created_at: chrono::NaiveDateTime,
+/// The answer to a posting (or to a claim payment posted by hand), from its plan.
+fn result_of(
+    plan: &PostingPlan,
+    rem: &Remittance,
+    posting_id: Uuid,
+    at: chrono::NaiveDateTime,
+    claim_by_id: &BTreeMap<Uuid, &Claim>,
+    unmatched: Vec<UnmatchedItem>,
+) -> PostingResult {
+    let procedure_of = |claim: Uuid, line: Option<Uuid>| -> Option<String> {
+        let l = line?;
+        claim_by_id.get(&claim).and_then(|c| {
+            c.lines
+                .iter()
+                .find(|x| x.id == l)
+                .map(|x| x.line.procedure_code.as_str().to_string())
+        })
+    };
+    let patient_of = |claim: Uuid| {
+        claim_by_id
+            .get(&claim)
+            .map(|c| c.patient_id)
+            .unwrap_or_default()
+    };
+    PostingResult {
+        posting_id,
+        remittance_id: rem.id,
+        payer_id: rem.payer_id,
+        trace_number: rem.trace_number.clone(),
+        posted_at: utc(at),
+        entries_posted: plan.entries.len(),
+        claims: plan
+            .claim_postings
+            .iter()
+            .map(|cp| PostedClaim {
+                index: cp.index,
+                claim_id: cp.claim_id,
+                patient_id: patient_of(cp.claim_id),
+                status_before: cp.status_before,
+                status_after: cp.status_after,
+                entries: cp.entries.len(),
+            })
+            .collect(),
+        unmatched,
+        denials: plan
+            .denials
+            .iter()
+            .filter(|d| !d.posted)
+            .map(|d| DeniedAdjustment {
+                claim_id: d.claim_id,
+                claim_line_id: d.claim_line_id,
+                procedure_code: procedure_of(d.claim_id, d.claim_line_id),
+                group: d.group,
+                carc: d.carc.clone(),
+                amount: cents(d.amount),
+                remarks: d.remarks.clone(),
+            })
+            .collect(),
+        totals: PostingTotalsView {
+            claims_paid: cents(plan.totals.claims_paid),
+            posted_paid: cents(plan.totals.posted_paid),
+            unmatched_paid: cents(plan.totals.unmatched_paid),
+            provider_adjustments: cents(plan.totals.provider_adjustments),
+            remittance_total: cents(plan.totals.remittance_total),
+        },
+        replayed: false,
+        found_denials: plan
+            .denials
+            .iter()
+            .map(|d| FoundDenial {
+                claim_id: d.claim_id,
+                patient_id: patient_of(d.claim_id),
+                claim_line_id: d.claim_line_id,
+                procedure_code: procedure_of(d.claim_id, d.claim_line_id),
+                group: d.group,
+                carc: d.carc.clone(),
+                amount: cents(d.amount),
+                remarks: d.remarks.clone(),
+                partial: d.posted,
+            })
+            .collect(),
+    }
 }
 
-/// The open items of the unmatched-remittance work queue, oldest first.
-pub fn unmatched_queue(
+/// Who and what a plan is applied for.
+struct Applying<'a> {
+    posting_id: Uuid,
+    remittance_id: Uuid,
+    at: chrono::NaiveDateTime,
+    /// The transitions' actor.
+    actor: String,
+    /// Put before the planner's reason in each transition.
+    reason_prefix: &'a str,
+    /// The work item a claim payment posted by hand came from.
+    unmatched_id: Option<Uuid>,
+}
+
+/// Appends the plan's entries, records each claim posting (for a later reversal) and each
+/// status change (a transition, with its event), in the caller's transaction.
+fn apply_plan(
     conn: &mut DbConnection,
     org: OrgId,
-    page: &ListParams,
-) -> CoreResult<Page<UnmatchedItem>> {
-    let limit = page.limit()?;
-    let rows: Vec<UnmatchedRow> = unmatched_remittance_claims::table
-        .filter(unmatched_remittance_claims::org_id.eq(org.as_str()))
-        .filter(unmatched_remittance_claims::state.eq("open"))
-        .filter(unmatched_remittance_claims::id.gt(page.after()?))
-        .order(unmatched_remittance_claims::id.asc())
-        .limit(limit + 1)
-        .select(UnmatchedRow::as_select())
-        .load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|r| {
-            Ok(UnmatchedItem {
-                id: parse_id(&r.id)?,
-                remittance_id: parse_id(&r.remittance_id)?,
-                payer_id: parse_id(&r.payer_id)?,
-                index: usize::try_from(r.clp_index).unwrap_or_default(),
-                patient_control_number: r.patient_control_number,
-                payer_claim_number: r.payer_claim_number,
-                paid: cents(r.paid.0),
-                reason: from_json(&r.reason, "unmatched reason")?,
-                state: r.state,
-                created_at: utc(r.created_at),
-            })
-        })
-        .collect::<CoreResult<Vec<_>>>()?;
-    Ok(finish_page(items, limit, |x| x.id))
+    plan: &PostingPlan,
+    claim_by_id: &BTreeMap<Uuid, &Claim>,
+    how: &Applying<'_>,
+) -> CoreResult<()> {
+    let at = how.at;
+    let stored = ledger::append(conn, org, &plan.entries, at)?;
+    for cp in &plan.claim_postings {
+        let ids: Vec<Uuid> = stored[cp.entries.clone()].iter().map(|e| e.id).collect();
+        diesel::insert_into(claim_postings::table)
+            .values((
+                claim_postings::id.eq(new_id().to_string()),
+                claim_postings::org_id.eq(org.as_str()),
+                claim_postings::posting_id.eq(how.posting_id.to_string()),
+                claim_postings::remittance_id.eq(how.remittance_id.to_string()),
+                claim_postings::claim_id.eq(cp.claim_id.to_string()),
+                claim_postings::clp_index.eq(i32::try_from(cp.index).unwrap_or(i32::MAX)),
+                claim_postings::status_before.eq(cp.status_before.as_str()),
+                claim_postings::status_after.eq(cp.status_after.as_str()),
+                claim_postings::payer_claim_number.eq(cp.payer_claim_number.clone()),
+                claim_postings::reverses_remittance
+                    .eq(cp.reverses_remittance.map(|r| r.to_string())),
+                claim_postings::entry_ids.eq(to_json(&ids)),
+                claim_postings::posted_at.eq(at),
+                claim_postings::unmatched_id.eq(how.unmatched_id.map(|u| u.to_string())),
+            ))
+            .execute(conn)?;
+    }
+    for change in &plan.claim_status_changes {
+        let claim = claim_by_id
+            .get(&change.claim_id)
+            .ok_or_else(|| CoreError::Internal("planned change for an unknown claim".into()))?;
+        let reason = format!("{}{}", how.reason_prefix, change.reason);
+        let t = planned(change.from, change.to, &how.actor, &reason)?;
+        record_transition(conn, org, claim, &t, Some(how.remittance_id))?;
+    }
+    Ok(())
+}
+
+/// A claim payment posted by hand: the parts (the whole claim payment, or each part of a
+/// split) with the claim chosen for each.
+pub struct HandPosting<'a> {
+    /// The work item (open, claimed by the caller's decision in this transaction).
+    pub item_id: Uuid,
+    /// The posting that sent the claim payment to the queue.
+    pub posting_id: Uuid,
+    pub remittance: &'a Remittance,
+    /// Position of the claim payment (CLP) in the remittance.
+    pub index: usize,
+    pub parts: Vec<(ClaimPayment, Claim)>,
+    /// Who decided (the transitions' actor).
+    pub actor: &'a str,
+}
+
+/// Why a part could not be posted to its claim: the part's position and the planner's reason.
+pub type HandPostingRefusal = (usize, ManualPostingError);
+
+/// Posts each part of a claim payment to its claim in the caller's transaction, exactly as a
+/// matched claim payment posts (entries, claim posting records, transitions). A refusal of any
+/// part writes nothing (the caller's transaction rolls back on the error it makes of it).
+pub fn post_by_hand(
+    conn: &mut DbConnection,
+    org: OrgId,
+    hp: &HandPosting<'_>,
+) -> CoreResult<Result<PostingResult, HandPostingRefusal>> {
+    let claims: Vec<Claim> = hp.parts.iter().map(|(_, c)| c.clone()).collect();
+    let posting_claims = posting_claims(conn, org, &claims)?;
+    let mut plans = Vec::with_capacity(hp.parts.len());
+    for (k, ((cp, _), pc)) in hp.parts.iter().zip(&posting_claims).enumerate() {
+        match plan_claim_payment(RemittanceRef::from(hp.remittance), hp.index, cp, pc) {
+            Ok(plan) => plans.push(plan),
+            Err(e) => return Ok(Err((k, e))),
+        }
+    }
+    let plan = merge_plans(plans);
+    let at = now();
+    let claim_by_id: BTreeMap<Uuid, &Claim> = claims.iter().map(|c| (c.id, c)).collect();
+    let result = result_of(
+        &plan,
+        hp.remittance,
+        hp.posting_id,
+        at,
+        &claim_by_id,
+        Vec::new(),
+    );
+    apply_plan(
+        conn,
+        org,
+        &plan,
+        &claim_by_id,
+        &Applying {
+            posting_id: hp.posting_id,
+            remittance_id: hp.remittance.id,
+            at,
+            actor: hp.actor.to_string(),
+            reason_prefix: "matched by hand from the unmatched remittance queue: ",
+            unmatched_id: Some(hp.item_id),
+        },
+    )?;
+    if let Some(exchange) = hp.remittance.exchange_id {
+        let touched: Vec<Uuid> = result.claims.iter().map(|c| c.claim_id).collect();
+        super::x12_exchanges::link_claims(conn, org, exchange, &touched)?;
+    }
+    Ok(Ok(result))
 }
 
 /// Every stored posting result of the organization posted in `[from, to]` (reports).

@@ -361,6 +361,7 @@ diesel::table! {
         reverses_remittance -> Nullable<Text>,
         entry_ids -> Text,
         posted_at -> Timestamp,
+        unmatched_id -> Nullable<Text>,
     }
 }
 
@@ -380,6 +381,28 @@ diesel::table! {
         paid -> Dec,
         reason -> Text,
         state -> Text,
+        created_at -> Timestamp,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    payer_refunds (id) {
+        id -> Text,
+        org_id -> Text,
+        payer_id -> Text,
+        remittance_id -> Text,
+        unmatched_id -> Text,
+        clp_index -> Integer,
+        amount -> Dec,
+        reason -> Text,
+        status -> Text,
+        created_by -> Text,
         created_at -> Timestamp,
     }
 }
@@ -401,6 +424,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        due_announced -> Integer,
     }
 }
 
@@ -597,6 +621,17 @@ diesel::table! {
         resource_id -> Text,
         payload -> Text,
         occurred_at -> Timestamp,
+        nats_lease_until -> Nullable<Timestamp>,
+        nats_attempts -> Integer,
+        nats_published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    event_sinks (name) {
+        name -> Text,
+        after_seq -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -635,6 +670,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    charge_master (id) {
+        id -> Text,
+        org_id -> Text,
+        code -> Text,
+        modifier -> Text,
+        description -> Text,
+        price -> Dec,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appeal_letter_templates (org_id) {
+        org_id -> Text,
+        template -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    statement_profiles (org_id) {
+        org_id -> Text,
+        profile -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::store::sql_types::Dec;
+
+    statements (id) {
+        id -> Text,
+        org_id -> Text,
+        patient_id -> Text,
+        number -> BigInt,
+        statement_date -> Date,
+        due_date -> Date,
+        amount_due -> Dec,
+        run_id -> Nullable<Text>,
+        document -> Text,
+        created_at -> Timestamp,
+        actor -> Text,
+    }
+}
+
+diesel::table! {
+    statement_counters (org_id) {
+        org_id -> Text,
+        last_value -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     audit_events,
@@ -660,6 +758,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     remittance_postings,
     claim_postings,
     unmatched_remittance_claims,
+    payer_refunds,
     payment_plans,
     claim_cob,
     x12_exchanges,
@@ -672,4 +771,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_events,
     event_deliveries,
     event_delivery_attempts,
+    charge_master,
+    statement_profiles,
+    statements,
+    statement_counters,
+    appeal_letter_templates,
 );

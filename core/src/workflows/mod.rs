@@ -5,5 +5,8 @@ pub mod audit_trail;
 pub mod claim_transitions;
 pub mod denials;
 pub mod events;
+pub mod installments_due;
 pub mod payer;
 pub mod remittance_posting;
+pub mod statements;
+pub mod unmatched;

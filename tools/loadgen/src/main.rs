@@ -20,9 +20,15 @@
 //! `--mode prefill --database-url URL --org ID --prefill-audit-events N`: only grows that
 //! org's trail (used by `tests/bench/wrk.sh`).
 //!
+//! `--mode events`: writes with one webhook subscription against writes with none, and events
+//! delivered per second to a receiver on loopback (see `events.rs`).
+//!
 //! `--mode import`: a FHIR R4 Bulk NDJSON export of `--records` patients and an HL7 v2 batch of
 //! as many ADT^A28 messages, each imported through its plugin (loaded from its `.so`) into an
 //! empty SQLite database, then once more (every record unchanged). Prints records/s.
+//!
+//! `--mode reports`: `--claims` claims with their remittances and denials written through the
+//! core store, then each report timed through the server (see [`reports`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +37,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use revcycle_e2e::{Engine, Server};
 use serde_json::json;
+
+mod events;
+mod reports;
 
 #[derive(Parser)]
 struct Args {
@@ -58,14 +67,16 @@ struct Args {
     /// Server worker threads.
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// `api` (reads, creates, ceiling), `audit` (audited vs unaudited reads) or `import`
-    /// (records/s imported through the FHIR R4 and HL7 v2 plugins).
+    /// `api` (reads, creates, ceiling), `audit` (audited vs unaudited reads), `events`
+    /// (writes with a webhook subscription vs without, delivery rate), `import` (records/s
+    /// imported through the FHIR R4 and HL7 v2 plugins) or `reports` (each report timed over a
+    /// generated practice of `--claims` claims).
     #[arg(long, default_value = "api")]
     mode: String,
     /// Engines measured in `--mode api` and `--mode audit`: `sqlite`, `postgres` or `both`.
     #[arg(long, default_value = "both")]
     engines: String,
-    /// Records per feed in `--mode import`.
+    /// Records per feed in `--mode import`; events written while paused in `--mode events`.
     #[arg(long, default_value_t = 2000)]
     records: usize,
     /// `--mode audit`: what the audited server is compared with: `unaudited` (auditing off)
@@ -73,6 +84,9 @@ struct Args {
     /// share; both servers then get the prefilled trail).
     #[arg(long, default_value = "unaudited")]
     baseline: String,
+    /// `--mode reports`: claims in the generated practice.
+    #[arg(long, default_value_t = 100_000)]
+    claims: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -80,6 +94,8 @@ enum Workload {
     Create,
     Read,
     Ceiling,
+    /// A remittance entered by hand (no claims): one `remittance.received` event each.
+    Remittance,
 }
 
 impl Workload {
@@ -88,6 +104,7 @@ impl Workload {
             Workload::Create => "patient create (encrypted)",
             Workload::Read => "patient read by id (decrypted)",
             Workload::Ceiling => "fixed JSON, no database, no crypto",
+            Workload::Remittance => "remittance create (one event)",
         }
     }
 }
@@ -157,6 +174,22 @@ fn cpu_used(before: &ThreadUse, after: &ThreadUse) -> ThreadUse {
         .collect()
 }
 
+/// A remittance of `payer` with a trace number of its own and no claims.
+fn remittance_request(s: &Server, payer: &str) -> reqwest::RequestBuilder {
+    let body = json!({"payer_id": payer, "trace_number": format!("EFT-{}", uuid::Uuid::now_v7().simple()),
+        "payment_date": "2026-11-20", "payment_method": "ACH", "total_paid": "0.00", "claims": []});
+    s.client
+        .post(s.url("/v1/remittances"))
+        .bearer_auth(&s.token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+}
+
+async fn write_remittance(s: &Server, payer: &str) {
+    let r = remittance_request(s, payer).send().await.expect("request");
+    assert_eq!(r.status().as_u16(), 201, "remittance create");
+}
+
 fn patient(n: usize) -> serde_json::Value {
     json!({"mrn": format!("BENCH-{n:09}-{}", uuid::Uuid::now_v7().simple()), "family_name": "Benchmark",
         "given_name": "Load", "birth_date": "1970-01-01", "sex": "U", "phone": "2175550100",
@@ -208,6 +241,7 @@ async fn round(
                             .send()
                             .await
                     }
+                    Workload::Remittance => remittance_request(&s, &ids[0]).send().await,
                 };
                 let resp = status.expect("request");
                 let code = resp.status().as_u16();
@@ -296,6 +330,17 @@ async fn main() {
     }
     if args.mode == "import" {
         return import_rate(&args).await;
+    }
+    if args.mode == "events" {
+        return events::events_cost(&args).await;
+    }
+    if args.mode == "reports" {
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            if args.engines == "both" || args.engines == engine_name(engine) {
+                reports::reports(engine, args.claims, args.rounds, args.workers).await;
+            }
+        }
+        return;
     }
     if args.mode == "prefill" {
         let (Some(url), Some(org)) = (&args.database_url, args.org) else {

@@ -1,10 +1,11 @@
-//! Patient accounts: balance, payments and statements, all folded from the ledger.
+//! Patient accounts: balance, payments and payment plans, all folded from the ledger
+//! (statements are in `routes::statements`).
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use revcycle_core::audit::Disclosed;
 use revcycle_core::model::Page;
 use revcycle_core::store::accounts::{
-    self, PatientBalance, PatientPaymentInput, PatientPaymentResult, Statement,
+    self, PatientBalance, PatientPaymentInput, PatientPaymentResult,
 };
 use revcycle_core::store::payment_plans::{self, PaymentPlan, PaymentPlanInput};
 use uuid::Uuid;
@@ -12,14 +13,12 @@ use uuid::Uuid;
 use crate::authz::{Authorized, act, res};
 use crate::db;
 use crate::extract::{IdempotencyKey, JsonBody};
-use crate::html::esc;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(patient_balance)
         .service(patient_payment)
-        .service(patient_statement)
         .service(create_payment_plan)
         .service(list_payment_plans);
 }
@@ -157,115 +156,4 @@ pub async fn patient_payment(
         move |c| accounts::patient_payment(c, org, id, &input),
     )
     .await
-}
-
-/// Read a patient statement
-///
-/// The patient's open items (claims with a patient balance): date of service, procedures,
-/// charges, what insurance paid, adjustments, what the payer assigned to the patient, what the
-/// patient paid and what is due, with totals. `Accept: text/html` returns a printable HTML
-/// page of the same statement instead of JSON.
-#[utoipa::path(tag = "accounts", params(("id" = Uuid, Path, description = "Patient id")),
-    responses(
-        (status = 200, description = "The statement (JSON, or a printable HTML page with `Accept: text/html`)",
-            content((Statement = "application/json"), (String = "text/html"))),
-        (status = 404, description = "No such patient", body = Problem, content_type = "application/problem+json")))]
-#[get("/patients/{id}/statement")]
-pub async fn patient_statement(
-    state: web::Data<AppState>,
-    Authorized { who, .. }: Authorized<res::Patient, act::Read>,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let keyring = state.keyring.clone();
-    let org = who.org;
-    let today = chrono::Utc::now().date_naive();
-    let s = db::run(&state, move |c| {
-        accounts::statement(c, &keyring, org, id, today)
-    })
-    .await?;
-    Ok(crate::html::json_or_page(&req, &who, s, statement_html))
-}
-
-fn statement_html(s: &Statement) -> String {
-    let mut h = String::new();
-    h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    h.push_str("<title>Patient statement</title><style>");
-    h.push_str("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}");
-    h.push_str("th,td{border-bottom:1px solid #ccc;padding:4px 8px;text-align:left}");
-    h.push_str("td.n,th.n{text-align:right}.due{font-size:1.3em;font-weight:bold}");
-    h.push_str("@media print{body{margin:0}}</style></head><body>\n");
-    h.push_str("<h1>Patient statement</h1>\n");
-    h.push_str(&format!(
-        "<p>Statement date: {}</p>\n<p>{}</p>\n",
-        esc(&s.statement_date.to_string()),
-        esc(&s.patient_name)
-    ));
-    if let Some(a) = &s.address {
-        let mut lines = vec![a.line1.clone()];
-        if let Some(l2) = &a.line2 {
-            lines.push(l2.clone());
-        }
-        let zip = serde_json::to_value(&a.zip)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let state = serde_json::to_value(a.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        lines.push(format!("{}, {} {}", a.city, state, zip));
-        h.push_str("<address>");
-        h.push_str(
-            &lines
-                .iter()
-                .map(|l| esc(l))
-                .collect::<Vec<_>>()
-                .join("<br>"),
-        );
-        h.push_str("</address>\n");
-    }
-    h.push_str("<table><thead><tr><th>Date of service</th><th>Services</th>");
-    for col in [
-        "Charges",
-        "Insurance paid",
-        "Adjustments",
-        "Your responsibility",
-        "You paid",
-        "Due",
-    ] {
-        h.push_str(&format!("<th class=\"n\">{col}</th>"));
-    }
-    h.push_str("</tr></thead><tbody>\n");
-    for i in &s.items {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td>",
-            esc(&i.service_date.to_string()),
-            esc(&i.procedures.join(", "))
-        ));
-        for v in [
-            i.charges,
-            i.insurance_paid,
-            i.adjustments,
-            i.patient_responsibility,
-            i.patient_paid,
-            i.patient_due,
-        ] {
-            h.push_str(&format!("<td class=\"n\">{}</td>", esc(&v.to_string())));
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</tbody></table>\n");
-    h.push_str(&format!(
-        "<p>Insurance paid: {}<br>Adjustments: {}<br>Account credit: {}</p>\n",
-        esc(&s.insurance_paid.to_string()),
-        esc(&s.adjustments.to_string()),
-        esc(&s.account_credit.to_string())
-    ));
-    h.push_str(&format!(
-        "<p class=\"due\">Amount due: ${}</p>\n</body></html>\n",
-        esc(&s.patient_due.to_string())
-    ));
-    h
 }

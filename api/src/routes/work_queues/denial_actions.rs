@@ -11,7 +11,7 @@ use revcycle_core::store::denials as store;
 use revcycle_core::store::{DbConnection, KeyRing};
 use revcycle_core::workflows::denials::{
     self, AppealInput, AppealLetter, AppealOutcomeInput, CorrectedClaimInput, DenialAppealed,
-    DenialResubmission, DenialWriteOff, Resubmit, VoidClaimInput,
+    DenialResubmission, DenialWriteOff, RenderedLetter, Resubmit, VoidClaimInput,
 };
 use uuid::Uuid;
 
@@ -359,18 +359,20 @@ pub async fn record_appeal_outcome(
 
 /// Read a denial's appeal letter
 ///
-/// The facts of a letter appealing the denial at its next level, dated today: the payer, the
-/// billing provider, the patient (name, date of birth, member id), our claim number and the
-/// payer's (CLP07), the dates of service, the denied line (or every line of a claim-level
-/// denial) with its charge, the adjustment group and reason with their meaning, the remark
-/// codes, the amount and the appeal deadline. `Accept: text/html` returns the letter as a
-/// printable HTML page (the practice adds its argument and signs it; a template per
-/// organization is not offered yet). It shows protected health information: the read is
-/// audited like a patient record's, and needs permission to read denials and patients.
+/// The letter appealing the denial at its next level, dated today. As JSON (the default), its
+/// facts: the payer, the billing provider, the patient (name, date of birth, member id), our
+/// claim number and the payer's (CLP07), the dates of service, the denied line (or every line
+/// of a claim-level denial) with its charge, the adjustment group and reason with their
+/// meaning, the remark codes, the amount, the appeal deadline and the prior authorization.
+/// With `Accept: text/html` or `Accept: application/pdf`, the letter printed from the
+/// organization's template (`/v1/appeal-letter-template`, or the default while none is set)
+/// as a page or a US Letter PDF. It shows protected health information: every read is audited
+/// like a patient record's, and needs permission to read denials and patients.
 #[utoipa::path(tag = "billing", params(("id" = Uuid, Path, description = "Denial id")),
     responses(
-        (status = 200, description = "The letter (JSON, or a printable HTML page with `Accept: text/html`)",
-            content((AppealLetter = "application/json"), (String = "text/html"))),
+        (status = 200, description = "The letter: its facts (JSON), or printed from the template (HTML page with `Accept: text/html`, PDF with `Accept: application/pdf`)",
+            content((AppealLetter = "application/json"), (String = "text/html"),
+                (crate::routes::statements::PdfDocument = "application/pdf"))),
         (status = 404, description = "No such denial", body = Problem, content_type = "application/problem+json")))]
 #[get("/work-queues/denials/{id}/appeal-letter")]
 pub async fn denial_appeal_letter(
@@ -384,96 +386,35 @@ pub async fn denial_appeal_letter(
     let keyring = state.keyring.clone();
     let org = who.org;
     let today = chrono::Utc::now().date_naive();
-    let letter = db::run(&state, move |c| {
-        denials::appeal_letter(c, &keyring, org, id, today)
+    let (letter, template) = db::run(&state, move |c| {
+        denials::appeal_letter_with_template(c, &keyring, org, id, today)
     })
     .await?;
-    Ok(crate::html::json_or_page(&req, &who, letter, letter_html))
+    let for_pdf = template.clone();
+    Ok(crate::html::json_page_or_pdf(
+        &req,
+        &who,
+        letter,
+        move |l| letter_html(&denials::letter::render(&template, l)),
+        Some(move |l: &AppealLetter| {
+            crate::letter_pdf::render(&denials::letter::render(&for_pdf, l))
+        }),
+    ))
 }
 
-fn letter_html(l: &AppealLetter) -> String {
+/// The rendered letter as a printable page: the practice's text escaped, paragraphs as
+/// paragraphs and its line breaks kept.
+fn letter_html(l: &RenderedLetter) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     h.push_str("<title>Appeal of a claim denial</title><style>");
-    h.push_str("body{font-family:serif;margin:2em;max-width:46em}table{border-collapse:collapse}");
-    h.push_str("th,td{border-bottom:1px solid #ccc;padding:4px 8px;text-align:left}");
-    h.push_str("td.n,th.n{text-align:right}@media print{body{margin:0}}</style></head><body>\n");
-    h.push_str(&format!(
-        "<p>{}</p>\n<p>{}<br>Appeals</p>\n",
-        esc(&l.date.to_string()),
-        esc(&l.payer_name)
-    ));
-    h.push_str(&format!(
-        "<h1>Request for appeal (level {})</h1>\n",
-        l.level
-    ));
-    let mut facts = vec![
-        ("Patient", l.patient_name.clone()),
-        ("Date of birth", l.patient_birth_date.to_string()),
-    ];
-    if let Some(m) = &l.member_id {
-        facts.push(("Member id", m.clone()));
+    h.push_str("body{font-family:serif;margin:2em;max-width:46em}h1{font-size:1.3em}");
+    h.push_str("@media print{body{margin:0}}</style></head><body>\n");
+    h.push_str(&format!("<h1>{}</h1>\n", esc(&l.heading)));
+    for p in &l.paragraphs {
+        let lines: Vec<String> = p.iter().map(|line| esc(line)).collect();
+        h.push_str(&format!("<p>{}</p>\n", lines.join("<br>\n")));
     }
-    facts.push(("Claim number", l.patient_control_number.clone()));
-    if let Some(n) = &l.payer_claim_number {
-        facts.push(("Payer claim number", n.clone()));
-    }
-    facts.push((
-        "Dates of service",
-        if l.service_date_from == l.service_date_to {
-            l.service_date_from.to_string()
-        } else {
-            format!("{} to {}", l.service_date_from, l.service_date_to)
-        },
-    ));
-    if let Some(p) = &l.prior_authorization {
-        facts.push(("Prior authorization", p.clone()));
-    }
-    if l.level == 1 {
-        facts.push(("First appeal due by", l.appeal_deadline.to_string()));
-    }
-    facts.push((
-        "Provider",
-        format!("{} (NPI {})", l.provider_name, l.provider_npi),
-    ));
-    h.push_str("<table>\n");
-    for (k, v) in &facts {
-        h.push_str(&format!(
-            "<tr><th>{}</th><td>{}</td></tr>\n",
-            esc(k),
-            esc(v)
-        ));
-    }
-    h.push_str("</table>\n");
-    let reason = |c: &revcycle_core::workflows::denials::letter::CodeText| match &c.description {
-        Some(d) => format!("{} ({})", c.code, d),
-        None => c.code.clone(),
-    };
-    h.push_str(&format!(
-        "<p>We ask you to reconsider the denial of {} under adjustment {}-{}.</p>\n",
-        esc(&format!("{:.2}", l.amount)),
-        esc(&l.group),
-        esc(&reason(&l.carc)),
-    ));
-    if !l.rarcs.is_empty() {
-        let remarks: Vec<String> = l.rarcs.iter().map(reason).collect();
-        h.push_str(&format!("<p>Remarks: {}</p>\n", esc(&remarks.join("; "))));
-    }
-    h.push_str("<table><thead><tr><th>Service</th><th>Modifiers</th><th>Date</th>");
-    h.push_str("<th class=\"n\">Charge</th></tr></thead><tbody>\n");
-    for line in &l.lines {
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>\n",
-            esc(&line.procedure_code),
-            esc(&line.modifiers.join(", ")),
-            esc(&line.service_date.map(|d| d.to_string()).unwrap_or_default()),
-            esc(&format!("{:.2}", line.charge)),
-        ));
-    }
-    h.push_str("</tbody></table>\n");
-    h.push_str(&format!(
-        "<p>Sincerely,</p>\n<p>{}</p>\n</body></html>\n",
-        esc(&l.provider_name)
-    ));
+    h.push_str("</body></html>\n");
     h
 }

@@ -757,3 +757,168 @@ fn a_denial_carc_on_a_paid_line_is_a_posted_partial_denial() {
     );
     assert_eq!(books.balances().claim(id(10)).insurance, d("0.00"));
 }
+
+/// The hand-worked claim payment with a mistyped CLP01, as two lines: 99214 150.00 (72.00
+/// paid, CO-45 60.00, PR-2 18.00) and 83036 50.00 (24.00 paid, CO-45 20.00, PR-2 6.00).
+fn typo_two_lines() -> ClaimPayment {
+    let mut cp = clp(
+        "PCN1O",
+        "1",
+        "200.00",
+        "96.00",
+        vec![],
+        vec![
+            svc(
+                "99214",
+                &[],
+                "150.00",
+                "72.00",
+                vec![
+                    adj(AdjustmentGroup::CO, "45", "60.00"),
+                    adj(AdjustmentGroup::PR, "2", "18.00"),
+                ],
+            ),
+            svc(
+                "83036",
+                &[],
+                "50.00",
+                "24.00",
+                vec![
+                    adj(AdjustmentGroup::CO, "45", "20.00"),
+                    adj(AdjustmentGroup::PR, "2", "6.00"),
+                ],
+            ),
+        ],
+    );
+    cp.patient_responsibility = Some(m("24.00"));
+    cp
+}
+
+#[test]
+fn a_claim_payment_matched_by_hand_posts_as_a_match_would() {
+    let books = Books::new(vec![claim(
+        10,
+        &[("99214", &[], "150.00"), ("83036", &[], "50.00")],
+    )]);
+    let cp = typo_two_lines();
+    let claims = vec![cp.clone()];
+    // Automatic matching finds nothing: CLP01 has a typo.
+    let auto = plan_posting(rem(1, "96.00", &claims, &[]), &books.claims).unwrap();
+    assert_eq!(auto.unmatched[0].reason, UnmatchedReason::NoSuchClaim);
+    let mut fixed = cp.clone();
+    fixed.patient_control_number = "PCN10".into();
+    let fixed_claims = vec![fixed];
+    let matched = plan_posting(rem(1, "96.00", &fixed_claims, &[]), &books.claims).unwrap();
+    let by_hand =
+        plan_claim_payment(rem(1, "96.00", &claims, &[]), 0, &cp, &books.claims[0]).unwrap();
+    assert_eq!(by_hand.entries, matched.entries);
+    assert_eq!(by_hand.claim_status_changes, matched.claim_status_changes);
+    assert_eq!(by_hand.claim_postings, matched.claim_postings);
+    assert_eq!(by_hand.totals.posted_paid, d("96.00"));
+    assert!(by_hand.unmatched.is_empty());
+}
+
+#[test]
+fn a_claim_the_lifecycle_refuses_takes_nothing_by_hand() {
+    let mut c = claim(10, &[("99214", &[], "200.00")]);
+    c.status = ClaimStatus::Draft;
+    let cp = paid_in_full();
+    let claims = vec![cp.clone()];
+    let got = plan_claim_payment(rem(1, "96.00", &claims, &[]), 0, &cp, &c);
+    assert_eq!(
+        got,
+        Err(ManualPostingError::Refused(
+            UnmatchedReason::StatusRefused {
+                from: ClaimStatus::Draft,
+                to: ClaimStatus::Paid
+            }
+        ))
+    );
+}
+
+#[test]
+fn a_split_gives_each_part_its_lines_and_adds_up() {
+    let cp = typo_two_lines();
+    let parts = split_claim_payment(
+        &cp,
+        &[
+            SplitPart {
+                lines: vec![1],
+                claim_adjustments: false,
+            },
+            SplitPart {
+                lines: vec![0],
+                claim_adjustments: false,
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(parts[0].total_charge, m("50.00"));
+    assert_eq!(parts[0].paid, m("24.00"));
+    assert_eq!(parts[0].patient_responsibility, Some(m("6.00")));
+    assert_eq!(parts[0].lines[0].procedure_code.as_str(), "83036");
+    assert_eq!(parts[1].total_charge, m("150.00"));
+    assert_eq!(parts[1].paid, m("72.00"));
+    assert_eq!(parts[1].patient_responsibility, Some(m("18.00")));
+    for (i, p) in parts.iter().enumerate() {
+        check_claim_payment(i, p).unwrap();
+    }
+}
+
+#[test]
+fn a_split_that_does_not_assign_every_line_once_is_refused() {
+    let cp = typo_two_lines();
+    let part = |lines: Vec<usize>| SplitPart {
+        lines,
+        claim_adjustments: false,
+    };
+    let err = |parts: &[SplitPart]| split_claim_payment(&cp, parts).unwrap_err().pointer;
+    assert_eq!(err(&[part(vec![0, 1])]), "/parts");
+    assert_eq!(err(&[part(vec![0]), part(vec![0])]), "/parts/1/lines/0");
+    assert_eq!(err(&[part(vec![0]), part(vec![2])]), "/parts/1/lines/0");
+    assert_eq!(err(&[part(vec![0]), part(vec![])]), "/parts/1/lines");
+    assert_eq!(err(&[part(vec![0]), part(vec![0, 1])]), "/parts/1/lines/0");
+    // Claim-level adjustments must go to exactly one part.
+    let mut with_claim_cas = cp.clone();
+    with_claim_cas.adjustments = vec![adj(AdjustmentGroup::CO, "253", "1.92")];
+    with_claim_cas.paid = m("94.08");
+    with_claim_cas.total_charge = m("200.00");
+    check_claim_payment(0, &with_claim_cas).unwrap();
+    let e = split_claim_payment(&with_claim_cas, &[part(vec![0]), part(vec![1])]).unwrap_err();
+    assert_eq!(e.pointer, "/parts");
+    let ok = split_claim_payment(
+        &with_claim_cas,
+        &[
+            part(vec![0]),
+            SplitPart {
+                lines: vec![1],
+                claim_adjustments: true,
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(ok[1].paid, m("22.08"));
+    check_claim_payment(1, &ok[1]).unwrap();
+    // Lines that do not carry the whole claim charge cannot be split.
+    let mut short = cp.clone();
+    short.total_charge = m("210.00");
+    short.adjustments = vec![adj(AdjustmentGroup::CO, "45", "10.00")];
+    check_claim_payment(0, &short).unwrap();
+    let e = split_claim_payment(
+        &short,
+        &[
+            SplitPart {
+                lines: vec![0],
+                claim_adjustments: true,
+            },
+            part(vec![1]),
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(e.pointer, "/parts");
+    assert!(
+        e.message.contains("200.00") && e.message.contains("210.00"),
+        "{}",
+        e.message
+    );
+}

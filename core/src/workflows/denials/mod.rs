@@ -12,7 +12,7 @@ pub mod steps;
 pub mod write_off;
 
 pub use appeals::{AppealInput, AppealOutcomeInput, DenialAppealed};
-pub use letter::{AppealLetter, appeal_letter};
+pub use letter::{AppealLetter, RenderedLetter, appeal_letter, appeal_letter_with_template};
 pub use queue::{QueueCriteria, QueueSort};
 pub use recording::record_posted;
 pub use resubmission::{CorrectedClaimInput, DenialResubmission, Resubmit, VoidClaimInput};

@@ -31,7 +31,9 @@ pub fn record_posted(
         let paid_on = remittances::get(c, org, posting.remittance_id)?.payment_date;
         let window = payers::get(c, org, posting.payer_id)?.appeal_limit_days;
         let appeal_deadline = deadline(paid_on, window);
-        for (position, f) in posting.found_denials.iter().enumerate() {
+        let first = denials::next_position(c, org, posting.posting_id)?;
+        for (k, f) in posting.found_denials.iter().enumerate() {
+            let position = first + k;
             let class = classify(&f.carc);
             let d = denials::insert(
                 c,
