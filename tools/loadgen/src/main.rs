@@ -87,6 +87,10 @@ struct Args {
     /// `--mode reports`: claims in the generated practice.
     #[arg(long, default_value_t = 100_000)]
     claims: usize,
+    /// `--mode reports`, SQLite: a copy of the generated practice's database is written to
+    /// this file (to study the reports' query plans with `sqlite3`).
+    #[arg(long)]
+    keep_database: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -337,7 +341,14 @@ async fn main() {
     if args.mode == "reports" {
         for engine in [Engine::Sqlite, Engine::Postgres] {
             if args.engines == "both" || args.engines == engine_name(engine) {
-                reports::reports(engine, args.claims, args.rounds, args.workers).await;
+                reports::reports(
+                    engine,
+                    args.claims,
+                    args.rounds,
+                    args.workers,
+                    args.keep_database.as_deref(),
+                )
+                .await;
             }
         }
         return;

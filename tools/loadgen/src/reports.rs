@@ -329,6 +329,19 @@ async fn work_denials(s: &Server, n: usize, today: NaiveDate) {
     );
 }
 
+/// Writes a consistent copy of the SQLite database at `url` to `to` (`VACUUM INTO`, which
+/// reads one snapshot while the server keeps running).
+fn keep_copy(url: &str, to: &std::path::Path) {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    let _ = std::fs::remove_file(to);
+    let mut c = SqliteConnection::establish(url).expect("open the practice's database");
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(to.to_string_lossy().as_ref())
+        .execute(&mut c)
+        .expect("copy the practice's database");
+    eprintln!("the practice's database is copied to {}", to.display());
+}
+
 /// Times `path` `rounds` times (after one warm-up call); returns the median and the slowest,
 /// in ms.
 async fn time(s: &Server, path: &str, rounds: usize) -> (f64, f64) {
@@ -345,7 +358,13 @@ async fn time(s: &Server, path: &str, rounds: usize) -> (f64, f64) {
     (ms[ms.len() / 2], ms[ms.len() - 1])
 }
 
-pub async fn reports(engine: Engine, claims: usize, rounds: usize, workers: usize) {
+pub async fn reports(
+    engine: Engine,
+    claims: usize,
+    rounds: usize,
+    workers: usize,
+    keep: Option<&std::path::Path>,
+) {
     let engine_name = match engine {
         Engine::Sqlite => "sqlite",
         Engine::Postgres => "postgres",
@@ -378,6 +397,9 @@ pub async fn reports(engine: Engine, claims: usize, rounds: usize, workers: usiz
         .await
         .expect("generate");
     work_denials(&s, claims, today).await;
+    if let (Engine::Sqlite, Some(keep)) = (engine, keep) {
+        keep_copy(&s.db.url, keep);
+    }
     eprintln!(
         "{engine_name}: practice of {claims} claims ready in {:.0} s",
         t.elapsed().as_secs_f64()
