@@ -722,6 +722,14 @@ async fn reversal_and_readjudication(engine: Engine) {
         .map(|t| t["to"].as_str().unwrap())
         .collect();
     assert_eq!(to, vec!["ready", "submitted", "paid", "submitted", "paid"]);
+    // The KPIs count each reversal as the kind it reverses: payments 96.00 - 96.00 + 100.00,
+    // contractual adjustments 80.00 - 80.00 + 76.00 against the 200.00 charged.
+    let k = s
+        .get("/v1/reports/kpis?from=2026-01-01&to=2099-12-31")
+        .await;
+    assert_eq!(k.status, 200, "{}", k.text);
+    assert_eq!(k.body["net_collection_rate"]["numerator"], "100.00");
+    assert_eq!(k.body["net_collection_rate"]["denominator"], "124.00");
 }
 on_both_engines!(reversal_and_readjudication);
 

@@ -586,10 +586,14 @@ pub fn kpis(
     let (submitted, clean) = super::report_queries::clean_claims(conn, org, start, end)?;
     let (adjudicated, denied) = super::report_queries::adjudicated_claims(conn, org, start, end)?;
     let window_start = end - Duration::days(DAYS_IN_AR_WINDOW);
-    let (ar, window_charges) = super::report_queries::receivables(conn, org, window_start, end)?;
+    let ar = super::report_queries::receivables(conn, org, end)?;
+    let super::report_queries::Collections {
+        payments,
+        charges,
+        contractual,
+        window_charges,
+    } = super::report_queries::collections(conn, org, start, end, window_start)?;
     let daily = (window_charges / Decimal::from(DAYS_IN_AR_WINDOW)).round_dp(2);
-    let (payments, charges, contractual) =
-        super::report_queries::collections(conn, org, start, end)?;
     Ok(Kpis {
         from,
         to,

@@ -157,14 +157,6 @@ struct GroupRow {
 }
 
 #[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = Text)]
-    grp: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
 struct AppealRow {
     #[diesel(sql_type = BigInt)]
     sent: i64,
@@ -261,28 +253,46 @@ fn denial_groups(
     load(conn, &sql, p)
 }
 
-/// Claims adjudicated in the period, grouped by `key` (an expression over the claim `c`).
-/// `None` for the total (one row).
-fn adjudicated(
-    conn: &mut DbConnection,
-    p: &Params,
-    key: Option<&str>,
-) -> CoreResult<BTreeMap<String, i64>> {
-    let (select, group) = match key {
-        Some(k) => (k.to_string(), format!("GROUP BY {k}")),
-        None => ("''".to_string(), String::new()),
-    };
-    let sql = format!(
-        "SELECT {select} AS grp, COUNT(DISTINCT t.claim_id) AS n \
+#[derive(QueryableByName)]
+struct AdjudicatedRow {
+    #[diesel(sql_type = Text)]
+    payer: String,
+    #[diesel(sql_type = Text)]
+    provider: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Claims adjudicated in the period (each once), by payer and by provider, and in all.
+struct Adjudicated {
+    total: i64,
+    by_payer: BTreeMap<String, i64>,
+    by_provider: BTreeMap<String, i64>,
+}
+
+/// Counts the period's adjudicated claims in one pass, grouped by (payer, provider): a claim
+/// has one payer and one provider, so summing the pairs gives each payer's, each provider's
+/// and the total count of distinct claims.
+fn adjudicated(conn: &mut DbConnection, p: &Params) -> CoreResult<Adjudicated> {
+    let sql = "SELECT COALESCE(c.payer_id, '') AS payer, \
+           COALESCE(c.rendering_provider_id, c.billing_provider_id) AS provider, \
+           COUNT(DISTINCT t.claim_id) AS n \
          FROM claim_transitions t JOIN claims c ON c.org_id = t.org_id AND c.id = t.claim_id \
          WHERE t.org_id = $1 AND t.at >= $2 AND t.at <= $3 \
          AND t.to_status IN ('paid', 'partially_paid', 'denied') \
-         AND ($4 IS NULL OR c.payer_id = $4) {group}"
-    );
-    Ok(load::<CountRow>(conn, &sql, p)?
-        .into_iter()
-        .map(|r| (r.grp, r.n))
-        .collect())
+         AND ($4 IS NULL OR c.payer_id = $4) \
+         GROUP BY COALESCE(c.payer_id, ''), COALESCE(c.rendering_provider_id, c.billing_provider_id)";
+    let mut out = Adjudicated {
+        total: 0,
+        by_payer: BTreeMap::new(),
+        by_provider: BTreeMap::new(),
+    };
+    for r in load::<AdjudicatedRow>(conn, sql, p)? {
+        out.total += r.n;
+        *out.by_payer.entry(r.payer).or_default() += r.n;
+        *out.by_provider.entry(r.provider).or_default() += r.n;
+    }
+    Ok(out)
 }
 
 fn rate(numerator: i64, denominator: i64) -> Rate {
@@ -341,15 +351,16 @@ pub fn denial_analytics(
         payer: q.payer_id.map(|u| u.to_string()),
     };
     let provider = "COALESCE(c.rendering_provider_id, c.billing_provider_id)";
-    let payer_key = "COALESCE(c.payer_id, '')";
 
     // Totals: every denial of the period in one group.
     let total = denial_groups(conn, &p, None, 1)?.into_iter().next();
     let (denied_claims, denials, denied_cents) =
         total.map_or((0, 0, 0), |t| (t.claims, t.denials, t.cents));
-    let adjudicated_all: i64 = adjudicated(conn, &p, None)?.values().copied().sum();
-    let by_payer_adj = adjudicated(conn, &p, Some(payer_key))?;
-    let by_provider_adj = adjudicated(conn, &p, Some(provider))?;
+    let Adjudicated {
+        total: adjudicated_all,
+        by_payer: by_payer_adj,
+        by_provider: by_provider_adj,
+    } = adjudicated(conn, &p)?;
 
     let by_payer = with_rates(denial_groups(conn, &p, Some("d.payer_id"), q.limit)?, |k| {
         by_payer_adj.get(k).copied().unwrap_or(0)
@@ -452,11 +463,13 @@ pub fn denial_analytics(
     let written_off = load::<CentsRow>(
         conn,
         &format!(
+            // Driven from the write-offs (few), each looking up its denial by key: as a join,
+            // SQLite may scan every write-off once per denial of the period (13 s at 25,000).
             "SELECT CAST(COALESCE(SUM({LEDGER_CENTS}), 0) AS BIGINT) AS cents \
              FROM ledger_entries l \
-             JOIN denials d ON d.org_id = l.org_id AND d.id = SUBSTR(l.reference, 8) \
              WHERE l.org_id = $1 AND l.kind = 'write_off' AND l.reference LIKE 'denial:%' \
-             AND {DENIALS_IN_PERIOD}"
+             AND EXISTS (SELECT 1 FROM denials d WHERE d.id = SUBSTR(l.reference, 8) \
+               AND {DENIALS_IN_PERIOD})"
         ),
         &p,
     )?

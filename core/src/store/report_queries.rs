@@ -93,8 +93,7 @@ pub fn open_claims(
            WHERE l.org_id = $1 AND l.claim_id IS NOT NULL AND l.posted_at <= $2 \
            GROUP BY l.claim_id) b \
          JOIN claims c ON c.org_id = $1 AND c.id = b.claim_id \
-         WHERE b.insurance > 0 OR b.patient > 0 \
-         ORDER BY c.id"
+         WHERE b.insurance > 0 OR b.patient > 0"
     );
     load::<OpenRow>(conn, &sql, org, until, until)?
         .into_iter()
@@ -159,66 +158,104 @@ pub fn adjudicated_claims(
 }
 
 #[derive(QueryableByName)]
-struct Sums {
+struct Total {
     #[diesel(sql_type = BigInt)]
     a: i64,
-    #[diesel(sql_type = BigInt)]
-    b: i64,
-    #[diesel(sql_type = BigInt)]
-    c: i64,
 }
 
-/// The A/R at `end` (the positive claim balances, insurance and patient parts together, of
-/// the entries posted until then) and the charges posted after `window_start` until `end`
-/// (reversals of charges counting as charges).
-pub fn receivables(
-    conn: &mut DbConnection,
-    org: OrgId,
-    window_start: NaiveDateTime,
-    end: NaiveDateTime,
-) -> CoreResult<(Decimal, Decimal)> {
+/// The A/R at `end`: the positive claim balances, insurance and patient parts together, of
+/// the entries posted until then.
+pub fn receivables(conn: &mut DbConnection, org: OrgId, end: NaiveDateTime) -> CoreResult<Decimal> {
     let sql = format!(
-        "SELECT \
-           (SELECT CAST(COALESCE(SUM(CASE WHEN b.total > 0 THEN b.total ELSE 0 END), 0) AS BIGINT) \
-            FROM (SELECT CAST(SUM({CENTS}) AS BIGINT) AS total FROM ledger_entries l \
-              WHERE l.org_id = $1 AND l.claim_id IS NOT NULL AND l.posted_at <= $3 \
-              AND l.side IN ('insurance', 'patient') GROUP BY l.claim_id) b) AS a, \
-           (SELECT CAST(COALESCE(SUM({CENTS}), 0) AS BIGINT) FROM ledger_entries l \
-            LEFT JOIN ledger_entries o ON o.org_id = l.org_id AND o.id = l.reverses \
-            WHERE l.org_id = $1 AND l.posted_at > $2 AND l.posted_at <= $3 \
-            AND (l.kind = 'charge' OR (l.kind = 'reversal' AND o.kind = 'charge'))) AS b, \
-           CAST(0 AS BIGINT) AS c"
+        "SELECT CAST(COALESCE(SUM(CASE WHEN b.total > 0 THEN b.total ELSE 0 END), 0) AS BIGINT) AS a \
+         FROM (SELECT CAST(SUM({CENTS}) AS BIGINT) AS total FROM ledger_entries l \
+           WHERE l.org_id = $1 AND l.claim_id IS NOT NULL AND l.posted_at <= $3 \
+           AND l.side IN ('insurance', 'patient') GROUP BY l.claim_id) b"
     );
-    let r = load::<Sums>(conn, &sql, org, window_start, end)?;
-    Ok(r.first()
-        .map_or((Decimal::ZERO, Decimal::ZERO), |s| (money(s.a), money(s.b))))
+    let r = load::<Total>(conn, &sql, org, end, end)?;
+    Ok(r.first().map_or(Decimal::ZERO, |s| money(s.a)))
 }
 
-/// Posted in `start..=end`: payments (insurance and patient, net of refunds and reversals;
-/// positive), charges, and contractual adjustments (positive), each reversal counting as the
-/// kind it reverses.
+/// What the KPIs sum from a period's ledger entries, each reversal counting as the kind it
+/// reverses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collections {
+    /// Payments posted in the period (insurance and patient, net of refunds and reversals;
+    /// positive).
+    pub payments: Decimal,
+    /// Charges posted in the period.
+    pub charges: Decimal,
+    /// Contractual adjustments posted in the period (positive).
+    pub contractual: Decimal,
+    /// Charges posted after the window's start until the period's end.
+    pub window_charges: Decimal,
+}
+
+#[derive(QueryableByName)]
+struct CollectionRow {
+    #[diesel(sql_type = BigInt)]
+    payments: i64,
+    #[diesel(sql_type = BigInt)]
+    charges: i64,
+    #[diesel(sql_type = BigInt)]
+    contractual: i64,
+    #[diesel(sql_type = BigInt)]
+    window_charges: i64,
+}
+
+/// The period `start..=end`'s payments, charges and contractual adjustments, and the charges
+/// posted after `window_start` until `end`, in one pass over the entries posted in either.
+/// The reversed entry is looked up only for reversals.
 pub fn collections(
     conn: &mut DbConnection,
     org: OrgId,
     start: NaiveDateTime,
     end: NaiveDateTime,
-) -> CoreResult<(Decimal, Decimal, Decimal)> {
-    let kind = "(CASE WHEN l.kind = 'reversal' AND o.kind IS NOT NULL THEN o.kind ELSE l.kind END)";
+    window_start: NaiveDateTime,
+) -> CoreResult<Collections> {
     let sql = format!(
         "SELECT \
-           CAST(COALESCE(SUM(CASE WHEN {kind} IN ('insurance_payment', 'patient_payment', 'refund') \
-             THEN -{CENTS} ELSE 0 END), 0) AS BIGINT) AS a, \
-           CAST(COALESCE(SUM(CASE WHEN {kind} = 'charge' THEN {CENTS} ELSE 0 END), 0) AS BIGINT) AS b, \
-           CAST(COALESCE(SUM(CASE WHEN {kind} = 'contractual_adjustment' THEN -{CENTS} ELSE 0 END), 0) AS BIGINT) AS c \
-         FROM ledger_entries l \
-         LEFT JOIN ledger_entries o ON o.org_id = l.org_id AND o.id = l.reverses \
-         WHERE l.org_id = $1 AND l.posted_at >= $2 AND l.posted_at <= $3"
+           CAST(COALESCE(SUM(CASE WHEN x.posted_at >= $2 \
+             AND x.k IN ('insurance_payment', 'patient_payment', 'refund') \
+             THEN -x.cents ELSE 0 END), 0) AS BIGINT) AS payments, \
+           CAST(COALESCE(SUM(CASE WHEN x.posted_at >= $2 AND x.k = 'charge' \
+             THEN x.cents ELSE 0 END), 0) AS BIGINT) AS charges, \
+           CAST(COALESCE(SUM(CASE WHEN x.posted_at >= $2 AND x.k = 'contractual_adjustment' \
+             THEN -x.cents ELSE 0 END), 0) AS BIGINT) AS contractual, \
+           CAST(COALESCE(SUM(CASE WHEN x.posted_at > $4 AND x.k = 'charge' \
+             THEN x.cents ELSE 0 END), 0) AS BIGINT) AS window_charges \
+         FROM (SELECT l.posted_at AS posted_at, {CENTS} AS cents, \
+             CASE WHEN l.kind = 'reversal' THEN COALESCE((SELECT o.kind FROM ledger_entries o \
+               WHERE o.org_id = l.org_id AND o.id = l.reverses), l.kind) ELSE l.kind END AS k \
+           FROM ledger_entries l \
+           WHERE l.org_id = $1 AND l.posted_at >= $5 AND l.posted_at <= $3) x"
     );
-    let r = load::<Sums>(conn, &sql, org, start, end)?;
-    Ok(r.first()
-        .map_or((Decimal::ZERO, Decimal::ZERO, Decimal::ZERO), |s| {
-            (money(s.a), money(s.b), money(s.c))
-        }))
+    // One range for the index: from the earlier of the period's and the window's start.
+    let lower = start.min(window_start);
+    let org = org.as_str();
+    let rows: Vec<CollectionRow> = match conn {
+        DbConnection::Postgresql(c) => diesel::sql_query(sql)
+            .bind::<Text, _>(&org)
+            .bind::<Timestamp, _>(start)
+            .bind::<Timestamp, _>(end)
+            .bind::<Timestamp, _>(window_start)
+            .bind::<Timestamp, _>(lower)
+            .load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
+            .bind::<Text, _>(&org)
+            .bind::<Timestamp, _>(start)
+            .bind::<Timestamp, _>(end)
+            .bind::<Timestamp, _>(window_start)
+            .bind::<Timestamp, _>(lower)
+            .load(c)?,
+    };
+    let r = rows.first();
+    Ok(Collections {
+        payments: money(r.map_or(0, |r| r.payments)),
+        charges: money(r.map_or(0, |r| r.charges)),
+        contractual: money(r.map_or(0, |r| r.contractual)),
+        window_charges: money(r.map_or(0, |r| r.window_charges)),
+    })
 }
 
 #[derive(QueryableByName)]

@@ -4,7 +4,9 @@
 //! on loopback (this process). Rounds of writes that each emit an event (a remittance entered
 //! by hand: `remittance.received`) alternate between them at each `--concurrency`; the ratio
 //! is writes/s with one subscription over writes/s with none, while the deliverer of the
-//! subscribed server sends to the receiver. Then the subscription is paused, `--records`
+//! subscribed server sends to the receiver. The same rounds then run with the subscription
+//! paused (the outbox's rows are written, nothing is sent): the outbox's own cost, apart from
+//! sending. Then the subscription is paused, `--records`
 //! events are written, and it is unpaused: the time until the receiver has every one of them
 //! gives events delivered per second.
 
@@ -114,6 +116,21 @@ async fn set_paused(s: &Server, id: &str, url: &str, paused: bool) {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
+/// Waits until the receiver has seen nothing new for 2 s (at most 5 minutes): the backlog of
+/// earlier rounds is delivered.
+async fn drain(count: &AtomicUsize) {
+    let drained = Instant::now() + Duration::from_secs(300);
+    let mut last = usize::MAX;
+    while Instant::now() < drained {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let now = count.load(Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+}
+
 pub async fn events_cost(args: &Args) {
     println!(
         "outbox and webhooks: writes emitting one event each (POST /v1/remittances), {} s x {} rounds each, server workers {}",
@@ -190,17 +207,55 @@ pub async fn events_cost(args: &Args) {
                 writes
             );
         }
-        // Let the backlog of the rounds drain, then measure delivery alone.
-        let drained = Instant::now() + Duration::from_secs(300);
-        let mut last = usize::MAX;
-        while Instant::now() < drained {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let now = count.load(Ordering::Relaxed);
-            if now == last {
-                break;
+        drain(&count).await;
+        // The outbox alone: the same rounds with the subscription paused, so each write still
+        // stores its delivery in its transaction but nothing is sent. The gap between this
+        // ratio and the one above is what sending costs while writes run on the same cores.
+        set_paused(&subscribed, &sub, &url, true).await;
+        for &concurrency in &args.concurrency {
+            let (mut a, mut p) = (Vec::<Round>::new(), Vec::<Round>::new());
+            for _ in 0..args.rounds {
+                a.push(
+                    round(
+                        subscribed.clone(),
+                        Workload::Remittance,
+                        s_ids.clone(),
+                        0,
+                        args,
+                        concurrency,
+                    )
+                    .await,
+                );
+                p.push(
+                    round(
+                        plain.clone(),
+                        Workload::Remittance,
+                        p_ids.clone(),
+                        0,
+                        args,
+                        concurrency,
+                    )
+                    .await,
+                );
             }
-            last = now;
+            let a_rps = median(a.iter().map(|r| r.rps).collect());
+            let p_rps = median(p.iter().map(|r| r.rps).collect());
+            let p99 = |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
+            println!(
+                "{:<9} {:>5} {:>18.0} {:>16.0} {:>7.1}% {:>11.2} ms {:>9.2} ms {:>20}",
+                name,
+                concurrency,
+                a_rps,
+                p_rps,
+                100.0 * a_rps / p_rps,
+                p99(&a),
+                p99(&p),
+                "paused: outbox only"
+            );
         }
+        set_paused(&subscribed, &sub, &url, false).await;
+        drain(&count).await;
+        // Delivery alone: events written while paused, then sent after unpausing.
         set_paused(&subscribed, &sub, &url, true).await;
         let n = args.records;
         let base = count.load(Ordering::Relaxed);
