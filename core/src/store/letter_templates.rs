@@ -1,29 +1,23 @@
 //! The practice's appeal-letter template: one versioned row per organization.
 
-use diesel::prelude::*;
-
-use super::schema::appeal_letter_templates as t;
-use super::{DbConnection, from_json, to_json};
+use super::{DbConnection, from_json, org_documents, to_json};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
-use crate::model::common::{now, utc};
+use crate::model::common::utc;
 use crate::model::letter_template::{LetterTemplate, LetterTemplateInput};
 
 /// The org's own template, if it set one.
 pub fn stored(conn: &mut DbConnection, org: OrgId) -> CoreResult<Option<LetterTemplate>> {
-    let row: Option<(String, i32, chrono::NaiveDateTime)> = t::table
-        .filter(t::org_id.eq(org.as_str()))
-        .select((t::template, t::version, t::updated_at))
-        .get_result(conn)
-        .optional()?;
-    row.map(|(json, version, updated)| {
-        let mut tpl: LetterTemplate = from_json(&json, "appeal letter template")?;
-        tpl.is_default = false;
-        tpl.version = version;
-        tpl.updated_at = Some(utc(updated));
-        Ok(tpl)
-    })
-    .transpose()
+    let kind = &org_documents::APPEAL_LETTER_TEMPLATE;
+    org_documents::read(conn, kind, org)?
+        .map(|doc| {
+            let mut tpl: LetterTemplate = from_json(&doc.json, kind.resource)?;
+            tpl.is_default = false;
+            tpl.version = doc.version;
+            tpl.updated_at = Some(utc(doc.updated_at));
+            Ok(tpl)
+        })
+        .transpose()
 }
 
 /// The template in force for the org: its own, or the default.
@@ -43,46 +37,13 @@ pub fn set(
     crate::validation::Rules::check(input, &mut e);
     e.finish()?;
     let json = to_json(&LetterTemplate::from_input(input));
-    let at = now();
-    let created = match (stored(conn, org)?, if_match) {
-        (None, Some(_)) => {
-            return Err(CoreError::NotFound {
-                resource: "appeal letter template",
-            });
-        }
-        (None, None) => {
-            diesel::insert_into(t::table)
-                .values((
-                    t::org_id.eq(org.as_str()),
-                    t::template.eq(&json),
-                    t::version.eq(1),
-                    t::created_at.eq(at),
-                    t::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-            true
-        }
-        (Some(old), expected) => {
-            if expected.is_some_and(|v| v != old.version) {
-                return Err(CoreError::VersionMismatch {
-                    current: old.version,
-                });
-            }
-            let n = diesel::update(
-                t::table
-                    .filter(t::org_id.eq(org.as_str()))
-                    .filter(t::version.eq(old.version)),
-            )
-            .set((
-                t::template.eq(&json),
-                t::version.eq(old.version + 1),
-                t::updated_at.eq(at),
-            ))
-            .execute(conn)?;
-            super::check_versioned_update(n, Some(old.version), "appeal letter template")?;
-            false
-        }
-    };
+    let created = org_documents::write(
+        conn,
+        &org_documents::APPEAL_LETTER_TEMPLATE,
+        org,
+        &json,
+        if_match,
+    )?;
     let tpl = stored(conn, org)?
         .ok_or_else(|| CoreError::Internal("the appeal letter template was not stored".into()))?;
     Ok((tpl, created))

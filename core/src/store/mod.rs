@@ -32,6 +32,7 @@ pub mod import_links;
 pub mod keyring;
 pub mod ledger;
 pub mod letter_templates;
+pub mod org_documents;
 pub mod orgs;
 pub mod pagination;
 pub mod patients;

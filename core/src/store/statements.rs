@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::ledger::cents;
-use super::schema::{statement_counters, statement_profiles, statements};
+use super::schema::{statement_counters, statements};
 use super::sql_types::DbDecimal;
-use super::{DbConnection, from_json, parse_id, to_json};
+use super::{DbConnection, from_json, org_documents, parse_id, to_json};
 use crate::access::OrgId;
 use crate::error::{CoreError, CoreResult};
 use crate::model::common::{Address, now, utc};
@@ -198,22 +198,15 @@ impl StatementProfile {
 
 /// The org's statement profile, if set.
 pub fn profile(conn: &mut DbConnection, org: OrgId) -> CoreResult<Option<StatementProfile>> {
-    let row: Option<(String, i32, chrono::NaiveDateTime)> = statement_profiles::table
-        .filter(statement_profiles::org_id.eq(org.as_str()))
-        .select((
-            statement_profiles::profile,
-            statement_profiles::version,
-            statement_profiles::updated_at,
-        ))
-        .get_result(conn)
-        .optional()?;
-    row.map(|(json, version, updated)| {
-        let mut p: StatementProfile = from_json(&json, "statement profile")?;
-        p.version = version;
-        p.updated_at = utc(updated);
-        Ok(p)
-    })
-    .transpose()
+    let kind = &org_documents::STATEMENT_PROFILE;
+    org_documents::read(conn, kind, org)?
+        .map(|doc| {
+            let mut p: StatementProfile = from_json(&doc.json, kind.resource)?;
+            p.version = doc.version;
+            p.updated_at = utc(doc.updated_at);
+            Ok(p)
+        })
+        .transpose()
 }
 
 /// Sets the org's statement profile; with `if_match`, the stored one must be at that version.
@@ -227,48 +220,14 @@ pub fn set_profile(
     let mut e = crate::validation::Errors::new();
     crate::validation::Rules::check(input, &mut e);
     e.finish()?;
-    let p = StatementProfile::from_input(input);
-    let json = to_json(&p);
-    let t = now();
-    let created = match (profile(conn, org)?, if_match) {
-        (None, Some(_)) => {
-            return Err(CoreError::NotFound {
-                resource: "statement profile",
-            });
-        }
-        (None, None) => {
-            diesel::insert_into(statement_profiles::table)
-                .values((
-                    statement_profiles::org_id.eq(org.as_str()),
-                    statement_profiles::profile.eq(&json),
-                    statement_profiles::version.eq(1),
-                    statement_profiles::created_at.eq(t),
-                    statement_profiles::updated_at.eq(t),
-                ))
-                .execute(conn)?;
-            true
-        }
-        (Some(old), expected) => {
-            if expected.is_some_and(|v| v != old.version) {
-                return Err(CoreError::VersionMismatch {
-                    current: old.version,
-                });
-            }
-            let n = diesel::update(
-                statement_profiles::table
-                    .filter(statement_profiles::org_id.eq(org.as_str()))
-                    .filter(statement_profiles::version.eq(old.version)),
-            )
-            .set((
-                statement_profiles::profile.eq(&json),
-                statement_profiles::version.eq(old.version + 1),
-                statement_profiles::updated_at.eq(t),
-            ))
-            .execute(conn)?;
-            super::check_versioned_update(n, Some(old.version), "statement profile")?;
-            false
-        }
-    };
+    let json = to_json(&StatementProfile::from_input(input));
+    let created = org_documents::write(
+        conn,
+        &org_documents::STATEMENT_PROFILE,
+        org,
+        &json,
+        if_match,
+    )?;
     let stored = profile(conn, org)?
         .ok_or_else(|| CoreError::Internal("the statement profile was not stored".into()))?;
     Ok((stored, created))
