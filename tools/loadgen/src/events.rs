@@ -131,6 +131,53 @@ async fn drain(count: &AtomicUsize) {
     }
 }
 
+/// `--rounds` rounds of writes at `concurrency`, alternating between the subscribed server and
+/// the plain one; their rounds in that order.
+async fn alternate(
+    subscribed: &Arc<Server>,
+    s_ids: &Arc<Vec<String>>,
+    plain: &Arc<Server>,
+    p_ids: &Arc<Vec<String>>,
+    args: &Args,
+    concurrency: usize,
+) -> (Vec<Round>, Vec<Round>) {
+    let (mut a, mut p) = (Vec::new(), Vec::new());
+    for _ in 0..args.rounds {
+        for (s, ids, out) in [(subscribed, s_ids, &mut a), (plain, p_ids, &mut p)] {
+            out.push(
+                round(
+                    s.clone(),
+                    Workload::Remittance,
+                    ids.clone(),
+                    0,
+                    args,
+                    concurrency,
+                )
+                .await,
+            );
+        }
+    }
+    (a, p)
+}
+
+/// One line of the table: median writes/s of each server, their ratio and median p99s.
+fn print_ratio(name: &str, concurrency: usize, a: &[Round], p: &[Round], note: &str) {
+    let a_rps = median(a.iter().map(|r| r.rps).collect());
+    let p_rps = median(p.iter().map(|r| r.rps).collect());
+    let p99 = |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
+    println!(
+        "{:<9} {:>5} {:>18.0} {:>16.0} {:>7.1}% {:>11.2} ms {:>9.2} ms {:>20}",
+        name,
+        concurrency,
+        a_rps,
+        p_rps,
+        100.0 * a_rps / p_rps,
+        p99(a),
+        p99(p),
+        note
+    );
+}
+
 pub async fn events_cost(args: &Args) {
     println!(
         "outbox and webhooks: writes emitting one event each (POST /v1/remittances), {} s x {} rounds each, server workers {}",
@@ -163,49 +210,12 @@ pub async fn events_cost(args: &Args) {
             .await;
         let sub = sub["id"].as_str().expect("subscription id").to_string();
         for &concurrency in &args.concurrency {
-            let (mut a, mut p) = (Vec::<Round>::new(), Vec::<Round>::new());
             let before = count.load(Ordering::Relaxed);
-            let mut writes = 0.0;
-            for _ in 0..args.rounds {
-                let r = round(
-                    subscribed.clone(),
-                    Workload::Remittance,
-                    s_ids.clone(),
-                    0,
-                    args,
-                    concurrency,
-                )
-                .await;
-                writes += r.rps * args.seconds as f64;
-                a.push(r);
-                p.push(
-                    round(
-                        plain.clone(),
-                        Workload::Remittance,
-                        p_ids.clone(),
-                        0,
-                        args,
-                        concurrency,
-                    )
-                    .await,
-                );
-            }
+            let (a, p) = alternate(&subscribed, &s_ids, &plain, &p_ids, args, concurrency).await;
             let delivered = count.load(Ordering::Relaxed) - before;
-            let a_rps = median(a.iter().map(|r| r.rps).collect());
-            let p_rps = median(p.iter().map(|r| r.rps).collect());
-            let p99 = |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
-            println!(
-                "{:<9} {:>5} {:>18.0} {:>16.0} {:>7.1}% {:>11.2} ms {:>9.2} ms {:>11} of {:>6.0}",
-                name,
-                concurrency,
-                a_rps,
-                p_rps,
-                100.0 * a_rps / p_rps,
-                p99(&a),
-                p99(&p),
-                delivered,
-                writes
-            );
+            let writes: f64 = a.iter().map(|r| r.rps * args.seconds as f64).sum();
+            let note = format!("{delivered:>11} of {writes:>6.0}");
+            print_ratio(name, concurrency, &a, &p, &note);
         }
         drain(&count).await;
         // The outbox alone: the same rounds with the subscription paused, so each write still
@@ -213,45 +223,8 @@ pub async fn events_cost(args: &Args) {
         // ratio and the one above is what sending costs while writes run on the same cores.
         set_paused(&subscribed, &sub, &url, true).await;
         for &concurrency in &args.concurrency {
-            let (mut a, mut p) = (Vec::<Round>::new(), Vec::<Round>::new());
-            for _ in 0..args.rounds {
-                a.push(
-                    round(
-                        subscribed.clone(),
-                        Workload::Remittance,
-                        s_ids.clone(),
-                        0,
-                        args,
-                        concurrency,
-                    )
-                    .await,
-                );
-                p.push(
-                    round(
-                        plain.clone(),
-                        Workload::Remittance,
-                        p_ids.clone(),
-                        0,
-                        args,
-                        concurrency,
-                    )
-                    .await,
-                );
-            }
-            let a_rps = median(a.iter().map(|r| r.rps).collect());
-            let p_rps = median(p.iter().map(|r| r.rps).collect());
-            let p99 = |v: &[Round]| median(v.iter().map(|r| r.p99.as_secs_f64() * 1e3).collect());
-            println!(
-                "{:<9} {:>5} {:>18.0} {:>16.0} {:>7.1}% {:>11.2} ms {:>9.2} ms {:>20}",
-                name,
-                concurrency,
-                a_rps,
-                p_rps,
-                100.0 * a_rps / p_rps,
-                p99(&a),
-                p99(&p),
-                "paused: outbox only"
-            );
+            let (a, p) = alternate(&subscribed, &s_ids, &plain, &p_ids, args, concurrency).await;
+            print_ratio(name, concurrency, &a, &p, "paused: outbox only");
         }
         set_paused(&subscribed, &sub, &url, false).await;
         drain(&count).await;
