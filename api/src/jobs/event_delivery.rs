@@ -1,4 +1,5 @@
-//! Delivering webhook events: due deliveries are claimed under a lease (several servers on
+//! Delivering webhook events: newly committed events are turned into deliveries (fan-out,
+//! one server at a time), then due deliveries are claimed under a lease (several servers on
 //! one PostgreSQL share the work, each row claimed by one), sent side by side, and each
 //! attempt recorded with what follows it (retry with backoff, give up, disable the
 //! subscription). A server that dies mid-delivery leaves a lease that runs out, and another
@@ -24,6 +25,9 @@ use crate::webhooks::Sender;
 /// two commits whatever its size, so under a steady stream a larger round costs less per
 /// delivery.
 const BATCH: i64 = 64;
+/// Committed events turned into deliveries per round, in the round's claiming transaction:
+/// the writes that emitted them paid for their event row only.
+const FAN_OUT_BATCH: i64 = 128;
 /// How long past the receiver's timeout a claim holds before another server may take over.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
@@ -42,8 +46,12 @@ pub fn spawn(state: web::Data<AppState>) -> Result<(), String> {
     actix_web::rt::spawn(async move {
         loop {
             match round(&state, &sender, &policy, lease).await {
-                // A full batch: more may be due at once.
-                Ok(n) if n as i64 >= BATCH => continue,
+                // A full batch: more may be due (or waiting to be fanned out) at once.
+                Ok(Round { fanned, claimed })
+                    if fanned as i64 >= FAN_OUT_BATCH || claimed as i64 >= BATCH =>
+                {
+                    continue;
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook delivery round failed"),
             }
@@ -62,13 +70,21 @@ fn jitter() -> f64 {
     (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Claims, sends and records one batch; returns how many deliveries it claimed.
+/// What a round did.
+struct Round {
+    /// Events turned into deliveries.
+    fanned: usize,
+    /// Deliveries claimed (and sent).
+    claimed: usize,
+}
+
+/// Fans out newly committed events, then claims, sends and records one batch.
 async fn round(
     state: &AppState,
     sender: &Sender,
     policy: &DeliveryPolicy,
     lease: Duration,
-) -> Result<usize, CoreError> {
+) -> Result<Round, CoreError> {
     let pool = state.pool.clone();
     let keyring = state.keyring.clone();
     let lease = chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
@@ -76,9 +92,10 @@ async fn round(
         let mut conn = pool
             .get()
             .map_err(|e| CoreError::Unavailable(format!("database: {e}")))?;
-        let ids = store::write_transaction(&mut conn, |c| {
+        let (fanned, ids) = store::write_transaction(&mut conn, |c| {
             let at = now();
-            events::claim_due(c, at, at + lease, BATCH)
+            let fanned = events::fan_out(c, at, FAN_OUT_BATCH)?;
+            Ok((fanned, events::claim_due(c, at, at + lease, BATCH)?))
         })?;
         // One read for the round, and each subscription's secrets decrypted once.
         let claimed = match events::claimed_many(&mut conn, &ids) {
@@ -86,7 +103,7 @@ async fn round(
             Err(e) => {
                 // Left under their leases: tried again once the leases run out.
                 tracing::warn!(deliveries = ids.len(), error = %e, "claimed deliveries could not be read");
-                return Ok(Vec::new());
+                return Ok((fanned, Vec::new()));
             }
         };
         let mut secrets: HashMap<Uuid, Arc<Vec<Zeroizing<String>>>> = HashMap::new();
@@ -109,13 +126,14 @@ async fn round(
                 Err(e) => tracing::warn!(delivery = %c.delivery_id, error = %e, "a claimed delivery could not be read"),
             }
         }
-        Ok(out)
+        Ok((fanned, out))
     })
     .await
     .map_err(|_| CoreError::Internal("the delivery round was cancelled".into()))??;
+    let (fanned, batch) = batch;
     let claimed = batch.len();
     if claimed == 0 {
-        return Ok(0);
+        return Ok(Round { fanned, claimed });
     }
     let sends = batch.into_iter().map(|(c, secrets)| async move {
         let r = sender
@@ -156,5 +174,5 @@ async fn round(
     })
     .await
     .map_err(|_| CoreError::Internal("the delivery round was cancelled".into()))??;
-    Ok(claimed)
+    Ok(Round { fanned, claimed })
 }

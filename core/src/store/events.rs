@@ -2,9 +2,9 @@
 //! secrets encrypted like PHI) and deliveries with their attempts. Repositories only: what an
 //! event says is `model::event`, when to retry and whom to refuse is `events`.
 //!
-//! [`emit`] runs in the transaction of the change it tells about, and creates the event's
-//! delivery to every subscription that asked for its type in that same transaction: an event
-//! exists exactly when its change committed, and so do its deliveries.
+//! [`emit`] runs in the transaction of the change it tells about: an event exists exactly when
+//! its change committed. The deliverer then makes its deliveries, to every subscription that
+//! asked for its type, in batches of its own ([`fan_out`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -15,7 +15,7 @@ use super::crypt::RowCrypt;
 use super::encrypted::{EncryptedTable, Rotated, rotated, rotation_queries};
 use super::pagination::finish_page;
 use super::schema::{
-    event_deliveries, event_delivery_attempts, event_subscriptions, outbox_events,
+    event_deliveries, event_delivery_attempts, event_subscriptions, outbox_events, outbox_fan_out,
 };
 use super::{
     DbConnection, KeyRing, ListParams, check_versioned_update, from_json, new_id, parse_id, to_json,
@@ -38,9 +38,10 @@ pub const FAILED: &str = "failed";
 /// A deleted subscription's deliveries that were still waiting.
 pub const CANCELED: &str = "canceled";
 
-/// Writes `data` to the outbox in the caller's transaction, with a delivery to each of the
-/// org's subscriptions that asked for its type (a ping: to its one subscription). Returns the
-/// event's id.
+/// Writes `data` to the outbox in the caller's transaction and returns the event's id. The
+/// event's deliveries are made once it has committed ([`fan_out`]), so a write pays for one row
+/// whoever subscribes. A ping is for one subscription and its answer shows the delivery: its
+/// delivery is written with it.
 pub fn emit(conn: &mut DbConnection, org: OrgId, data: &EventData) -> CoreResult<Uuid> {
     let id = new_id();
     let at = now();
@@ -57,44 +58,169 @@ pub fn emit(conn: &mut DbConnection, org: OrgId, data: &EventData) -> CoreResult
             outbox_events::occurred_at.eq(at),
         ))
         .execute(conn)?;
-    let seq: i64 = outbox_events::table
+    let this_event = outbox_events::table
         .filter(outbox_events::id.eq(id.to_string()))
-        .select(outbox_events::seq)
-        .get_result(conn)?;
-    let subscribed: Vec<(String, String)> = event_subscriptions::table
-        .filter(event_subscriptions::org_id.eq(org.as_str()))
-        .filter(event_subscriptions::deleted_at.is_null())
-        .filter(event_subscriptions::disabled_at.is_null())
-        .select((event_subscriptions::id, event_subscriptions::event_types))
-        .load(conn)?;
-    let resource_key = format!("{resource_type}:{resource_id}");
-    for (sub, types) in subscribed {
-        let wanted = match (data, data.event_type()) {
-            (EventData::Ping(p), _) => p.subscription_id.to_string() == sub,
-            (_, Some(t)) => from_json::<Vec<EventType>>(&types, "event types")?.contains(&t),
-            (_, None) => false,
-        };
-        if !wanted {
-            continue;
-        }
-        diesel::insert_into(event_deliveries::table)
-            .values((
-                event_deliveries::id.eq(new_id().to_string()),
-                event_deliveries::org_id.eq(org.as_str()),
-                event_deliveries::subscription_id.eq(&sub),
-                event_deliveries::event_seq.eq(seq),
-                event_deliveries::event_id.eq(id.to_string()),
-                event_deliveries::event_type.eq(data.type_name()),
-                event_deliveries::resource_key.eq(&resource_key),
-                event_deliveries::state.eq(PENDING),
-                event_deliveries::attempts.eq(0),
-                event_deliveries::next_attempt_at.eq(at),
-                event_deliveries::created_at.eq(at),
-                event_deliveries::updated_at.eq(at),
-            ))
+        .select(outbox_events::seq);
+    let EventData::Ping(ping) = data else {
+        diesel::insert_into(outbox_fan_out::table)
+            .values(this_event)
+            .into_columns(outbox_fan_out::seq)
             .execute(conn)?;
+        return Ok(id);
+    };
+    // (A ping for a subscription deleted or disabled meanwhile goes nowhere.)
+    let live_ping = live(org)
+        .filter(event_subscriptions::id.eq(ping.subscription_id.to_string()))
+        .filter(event_subscriptions::disabled_at.is_null())
+        .select(event_subscriptions::id)
+        .first::<String>(conn)
+        .optional()?;
+    if let Some(subscription) = live_ping {
+        let event = NewDelivery {
+            org: &org.as_str(),
+            seq: this_event.get_result(conn)?,
+            event_id: &id.to_string(),
+            event_type: data.type_name(),
+            resource_key: &format!("{resource_type}:{resource_id}"),
+        };
+        insert_delivery(conn, &event, &subscription, at)?;
     }
     Ok(id)
+}
+
+/// An event about to get a delivery.
+struct NewDelivery<'a> {
+    org: &'a str,
+    seq: i64,
+    event_id: &'a str,
+    event_type: &'a str,
+    /// `{resource_type}:{resource_id}`: a record's deliveries keep its events' order.
+    resource_key: &'a str,
+}
+
+/// A pending delivery of `event` to `subscription`, due at `at`.
+fn insert_delivery(
+    conn: &mut DbConnection,
+    event: &NewDelivery,
+    subscription: &str,
+    at: NaiveDateTime,
+) -> CoreResult<()> {
+    diesel::insert_into(event_deliveries::table)
+        .values((
+            event_deliveries::id.eq(new_id().to_string()),
+            event_deliveries::org_id.eq(event.org),
+            event_deliveries::subscription_id.eq(subscription),
+            event_deliveries::event_seq.eq(event.seq),
+            event_deliveries::event_id.eq(event.event_id),
+            event_deliveries::event_type.eq(event.event_type),
+            event_deliveries::resource_key.eq(event.resource_key),
+            event_deliveries::state.eq(PENDING),
+            event_deliveries::attempts.eq(0),
+            event_deliveries::next_attempt_at.eq(at),
+            event_deliveries::created_at.eq(at),
+            event_deliveries::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// PostgreSQL: the advisory lock taken by the server fanning out (one at a time).
+const FAN_OUT_LOCK: i64 = 7_270_005 << 32;
+
+/// Whether this transaction may fan out: always on SQLite (one writer); on PostgreSQL when no
+/// other server's transaction is fanning out, and then until this one ends.
+fn fan_out_turn(conn: &mut DbConnection) -> CoreResult<bool> {
+    #[derive(QueryableByName)]
+    struct Turn {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        turn: bool,
+    }
+    let DbConnection::Postgresql(c) = conn else {
+        return Ok(true);
+    };
+    Ok(
+        diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS turn")
+            .bind::<diesel::sql_types::BigInt, _>(FAN_OUT_LOCK)
+            .get_result::<Turn>(c)?
+            .turn,
+    )
+}
+
+/// Makes the deliveries of up to `limit` committed events still queued for it, oldest first,
+/// in the caller's write transaction, and takes them off the queue: one to each subscription of the event's organization
+/// that asks for its type, already existed when the event happened, and is neither disabled
+/// nor deleted now (a paused one gets its deliveries; they are sent once it resumes). Returns
+/// how many events were fanned out.
+///
+/// On PostgreSQL one server fans out at a time (another's round skips this step), so each
+/// event is fanned out once and in `seq` order. An event whose transaction commits after a
+/// later-numbered one's is found in the queue by a later round, where a cursor over `seq`
+/// would have passed it by.
+pub fn fan_out(conn: &mut DbConnection, at: NaiveDateTime, limit: i64) -> CoreResult<usize> {
+    if !fan_out_turn(conn)? {
+        return Ok(0);
+    }
+    let queued: Vec<i64> = outbox_fan_out::table
+        .order(outbox_fan_out::seq.asc())
+        .limit(limit)
+        .select(outbox_fan_out::seq)
+        .load(conn)?;
+    if queued.is_empty() {
+        return Ok(0);
+    }
+    type Row = (i64, String, String, String, String, String, NaiveDateTime);
+    let events: Vec<Row> = outbox_events::table
+        .filter(outbox_events::seq.eq_any(&queued))
+        .order(outbox_events::seq.asc())
+        .select((
+            outbox_events::seq,
+            outbox_events::id,
+            outbox_events::org_id,
+            outbox_events::event_type,
+            outbox_events::resource_type,
+            outbox_events::resource_id,
+            outbox_events::occurred_at,
+        ))
+        .load(conn)?;
+    let mut orgs: Vec<&String> = events.iter().map(|e| &e.2).collect();
+    orgs.sort();
+    orgs.dedup();
+    let subscriptions: Vec<(String, String, String, NaiveDateTime)> = event_subscriptions::table
+        .filter(event_subscriptions::org_id.eq_any(orgs))
+        .filter(event_subscriptions::deleted_at.is_null())
+        .filter(event_subscriptions::disabled_at.is_null())
+        .select((
+            event_subscriptions::id,
+            event_subscriptions::org_id,
+            event_subscriptions::event_types,
+            event_subscriptions::created_at,
+        ))
+        .load(conn)?;
+    let subscriptions = subscriptions
+        .into_iter()
+        .map(|(id, org, types, created_at)| {
+            let types: Vec<EventType> = from_json(&types, "event types")?;
+            let names: Vec<&'static str> = types.iter().map(|t| t.name()).collect();
+            Ok((id, org, names, created_at))
+        })
+        .collect::<CoreResult<Vec<_>>>()?;
+    for (seq, event_id, org, event_type, resource_type, resource_id, occurred_at) in &events {
+        let event = NewDelivery {
+            org,
+            seq: *seq,
+            event_id,
+            event_type,
+            resource_key: &format!("{resource_type}:{resource_id}"),
+        };
+        for (sub, sub_org, types, created_at) in &subscriptions {
+            if sub_org == org && created_at <= occurred_at && types.contains(&event_type.as_str()) {
+                insert_delivery(conn, &event, sub, at)?;
+            }
+        }
+    }
+    diesel::delete(outbox_fan_out::table.filter(outbox_fan_out::seq.eq_any(&queued)))
+        .execute(conn)?;
+    Ok(queued.len())
 }
 
 /// An event as the outbox holds it.
@@ -1009,23 +1135,16 @@ pub fn replay(
     }
     let at = now();
     let sub_id = subscription.to_string();
+    let org_id = org.as_str();
     for (seq, event_id, event_type, resource_type, resource_id) in &rows {
-        diesel::insert_into(event_deliveries::table)
-            .values((
-                event_deliveries::id.eq(new_id().to_string()),
-                event_deliveries::org_id.eq(org.as_str()),
-                event_deliveries::subscription_id.eq(&sub_id),
-                event_deliveries::event_seq.eq(seq),
-                event_deliveries::event_id.eq(event_id),
-                event_deliveries::event_type.eq(event_type),
-                event_deliveries::resource_key.eq(format!("{resource_type}:{resource_id}")),
-                event_deliveries::state.eq(PENDING),
-                event_deliveries::attempts.eq(0),
-                event_deliveries::next_attempt_at.eq(at),
-                event_deliveries::created_at.eq(at),
-                event_deliveries::updated_at.eq(at),
-            ))
-            .execute(conn)?;
+        let event = NewDelivery {
+            org: &org_id,
+            seq: *seq,
+            event_id,
+            event_type,
+            resource_key: &format!("{resource_type}:{resource_id}"),
+        };
+        insert_delivery(conn, &event, &sub_id, at)?;
     }
     Ok(Some(rows.len()))
 }
@@ -1040,6 +1159,7 @@ mod tests {
 
     on_each_engine!(
         events_commit_with_their_change_and_are_claimed_in_order_under_leases,
+        committed_events_fan_out_once_to_the_subscriptions_that_want_them,
         secrets_are_encrypted_rotated_and_the_old_one_signs_for_its_grace
     );
 
@@ -1061,10 +1181,14 @@ mod tests {
         })
     }
 
-    /// The event ids of claimed deliveries.
+    /// The event ids of claimed deliveries (after a fan-out, as a deliverer's round does).
     fn claim_events(conn: &mut DbConnection, at: NaiveDateTime) -> Vec<Uuid> {
         let lease = at + chrono::Duration::seconds(60);
-        let ids = write_transaction(conn, |c| claim_due(c, at, lease, 10)).unwrap();
+        let ids = write_transaction(conn, |c| {
+            fan_out(c, at, 100)?;
+            claim_due(c, at, lease, 10)
+        })
+        .unwrap();
         ids.into_iter()
             .map(|id| claimed(conn, id).unwrap().event_id)
             .collect()
@@ -1170,6 +1294,147 @@ mod tests {
             get_subscription(&mut conn, org, claims_sub.id),
             Err(CoreError::NotFound { .. })
         ));
+    }
+
+    /// Which subscriptions got a delivery of `event`.
+    fn delivered_to(conn: &mut DbConnection, event: Uuid) -> Vec<String> {
+        event_deliveries::table
+            .filter(event_deliveries::event_id.eq(event.to_string()))
+            .order(event_deliveries::subscription_id.asc())
+            .select(event_deliveries::subscription_id)
+            .load(conn)
+            .unwrap()
+    }
+
+    fn committed_events_fan_out_once_to_the_subscriptions_that_want_them(engine: TestEngine) {
+        let (db, mut conn, keyring, org) = setup_on(engine);
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let subscribe = |conn: &mut DbConnection, types: Vec<EventType>, paused: bool| {
+            let mut i = input(types);
+            i.paused = paused;
+            create_subscription(conn, &keyring, org, &i, secret)
+                .unwrap()
+                .id
+                .to_string()
+        };
+        let claims = vec![EventType::ClaimStatusChanged];
+        let wanted = subscribe(&mut conn, claims.clone(), false);
+        let paused = subscribe(&mut conn, claims.clone(), true);
+        let deleted = subscribe(&mut conn, claims.clone(), false);
+        let disabled = subscribe(&mut conn, claims.clone(), false);
+        let other_type = subscribe(&mut conn, vec![EventType::DenialOpened], false);
+        let x = Uuid::now_v7();
+
+        // The write stores its event alone; deliveries come from the fan-out.
+        let first = emit(
+            &mut conn,
+            org,
+            &moved(x, ClaimStatus::Draft, ClaimStatus::Ready),
+        )
+        .unwrap();
+        assert!(delivered_to(&mut conn, first).is_empty());
+        let rolled_back: CoreResult<()> = write_transaction(&mut conn, |c| {
+            emit(
+                c,
+                org,
+                &moved(x, ClaimStatus::Ready, ClaimStatus::Submitted),
+            )?;
+            Err(CoreError::Conflict("the change failed".into()))
+        });
+        assert!(rolled_back.is_err());
+        // Made after the event happened: not one of its receivers.
+        let later = subscribe(&mut conn, claims.clone(), false);
+        delete_subscription(&mut conn, org, parse_id(&deleted).unwrap()).unwrap();
+        disable(
+            &mut conn,
+            org,
+            parse_id(&disabled).unwrap(),
+            "failing",
+            now(),
+        )
+        .unwrap();
+
+        let at = now();
+        assert_eq!(
+            write_transaction(&mut conn, |c| fan_out(c, at, 100)).unwrap(),
+            1
+        );
+        let mut expected = vec![wanted.clone(), paused.clone()];
+        expected.sort();
+        assert_eq!(delivered_to(&mut conn, first), expected);
+        // Once: a second round finds nothing to fan out.
+        assert_eq!(
+            write_transaction(&mut conn, |c| fan_out(c, at, 100)).unwrap(),
+            0
+        );
+
+        // A later event reaches the later subscription too, never the other type's.
+        let second = emit(
+            &mut conn,
+            org,
+            &moved(x, ClaimStatus::Ready, ClaimStatus::Submitted),
+        )
+        .unwrap();
+        assert_eq!(
+            write_transaction(&mut conn, |c| fan_out(c, at, 100)).unwrap(),
+            1
+        );
+        let mut expected = vec![wanted.clone(), paused.clone(), later.clone()];
+        expected.sort();
+        assert_eq!(delivered_to(&mut conn, second), expected);
+        assert!(!delivered_to(&mut conn, second).contains(&other_type));
+
+        // A ping's delivery is written with it, to its one subscription.
+        let ping = emit(
+            &mut conn,
+            org,
+            &EventData::Ping(crate::model::event::Ping {
+                subscription_id: parse_id(&other_type).unwrap(),
+            }),
+        )
+        .unwrap();
+        assert_eq!(delivered_to(&mut conn, ping), vec![other_type.clone()]);
+        assert_eq!(
+            write_transaction(&mut conn, |c| fan_out(c, at, 100)).unwrap(),
+            0
+        );
+
+        // Batches of `limit`, oldest first.
+        let more: Vec<Uuid> = (0..3)
+            .map(|_| {
+                emit(
+                    &mut conn,
+                    org,
+                    &moved(Uuid::now_v7(), ClaimStatus::Draft, ClaimStatus::Ready),
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            write_transaction(&mut conn, |c| fan_out(c, at, 2)).unwrap(),
+            2
+        );
+        assert_eq!(delivered_to(&mut conn, more[1]).len(), 3);
+        assert!(delivered_to(&mut conn, more[2]).is_empty());
+
+        // PostgreSQL: while one server's transaction fans out, another's round skips it (so an
+        // event is never fanned out twice); once it commits, the other finds only the rest.
+        if let Some(mut other) = db.another_connection() {
+            write_transaction(&mut conn, |c| {
+                assert_eq!(fan_out(c, at, 100)?, 1);
+                assert_eq!(
+                    write_transaction(&mut other, |o| fan_out(o, at, 100)).unwrap(),
+                    0
+                );
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(
+                write_transaction(&mut other, |o| fan_out(o, at, 100)).unwrap(),
+                0
+            );
+            assert_eq!(delivered_to(&mut conn, more[2]).len(), 3);
+        }
     }
 
     fn secrets_are_encrypted_rotated_and_the_old_one_signs_for_its_grace(engine: TestEngine) {

@@ -611,6 +611,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_fan_out (seq) {
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
     outbox_events (seq) {
         seq -> BigInt,
         id -> Text,
@@ -769,6 +775,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     denial_appeals,
     event_subscriptions,
     outbox_events,
+    outbox_fan_out,
     event_deliveries,
     event_delivery_attempts,
     charge_master,

@@ -54,6 +54,19 @@ pub struct TestDb {
     pg_name: Option<String>,
 }
 
+impl TestDb {
+    /// A second connection to a PostgreSQL test database (as another server would hold);
+    /// `None` on SQLite, whose test databases live in their one connection's memory.
+    pub fn another_connection(&self) -> Option<DbConnection> {
+        let name = self.pg_name.as_ref()?;
+        let admin_url = pg_admin_url();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        Some(connect(&format!("{base}/{name}")).expect("connect to the test database again"))
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = &self.pg_name

@@ -344,7 +344,7 @@ mod tests {
     use crate::model::claim::ClaimStatus;
     use crate::model::event::{ClaimStatusChanged, EventType};
     use crate::store::events::{
-        claim_due, claimed_many, create_subscription, emit, get_subscription,
+        claim_due, claimed_many, create_subscription, emit, fan_out, get_subscription,
     };
     use crate::store::testing::{TestEngine, on_each_engine, setup_on};
     use crate::store::write_transaction;
@@ -353,7 +353,11 @@ mod tests {
 
     fn claim(c: &mut DbConnection, at: NaiveDateTime) -> Vec<Claimed> {
         let lease = at + chrono::Duration::seconds(60);
-        let ids = write_transaction(c, |tx| claim_due(tx, at, lease, 64)).unwrap();
+        let ids = write_transaction(c, |tx| {
+            fan_out(tx, at, 64)?;
+            claim_due(tx, at, lease, 64)
+        })
+        .unwrap();
         claimed_many(c, &ids).unwrap()
     }
 

@@ -5,8 +5,8 @@
 //! by hand: `remittance.received`) alternate between them at each `--concurrency`; the ratio
 //! is writes/s with one subscription over writes/s with none, while the deliverer of the
 //! subscribed server sends to the receiver. The same rounds then run with the subscription
-//! paused (the outbox's rows are written, nothing is sent): the outbox's own cost, apart from
-//! sending. Then the subscription is paused, `--records`
+//! paused (events are written and fanned out into deliveries, nothing is sent): the outbox's
+//! own cost, apart from sending. Then the subscription is paused, `--records`
 //! events are written, and it is unpaused: the time until the receiver has every one of them
 //! gives events delivered per second.
 
@@ -218,8 +218,8 @@ pub async fn events_cost(args: &Args) {
             print_ratio(name, concurrency, &a, &p, &note);
         }
         drain(&count).await;
-        // The outbox alone: the same rounds with the subscription paused, so each write still
-        // stores its delivery in its transaction but nothing is sent. The gap between this
+        // The outbox alone: the same rounds with the subscription paused, so each event is still
+        // fanned out into its delivery but nothing is sent. The gap between this
         // ratio and the one above is what sending costs while writes run on the same cores.
         set_paused(&subscribed, &sub, &url, true).await;
         for &concurrency in &args.concurrency {
