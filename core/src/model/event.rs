@@ -491,12 +491,13 @@ pub struct Delivery {
     pub event_id: Uuid,
     #[schema(example = "claim.status_changed")]
     pub event_type: String,
-    /// `pending` (to be tried, again or for the first time), `delivered` or `failed` (retries
-    /// exhausted).
+    /// `pending` (to be tried, again or for the first time), `held` (waiting while the
+    /// subscription is paused or disabled: pending again once it is active), `delivered`,
+    /// `failed` (retries exhausted) or `canceled` (the subscription was deleted).
     #[schema(example = "delivered")]
     pub state: String,
     pub attempts: i32,
-    /// When it is tried next, while pending.
+    /// When it is tried next, while pending or held.
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub last_status_code: Option<i32>,

@@ -37,6 +37,34 @@ pub const DELIVERED: &str = "delivered";
 pub const FAILED: &str = "failed";
 /// A deleted subscription's deliveries that were still waiting.
 pub const CANCELED: &str = "canceled";
+/// Waiting while the subscription is paused or disabled: pending again once it is active. Kept
+/// out of `pending` so that a paused subscription's backlog stays out of the deliverer's
+/// indexes (which hold pending rows only) instead of being walked past every round.
+pub const HELD: &str = "held";
+
+/// The state a new delivery to a subscription starts in.
+fn waiting(paused_or_disabled: bool) -> &'static str {
+    if paused_or_disabled { HELD } else { PENDING }
+}
+
+/// Holds the subscription's pending deliveries (`hold`: it was paused or disabled) or makes its
+/// held ones pending again (it is active again).
+fn hold_deliveries(conn: &mut DbConnection, org: OrgId, id: Uuid, hold: bool) -> CoreResult<()> {
+    let (from, to) = if hold {
+        (PENDING, HELD)
+    } else {
+        (HELD, PENDING)
+    };
+    diesel::update(
+        event_deliveries::table
+            .filter(event_deliveries::org_id.eq(org.as_str()))
+            .filter(event_deliveries::subscription_id.eq(id.to_string()))
+            .filter(event_deliveries::state.eq(from)),
+    )
+    .set(event_deliveries::state.eq(to))
+    .execute(conn)?;
+    Ok(())
+}
 
 /// Writes `data` to the outbox in the caller's transaction and returns the event's id. The
 /// event's deliveries are made once it has committed ([`fan_out`]), so a write pays for one row
@@ -72,10 +100,10 @@ pub fn emit(conn: &mut DbConnection, org: OrgId, data: &EventData) -> CoreResult
     let live_ping = live(org)
         .filter(event_subscriptions::id.eq(ping.subscription_id.to_string()))
         .filter(event_subscriptions::disabled_at.is_null())
-        .select(event_subscriptions::id)
-        .first::<String>(conn)
+        .select((event_subscriptions::id, event_subscriptions::paused))
+        .first::<(String, bool)>(conn)
         .optional()?;
-    if let Some(subscription) = live_ping {
+    if let Some((subscription, paused)) = live_ping {
         let event = NewDelivery {
             org: &org.as_str(),
             seq: this_event.get_result(conn)?,
@@ -83,7 +111,8 @@ pub fn emit(conn: &mut DbConnection, org: OrgId, data: &EventData) -> CoreResult
             event_type: data.type_name(),
             resource_key: &format!("{resource_type}:{resource_id}"),
         };
-        insert_delivery(conn, &event, &subscription, at)?;
+        let row = NewDeliveryRow::new(&event, &subscription, waiting(paused), at);
+        insert_deliveries(conn, &[row])?;
     }
     Ok(id)
 }
@@ -98,29 +127,72 @@ struct NewDelivery<'a> {
     resource_key: &'a str,
 }
 
-/// A pending delivery of `event` to `subscription`, due at `at`.
-fn insert_delivery(
-    conn: &mut DbConnection,
-    event: &NewDelivery,
-    subscription: &str,
-    at: NaiveDateTime,
-) -> CoreResult<()> {
-    diesel::insert_into(event_deliveries::table)
-        .values((
-            event_deliveries::id.eq(new_id().to_string()),
-            event_deliveries::org_id.eq(event.org),
-            event_deliveries::subscription_id.eq(subscription),
-            event_deliveries::event_seq.eq(event.seq),
-            event_deliveries::event_id.eq(event.event_id),
-            event_deliveries::event_type.eq(event.event_type),
-            event_deliveries::resource_key.eq(event.resource_key),
-            event_deliveries::state.eq(PENDING),
-            event_deliveries::attempts.eq(0),
-            event_deliveries::next_attempt_at.eq(at),
-            event_deliveries::created_at.eq(at),
-            event_deliveries::updated_at.eq(at),
-        ))
-        .execute(conn)?;
+/// A new delivery row.
+#[derive(Insertable)]
+#[diesel(table_name = event_deliveries)]
+struct NewDeliveryRow<'a> {
+    id: String,
+    org_id: &'a str,
+    subscription_id: &'a str,
+    event_seq: i64,
+    event_id: &'a str,
+    event_type: &'a str,
+    resource_key: &'a str,
+    state: &'a str,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> NewDeliveryRow<'a> {
+    /// A delivery of `event` to `subscription` in `state` (pending or held), due at `at`.
+    fn new(
+        event: &NewDelivery<'a>,
+        subscription: &'a str,
+        state: &'a str,
+        at: NaiveDateTime,
+    ) -> Self {
+        NewDeliveryRow {
+            id: new_id().to_string(),
+            org_id: event.org,
+            subscription_id: subscription,
+            event_seq: event.seq,
+            event_id: event.event_id,
+            event_type: event.event_type,
+            resource_key: event.resource_key,
+            state,
+            attempts: 0,
+            next_attempt_at: at,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+/// Rows per multi-row insert: 12 values each, well within both engines' bind limits.
+const INSERT_CHUNK: usize = 200;
+
+/// Inserts `rows`: on PostgreSQL a statement per [`INSERT_CHUNK`] rather than per row (a busy
+/// round's fan-out is hundreds of rows, each a round trip); SQLite runs in process, and one
+/// prepared single-row insert serves every row.
+fn insert_deliveries(conn: &mut DbConnection, rows: &[NewDeliveryRow]) -> CoreResult<()> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                diesel::insert_into(event_deliveries::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(event_deliveries::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -185,39 +257,47 @@ pub fn fan_out(conn: &mut DbConnection, at: NaiveDateTime, limit: i64) -> CoreRe
     let mut orgs: Vec<&String> = events.iter().map(|e| &e.2).collect();
     orgs.sort();
     orgs.dedup();
-    let subscriptions: Vec<(String, String, String, NaiveDateTime)> = event_subscriptions::table
-        .filter(event_subscriptions::org_id.eq_any(orgs))
-        .filter(event_subscriptions::deleted_at.is_null())
-        .filter(event_subscriptions::disabled_at.is_null())
-        .select((
-            event_subscriptions::id,
-            event_subscriptions::org_id,
-            event_subscriptions::event_types,
-            event_subscriptions::created_at,
-        ))
-        .load(conn)?;
+    let subscriptions: Vec<(String, String, String, bool, NaiveDateTime)> =
+        event_subscriptions::table
+            .filter(event_subscriptions::org_id.eq_any(orgs))
+            .filter(event_subscriptions::deleted_at.is_null())
+            .filter(event_subscriptions::disabled_at.is_null())
+            .select((
+                event_subscriptions::id,
+                event_subscriptions::org_id,
+                event_subscriptions::event_types,
+                event_subscriptions::paused,
+                event_subscriptions::created_at,
+            ))
+            .load(conn)?;
     let subscriptions = subscriptions
         .into_iter()
-        .map(|(id, org, types, created_at)| {
+        .map(|(id, org, types, paused, created_at)| {
             let types: Vec<EventType> = from_json(&types, "event types")?;
             let names: Vec<&'static str> = types.iter().map(|t| t.name()).collect();
-            Ok((id, org, names, created_at))
+            Ok((id, org, names, waiting(paused), created_at))
         })
         .collect::<CoreResult<Vec<_>>>()?;
-    for (seq, event_id, org, event_type, resource_type, resource_id, occurred_at) in &events {
+    let keys: Vec<String> = events
+        .iter()
+        .map(|(_, _, _, _, resource_type, resource_id, _)| format!("{resource_type}:{resource_id}"))
+        .collect();
+    let mut rows = Vec::new();
+    for ((seq, event_id, org, event_type, _, _, occurred_at), key) in events.iter().zip(&keys) {
         let event = NewDelivery {
             org,
             seq: *seq,
             event_id,
             event_type,
-            resource_key: &format!("{resource_type}:{resource_id}"),
+            resource_key: key,
         };
-        for (sub, sub_org, types, created_at) in &subscriptions {
+        for (sub, sub_org, types, state, created_at) in &subscriptions {
             if sub_org == org && created_at <= occurred_at && types.contains(&event_type.as_str()) {
-                insert_delivery(conn, &event, sub, at)?;
+                rows.push(NewDeliveryRow::new(&event, sub, state, at));
             }
         }
     }
+    insert_deliveries(conn, &rows)?;
     diesel::delete(outbox_fan_out::table.filter(outbox_fan_out::seq.eq_any(&queued)))
         .execute(conn)?;
     Ok(queued.len())
@@ -516,6 +596,8 @@ pub fn replace_subscription(
     };
     let current = current_version(conn, org, id)?;
     check_versioned_update(updated, current, "subscription")?;
+    // Unpausing enables it too, so its deliveries wait exactly while it is paused.
+    hold_deliveries(conn, org, id, input.paused)?;
     get_subscription(conn, org, id)
 }
 
@@ -543,7 +625,7 @@ pub fn delete_subscription(conn: &mut DbConnection, org: OrgId, id: Uuid) -> Cor
         event_deliveries::table
             .filter(event_deliveries::org_id.eq(org.as_str()))
             .filter(event_deliveries::subscription_id.eq(id.to_string()))
-            .filter(event_deliveries::state.eq(PENDING)),
+            .filter(event_deliveries::state.eq_any([PENDING, HELD])),
     )
     .set((
         event_deliveries::state.eq(CANCELED),
@@ -917,6 +999,9 @@ pub fn disable(
         event_subscriptions::updated_at.eq(at),
     ))
     .execute(conn)?;
+    if n == 1 {
+        hold_deliveries(conn, org, id, true)?;
+    }
     Ok(n == 1)
 }
 
@@ -952,7 +1037,8 @@ fn delivery_model(row: DeliveryRow, attempts: Vec<DeliveryAttempt>) -> CoreResul
         subscription_id: parse_id(&row.subscription_id)?,
         event_id: parse_id(&row.event_id)?,
         event_type: row.event_type,
-        next_attempt_at: (row.state == PENDING).then(|| utc(row.next_attempt_at)),
+        next_attempt_at: (row.state == PENDING || row.state == HELD)
+            .then(|| utc(row.next_attempt_at)),
         state: row.state,
         attempts: row.attempts,
         delivered_at: row.delivered_at.map(utc),
@@ -1079,7 +1165,7 @@ pub fn redeliver(
     subscription: Uuid,
     id: Uuid,
 ) -> CoreResult<Delivery> {
-    get_subscription(conn, org, subscription)?;
+    let sub = get_subscription(conn, org, subscription)?;
     let at = now();
     diesel::update(
         event_deliveries::table
@@ -1089,7 +1175,7 @@ pub fn redeliver(
             .filter(event_deliveries::state.ne(CANCELED)),
     )
     .set((
-        event_deliveries::state.eq(PENDING),
+        event_deliveries::state.eq(waiting(sub.status != "active")),
         event_deliveries::next_attempt_at.eq(at),
         event_deliveries::lease_until.eq(None::<NaiveDateTime>),
         event_deliveries::first_attempt_at.eq(None::<NaiveDateTime>),
@@ -1136,16 +1222,26 @@ pub fn replay(
     let at = now();
     let sub_id = subscription.to_string();
     let org_id = org.as_str();
-    for (seq, event_id, event_type, resource_type, resource_id) in &rows {
-        let event = NewDelivery {
-            org: &org_id,
-            seq: *seq,
-            event_id,
-            event_type,
-            resource_key: &format!("{resource_type}:{resource_id}"),
-        };
-        insert_delivery(conn, &event, &sub_id, at)?;
-    }
+    let state = waiting(sub.paused);
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|(_, _, _, resource_type, resource_id)| format!("{resource_type}:{resource_id}"))
+        .collect();
+    let deliveries: Vec<NewDeliveryRow> = rows
+        .iter()
+        .zip(&keys)
+        .map(|((seq, event_id, event_type, _, _), key)| {
+            let event = NewDelivery {
+                org: &org_id,
+                seq: *seq,
+                event_id,
+                event_type,
+                resource_key: key,
+            };
+            NewDeliveryRow::new(&event, &sub_id, state, at)
+        })
+        .collect();
+    insert_deliveries(conn, &deliveries)?;
     Ok(Some(rows.len()))
 }
 
@@ -1362,6 +1458,41 @@ mod tests {
         let mut expected = vec![wanted.clone(), paused.clone()];
         expected.sort();
         assert_eq!(delivered_to(&mut conn, first), expected);
+        // The paused subscription's delivery is held, out of the deliverer's sight, until it
+        // resumes; pausing holds what was pending.
+        let state = |conn: &mut DbConnection, sub: &str| -> String {
+            event_deliveries::table
+                .filter(event_deliveries::event_id.eq(first.to_string()))
+                .filter(event_deliveries::subscription_id.eq(sub))
+                .select(event_deliveries::state)
+                .first(conn)
+                .unwrap()
+        };
+        assert_eq!(
+            (state(&mut conn, &wanted), state(&mut conn, &paused)),
+            (PENDING.to_string(), HELD.to_string())
+        );
+        let resume = |conn: &mut DbConnection, sub: &str, pause: bool| {
+            let id = parse_id(sub).unwrap();
+            let version = get_subscription(conn, org, id).unwrap().version;
+            let mut i = input(claims.clone());
+            i.paused = pause;
+            replace_subscription(conn, org, id, version, &i).unwrap();
+        };
+        resume(&mut conn, &wanted, true);
+        assert_eq!(state(&mut conn, &wanted), HELD);
+        let due = |conn: &mut DbConnection| {
+            write_transaction(conn, |c| claim_due(c, at, at, 10))
+                .unwrap()
+                .len()
+        };
+        assert_eq!(due(&mut conn), 0, "nothing is due while both are paused");
+        resume(&mut conn, &wanted, false);
+        resume(&mut conn, &paused, false);
+        assert_eq!(
+            (state(&mut conn, &wanted), state(&mut conn, &paused)),
+            (PENDING.to_string(), PENDING.to_string())
+        );
         // Once: a second round finds nothing to fan out.
         assert_eq!(
             write_transaction(&mut conn, |c| fan_out(c, at, 100)).unwrap(),
