@@ -257,6 +257,17 @@ pub fn fan_out(conn: &mut DbConnection, at: NaiveDateTime, limit: i64) -> CoreRe
     let mut orgs: Vec<&String> = events.iter().map(|e| &e.2).collect();
     orgs.sort();
     orgs.dedup();
+    if let DbConnection::Postgresql(c) = conn {
+        // Held until this transaction ends: a pause or resume committing meanwhile would
+        // otherwise miss the deliveries made here from what it replaced (held for a resumed
+        // subscription, for good). It waits for this fan-out, or this one for it and then
+        // reads what it wrote. (SQLite has one writer.)
+        event_subscriptions::table
+            .filter(event_subscriptions::org_id.eq_any(&orgs))
+            .select(event_subscriptions::id)
+            .for_share()
+            .load::<String>(c)?;
+    }
     let subscriptions: Vec<(String, String, String, bool, NaiveDateTime)> =
         event_subscriptions::table
             .filter(event_subscriptions::org_id.eq_any(orgs))
