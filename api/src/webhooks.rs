@@ -181,18 +181,38 @@ impl Sender {
             .send()
             .await;
         match sent {
-            Ok(resp) => AttemptResult {
-                status_code: Some(resp.status().as_u16()),
-                error: None,
-                latency: started.elapsed(),
-                at,
-            },
+            Ok(resp) => {
+                let status_code = Some(resp.status().as_u16());
+                let latency = started.elapsed();
+                discard_body(resp).await;
+                AttemptResult {
+                    status_code,
+                    error: None,
+                    latency,
+                    at,
+                }
+            }
             Err(e) => failed(error_kind(&e), started),
         }
     }
 }
 
 /// What failed, in a word (never the receiver's text).
+/// Most of a receiver's answer read (and dropped unseen) so its connection can carry the next
+/// delivery: a response dropped before its end closes the connection, and every delivery
+/// to a receiver that answers `200 ok` would pay for a new one. A longer body is left unread.
+const DISCARDED_BODY_MAX: usize = 64 * 1024;
+
+async fn discard_body(mut resp: reqwest::Response) {
+    let mut read = 0usize;
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        read += chunk.len();
+        if read > DISCARDED_BODY_MAX {
+            return;
+        }
+    }
+}
+
 fn error_kind(e: &reqwest::Error) -> &'static str {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
@@ -281,5 +301,72 @@ mod tests {
             assert_eq!(r.error, Some("refused_address"), "{url}");
             assert_eq!(r.status_code, None);
         }
+    }
+
+    /// A receiver on loopback answering each request `200` with an 8 KiB page; counts the
+    /// connections it accepted.
+    async fn chatty_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counted = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut conn = BufReader::new(conn);
+                    loop {
+                        let mut length = 0usize;
+                        loop {
+                            let mut line = String::new();
+                            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let line = line.trim_end().to_ascii_lowercase();
+                            if line.is_empty() {
+                                break;
+                            }
+                            if let Some(v) = line.strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0u8; length];
+                        if conn.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        // The body follows the head a moment later, as from a receiver that
+                        // answers before it has rendered its page.
+                        let page = "thanks! ".repeat(1024);
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", page.len());
+                        let out = conn.get_mut();
+                        if out.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        if out.write_all(page.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn deliveries_to_a_receiver_that_answers_with_a_body_share_one_connection() {
+        let (url, accepted) = chatty_receiver().await;
+        let sender = Sender::new(&cfg(&["127.0.0.1"])).unwrap();
+        let secret = revcycle_core::events::signing::new_secret();
+        for i in 0..5 {
+            let r = sender
+                .send(&url, &format!("e{i}"), "{}", std::slice::from_ref(&secret))
+                .await;
+            assert_eq!((r.status_code, r.error), (Some(200), None));
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -917,24 +917,16 @@ pub enum Next {
 /// Records an attempt and what follows it, if the delivery is still under the lease it was
 /// claimed with (else another server took it over after the lease ran out: the attempt is
 /// logged, the other server's outcome stands). Returns whether the delivery was updated.
+///
+/// A first attempt is kept on the delivery's own row (`first_try_*`), later ones as rows of
+/// the attempt log: a delivery that succeeds at once costs one update, not an update and an
+/// insert with its index entries.
 pub fn finish_attempt(
     conn: &mut DbConnection,
     claimed: &Claimed,
     record: &AttemptRecord,
     next: Next,
 ) -> CoreResult<bool> {
-    diesel::insert_into(event_delivery_attempts::table)
-        .values((
-            event_delivery_attempts::id.eq(new_id().to_string()),
-            event_delivery_attempts::org_id.eq(claimed.org.as_str()),
-            event_delivery_attempts::delivery_id.eq(claimed.delivery_id.to_string()),
-            event_delivery_attempts::attempt.eq(record.attempt),
-            event_delivery_attempts::status_code.eq(record.status_code),
-            event_delivery_attempts::error.eq(record.error.clone()),
-            event_delivery_attempts::latency_ms.eq(record.latency_ms),
-            event_delivery_attempts::at.eq(record.at),
-        ))
-        .execute(conn)?;
     let target = event_deliveries::table
         .filter(event_deliveries::id.eq(claimed.delivery_id.to_string()))
         .filter(event_deliveries::state.eq(PENDING))
@@ -944,21 +936,45 @@ pub fn finish_attempt(
         Next::RetryAt(t) => (PENDING, t, None),
         Next::Failed => (FAILED, record.at, None),
     };
-    let n = diesel::update(target)
-        .set((
-            event_deliveries::state.eq(state),
-            event_deliveries::attempts.eq(record.attempt),
-            event_deliveries::next_attempt_at.eq(next_at),
-            event_deliveries::lease_until.eq(None::<NaiveDateTime>),
-            event_deliveries::first_attempt_at
-                .eq(Some(claimed.first_attempt_at.unwrap_or(record.at))),
-            event_deliveries::last_status_code.eq(record.status_code),
-            event_deliveries::last_error.eq(record.error.clone()),
-            event_deliveries::delivered_at.eq(delivered_at),
-            event_deliveries::updated_at.eq(record.at),
-        ))
-        .execute(conn)?;
-    Ok(n == 1)
+    let outcome = (
+        event_deliveries::state.eq(state),
+        event_deliveries::attempts.eq(record.attempt),
+        event_deliveries::next_attempt_at.eq(next_at),
+        event_deliveries::lease_until.eq(None::<NaiveDateTime>),
+        event_deliveries::first_attempt_at.eq(Some(claimed.first_attempt_at.unwrap_or(record.at))),
+        event_deliveries::last_status_code.eq(record.status_code),
+        event_deliveries::last_error.eq(record.error.clone()),
+        event_deliveries::delivered_at.eq(delivered_at),
+        event_deliveries::updated_at.eq(record.at),
+    );
+    let updated = if record.attempt == 1 {
+        diesel::update(target)
+            .set((
+                outcome,
+                event_deliveries::first_try_status_code.eq(record.status_code),
+                event_deliveries::first_try_error.eq(record.error.clone()),
+                event_deliveries::first_try_latency_ms.eq(Some(record.latency_ms)),
+                event_deliveries::first_try_at.eq(Some(record.at)),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target).set(outcome).execute(conn)?
+    };
+    if updated == 0 || record.attempt != 1 {
+        diesel::insert_into(event_delivery_attempts::table)
+            .values((
+                event_delivery_attempts::id.eq(new_id().to_string()),
+                event_delivery_attempts::org_id.eq(claimed.org.as_str()),
+                event_delivery_attempts::delivery_id.eq(claimed.delivery_id.to_string()),
+                event_delivery_attempts::attempt.eq(record.attempt),
+                event_delivery_attempts::status_code.eq(record.status_code),
+                event_delivery_attempts::error.eq(record.error.clone()),
+                event_delivery_attempts::latency_ms.eq(record.latency_ms),
+                event_delivery_attempts::at.eq(record.at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(updated == 1)
 }
 
 /// The subscription's health after an attempt: a success clears `failing_since`; a failure
@@ -1029,6 +1045,23 @@ struct DeliveryRow {
     delivered_at: Option<NaiveDateTime>,
     last_status_code: Option<i32>,
     created_at: NaiveDateTime,
+    first_try_status_code: Option<i32>,
+    first_try_error: Option<String>,
+    first_try_latency_ms: Option<i64>,
+    first_try_at: Option<NaiveDateTime>,
+}
+
+impl DeliveryRow {
+    /// The first attempt, when the row keeps it (see [`finish_attempt`]).
+    fn first_try(&self) -> Option<DeliveryAttempt> {
+        Some(DeliveryAttempt {
+            attempt: 1,
+            status_code: self.first_try_status_code,
+            error: self.first_try_error.clone(),
+            latency_ms: self.first_try_latency_ms?,
+            at: utc(self.first_try_at?),
+        })
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -1082,17 +1115,22 @@ fn with_attempts(
     }
     rows.into_iter()
         .map(|r| {
-            let log = attempts
-                .iter()
-                .filter(|a| a.delivery_id == r.id)
-                .map(|a| DeliveryAttempt {
-                    attempt: a.attempt,
-                    status_code: a.status_code,
-                    error: a.error.clone(),
-                    latency_ms: a.latency_ms,
-                    at: utc(a.at),
-                })
-                .collect();
+            let mut log: Vec<DeliveryAttempt> =
+                r.first_try()
+                    .into_iter()
+                    .chain(attempts.iter().filter(|a| a.delivery_id == r.id).map(|a| {
+                        DeliveryAttempt {
+                            attempt: a.attempt,
+                            status_code: a.status_code,
+                            error: a.error.clone(),
+                            latency_ms: a.latency_ms,
+                            at: utc(a.at),
+                        }
+                    }))
+                    .collect();
+            // Stable: an attempt made by a server whose lease had run out stays after the one
+            // of the same number that counted.
+            log.sort_by_key(|a| a.attempt);
             delivery_model(r, log)
         })
         .collect()
@@ -1383,6 +1421,27 @@ mod tests {
             at: t0,
         };
         assert!(finish_attempt(&mut conn, &first, &record, Next::Delivered).unwrap());
+        // A first attempt is kept on the delivery's row: nothing in the log table.
+        let logged = |conn: &mut DbConnection, d: Uuid| -> i64 {
+            event_delivery_attempts::table
+                .filter(event_delivery_attempts::delivery_id.eq(d.to_string()))
+                .count()
+                .get_result(conn)
+                .unwrap()
+        };
+        let attempts_of = |conn: &mut DbConnection, d: Uuid| {
+            get_delivery(conn, org, claims_sub.id, d)
+                .unwrap()
+                .attempt_log
+                .iter()
+                .map(|a| (a.attempt, a.status_code, a.latency_ms))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(logged(&mut conn, first.delivery_id), 0);
+        assert_eq!(
+            attempts_of(&mut conn, first.delivery_id),
+            [(1, Some(204), 12)]
+        );
         // Delivered: x's next event is due; y's lease still holds.
         assert_eq!(claim_events(&mut conn, t0), [x2]);
         // A lease that ran out (its server died) makes the delivery due again, for anyone.
@@ -1393,6 +1452,32 @@ mod tests {
         let log = get_delivery(&mut conn, org, claims_sub.id, first.delivery_id).unwrap();
         assert_eq!((log.state.as_str(), log.attempt_log.len()), (DELIVERED, 2));
         assert_eq!(log.attempt_log[0].status_code, Some(204));
+        assert_eq!(logged(&mut conn, first.delivery_id), 1);
+
+        // A failed first attempt, then a second that succeeds: the log shows both, in order.
+        let second = deliveries.iter().find(|d| d.event_id == x2).unwrap().id;
+        let try_x2 =
+            |conn: &mut DbConnection, attempt: i32, status: i32, at: NaiveDateTime, next: Next| {
+                let c = write_transaction(conn, |c| claimed(c, second)).unwrap();
+                assert_eq!(c.attempts, attempt - 1);
+                let record = AttemptRecord {
+                    attempt,
+                    status_code: Some(status),
+                    error: None,
+                    latency_ms: 30 + i64::from(attempt),
+                    at,
+                };
+                assert!(finish_attempt(conn, &c, &record, next).unwrap());
+            };
+        let retry_at = later + chrono::Duration::seconds(1);
+        try_x2(&mut conn, 1, 500, later, Next::RetryAt(retry_at));
+        assert_eq!(claim_events(&mut conn, retry_at), [x2]);
+        try_x2(&mut conn, 2, 204, retry_at, Next::Delivered);
+        assert_eq!(
+            attempts_of(&mut conn, second),
+            [(1, Some(500), 31), (2, Some(204), 32)]
+        );
+        assert_eq!(logged(&mut conn, second), 1);
 
         // A deleted subscription's waiting deliveries are canceled.
         delete_subscription(&mut conn, org, claims_sub.id).unwrap();
@@ -1576,6 +1661,38 @@ mod tests {
                 0
             );
             assert_eq!(delivered_to(&mut conn, more[2]).len(), 3);
+
+            // A resume waits for a fan-out that read the subscription as paused: committing in
+            // between, it would miss the fan-out's held deliveries and leave them held for good.
+            resume(&mut conn, &paused, true);
+            let last = emit(
+                &mut conn,
+                org,
+                &moved(Uuid::now_v7(), ClaimStatus::Draft, ClaimStatus::Ready),
+            )
+            .unwrap();
+            let id = parse_id(&paused).unwrap();
+            write_transaction(&mut conn, |c| {
+                assert_eq!(fan_out(c, at, 100)?, 1);
+                let version = get_subscription(&mut other, org, id)?.version;
+                let mut i = input(claims.clone());
+                i.paused = false;
+                let resumed = write_transaction(&mut other, |o| {
+                    diesel::sql_query("SET LOCAL lock_timeout = '200ms'").execute(o)?;
+                    replace_subscription(o, org, id, version, &i)
+                });
+                assert!(resumed.is_err(), "the resume waits for the fan-out");
+                Ok(())
+            })
+            .unwrap();
+            resume(&mut other, &paused, false);
+            let held: String = event_deliveries::table
+                .filter(event_deliveries::event_id.eq(last.to_string()))
+                .filter(event_deliveries::subscription_id.eq(&paused))
+                .select(event_deliveries::state)
+                .first(&mut conn)
+                .unwrap();
+            assert_eq!(held, PENDING);
         }
     }
 

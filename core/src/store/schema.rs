@@ -660,6 +660,10 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        first_try_status_code -> Nullable<Integer>,
+        first_try_error -> Nullable<Text>,
+        first_try_latency_ms -> Nullable<BigInt>,
+        first_try_at -> Nullable<Timestamp>,
     }
 }
 
