@@ -32,6 +32,7 @@ use uuid::Uuid;
 pub use super::audit_links::{INDEX_BATCH, index_patients, index_patients_for};
 use super::audit_links::{indexed_through, link_pending, register_chain};
 use super::schema::{audit_anchors, audit_event_patients, audit_events};
+use super::transaction_locks::{self, org_lock_key};
 use super::{DbConnection, from_json, parse_id, to_json};
 use crate::access::OrgId;
 use crate::audit::chain::link_hash;
@@ -169,27 +170,9 @@ fn reason_context(org: Uuid, event_id: Uuid) -> FieldContext<'static> {
     }
 }
 
-/// The advisory-lock key of `org` in the namespace `class` (the high 32 bits). Any 32 bits of
-/// the org id will do: a collision only makes two orgs take turns.
-pub(super) fn org_lock_key(class: i64, org: Uuid) -> i64 {
-    let b = org.as_bytes();
-    let low = i64::from(u32::from_be_bytes([b[12], b[13], b[14], b[15]]));
-    (class << 32) | low
-}
-
 /// PostgreSQL: holds the org's chain for the rest of the transaction.
 fn lock_chain(conn: &mut DbConnection, org: Uuid) -> CoreResult<()> {
-    advisory_lock(conn, LOCK_CLASS, org)
-}
-
-/// PostgreSQL: takes the transaction-scoped advisory lock of `org` in the namespace `class`.
-fn advisory_lock(conn: &mut DbConnection, class: i64, org: Uuid) -> CoreResult<()> {
-    if let DbConnection::Postgresql(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(org_lock_key(class, org))
-            .execute(c)?;
-    }
-    Ok(())
+    transaction_locks::hold(conn, org_lock_key(LOCK_CLASS, org))
 }
 
 mod append;

@@ -269,24 +269,12 @@ const PASS_BATCH: i64 = 1000;
 /// holds the database already). With `wait` false it gives up at once when another
 /// transaction holds it, and says so with `false`.
 fn lock_tree(conn: &mut DbConnection, org: Uuid, wait: bool) -> CoreResult<bool> {
-    #[derive(QueryableByName)]
-    struct Locked {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        locked: bool,
-    }
-    let DbConnection::Postgresql(c) = conn else {
+    let key = super::transaction_locks::org_lock_key(TREE_LOCK_CLASS, org);
+    if wait {
+        super::transaction_locks::hold(conn, key)?;
         return Ok(true);
-    };
-    let key = super::audit::org_lock_key(TREE_LOCK_CLASS, org);
-    let sql = if wait {
-        "SELECT pg_advisory_xact_lock($1) IS NOT NULL AS locked"
-    } else {
-        "SELECT pg_try_advisory_xact_lock($1) AS locked"
-    };
-    Ok(diesel::sql_query(sql)
-        .bind::<diesel::sql_types::BigInt, _>(key)
-        .get_result::<Locked>(c)?
-        .locked)
+    }
+    super::transaction_locks::try_hold(conn, key)
 }
 
 /// Orgs whose tree could not follow their chain, warned about once per process.

@@ -202,20 +202,7 @@ const FAN_OUT_LOCK: i64 = 7_270_005 << 32;
 /// Whether this transaction may fan out: always on SQLite (one writer); on PostgreSQL when no
 /// other server's transaction is fanning out, and then until this one ends.
 fn fan_out_turn(conn: &mut DbConnection) -> CoreResult<bool> {
-    #[derive(QueryableByName)]
-    struct Turn {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        turn: bool,
-    }
-    let DbConnection::Postgresql(c) = conn else {
-        return Ok(true);
-    };
-    Ok(
-        diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS turn")
-            .bind::<diesel::sql_types::BigInt, _>(FAN_OUT_LOCK)
-            .get_result::<Turn>(c)?
-            .turn,
-    )
+    super::transaction_locks::try_hold(conn, FAN_OUT_LOCK)
 }
 
 /// Makes the deliveries of up to `limit` committed events still queued for it, oldest first,

@@ -48,6 +48,7 @@ pub mod schema;
 pub mod sql_types;
 mod sqlite_write_gate;
 pub mod statements;
+mod transaction_locks;
 pub mod unidentified;
 pub mod unmatched;
 pub mod unpaid_claims;

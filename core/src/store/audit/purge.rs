@@ -99,7 +99,7 @@ pub fn purge(
         ));
     }
     crate::store::write_transaction(conn, |conn| {
-        advisory_lock(conn, PURGE_LOCK_CLASS, org)?;
+        transaction_locks::hold(conn, org_lock_key(PURGE_LOCK_CLASS, org))?;
         let org_s = org.to_string();
         let previous = latest_anchor(conn, org)?;
         let start = previous.as_ref().map_or(0, |a| a.sequence);
