@@ -197,7 +197,6 @@ impl Sender {
     }
 }
 
-/// What failed, in a word (never the receiver's text).
 /// Most of a receiver's answer read (and dropped unseen) so its connection can carry the next
 /// delivery: a response dropped before its end closes the connection, and every delivery
 /// to a receiver that answers `200 ok` would pay for a new one. A longer body is left unread.
@@ -213,6 +212,7 @@ async fn discard_body(mut resp: reqwest::Response) {
     }
 }
 
+/// What failed, in a word (never the receiver's text).
 fn error_kind(e: &reqwest::Error) -> &'static str {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {

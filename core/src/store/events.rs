@@ -244,20 +244,9 @@ pub fn fan_out(conn: &mut DbConnection, at: NaiveDateTime, limit: i64) -> CoreRe
     let mut orgs: Vec<&String> = events.iter().map(|e| &e.2).collect();
     orgs.sort();
     orgs.dedup();
-    if let DbConnection::Postgresql(c) = conn {
-        // Held until this transaction ends: a pause or resume committing meanwhile would
-        // otherwise miss the deliveries made here from what it replaced (held for a resumed
-        // subscription, for good). It waits for this fan-out, or this one for it and then
-        // reads what it wrote. (SQLite has one writer.)
+    let live = || {
         event_subscriptions::table
             .filter(event_subscriptions::org_id.eq_any(&orgs))
-            .select(event_subscriptions::id)
-            .for_share()
-            .load::<String>(c)?;
-    }
-    let subscriptions: Vec<(String, String, String, bool, NaiveDateTime)> =
-        event_subscriptions::table
-            .filter(event_subscriptions::org_id.eq_any(orgs))
             .filter(event_subscriptions::deleted_at.is_null())
             .filter(event_subscriptions::disabled_at.is_null())
             .select((
@@ -267,7 +256,15 @@ pub fn fan_out(conn: &mut DbConnection, at: NaiveDateTime, limit: i64) -> CoreRe
                 event_subscriptions::paused,
                 event_subscriptions::created_at,
             ))
-            .load(conn)?;
+    };
+    let subscriptions: Vec<(String, String, String, bool, NaiveDateTime)> = match conn {
+        // The rows read are held until this transaction ends: a pause, resume, disable or
+        // delete committing meanwhile would otherwise miss the deliveries made here from what
+        // it replaced (held for a resumed subscription, for good). It waits for this fan-out,
+        // or this one for it and then reads what it wrote. (SQLite has one writer.)
+        DbConnection::Postgresql(c) => live().for_share().load(c)?,
+        DbConnection::Sqlite(c) => live().load(c)?,
+    };
     let subscriptions = subscriptions
         .into_iter()
         .map(|(id, org, types, paused, created_at)| {
