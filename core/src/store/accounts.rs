@@ -429,10 +429,7 @@ pub fn ar_aging(
     basis: AgingBasis,
 ) -> CoreResult<AgingReportView> {
     // The database sums each claim's entries; only the open claims come back.
-    let until = end_of(as_of).naive_utc();
-    let open = super::report_queries::with_report_memory(conn, |c| {
-        super::report_queries::open_claims(c, org, until)
-    })?;
+    let open = super::report_queries::open_claims(conn, org, end_of(as_of).naive_utc())?;
     let r = aging::aging(&open, as_of, basis, group);
     Ok(AgingReportView {
         as_of,
@@ -586,23 +583,16 @@ pub fn kpis(
     // Counted and summed by the database.
     let start = from.and_hms_opt(0, 0, 0).unwrap_or_default();
     let end = end_of(to).naive_utc();
+    let (submitted, clean) = super::report_queries::clean_claims(conn, org, start, end)?;
+    let (adjudicated, denied) = super::report_queries::adjudicated_claims(conn, org, start, end)?;
     let window_start = end - Duration::days(DAYS_IN_AR_WINDOW);
-    let ((submitted, clean), (adjudicated, denied), ar, collected) =
-        super::report_queries::with_report_memory(conn, |c| {
-            use super::report_queries as q;
-            Ok((
-                q::clean_claims(c, org, start, end)?,
-                q::adjudicated_claims(c, org, start, end)?,
-                q::receivables(c, org, end)?,
-                q::collections(c, org, start, end, window_start)?,
-            ))
-        })?;
+    let ar = super::report_queries::receivables(conn, org, end)?;
     let super::report_queries::Collections {
         payments,
         charges,
         contractual,
         window_charges,
-    } = collected;
+    } = super::report_queries::collections(conn, org, start, end, window_start)?;
     let daily = (window_charges / Decimal::from(DAYS_IN_AR_WINDOW)).round_dp(2);
     Ok(Kpis {
         from,

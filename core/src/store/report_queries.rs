@@ -21,27 +21,6 @@ fn money(cents: i64) -> Decimal {
     Decimal::new(cents, 2)
 }
 
-/// PostgreSQL's memory for each sort and hash of a report's queries. Under the server's default
-/// (4 MB) the per-claim totals of a large practice (half a million ledger entries at 100,000
-/// claims) spill to disk in an external merge sort. Set for the report's transaction only, not
-/// for every pooled connection.
-const REPORT_WORK_MEM: &str = "64MB";
-
-/// Runs `f` (a report's queries) with [`REPORT_WORK_MEM`]: on PostgreSQL in a transaction of its
-/// own (`SET LOCAL`); SQLite sorts in its own cache, so there `f` just runs.
-pub fn with_report_memory<T>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> CoreResult<T>,
-) -> CoreResult<T> {
-    if !matches!(conn, DbConnection::Postgresql(_)) {
-        return f(conn);
-    }
-    conn.transaction(|c| {
-        diesel::sql_query(format!("SET LOCAL work_mem = '{REPORT_WORK_MEM}'")).execute(c)?;
-        f(c)
-    })
-}
-
 /// Runs `sql` (PostgreSQL placeholders `$n`; SQLite takes them as `?n`) with binds $1 the org,
 /// $2 and $3 two times.
 fn load<R>(
@@ -358,40 +337,4 @@ pub fn posted_denials(
             amount: money(r.cents),
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
-
-    on_each_engine!(a_reports_memory_lasts_for_its_queries_only);
-
-    #[derive(QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = Text)]
-        work_mem: String,
-    }
-
-    fn work_mem(conn: &mut DbConnection) -> String {
-        diesel::sql_query("SHOW work_mem")
-            .get_result::<Setting>(conn)
-            .unwrap()
-            .work_mem
-    }
-
-    fn a_reports_memory_lasts_for_its_queries_only(engine: TestEngine) {
-        let (_db, mut conn, _keyring, _org) = setup_on(engine);
-        let inside = with_report_memory(&mut conn, |c| {
-            Ok(matches!(c, DbConnection::Postgresql(_)).then(|| work_mem(c)))
-        })
-        .unwrap();
-        if matches!(conn, DbConnection::Sqlite(_)) {
-            assert_eq!(inside, None);
-            return;
-        }
-        assert_eq!(inside.as_deref(), Some(REPORT_WORK_MEM));
-        // The pooled connection goes back with the server's own setting.
-        assert_ne!(work_mem(&mut conn), REPORT_WORK_MEM);
-    }
 }
