@@ -89,9 +89,9 @@ pub fn record_transition(
     t: &Transition,
     remittance_id: Option<Uuid>,
 ) -> CoreResult<TransitionRecord> {
-    claims::set_status(conn, org, claim.id, t.from, t.to)?;
-    let id = new_id();
     let at = t.at.naive_utc();
+    claims::set_status(conn, org, claim.id, t.from, t.to, at)?;
+    let id = new_id();
     diesel::insert_into(claim_transitions::table)
         .values((
             claim_transitions::id.eq(id.to_string()),

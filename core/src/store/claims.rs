@@ -1,3 +1,4 @@
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -399,6 +400,7 @@ pub(crate) fn set_status(
     id: Uuid,
     from: ClaimStatus,
     to: ClaimStatus,
+    at: NaiveDateTime,
 ) -> CoreResult<()> {
     let n = diesel::update(
         claims::table
@@ -416,6 +418,22 @@ pub(crate) fn set_status(
         return Err(CoreError::Conflict(
             "the claim's status changed while this request ran; read it again".into(),
         ));
+    }
+    if to == ClaimStatus::Submitted {
+        // The earliest submission, kept for the reports (the KPIs' clean-claim count, the
+        // aging by submission date) so they need not group every claim's transitions.
+        diesel::update(
+            claims::table
+                .filter(claims::org_id.eq(org.as_str()))
+                .filter(claims::id.eq(id.to_string()))
+                .filter(
+                    claims::first_submitted_at
+                        .is_null()
+                        .or(claims::first_submitted_at.gt(at)),
+                ),
+        )
+        .set(claims::first_submitted_at.eq(at))
+        .execute(conn)?;
     }
     Ok(())
 }

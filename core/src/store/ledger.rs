@@ -1,9 +1,11 @@
 //! The ledger table: entries are appended and read, never updated or deleted (the database
 //! refuses both with triggers). Balances are folds over what is read here
-//! (`billing::ledger::Balances::fold`).
+//! (`billing::ledger::Balances::fold`); each claim's running balance (`claim_balances`, what
+//! the receivables reports read) is added to as its entries are appended.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -115,7 +117,72 @@ pub fn append(
         stored.amount = cents(e.amount);
         out.push(stored.post(id, utc(at)));
     }
+    add_to_balances(conn, org, entries, at)?;
     Ok(out)
+}
+
+/// What entries move on one claim's running balance, in cents.
+#[derive(Default)]
+struct Movement {
+    insurance: i64,
+    patient: i64,
+}
+
+/// Adds the entries to their claims' running balances (`claim_balances`), in the caller's
+/// transaction, one row per claim: what the A/R reports read instead of summing every entry.
+/// An upsert that adds is safe under concurrent appends to one claim (PostgreSQL locks the row
+/// it updates and adds to its latest version; SQLite has one writer).
+fn add_to_balances(
+    conn: &mut DbConnection,
+    org: OrgId,
+    entries: &[NewLedgerEntry],
+    at: chrono::NaiveDateTime,
+) -> CoreResult<()> {
+    let mut moved: std::collections::BTreeMap<Uuid, Movement> = Default::default();
+    for e in entries {
+        let Some(claim) = e.claim_id else { continue };
+        let (insurance, patient, _) = e.effect();
+        let m = moved.entry(claim).or_default();
+        m.insurance += in_cents(insurance)?;
+        m.patient += in_cents(patient)?;
+    }
+    // The latest posting time only moves forward: a transaction that took its time earlier
+    // may commit after one that took a later time.
+    let sql = "INSERT INTO claim_balances (claim_id, org_id, insurance_cents, patient_cents, \
+          last_posted_at) VALUES ($1, $2, $3, $4, $5) \
+        ON CONFLICT (claim_id) DO UPDATE SET \
+          insurance_cents = claim_balances.insurance_cents + excluded.insurance_cents, \
+          patient_cents = claim_balances.patient_cents + excluded.patient_cents, \
+          last_posted_at = CASE WHEN excluded.last_posted_at > claim_balances.last_posted_at \
+            THEN excluded.last_posted_at ELSE claim_balances.last_posted_at END";
+    for (claim, m) in moved {
+        let claim = claim.to_string();
+        let n = match conn {
+            DbConnection::Postgresql(c) => diesel::sql_query(sql)
+                .bind::<Text, _>(&claim)
+                .bind::<Text, _>(org.as_str())
+                .bind::<BigInt, _>(m.insurance)
+                .bind::<BigInt, _>(m.patient)
+                .bind::<Timestamp, _>(at)
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
+                .bind::<Text, _>(&claim)
+                .bind::<Text, _>(org.as_str())
+                .bind::<BigInt, _>(m.insurance)
+                .bind::<BigInt, _>(m.patient)
+                .bind::<Timestamp, _>(at)
+                .execute(c)?,
+        };
+        debug_assert_eq!(n, 1);
+    }
+    Ok(())
+}
+
+/// An amount as whole cents, as stored (two places).
+fn in_cents(amount: Decimal) -> CoreResult<i64> {
+    let c = cents(amount);
+    i64::try_from(c.mantissa())
+        .map_err(|_| crate::error::CoreError::Internal("ledger amount out of range".into()))
 }
 
 fn load(

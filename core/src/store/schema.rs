@@ -161,6 +161,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        first_submitted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -305,6 +306,16 @@ diesel::table! {
         actor -> Text,
         reason -> Nullable<Text>,
         remittance_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    claim_balances (claim_id) {
+        claim_id -> Text,
+        org_id -> Text,
+        insurance_cents -> BigInt,
+        patient_cents -> BigInt,
+        last_posted_at -> Timestamp,
     }
 }
 
@@ -745,6 +756,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
+    claim_balances,
     audit_events,
     audit_event_patients,
     audit_patient_index,
