@@ -1,5 +1,7 @@
 use chrono::NaiveDateTime;
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -402,38 +404,46 @@ pub(crate) fn set_status(
     to: ClaimStatus,
     at: NaiveDateTime,
 ) -> CoreResult<()> {
-    let n = diesel::update(
+    let id = id.to_string();
+    let target = || {
         claims::table
             .filter(claims::org_id.eq(org.as_str()))
-            .filter(claims::id.eq(id.to_string()))
-            .filter(claims::status.eq(from.as_str())),
-    )
-    .set((
+            .filter(claims::id.eq(id.as_str()))
+            .filter(claims::status.eq(from.as_str()))
+    };
+    let (status, version, updated_at) = (
         claims::status.eq(to.as_str()),
         claims::version.eq(claims::version + 1),
         claims::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
+    );
+    let n = if to == ClaimStatus::Submitted {
+        // The earliest submission, kept for the reports (the KPIs' clean-claim count, the
+        // aging by submission date) so they need not group every claim's transitions; set in
+        // the same statement, so the row gets one new version, not two.
+        let earliest = case_when::<_, _, Nullable<Timestamp>>(
+            claims::first_submitted_at
+                .is_null()
+                .or(claims::first_submitted_at.gt(at)),
+            at,
+        )
+        .otherwise(claims::first_submitted_at);
+        diesel::update(target())
+            .set((
+                status,
+                version,
+                updated_at,
+                claims::first_submitted_at.eq(earliest),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target())
+            .set((status, version, updated_at))
+            .execute(conn)?
+    };
     if n != 1 {
         return Err(CoreError::Conflict(
             "the claim's status changed while this request ran; read it again".into(),
         ));
-    }
-    if to == ClaimStatus::Submitted {
-        // The earliest submission, kept for the reports (the KPIs' clean-claim count, the
-        // aging by submission date) so they need not group every claim's transitions.
-        diesel::update(
-            claims::table
-                .filter(claims::org_id.eq(org.as_str()))
-                .filter(claims::id.eq(id.to_string()))
-                .filter(
-                    claims::first_submitted_at
-                        .is_null()
-                        .or(claims::first_submitted_at.gt(at)),
-                ),
-        )
-        .set(claims::first_submitted_at.eq(at))
-        .execute(conn)?;
     }
     Ok(())
 }
