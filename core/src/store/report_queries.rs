@@ -143,14 +143,15 @@ pub fn clean_claims(
     end: NaiveDateTime,
 ) -> CoreResult<(i64, i64)> {
     // The first submission is kept on the claim (the earliest transition to submitted). The
-    // claims rejected or denied by `end` are gathered once and joined: probing each claim's
-    // transitions took PostgreSQL twice as long at 50,000 claims in a period.
+    // claims rejected or denied by `end` are gathered once (a hashed subquery on PostgreSQL,
+    // an ephemeral index on SQLite) rather than probed per claim: at 50,000 claims in a period
+    // the probes took PostgreSQL twice as long. (As a LEFT JOIN, SQLite 3.40 rescanned the
+    // gathered claims once per claim: 26 s.)
     let sql = "SELECT COUNT(*) AS a, \
-          CAST(COALESCE(SUM(CASE WHEN bad.claim_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS b \
+          CAST(COALESCE(SUM(CASE WHEN c.id IN (SELECT x.claim_id FROM claim_transitions x \
+            WHERE x.org_id = $1 AND x.to_status IN ('rejected', 'denied') AND x.at <= $3) \
+            THEN 0 ELSE 1 END), 0) AS BIGINT) AS b \
         FROM claims c \
-        LEFT JOIN (SELECT DISTINCT x.claim_id AS claim_id FROM claim_transitions x \
-          WHERE x.org_id = $1 AND x.to_status IN ('rejected', 'denied') AND x.at <= $3) bad \
-          ON bad.claim_id = c.id \
         WHERE c.org_id = $1 AND c.first_submitted_at >= $2 AND c.first_submitted_at <= $3";
     let r = load::<Counts>(conn, sql, org, start, end)?;
     Ok(r.first().map_or((0, 0), |c| (c.a, c.b)))
