@@ -615,28 +615,16 @@ impl EncryptedTable for NoteRow {
 
 #[cfg(test)]
 mod tests {
-    use diesel::connection::SimpleConnection;
 
     use super::*;
     use crate::store::rotation;
-    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on, without_references};
 
     on_each_engine!(
         the_queue_filters_pages_and_updates_by_version,
         notes_are_encrypted_read_back_and_rotated,
         the_queue_sorts_and_pages_by_appeal_deadline
     );
-
-    /// The repository alone: the rows a denial points to (claims, payers, postings) are left
-    /// out, so references are not enforced for this connection.
-    fn without_references(conn: &mut DbConnection) {
-        match conn {
-            DbConnection::Sqlite(c) => c.batch_execute("PRAGMA foreign_keys = OFF").unwrap(),
-            DbConnection::Postgresql(c) => c
-                .batch_execute("SET session_replication_role = replica")
-                .unwrap(),
-        }
-    }
 
     fn new(payer: Uuid, claim: Uuid, position: usize, carc: &str, amount: &str) -> NewDenial {
         let class = crate::billing::denials::classify(carc);

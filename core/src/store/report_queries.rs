@@ -366,7 +366,7 @@ mod tests {
     use super::*;
     use crate::billing::ledger::{EntryKind, NewLedgerEntry, Side};
     use crate::model::claim::ClaimStatus;
-    use crate::store::testing::{TestEngine, on_each_engine, setup_on};
+    use crate::store::testing::{TestEngine, on_each_engine, setup_on, without_references};
     use crate::store::{claims, ledger};
 
     on_each_engine!(
@@ -374,17 +374,6 @@ mod tests {
         the_migration_rebuilds_balances_from_the_ledger,
         the_first_submission_is_the_earliest
     );
-
-    /// The reports' queries alone: the rows a claim points to (encounter, patient, provider)
-    /// are left out, so references are not enforced for this connection.
-    fn without_references(conn: &mut DbConnection) {
-        match conn {
-            DbConnection::Sqlite(c) => c.batch_execute("PRAGMA foreign_keys = OFF").unwrap(),
-            DbConnection::Postgresql(c) => c
-                .batch_execute("SET session_replication_role = replica")
-                .unwrap(),
-        }
-    }
 
     fn at(day: u32, hour: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 11, day)

@@ -121,6 +121,17 @@ pub fn setup_on(engine: TestEngine) -> (TestDb, DbConnection, KeyRing, OrgId) {
     (db, conn, keyring, OrgId(org.id))
 }
 
+/// For tests of one repository alone, whose rows point to rows the test leaves out (claims,
+/// payers, postings): references are not enforced for this connection.
+pub fn without_references(conn: &mut DbConnection) {
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute("PRAGMA foreign_keys = OFF").unwrap(),
+        DbConnection::Postgresql(c) => c
+            .batch_execute("SET session_replication_role = replica")
+            .unwrap(),
+    }
+}
+
 /// An in-memory SQLite database with the schema, a key ring and one org.
 pub fn setup() -> (DbConnection, KeyRing, OrgId) {
     let (_sqlite, conn, keyring, org) = setup_on(TestEngine::Sqlite);
