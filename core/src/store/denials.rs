@@ -615,7 +615,6 @@ impl EncryptedTable for NoteRow {
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
     use crate::store::rotation;
     use crate::store::testing::{TestEngine, on_each_engine, setup_on, without_references};
