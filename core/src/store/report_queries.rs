@@ -1,8 +1,8 @@
 //! The receivables reports' aggregations, done by the database (GROUP BY on both engines)
 //! instead of loading every ledger entry and transition: the A/R aging's open claims and the
 //! KPIs' counts and sums. Claim balances come from each claim's running balance
-//! (`claim_balances`, kept by the ledger's appends) and first submissions from the claim. Money is summed in whole cents (each amount has two places), never
-//! as floats.
+//! (`claim_balances`, kept by the ledger's appends) and first submissions from the claim.
+//! Money is summed in whole cents (each amount has two places), never as floats.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
