@@ -4,11 +4,14 @@
 //! the receivables reports read) is added to as its entries are appended.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::Timestamp;
+use diesel::upsert::excluded;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use super::schema::claim_balances as cb;
 use super::schema::ledger_entries;
 use super::sql_types::DbDecimal;
 use super::{DbConnection, from_db, from_json, new_id, opt_id, parse_id, to_db, to_json};
@@ -146,34 +149,39 @@ fn add_to_balances(
         m.insurance += in_cents(insurance)?;
         m.patient += in_cents(patient)?;
     }
-    // The latest posting time only moves forward: a transaction that took its time earlier
-    // may commit after one that took a later time.
-    let sql = "INSERT INTO claim_balances (claim_id, org_id, insurance_cents, patient_cents, \
-          last_posted_at) VALUES ($1, $2, $3, $4, $5) \
-        ON CONFLICT (claim_id) DO UPDATE SET \
-          insurance_cents = claim_balances.insurance_cents + excluded.insurance_cents, \
-          patient_cents = claim_balances.patient_cents + excluded.patient_cents, \
-          last_posted_at = CASE WHEN excluded.last_posted_at > claim_balances.last_posted_at \
-            THEN excluded.last_posted_at ELSE claim_balances.last_posted_at END";
     for (claim, m) in moved {
         let claim = claim.to_string();
-        let n = match conn {
-            DbConnection::Postgresql(c) => diesel::sql_query(sql)
-                .bind::<Text, _>(&claim)
-                .bind::<Text, _>(org.as_str())
-                .bind::<BigInt, _>(m.insurance)
-                .bind::<BigInt, _>(m.patient)
-                .bind::<Timestamp, _>(at)
+        let insert = diesel::insert_into(cb::table).values((
+            cb::claim_id.eq(&claim),
+            cb::org_id.eq(org.as_str()),
+            cb::insurance_cents.eq(m.insurance),
+            cb::patient_cents.eq(m.patient),
+            cb::last_posted_at.eq(at),
+        ));
+        // The latest posting time only moves forward: a transaction that took its time earlier
+        // may commit after one that took a later time.
+        let later = case_when::<_, _, Timestamp>(
+            excluded(cb::last_posted_at).gt(cb::last_posted_at),
+            excluded(cb::last_posted_at),
+        )
+        .otherwise(cb::last_posted_at);
+        let add = (
+            cb::insurance_cents.eq(cb::insurance_cents + excluded(cb::insurance_cents)),
+            cb::patient_cents.eq(cb::patient_cents + excluded(cb::patient_cents)),
+            cb::last_posted_at.eq(later),
+        );
+        match conn {
+            DbConnection::Postgresql(c) => insert
+                .on_conflict(cb::claim_id)
+                .do_update()
+                .set(add)
                 .execute(c)?,
-            DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
-                .bind::<Text, _>(&claim)
-                .bind::<Text, _>(org.as_str())
-                .bind::<BigInt, _>(m.insurance)
-                .bind::<BigInt, _>(m.patient)
-                .bind::<Timestamp, _>(at)
+            DbConnection::Sqlite(c) => insert
+                .on_conflict(cb::claim_id)
+                .do_update()
+                .set(add)
                 .execute(c)?,
         };
-        debug_assert_eq!(n, 1);
     }
     Ok(())
 }
