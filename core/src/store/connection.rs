@@ -209,6 +209,32 @@ mod tests {
     const SETTINGS: &str = "SELECT current_setting('plan_cache_mode') AS plan_cache_mode, \
         current_setting('jit') AS jit";
 
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// The bundled SQLite is built with the query planner stability guarantee
+    /// (`.cargo/config.toml`). Without it, a statement with `LIMIT ?` (every `.first()`) was
+    /// parsed and planned again on every execution: SQLite planned with the bound limit and
+    /// expired the statement whenever the limit was bound again.
+    #[test]
+    fn sqlite_plans_do_not_depend_on_bound_values() {
+        let mut conn = connect(":memory:").expect("connect");
+        let options: Vec<CompileOption> = diesel::sql_query(
+            "SELECT compile_options FROM pragma_compile_options \
+             WHERE compile_options = 'ENABLE_QPSG'",
+        )
+        .load(&mut conn)
+        .expect("compile options");
+        assert_eq!(
+            options.iter().map(|o| o.compile_options.as_str()).collect::<Vec<_>>(),
+            ["ENABLE_QPSG"],
+            "build with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG (see .cargo/config.toml)"
+        );
+    }
+
     /// Every PostgreSQL connection plans each execution afresh, without JIT (see
     /// [`plan_each_execution`]).
     #[test]
