@@ -15,7 +15,10 @@
 //! (opened while the tables were empty) meet a grown table with the plans and statistics
 //! they had (autovacuum is off on the machines we measure on). `--baseline untreed` compares
 //! instead with a server that audits without the Merkle tree and its checkpoints (both then
-//! get the prefilled trail): the share of the audit cost that the tree is.
+//! get the prefilled trail): the share of the audit cost that the tree is. `--baseline
+//! audited --baseline-prefill-audit-events M` compares with a second audited server whose
+//! trail holds M events instead: whether writes slow down as the trail grows, side by side in
+//! one run (two separate runs differ by as much as the machine's speed does between them).
 //!
 //! `--mode prefill --database-url URL --org ID --prefill-audit-events N`: only grows that
 //! org's trail (used by `tests/bench/wrk.sh`).
@@ -49,6 +52,9 @@ struct Args {
     /// `--mode audit`: audit events written to the audited server's trail before measuring.
     #[arg(long, default_value_t = 0)]
     prefill_audit_events: u64,
+    /// `--mode audit --baseline audited`: audit events written to the baseline server's trail.
+    #[arg(long, default_value_t = 0)]
+    baseline_prefill_audit_events: u64,
     /// `--mode audit`: the servers' `REVCYCLE_AUDIT_WRITERS` (PostgreSQL writer connections).
     #[arg(long)]
     audit_writers: Option<usize>,
@@ -79,9 +85,10 @@ struct Args {
     /// Records per feed in `--mode import`; events written while paused in `--mode events`.
     #[arg(long, default_value_t = 2000)]
     records: usize,
-    /// `--mode audit`: what the audited server is compared with: `unaudited` (auditing off)
-    /// or `untreed` (audited, without the Merkle tree and its checkpoints, to measure their
-    /// share; both servers then get the prefilled trail).
+    /// `--mode audit`: what the audited server is compared with: `unaudited` (auditing off),
+    /// `untreed` (audited, without the Merkle tree and its checkpoints, to measure their
+    /// share; both servers then get the prefilled trail) or `audited` (audited as well, its
+    /// trail prefilled with `--baseline-prefill-audit-events`).
     #[arg(long, default_value = "unaudited")]
     baseline: String,
     /// `--mode reports`: claims in the generated practice.
@@ -561,11 +568,16 @@ async fn audit_cost(args: &Args) {
     let (baseline, base_name) = match args.baseline.as_str() {
         "unaudited" => (Auditing::Off, "unaudited"),
         "untreed" => (Auditing::WithoutTree, "untreed"),
-        other => panic!("--baseline is `unaudited` or `untreed`, not `{other}`"),
+        "audited" => (Auditing::Full, "baseline"),
+        other => panic!("--baseline is `unaudited`, `untreed` or `audited`, not `{other}`"),
     };
     println!(
-        "audited vs {base_name}: {} s x {} rounds each, server workers {}, {} audit events prefilled",
-        args.seconds, args.rounds, args.workers, args.prefill_audit_events
+        "audited vs {base_name}: {} s x {} rounds each, server workers {}, {} audit events prefilled ({} in the baseline's trail)",
+        args.seconds,
+        args.rounds,
+        args.workers,
+        args.prefill_audit_events,
+        args.baseline_prefill_audit_events
     );
     println!(
         "{:<11} {:>5} {:<7} {:>14} {:>16} {:>8} {:>13} {:>15} {:>22}",
@@ -591,6 +603,13 @@ async fn audit_cost(args: &Args) {
             if baseline == Auditing::WithoutTree {
                 prefill_audit(&plain, args.prefill_audit_events);
             }
+        }
+        if args.baseline_prefill_audit_events > 0 {
+            assert!(
+                baseline == Auditing::Full,
+                "--baseline-prefill-audit-events needs --baseline audited"
+            );
+            prefill_audit(&plain, args.baseline_prefill_audit_events);
         }
         for &concurrency in &args.concurrency {
             for w in [Workload::Read, Workload::Create] {
