@@ -229,7 +229,10 @@ mod tests {
         .load(&mut conn)
         .expect("compile options");
         assert_eq!(
-            options.iter().map(|o| o.compile_options.as_str()).collect::<Vec<_>>(),
+            options
+                .iter()
+                .map(|o| o.compile_options.as_str())
+                .collect::<Vec<_>>(),
             ["ENABLE_QPSG"],
             "build with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG (see .cargo/config.toml)"
         );
