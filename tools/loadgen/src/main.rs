@@ -571,6 +571,11 @@ async fn audit_cost(args: &Args) {
         "audited" => (Auditing::Full, "baseline"),
         other => panic!("--baseline is `unaudited`, `untreed` or `audited`, not `{other}`"),
     };
+    // Refused before any server is built and seeded.
+    assert!(
+        args.baseline_prefill_audit_events == 0 || args.baseline == "audited",
+        "--baseline-prefill-audit-events needs --baseline audited"
+    );
     println!(
         "audited vs {base_name}: {} s x {} rounds each, server workers {}, {} audit events prefilled ({} in the baseline's trail)",
         args.seconds,
@@ -605,10 +610,6 @@ async fn audit_cost(args: &Args) {
             }
         }
         if args.baseline_prefill_audit_events > 0 {
-            assert!(
-                baseline == Auditing::Full,
-                "--baseline-prefill-audit-events needs --baseline audited"
-            );
             prefill_audit(&plain, args.baseline_prefill_audit_events);
         }
         for &concurrency in &args.concurrency {
